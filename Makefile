@@ -1,0 +1,61 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PORT ?= 8080
+SIM_PORT ?=
+STATE_DIR ?= .device
+NPM_STAMP := node_modules/.installed-stamp
+UI_STAMP := remote-ui/dist/index.html
+SIM_UI_STAMP := device-sim/dist/.built
+UI_SOURCES := $(shell find remote-ui/src remote-ui/index.html remote-ui/vite.config.ts device-sim/control/page device-sim/panel/page device-sim/vite.config.ts firmware/web/api-types.ts firmware/settings -type f 2>/dev/null)
+CHROMIUM := /usr/bin/chromium
+APT_PACKAGES := chromium
+
+.PHONY: run test check bench reset deps system-deps ui unit integration e2e
+
+## Boot the simulated printer with its Remote UI, panel and simulator control.
+run: deps ui
+	npx tsx device-sim/main.ts --port $(PORT) $(if $(SIM_PORT),--sim-port $(SIM_PORT)) --state-dir $(STATE_DIR)
+
+## Everything: install what is missing, type-check, then unit, integration and browser tests.
+test: deps system-deps ui check
+	npx vitest run
+
+check: deps
+	npx tsc -p firmware/tsconfig.json
+	npx tsc -p tsconfig.json
+	npx tsc -p remote-ui/tsconfig.json
+
+unit: deps
+	npx vitest run test/unit
+integration: deps
+	npx vitest run test/integration
+e2e: deps system-deps ui
+	npx vitest run test/e2e
+
+## Benchmarks: one `BENCH <name> <value> <unit>` line per figure.
+bench: deps ui
+	npx tsx test/bench/run.ts
+
+## Factory state: forget NVRAM and the RTC of the device in STATE_DIR.
+reset:
+	rm -rf -- "$(STATE_DIR)"
+	@echo "Device state in $(STATE_DIR) removed: the next boot is a factory boot."
+
+deps: $(NPM_STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+## Debian packages the tests use (the machine starts without them; we are root).
+system-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian packages: $(APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+ui: $(UI_STAMP) $(SIM_UI_STAMP)
+$(UI_STAMP): $(NPM_STAMP) $(UI_SOURCES)
+	npx vite build --config remote-ui/vite.config.ts --logLevel warn
+$(SIM_UI_STAMP): $(NPM_STAMP) $(UI_SOURCES)
+	npx vite build --config device-sim/vite.config.ts --logLevel warn
+	touch $@

@@ -1,0 +1,156 @@
+/**
+ * The tester's levers over HTTP (and the pages that drive them): the device clock, the power
+ * switch, the device's events. Loopback only, no login: this is the bench the printer sits on.
+ * Each request is validated at the door with zod and dispatched to one handler per lever.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { RTC_DRIFT_MAX_PPM } from '../../firmware/defaults.ts';
+import { contentTypeFor } from '../../firmware/web/content-type.ts';
+import type { Assets } from '../../firmware/hal/assets.ts';
+import type { SimPrinter } from '../printer.ts';
+import { VirtualTimeSource } from '../hal/time-source.ts';
+
+const clockAction = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('set'), wallMs: z.number().int().min(0).max(4_102_444_800_000) }),
+  z.object({ action: z.literal('jump'), deltaMs: z.number().int().min(-100 * 365 * 86_400_000).max(100 * 365 * 86_400_000) }),
+  z.object({ action: z.literal('drift'), ppm: z.number().min(-RTC_DRIFT_MAX_PPM).max(RTC_DRIFT_MAX_PPM) }),
+  z.object({ action: z.literal('battery-loss') }),
+]);
+const powerAction = z.object({ action: z.enum(['cycle', 'off', 'on']) });
+const advanceAction = z.object({ ms: z.number().int().min(0).max(366 * 86_400_000) });
+
+export interface SimState {
+  readonly powered: boolean;
+  readonly wallMs: number | null;
+  readonly hostMs: number | null;
+  readonly offsetMs: number | null;
+  readonly driftPpm: number | null;
+  readonly monoMs: number | null;
+  readonly virtualTime: boolean;
+  readonly remoteUiUrl: string;
+  readonly panelUrl: string;
+  readonly label: { readonly serialNumber: string; readonly factoryPassword: string } | null;
+}
+
+export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () => string): Hono {
+  const app = new Hono();
+  app.use('/sim/api/*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => fail(c, 413, 'body-too-large', 'Request body too large.') }));
+  app.use('/sim/api/*', async (c, next) => {
+    c.header('Cache-Control', 'no-store');
+    if (c.req.method === 'POST' && !/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
+      return fail(c, 415, 'unsupported-media-type', 'Send JSON.');
+    }
+    // A page on another site must not be able to drive the bench.
+    const origin = c.req.header('origin');
+    if (c.req.method === 'POST' && origin !== undefined && new URL(origin).host !== new URL(c.req.url).host) {
+      return fail(c, 403, 'cross-origin', 'Requests from other sites are refused.');
+    }
+    return next();
+  });
+
+  const state = (): SimState => {
+    const device = printer.device;
+    const clock = device ? printer.clock : undefined;
+    const rtc = clock?.state();
+    return {
+      powered: printer.powered,
+      wallMs: clock ? clock.wallNowMs() : null,
+      hostMs: clock ? clock.source.hostNowMs() : null,
+      offsetMs: rtc ? Math.round(rtc.offsetMs) : null,
+      driftPpm: rtc ? rtc.driftPpm : null,
+      monoMs: clock ? Math.round(clock.monoNowMs()) : null,
+      virtualTime: clock ? clock.source instanceof VirtualTimeSource : false,
+      remoteUiUrl: printer.remoteUiUrl,
+      panelUrl: new URL('/panel/', selfUrl()).href,
+      label: device ? { ...device.label } : null,
+    };
+  };
+
+  app.get('/sim/api/state', (c) => c.json(state()));
+
+  app.post('/sim/api/clock', async (c) => {
+    const body = await parse(c, clockAction);
+    if (body instanceof Response) return body;
+    if (!printer.powered) return fail(c, 409, 'powered-off', 'The printer is off: switch it on first.');
+    const clock = printer.clock;
+    switch (body.action) {
+      case 'set':
+        clock.setWallMs(body.wallMs, 'tester-set');
+        break;
+      case 'jump':
+        clock.jump(body.deltaMs);
+        break;
+      case 'drift':
+        clock.setDriftPpm(body.ppm);
+        break;
+      case 'battery-loss':
+        clock.batteryLoss();
+        break;
+    }
+    return c.json(state());
+  });
+
+  app.post('/sim/api/time/advance', async (c) => {
+    const body = await parse(c, advanceAction);
+    if (body instanceof Response) return body;
+    if (!printer.powered) return fail(c, 409, 'powered-off', 'The printer is off: switch it on first.');
+    const source = printer.clock.source;
+    if (!(source instanceof VirtualTimeSource)) return fail(c, 409, 'real-time', 'The simulator runs in real time; start it with --virtual-time to advance time by hand.');
+    source.advance(body.ms);
+    return c.json(state());
+  });
+
+  app.post('/sim/api/power', async (c) => {
+    const body = await parse(c, powerAction);
+    if (body instanceof Response) return body;
+    if (body.action === 'cycle') await printer.powerCycle();
+    else if (body.action === 'off') await printer.powerOff();
+    else await printer.powerOn();
+    return c.json(state());
+  });
+
+  app.get('/sim/api/events', (c) => {
+    const after = Number(c.req.query('after') ?? '0');
+    return c.json(printer.device?.events.since(Number.isSafeInteger(after) && after >= 0 ? after : 0) ?? []);
+  });
+
+  app.all('/sim/api/*', (c) => fail(c, 404, 'not-found', `There is no simulator API at ${c.req.method} ${new URL(c.req.url).pathname}.`));
+
+  // The tester's pages (Vite build of device-sim/*/page).
+  app.get('/', (c) => c.redirect('/control/'));
+  const page = (name: string) => async (c: Context) => serveFile(c, pages, `${name}/page/index.html`);
+  app.get('/control', (c) => c.redirect('/control/'));
+  app.get('/panel', (c) => c.redirect('/panel/'));
+  app.get('/control/', page('control'));
+  app.get('/panel/', page('panel'));
+  app.get('/assets/*', (c) => serveFile(c, pages, new URL(c.req.url).pathname.slice(1)));
+  app.notFound((c) => c.text('Not found', 404));
+  return app;
+}
+
+async function serveFile(c: Context, pages: Assets, path: string): Promise<Response> {
+  const bytes = await pages.read(path);
+  if (!bytes) return c.text('Not found (did the simulator pages build? run `npm run build`)', 404);
+  c.header('Content-Type', contentTypeFor(path));
+  return c.body(bytes as Uint8Array<ArrayBuffer>);
+}
+
+function fail(c: Context, status: 400 | 403 | 404 | 409 | 413 | 415, error: string, message: string, fields?: { path: string; message: string }[]): Response {
+  return c.json(fields ? { error, message, fields } : { error, message }, status);
+}
+
+async function parse<T>(c: Context, schema: z.ZodType<T>): Promise<T | Response> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    return fail(c, 400, 'bad-json', 'The request body is not valid JSON.');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    return fail(c, 400, 'invalid', 'Some fields are not valid.', parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })));
+  }
+  return parsed.data;
+}

@@ -1,0 +1,148 @@
+/**
+ * `make run`: boots one simulated printer (firmware + Node HAL + Remote UI) and the tester's
+ * bench (simulator control page and API, the panel page), then prints where to open them.
+ *
+ *   tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device]
+ *                          [--virtual-time] [--log-level info|debug|warn|error|silent]
+ * The same options come from the environment: PORT, SIM_PORT, STATE_DIR, VIRTUAL_TIME=1, LOG_LEVEL.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { serve } from '@hono/node-server';
+import { z } from 'zod';
+import { buildControlApp } from './control/control-api.ts';
+import { directoryAssets } from './hal/node-basics.ts';
+import { VirtualTimeSource } from './hal/time-source.ts';
+import { SimPrinter } from './printer.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const optionsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535),
+  simPort: z.coerce.number().int().min(0).max(65535).optional(),
+  stateDir: z.string().min(1),
+  virtualTime: z.boolean(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+});
+export type SimulatorOptions = z.infer<typeof optionsSchema>;
+
+export interface RunningSimulator {
+  readonly printer: SimPrinter;
+  readonly controlUrl: string;
+  readonly panelUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Boot a printer and its bench; used by `make run`, the tests and the benchmarks. */
+export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
+  const printer = await SimPrinter.start({
+    stateDir: resolve(options.stateDir),
+    port: options.port,
+    remoteUiDir: join(ROOT, 'remote-ui/dist'),
+    logLevel: options.logLevel,
+    ...(options.virtualTime ? { timeSource: () => new VirtualTimeSource(Date.now()) } : {}),
+  });
+  let controlUrl = '';
+  const control = buildControlApp(printer, directoryAssets(join(ROOT, 'device-sim/dist')), () => controlUrl);
+  const simPort = options.simPort ?? (options.port === 0 ? 0 : options.port + 1);
+  const server = await new Promise<Server>((ok, fail) => {
+    const s = serve({ fetch: control.fetch, port: simPort, hostname: '127.0.0.1' }) as Server;
+    s.once('listening', () => ok(s));
+    s.once('error', fail);
+  });
+  controlUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return {
+    printer,
+    controlUrl: new URL('/control/', controlUrl).href,
+    panelUrl: new URL('/panel/', controlUrl).href,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await printer.powerOff();
+    },
+  };
+}
+
+function readOptions(argv: string[]): SimulatorOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      'sim-port': { type: 'string' },
+      'state-dir': { type: 'string' },
+      'virtual-time': { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--virtual-time] [--log-level info]\n');
+    process.exit(0);
+  }
+  const env = process.env;
+  const parsed = optionsSchema.safeParse({
+    port: values.port ?? (env.PORT || '8080'),
+    simPort: values['sim-port'] ?? (env.SIM_PORT || undefined),
+    stateDir: values['state-dir'] ?? (env.STATE_DIR || '.device'),
+    virtualTime: values['virtual-time'] ?? env.VIRTUAL_TIME === '1',
+    logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'info'),
+  });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) process.stderr.write(`option ${issue.path.join('.')}: ${issue.message}\n`);
+    process.exit(2);
+  }
+  return parsed.data;
+}
+
+async function main(): Promise<void> {
+  let options: SimulatorOptions;
+  try {
+    options = readOptions(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const sim = await startSimulator(options);
+  const device = sim.printer.device!;
+  const bar = '-'.repeat(72);
+  process.stdout.write(
+    [
+      bar,
+      ` Simulated printer "${device.settings.get('device').name}" (serial ${device.label.serialNumber}) is ready in ${Math.round(sim.printer.lastBootMs)} ms`,
+      `   Remote UI (administrators):   ${sim.printer.remoteUiUrl}`,
+      `   Control panel (operators):    ${sim.panelUrl}`,
+      `   Simulator control (testers):  ${sim.controlUrl}`,
+      `   Log in as Administrator with the factory password from the label: ${device.label.factoryPassword}`,
+      `   (you must change it at first login; it stays valid until then)`,
+      `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}`,
+      bar,
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: shutting down the simulated printer\n`);
+    sim.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`the simulator failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}

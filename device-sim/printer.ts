@@ -1,0 +1,139 @@
+/**
+ * One simulated printer: the firmware booted on the Node HAL, its Remote UI listener, the RTC
+ * that survives power cycles (it has a battery), and the power switch.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { serve } from '@hono/node-server';
+import { bootDevice, type Device } from '../firmware/device.ts';
+import type { LogLevel } from '../firmware/hal/log.ts';
+import { FileStorage } from './hal/file-storage.ts';
+import { consoleLog, directoryAssets, nodeRandom } from './hal/node-basics.ts';
+import { NodeHttp } from './hal/node-http.ts';
+import { NodeNet } from './hal/node-net.ts';
+import { SimClock, type RtcState } from './hal/sim-clock.ts';
+import { SimNetwork } from './hal/sim-network.ts';
+import { RealTimeSource, type TimeSource } from './hal/time-source.ts';
+
+export interface PrinterOptions {
+  /** Where NVRAM and the RTC state live. */
+  readonly stateDir: string;
+  /** Remote UI port on 127.0.0.1; 0 picks a free one (kept across power cycles). */
+  readonly port: number;
+  /** The built Remote UI (the firmware image's web files). */
+  readonly remoteUiDir: string;
+  readonly logLevel: LogLevel | 'silent';
+  /** Virtual time for tests and the simulator's virtual-time mode; real host time otherwise. */
+  readonly timeSource?: () => TimeSource;
+  readonly network?: SimNetwork;
+}
+
+const RTC_FILE = 'rtc.json';
+
+export class SimPrinter {
+  private current: Device | undefined;
+  private server: Server | undefined;
+  private boundPort: number;
+  private clockNow: SimClock | undefined;
+  /** How long the last boot took, from power-on to the Remote UI answering, ms. */
+  lastBootMs = 0;
+  readonly network: SimNetwork;
+
+  private constructor(private readonly options: PrinterOptions) {
+    this.boundPort = options.port;
+    this.network = options.network ?? new SimNetwork();
+  }
+
+  static async start(options: PrinterOptions): Promise<SimPrinter> {
+    const printer = new SimPrinter(options);
+    await mkdir(options.stateDir, { recursive: true });
+    await printer.powerOn();
+    return printer;
+  }
+
+  get device(): Device | undefined {
+    return this.current;
+  }
+
+  get powered(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** The RTC; present while powered (a new monotonic clock starts at each power-on). */
+  get clock(): SimClock {
+    if (!this.clockNow) throw new Error('the printer is powered off');
+    return this.clockNow;
+  }
+
+  get remoteUiUrl(): string {
+    return `http://127.0.0.1:${this.boundPort}/`;
+  }
+
+  async powerOn(): Promise<void> {
+    if (this.current) return;
+    const started = performance.now();
+    const rtc = await this.loadRtc();
+    const source = this.options.timeSource?.() ?? new RealTimeSource();
+    const clock = new SimClock(source, rtc);
+    clock.onWallChange(() => void this.saveRtc(clock.state()));
+    const storage = await FileStorage.open(this.options.stateDir);
+    const device = await bootDevice({
+      clock,
+      storage,
+      net: new NodeNet(this.network),
+      http: new NodeHttp(this.network),
+      random: nodeRandom,
+      log: consoleLog(this.options.logLevel),
+      assets: directoryAssets(this.options.remoteUiDir),
+    });
+    this.server = await listen(device, this.boundPort);
+    this.boundPort = (this.server.address() as AddressInfo).port;
+    this.clockNow = clock;
+    this.current = device;
+    this.lastBootMs = performance.now() - started;
+  }
+
+  /** Hard stop: the listener goes away mid-request, RAM state is lost, NVRAM stays as written. */
+  async powerOff(): Promise<void> {
+    const server = this.server;
+    if (this.clockNow) await this.saveRtc(this.clockNow.state());
+    this.current?.shutdown();
+    this.clockNow?.powerOff();
+    this.current = undefined;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  async powerCycle(): Promise<void> {
+    await this.powerOff();
+    await this.powerOn();
+  }
+
+  private async loadRtc(): Promise<RtcState> {
+    try {
+      const data = JSON.parse(await readFile(join(this.options.stateDir, RTC_FILE), 'utf8')) as Partial<RtcState>;
+      if (Number.isFinite(data.offsetMs) && Number.isFinite(data.driftPpm)) return { offsetMs: data.offsetMs!, driftPpm: data.driftPpm! };
+    } catch {
+      // No RTC state yet (new device) or unreadable: the RTC runs at host time.
+    }
+    return { offsetMs: 0, driftPpm: 0 };
+  }
+
+  private async saveRtc(state: RtcState): Promise<void> {
+    await writeFile(join(this.options.stateDir, RTC_FILE), JSON.stringify(state));
+  }
+}
+
+function listen(device: Device, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: (request) => device.handleHttp(request), port, hostname: '127.0.0.1' }) as Server;
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * The composition root: builds every firmware module from a HAL. `bootDevice` is what the
+ * device's boot loader calls; the returned Device is "ready" when the promise resolves.
+ */
+import { WallClockWatch } from './clock/wall-clock-watch.ts';
+import { FIRMWARE_VERSION, PBKDF2_ITERATIONS } from './defaults.ts';
+import { DeviceEvents } from './events.ts';
+import type { Hal } from './hal/index.ts';
+import { Nvram } from './settings/nvram.ts';
+import { SettingsStore } from './settings/settings-store.ts';
+import { AccountStore, type DeviceLabel } from './web/accounts.ts';
+import { buildWebApp } from './web/app.ts';
+import { LoginThrottle } from './web/login-throttle.ts';
+import { SessionTable } from './web/sessions.ts';
+
+export interface Device {
+  /** Handles one Remote UI request. */
+  readonly handleHttp: (request: Request) => Promise<Response>;
+  readonly events: DeviceEvents;
+  readonly settings: SettingsStore;
+  readonly label: DeviceLabel;
+  /** Power off: stop timers and listeners. RAM state (sessions) is lost, as on a real device. */
+  shutdown(): void;
+}
+
+export async function bootDevice(hal: Hal): Promise<Device> {
+  const bootMonoMs = hal.clock.monoNowMs();
+  const events = new DeviceEvents(hal.clock, hal.log);
+  const nvram = new Nvram(hal.storage, events);
+  const settings = await SettingsStore.load(nvram, events);
+  const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
+  const wallWatch = new WallClockWatch(hal.clock, events);
+  const app = buildWebApp({
+    clock: hal.clock,
+    settings,
+    accounts,
+    sessions: new SessionTable(hal.random),
+    throttle: new LoginThrottle(),
+    events,
+    wallWatch,
+    assets: hal.assets,
+    bootMonoMs,
+  });
+  events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
+  return {
+    handleHttp: (request) => Promise.resolve(app.fetch(request)),
+    events,
+    settings,
+    label: accounts.label,
+    shutdown: () => wallWatch.stop(),
+  };
+}

@@ -1,0 +1,25 @@
+/** The hardware abstraction layer: everything the firmware needs from the platform. */
+import type { Assets } from './assets.ts';
+import type { Clock } from './clock.ts';
+import type { Http } from './http.ts';
+import type { Log } from './log.ts';
+import type { Net } from './net.ts';
+import type { Random } from './random.ts';
+import type { Storage } from './storage.ts';
+
+export type { Assets, Clock, Http, Log, Net, Random, Storage };
+export type * from './clock.ts';
+export type * from './http.ts';
+export type * from './log.ts';
+export type * from './net.ts';
+export type * from './storage.ts';
+
+export interface Hal {
+  readonly clock: Clock;
+  readonly storage: Storage;
+  readonly net: Net;
+  readonly http: Http;
+  readonly random: Random;
+  readonly log: Log;
+  readonly assets: Assets;
+}

@@ -1,0 +1,71 @@
+/**
+ * Net port: TCP connections by host name and port, with a TLS upgrade (STARTTLS, RFC 3207) or
+ * TLS from the first byte (implicit TLS, RFC 8314).
+ *
+ * The platform performs the TLS handshake but does NOT decide whether to trust the peer: every
+ * TLS step returns the peer's certificate chain as DER and the firmware verifies it (firmware/pki)
+ * against its own CA store at device time before sending a byte of credentials or mail.
+ */
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export interface TlsOptions {
+  /** Sent as SNI. */
+  readonly servername: string;
+  readonly minVersion: TlsVersion;
+}
+
+export interface TlsInfo {
+  readonly version: string;
+  readonly cipher: string;
+  /** Peer chain as sent by the server, leaf first, DER. Not verified by the platform. */
+  readonly peerChainDer: readonly Uint8Array[];
+}
+
+/** Why a connection attempt or a socket failed; each maps to a device error code later. */
+export type NetErrorKind =
+  | 'dns' // the name does not resolve
+  | 'refused'
+  | 'timeout'
+  | 'reset'
+  | 'tls-handshake' // TLS failed before a chain was received (version, cipher, not TLS at all)
+  | 'closed'
+  | 'other';
+
+export interface NetError {
+  readonly kind: NetErrorKind;
+  readonly detail: string;
+}
+
+export type NetResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: NetError };
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+  /** Present for implicit TLS. */
+  readonly tls?: TlsOptions;
+}
+
+export interface SocketHandlers {
+  onData(bytes: Uint8Array): void;
+  /** The peer closed or the connection failed. Called at most once. */
+  onClose(error?: NetError): void;
+}
+
+export interface NetSocket {
+  /** TLS details once TLS is up (implicit TLS or after `upgradeTls`). */
+  readonly tls: TlsInfo | undefined;
+  setHandlers(handlers: SocketHandlers): void;
+  write(bytes: Uint8Array): void;
+  /**
+   * Start TLS on this connection (STARTTLS). Bytes received before the handshake and not yet
+   * delivered are discarded (RFC 3207 §4.2: nothing read before TLS may be trusted).
+   */
+  upgradeTls(options: TlsOptions & { readonly timeoutMs: number }): Promise<NetResult<TlsInfo>>;
+  close(): void;
+}
+
+export interface Net {
+  connect(options: ConnectOptions): Promise<NetResult<NetSocket>>;
+}

@@ -1,0 +1,55 @@
+/**
+ * Field schemas shared by every settings section and by the Remote UI forms. Written with
+ * zod/mini so the admin UI can import them without pulling a large validator into the printer's
+ * flash (remote_ui_js_gzip_kb budget). Messages are for an admin: they say what is expected.
+ */
+import * as z from 'zod/mini';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../defaults.ts';
+
+/** Printable text on one line: no control characters (they would break headers and logs). */
+const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/u;
+
+export const oneLine = (max: number, min = 0) =>
+  z.string().check(
+    z.minLength(min, min === 1 ? 'Required.' : `At least ${min} characters.`),
+    z.maxLength(max, `At most ${max} characters.`),
+    z.regex(ONE_LINE, 'Must be one line without control characters.'),
+  );
+
+/** A DNS host name (RFC 1123 labels) or an IPv4 / bracket-less IPv6 literal. */
+const HOST_NAME = /^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
+export const hostName = z.string().check(
+  z.refine((v) => v.includes(':') ? IPV6.test(v) : IPV4.test(v) || HOST_NAME.test(v), 'Enter a host name or an IP address.'),
+);
+/** Empty, or a host name. */
+export const optionalHostName = z.union([z.literal(''), hostName]);
+
+export const tcpPort = z.int().check(z.minimum(1, 'Port must be 1–65535.'), z.maximum(65535, 'Port must be 1–65535.'));
+
+/** An addr-spec as printers accept it: local@domain, ASCII, no spaces or brackets (RFC 5321 §4.1.2 subset). */
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+export const emailAddress = z.string().check(z.regex(EMAIL, 'Enter an e-mail address such as scanner@example.com.'));
+export const optionalEmailAddress = z.union([z.literal(''), emailAddress]);
+
+/** An IANA time zone name the device's Intl knows (e.g. Europe/Berlin, UTC). */
+export const timeZone = z.string().check(z.refine(isKnownTimeZone, 'Choose a time zone from the list (e.g. Europe/Berlin).'));
+
+export function isKnownTimeZone(name: string): boolean {
+  if (name.length === 0 || name.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const password = z.string().check(
+  z.minLength(PASSWORD_MIN_LENGTH, `At least ${PASSWORD_MIN_LENGTH} characters.`),
+  z.maxLength(PASSWORD_MAX_LENGTH, `At most ${PASSWORD_MAX_LENGTH} characters.`),
+);
+
+/** Account names: what printers accept for a login (letters, digits, . _ - @), 1–32 characters. */
+export const accountName = z.string().check(z.regex(/^[A-Za-z0-9._@-]{1,32}$/, '1–32 letters, digits or . _ - @'));

@@ -1,0 +1,175 @@
+/**
+ * Settings sections: one zod schema and one factory value each. The firmware validates every
+ * section when it is read from NVRAM and when the Remote UI sends it; the Remote UI's forms use
+ * the same schemas (through the `public` variants, which never carry secrets).
+ *
+ * Sections whose behaviour arrives in later firmware (e-mail, OAuth, certificates) are modelled
+ * in full now so that NVRAM records keep their shape as features land.
+ */
+import * as z from 'zod/mini';
+import {
+  LOCKOUT_DURATION_MIN_DEFAULT,
+  LOCKOUT_THRESHOLD_DEFAULT,
+  LOCKOUT_WINDOW_MIN_DEFAULT,
+  SESSION_IDLE_MIN_DEFAULT,
+} from '../defaults.ts';
+import { oneLine, optionalEmailAddress, optionalHostName, tcpPort, timeZone } from './fields.ts';
+
+const tlsVersion = z.enum(['TLSv1.2', 'TLSv1.3']);
+/** What happens to OAuth tokens after the wall clock is changed (issue 4): Canon's rule is "register again". */
+const afterClockChange = z.enum(['register-again', 'revalidate']);
+
+export const deviceSettings = z.object({
+  name: oneLine(64, 1),
+  location: oneLine(128),
+});
+
+export const dateTimeSettings = z.object({
+  timeZone,
+  /** 'manual': the RTC is the only source. 'ntp': corrected from `ntpServer` (later firmware). */
+  syncMode: z.enum(['manual', 'ntp']),
+  ntpServer: optionalHostName,
+});
+
+export const emailSettings = z.object({
+  smtpHost: optionalHostName,
+  smtpPort: tcpPort,
+  /** starttls: RFC 3207 on 587; tls: implicit TLS (RFC 8314) on 465; none: plain, shown with a warning. */
+  security: z.enum(['starttls', 'tls', 'none']),
+  minTlsVersion: tlsVersion,
+  verifyServerCertificate: z.boolean(),
+  addCnToVerification: z.boolean(),
+  authMethod: z.enum(['none', 'plain', 'login', 'oauth-microsoft', 'oauth-google']),
+  userName: oneLine(256),
+  /** Secret: never returned by the API. */
+  password: z.string().check(z.maxLength(256, 'At most 256 characters.')),
+  fromAddress: optionalEmailAddress,
+  /** Display name of From: the device name, or the operator who scanned (PaperCut's practice). */
+  displayNamePolicy: z.enum(['device', 'operator']),
+  /** Reply-To: none, the operator who scanned, or a fixed address. */
+  replyToPolicy: z.enum(['none', 'operator', 'fixed']),
+  replyToAddress: optionalEmailAddress,
+});
+
+export const oauthMicrosoftSettings = z.object({
+  enabled: z.boolean(),
+  verifyServerCertificate: z.boolean(),
+  addCnToVerification: z.boolean(),
+  cloud: z.enum(['global', 'usgov']),
+  /** common, organizations, consumers, a tenant GUID or a verified domain. */
+  tenant: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$/, 'Enter common, organizations, consumers, a tenant ID or a domain.')),
+  /** Empty = the device's built-in application. */
+  clientId: z.union([z.literal(''), z.string().check(z.regex(/^[0-9a-fA-F-]{36}$/, 'A client ID is a GUID.'))]),
+  afterClockChange,
+});
+
+export const oauthGoogleSettings = z.object({
+  enabled: z.boolean(),
+  verifyServerCertificate: z.boolean(),
+  addCnToVerification: z.boolean(),
+  clientId: oneLine(256),
+  /** Secret: never returned by the API. */
+  clientSecret: z.string().check(z.maxLength(256, 'At most 256 characters.')),
+  afterClockChange,
+});
+
+export const certificateSettings = z.object({
+  /** Serve the Remote UI over HTTPS with the device's own certificate (later firmware). */
+  remoteUiHttps: z.boolean(),
+});
+
+export const securitySettings = z.object({
+  lockoutThreshold: z.int().check(z.minimum(1, 'Between 1 and 10.'), z.maximum(10, 'Between 1 and 10.')),
+  lockoutWindowMin: z.int().check(z.minimum(1, 'Between 1 and 60 minutes.'), z.maximum(60, 'Between 1 and 60 minutes.')),
+  lockoutDurationMin: z.int().check(z.minimum(1, 'Between 1 and 60 minutes.'), z.maximum(60, 'Between 1 and 60 minutes.')),
+  sessionIdleMin: z.int().check(z.minimum(1, 'Between 1 and 60 minutes.'), z.maximum(60, 'Between 1 and 60 minutes.')),
+});
+
+export type DeviceSettings = z.infer<typeof deviceSettings>;
+export type DateTimeSettings = z.infer<typeof dateTimeSettings>;
+export type EmailSettings = z.infer<typeof emailSettings>;
+export type OauthMicrosoftSettings = z.infer<typeof oauthMicrosoftSettings>;
+export type OauthGoogleSettings = z.infer<typeof oauthGoogleSettings>;
+export type CertificateSettings = z.infer<typeof certificateSettings>;
+export type SecuritySettings = z.infer<typeof securitySettings>;
+
+/** The sections, their schemas, factory values and secret fields: one table, read everywhere. */
+export const SECTIONS = {
+  device: {
+    schema: deviceSettings,
+    secrets: [],
+    factory: (): DeviceSettings => ({ name: 'MFP-Send', location: '' }),
+  },
+  datetime: {
+    schema: dateTimeSettings,
+    secrets: [],
+    factory: (): DateTimeSettings => ({ timeZone: 'UTC', syncMode: 'manual', ntpServer: '' }),
+  },
+  email: {
+    schema: emailSettings,
+    secrets: ['password'],
+    factory: (): EmailSettings => ({
+      smtpHost: 'smtp.office365.com',
+      smtpPort: 587,
+      security: 'starttls',
+      minTlsVersion: 'TLSv1.2',
+      verifyServerCertificate: true,
+      addCnToVerification: true,
+      authMethod: 'oauth-microsoft',
+      userName: '',
+      password: '',
+      fromAddress: '',
+      displayNamePolicy: 'operator',
+      replyToPolicy: 'operator',
+      replyToAddress: '',
+    }),
+  },
+  oauthMicrosoft: {
+    schema: oauthMicrosoftSettings,
+    secrets: [],
+    factory: (): OauthMicrosoftSettings => ({
+      enabled: false,
+      verifyServerCertificate: true,
+      addCnToVerification: true,
+      cloud: 'global',
+      tenant: 'organizations',
+      clientId: '',
+      afterClockChange: 'register-again',
+    }),
+  },
+  oauthGoogle: {
+    schema: oauthGoogleSettings,
+    secrets: ['clientSecret'],
+    factory: (): OauthGoogleSettings => ({
+      enabled: false,
+      verifyServerCertificate: true,
+      addCnToVerification: true,
+      clientId: '',
+      clientSecret: '',
+      afterClockChange: 'register-again',
+    }),
+  },
+  certificates: {
+    schema: certificateSettings,
+    secrets: [],
+    factory: (): CertificateSettings => ({ remoteUiHttps: false }),
+  },
+  security: {
+    schema: securitySettings,
+    secrets: [],
+    factory: (): SecuritySettings => ({
+      lockoutThreshold: LOCKOUT_THRESHOLD_DEFAULT,
+      lockoutWindowMin: LOCKOUT_WINDOW_MIN_DEFAULT,
+      lockoutDurationMin: LOCKOUT_DURATION_MIN_DEFAULT,
+      sessionIdleMin: SESSION_IDLE_MIN_DEFAULT,
+    }),
+  },
+} as const;
+
+export type SectionName = keyof typeof SECTIONS;
+export type SectionValue<S extends SectionName> = ReturnType<(typeof SECTIONS)[S]['factory']>;
+export const SECTION_NAMES = Object.keys(SECTIONS) as SectionName[];
+
+export function isSectionName(name: string): name is SectionName {
+  return Object.hasOwn(SECTIONS, name);
+}

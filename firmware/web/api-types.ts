@@ -1,0 +1,94 @@
+/**
+ * The Remote UI HTTP API's request schemas and response shapes. The Remote UI imports this file
+ * (types and zod/mini schemas only); the firmware validates every body with the same schemas.
+ * Documented for humans in docs/api.md.
+ */
+import * as z from 'zod/mini';
+import { accountName, password } from '../settings/fields.ts';
+import type { SectionName } from '../settings/schemas.ts';
+import { ROLES, type Role } from './roles.ts';
+
+export const loginRequest = z.object({
+  user: z.string().check(z.minLength(1, 'Enter a user name.'), z.maxLength(64, 'At most 64 characters.')),
+  password: z.string().check(z.minLength(1, 'Enter the password.'), z.maxLength(256, 'At most 256 characters.')),
+});
+
+export const passwordChangeRequest = z.object({
+  currentPassword: z.string().check(z.minLength(1, 'Enter the current password.'), z.maxLength(256)),
+  newPassword: password,
+});
+
+export const accountCreateRequest = z.object({
+  name: accountName,
+  role: z.enum(ROLES),
+  password,
+});
+
+export const accountUpdateRequest = z.object({
+  role: z.optional(z.enum(ROLES)),
+  password: z.optional(password),
+});
+
+export const clockSetRequest = z.object({
+  /** Local date and time in the device's time zone, `YYYY-MM-DDTHH:MM:SS`. */
+  local: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/, 'Use the form YYYY-MM-DDTHH:MM:SS.')),
+});
+
+export interface ApiError {
+  readonly error: string;
+  readonly message: string;
+  readonly fields?: readonly { readonly path: string; readonly message: string }[];
+  readonly retryAfterS?: number;
+}
+
+export interface DeviceInfo {
+  readonly productName: string;
+  readonly deviceName: string;
+  readonly firmwareVersion: string;
+}
+
+export interface SessionInfo {
+  readonly user: string;
+  readonly role: Role;
+  readonly mustChangePassword: boolean;
+  readonly csrfToken: string;
+  readonly idleTimeoutS: number;
+  /** Settings sections this role may open. */
+  readonly sections: readonly SectionName[];
+  readonly capabilities: readonly string[];
+}
+
+export interface ClockView {
+  readonly wallMs: number;
+  /** `YYYY-MM-DDTHH:MM:SS` in `timeZone`. */
+  readonly local: string;
+  readonly timeZone: string;
+  /** False when the RTC reads a date before the firmware was built (e.g. after battery loss). */
+  readonly plausible: boolean;
+  readonly lastChange?: { readonly reason: string; readonly fromWallMs: number; readonly toWallMs: number };
+}
+
+export interface DeviceStatus {
+  readonly deviceName: string;
+  readonly location: string;
+  readonly serialNumber: string;
+  readonly firmwareVersion: string;
+  /** 'ready' or a short problem code, e.g. 'clock-not-set'. */
+  readonly state: 'ready' | 'clock-not-set';
+  readonly stateMessage: string;
+  readonly clock: ClockView;
+  readonly uptimeS: number;
+}
+
+export interface SettingsView<T = Record<string, unknown>> {
+  /** The section with every secret field blanked. */
+  readonly values: T;
+  /** For each secret field, whether a value is stored. */
+  readonly secretsSet: Readonly<Record<string, boolean>>;
+}
+
+export interface AccountInfo {
+  readonly name: string;
+  readonly role: Role;
+  readonly mustChangePassword: boolean;
+}

@@ -1,0 +1,421 @@
+/**
+ * The Remote UI's HTTP API and static files, as a Hono app on web-standard Request/Response.
+ * The simulator (or a real device's HTTP server) hands every request to `app.fetch`.
+ *
+ * Every request is validated once at the door (body size, content type, origin, session, CSRF,
+ * role) and then dispatched to one handler per operation (after CUPS ippeveprinter).
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { getCookie } from 'hono/cookie';
+import type * as z from 'zod/mini';
+import { isWallPlausible, type WallClockWatch } from '../clock/wall-clock-watch.ts';
+import { formatLocal, parseLocal } from '../clock/local-time.ts';
+import { CSRF_HEADER, FIRMWARE_VERSION, HTTP_BODY_MAX_BYTES, SESSION_COOKIE } from '../defaults.ts';
+import type { DeviceEvents } from '../events.ts';
+import type { Assets } from '../hal/assets.ts';
+import type { Clock } from '../hal/clock.ts';
+import { isSectionName, SECTION_NAMES, SECTIONS, type SectionName } from '../settings/schemas.ts';
+import { toFieldProblems, type SettingsStore } from '../settings/settings-store.ts';
+import type { AccountResult, AccountStore } from './accounts.ts';
+import {
+  accountCreateRequest,
+  accountUpdateRequest,
+  clockSetRequest,
+  loginRequest,
+  passwordChangeRequest,
+  type ApiError,
+  type ClockView,
+  type DeviceStatus,
+  type SessionInfo,
+  type SettingsView,
+} from './api-types.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles.ts';
+import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
+import { contentTypeFor } from './content-type.ts';
+
+export const PRODUCT_NAME = 'MFP Send Module (emulated)';
+
+export interface WebDeps {
+  readonly clock: Clock;
+  readonly settings: SettingsStore;
+  readonly accounts: AccountStore;
+  readonly sessions: SessionTable;
+  readonly throttle: LoginThrottle;
+  readonly events: DeviceEvents;
+  readonly wallWatch: WallClockWatch;
+  readonly assets: Assets;
+  readonly bootMonoMs: number;
+}
+
+type Env = { Variables: { session: Session | undefined } };
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function buildWebApp(deps: WebDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const { clock, settings, accounts, sessions, throttle, events } = deps;
+  const idleMs = () => settings.get('security').sessionIdleMin * 60_000;
+
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  });
+
+  // --- The door: every /api request passes these checks in this order. ---
+  app.use('/api/*', async (c, next) => {
+    c.header('Cache-Control', 'no-store');
+    if (UNSAFE.has(c.req.method)) {
+      if (!sameOrigin(c.req.raw)) return fail(c, 403, 'cross-origin', 'This request came from another site and was refused.');
+      const type = c.req.header('content-type') ?? '';
+      const hasBody = c.req.method !== 'DELETE' || (c.req.header('content-length') ?? '0') !== '0';
+      if (hasBody && !/^application\/json\s*(;|$)/i.test(type)) {
+        return fail(c, 415, 'unsupported-media-type', 'Send the request body as application/json.');
+      }
+    }
+    return next();
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: HTTP_BODY_MAX_BYTES,
+      onError: (c) => fail(c, 413, 'body-too-large', `The request body is larger than ${HTTP_BODY_MAX_BYTES} bytes.`),
+    }),
+  );
+  app.use('/api/*', async (c, next) => {
+    const id = getCookie(c, SESSION_COOKIE);
+    const session = id && /^[A-Za-z0-9_-]{43}$/.test(id) ? sessions.resume(id, clock.monoNowMs(), idleMs()) : undefined;
+    c.set('session', session);
+    return next();
+  });
+
+  /** The logged-in session, or a 401/403 response. CSRF is checked for state-changing methods. */
+  const requireSession = (c: Context<Env>, opts: { allowPasswordChangePending?: boolean } = {}): Session | Response => {
+    const session = c.get('session');
+    if (!session) return fail(c, 401, 'not-logged-in', 'Log in to continue. (Sessions end after a period without activity.)');
+    if (UNSAFE.has(c.req.method) && !csrfTokenMatches(session, c.req.header(CSRF_HEADER))) {
+      return fail(c, 403, 'csrf', 'The request lacked a valid CSRF token. Reload the page and try again.');
+    }
+    if (session.mustChangePassword && !opts.allowPasswordChangePending) {
+      return fail(c, 403, 'password-change-required', 'Change your password before using the Remote UI.');
+    }
+    return session;
+  };
+  const requireCapability = (c: Context<Env>, capability: Capability): Session | Response => {
+    const session = requireSession(c);
+    if (session instanceof Response) return session;
+    if (!mayDo(session.role, capability)) return fail(c, 403, 'forbidden', `Your role (${session.role}) may not do this.`);
+    return session;
+  };
+
+  // --- Public ---
+  app.get('/api/info', (c) => c.json({ productName: PRODUCT_NAME, deviceName: settings.get('device').name, firmwareVersion: FIRMWARE_VERSION }));
+
+  // --- Session ---
+  app.post('/api/session', async (c) => {
+    const body = await readBody(c, loginRequest);
+    if (body instanceof Response) return body;
+    const now = clock.monoNowMs();
+    const security = settings.get('security');
+    const policy = {
+      threshold: security.lockoutThreshold,
+      windowMs: security.lockoutWindowMin * 60_000,
+      durationMs: security.lockoutDurationMin * 60_000,
+    };
+    const verdict = throttle.check(body.user, now);
+    if (verdict.locked) return lockedResponse(c, verdict.retryAfterMs);
+    const account = await accounts.authenticate(body.user, body.password);
+    if (!account) {
+      if (throttle.onFailure(body.user, clock.monoNowMs(), policy)) {
+        events.record('account-locked', 'warn', `Login locked for "${body.user}" after ${policy.threshold} failures`, { user: body.user });
+        return lockedResponse(c, policy.durationMs);
+      }
+      return fail(c, 401, 'login-failed', 'The user name or password is incorrect.');
+    }
+    throttle.onSuccess(body.user);
+    const session = sessions.open(account.name, account.role, account.mustChangePassword, clock.monoNowMs());
+    events.record('login-succeeded', 'info', `${account.name} logged in to the Remote UI`, { user: account.name });
+    c.header('Set-Cookie', `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Strict`);
+    return c.json(sessionInfo(session, idleMs()));
+  });
+
+  app.get('/api/session', (c) => {
+    const session = requireSession(c, { allowPasswordChangePending: true });
+    if (session instanceof Response) return session;
+    return c.json(sessionInfo(session, idleMs()));
+  });
+
+  app.delete('/api/session', (c) => {
+    const session = requireSession(c, { allowPasswordChangePending: true });
+    if (session instanceof Response) return session;
+    sessions.close(session.id);
+    c.header('Set-Cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    return c.body(null, 204);
+  });
+
+  app.post('/api/session/password', async (c) => {
+    const session = requireSession(c, { allowPasswordChangePending: true });
+    if (session instanceof Response) return session;
+    const body = await readBody(c, passwordChangeRequest);
+    if (body instanceof Response) return body;
+    const result = await accounts.changeOwnPassword(session.user, body.currentPassword, body.newPassword);
+    if (!result.ok) return accountFailure(c, result, { wrongPasswordField: 'currentPassword' });
+    session.mustChangePassword = false;
+    sessions.closeUser(session.user, session.id);
+    return c.json(sessionInfo(session, idleMs()));
+  });
+
+  // --- Status and clock ---
+  app.get('/api/status', (c) => {
+    const session = requireSession(c);
+    if (session instanceof Response) return session;
+    const device = settings.get('device');
+    const clockView = buildClockView();
+    const status: DeviceStatus = {
+      deviceName: device.name,
+      location: device.location,
+      serialNumber: accounts.label.serialNumber,
+      firmwareVersion: FIRMWARE_VERSION,
+      state: clockView.plausible ? 'ready' : 'clock-not-set',
+      stateMessage: clockView.plausible ? 'Ready' : 'Check the date and time: the device clock is not set.',
+      clock: clockView,
+      uptimeS: Math.floor((clock.monoNowMs() - deps.bootMonoMs) / 1000),
+    };
+    return c.json(status);
+  });
+
+  app.get('/api/clock', (c) => {
+    const session = requireCapability(c, 'setClock');
+    if (session instanceof Response) return session;
+    return c.json(buildClockView());
+  });
+
+  app.put('/api/clock', async (c) => {
+    const session = requireCapability(c, 'setClock');
+    if (session instanceof Response) return session;
+    const body = await readBody(c, clockSetRequest);
+    if (body instanceof Response) return body;
+    const parsed = parseLocal(body.local, settings.get('datetime').timeZone);
+    if (!parsed.ok) return fail(c, 400, 'invalid', parsed.message, [{ path: 'local', message: parsed.message }]);
+    clock.setWallMs(parsed.wallMs, 'admin-set');
+    return c.json(buildClockView());
+  });
+
+  // --- Settings ---
+  app.get('/api/settings/:section', (c) => {
+    const section = c.req.param('section');
+    const session = requireSession(c);
+    if (session instanceof Response) return session;
+    if (!isSectionName(section)) return fail(c, 404, 'not-found', `There is no settings section "${section}".`);
+    if (!mayUseSection(session.role, section)) return fail(c, 403, 'forbidden', `Your role (${session.role}) may not open these settings.`);
+    return c.json(settingsView(section));
+  });
+
+  app.put('/api/settings/:section', async (c) => {
+    const section = c.req.param('section');
+    const session = requireSession(c);
+    if (session instanceof Response) return session;
+    if (!isSectionName(section)) return fail(c, 404, 'not-found', `There is no settings section "${section}".`);
+    if (!mayUseSection(session.role, section)) return fail(c, 403, 'forbidden', `Your role (${session.role}) may not change these settings.`);
+    const body = await readJson(c);
+    if (body instanceof Response) return body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail(c, 400, 'invalid', 'Send the section as a JSON object.');
+    // Secret fields left out of the body keep their stored value (the API never returns them).
+    const candidate: Record<string, unknown> = { ...body };
+    const current = settings.get(section) as Record<string, unknown>;
+    for (const secret of SECTIONS[section].secrets as readonly string[]) if (candidate[secret] === undefined) candidate[secret] = current[secret];
+    const result = await settings.update(section, candidate, session.user);
+    if (!result.ok) return fail(c, 400, 'invalid', 'Some settings are not valid.', result.problems);
+    return c.json(settingsView(section));
+  });
+
+  // --- Accounts ---
+  app.get('/api/accounts', (c) => {
+    const session = requireCapability(c, 'manageAccounts');
+    if (session instanceof Response) return session;
+    return c.json(accounts.list());
+  });
+
+  app.post('/api/accounts', async (c) => {
+    const session = requireCapability(c, 'manageAccounts');
+    if (session instanceof Response) return session;
+    const body = await readBody(c, accountCreateRequest);
+    if (body instanceof Response) return body;
+    const result = await accounts.create(body.name, body.role, body.password, session.user);
+    if (!result.ok) return accountFailure(c, result);
+    return c.json(accounts.find(body.name), 201);
+  });
+
+  app.put('/api/accounts/:name', async (c) => {
+    const session = requireCapability(c, 'manageAccounts');
+    if (session instanceof Response) return session;
+    const name = c.req.param('name');
+    const body = await readBody(c, accountUpdateRequest);
+    if (body instanceof Response) return body;
+    const result = await accounts.update(name, body, session.user);
+    if (!result.ok) return accountFailure(c, result);
+    if (body.role) sessions.updateUser(name, { role: body.role });
+    if (body.password !== undefined) sessions.closeUser(name, name === session.user ? session.id : undefined);
+    return c.json(accounts.find(name));
+  });
+
+  app.delete('/api/accounts/:name', async (c) => {
+    const session = requireCapability(c, 'manageAccounts');
+    if (session instanceof Response) return session;
+    const name = c.req.param('name');
+    if (name === session.user) return fail(c, 409, 'self', 'You cannot delete the account you are logged in with.');
+    const result = await accounts.remove(name, session.user);
+    if (!result.ok) return accountFailure(c, result);
+    sessions.closeUser(name);
+    return c.body(null, 204);
+  });
+
+  // --- Events ---
+  app.get('/api/events', (c) => {
+    const session = requireCapability(c, 'readEvents');
+    if (session instanceof Response) return session;
+    const after = Number(c.req.query('after') ?? '0');
+    return c.json(events.since(Number.isSafeInteger(after) && after >= 0 ? after : 0));
+  });
+
+  app.all('/api/*', (c) => fail(c, 404, 'not-found', `There is no API at ${c.req.method} ${new URL(c.req.url).pathname}.`));
+
+  // --- The Remote UI itself (the Vite build in the device's flash) ---
+  app.get('*', async (c) => {
+    const path = decodeURIComponentSafe(new URL(c.req.url).pathname)?.replace(/^\/+/, '');
+    if (path === undefined || path.split('/').some((seg) => seg === '..' || seg.startsWith('.'))) return c.text('Not found', 404);
+    const file = path === '' ? undefined : await deps.assets.read(path);
+    if (file) {
+      c.header('Content-Type', contentTypeFor(path));
+      c.header('Cache-Control', path.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      return c.body(file as Uint8Array<ArrayBuffer>);
+    }
+    if (/\.[a-z0-9]+$/i.test(path)) return c.text('Not found', 404);
+    const index = await deps.assets.read('index.html');
+    if (!index) return c.text('The Remote UI is not installed in this firmware image (run the UI build).', 503);
+    c.header('Content-Type', 'text/html; charset=utf-8');
+    c.header('Cache-Control', 'no-cache');
+    return c.body(index as Uint8Array<ArrayBuffer>);
+  });
+
+  app.notFound((c) => c.text('Not found', 404));
+  app.onError((err, c) => {
+    deps.events.record('internal-error', 'error', `Internal error handling ${c.req.method} ${new URL(c.req.url).pathname}: ${String(err)}`);
+    return fail(c, 500, 'internal', 'The device could not complete the request. Nothing was changed.');
+  });
+
+  function buildClockView(): ClockView {
+    const wallMs = clock.wallNowMs();
+    const { timeZone } = settings.get('datetime');
+    const last = deps.wallWatch.lastChange;
+    return {
+      wallMs,
+      local: formatLocal(wallMs, timeZone),
+      timeZone,
+      plausible: isWallPlausible(wallMs),
+      ...(last ? { lastChange: { reason: last.reason, fromWallMs: last.fromWallMs, toWallMs: last.toWallMs } } : {}),
+    };
+  }
+
+  function settingsView(section: SectionName): SettingsView {
+    const values = settings.get(section) as Record<string, unknown>;
+    const secretsSet: Record<string, boolean> = {};
+    for (const secret of SECTIONS[section].secrets as readonly string[]) {
+      secretsSet[secret] = values[secret] !== '';
+      values[secret] = '';
+    }
+    return { values, secretsSet };
+  }
+
+  return app;
+}
+
+function sessionInfo(session: Session, idleMs: number): SessionInfo {
+  return {
+    user: session.user,
+    role: session.role,
+    mustChangePassword: session.mustChangePassword,
+    csrfToken: session.csrfToken,
+    idleTimeoutS: idleMs / 1000,
+    sections: SECTION_NAMES.filter((s) => mayUseSection(session.role, s)),
+    capabilities: (Object.keys(CAPABILITY_ROLES) as Capability[]).filter((cap) => mayDo(session.role, cap)),
+  };
+}
+
+function fail(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 423 | 429 | 500, error: string, message: string, fields?: ApiError['fields']): Response {
+  const body: ApiError = fields ? { error, message, fields } : { error, message };
+  return c.json(body, status);
+}
+
+function lockedResponse(c: Context, retryAfterMs: number): Response {
+  const retryAfterS = Math.ceil(retryAfterMs / 1000);
+  c.header('Retry-After', String(retryAfterS));
+  const minutes = Math.ceil(retryAfterS / 60);
+  const body: ApiError = {
+    error: 'locked',
+    message: `Too many failed logins. Logins for this user name are locked; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    retryAfterS,
+  };
+  return c.json(body, 429);
+}
+
+const ACCOUNT_ERRORS: Record<Exclude<AccountResult, { ok: true }>['error'], [number, string]> = {
+  exists: [409, 'An account with this name already exists.'],
+  'not-found': [404, 'There is no such account.'],
+  'last-admin': [409, 'The device must keep at least one Administrator.'],
+  'too-many': [409, 'The device cannot hold more accounts. Delete one first.'],
+  'same-password': [400, 'The new password must differ from the current one.'],
+  'wrong-password': [400, 'The current password is incorrect.'],
+};
+
+function accountFailure(c: Context, result: Exclude<AccountResult, { ok: true }>, opts: { wrongPasswordField?: string } = {}): Response {
+  const [status, message] = ACCOUNT_ERRORS[result.error];
+  const field = result.error === 'wrong-password' ? opts.wrongPasswordField : result.error === 'same-password' ? 'newPassword' : result.error === 'exists' ? 'name' : undefined;
+  return fail(c, status as 400 | 404 | 409, result.error, message, field ? [{ path: field, message }] : undefined);
+}
+
+/** Origin (when the browser sends it) must be this device: a second line of CSRF defence. */
+function sameOrigin(request: Request): boolean {
+  if (request.headers.get('sec-fetch-site') === 'cross-site') return false;
+  const origin = request.headers.get('origin');
+  if (origin === null) return true;
+  try {
+    return new URL(origin).host === new URL(request.url).host;
+  } catch {
+    return false;
+  }
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch {
+    return fail(c, 400, 'bad-body', 'The request body could not be read.');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return fail(c, 400, 'bad-json', 'The request body is not valid JSON.');
+  }
+}
+
+async function readBody<T>(c: Context, schema: z.ZodMiniType<T>): Promise<T | Response> {
+  const body = await readJson(c);
+  if (body instanceof Response) return body;
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) return fail(c, 400, 'invalid', 'Some fields are not valid.', toFieldProblems(parsed.error));
+  return parsed.data;
+}
+
+function decodeURIComponentSafe(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}

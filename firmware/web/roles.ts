@@ -1,0 +1,40 @@
+/**
+ * Roles and what each may reach, in one table. Modelled on Canon's Remote UI: only
+ * Administrator, NetworkAdmin and DeviceAdmin reach device management; a GeneralUser can log in
+ * and see the portal but no settings.
+ */
+import type { SectionName } from '../settings/schemas.ts';
+
+export const ROLES = ['Administrator', 'NetworkAdmin', 'DeviceAdmin', 'GeneralUser'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who may read and change each settings section. */
+export const SECTION_ROLES: Readonly<Record<SectionName, readonly Role[]>> = {
+  device: ['Administrator', 'DeviceAdmin'],
+  datetime: ['Administrator', 'DeviceAdmin'],
+  email: ['Administrator', 'NetworkAdmin'],
+  oauthMicrosoft: ['Administrator', 'NetworkAdmin'],
+  oauthGoogle: ['Administrator', 'NetworkAdmin'],
+  certificates: ['Administrator', 'NetworkAdmin'],
+  security: ['Administrator'],
+};
+
+/** Other capabilities that are not a settings section. */
+export const CAPABILITY_ROLES = {
+  /** Set the device's date and time (RTC). */
+  setClock: ['Administrator', 'DeviceAdmin'],
+  /** List, add, change and delete login accounts. */
+  manageAccounts: ['Administrator'],
+  /** Read the device event log. */
+  readEvents: ['Administrator', 'NetworkAdmin', 'DeviceAdmin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Capability = keyof typeof CAPABILITY_ROLES;
+
+export function mayUseSection(role: Role, section: SectionName): boolean {
+  return SECTION_ROLES[section].includes(role);
+}
+
+export function mayDo(role: Role, capability: Capability): boolean {
+  return (CAPABILITY_ROLES[capability] as readonly Role[]).includes(role);
+}

@@ -1,0 +1,73 @@
+/**
+ * Remote UI sessions: random ids in an HttpOnly cookie, a CSRF token per session, an idle timeout
+ * on the monotonic clock. Sessions live in RAM: a power cycle logs everyone out, as on a printer.
+ */
+import { SESSIONS_MAX } from '../defaults.ts';
+import type { Random } from '../hal/random.ts';
+import { constantTimeEqual, toBase64Url } from './password.ts';
+import type { Role } from './roles.ts';
+
+export interface Session {
+  readonly id: string;
+  readonly user: string;
+  role: Role;
+  mustChangePassword: boolean;
+  readonly csrfToken: string;
+  lastSeenMonoMs: number;
+}
+
+export class SessionTable {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly random: Random) {}
+
+  open(user: string, role: Role, mustChangePassword: boolean, nowMonoMs: number): Session {
+    const session: Session = {
+      id: toBase64Url(this.random.bytes(32)),
+      user,
+      role,
+      mustChangePassword,
+      csrfToken: toBase64Url(this.random.bytes(32)),
+      lastSeenMonoMs: nowMonoMs,
+    };
+    this.sessions.set(session.id, session);
+    while (this.sessions.size > SESSIONS_MAX) this.sessions.delete(this.sessions.keys().next().value as string);
+    return session;
+  }
+
+  /** The live session for `id`, touched; undefined if unknown or idle too long (then dropped). */
+  resume(id: string | undefined, nowMonoMs: number, idleMs: number): Session | undefined {
+    if (!id) return undefined;
+    const session = this.sessions.get(id);
+    if (!session) return undefined;
+    if (nowMonoMs - session.lastSeenMonoMs >= idleMs) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    session.lastSeenMonoMs = nowMonoMs;
+    // Keep most recently used last so that overflow drops the longest-idle session.
+    this.sessions.delete(id);
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  close(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  /** End every session of `user` except `keepId` (after a password change or account deletion). */
+  closeUser(user: string, keepId?: string): void {
+    for (const [id, s] of this.sessions) if (s.user === user && id !== keepId) this.sessions.delete(id);
+  }
+
+  /** Apply a role change to the user's open sessions. */
+  updateUser(user: string, change: { role?: Role }): void {
+    for (const s of this.sessions.values()) if (s.user === user && change.role) s.role = change.role;
+  }
+}
+
+export function csrfTokenMatches(session: Session, presented: string | undefined): boolean {
+  if (!presented) return false;
+  const enc = new TextEncoder();
+  return constantTimeEqual(enc.encode(session.csrfToken), enc.encode(presented));
+}
