@@ -1,0 +1,48 @@
+/**
+ * A HAL for unit tests: virtual time, NVRAM in a Map, no network. Everything else is the real
+ * firmware.
+ */
+import type { Hal } from '../../firmware/hal/index.ts';
+import type { Storage, StorageReadResult } from '../../firmware/hal/storage.ts';
+import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { SimClock } from '../../device-sim/hal/sim-clock.ts';
+import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
+
+export class MemoryStorage implements Storage {
+  readonly records = new Map<string, Uint8Array>();
+
+  async read(name: string): Promise<StorageReadResult> {
+    const bytes = this.records.get(name);
+    return bytes ? { kind: 'found', bytes: bytes.slice() } : { kind: 'absent' };
+  }
+  async replace(name: string, bytes: Uint8Array): Promise<void> {
+    this.records.set(name, bytes.slice());
+  }
+  async remove(name: string): Promise<void> {
+    this.records.delete(name);
+  }
+  async list(): Promise<string[]> {
+    return [...this.records.keys()].sort();
+  }
+}
+
+/** 2026-11-22T10:00:00Z: a plausible "now" for the virtual device. */
+export const TEST_START_MS = Date.UTC(2026, 10, 22, 10, 0, 0);
+
+export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTimeSource; assets?: Record<string, string> } = {}) {
+  const source = options.source ?? new VirtualTimeSource(TEST_START_MS);
+  const clock = new SimClock(source);
+  const storage = options.storage ?? new MemoryStorage();
+  const assets = options.assets ?? {};
+  const refuse = { kind: 'other' as const, detail: 'no network in unit tests' };
+  const hal: Hal = {
+    clock,
+    storage,
+    random: nodeRandom,
+    log: consoleLog('silent'),
+    assets: { read: async (path) => (path in assets ? new TextEncoder().encode(assets[path]) : undefined) },
+    net: { connect: async () => ({ ok: false, error: refuse }) },
+    http: { request: async () => ({ ok: false, kind: 'net', error: refuse }) },
+  };
+  return { hal, clock, source, storage };
+}

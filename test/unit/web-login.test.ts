@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { bootDevice } from '../../firmware/device.ts';
+import { LOCKOUT_DURATION_MIN_DEFAULT, LOCKOUT_THRESHOLD_DEFAULT, SESSION_IDLE_MIN_DEFAULT } from '../../firmware/defaults.ts';
+import { ApiClient } from '../support/api-client.ts';
+import { memoryHal } from '../support/memory-hal.ts';
+
+const NEW_PASSWORD = 'correct horse 42';
+
+async function device() {
+  const env = memoryHal();
+  const dev = await bootDevice(env.hal);
+  const client = () => new ApiClient(dev.handleHttp);
+  return { ...env, dev, client, factoryPassword: dev.label.factoryPassword };
+}
+
+describe('first login', () => {
+  it('accepts the per-device factory password and forces a change before anything else', async () => {
+    const { client, factoryPassword } = await device();
+    expect(factoryPassword).toMatch(/^[A-Za-z2-9]{12}$/);
+    const admin = client();
+    const login = await admin.login('Administrator', factoryPassword);
+    expect(login.status).toBe(200);
+    expect(login.json).toMatchObject({ user: 'Administrator', role: 'Administrator', mustChangePassword: true });
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^rui_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
+
+    expect((await admin.call('GET', '/api/status')).json.error).toBe('password-change-required');
+    expect((await admin.call('GET', '/api/settings/device')).status).toBe(403);
+
+    const weak = await admin.call('POST', '/api/session/password', { currentPassword: factoryPassword, newPassword: 'short' });
+    expect(weak.status).toBe(400);
+    expect(weak.json.fields).toEqual([{ path: 'newPassword', message: 'At least 8 characters.' }]);
+    const same = await admin.call('POST', '/api/session/password', { currentPassword: factoryPassword, newPassword: factoryPassword });
+    expect(same.json.error).toBe('same-password');
+    const wrong = await admin.call('POST', '/api/session/password', { currentPassword: 'nope-nope', newPassword: NEW_PASSWORD });
+    expect(wrong.json).toMatchObject({ error: 'wrong-password', fields: [{ path: 'currentPassword' }] });
+
+    const ok = await admin.call('POST', '/api/session/password', { currentPassword: factoryPassword, newPassword: NEW_PASSWORD });
+    expect(ok.status).toBe(200);
+    expect(ok.json.mustChangePassword).toBe(false);
+    expect((await admin.call('GET', '/api/status')).status).toBe(200);
+
+    // The factory password no longer works; the new one does, without a forced change.
+    expect((await client().login('Administrator', factoryPassword)).status).toBe(401);
+    expect((await client().login('Administrator', NEW_PASSWORD)).json.mustChangePassword).toBe(false);
+  });
+
+  it('does not tell an unknown user name from a wrong password', async () => {
+    const { client } = await device();
+    const unknown = await client().login('nobody', 'whatever1');
+    const wrong = await client().login('Administrator', 'whatever1');
+    expect(unknown.status).toBe(401);
+    expect(unknown).toEqual(wrong);
+  });
+});
+
+describe('lockout', () => {
+  it(`locks a user name after ${LOCKOUT_THRESHOLD_DEFAULT} failures for ${LOCKOUT_DURATION_MIN_DEFAULT} minutes, even for the right password`, async () => {
+    const { client, source, factoryPassword, dev } = await device();
+    for (let i = 1; i < LOCKOUT_THRESHOLD_DEFAULT; i++) expect((await client().login('Administrator', `bad-${i}`)).status).toBe(401);
+    const locking = await client().login('Administrator', 'bad-last');
+    expect(locking.status).toBe(429);
+    expect(locking.json).toMatchObject({ error: 'locked', retryAfterS: LOCKOUT_DURATION_MIN_DEFAULT * 60 });
+    expect(locking.headers.get('retry-after')).toBe(String(LOCKOUT_DURATION_MIN_DEFAULT * 60));
+    expect((await client().login('Administrator', factoryPassword)).status).toBe(429);
+    expect(dev.events.since().map((e) => e.code)).toContain('account-locked');
+
+    source.advance(LOCKOUT_DURATION_MIN_DEFAULT * 60_000 - 1000);
+    expect((await client().login('Administrator', factoryPassword)).status).toBe(429);
+    source.advance(1000);
+    expect((await client().login('Administrator', factoryPassword)).status).toBe(200);
+  });
+
+  it('forgets failures older than the counting window', async () => {
+    const { client, source, factoryPassword } = await device();
+    for (let i = 1; i < LOCKOUT_THRESHOLD_DEFAULT; i++) await client().login('Administrator', `bad-${i}`);
+    source.advance(3 * 60_000 + 1);
+    expect((await client().login('Administrator', 'bad-again')).status).toBe(401);
+    expect((await client().login('Administrator', factoryPassword)).status).toBe(200);
+  });
+
+  it('locks unknown user names exactly like real ones (no account enumeration)', async () => {
+    const { client } = await device();
+    const answers = async (user: string) => {
+      const out = [];
+      for (let i = 0; i < LOCKOUT_THRESHOLD_DEFAULT + 1; i++) {
+        const r = await client().login(user, `bad-${i}`);
+        out.push([r.status, r.json.error, r.json.retryAfterS]);
+      }
+      return out;
+    };
+    expect(await answers('ghost')).toEqual(await answers('Administrator'));
+  });
+
+  it('follows the security settings: threshold 2, lock 1 minute', async () => {
+    const { client, source, factoryPassword } = await device();
+    const admin = client();
+    await admin.loginAndChange('Administrator', factoryPassword, NEW_PASSWORD);
+    const put = await admin.call('PUT', '/api/settings/security', { lockoutThreshold: 2, lockoutWindowMin: 3, lockoutDurationMin: 1, sessionIdleMin: 10 });
+    expect(put.status).toBe(200);
+    await client().login('Administrator', 'bad-1');
+    expect((await client().login('Administrator', 'bad-2')).status).toBe(429);
+    source.advance(60_000);
+    expect((await client().login('Administrator', NEW_PASSWORD)).status).toBe(200);
+  });
+});
+
+describe('sessions', () => {
+  it(`end after ${SESSION_IDLE_MIN_DEFAULT} minutes without activity, and activity keeps them alive`, async () => {
+    const { client, source, factoryPassword } = await device();
+    const admin = client();
+    await admin.loginAndChange('Administrator', factoryPassword, NEW_PASSWORD);
+    source.advance(SESSION_IDLE_MIN_DEFAULT * 60_000 - 1000);
+    expect((await admin.call('GET', '/api/status')).status).toBe(200);
+    source.advance(SESSION_IDLE_MIN_DEFAULT * 60_000 - 1000);
+    expect((await admin.call('GET', '/api/status')).status).toBe(200);
+    source.advance(SESSION_IDLE_MIN_DEFAULT * 60_000);
+    expect((await admin.call('GET', '/api/status')).json.error).toBe('not-logged-in');
+  });
+
+  it('log out ends the session and clears the cookie', async () => {
+    const { client, factoryPassword } = await device();
+    const admin = client();
+    await admin.loginAndChange('Administrator', factoryPassword, NEW_PASSWORD);
+    const oldCookie = admin.cookie;
+    const out = await admin.call('DELETE', '/api/session');
+    expect(out.status).toBe(204);
+    expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    admin.cookie = oldCookie;
+    expect((await admin.call('GET', '/api/status')).status).toBe(401);
+  });
+
+  it('are lost at power-off, as on a printer', async () => {
+    const env = memoryHal();
+    const first = await bootDevice(env.hal);
+    const admin = new ApiClient(first.handleHttp);
+    await admin.loginAndChange('Administrator', first.label.factoryPassword, NEW_PASSWORD);
+    first.shutdown();
+    const second = await bootDevice(memoryHal({ storage: env.storage }).hal);
+    const again = new ApiClient(second.handleHttp);
+    again.cookie = admin.cookie;
+    expect((await again.call('GET', '/api/status')).status).toBe(401);
+    expect((await again.login('Administrator', NEW_PASSWORD)).status).toBe(200);
+  });
+
+  it('ignores malformed and foreign cookies', async () => {
+    const { client } = await device();
+    for (const cookie of ['rui_session=', 'rui_session=%%%; x', 'rui_session="unterminated', '=;=;;', 'rui_session=' + 'A'.repeat(5000), 'other=1']) {
+      const c = client();
+      const r = await c.call('GET', '/api/status', undefined, { cookie });
+      expect(r.status, cookie).toBe(401);
+    }
+  });
+});
