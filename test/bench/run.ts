@@ -1,0 +1,69 @@
+/**
+ * `make bench`: one `BENCH <name> <value> <unit>` line per figure.
+ *
+ * - boot_to_ready_ms: power-on of a device that has booted before (NVRAM present) until its
+ *   Remote UI answers an HTTP request; median of 7. Goal <= 1000.
+ * - boot_factory_to_ready_ms: the very first boot (makes the label password and hashes it).
+ * - remote_ui_js_gzip_kb: all JavaScript of the built admin UI, gzip -9, summed. Goal <= 40.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { SimPrinter } from '../../device-sim/printer.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+function report(name: string, value: number, unit: string): void {
+  process.stdout.write(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}\n`);
+}
+
+async function timeToReady(stateDir: string): Promise<{ ms: number; printer: SimPrinter }> {
+  const started = performance.now();
+  const printer = await SimPrinter.start({ stateDir, port: 0, remoteUiDir: join(ROOT, 'remote-ui/dist'), logLevel: 'silent' });
+  const response = await fetch(new URL('/api/info', printer.remoteUiUrl));
+  if (response.status !== 200) throw new Error(`device not ready: ${response.status}`);
+  await response.arrayBuffer();
+  return { ms: performance.now() - started, printer };
+}
+
+async function bootFigures(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-boot-'));
+  try {
+    const first = await timeToReady(dir);
+    await first.printer.powerOff();
+    report('boot_factory_to_ready_ms', Math.round(first.ms), 'ms');
+    const warm: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const run = await timeToReady(dir);
+      warm.push(run.ms);
+      await run.printer.powerOff();
+    }
+    warm.sort((a, b) => a - b);
+    report('boot_to_ready_ms', Math.round(warm[Math.floor(warm.length / 2)]!), 'ms');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function jsFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await jsFiles(full)));
+    else if (entry.name.endsWith('.js')) out.push(full);
+  }
+  return out;
+}
+
+async function uiFigures(): Promise<void> {
+  const files = await jsFiles(join(ROOT, 'remote-ui/dist'));
+  if (files.length === 0) throw new Error('remote-ui/dist has no JavaScript: build the UI first (make ui)');
+  let total = 0;
+  for (const file of files) total += gzipSync(await readFile(file), { level: 9 }).byteLength;
+  report('remote_ui_js_gzip_kb', total / 1024, 'kB');
+}
+
+await bootFigures();
+await uiFigures();

@@ -1,0 +1,170 @@
+/**
+ * The simulator as a tester uses it: real HTTP on loopback, the control API's levers, power
+ * cycles, and the process that `make run` starts.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RTC_FACTORY_WALL_MS } from '../../firmware/defaults.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { ApiClient } from '../support/api-client.ts';
+
+const running: RunningSimulator[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop()));
+});
+
+async function boot(stateDir?: string) {
+  const dir = stateDir ?? (await mkdtemp(join(tmpdir(), 'sim-')));
+  const sim = await startSimulator({ port: 0, simPort: 0, stateDir: dir, virtualTime: false, logLevel: 'silent' });
+  running.push(sim);
+  const base = sim.printer.remoteUiUrl;
+  const control = async (path: string, body?: unknown) => {
+    const r = await fetch(new URL(path, sim.controlUrl), body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, json: (await r.json()) as any };
+  };
+  return { sim, dir, base, control, client: () => new ApiClient((req) => fetch(req), base) };
+}
+
+describe('the simulated printer over HTTP', () => {
+  it('serves the Remote UI API on loopback and lets the tester move the device clock', async () => {
+    const { control, client, sim } = await boot();
+    const admin = client();
+    await admin.loginAndChange('Administrator', sim.printer.device!.label.factoryPassword, 'integration-pw');
+    const before = (await admin.call('GET', '/api/status')).json.clock.wallMs;
+
+    const jumped = await control('/sim/api/clock', { action: 'jump', deltaMs: 86_400_000 });
+    expect(jumped.status).toBe(200);
+    const after = (await admin.call('GET', '/api/status')).json;
+    expect(after.clock.wallMs - before).toBeGreaterThanOrEqual(86_400_000);
+    expect(after.clock.wallMs - before).toBeLessThan(86_400_000 + 10_000);
+    expect(after.clock.lastChange.reason).toBe('tester-set');
+
+    const lost = await control('/sim/api/clock', { action: 'battery-loss' });
+    expect(lost.json.wallMs - RTC_FACTORY_WALL_MS).toBeLessThan(5000);
+    expect((await admin.call('GET', '/api/status')).json.state).toBe('clock-not-set');
+
+    await control('/sim/api/clock', { action: 'set', wallMs: Date.UTC(2027, 0, 1) });
+    await control('/sim/api/clock', { action: 'drift', ppm: 100 });
+    const state = (await control('/sim/api/state')).json;
+    expect(state).toMatchObject({ powered: true, driftPpm: 100, virtualTime: false });
+    expect(Math.abs(state.wallMs - Date.UTC(2027, 0, 1))).toBeLessThan(5000);
+
+    const events = (await control('/sim/api/events')).json as { code: string; fields: { reason?: string } }[];
+    expect(events.filter((e) => e.code === 'clock-changed').map((e) => e.fields.reason)).toEqual(['tester-set', 'battery-loss', 'tester-set', 'drift-changed']);
+  });
+
+  it('validates the control API like the device API', async () => {
+    const { control, sim } = await boot();
+    expect((await control('/sim/api/clock', { action: 'warp' })).status).toBe(400);
+    const bad = await control('/sim/api/clock', { action: 'drift', ppm: 1e9 });
+    expect(bad.json.fields[0].path).toBe('ppm');
+    expect((await control('/sim/api/nothing')).status).toBe(404);
+    const form = await fetch(new URL('/sim/api/clock', sim.controlUrl), { method: 'POST', body: 'action=jump' });
+    expect(form.status).toBe(415);
+    const foreign = await fetch(new URL('/sim/api/power', sim.controlUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+      body: JSON.stringify({ action: 'off' }),
+    });
+    expect(foreign.status).toBe(403);
+    expect(sim.printer.powered).toBe(true);
+    expect((await control('/sim/api/time/advance', { ms: 1000 })).json.error).toBe('real-time');
+  });
+
+  it('power cycles: sessions are lost, NVRAM and the RTC setting survive, the Remote UI comes back on the same port', async () => {
+    const { control, client, sim, base } = await boot();
+    const admin = client();
+    await admin.loginAndChange('Administrator', sim.printer.device!.label.factoryPassword, 'integration-pw');
+    expect((await admin.call('PUT', '/api/settings/device', { name: 'Lab printer', location: 'B2' })).status).toBe(200);
+    await control('/sim/api/clock', { action: 'jump', deltaMs: -3_600_000 });
+    const offsetBefore = (await control('/sim/api/state')).json.offsetMs;
+
+    const cycled = await control('/sim/api/power', { action: 'cycle' });
+    expect(cycled.json.powered).toBe(true);
+    expect(sim.printer.remoteUiUrl).toBe(base);
+    expect(Math.abs(cycled.json.offsetMs - offsetBefore)).toBeLessThan(1000);
+    expect(cycled.json.monoMs).toBeLessThan(5000);
+    expect((await admin.call('GET', '/api/status')).status).toBe(401);
+    const again = client();
+    expect((await again.login('Administrator', 'integration-pw')).status).toBe(200);
+    expect((await again.call('GET', '/api/status')).json.deviceName).toBe('Lab printer');
+  });
+
+  it('is unreachable while switched off', async () => {
+    const { control, base } = await boot();
+    expect((await control('/sim/api/power', { action: 'off' })).json.powered).toBe(false);
+    await expect(fetch(new URL('/api/info', base))).rejects.toThrow();
+    expect((await control('/sim/api/clock', { action: 'jump', deltaMs: 1 })).status).toBe(409);
+    expect((await control('/sim/api/power', { action: 'on' })).json.powered).toBe(true);
+    expect((await fetch(new URL('/api/info', base))).status).toBe(200);
+  });
+
+  it('runs two devices side by side, each with its own state', async () => {
+    const a = await boot();
+    const b = await boot();
+    expect(a.base).not.toBe(b.base);
+    expect(a.sim.printer.device!.label.serialNumber).not.toBe(b.sim.printer.device!.label.serialNumber);
+    await a.control('/sim/api/clock', { action: 'jump', deltaMs: 7_200_000 });
+    expect(JSON.parse(await readFile(join(a.dir, 'rtc.json'), 'utf8')).offsetMs).toBeGreaterThan(7_100_000);
+    expect((await b.control('/sim/api/state')).json.offsetMs).toBe(0);
+  });
+
+  it('keeps virtual time still until the tester advances it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sim-'));
+    const sim = await startSimulator({ port: 0, simPort: 0, stateDir: dir, virtualTime: true, logLevel: 'silent' });
+    running.push(sim);
+    const url = (p: string) => new URL(p, sim.controlUrl);
+    const s1 = (await (await fetch(url('/sim/api/state'))).json()) as any;
+    await new Promise((r) => setTimeout(r, 50));
+    const s2 = (await (await fetch(url('/sim/api/state'))).json()) as any;
+    expect(s2.wallMs).toBe(s1.wallMs);
+    const s3 = (await (await fetch(url('/sim/api/time/advance'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ms":60000}' })).json()) as any;
+    expect(s3.wallMs - s1.wallMs).toBe(60_000);
+    expect(s3.virtualTime).toBe(true);
+  });
+});
+
+describe('the process `make run` starts', () => {
+  it('prints the Remote UI, panel and control addresses and the factory password, and exits cleanly on SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sim-'));
+    const root = resolve(import.meta.dirname, '../..');
+    const child = spawn(join(root, 'node_modules/.bin/tsx'), ['device-sim/main.ts', '--port', '0', '--sim-port', '0', '--state-dir', dir, '--log-level', 'warn'], { cwd: root });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((ok, fail) => {
+      const t = setTimeout(() => fail(new Error(`no banner: ${out}`)), 30_000);
+      child.stdout.on('data', () => {
+        if (out.includes('State directory')) {
+          clearTimeout(t);
+          ok();
+        }
+      });
+    });
+    const remoteUi = /Remote UI \(administrators\):\s+(\S+)/.exec(out)?.[1];
+    expect(out).toMatch(/Control panel \(operators\):\s+http:\/\/127\.0\.0\.1:\d+\/panel\//);
+    expect(out).toMatch(/Simulator control \(testers\):\s+http:\/\/127\.0\.0\.1:\d+\/control\//);
+    const password = /factory password from the label: (\S+)/.exec(out)?.[1];
+    expect(remoteUi).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const login = await new ApiClient((r) => fetch(r), remoteUi).login('Administrator', password!);
+    expect(login.status).toBe(200);
+    const code = await new Promise<number | null>((ok) => {
+      child.once('exit', (c) => ok(c));
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+    expect(out).toContain('SIGTERM: shutting down');
+  });
+
+  it('refuses bad options with a clear message', async () => {
+    const root = resolve(import.meta.dirname, '../..');
+    const child = spawn(join(root, 'node_modules/.bin/tsx'), ['device-sim/main.ts', '--port', 'eighty'], { cwd: root });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((ok) => child.once('exit', ok));
+    expect(code).toBe(2);
+    expect(err).toMatch(/option port/);
+  });
+});
