@@ -4,7 +4,7 @@
  */
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, TLSSocket, type SecureContext } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NetError, NetSocket, TlsInfo } from '../../firmware/hal/net.ts';
 import { createRootCa, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
 import { NodeNet } from '../../device-sim/hal/node-net.ts';
@@ -19,6 +19,7 @@ let intermediate: TestCertificate;
 let leaf: TestCertificate;
 let serverContext: SecureContext;
 const servers: Server[] = [];
+const serverSockets: Socket[] = [];
 
 beforeAll(() => {
   root = createRootCa({ commonName: 'Sim Root CA', notBeforeMs: NOW_MS - DAY_MS, notAfterMs: NOW_MS + 3650 * DAY_MS });
@@ -39,11 +40,9 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
+  // Servers that never read would not notice the client's FIN; destroy their sockets explicitly.
+  for (const socket of serverSockets.splice(0)) socket.destroy();
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-});
-
-afterAll(() => {
-  // Nothing global to undo; servers are closed per test.
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -61,6 +60,7 @@ function delay(ms: number): Promise<void> {
 
 async function listen(server: Server): Promise<number> {
   servers.push(server);
+  server.on('connection', (socket: Socket) => serverSockets.push(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return (server.address() as AddressInfo).port;
 }
@@ -181,10 +181,10 @@ async function startTlsLineServer(options: { inject?: string; injectAfterMs?: nu
 
 describe('NodeNet: implicit TLS (RFC 8314)', () => {
   it('returns the chain the server presented, leaf first with the intermediate, and sends SNI', async () => {
-    const sni: (string | false)[] = [];
+    const sni = deferred<string | false | null>();
     const serverGot = deferred<string>();
-    const server = createTlsServer({ secureContext: serverContext }, (sock) => {
-      sni.push(sock.servername);
+    const server = createTlsServer({ cert: pemChain(leaf, intermediate), key: leaf.keyPem }, (sock) => {
+      sni.resolve(sock.servername);
       sock.on('error', () => {});
       sock.write('220 smtp.gmail.com ESMTP\r\n');
       sock.on('data', (d: Buffer) => serverGot.resolve(d.toString('latin1')));
@@ -205,7 +205,7 @@ describe('NodeNet: implicit TLS (RFC 8314)', () => {
     expect(socket.tls?.peerChainDer[0]).toBeInstanceOf(Uint8Array);
     expect(socket.tls?.version).toMatch(/^TLSv1\.[23]$/);
     expect(socket.tls?.cipher).not.toBe('unknown');
-    expect(sni).toEqual(['smtp.gmail.com']);
+    expect(await sni.promise).toBe('smtp.gmail.com');
 
     const c = collect(socket);
     await c.until('\r\n');
@@ -305,7 +305,7 @@ describe('NodeNet: STARTTLS (RFC 3207)', () => {
   });
 
   it('regression: plaintext injected after the client began its handshake fails closed (tls-handshake), never delivered', async () => {
-    const srv = await startTlsLineServer({ inject: '250 INJECTED during handshake\r\n', injectAfterMs: 50 });
+    const srv = await startTlsLineServer({ inject: '250 INJECTED during handshake\r\n', injectAfterMs: 200 });
     const sim = world();
     sim.expose('smtp.office365.com', 587, { host: '127.0.0.1', port: srv.port });
 
@@ -334,6 +334,7 @@ describe('NodeNet: STARTTLS (RFC 3207)', () => {
     sim.expose('smtp.office365.com', 587, { host: '127.0.0.1', port });
     const result = await new NodeNet(sim).connect({ host: 'smtp.office365.com', port: 587, timeoutMs: 5000 });
     if (!result.ok) throw new Error(result.error.detail);
+    await collect(result.value).until('220 ready\r\n');
     const started = performance.now();
     const up = await result.value.upgradeTls({ servername: 'smtp.office365.com', ...TLS12, timeoutMs: 200 });
     expect(up.ok ? 'upgraded' : up.error.kind).toBe('timeout');

@@ -1,0 +1,66 @@
+/**
+ * The simulator control API as the bench pages see it (device-sim/control/control-api.ts).
+ * Shapes are restated here because the pages are browser code and must not pull the server's
+ * Node modules into their type graph.
+ */
+
+export interface SimState {
+  readonly powered: boolean;
+  readonly wallMs: number | null;
+  readonly hostMs: number | null;
+  readonly offsetMs: number | null;
+  readonly driftPpm: number | null;
+  readonly monoMs: number | null;
+  readonly virtualTime?: boolean;
+  readonly remoteUiUrl: string;
+  readonly panelUrl: string;
+  readonly label: { readonly serialNumber: string; readonly factoryPassword: string } | null;
+  /** Optional: shown on the panel when the simulator reports them. */
+  readonly deviceName?: string;
+  readonly timeZone?: string;
+}
+
+export interface SimEvent {
+  readonly seq: number;
+  readonly code: string;
+  readonly level: string;
+  readonly message: string;
+  readonly wallMs: number;
+  readonly monoMs: number;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export type SimResult<T> = { readonly ok: true; readonly data: T } | { readonly ok: false; readonly message: string };
+
+export async function simRequest<T>(path: string, body?: unknown): Promise<SimResult<T>> {
+  try {
+    const response = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const data: unknown = await response.json().catch(() => undefined);
+    if (response.ok) return { ok: true, data: data as T };
+    const error = data as { message?: string; fields?: { path: string; message: string }[] } | undefined;
+    const fields = (error?.fields ?? []).map((f) => `${f.path}: ${f.message}`);
+    return { ok: false, message: [error?.message ?? `The simulator answered HTTP ${response.status}.`, ...fields].join(' ') };
+  } catch {
+    return { ok: false, message: 'The simulator does not answer. Is device-sim/main.ts running?' };
+  }
+}
+
+/** `YYYY-MM-DD HH:MM:SS` in UTC (the bench works in UTC; the device's own zone is the Remote UI's business). */
+export function formatUtc(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** A signed duration: `+1 d 2 h 3 min 4.250 s`. */
+export function formatOffset(ms: number): string {
+  const sign = ms < 0 ? '-' : '+';
+  let rest = Math.abs(ms);
+  const parts: string[] = [];
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)} ${unit}`);
+      rest %= size;
+    }
+  }
+  parts.push(`${(rest / 1000).toFixed(3)} s`);
+  return sign + parts.join(' ');
+}

@@ -1,0 +1,429 @@
+/**
+ * NodeNet: the Net port (firmware/hal/net.ts) on node:net and node:tls, with names resolved only
+ * through the simulator's SimNetwork (never the host's DNS).
+ *
+ * - TLS: the platform does the handshake with `rejectUnauthorized: false`, because the FIRMWARE
+ *   decides trust (DESIGN.md rule 4). Every TLS step returns the peer chain as DER, leaf first;
+ *   the firmware verifies it at device time before sending a byte of credentials or mail.
+ * - STARTTLS (RFC 3207): `upgradeTls` wraps the connected TCP socket. Bytes received before the
+ *   upgrade and not yet handed to `onData` are discarded (RFC 3207 §4.2); anything the peer sends
+ *   in plaintext after the upgrade started reaches the TLS layer and fails the handshake.
+ * - Implicit TLS (RFC 8314): TCP connect, then the same handshake as STARTTLS, so errors of the
+ *   two phases are told apart: 'refused'/'reset'/'timeout' for TCP, 'tls-handshake' for TLS.
+ * - `onClose` reports a peer close or a failure of an established connection, at most once.
+ *   Failures of `connect()` and `upgradeTls()` are reported by their results instead; a socket
+ *   whose upgrade failed is closed without an `onClose`. A local `close()` reports nothing.
+ *
+ * Deliberately not done: write backpressure (the port's `write` has no drain signal; Node buffers),
+ * idle timeouts on an established connection (the firmware's own timers run on its monotonic
+ * clock), client certificates, ALPN.
+ */
+import { isIP, Socket, connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import type {
+  ConnectOptions,
+  Net,
+  NetError,
+  NetErrorKind,
+  NetResult,
+  NetSocket,
+  SocketHandlers,
+  TlsInfo,
+  TlsOptions,
+} from '../../firmware/hal/net.ts';
+import type { SimNetwork } from './sim-network.ts';
+
+/** Bytes a socket keeps for handlers that are not set yet; a peer that sends more is cut off. */
+const MAX_UNDELIVERED_BYTES = 1024 * 1024;
+/** After a local close(), how long the peer gets to finish the TCP/TLS close before we destroy. */
+const CLOSE_GRACE_MS = 2000;
+/** A longer chain than this from a peer is cut (defends the issuer walk, not a policy). */
+const MAX_CHAIN_CERTS = 16;
+
+export class NodeNet implements Net {
+  readonly #network: SimNetwork;
+
+  constructor(network: SimNetwork) {
+    this.#network = network;
+  }
+
+  async connect(options: ConnectOptions): Promise<NetResult<NetSocket>> {
+    const opened = await openSocket(this.#network, options);
+    if (!opened.ok) return opened;
+    return { ok: true, value: new NodeNetSocket(opened.value.socket, opened.value.tls, `${options.host}:${options.port}`) };
+  }
+}
+
+export interface OpenedSocket {
+  /** A connected socket: a TLSSocket after a completed handshake when `options.tls` was given. */
+  readonly socket: Socket;
+  readonly tls: TlsInfo | undefined;
+}
+
+/**
+ * Resolve through the SimNetwork, connect TCP, and (for implicit TLS) finish the handshake, all
+ * within `options.timeoutMs`. Shared with NodeHttp, which needs the raw Node socket.
+ */
+export async function openSocket(network: SimNetwork, options: ConnectOptions): Promise<NetResult<OpenedSocket>> {
+  const startedMs = performance.now();
+  const where = `${options.host}:${options.port}`;
+  const route = network.resolve(options.host, options.port);
+  if (!route.ok) {
+    if (route.error.kind === 'blackhole') {
+      // Nothing answers the SYN: the only way out is the caller's timeout.
+      await delay(options.timeoutMs);
+      return netFail('timeout', `connect to ${where} timed out after ${options.timeoutMs} ms (${route.error.detail})`);
+    }
+    return netFail(route.error.kind === 'unreachable' ? 'other' : route.error.kind, route.error.detail);
+  }
+
+  const tcp = await connectTcp(route.host, route.port, options.timeoutMs, where);
+  if (!tcp.ok || options.tls === undefined) {
+    return tcp.ok ? { ok: true, value: { socket: tcp.value, tls: undefined } } : tcp;
+  }
+  const remainingMs = Math.max(1, options.timeoutMs - (performance.now() - startedMs));
+  const secured = await startTls(tcp.value, options.tls, remainingMs, where);
+  if (!secured.ok) return secured;
+  return { ok: true, value: { socket: secured.value.socket, tls: secured.value.info } };
+}
+
+/** NetSocket over a Node socket that may be swapped once for a TLSSocket (STARTTLS). */
+class NodeNetSocket implements NetSocket {
+  #socket: Socket;
+  #tls: TlsInfo | undefined;
+  #handlers: SocketHandlers | undefined;
+  /** Received but not yet handed to onData (handlers not set, or a flush is scheduled). */
+  #undelivered: Uint8Array[] = [];
+  #undeliveredBytes = 0;
+  #flushScheduled = false;
+  #upgrading = false;
+  #localClosed = false;
+  /** Set once the transport is gone; `error` is undefined for a clean peer close. */
+  #peerClosed: { error: NetError | undefined } | undefined;
+  #lastError: NetError | undefined;
+  #closeReported = false;
+  /** The name and port the firmware asked for, for error details. */
+  readonly #where: string;
+
+  // Listeners kept as fields so STARTTLS can detach them from the plaintext socket.
+  readonly #onData = (chunk: Buffer): void => this.#received(chunk);
+  readonly #onError = (err: Error): void => {
+    this.#lastError ??= toNetError(err, 'open', this.#where);
+  };
+  readonly #onClose = (): void => this.#transportClosed();
+
+  constructor(socket: Socket, tls: TlsInfo | undefined, where: string) {
+    this.#socket = socket;
+    this.#where = where;
+    this.#tls = tls;
+    this.#attach(socket);
+  }
+
+  get tls(): TlsInfo | undefined {
+    return this.#tls;
+  }
+
+  setHandlers(handlers: SocketHandlers): void {
+    this.#handlers = handlers;
+    // Deliver what waited for handlers on a microtask, not inside this call: the caller may still
+    // be setting up its state. An upgradeTls() called before then discards it (RFC 3207 §4.2).
+    if (this.#undelivered.length > 0 || this.#peerClosed !== undefined) this.#scheduleFlush();
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#upgrading) {
+      // RFC 3207 §4: nothing may be sent until the handshake is done; a driver that does is broken.
+      throw new Error('NetSocket.write during upgradeTls');
+    }
+    if (this.#localClosed || this.#peerClosed !== undefined || this.#socket.destroyed) return; // onClose tells the caller
+    this.#socket.write(bytes);
+  }
+
+  async upgradeTls(options: TlsOptions & { readonly timeoutMs: number }): Promise<NetResult<TlsInfo>> {
+    if (this.#upgrading || this.#tls !== undefined) throw new Error('NetSocket.upgradeTls: TLS is already active or starting');
+    if (this.#localClosed) return netFail('closed', 'socket was closed locally');
+    if (this.#peerClosed !== undefined) return netFail('closed', this.#peerClosed.error?.detail ?? 'peer closed the connection');
+
+    // RFC 3207 §4.2: nothing received before TLS may be trusted, so whatever was not delivered
+    // yet (for example a reply injected after "220 Ready to start TLS") is dropped here.
+    this.#upgrading = true;
+    this.#undelivered = [];
+    this.#undeliveredBytes = 0;
+    const plain = this.#socket;
+    this.#detach(plain);
+    // Node's TLSSocket feeds bytes still sitting in the plaintext stream's buffer to the TLS
+    // engine; read them out first so they are dropped, not parsed as TLS records.
+    while (plain.read() !== null) {
+      // discard
+    }
+
+    const secured = await startTls(plain, options, options.timeoutMs, this.#where);
+    this.#upgrading = false;
+    if (!secured.ok) {
+      this.#localClosed = true; // reported by the result, not by onClose
+      plain.destroy();
+      return secured;
+    }
+    if (this.#localClosed) {
+      // close() was called while the handshake ran.
+      secured.value.socket.destroy();
+      return netFail('closed', 'socket was closed locally during the TLS handshake');
+    }
+    this.#socket = secured.value.socket;
+    this.#tls = secured.value.info;
+    this.#attach(this.#socket);
+    return { ok: true, value: secured.value.info };
+  }
+
+  close(): void {
+    if (this.#localClosed) return;
+    this.#localClosed = true;
+    this.#undelivered = [];
+    this.#undeliveredBytes = 0;
+    const socket = this.#socket;
+    if (this.#upgrading) return; // upgradeTls sees #localClosed and destroys the result
+    if (socket.destroyed) return;
+    socket.end(); // FIN (and TLS close_notify) after pending writes
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  #attach(socket: Socket): void {
+    socket.on('data', this.#onData);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+  }
+
+  #detach(socket: Socket): void {
+    socket.off('data', this.#onData);
+    socket.off('error', this.#onError);
+    socket.off('close', this.#onClose);
+  }
+
+  #received(chunk: Buffer): void {
+    if (this.#localClosed || this.#upgrading) return;
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#handlers === undefined || this.#undelivered.length > 0) {
+      this.#undeliveredBytes += bytes.byteLength;
+      if (this.#undeliveredBytes > MAX_UNDELIVERED_BYTES) {
+        this.#lastError ??= { kind: 'other', detail: `peer sent over ${MAX_UNDELIVERED_BYTES} bytes before the socket had handlers` };
+        this.#undelivered = [];
+        this.#undeliveredBytes = 0;
+        this.#socket.destroy();
+        return;
+      }
+      this.#undelivered.push(bytes);
+      if (this.#handlers !== undefined) this.#scheduleFlush();
+      return;
+    }
+    this.#deliver(this.#handlers, bytes);
+  }
+
+  #transportClosed(): void {
+    if (this.#localClosed || this.#upgrading || this.#peerClosed !== undefined) return;
+    this.#peerClosed = { error: this.#lastError };
+    this.#reportCloseIfDrained();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      while (this.#undelivered.length > 0 && this.#handlers !== undefined && !this.#localClosed && !this.#upgrading) {
+        const bytes = this.#undelivered.shift()!;
+        this.#undeliveredBytes -= bytes.byteLength;
+        this.#deliver(this.#handlers, bytes);
+      }
+      this.#reportCloseIfDrained();
+    });
+  }
+
+  #reportCloseIfDrained(): void {
+    const handlers = this.#handlers;
+    if (this.#peerClosed === undefined || this.#closeReported || handlers === undefined) return;
+    if (this.#undelivered.length > 0 || this.#localClosed) return;
+    this.#closeReported = true;
+    try {
+      handlers.onClose(this.#peerClosed.error);
+    } catch {
+      // The connection is already gone; a throwing handler has nothing left to break here.
+    }
+  }
+
+  /** A handler that throws must not escape into Node's event loop (it would kill the simulator). */
+  #deliver(handlers: SocketHandlers, bytes: Uint8Array): void {
+    try {
+      handlers.onData(bytes);
+    } catch (err) {
+      this.#lastError ??= { kind: 'other', detail: `onData handler threw: ${errorText(err)}` };
+      this.#socket.destroy(); // 'close' follows and reports #lastError through onClose
+    }
+  }
+}
+
+/** TCP connect with a deadline; errors mapped to NetErrorKind. */
+function connectTcp(host: string, port: number, timeoutMs: number, where: string): Promise<NetResult<Socket>> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    swallowErrors(socket);
+    let settled = false;
+    const finish = (result: NetResult<Socket>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+      if (!result.ok) socket.destroy();
+      resolve(result);
+    };
+    const onConnect = (): void => {
+      socket.setNoDelay(true);
+      finish({ ok: true, value: socket });
+    };
+    const onError = (err: Error): void => finish({ ok: false, error: toNetError(err, 'connect', where) });
+    const timer = setTimeout(() => finish(netFail('timeout', `connect to ${where} timed out after ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+  });
+}
+
+/** TLS client handshake over a connected socket. Trust is NOT checked here (see file header). */
+function startTls(
+  plain: Socket,
+  options: TlsOptions,
+  timeoutMs: number,
+  where: string,
+): Promise<NetResult<{ socket: TLSSocket; info: TlsInfo }>> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let secure: TLSSocket;
+    const finish = (result: NetResult<{ socket: TLSSocket; info: TlsInfo }>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      secure.off('secureConnect', onSecure);
+      secure.off('error', onError);
+      secure.off('close', onClose);
+      if (!result.ok) {
+        secure.destroy();
+        plain.destroy();
+      }
+      resolve(result);
+    };
+    const onSecure = (): void => {
+      try {
+        finish({ ok: true, value: { socket: secure, info: tlsInfoOf(secure) } });
+      } catch (err) {
+        finish(netFail('tls-handshake', `TLS with ${where}: cannot read the peer chain: ${errorText(err)}`));
+      }
+    };
+    const onError = (err: Error): void => finish({ ok: false, error: toNetError(err, 'tls', where) });
+    const onClose = (): void => finish(netFail('tls-handshake', `TLS with ${where}: peer closed during the handshake`));
+    const timer = setTimeout(
+      () => finish(netFail('timeout', `TLS handshake with ${where} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    try {
+      secure = tlsConnect({
+        socket: plain,
+        // SNI carries host names only (RFC 6066 §3); an IP literal is not sent.
+        ...(isIP(options.servername) === 0 && options.servername !== '' ? { servername: options.servername } : {}),
+        minVersion: options.minVersion,
+        // The firmware verifies the chain against its own store at device time (DESIGN.md rule 4).
+        rejectUnauthorized: false,
+        // An empty CA list keeps Node from appending roots from its bundled store to
+        // getPeerCertificate(true): the chain reported is the one the peer sent.
+        ca: [],
+      });
+    } catch (err) {
+      // Bad options (for example an unknown minVersion) throw synchronously.
+      settled = true;
+      clearTimeout(timer);
+      plain.destroy();
+      resolve(netFail('tls-handshake', `TLS with ${where}: ${errorText(err)}`));
+      return;
+    }
+    swallowErrors(secure);
+    secure.once('secureConnect', onSecure);
+    secure.once('error', onError);
+    secure.once('close', onClose);
+  });
+}
+
+export function tlsInfoOf(socket: TLSSocket): TlsInfo {
+  return {
+    version: socket.getProtocol() ?? 'unknown',
+    cipher: socket.getCipher()?.name ?? 'unknown',
+    peerChainDer: peerChainDer(socket),
+  };
+}
+
+/**
+ * The peer chain, leaf first, as DER. Node links each certificate to its issuer among those the
+ * peer sent; follow `issuerCertificate` until it is absent or repeats (a self-signed root points
+ * at itself).
+ */
+export function peerChainDer(socket: TLSSocket): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  const seen = new Set<string>();
+  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (cert !== undefined && cert.raw !== undefined && chain.length < MAX_CHAIN_CERTS) {
+    const id = cert.fingerprint256 ?? cert.raw.toString('base64');
+    if (seen.has(id)) break;
+    seen.add(id);
+    chain.push(new Uint8Array(cert.raw)); // a copy: the firmware owns it
+    cert = cert.issuerCertificate;
+  }
+  return chain;
+}
+
+type Phase = 'connect' | 'tls' | 'open';
+
+/** Map a Node socket error to the port's error kinds. */
+export function toNetError(err: unknown, phase: Phase, where: string): NetError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const detail = `${phase === 'tls' ? 'TLS with ' : ''}${where}: ${errorText(err)}`;
+  return { kind: errorKind(code, phase), detail };
+}
+
+function errorKind(code: string | undefined, phase: Phase): NetErrorKind {
+  if (code === 'ETIMEDOUT') return 'timeout';
+  // Anything that ends a handshake before the chain arrived (alert, wrong version, reset, not TLS).
+  if (phase === 'tls') return 'tls-handshake';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'dns'; // only reachable through 'localhost' pass-through
+    default:
+      return 'other';
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== undefined && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+/**
+ * A last-resort 'error' listener: an 'error' event with no listener throws and kills the process.
+ * Every socket also has real listeners while someone owns it; this one covers the gaps.
+ */
+export function swallowErrors(socket: Socket): void {
+  socket.on('error', () => {});
+}
+
+export function netFail(kind: NetErrorKind, detail: string): { readonly ok: false; readonly error: NetError } {
+  return { ok: false, error: { kind, detail } };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

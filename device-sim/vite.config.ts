@@ -1,0 +1,33 @@
+/**
+ * Build of the simulator's own pages (the tester's bench and the control-panel placeholder).
+ * `npx vite build --config device-sim/vite.config.ts` → device-sim/dist:
+ *   dist/control/page/index.html, dist/panel/page/index.html, dist/assets/*
+ * The control server maps /control/ and /panel/ to those two files and /assets/* to dist/assets
+ * (absolute base '/', so the pages load their scripts whatever the page URL looks like).
+ * `npx vite --config device-sim/vite.config.ts` serves the sources (open /control/page/ and
+ * /panel/page/) and forwards /sim to a running simulator (SIM_URL, default http://127.0.0.1:8081).
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+export default defineConfig({
+  root,
+  base: '/',
+  server: {
+    proxy: { '/sim': process.env['SIM_URL'] ?? 'http://127.0.0.1:8081' },
+  },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    modulePreload: { polyfill: false },
+    rollupOptions: {
+      input: {
+        control: fileURLToPath(new URL('control/page/index.html', import.meta.url)),
+        panel: fileURLToPath(new URL('panel/page/index.html', import.meta.url)),
+      },
+    },
+  },
+});

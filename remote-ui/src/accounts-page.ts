@@ -1,0 +1,216 @@
+/**
+ * Accounts (Administrator only): the login accounts, adding one (it must change its password at
+ * first login), changing a role, resetting a password, deleting one after a confirmation. The
+ * server guards the rules (the last Administrator, yourself); its sentence is shown as it is.
+ */
+import { LitElement, css, html, nothing } from 'lit';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../firmware/defaults.ts';
+import { accountCreateRequest, accountUpdateRequest, type AccountInfo, type SessionInfo } from '../../firmware/web/api-types.ts';
+import { ROLES } from '../../firmware/web/roles.ts';
+import { request } from './api.ts';
+import { errorsFrom, formMessage, input, row, select, validate, type FieldErrors } from './form-fields.ts';
+import { LoadController } from './load-controller.ts';
+import { sharedStyles } from './shared-styles.ts';
+
+type Mode = { kind: 'list' } | { kind: 'add' } | { kind: 'edit'; name: string } | { kind: 'delete'; name: string };
+
+const ROLE_OPTIONS = ROLES.map((r) => [r, r] as const);
+const PASSWORD_HINT = `${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters. The user must change it at the next login.`;
+
+export class AccountsPage extends LitElement {
+  static override properties = {
+    session: { attribute: false },
+    mode: { state: true },
+    errors: { state: true },
+    message: { state: true },
+    busy: { state: true },
+  };
+
+  declare session: SessionInfo | undefined;
+  declare mode: Mode;
+  declare errors: FieldErrors;
+  declare message: { ok: boolean; text: string } | undefined;
+  declare busy: boolean;
+  private readonly accounts = new LoadController(this, () => request<AccountInfo[]>('GET', '/api/accounts'));
+
+  constructor() {
+    super();
+    this.mode = { kind: 'list' };
+    this.errors = {};
+    this.busy = false;
+  }
+
+  private open(mode: Mode): void {
+    this.mode = mode;
+    this.errors = {};
+    this.message = undefined;
+  }
+
+  /** Sends one change; on success shows `done`, returns to the list and re-reads it. */
+  private async send(method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, done: string, touchesSelf: boolean): Promise<void> {
+    this.busy = true;
+    const result = await request(method, path, body);
+    this.busy = false;
+    if (!result.ok) {
+      this.errors = errorsFrom(result.error);
+      this.message = { ok: false, text: result.error.message };
+      return;
+    }
+    this.mode = { kind: 'list' };
+    this.errors = {};
+    this.message = { ok: true, text: done };
+    void this.accounts.reload();
+    if (touchesSelf) this.dispatchEvent(new CustomEvent('rui-session-changed', { bubbles: true, composed: true }));
+  }
+
+  /** Reads password + confirmation from a form; adds a mismatch error. */
+  private passwords(form: FormData, errors: Record<string, string>): string {
+    const password = String(form.get('password') ?? '');
+    if (!errors['password'] && password !== String(form.get('confirm') ?? '')) errors['confirm'] = 'The two passwords do not match.';
+    return password;
+  }
+
+  private async onAdd(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    const body = { name: String(form.get('name') ?? ''), role: String(form.get('role') ?? ''), password: String(form.get('password') ?? '') };
+    const checked = validate(accountCreateRequest, body);
+    const errors: Record<string, string> = { ...checked.errors };
+    this.passwords(form, errors);
+    this.errors = errors;
+    this.message = undefined;
+    if (!checked.data || Object.keys(errors).length > 0) return;
+    await this.send('POST', '/api/accounts', checked.data, `The account "${checked.data.name}" was added. It must change its password at the first login.`, false);
+  }
+
+  private async onChangeRole(event: SubmitEvent, name: string): Promise<void> {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    const checked = validate(accountUpdateRequest, { role: String(form.get('role') ?? '') });
+    this.errors = checked.errors ?? {};
+    this.message = undefined;
+    if (!checked.data) return;
+    await this.send('PUT', `/api/accounts/${encodeURIComponent(name)}`, checked.data, `The role of "${name}" is now ${checked.data.role}.`, name === this.session?.user);
+  }
+
+  private async onResetPassword(event: SubmitEvent, name: string): Promise<void> {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    const checked = validate(accountUpdateRequest, { password: String(form.get('password') ?? '') });
+    const errors: Record<string, string> = { ...checked.errors };
+    this.passwords(form, errors);
+    this.errors = errors;
+    this.message = undefined;
+    if (!checked.data || Object.keys(errors).length > 0) return;
+    await this.send('PUT', `/api/accounts/${encodeURIComponent(name)}`, checked.data, `The password of "${name}" was reset. The user must change it at the next login.`, false);
+  }
+
+  private async onDelete(name: string): Promise<void> {
+    await this.send('DELETE', `/api/accounts/${encodeURIComponent(name)}`, undefined, `The account "${name}" was deleted.`, false);
+  }
+
+  override render() {
+    const list = this.accounts.value;
+    return html`<h1>Accounts</h1>
+      ${formMessage(this.message)}
+      ${this.accounts.error ? html`<p class="msg error" role="alert">${this.accounts.error.message}</p>` : nothing}
+      ${this.renderMode()}
+      <div class="toolbar">
+        <button type="button" @click=${() => this.open({ kind: 'add' })} ?disabled=${this.mode.kind === 'add'}>Add Account</button>
+        <span>${list ? `${list.length} account${list.length === 1 ? '' : 's'}` : 'Reading the accounts…'}</span>
+      </div>
+      <table data-test="accounts-table">
+        <thead>
+          <tr><th>User Name</th><th>Role</th><th>Must Change Password</th><th>Actions</th></tr>
+        </thead>
+        <tbody>
+          ${(list ?? []).map(
+            (a) => html`<tr data-test="account-row" data-name=${a.name}>
+              <td>${a.name}${a.name === this.session?.user ? html` <span class="you">(you)</span>` : nothing}</td>
+              <td data-test="account-role">${a.role}</td>
+              <td data-test="account-must-change">${a.mustChangePassword ? 'Yes' : 'No'}</td>
+              <td class="row-actions">
+                <button type="button" aria-label=${`Edit ${a.name}`} @click=${() => this.open({ kind: 'edit', name: a.name })}>Edit</button>
+                <button type="button" class="danger" aria-label=${`Delete ${a.name}`} @click=${() => this.open({ kind: 'delete', name: a.name })}>Delete</button>
+              </td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>`;
+  }
+
+  private renderMode() {
+    const e = this.errors;
+    const mode = this.mode;
+    const cancel = html`<button type="button" @click=${() => this.open({ kind: 'list' })}>Cancel</button>`;
+    if (mode.kind === 'add') {
+      return html`<h2>Add Account</h2>
+        <form @submit=${this.onAdd} novalidate data-test="add-account-form">
+          <div class="panel">
+            ${row('name', 'User Name', input('name', '', e['name']), e['name'], 'Letters, digits and . _ - @ (1–32).')}
+            ${row('role', 'Role', select('role', 'GeneralUser', ROLE_OPTIONS, e['role']), e['role'])}
+            ${row('password', 'Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], PASSWORD_HINT)}
+            ${row('confirm', 'Confirm Password', input('confirm', '', e['confirm'], { type: 'password', autocomplete: 'new-password' }), e['confirm'])}
+          </div>
+          <div class="actions">${cancel}<button class="primary" type="submit" ?disabled=${this.busy}>Add</button></div>
+        </form>`;
+    }
+    if (mode.kind === 'edit') {
+      const account = this.accounts.value?.find((a) => a.name === mode.name);
+      return html`<h2>Edit Account: ${mode.name}</h2>
+        <form @submit=${(ev: SubmitEvent) => this.onChangeRole(ev, mode.name)} novalidate data-test="role-form">
+          <div class="panel">${row('role', 'Role', select('role', account?.role ?? 'GeneralUser', ROLE_OPTIONS, e['role']), e['role'])}</div>
+          <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Change Role</button></div>
+        </form>
+        <form @submit=${(ev: SubmitEvent) => this.onResetPassword(ev, mode.name)} novalidate data-test="reset-password-form">
+          <div class="panel">
+            ${row('password', 'New Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], PASSWORD_HINT)}
+            ${row('confirm', 'Confirm New Password', input('confirm', '', e['confirm'], { type: 'password', autocomplete: 'new-password' }), e['confirm'])}
+          </div>
+          <div class="actions">${cancel}<button class="primary" type="submit" ?disabled=${this.busy}>Reset Password</button></div>
+        </form>`;
+    }
+    if (mode.kind === 'delete') {
+      return html`<div class="warning confirm" role="alertdialog" aria-label="Delete account" data-test="delete-confirm">
+        <span>Delete the account "${mode.name}"? This cannot be undone.</span>
+        <span class="buttons">${cancel}<button type="button" class="danger" ?disabled=${this.busy} @click=${() => void this.onDelete(mode.name)}>Yes, Delete</button></span>
+      </div>`;
+    }
+    return nothing;
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .toolbar {
+        display: flex;
+        align-items: center;
+        gap: 12px;
+        margin: 10px 0 6px;
+        color: #5b636d;
+      }
+      .row-actions {
+        white-space: nowrap;
+        width: 1%;
+      }
+      .row-actions button {
+        padding: 2px 10px;
+      }
+      .you {
+        color: #5b636d;
+      }
+      .confirm {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        gap: 12px;
+      }
+      .buttons {
+        display: flex;
+        gap: 8px;
+      }
+    `,
+  ];
+}
+
+customElements.define('rui-accounts-page', AccountsPage);

@@ -1,0 +1,65 @@
+/**
+ * The one door to the device's HTTP API (docs/api.md). Every state-changing request carries the
+ * session's CSRF token and a JSON content type; every answer becomes a value (never a throw).
+ * A 401 outside login, or a 403 `password-change-required`, is reported once to the app shell.
+ */
+import type { ApiError } from '../../firmware/web/api-types.ts';
+
+export type ApiResult<T> =
+  | { readonly ok: true; readonly status: number; readonly data: T }
+  | { readonly ok: false; readonly status: number; readonly error: ApiError };
+
+export type SessionLoss = 'expired' | 'password-change-required';
+
+let csrfToken = '';
+let onSessionLoss: (reason: SessionLoss) => void = () => {};
+
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+export function setSessionLossHandler(handler: (reason: SessionLoss) => void): void {
+  onSessionLoss = handler;
+}
+
+/**
+ * Header on automatic refreshes (a live clock, a polled list). They are not the admin's activity,
+ * so a device that honours it does not let them hold an idle session open.
+ */
+export const BACKGROUND_HEADER = 'X-Rui-Background';
+
+export async function request<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  opts: { readonly background?: boolean } = {},
+): Promise<ApiResult<T>> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (opts.background) headers[BACKGROUND_HEADER] = '1';
+  if (method !== 'GET') {
+    headers['Content-Type'] = 'application/json';
+    if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    return { ok: false, status: 0, error: { error: 'network', message: 'The device did not answer. Check the network connection and try again.' } };
+  }
+  const data: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
+  if (response.ok) return { ok: true, status: response.status, data: data as T };
+  const error = isApiError(data) ? data : { error: `http-${response.status}`, message: `The device answered HTTP ${response.status}.` };
+  // 401 on the session resource itself is the login answer, not a lost session.
+  if (response.status === 401 && path !== '/api/session') onSessionLoss('expired');
+  if (response.status === 403 && error.error === 'password-change-required') onSessionLoss('password-change-required');
+  return { ok: false, status: response.status, error };
+}
+
+function isApiError(value: unknown): value is ApiError {
+  return typeof value === 'object' && value !== null && typeof (value as ApiError).error === 'string' && typeof (value as ApiError).message === 'string';
+}

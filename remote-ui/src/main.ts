@@ -1,0 +1,2 @@
+/** Entry point of the Remote UI bundle. */
+import './rui-app.ts';

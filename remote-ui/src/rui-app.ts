@@ -1,0 +1,327 @@
+/**
+ * The Remote UI shell: who is logged in, which page the address names, and the frame around it
+ * (header with product, device and user; the Settings/Registration navigation). Pages fetch
+ * their own data; the shell only owns the session.
+ */
+import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
+import type { SectionName } from '../../firmware/settings/schemas.ts';
+import type { DeviceInfo, SessionInfo } from '../../firmware/web/api-types.ts';
+import { request, setCsrfToken, setSessionLossHandler, type SessionLoss } from './api.ts';
+import { interceptLinks, navigate, ROUTE_EVENT } from './router.ts';
+import { SECTION_FORMS } from './section-forms.ts';
+import { sharedStyles } from './shared-styles.ts';
+import './accounts-page.ts';
+import './datetime-page.ts';
+import './events-page.ts';
+import './login-page.ts';
+import './password-page.ts';
+import './portal-page.ts';
+import './settings-form.ts';
+
+interface NavItem {
+  readonly path: string;
+  readonly label: string;
+  readonly section?: SectionName;
+  readonly capability?: string;
+}
+
+/** The navigation, grouped as on Canon's "Settings/Registration" page. */
+const NAV: readonly { readonly group: string; readonly items: readonly NavItem[] }[] = [
+  {
+    group: 'Send',
+    items: [
+      { path: '/settings/email', label: 'E-mail', section: 'email' },
+      { path: '/settings/oauthMicrosoft', label: 'OAuth 2.0 (Microsoft)', section: 'oauthMicrosoft' },
+      { path: '/settings/oauthGoogle', label: 'OAuth 2.0 (Google)', section: 'oauthGoogle' },
+    ],
+  },
+  {
+    group: 'Management',
+    items: [
+      { path: '/settings/datetime', label: 'Date/Time', section: 'datetime' },
+      { path: '/settings/certificates', label: 'Certificates', section: 'certificates' },
+      { path: '/accounts', label: 'Accounts', capability: 'manageAccounts' },
+      { path: '/settings/security', label: 'Login Security', section: 'security' },
+      { path: '/settings/device', label: 'Device', section: 'device' },
+      { path: '/events', label: 'Event Log', capability: 'readEvents' },
+    ],
+  },
+];
+
+const NAV_ITEMS = NAV.flatMap((g) => g.items);
+
+function mayOpen(session: SessionInfo, item: NavItem): boolean {
+  if (item.section) return session.sections.includes(item.section);
+  if (item.capability) return session.capabilities.includes(item.capability);
+  return true;
+}
+
+export class RuiApp extends LitElement {
+  static override properties = {
+    info: { state: true },
+    session: { state: true },
+    path: { state: true },
+    notice: { state: true },
+  };
+
+  /** From `GET /api/info`: product and device name for the header and login page. */
+  declare info: DeviceInfo | undefined;
+  /** undefined while the first `GET /api/session` runs; null when logged out. */
+  declare session: SessionInfo | null | undefined;
+  declare path: string;
+  /** A line for the login page: why the user is there (session ended, logged out). */
+  declare notice: string;
+  /** Where to go after login: the page the user asked for. */
+  private returnTo = '/';
+
+  constructor() {
+    super();
+    this.path = location.pathname;
+    this.notice = '';
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    interceptLinks();
+    window.addEventListener(ROUTE_EVENT, () => (this.path = location.pathname));
+    setSessionLossHandler((reason) => this.onSessionLoss(reason));
+    void this.loadInfo();
+    void this.loadSession();
+  }
+
+  private async loadInfo(): Promise<void> {
+    const result = await request<DeviceInfo>('GET', '/api/info');
+    if (result.ok) this.info = result.data;
+  }
+
+  private async loadSession(): Promise<void> {
+    const result = await request<SessionInfo>('GET', '/api/session');
+    this.setSession(result.ok ? result.data : null);
+  }
+
+  private setSession(session: SessionInfo | null): void {
+    setCsrfToken(session?.csrfToken ?? '');
+    this.session = session;
+  }
+
+  private onSessionLoss(reason: SessionLoss): void {
+    if (reason === 'password-change-required') {
+      void this.loadSession();
+      return;
+    }
+    if (this.session) this.notice = 'Your session has ended (it was idle too long, or you were logged out). Log in again.';
+    this.setSession(null);
+  }
+
+  private onLogin(session: SessionInfo): void {
+    this.notice = '';
+    this.setSession(session);
+    if (!session.mustChangePassword) navigate(this.returnTo, { replace: true });
+  }
+
+  private onPasswordChanged(session: SessionInfo, forced: boolean): void {
+    this.setSession(session);
+    if (forced) navigate(this.returnTo, { replace: true });
+  }
+
+  private async logout(): Promise<void> {
+    await request('DELETE', '/api/session');
+    this.returnTo = '/';
+    this.notice = 'You have logged out.';
+    this.setSession(null);
+    navigate('/login');
+  }
+
+  /** Keep the address bar honest: /login while logged out, /password while a change is forced. */
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('info') || changed.has('path') || changed.has('session')) document.title = `Remote UI: ${this.pageTitle()}${this.info ? `: ${this.info.deviceName}` : ''}`;
+    if (this.session === undefined) return;
+    const wanted = this.session === null ? '/login' : this.session.mustChangePassword ? '/password' : undefined;
+    if (wanted && location.pathname !== wanted) {
+      if (location.pathname !== '/login' && location.pathname !== '/password') this.returnTo = location.pathname;
+      navigate(wanted, { replace: true });
+    } else if (!wanted && location.pathname === '/login') {
+      navigate(this.returnTo, { replace: true });
+    }
+  }
+
+  private pageTitle(): string {
+    if (!this.session) return 'Login';
+    if (this.session.mustChangePassword || this.path === '/password') return 'Change Password';
+    if (this.path === '/') return 'Portal';
+    return NAV_ITEMS.find((i) => i.path === this.path)?.label ?? 'Remote UI';
+  }
+
+  override render(): TemplateResult {
+    if (this.session === undefined) return html`<p class="loading">Connecting to the device…</p>`;
+    if (this.session === null) {
+      return html`<rui-login-page .info=${this.info} .notice=${this.notice} @rui-login=${(e: CustomEvent<SessionInfo>) => this.onLogin(e.detail)}></rui-login-page>`;
+    }
+    const session = this.session;
+    const forced = session.mustChangePassword;
+    return html`
+      <header>
+        <div class="brand">
+          <span class="product" data-test="product-name">${this.info?.productName ?? 'Remote UI'}</span>
+          <span class="device">Device Name: <b data-test="device-name">${this.info?.deviceName ?? ''}</b></span>
+        </div>
+        <div class="user">
+          <span>Login User: <b data-test="login-user">${session.user}</b> (<span data-test="login-role">${session.role}</span>)</span>
+          ${forced ? nothing : html`<a href="/password">Change Password</a>`}
+          <button type="button" @click=${() => void this.logout()}>Log Out</button>
+        </div>
+      </header>
+      <div class="body">
+        ${forced ? nothing : this.renderNav(session)}
+        <main
+          @rui-saved=${(e: CustomEvent<string>) => e.detail === 'device' && void this.loadInfo()}
+          @rui-session-changed=${() => void this.loadSession()}
+        >
+          ${forced
+            ? html`<rui-password-page forced @rui-session=${(e: CustomEvent<SessionInfo>) => this.onPasswordChanged(e.detail, true)}></rui-password-page>`
+            : keyed(this.path, this.renderPage(session))}
+        </main>
+      </div>
+    `;
+  }
+
+  private renderNav(session: SessionInfo): TemplateResult {
+    const link = (path: string, label: string) =>
+      html`<li><a href=${path} aria-current=${this.path === path ? 'page' : nothing}>${label}</a></li>`;
+    const groups = NAV.map((g) => ({ ...g, items: g.items.filter((i) => mayOpen(session, i)) })).filter((g) => g.items.length > 0);
+    return html`<nav aria-label="Remote UI">
+      <ul>${link('/', 'Portal')}</ul>
+      ${groups.length === 0
+        ? nothing
+        : html`<div class="nav-title">Settings/Registration</div>
+            ${groups.map(
+              (g) => html`<div class="nav-group">${g.group}</div>
+                <ul>${g.items.map((i) => link(i.path, i.label))}</ul>`,
+            )}`}
+    </nav>`;
+  }
+
+  private renderPage(session: SessionInfo): TemplateResult {
+    const path = this.path;
+    if (path === '/' || path === '/login') return html`<rui-portal-page .session=${session}></rui-portal-page>`;
+    if (path === '/password') {
+      return html`<rui-password-page @rui-session=${(e: CustomEvent<SessionInfo>) => this.onPasswordChanged(e.detail, false)}></rui-password-page>`;
+    }
+    const item = NAV_ITEMS.find((i) => i.path === path);
+    if (!item) return html`<h1>Page Not Found</h1><p>There is no page at ${path}. <a href="/">Back to the portal</a></p>`;
+    if (!mayOpen(session, item)) {
+      return html`<h1>${item.label}</h1><p class="warning" role="alert" data-test="forbidden">Your role (${session.role}) cannot open this page.</p>`;
+    }
+    if (item.section === 'datetime') return html`<rui-datetime-page></rui-datetime-page>`;
+    if (item.section) return html`<rui-settings-form .section=${item.section} .spec=${SECTION_FORMS[item.section]}></rui-settings-form>`;
+    if (path === '/accounts') return html`<rui-accounts-page .session=${session}></rui-accounts-page>`;
+    return html`<rui-events-page></rui-events-page>`;
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      :host {
+        min-height: 100vh;
+      }
+      .loading {
+        padding: 40px;
+        text-align: center;
+        color: #5b636d;
+      }
+      header {
+        display: flex;
+        justify-content: space-between;
+        align-items: center;
+        gap: 16px;
+        padding: 6px 16px;
+        background: linear-gradient(#3b4652, #28313a);
+        color: #fff;
+      }
+      .brand {
+        display: flex;
+        align-items: baseline;
+        gap: 18px;
+      }
+      .product {
+        font-size: 15px;
+        font-weight: 600;
+      }
+      .device {
+        color: #d5dbe1;
+      }
+      .user {
+        display: flex;
+        align-items: center;
+        gap: 12px;
+      }
+      .user a {
+        color: #cfe2f5;
+      }
+      .body {
+        display: flex;
+        align-items: flex-start;
+        min-height: calc(100vh - 40px);
+      }
+      nav {
+        width: 210px;
+        flex: none;
+        align-self: stretch;
+        background: #f7f8f9;
+        border-right: 1px solid var(--line);
+        padding: 8px 0;
+      }
+      nav ul {
+        list-style: none;
+        margin: 0 0 6px;
+        padding: 0;
+      }
+      nav a {
+        display: block;
+        padding: 4px 16px 4px 22px;
+        text-decoration: none;
+        color: #1d1f22;
+      }
+      nav a:hover {
+        background: #e3e8ee;
+      }
+      nav a[aria-current='page'] {
+        background: #dbe6f1;
+        border-left: 3px solid var(--accent);
+        padding-left: 19px;
+        font-weight: 600;
+      }
+      .nav-title {
+        margin: 8px 0 2px;
+        padding: 4px 12px;
+        font-weight: 600;
+        background: var(--head);
+        border-top: 1px solid var(--line);
+        border-bottom: 1px solid var(--line);
+      }
+      .nav-group {
+        padding: 6px 12px 2px;
+        color: #5b636d;
+        font-size: 12px;
+        font-weight: 600;
+        text-transform: uppercase;
+        letter-spacing: 0.03em;
+      }
+      main {
+        flex: 1;
+        min-width: 0;
+        max-width: 900px;
+        padding: 14px 22px 40px;
+      }
+    `,
+  ];
+}
+
+customElements.define('rui-app', RuiApp);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'rui-app': RuiApp;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * What each settings section's page shows: its title, the field labels (worded as printers word
+ * them) and a note for sections whose behaviour arrives in later firmware. Values and validation
+ * come from the section's schema in firmware/settings/schemas.ts; nothing is restated here.
+ */
+import type { SectionName } from '../../firmware/settings/schemas.ts';
+
+type Options = readonly (readonly [value: string, text: string])[];
+
+export type FieldSpec = { readonly key: string; readonly label: string; readonly hint?: string } & (
+  | { readonly kind: 'text' | 'check' | 'secret' }
+  | { readonly kind: 'number'; readonly min: number; readonly max: number; readonly unit?: string }
+  | { readonly kind: 'select'; readonly options: Options | ((current: string) => Options) }
+);
+
+export interface SectionForm {
+  readonly title: string;
+  /** Plain statement at the top of the page (e.g. what arrives in a later firmware). */
+  readonly note?: string;
+  readonly fields: readonly FieldSpec[];
+}
+
+const verifyFields: readonly FieldSpec[] = [
+  { key: 'verifyServerCertificate', label: 'Verify Server Certificate', kind: 'check' },
+  { key: 'addCnToVerification', label: 'Add CN to Verification Items', kind: 'check' },
+];
+
+const afterClockChange: FieldSpec = {
+  key: 'afterClockChange',
+  label: 'After the Date/Time Is Changed',
+  kind: 'select',
+  options: [
+    ['register-again', 'Register again (tokens become void)'],
+    ['revalidate', 'Check the tokens with the server again'],
+  ],
+};
+
+/** Every IANA zone this browser knows, with the device's factory zone (UTC) first. */
+export function timeZoneOptions(current: string): Options {
+  const zones = Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC');
+  if (current && current !== 'UTC' && !zones.includes(current)) zones.unshift(current);
+  return ['UTC', ...zones].map((z) => [z, z.replaceAll('_', ' ')] as const);
+}
+
+export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
+  device: {
+    title: 'Device Settings',
+    fields: [
+      { key: 'name', label: 'Device Name', kind: 'text', hint: 'Shown on the control panel, in the Remote UI and as the sender name of e-mail.' },
+      { key: 'location', label: 'Location', kind: 'text', hint: 'Where the device stands, e.g. "2nd floor, copy room".' },
+    ],
+  },
+  datetime: {
+    title: 'Time Zone and Synchronization',
+    fields: [
+      { key: 'timeZone', label: 'Time Zone', kind: 'select', options: timeZoneOptions },
+      {
+        key: 'syncMode',
+        label: 'Time Synchronization',
+        kind: 'select',
+        options: [
+          ['manual', 'Manual (set by an administrator)'],
+          ['ntp', 'NTP (later firmware)'],
+        ],
+      },
+      { key: 'ntpServer', label: 'NTP Server', kind: 'text', hint: 'Host name or IP address, e.g. pool.ntp.org.' },
+    ],
+  },
+  email: {
+    title: 'E-mail Settings',
+    note: 'Sending e-mail arrives in a later firmware. These settings are stored now and used once sending is available.',
+    fields: [
+      { key: 'smtpHost', label: 'SMTP Server', kind: 'text', hint: 'e.g. smtp.office365.com or smtp.gmail.com' },
+      { key: 'smtpPort', label: 'SMTP Port Number', kind: 'number', min: 1, max: 65535 },
+      {
+        key: 'security',
+        label: 'Connection Security',
+        kind: 'select',
+        options: [
+          ['starttls', 'STARTTLS (usually port 587)'],
+          ['tls', 'SSL/TLS (usually port 465)'],
+          ['none', 'None (not encrypted)'],
+        ],
+      },
+      {
+        key: 'minTlsVersion',
+        label: 'Minimum TLS Version',
+        kind: 'select',
+        options: [
+          ['TLSv1.2', 'TLS 1.2'],
+          ['TLSv1.3', 'TLS 1.3'],
+        ],
+      },
+      ...verifyFields,
+      {
+        key: 'authMethod',
+        label: 'Authentication',
+        kind: 'select',
+        options: [
+          ['none', 'None'],
+          ['plain', 'SMTP AUTH (PLAIN)'],
+          ['login', 'SMTP AUTH (LOGIN)'],
+          ['oauth-microsoft', 'OAuth 2.0 (Microsoft)'],
+          ['oauth-google', 'OAuth 2.0 (Google)'],
+        ],
+      },
+      { key: 'userName', label: 'User Name', kind: 'text', hint: 'The mailbox the device sends from, e.g. scanner@example.com.' },
+      { key: 'password', label: 'Password', kind: 'secret', hint: 'For SMTP AUTH only.' },
+      { key: 'fromAddress', label: 'E-mail Address (From)', kind: 'text' },
+      {
+        key: 'displayNamePolicy',
+        label: 'Sender Display Name',
+        kind: 'select',
+        options: [
+          ['operator', 'Name of the user who scanned'],
+          ['device', 'Device name'],
+        ],
+      },
+      {
+        key: 'replyToPolicy',
+        label: 'Reply-To',
+        kind: 'select',
+        options: [
+          ['operator', 'The user who scanned'],
+          ['fixed', 'A fixed address'],
+          ['none', 'None'],
+        ],
+      },
+      { key: 'replyToAddress', label: 'Reply-To Address', kind: 'text', hint: 'Used when Reply-To is "A fixed address".' },
+    ],
+  },
+  oauthMicrosoft: {
+    title: 'OAuth 2.0 (Microsoft) Settings',
+    note: 'Registration with Microsoft Entra ID (sign-in with a user code) arrives in a later firmware. These settings are stored now; Token Status stays "Not registered" until then.',
+    fields: [
+      { key: 'enabled', label: 'Use OAuth 2.0 (Microsoft)', kind: 'check' },
+      ...verifyFields,
+      {
+        key: 'cloud',
+        label: 'Microsoft Cloud',
+        kind: 'select',
+        options: [
+          ['global', 'Global (login.microsoftonline.com)'],
+          ['usgov', 'US Government (login.microsoftonline.us)'],
+        ],
+      },
+      { key: 'tenant', label: 'Tenant', kind: 'text', hint: 'common, organizations, consumers, a tenant ID or a verified domain.' },
+      { key: 'clientId', label: 'Client ID', kind: 'text', hint: "Leave empty to use the device's built-in application." },
+      afterClockChange,
+    ],
+  },
+  oauthGoogle: {
+    title: 'OAuth 2.0 (Google) Settings',
+    note: 'Registration with Google (authorization code) arrives in a later firmware. These settings are stored now; Token Status stays "Not registered" until then.',
+    fields: [
+      { key: 'enabled', label: 'Use OAuth 2.0 (Google)', kind: 'check' },
+      ...verifyFields,
+      { key: 'clientId', label: 'Client ID', kind: 'text', hint: 'From the Google Cloud project (OAuth client of type "Desktop app").' },
+      { key: 'clientSecret', label: 'Client Secret', kind: 'secret' },
+      afterClockChange,
+    ],
+  },
+  certificates: {
+    title: 'Certificate Settings',
+    note: "Certificate management (importing CA certificates, the device's key and certificate) arrives in a later firmware. Until then the device trusts the CA certificates installed at the factory.",
+    fields: [{ key: 'remoteUiHttps', label: 'Use HTTPS for the Remote UI', kind: 'check', hint: 'Takes effect in a later firmware.' }],
+  },
+  security: {
+    title: 'Login Security',
+    note: 'Failed logins lock the user name for a while; an idle Remote UI session ends by itself.',
+    fields: [
+      { key: 'lockoutThreshold', label: 'Lockout Threshold', kind: 'number', min: 1, max: 10, unit: 'failed logins (1–10)' },
+      { key: 'lockoutWindowMin', label: 'Failure Counting Period', kind: 'number', min: 1, max: 60, unit: 'min (1–60)' },
+      { key: 'lockoutDurationMin', label: 'Lockout Period', kind: 'number', min: 1, max: 60, unit: 'min (1–60)' },
+      { key: 'sessionIdleMin', label: 'Session Timeout (Idle)', kind: 'number', min: 1, max: 60, unit: 'min (1–60)' },
+    ],
+  },
+};

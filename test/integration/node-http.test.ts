@@ -1,0 +1,288 @@
+/**
+ * NodeHttp against real https/http/tls servers on 127.0.0.1, reached through the SimNetwork by the
+ * cloud's names. The firmware's trust decision (`verifyPeer`) is played by the test.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpRequest, PeerVerdict } from '../../firmware/hal/http.ts';
+import type { TlsInfo } from '../../firmware/hal/net.ts';
+import { createRootCa, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
+import { NodeHttp } from '../../device-sim/hal/node-http.ts';
+import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
+
+const NOW_MS = Date.now();
+const DAY_MS = 86_400_000;
+const HOST = 'login.microsoftonline.com';
+
+let intermediate: TestCertificate;
+let leaf: TestCertificate;
+const servers: Server[] = [];
+const serverSockets: Socket[] = [];
+
+beforeAll(() => {
+  const root = createRootCa({ commonName: 'Sim Root CA', notBeforeMs: NOW_MS - DAY_MS, notAfterMs: NOW_MS + 3650 * DAY_MS });
+  intermediate = issueCertificate(root, {
+    commonName: 'Sim Issuing CA',
+    isCa: true,
+    pathLen: 0,
+    notBeforeMs: NOW_MS - DAY_MS,
+    notAfterMs: NOW_MS + 1000 * DAY_MS,
+  });
+  leaf = issueCertificate(intermediate, {
+    commonName: HOST,
+    dnsNames: [HOST],
+    notBeforeMs: NOW_MS - DAY_MS,
+    notAfterMs: NOW_MS + 90 * DAY_MS,
+  });
+});
+
+afterEach(async () => {
+  for (const socket of serverSockets.splice(0)) socket.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+});
+
+function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function listen(server: Server): Promise<number> {
+  servers.push(server);
+  server.on('connection', (socket: Socket) => serverSockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return (server.address() as AddressInfo).port;
+}
+
+function hex(ders: readonly Uint8Array[]): string[] {
+  return ders.map((der) => Buffer.from(der).toString('hex'));
+}
+
+const EXPECTED_CHAIN = (): string[] => hex([leaf.certDer, intermediate.certDer]);
+
+function request(overrides: Partial<HttpRequest> & { url: string }): HttpRequest {
+  return { method: 'GET', headers: {}, timeoutMs: 5000, maxBodyBytes: 64 * 1024, ...overrides };
+}
+
+const trustAll = async (): Promise<PeerVerdict> => ({ trusted: true });
+
+/** The emulated identity endpoint: an https server with leaf + intermediate, counting requests. */
+async function startCloud(): Promise<{
+  http: NodeHttp;
+  sim: SimNetwork;
+  requests: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[];
+  sni: (string | false | null)[];
+  tcpClosed: Promise<void>;
+}> {
+  const requests: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
+  const sni: (string | false | null)[] = [];
+  const tcpClosed = deferred();
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString('utf8')));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      switch (req.url) {
+        case '/big':
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': '2000' });
+          res.end(Buffer.alloc(2000, 0x61));
+          return;
+        case '/big-chunked': // no Content-Length: the limit must hold while reading
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+          for (let i = 0; i < 20; i++) res.write(Buffer.alloc(100, 0x62));
+          res.end();
+          return;
+        case '/exact':
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+          res.end(Buffer.alloc(1000, 0x63));
+          return;
+        case '/hang':
+          return; // never answers
+        default:
+          res.writeHead(200, { 'Content-Type': 'application/json', 'X-Request-Id': 'req-42', 'Cache-Control': 'no-store' });
+          res.end(JSON.stringify({ method: req.method, path: req.url, body }));
+      }
+    });
+  };
+  const server = createHttpsServer({ cert: pemChain(leaf, intermediate), key: leaf.keyPem }, handler);
+  server.on('secureConnection', (s: TLSSocket) => sni.push(s.servername));
+  // The TCP connection, not the TLS one: a client that hangs up right after its side of the
+  // handshake leaves the server's handshake unfinished ('secureConnection' never fires).
+  server.on('connection', (s: Socket) => s.on('close', () => tcpClosed.resolve()));
+  const port = await listen(server);
+  const sim = new SimNetwork();
+  sim.addHost(HOST, '203.0.113.20');
+  sim.expose(HOST, 443, { host: '127.0.0.1', port });
+  return { http: new NodeHttp(sim), sim, requests, sni, tcpClosed: tcpClosed.promise };
+}
+
+describe('NodeHttp over https', () => {
+  it('trusted: verifies first, then sends; returns status, lower-case headers, body and the chain', async () => {
+    const cloud = await startCloud();
+    const verified: { host: string; chain: string[]; requestsSoFar: number }[] = [];
+    const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
+      await delay(30); // a slow verifier: nothing may have been sent meanwhile
+      verified.push({ host, chain: hex(tls.peerChainDer), requestsSoFar: cloud.requests.length });
+      return { trusted: true };
+    };
+    const result = await cloud.http.request(
+      request({
+        method: 'POST',
+        url: `https://${HOST}/common/oauth2/v2.0/devicecode?x=1`,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        body: 'client_id=abc&scope=offline_access',
+      }),
+      verifyPeer,
+    );
+    if (!result.ok) throw new Error(`request failed: ${JSON.stringify(result)}`);
+    expect(verified).toEqual([{ host: HOST, chain: EXPECTED_CHAIN(), requestsSoFar: 0 }]);
+    expect(cloud.sni).toEqual([HOST]);
+
+    const { response } = result;
+    expect(response.status).toBe(200);
+    expect(response.headers['x-request-id']).toBe('req-42');
+    expect(response.headers['content-type']).toBe('application/json');
+    expect(Object.keys(response.headers).every((k) => k === k.toLowerCase())).toBe(true);
+    expect(response.body).toBeInstanceOf(Uint8Array);
+    expect(JSON.parse(new TextDecoder().decode(response.body))).toEqual({
+      method: 'POST',
+      path: '/common/oauth2/v2.0/devicecode?x=1',
+      body: 'client_id=abc&scope=offline_access',
+    });
+    expect(hex(response.tls?.peerChainDer ?? [])).toEqual(EXPECTED_CHAIN());
+
+    expect(cloud.requests).toHaveLength(1);
+    const seen = cloud.requests[0]!;
+    expect(seen.headers.host).toBe(HOST); // default port not spelled out
+    expect(seen.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(seen.headers['content-length']).toBe(String('client_id=abc&scope=offline_access'.length));
+  });
+
+  it('regression: an untrusted server receives no request at all (not a single byte)', async () => {
+    // Attack: a server with a certificate the device does not trust (wrong CA, wrong name, expired
+    // at device time) must never see the token request, which carries device codes and secrets.
+    const cloud = await startCloud();
+    const result = await cloud.http.request(
+      request({ method: 'POST', url: `https://${HOST}/token`, body: 'client_secret=s3cret' }),
+      async (tls) => ({ trusted: false, reason: { code: 'untrusted', chainLength: tls.peerChainDer.length } }),
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok || result.kind !== 'untrusted') throw new Error(`expected untrusted, got ${JSON.stringify(result)}`);
+    expect(result.reason).toEqual({ code: 'untrusted', chainLength: 2 });
+    expect(hex(result.tls.peerChainDer)).toEqual(EXPECTED_CHAIN());
+    await cloud.tcpClosed; // the client hung up; anything it had sent would have arrived by now
+    expect(cloud.requests).toHaveLength(0);
+  });
+
+  it('regression: byte-level, a raw TLS server sees zero application bytes from an untrusted verdict', async () => {
+    let bytes = 0;
+    const closed = deferred();
+    const server = createTlsServer({ cert: pemChain(leaf, intermediate), key: leaf.keyPem }, (s) => {
+      s.on('error', () => {});
+      s.on('data', (d: Buffer) => (bytes += d.byteLength));
+    });
+    server.on('tlsClientError', () => {});
+    server.on('connection', (s: Socket) => s.on('close', () => closed.resolve()));
+    const port = await listen(server);
+    const sim = new SimNetwork();
+    sim.addHost(HOST, '203.0.113.20');
+    sim.expose(HOST, 443, { host: '127.0.0.1', port });
+    const result = await new NodeHttp(sim).request(request({ url: `https://${HOST}/` }), async () => ({
+      trusted: false,
+      reason: 'hostMismatch',
+    }));
+    expect(result.ok ? 'ok' : result.kind).toBe('untrusted');
+    await closed.promise;
+    expect(bytes).toBe(0);
+  });
+
+  it('a verifier that throws (a firmware bug) rejects, and nothing is sent', async () => {
+    const cloud = await startCloud();
+    await expect(
+      cloud.http.request(request({ url: `https://${HOST}/` }), async () => {
+        throw new Error('verifier bug');
+      }),
+    ).rejects.toThrow('verifier bug');
+    await cloud.tcpClosed;
+    expect(cloud.requests).toHaveLength(0);
+  });
+
+  it.each([
+    ['/big', 'with Content-Length'],
+    ['/big-chunked', 'chunked, no Content-Length'],
+  ])('a body over maxBodyBytes is too-large (%s, %s)', async (path) => {
+    const cloud = await startCloud();
+    const result = await cloud.http.request(request({ url: `https://${HOST}${path}`, maxBodyBytes: 1000 }), trustAll);
+    expect(result).toEqual({ ok: false, kind: 'too-large', limitBytes: 1000 });
+  });
+
+  it('a body of exactly maxBodyBytes is accepted', async () => {
+    const cloud = await startCloud();
+    const result = await cloud.http.request(request({ url: `https://${HOST}/exact`, maxBodyBytes: 1000 }), trustAll);
+    if (!result.ok) throw new Error(JSON.stringify(result));
+    expect(result.response.body.byteLength).toBe(1000);
+  });
+
+  it('a server that never answers gives a net timeout within timeoutMs', async () => {
+    const cloud = await startCloud();
+    const started = performance.now();
+    const result = await cloud.http.request(request({ url: `https://${HOST}/hang`, timeoutMs: 300 }), trustAll);
+    expect(result.ok ? 'ok' : result.kind === 'net' ? result.error.kind : result.kind).toBe('timeout');
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(2000);
+  });
+
+  it('a blackholed host gives a net timeout, and verifyPeer is never asked', async () => {
+    const cloud = await startCloud();
+    cloud.sim.setFault(HOST, 'blackhole');
+    let asked = 0;
+    const result = await cloud.http.request(request({ url: `https://${HOST}/`, timeoutMs: 200 }), async () => {
+      asked++;
+      return { trusted: true };
+    });
+    expect(result.ok ? 'ok' : result.kind === 'net' ? result.error.kind : result.kind).toBe('timeout');
+    expect(asked).toBe(0);
+  });
+
+  it('names resolve only through the SimNetwork: an unknown host is a dns error', async () => {
+    const cloud = await startCloud();
+    const result = await cloud.http.request(request({ url: 'https://accounts.google.com/o/oauth2/v2/auth' }), trustAll);
+    expect(result.ok ? 'ok' : result.kind === 'net' ? result.error.kind : result.kind).toBe('dns');
+  });
+});
+
+describe('NodeHttp over http (loopback tests)', () => {
+  it('plain http works without TLS and without asking verifyPeer', async () => {
+    const server = createHttpServer((req, res) => {
+      res.writeHead(201, { 'X-Mixed-Case': 'v' });
+      res.end(`${req.method} ${req.url} ${req.headers.host}`);
+    });
+    const port = await listen(server);
+    let asked = 0;
+    const result = await new NodeHttp(new SimNetwork()).request(request({ url: `http://127.0.0.1:${port}/health` }), async () => {
+      asked++;
+      return { trusted: true };
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result));
+    expect(result.response.status).toBe(201);
+    expect(result.response.headers['x-mixed-case']).toBe('v');
+    expect(new TextDecoder().decode(result.response.body)).toBe(`GET /health 127.0.0.1:${port}`);
+    expect(result.response.tls).toBeUndefined();
+    expect(asked).toBe(0);
+  });
+
+  it('a closed port is a net refused error', async () => {
+    const sim = new SimNetwork();
+    sim.addHost('oauth2.googleapis.com', '203.0.113.30');
+    const result = await new NodeHttp(sim).request(request({ url: 'http://oauth2.googleapis.com/token' }), trustAll);
+    expect(result.ok ? 'ok' : result.kind === 'net' ? result.error.kind : result.kind).toBe('refused');
+  });
+});
