@@ -44,6 +44,8 @@ export const HTTP_BODY_MAX_BYTES = 64 * 1024;
 export const SESSION_COOKIE = 'rui_session';
 /** Header that carries the CSRF token on state-changing requests. */
 export const CSRF_HEADER = 'x-csrf-token';
+/** Header a page's timed refresh sends ("1") so that polling does not count as user activity. */
+export const BACKGROUND_HEADER = 'x-rui-background';
 
 // --- Clock -------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import { RTC_DRIFT_MAX_PPM } from '../../firmware/defaults.ts';
 import { contentTypeFor } from '../../firmware/web/content-type.ts';
 import type { Assets } from '../../firmware/hal/assets.ts';
 import type { SimPrinter } from '../printer.ts';
+import type { SimState } from './sim-state.ts';
 import { VirtualTimeSource } from '../hal/time-source.ts';
 
 const clockAction = z.discriminatedUnion('action', [
@@ -21,18 +22,6 @@ const clockAction = z.discriminatedUnion('action', [
 const powerAction = z.object({ action: z.enum(['cycle', 'off', 'on']) });
 const advanceAction = z.object({ ms: z.number().int().min(0).max(366 * 86_400_000) });
 
-export interface SimState {
-  readonly powered: boolean;
-  readonly wallMs: number | null;
-  readonly hostMs: number | null;
-  readonly offsetMs: number | null;
-  readonly driftPpm: number | null;
-  readonly monoMs: number | null;
-  readonly virtualTime: boolean;
-  readonly remoteUiUrl: string;
-  readonly panelUrl: string;
-  readonly label: { readonly serialNumber: string; readonly factoryPassword: string } | null;
-}
 
 export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () => string): Hono {
   const app = new Hono();
@@ -65,6 +54,8 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
       remoteUiUrl: printer.remoteUiUrl,
       panelUrl: new URL('/panel/', selfUrl()).href,
       label: device ? { ...device.label } : null,
+      deviceName: device ? device.settings.get('device').name : null,
+      timeZone: device ? device.settings.get('datetime').timeZone : null,
     };
   };
 

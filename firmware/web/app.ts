@@ -11,7 +11,7 @@ import { getCookie } from 'hono/cookie';
 import type * as z from 'zod/mini';
 import { isWallPlausible, type WallClockWatch } from '../clock/wall-clock-watch.ts';
 import { formatLocal, parseLocal } from '../clock/local-time.ts';
-import { CSRF_HEADER, FIRMWARE_VERSION, HTTP_BODY_MAX_BYTES, SESSION_COOKIE } from '../defaults.ts';
+import { BACKGROUND_HEADER, CSRF_HEADER, FIRMWARE_VERSION, HTTP_BODY_MAX_BYTES, SESSION_COOKIE } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Assets } from '../hal/assets.ts';
 import type { Clock } from '../hal/clock.ts';
@@ -88,7 +88,8 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   );
   app.use('/api/*', async (c, next) => {
     const id = getCookie(c, SESSION_COOKIE);
-    const session = id && /^[A-Za-z0-9_-]{43}$/.test(id) ? sessions.resume(id, clock.monoNowMs(), idleMs()) : undefined;
+    const userActivity = c.req.header(BACKGROUND_HEADER) !== '1';
+    const session = id && /^[A-Za-z0-9_-]{43}$/.test(id) ? sessions.resume(id, clock.monoNowMs(), idleMs(), userActivity) : undefined;
     c.set('session', session);
     return next();
   });

@@ -35,8 +35,12 @@ export class SessionTable {
     return session;
   }
 
-  /** The live session for `id`, touched; undefined if unknown or idle too long (then dropped). */
-  resume(id: string | undefined, nowMonoMs: number, idleMs: number): Session | undefined {
+  /**
+   * The live session for `id`; undefined if unknown or idle too long (then dropped). A request the
+   * user made counts as activity (`touch`); a page's timed refresh does not, so an open portal
+   * does not keep an unattended session alive.
+   */
+  resume(id: string | undefined, nowMonoMs: number, idleMs: number, touch = true): Session | undefined {
     if (!id) return undefined;
     const session = this.sessions.get(id);
     if (!session) return undefined;
@@ -44,6 +48,7 @@ export class SessionTable {
       this.sessions.delete(id);
       return undefined;
     }
+    if (!touch) return session;
     session.lastSeenMonoMs = nowMonoMs;
     // Keep most recently used last so that overflow drops the longest-idle session.
     this.sessions.delete(id);

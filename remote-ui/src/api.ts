@@ -3,6 +3,7 @@
  * session's CSRF token and a JSON content type; every answer becomes a value (never a throw).
  * A 401 outside login, or a 403 `password-change-required`, is reported once to the app shell.
  */
+import { BACKGROUND_HEADER, CSRF_HEADER } from '../../firmware/defaults.ts';
 import type { ApiError } from '../../firmware/web/api-types.ts';
 
 export type ApiResult<T> =
@@ -22,12 +23,6 @@ export function setSessionLossHandler(handler: (reason: SessionLoss) => void): v
   onSessionLoss = handler;
 }
 
-/**
- * Header on automatic refreshes (a live clock, a polled list). They are not the admin's activity,
- * so a device that honours it does not let them hold an idle session open.
- */
-export const BACKGROUND_HEADER = 'X-Rui-Background';
-
 export async function request<T>(
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
@@ -35,10 +30,11 @@ export async function request<T>(
   opts: { readonly background?: boolean } = {},
 ): Promise<ApiResult<T>> {
   const headers: Record<string, string> = { Accept: 'application/json' };
+  // Automatic refreshes are not the admin's activity: they must not hold an idle session open.
   if (opts.background) headers[BACKGROUND_HEADER] = '1';
   if (method !== 'GET') {
     headers['Content-Type'] = 'application/json';
-    if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
+    if (csrfToken) headers[CSRF_HEADER] = csrfToken;
   }
   let response: Response;
   try {

@@ -9,6 +9,7 @@ import type { NetError, NetSocket, TlsInfo } from '../../firmware/hal/net.ts';
 import { createRootCa, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
 import { NodeNet } from '../../device-sim/hal/node-net.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
+import { deferred, delay, LoopbackServers } from '../support/loopback-servers.ts';
 
 const NOW_MS = Date.now();
 const DAY_MS = 86_400_000;
@@ -18,8 +19,7 @@ let root: TestCertificate;
 let intermediate: TestCertificate;
 let leaf: TestCertificate;
 let serverContext: SecureContext;
-const servers: Server[] = [];
-const serverSockets: Socket[] = [];
+const loopback = new LoopbackServers();
 
 beforeAll(() => {
   root = createRootCa({ commonName: 'Sim Root CA', notBeforeMs: NOW_MS - DAY_MS, notAfterMs: NOW_MS + 3650 * DAY_MS });
@@ -39,31 +39,12 @@ beforeAll(() => {
   serverContext = createSecureContext({ cert: pemChain(leaf, intermediate), key: leaf.keyPem });
 });
 
-afterEach(async () => {
-  // Servers that never read would not notice the client's FIN; destroy their sockets explicitly.
-  for (const socket of serverSockets.splice(0)) socket.destroy();
-  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-});
+afterEach(() => loopback.closeAll());
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function listen(server: Server): Promise<number> {
-  servers.push(server);
-  server.on('connection', (socket: Socket) => serverSockets.push(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return (server.address() as AddressInfo).port;
-}
+const listen = (server: Server) => loopback.listen(server);
 
 /** A port with nothing listening on it (bound, then released). */
 async function closedPort(): Promise<number> {

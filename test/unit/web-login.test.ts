@@ -118,6 +118,18 @@ describe('sessions', () => {
     expect((await admin.call('GET', '/api/status')).json.error).toBe('not-logged-in');
   });
 
+  it('are not kept alive by a page’s timed refreshes (X-Rui-Background: 1)', async () => {
+    const { client, source, factoryPassword } = await device();
+    const admin = client();
+    await admin.loginAndChange('Administrator', factoryPassword, NEW_PASSWORD);
+    for (let minute = 1; minute < SESSION_IDLE_MIN_DEFAULT; minute++) {
+      source.advance(60_000);
+      expect((await admin.call('GET', '/api/status', undefined, { 'x-rui-background': '1' })).status).toBe(200);
+    }
+    source.advance(60_000);
+    expect((await admin.call('GET', '/api/status', undefined, { 'x-rui-background': '1' })).status).toBe(401);
+  });
+
   it('log out ends the session and clears the cookie', async () => {
     const { client, factoryPassword } = await device();
     const admin = client();

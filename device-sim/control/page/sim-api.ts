@@ -1,34 +1,9 @@
 /**
  * The simulator control API as the bench pages see it (device-sim/control/control-api.ts).
- * Shapes are restated here because the pages are browser code and must not pull the server's
- * Node modules into their type graph.
+ * The shapes live in ../sim-state.ts (types only), shared with the server.
  */
 
-export interface SimState {
-  readonly powered: boolean;
-  readonly wallMs: number | null;
-  readonly hostMs: number | null;
-  readonly offsetMs: number | null;
-  readonly driftPpm: number | null;
-  readonly monoMs: number | null;
-  readonly virtualTime?: boolean;
-  readonly remoteUiUrl: string;
-  readonly panelUrl: string;
-  readonly label: { readonly serialNumber: string; readonly factoryPassword: string } | null;
-  /** Optional: shown on the panel when the simulator reports them. */
-  readonly deviceName?: string;
-  readonly timeZone?: string;
-}
-
-export interface SimEvent {
-  readonly seq: number;
-  readonly code: string;
-  readonly level: string;
-  readonly message: string;
-  readonly wallMs: number;
-  readonly monoMs: number;
-  readonly fields: Readonly<Record<string, unknown>>;
-}
+export type { SimEvent, SimState } from '../sim-state.ts';
 
 export type SimResult<T> = { readonly ok: true; readonly data: T } | { readonly ok: false; readonly message: string };
 

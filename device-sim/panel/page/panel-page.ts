@@ -38,7 +38,7 @@ export class SimPanelPage extends LitElement {
   }
 
   private renderHome(s: SimState): TemplateResult {
-    const clock = s.wallMs === null ? '' : this.formatClock(s.wallMs, s.timeZone);
+    const clock = s.wallMs === null ? '' : this.formatClock(s.wallMs, s.timeZone ?? 'UTC');
     const notSet = s.wallMs !== null && s.wallMs < WALL_PLAUSIBLE_AFTER_MS;
     return html`<div class="status-bar">
         <span data-test="panel-device">${s.deviceName ?? 'MFP'}${s.label ? html` <span class="dim">· ${s.label.serialNumber}</span>` : nothing}</span>

@@ -1,0 +1,31 @@
+/**
+ * The simulator control API's answer shapes, shared by the server (control-api.ts) and the bench
+ * pages (types only, no runtime code, so the browser pages pull in nothing from Node).
+ */
+
+/** `GET /sim/api/state`: the printer as the tester sees it. Clock fields are null while powered off. */
+export interface SimState {
+  readonly powered: boolean;
+  readonly wallMs: number | null;
+  readonly hostMs: number | null;
+  readonly offsetMs: number | null;
+  readonly driftPpm: number | null;
+  readonly monoMs: number | null;
+  readonly virtualTime: boolean;
+  readonly remoteUiUrl: string;
+  readonly panelUrl: string;
+  readonly label: { readonly serialNumber: string; readonly factoryPassword: string } | null;
+  readonly deviceName: string | null;
+  readonly timeZone: string | null;
+}
+
+/** `GET /sim/api/events`: one device event (firmware/events.ts). */
+export interface SimEvent {
+  readonly seq: number;
+  readonly code: string;
+  readonly level: string;
+  readonly message: string;
+  readonly wallMs: number;
+  readonly monoMs: number;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
