@@ -18,7 +18,8 @@ run: deps ui
 
 ## Everything: install what is missing, type-check, then unit, integration and browser tests.
 test: deps system-deps ui check
-	npx vitest run
+	npx vitest run --reporter=default --reporter=json --outputFile.json=test/artifacts/vitest.json
+	@node test/summary.mjs test/artifacts/vitest.json
 
 check: deps
 	npx tsc -p firmware/tsconfig.json
