@@ -21,10 +21,13 @@ test: deps system-deps ui check
 	npx vitest run --reporter=default --reporter=json --outputFile.json=test/artifacts/vitest.json
 	@node test/summary.mjs test/artifacts/vitest.json
 
+## Type checks (the firmware's own config has no Node types), lint, and the dependency rules.
 check: deps
 	npx tsc -p firmware/tsconfig.json
 	npx tsc -p tsconfig.json
 	npx tsc -p remote-ui/tsconfig.json
+	npx oxlint --deny-warnings firmware device-sim remote-ui test
+	npx vitest run test/unit/dependency-rules.test.ts
 
 unit: deps
 	npx vitest run test/unit

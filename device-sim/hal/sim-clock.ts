@@ -100,7 +100,7 @@ export class SimClock implements Clock {
 
   /** Power off: cancel every timer the firmware scheduled and forget its listeners. */
   powerOff(): void {
-    for (const t of [...this.timers]) t.cancel();
+    for (const t of this.timers) t.cancel(); // cancel() deletes from the set: safe while iterating
     this.listeners.clear();
   }
 
@@ -116,6 +116,6 @@ export class SimClock implements Clock {
 
   private emit(reason: WallChangeReason, fromWallMs: number): void {
     const event: WallChangeEvent = { reason, fromWallMs, toWallMs: this.wallNowMs(), atMonoMs: this.monoNowMs() };
-    for (const listener of [...this.listeners]) listener(event);
+    for (const listener of this.listeners) listener(event);
   }
 }

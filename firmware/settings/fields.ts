@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../defaults.ts';
 
 /** Printable text on one line: no control characters (they would break headers and logs). */
+// oxlint-disable-next-line no-control-regex -- matching control characters is the point
 const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/u;
 
 export const oneLine = (max: number, min = 0) =>

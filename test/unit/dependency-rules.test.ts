@@ -18,7 +18,7 @@ async function sources(dir: string): Promise<string[]> {
     const rel = join(dir, entry.name);
     if (entry.name === 'node_modules' || entry.name === 'dist') continue;
     if (entry.isDirectory()) out.push(...(await sources(rel)));
-    else if (/\.ts$/.test(entry.name)) out.push(rel);
+    else if (entry.name.endsWith('.ts')) out.push(rel);
   }
   return out;
 }
