@@ -7,6 +7,7 @@ import { FIRMWARE_VERSION, PBKDF2_ITERATIONS } from './defaults.ts';
 import { DeviceEvents } from './events.ts';
 import type { Hal } from './hal/index.ts';
 import { Nvram } from './settings/nvram.ts';
+import { SecretBox } from './settings/secret-box.ts';
 import { SettingsStore } from './settings/settings-store.ts';
 import { AccountStore, type DeviceLabel } from './web/accounts.ts';
 import { buildWebApp } from './web/app.ts';
@@ -27,7 +28,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const bootMonoMs = hal.clock.monoNowMs();
   const events = new DeviceEvents(hal.clock, hal.log);
   const nvram = new Nvram(hal.storage, events);
-  const settings = await SettingsStore.load(nvram, events);
+  const settings = await SettingsStore.load(nvram, events, await SecretBox.open(nvram, hal.random));
   const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
   const wallWatch = new WallClockWatch(hal.clock, events);
   const app = buildWebApp({

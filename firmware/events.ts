@@ -19,6 +19,7 @@ export type EventCode =
   | 'account-updated'
   | 'account-deleted'
   | 'settings-changed'
+  | 'secret-unreadable'
   | 'internal-error';
 
 export interface DeviceEvent {

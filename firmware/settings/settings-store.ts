@@ -1,21 +1,30 @@
 /**
  * The live settings of the device: every section loaded from NVRAM at boot, validated on every
- * change, written atomically, and announced to whoever depends on it.
+ * change, written atomically, and announced to whoever depends on it. Secret fields are sealed
+ * with the device's SecretBox before they reach NVRAM and opened when the section is loaded.
  */
 import * as z from 'zod/mini';
 import type { DeviceEvents } from '../events.ts';
-import { Nvram, type RecordSpec } from './nvram.ts';
+import type { Nvram, RecordSpec } from './nvram.ts';
 import { SECTION_NAMES, SECTIONS, type SectionName, type SectionValue } from './schemas.ts';
+import type { SecretBox } from './secret-box.ts';
 
 /** NVRAM layout version of every settings record. Bump with a migration when a shape changes. */
 const SETTINGS_RECORD_VERSION = 1;
+/** Longest sealed secret accepted from NVRAM, characters (a 256-character secret seals to ~380). */
+const SEALED_SECRET_MAX = 4096;
 
+/**
+ * The NVRAM record of a section: the section's schema, except that secret fields hold their
+ * sealed form (`enc:v1:…`), which is longer than the plain value may be.
+ */
 export function settingsRecord<S extends SectionName>(section: S): RecordSpec<SectionValue<S>> {
   const entry = SECTIONS[section];
+  const sealed = Object.fromEntries((entry.secrets as readonly string[]).map((f) => [f, z.string().check(z.maxLength(SEALED_SECRET_MAX))]));
   return {
     name: `settings/${section.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
     version: SETTINGS_RECORD_VERSION,
-    schema: entry.schema as unknown as z.ZodMiniType<SectionValue<S>>,
+    schema: z.extend(entry.schema as z.ZodMiniObject, sealed) as unknown as z.ZodMiniType<SectionValue<S>>,
     factory: entry.factory as () => SectionValue<S>,
   };
 }
@@ -34,11 +43,12 @@ export class SettingsStore {
   private constructor(
     private readonly nvram: Nvram,
     private readonly events: DeviceEvents,
+    private readonly secrets: SecretBox,
   ) {}
 
-  static async load(nvram: Nvram, events: DeviceEvents): Promise<SettingsStore> {
-    const store = new SettingsStore(nvram, events);
-    for (const section of SECTION_NAMES) store.values.set(section, await nvram.load(settingsRecord(section)));
+  static async load(nvram: Nvram, events: DeviceEvents, secrets: SecretBox): Promise<SettingsStore> {
+    const store = new SettingsStore(nvram, events, secrets);
+    for (const section of SECTION_NAMES) store.values.set(section, await store.open(section, await nvram.load(settingsRecord(section))));
     return store;
   }
 
@@ -51,7 +61,7 @@ export class SettingsStore {
     const parsed = SECTIONS[section].schema.safeParse(candidate);
     if (!parsed.success) return { ok: false, problems: toFieldProblems(parsed.error) };
     const value = parsed.data as SectionValue<S>;
-    await this.nvram.save(settingsRecord(section), value);
+    await this.nvram.save(settingsRecord(section), await this.seal(section, value));
     this.values.set(section, value);
     this.events.record('settings-changed', 'info', `Settings "${section}" changed by ${actor}`, { section, actor });
     for (const listener of this.listeners) listener(section);
@@ -61,6 +71,26 @@ export class SettingsStore {
   onChange(listener: (section: SectionName) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private async seal<S extends SectionName>(section: S, value: SectionValue<S>): Promise<SectionValue<S>> {
+    const out = { ...value } as Record<string, unknown>;
+    for (const field of SECTIONS[section].secrets as readonly string[]) out[field] = await this.secrets.seal(String(out[field]), `${section}.${field}`);
+    return out as SectionValue<S>;
+  }
+
+  /** Open the sealed secrets of a stored section; one that cannot be opened is dropped, loudly. */
+  private async open<S extends SectionName>(section: S, stored: SectionValue<S>): Promise<SectionValue<S>> {
+    const out = { ...stored } as Record<string, unknown>;
+    for (const field of SECTIONS[section].secrets as readonly string[]) {
+      const plain = await this.secrets.open(String(out[field]), `${section}.${field}`);
+      const fits = plain !== undefined && z.safeParse(SECTIONS[section].schema, { ...out, [field]: plain }).success;
+      out[field] = fits ? plain : '';
+      if (!fits) {
+        this.events.record('secret-unreadable', 'warn', `The stored ${section} ${field} could not be decrypted and was cleared: enter it again`, { section, field });
+      }
+    }
+    return out as SectionValue<S>;
   }
 }
 
