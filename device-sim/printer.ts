@@ -29,6 +29,8 @@ export interface PrinterOptions {
   /** Virtual time for tests and the simulator's virtual-time mode; real host time otherwise. */
   readonly timeSource?: () => TimeSource;
   readonly network?: SimNetwork;
+  /** The CA certificates baked into the firmware image (the simulator's root CA). */
+  readonly factoryCaDer?: readonly Uint8Array[];
 }
 
 const RTC_FILE = 'rtc.json';
@@ -88,6 +90,7 @@ export class SimPrinter {
       random: nodeRandom,
       log: consoleLog(this.options.logLevel),
       assets: directoryAssets(this.options.remoteUiDir),
+      factoryCaDer: this.options.factoryCaDer ?? [],
     });
     this.server = await listen(device, this.boundPort);
     this.boundPort = (this.server.address() as AddressInfo).port;

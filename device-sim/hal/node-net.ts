@@ -14,8 +14,10 @@
  *   Failures of `connect()` and `upgradeTls()` are reported by their results instead; a socket
  *   whose upgrade failed is closed without an `onClose`. A local `close()` reports nothing.
  *
- * Deliberately not done: write backpressure (the port's `write` has no drain signal; Node buffers),
- * idle timeouts on an established connection (the firmware's own timers run on its monotonic
+ * Backpressure: `write` resolves when Node's socket buffer is below its high-water mark again
+ * ('drain'), so a sender that awaits each write keeps memory flat however large the message.
+ *
+ * Deliberately not done: idle timeouts on an established connection (the firmware's own timers run on its monotonic
  * clock), client certificates, ALPN.
  */
 import { isIP, Socket, connect as tcpConnect } from 'node:net';
@@ -130,13 +132,23 @@ class NodeNetSocket implements NetSocket {
     if (this.#undelivered.length > 0 || this.#peerClosed !== undefined) this.#scheduleFlush();
   }
 
-  write(bytes: Uint8Array): void {
+  write(bytes: Uint8Array): Promise<void> {
     if (this.#upgrading) {
       // RFC 3207 §4: nothing may be sent until the handshake is done; a driver that does is broken.
       throw new Error('NetSocket.write during upgradeTls');
     }
-    if (this.#localClosed || this.#peerClosed !== undefined || this.#socket.destroyed) return; // onClose tells the caller
-    this.#socket.write(bytes);
+    const socket = this.#socket;
+    if (this.#localClosed || this.#peerClosed !== undefined || socket.destroyed) return Promise.resolve(); // onClose tells the caller
+    if (socket.write(bytes)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.once('drain', done);
+      socket.once('close', done);
+    });
   }
 
   async upgradeTls(options: TlsOptions & { readonly timeoutMs: number }): Promise<NetResult<TlsInfo>> {

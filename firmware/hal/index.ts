@@ -22,4 +22,9 @@ export interface Hal {
   readonly random: Random;
   readonly log: Log;
   readonly assets: Assets;
+  /**
+   * The CA certificates baked into the firmware image (DER): the device's factory trust store,
+   * restored by "Restore factory CA certificates". The simulator bakes in its own root CA.
+   */
+  readonly factoryCaDer: readonly Uint8Array[];
 }

@@ -57,7 +57,12 @@ export interface NetSocket {
   /** TLS details once TLS is up (implicit TLS or after `upgradeTls`). */
   readonly tls: TlsInfo | undefined;
   setHandlers(handlers: SocketHandlers): void;
-  write(bytes: Uint8Array): void;
+  /**
+   * Queue bytes for the peer. Resolves when the platform can take more (its send buffer drained
+   * below its limit); a sender that awaits each write never makes memory grow with the message.
+   * After a close it resolves at once (onClose reports the close).
+   */
+  write(bytes: Uint8Array): Promise<void>;
   /**
    * Start TLS on this connection (STARTTLS). Bytes received before the handshake and not yet
    * delivered are discarded (RFC 3207 §4.2: nothing read before TLS may be trusted).

@@ -29,7 +29,7 @@ export class MemoryStorage implements Storage {
 /** 2026-11-22T10:00:00Z: a plausible "now" for the virtual device. */
 export const TEST_START_MS = Date.UTC(2026, 10, 22, 10, 0, 0);
 
-export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTimeSource; assets?: Record<string, string> } = {}) {
+export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTimeSource; assets?: Record<string, string>; factoryCaDer?: Uint8Array[] } = {}) {
   const source = options.source ?? new VirtualTimeSource(TEST_START_MS);
   const clock = new SimClock(source);
   const storage = options.storage ?? new MemoryStorage();
@@ -43,6 +43,7 @@ export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTi
     assets: { read: async (path) => (path in assets ? new TextEncoder().encode(assets[path]) : undefined) },
     net: { connect: async () => ({ ok: false, error: refuse }) },
     http: { request: async () => ({ ok: false, kind: 'net', error: refuse }) },
+    factoryCaDer: options.factoryCaDer ?? [],
   };
   return { hal, clock, source, storage };
 }
