@@ -62,3 +62,8 @@ export const RTC_DRIFT_MAX_PPM = 100_000;
 export const NVRAM_RECORD_MAX_BYTES = 1024 * 1024;
 /** Device events kept in memory for the Remote UI and the simulator. */
 export const DEVICE_EVENTS_MAX = 200;
+
+// --- Device certificate (Remote UI over HTTPS) -------------------------------------------------
+
+/** Validity of the device's self-signed certificate, days (printers ship multi-year self-signed certificates). */
+export const DEVICE_CERT_VALIDITY_DAYS = 3650;
