@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import { bootDevice, type Device } from '../firmware/device.ts';
 import type { LogLevel } from '../firmware/hal/log.ts';
@@ -39,6 +40,7 @@ export class SimPrinter {
   private current: Device | undefined;
   private server: Server | undefined;
   private boundPort: number;
+  private scheme: 'http' | 'https' = 'http';
   private clockNow: SimClock | undefined;
   /** How long the last boot took, from power-on to the Remote UI answering, ms. */
   lastBootMs = 0;
@@ -71,7 +73,7 @@ export class SimPrinter {
   }
 
   get remoteUiUrl(): string {
-    return `http://127.0.0.1:${this.boundPort}/`;
+    return `${this.scheme}://127.0.0.1:${this.boundPort}/`;
   }
 
   async powerOn(): Promise<void> {
@@ -93,6 +95,7 @@ export class SimPrinter {
       factoryCaDer: this.options.factoryCaDer ?? [],
     });
     this.server = await listen(device, this.boundPort);
+    this.scheme = device.remoteUiTls ? 'https' : 'http';
     this.boundPort = (this.server.address() as AddressInfo).port;
     this.clockNow = clock;
     this.current = device;
@@ -133,10 +136,27 @@ export class SimPrinter {
   }
 }
 
+/** The Remote UI listener: HTTPS with the device's own certificate when the firmware asks for it. */
 function listen(device: Device, port: number): Promise<Server> {
+  const tls = device.remoteUiTls;
+  const transport = tls
+    ? {
+        createServer: createHttpsServer,
+        serverOptions: {
+          cert: derToPem(tls.certDer, 'CERTIFICATE'),
+          key: derToPem(tls.keyPkcs8Der, 'PRIVATE KEY'),
+          minVersion: 'TLSv1.2' as const,
+        },
+      }
+    : {};
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: (request) => device.handleHttp(request), port, hostname: '127.0.0.1' }) as Server;
+    const server = serve({ fetch: (request) => device.handleHttp(request), port, hostname: '127.0.0.1', ...transport }) as Server;
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
+}
+
+function derToPem(der: Uint8Array, label: string): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
 }

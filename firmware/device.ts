@@ -6,6 +6,7 @@ import { WallClockWatch } from './clock/wall-clock-watch.ts';
 import { FIRMWARE_VERSION, PBKDF2_ITERATIONS } from './defaults.ts';
 import { DeviceEvents } from './events.ts';
 import type { Hal } from './hal/index.ts';
+import { DeviceCertificateStore, type DeviceCertificate } from './pki/device-certificate.ts';
 import { Nvram } from './settings/nvram.ts';
 import { SecretBox } from './settings/secret-box.ts';
 import { SettingsStore } from './settings/settings-store.ts';
@@ -20,15 +21,27 @@ export interface Device {
   readonly events: DeviceEvents;
   readonly settings: SettingsStore;
   readonly label: DeviceLabel;
+  /**
+   * The key and certificate to serve the Remote UI with, when HTTPS was enabled at boot (as on a
+   * printer, the change takes effect at the next power-on); undefined for plain HTTP.
+   */
+  readonly remoteUiTls: DeviceCertificate | undefined;
   /** Power off: stop timers and listeners. RAM state (sessions) is lost, as on a real device. */
   shutdown(): void;
 }
+
+/** Names the device answers to on its network (the simulator serves it on loopback). */
+const DEVICE_HOST_NAMES = ['localhost', '127.0.0.1'];
 
 export async function bootDevice(hal: Hal): Promise<Device> {
   const bootMonoMs = hal.clock.monoNowMs();
   const events = new DeviceEvents(hal.clock, hal.log);
   const nvram = new Nvram(hal.storage, events);
-  const settings = await SettingsStore.load(nvram, events, await SecretBox.open(nvram, hal.random));
+  const secrets = await SecretBox.open(nvram, hal.random);
+  const settings = await SettingsStore.load(nvram, events, secrets);
+  const deviceCertificates = new DeviceCertificateStore(nvram, secrets, hal.random);
+  const certificateFor = () => ({ commonName: settings.get('device').name, hostNames: DEVICE_HOST_NAMES, nowMs: hal.clock.wallNowMs() });
+  const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
   const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
   const wallWatch = new WallClockWatch(hal.clock, events);
   const app = buildWebApp({
@@ -41,6 +54,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     wallWatch,
     assets: hal.assets,
     bootMonoMs,
+    deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
   });
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
   return {
@@ -48,6 +62,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     events,
     settings,
     label: accounts.label,
+    remoteUiTls,
     shutdown: () => wallWatch.stop(),
   };
 }

@@ -34,6 +34,7 @@ import type { LoginThrottle } from './login-throttle.ts';
 import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles.ts';
 import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
 import { contentTypeFor } from './content-type.ts';
+import type { DeviceCertificate } from '../pki/device-certificate.ts';
 
 export const PRODUCT_NAME = 'MFP Send Module (emulated)';
 
@@ -47,6 +48,7 @@ export interface WebDeps {
   readonly wallWatch: WallClockWatch;
   readonly assets: Assets;
   readonly bootMonoMs: number;
+  readonly deviceCertificates: { current(): Promise<DeviceCertificate>; regenerate(): Promise<DeviceCertificate> };
 }
 
 type Env = { Variables: { session: Session | undefined } };
@@ -140,7 +142,8 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     throttle.onSuccess(body.user);
     const session = sessions.open(account.name, account.role, account.mustChangePassword, clock.monoNowMs());
     events.record('login-succeeded', 'info', `${account.name} logged in to the Remote UI`, { user: account.name });
-    c.header('Set-Cookie', `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Strict`);
+    const secure = new URL(c.req.url).protocol === 'https:' ? '; Secure' : '';
+    c.header('Set-Cookie', `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Strict${secure}`);
     return c.json(sessionInfo(session, idleMs()));
   });
 

@@ -3,6 +3,8 @@
  * cycles, and the process that `make run` starts.
  */
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,6 +93,36 @@ describe('the simulated printer over HTTP', () => {
     const again = client();
     expect((await again.login('Administrator', 'integration-pw')).status).toBe(200);
     expect((await again.call('GET', '/api/status')).json.deviceName).toBe('Lab printer');
+  });
+
+  it('serves the Remote UI over HTTPS with the device certificate after the setting and a power cycle', async () => {
+    const { control, client, sim } = await boot();
+    const admin = client();
+    await admin.loginAndChange('Administrator', sim.printer.device!.label.factoryPassword, 'integration-pw');
+    expect((await admin.call('PUT', '/api/settings/certificates', { remoteUiHttps: true })).status).toBe(200);
+    expect(sim.printer.remoteUiUrl).toMatch(/^http:/); // takes effect at the next power-on, as on a printer
+    await control('/sim/api/power', { action: 'cycle' });
+    expect(sim.printer.remoteUiUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    const certDer = sim.printer.device!.remoteUiTls!.certDer;
+    const caPem = new X509Certificate(certDer).toString();
+    // Node's own verifier, trusting only the device certificate: the chain and the IP name check pass.
+    const answer = await new Promise<{ status: number; cookie: string; body: string }>((ok, fail) => {
+      const req = httpsRequest(
+        new URL('/api/session', sim.printer.remoteUiUrl),
+        { method: 'POST', ca: caPem, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => ok({ status: res.statusCode!, cookie: String(res.headers['set-cookie'] ?? ''), body }));
+        },
+      );
+      req.on('error', fail);
+      req.end(JSON.stringify({ user: 'Administrator', password: 'integration-pw' }));
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.cookie).toMatch(/; Secure/);
+    // A client that trusts nothing refuses the self-signed certificate (nothing is disabled here).
+    await expect(fetch(new URL('/api/info', sim.printer.remoteUiUrl))).rejects.toThrow();
   });
 
   it('is unreachable while switched off', async () => {
