@@ -67,3 +67,98 @@ export const DEVICE_EVENTS_MAX = 200;
 
 /** Validity of the device's self-signed certificate, days (printers ship multi-year self-signed certificates). */
 export const DEVICE_CERT_VALIDITY_DAYS = 3650;
+
+// --- SMTP --------------------------------------------------------------------------------------
+// Timeouts: RFC 5321 §4.5.3.2 lists per-command MINIMUM values for a client. The device keeps
+// them for every command the RFC lists: a send job runs in the background queue (nobody stares at
+// a spinner), and a shorter wait after the final "." risks a duplicate delivery (§4.5.3.2.6: the
+// server may still be delivering). Commands the RFC does not list get shorter device values, each
+// saying why. The Remote UI's "Check connection" ladder passes SMTP_CHECK_REPLY_TIMEOUT_MS instead,
+// because an admin is watching and nothing is delivered.
+
+/** TCP connect (and, for implicit TLS, the handshake), ms. Not in RFC 5321; a host that has not answered in 30 s is unreachable for an operator. */
+export const SMTP_CONNECT_TIMEOUT_MS = 30_000;
+/** Wait for the 220 greeting, ms: RFC 5321 §4.5.3.2.1 "Initial 220 Message: 5 minutes" (servers may delay it on purpose). */
+export const SMTP_GREETING_TIMEOUT_MS = 5 * 60_000;
+/** Wait for the EHLO/HELO reply, ms. Not listed in §4.5.3.2; like DATA initiation it has no work behind it, so 2 minutes. */
+export const SMTP_EHLO_TIMEOUT_MS = 2 * 60_000;
+/** Wait for the STARTTLS 220, ms. Not listed in §4.5.3.2 (RFC 3207); same reasoning as EHLO. */
+export const SMTP_STARTTLS_TIMEOUT_MS = 2 * 60_000;
+/** TLS handshake after STARTTLS, ms. Not an SMTP timer; a handshake is a few round trips, 30 s is generous. */
+export const SMTP_TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
+/** Wait for each AUTH reply (235/334/535), ms. Not listed in §4.5.3.2; the server may call its identity provider (XOAUTH2), so 2 minutes. */
+export const SMTP_AUTH_TIMEOUT_MS = 2 * 60_000;
+/** Wait for the MAIL FROM reply, ms: RFC 5321 §4.5.3.2.2 "MAIL Command: 5 minutes". */
+export const SMTP_MAIL_TIMEOUT_MS = 5 * 60_000;
+/** Wait for each RCPT TO reply, ms: RFC 5321 §4.5.3.2.3 "RCPT Command: 5 minutes". */
+export const SMTP_RCPT_TIMEOUT_MS = 5 * 60_000;
+/** Wait for the 354 after DATA, ms: RFC 5321 §4.5.3.2.4 "DATA Initiation: 2 minutes". */
+export const SMTP_DATA_INIT_TIMEOUT_MS = 2 * 60_000;
+/** Each write of message data must complete within, ms: RFC 5321 §4.5.3.2.5 "Data Block: 3 minutes". */
+export const SMTP_DATA_BLOCK_TIMEOUT_MS = 3 * 60_000;
+/** Wait for the reply to the final ".", ms: RFC 5321 §4.5.3.2.6 "DATA Termination: 10 minutes" (shorter risks duplicates). */
+export const SMTP_DATA_END_TIMEOUT_MS = 10 * 60_000;
+/** Wait for the RSET reply, ms. Not listed in §4.5.3.2; RSET has no work behind it. */
+export const SMTP_RSET_TIMEOUT_MS = 2 * 60_000;
+/** Wait for the 221 after QUIT, ms. The outcome is already known; waiting only lets the server close first (§4.1.1.10). */
+export const SMTP_QUIT_TIMEOUT_MS = 30_000;
+/** Every reply wait of the Remote UI's "Check connection" ladder, ms: an admin is watching and no mail is at stake. */
+export const SMTP_CHECK_REPLY_TIMEOUT_MS = 30_000;
+
+/**
+ * Longest reply line accepted, bytes including CRLF. RFC 5321 §4.5.3.1.5 says 512, but real
+ * servers exceed it with long texts (Office 365's 5.7.139 line, URLs) and §4.5.3.1 asks receivers
+ * to be liberal; 8× the RFC value still bounds memory.
+ */
+export const SMTP_REPLY_LINE_MAX_BYTES = 4096;
+/** Most lines in one reply (an EHLO reply lists about 10 extensions; 200 is far beyond any real server). */
+export const SMTP_REPLY_LINES_MAX = 200;
+/** Largest reply, bytes over all its lines: bounds memory against a server that never sends a final line. */
+export const SMTP_REPLY_MAX_BYTES = 64 * 1024;
+/**
+ * Longest command line we send, octets including CRLF: RFC 4954 §4 raises the 512-octet limit of
+ * RFC 5321 §4.5.3.1.4 to 12288 for AUTH. A longer AUTH initial response is sent after a 334 instead.
+ */
+export const SMTP_AUTH_LINE_MAX_OCTETS = 12_288;
+/** Longest reverse- or forward-path, octets including "<" and ">": RFC 5321 §4.5.3.1.3. */
+export const SMTP_PATH_MAX_OCTETS = 256;
+/** Longest text line of message data, octets including CRLF and not counting a stuffed dot: RFC 5321 §4.5.3.1.6. */
+export const SMTP_DATA_LINE_MAX_OCTETS = 1000;
+/**
+ * Size of each write of message data, bytes. One TLS record carries at most 16 KiB of plaintext
+ * (RFC 8446 §5.1), so full records; one write per line would cost the server a record (and a
+ * decrypt) per line.
+ */
+export const SMTP_DATA_CHUNK_BYTES = 16 * 1024;
+/** Size bound of one SMTP transcript, bytes of text; beyond it the middle is dropped with a marker. */
+export const SMTP_TRANSCRIPT_MAX_BYTES = 64 * 1024;
+
+// --- PKI: server certificate verification and the device CA store (firmware/pki) ----------------
+
+/**
+ * Most certificates a server may send, and the longest path built from the leaf to a trust anchor,
+ * certificates. RFC 5280 sets no limit; Mbed TLS allows 8 intermediates (MBEDTLS_X509_MAX_INTERMEDIATE_CA);
+ * real chains have 2–4. Bounds the parsing and signature checks one hostile server can cause.
+ */
+export const PKI_CHAIN_MAX_CERTS = 8;
+/** Largest single certificate parsed, bytes of DER. CA and server certificates are 1–3 kB; ones with hundreds of SANs reach ~10 kB. */
+export const PKI_CERT_MAX_BYTES = 16 * 1024;
+/** Smallest RSA key accepted in a chain, bits: NIST SP 800-131A and CA/Browser Forum BR §6.1.5 (2048). */
+export const PKI_RSA_MIN_BITS = 2048;
+/** Largest RSA key verified, bits: bounds the cost of one signature check (16384-bit keys exist only to slow verifiers down). */
+export const PKI_RSA_MAX_BITS = 8192;
+/** Most CA certificates in the device CA store (printers keep small stores; the Mozilla set is ~150, an office needs a few). */
+export const PKI_CA_STORE_MAX_ENTRIES = 64;
+/** Total DER bytes in the CA store: as base64 it stays below NVRAM_RECORD_MAX_BYTES (512 kB × 4/3 < 1 MiB). */
+export const PKI_CA_STORE_MAX_DER_BYTES = 512 * 1024;
+/** Largest certificate upload (PEM text or DER), bytes: a PEM bundle of about 20 CA certificates; the same as HTTP_BODY_MAX_BYTES. */
+export const PKI_CA_IMPORT_MAX_BYTES = 64 * 1024;
+/** Most names listed in a "this certificate is for: …" message; the rest are counted ("and 12 more"). */
+export const PKI_MESSAGE_MAX_NAMES = 5;
+
+// --- Send module -------------------------------------------------------------------------------
+
+/** SMTP transcripts kept in RAM for the Remote UI, count (each is bounded by SMTP_TRANSCRIPT_MAX_BYTES). */
+export const TRANSCRIPTS_KEPT = 20;
+/** EHLO name the device announces when it has no DNS name of its own (RFC 5321 §4.1.3 address literal). */
+export const SMTP_CLIENT_NAME = '[127.0.0.1]';

@@ -6,7 +6,10 @@ import { WallClockWatch } from './clock/wall-clock-watch.ts';
 import { FIRMWARE_VERSION, PBKDF2_ITERATIONS } from './defaults.ts';
 import { DeviceEvents } from './events.ts';
 import type { Hal } from './hal/index.ts';
+import { CaStore } from './pki/ca-store.ts';
 import { DeviceCertificateStore, type DeviceCertificate } from './pki/device-certificate.ts';
+import { EmailTransport } from './send/email-transport.ts';
+import { TranscriptLog } from './send/transcript-log.ts';
 import { Nvram } from './settings/nvram.ts';
 import { SecretBox } from './settings/secret-box.ts';
 import { SettingsStore } from './settings/settings-store.ts';
@@ -41,6 +44,9 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const settings = await SettingsStore.load(nvram, events, secrets);
   const deviceCertificates = new DeviceCertificateStore(nvram, secrets, hal.random);
   const certificateFor = () => ({ commonName: settings.get('device').name, hostNames: DEVICE_HOST_NAMES, nowMs: hal.clock.wallNowMs() });
+  const caStore = await CaStore.open(nvram, events, hal.factoryCaDer);
+  const transcripts = new TranscriptLog(hal.random);
+  const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts });
   const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
   const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
   const wallWatch = new WallClockWatch(hal.clock, events);
@@ -54,6 +60,9 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     wallWatch,
     assets: hal.assets,
     bootMonoMs,
+    caStore,
+    emailTransport,
+    transcripts,
     deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
   });
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });

@@ -20,7 +20,12 @@ export type EventCode =
   | 'account-deleted'
   | 'settings-changed'
   | 'secret-unreadable'
-  | 'internal-error';
+  | 'internal-error'
+  // PKI: the device CA store (firmware/pki/ca-store.ts)
+  | 'ca-certificate-imported'
+  | 'ca-certificate-removed'
+  | 'ca-store-restored'
+  | 'ca-store-entry-dropped';
 
 export interface DeviceEvent {
   readonly seq: number;

@@ -92,3 +92,74 @@ export interface AccountInfo {
   readonly role: Role;
   readonly mustChangePassword: boolean;
 }
+
+// --- E-mail: check connection, test e-mail, transcripts (issue 3) ---------------------------
+
+/** The rungs of the Check-connection ladder, in order. */
+export const CHECK_STEPS = ['dns', 'tcp', 'tls', 'certificate', 'ehlo', 'auth', 'mail', 'rcpt'] as const;
+export type CheckStep = (typeof CHECK_STEPS)[number];
+
+export interface CheckStepResult {
+  readonly step: CheckStep;
+  readonly status: 'ok' | 'failed' | 'skipped';
+  /** Device error code when failed, e.g. `#852`. */
+  readonly code?: string;
+  /** What happened, in an admin's words (e.g. "smtp.gmail.com resolved", "TLSv1.3, TLS_AES_256_GCM_SHA384"). */
+  readonly message: string;
+  /** What to do about it, when failed. */
+  readonly remedy?: string;
+}
+
+export interface CheckConnectionResult {
+  readonly ok: boolean;
+  readonly steps: readonly CheckStepResult[];
+  readonly transcriptId: string;
+}
+
+export interface SendResultView {
+  readonly ok: boolean;
+  readonly code?: string;
+  readonly message: string;
+  readonly remedy?: string;
+  readonly transcriptId: string;
+  readonly messageId?: string;
+}
+
+export interface TranscriptSummary {
+  readonly id: string;
+  readonly kind: 'check' | 'test' | 'send';
+  readonly startedWallMs: number;
+  readonly server: string;
+  readonly ok: boolean;
+  readonly code?: string;
+}
+
+/**
+ * Body of check / test / validate-and-save: the (possibly unsaved) e-mail settings from the form
+ * (a secret left out means "the stored one") and, for test and validate, the recipient.
+ */
+export const emailActionRequest = z.object({
+  settings: z.optional(z.record(z.string(), z.unknown())),
+  to: z.optional(z.string().check(z.maxLength(254))),
+});
+
+// --- Certificates (issue 3) --------------------------------------------------------------------
+
+export interface CertificateView {
+  /** SHA-256 fingerprint, colon hex: also the id. */
+  readonly id: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notBeforeMs: number;
+  readonly notAfterMs: number;
+  readonly keyType: string;
+  readonly factory?: boolean;
+  /** True when the device clock is outside the validity period. */
+  readonly expired?: boolean;
+}
+
+export const caImportRequest = z.object({
+  /** PEM text (one or more certificates) or base64 of a DER file. */
+  pem: z.optional(z.string().check(z.maxLength(48 * 1024))),
+  derBase64: z.optional(z.string().check(z.maxLength(48 * 1024))),
+});

@@ -8,7 +8,6 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
-import type * as z from 'zod/mini';
 import { isWallPlausible, type WallClockWatch } from '../clock/wall-clock-watch.ts';
 import { formatLocal, parseLocal } from '../clock/local-time.ts';
 import { BACKGROUND_HEADER, CSRF_HEADER, FIRMWARE_VERSION, HTTP_BODY_MAX_BYTES, SESSION_COOKIE } from '../defaults.ts';
@@ -16,7 +15,7 @@ import type { DeviceEvents } from '../events.ts';
 import type { Assets } from '../hal/assets.ts';
 import type { Clock } from '../hal/clock.ts';
 import { isSectionName, SECTION_NAMES, SECTIONS, type SectionName } from '../settings/schemas.ts';
-import { toFieldProblems, type SettingsStore } from '../settings/settings-store.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
 import type { AccountResult, AccountStore } from './accounts.ts';
 import {
   accountCreateRequest,
@@ -34,7 +33,13 @@ import type { LoginThrottle } from './login-throttle.ts';
 import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles.ts';
 import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
 import { contentTypeFor } from './content-type.ts';
+import { fail, readBody, readJson } from './http-helpers.ts';
 import type { DeviceCertificate } from '../pki/device-certificate.ts';
+import type { CaStore } from '../pki/ca-store.ts';
+import type { EmailTransport } from '../send/email-transport.ts';
+import type { TranscriptLog } from '../send/transcript-log.ts';
+import { registerCertificateRoutes } from './certificate-routes.ts';
+import { registerEmailRoutes } from './email-routes.ts';
 
 export const PRODUCT_NAME = 'MFP Send Module (emulated)';
 
@@ -49,6 +54,9 @@ export interface WebDeps {
   readonly assets: Assets;
   readonly bootMonoMs: number;
   readonly deviceCertificates: { current(): Promise<DeviceCertificate>; regenerate(): Promise<DeviceCertificate> };
+  readonly caStore: CaStore;
+  readonly emailTransport: EmailTransport;
+  readonly transcripts: TranscriptLog;
 }
 
 type Env = { Variables: { session: Session | undefined } };
@@ -286,6 +294,16 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     return c.json(events.since(Number.isSafeInteger(after) && after >= 0 ? after : 0));
   });
 
+  /** The session when its role may use settings `section`; else the refusal. */
+  const requireSection = (section: SectionName) => (c: Context<Env>): Session | Response => {
+    const session = requireSession(c);
+    if (session instanceof Response) return session;
+    if (!mayUseSection(session.role, section)) return fail(c, 403, 'forbidden', `Your role (${session.role}) may not do this.`);
+    return session;
+  };
+  registerEmailRoutes(app, { transport: deps.emailTransport, transcripts: deps.transcripts, settings, requireEmail: requireSection('email') });
+  registerCertificateRoutes(app, { clock, caStore: deps.caStore, deviceCertificates: deps.deviceCertificates, requireCertificates: requireSection('certificates') });
+
   app.all('/api/*', (c) => fail(c, 404, 'not-found', `There is no API at ${c.req.method} ${new URL(c.req.url).pathname}.`));
 
   // --- The Remote UI itself (the Vite build in the device's flash) ---
@@ -350,11 +368,6 @@ function sessionInfo(session: Session, idleMs: number): SessionInfo {
   };
 }
 
-function fail(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 423 | 429 | 500, error: string, message: string, fields?: ApiError['fields']): Response {
-  const body: ApiError = fields ? { error, message, fields } : { error, message };
-  return c.json(body, status);
-}
-
 function lockedResponse(c: Context, retryAfterMs: number): Response {
   const retryAfterS = Math.ceil(retryAfterMs / 1000);
   c.header('Retry-After', String(retryAfterS));
@@ -392,28 +405,6 @@ function sameOrigin(request: Request): boolean {
   } catch {
     return false;
   }
-}
-
-async function readJson(c: Context): Promise<unknown> {
-  let text: string;
-  try {
-    text = await c.req.text();
-  } catch {
-    return fail(c, 400, 'bad-body', 'The request body could not be read.');
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return fail(c, 400, 'bad-json', 'The request body is not valid JSON.');
-  }
-}
-
-async function readBody<T>(c: Context, schema: z.ZodMiniType<T>): Promise<T | Response> {
-  const body = await readJson(c);
-  if (body instanceof Response) return body;
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) return fail(c, 400, 'invalid', 'Some fields are not valid.', toFieldProblems(parsed.error));
-  return parsed.data;
 }
 
 function decodeURIComponentSafe(text: string): string | undefined {

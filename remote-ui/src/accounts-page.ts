@@ -199,16 +199,6 @@ export class AccountsPage extends LitElement {
       .you {
         color: #5b636d;
       }
-      .confirm {
-        display: flex;
-        align-items: center;
-        justify-content: space-between;
-        gap: 12px;
-      }
-      .buttons {
-        display: flex;
-        gap: 8px;
-      }
     `,
   ];
 }

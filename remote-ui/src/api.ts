@@ -29,7 +29,25 @@ export async function request<T>(
   body?: unknown,
   opts: { readonly background?: boolean } = {},
 ): Promise<ApiResult<T>> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  return exchange(method, path, body, opts, async (response) =>
+    (response.status === 204 ? undefined : await response.json().catch(() => undefined)) as T,
+  );
+}
+
+/** A `text/plain` resource (an SMTP transcript); errors still arrive as JSON. */
+export async function requestText(path: string): Promise<ApiResult<string>> {
+  return exchange('GET', path, undefined, {}, (response) => response.text().catch(() => ''), 'text/plain');
+}
+
+async function exchange<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body: unknown,
+  opts: { readonly background?: boolean },
+  read: (response: Response) => Promise<T>,
+  accept = 'application/json',
+): Promise<ApiResult<T>> {
+  const headers: Record<string, string> = { Accept: accept };
   // Automatic refreshes are not the admin's activity: they must not hold an idle session open.
   if (opts.background) headers[BACKGROUND_HEADER] = '1';
   if (method !== 'GET') {
@@ -47,8 +65,8 @@ export async function request<T>(
   } catch {
     return { ok: false, status: 0, error: { error: 'network', message: 'The device did not answer. Check the network connection and try again.' } };
   }
-  const data: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
-  if (response.ok) return { ok: true, status: response.status, data: data as T };
+  if (response.ok) return { ok: true, status: response.status, data: await read(response) };
+  const data: unknown = await response.json().catch(() => undefined);
   const error = isApiError(data) ? data : { error: `http-${response.status}`, message: `The device answered HTTP ${response.status}.` };
   // 401 on the session resource itself is the login answer, not a lost session.
   if (response.status === 401 && path !== '/api/session') onSessionLoss('expired');

@@ -46,9 +46,6 @@ export class EventsPage extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .nowrap {
-        white-space: nowrap;
-      }
       tr.warn td {
         background: var(--warn-bg);
       }

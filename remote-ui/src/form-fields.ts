@@ -63,7 +63,7 @@ export function invalid(id: string, error: string | undefined) {
 }
 
 export interface InputOptions {
-  readonly type?: 'text' | 'password' | 'number' | 'datetime-local';
+  readonly type?: 'text' | 'email' | 'password' | 'number' | 'datetime-local';
   readonly autocomplete?: string;
   readonly placeholder?: string;
   readonly min?: number;
@@ -102,9 +102,9 @@ export function checkbox(id: string, checked: boolean): TemplateResult {
 }
 
 /** The form's top line: a failure (role=alert) or a confirmation (role=status). */
-export function formMessage(message: { readonly ok: boolean; readonly text: string } | undefined): TemplateResult | typeof nothing {
+export function formMessage(message: { readonly ok: boolean; readonly text: string } | undefined, test = 'form-message'): TemplateResult | typeof nothing {
   if (!message) return nothing;
   return message.ok
-    ? html`<p class="msg ok" role="status" data-test="form-message">${message.text}</p>`
-    : html`<p class="msg error" role="alert" data-test="form-message">${message.text}</p>`;
+    ? html`<p class="msg ok" role="status" data-test=${test}>${message.text}</p>`
+    : html`<p class="msg error" role="alert" data-test=${test}>${message.text}</p>`;
 }

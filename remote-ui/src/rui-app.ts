@@ -12,7 +12,9 @@ import { interceptLinks, navigate, ROUTE_EVENT } from './router.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 import './accounts-page.ts';
+import './certificates-page.ts';
 import './datetime-page.ts';
+import './email-page.ts';
 import './events-page.ts';
 import './login-page.ts';
 import './password-page.ts';
@@ -214,6 +216,8 @@ export class RuiApp extends LitElement {
       return html`<h1>${item.label}</h1><p class="warning" role="alert" data-test="forbidden">Your role (${session.role}) cannot open this page.</p>`;
     }
     if (item.section === 'datetime') return html`<rui-datetime-page></rui-datetime-page>`;
+    if (item.section === 'email') return html`<rui-email-page></rui-email-page>`;
+    if (item.section === 'certificates') return html`<rui-certificates-page></rui-certificates-page>`;
     if (item.section) return html`<rui-settings-form .section=${item.section} .spec=${SECTION_FORMS[item.section]}></rui-settings-form>`;
     if (path === '/accounts') return html`<rui-accounts-page .session=${session}></rui-accounts-page>`;
     return html`<rui-events-page></rui-events-page>`;

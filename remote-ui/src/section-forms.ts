@@ -7,7 +7,20 @@ import type { SectionName } from '../../firmware/settings/schemas.ts';
 
 type Options = readonly (readonly [value: string, text: string])[];
 
-export type FieldSpec = { readonly key: string; readonly label: string; readonly hint?: string } & (
+/** A sentence under a field that depends on what the form holds right now (not yet saved). */
+export interface Advice {
+  /** 'warning' for a choice that weakens security; 'note' for a consequence worth knowing. */
+  readonly level: 'warning' | 'note';
+  readonly text: string;
+}
+
+export type FieldSpec = {
+  readonly key: string;
+  readonly label: string;
+  readonly hint?: string;
+  /** Re-evaluated on every edit with the form's current values. */
+  readonly advice?: (values: Readonly<Record<string, unknown>>) => Advice | undefined;
+} & (
   | { readonly kind: 'text' | 'check' | 'secret' }
   | { readonly kind: 'number'; readonly min: number; readonly max: number; readonly unit?: string }
   | { readonly kind: 'select'; readonly options: Options | ((current: string) => Options) }
@@ -21,7 +34,16 @@ export interface SectionForm {
 }
 
 const verifyFields: readonly FieldSpec[] = [
-  { key: 'verifyServerCertificate', label: 'Verify Server Certificate', kind: 'check' },
+  {
+    key: 'verifyServerCertificate',
+    label: 'Verify Server Certificate',
+    kind: 'check',
+    // Moot over an unencrypted connection: the warning on Connection Security says it all.
+    advice: (v) =>
+      v['verifyServerCertificate'] === false && v['security'] !== 'none'
+        ? { level: 'note', text: 'The server certificate is not checked: the device cannot tell the real server from an impostor on the network path. Turn this on once the server works.' }
+        : undefined,
+  },
   { key: 'addCnToVerification', label: 'Add CN to Verification Items', kind: 'check' },
 ];
 
@@ -68,7 +90,6 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
   },
   email: {
     title: 'E-mail Settings',
-    note: 'Sending e-mail arrives in a later firmware. These settings are stored now and used once sending is available.',
     fields: [
       { key: 'smtpHost', label: 'SMTP Server', kind: 'text', hint: 'e.g. smtp.office365.com or smtp.gmail.com' },
       { key: 'smtpPort', label: 'SMTP Port Number', kind: 'number', min: 1, max: 65535 },
@@ -81,6 +102,13 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
           ['tls', 'SSL/TLS (usually port 465)'],
           ['none', 'None (not encrypted)'],
         ],
+        advice: (v) =>
+          v['security'] === 'none'
+            ? {
+                level: 'warning',
+                text: `Mail and passwords will cross the network unencrypted.${v['authMethod'] === 'plain' || v['authMethod'] === 'login' ? ' The device will not send a password this way (#845): choose STARTTLS or SSL/TLS, or no authentication.' : ''}`,
+              }
+            : undefined,
       },
       {
         key: 'minTlsVersion',
@@ -103,6 +131,10 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
           ['oauth-microsoft', 'OAuth 2.0 (Microsoft)'],
           ['oauth-google', 'OAuth 2.0 (Google)'],
         ],
+        advice: (v) =>
+          v['authMethod'] === 'oauth-microsoft' || v['authMethod'] === 'oauth-google'
+            ? { level: 'note', text: 'OAuth 2.0 registration arrives with the OAuth pages; until then this method is not registered.' }
+            : undefined,
       },
       { key: 'userName', label: 'User Name', kind: 'text', hint: 'The mailbox the device sends from, e.g. scanner@example.com.' },
       { key: 'password', label: 'Password', kind: 'secret', hint: 'For SMTP AUTH only.' },
@@ -161,9 +193,15 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
     ],
   },
   certificates: {
-    title: 'Certificate Settings',
-    note: "Certificate management (importing CA certificates, the device's key and certificate) arrives in a later firmware. Until then the device trusts the CA certificates installed at the factory.",
-    fields: [{ key: 'remoteUiHttps', label: 'Use HTTPS for the Remote UI', kind: 'check', hint: 'Takes effect in a later firmware.' }],
+    title: 'Remote UI Settings',
+    fields: [
+      {
+        key: 'remoteUiHttps',
+        label: 'Use HTTPS for the Remote UI',
+        kind: 'check',
+        hint: "Serves the Remote UI with the device's key and certificate (above). Takes effect after the device is restarted (power cycle).",
+      },
+    ],
   },
   security: {
     title: 'Login Security',

@@ -2,6 +2,8 @@
  * One settings section as a form: `GET /api/settings/<section>`, edit, validate with the
  * section's own schema (the one the server uses), `PUT` the whole section. Secret fields are
  * never shown: the page says whether one is stored, and a typed value is the only way one is sent.
+ * A page that acts on the unsaved values (the e-mail page's Check Connection) reads them through
+ * `readSettings()`, checked the same way Save checks them.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { SECTIONS, type SectionName } from '../../firmware/settings/schemas.ts';
@@ -21,6 +23,7 @@ export class SettingsForm extends LitElement {
     errors: { state: true },
     message: { state: true },
     busy: { state: true },
+    draft: { state: true },
   };
 
   declare section: SectionName;
@@ -30,6 +33,8 @@ export class SettingsForm extends LitElement {
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
   declare busy: boolean;
+  /** The form's values as edited so far (for field advice); undefined until the first edit. */
+  declare draft: Record<string, unknown> | undefined;
   private readonly view = new LoadController(this, () => request<SettingsView>('GET', `/api/settings/${this.section}`));
 
   constructor() {
@@ -57,18 +62,44 @@ export class SettingsForm extends LitElement {
     return { value, omit };
   }
 
-  private async onSubmit(event: SubmitEvent): Promise<void> {
-    event.preventDefault();
+  private get formElement(): HTMLFormElement | null {
+    return this.renderRoot.querySelector('form');
+  }
+
+  /**
+   * The form's values as the section's request body (secrets only when typed or cleared), or
+   * undefined after marking what is not valid. For pages that act on unsaved settings.
+   */
+  readSettings(): Record<string, unknown> | undefined {
     const stored = this.view.value?.values;
-    if (!stored) return;
-    const form = event.target as HTMLFormElement;
+    const form = this.formElement;
+    if (!stored || !form) return undefined;
     const { value, omit } = this.collect(form, stored);
     const checked = validate(SECTIONS[this.section].schema as z.ZodMiniType<unknown>, value);
     this.message = undefined;
     this.errors = checked.errors ?? {};
-    if (checked.errors) return this.explain(checked.errors, 'Some settings are not valid. Correct the marked fields.');
+    if (checked.errors) {
+      this.explain(checked.errors, 'Some settings are not valid. Correct the marked fields.');
+      return undefined;
+    }
     const body: Record<string, unknown> = { ...(checked.data as Record<string, unknown>) };
     for (const key of omit) delete body[key];
+    return body;
+  }
+
+  /** Someone else stored the settings (validate-and-save): read them again and forget typed secrets. */
+  async reloadSaved(): Promise<void> {
+    await this.view.reload();
+    this.draft = undefined;
+    const form = this.formElement;
+    if (form) this.clearSecrets(form);
+  }
+
+  private async onSubmit(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const body = this.readSettings();
+    if (!body) return;
     this.busy = true;
     const result = await request<SettingsView>('PUT', `/api/settings/${this.section}`, body);
     this.busy = false;
@@ -77,14 +108,23 @@ export class SettingsForm extends LitElement {
       return this.explain(this.errors, result.error.message);
     }
     this.view.value = result.data;
+    this.clearSecrets(form);
+    this.message = { ok: true, text: 'The settings were saved.' };
+    this.dispatchEvent(new CustomEvent('rui-saved', { detail: this.section, bubbles: true, composed: true }));
+  }
+
+  private clearSecrets(form: HTMLFormElement): void {
     for (const f of this.spec.fields) {
       if (f.kind !== 'secret') continue;
       (form.elements.namedItem(f.key) as HTMLInputElement).value = '';
       const clear = form.elements.namedItem(`${f.key}-clear`) as HTMLInputElement | null;
       if (clear) clear.checked = false;
     }
-    this.message = { ok: true, text: 'The settings were saved.' };
-    this.dispatchEvent(new CustomEvent('rui-saved', { detail: this.section, bubbles: true, composed: true }));
+  }
+
+  private onEdit(event: Event): void {
+    const stored = this.view.value?.values;
+    if (stored) this.draft = this.collect(event.currentTarget as HTMLFormElement, stored).value;
   }
 
   private explain(errors: FieldErrors, text: string): void {
@@ -100,25 +140,32 @@ export class SettingsForm extends LitElement {
       ${formMessage(this.message)}
       ${this.view.error && !view ? html`<p class="msg error" role="alert">${this.view.error.message}</p>` : nothing}
       ${view
-        ? html`<form @submit=${this.onSubmit} novalidate data-test=${`settings-${this.section}`}>
-            <div class="panel">${this.spec.fields.map((f) => this.renderField(f, view))}</div>
+        ? html`<form @submit=${this.onSubmit} @input=${this.onEdit} @change=${this.onEdit} novalidate data-test=${`settings-${this.section}`}>
+            <div class="panel">${this.spec.fields.map((f) => this.renderField(f, view, this.draft ?? view.values))}</div>
             <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Save</button></div>
           </form>`
         : this.view.error ? nothing : html`<p>Reading the settings…</p>`}`;
   }
 
-  private renderField(f: FieldSpec, view: SettingsView): TemplateResult {
+  private renderField(f: FieldSpec, view: SettingsView, current: Readonly<Record<string, unknown>>): TemplateResult {
     const error = this.errors[f.key];
     const v = view.values[f.key];
+    const advice = f.advice?.(current);
+    // One template shape whether advice shows or not: swapping templates would rebuild the
+    // control and lose what the admin just chose.
+    const withAdvice = (control: TemplateResult) =>
+      html`${control}${advice
+        ? html`<div class=${`advice ${advice.level}`} role="note" data-test=${`advice-${f.key}`}>${advice.level === 'warning' ? '⚠ ' : ''}${advice.text}</div>`
+        : nothing}`;
     switch (f.kind) {
       case 'text':
-        return row(f.key, f.label, input(f.key, String(v ?? ''), error), error, f.hint);
+        return row(f.key, f.label, withAdvice(input(f.key, String(v ?? ''), error)), error, f.hint);
       case 'number':
-        return row(f.key, f.label, html`${input(f.key, String(v ?? ''), error, { type: 'number', min: f.min, max: f.max, step: 1 })} ${f.unit ?? ''}`, error, f.hint);
+        return row(f.key, f.label, withAdvice(html`${input(f.key, String(v ?? ''), error, { type: 'number', min: f.min, max: f.max, step: 1 })} ${f.unit ?? ''}`), error, f.hint);
       case 'select':
-        return row(f.key, f.label, select(f.key, String(v ?? ''), typeof f.options === 'function' ? f.options(String(v ?? '')) : f.options, error), error, f.hint);
+        return row(f.key, f.label, withAdvice(select(f.key, String(v ?? ''), typeof f.options === 'function' ? f.options(String(v ?? '')) : f.options, error)), error, f.hint);
       case 'check':
-        return row(f.key, f.label, checkbox(f.key, v === true), error, f.hint);
+        return row(f.key, f.label, withAdvice(checkbox(f.key, v === true)), error, f.hint);
       case 'secret': {
         const set = view.secretsSet[f.key] === true;
         const control = html`${input(f.key, '', error, { type: 'password', autocomplete: 'new-password', placeholder: set ? 'Unchanged' : '' })}
@@ -126,7 +173,7 @@ export class SettingsForm extends LitElement {
           ${set
             ? html`<label class="inline"><input type="checkbox" name=${`${f.key}-clear`} /> Delete the stored ${f.label.toLowerCase()}</label>`
             : nothing}`;
-        return row(f.key, f.label, control, error, f.hint ?? 'Typed only to change it; the stored value is never shown.');
+        return row(f.key, f.label, withAdvice(control), error, f.hint ?? 'Typed only to change it; the stored value is never shown.');
       }
     }
   }
@@ -140,6 +187,11 @@ export class SettingsForm extends LitElement {
       .inline {
         display: block;
         margin-top: 4px;
+      }
+      .advice {
+        margin: 5px 0 2px;
+        padding: 4px 8px;
+        font-size: 12px;
       }
     `,
   ];

@@ -153,4 +153,20 @@ export const sharedStyles = css`
   .mono {
     font-variant-numeric: tabular-nums;
   }
+  .nowrap {
+    white-space: nowrap;
+  }
+  /* An inline "are you sure?" strip above a table. */
+  .confirm {
+    display: flex;
+    align-items: center;
+    justify-content: space-between;
+    gap: 12px;
+  }
+  .confirm .buttons {
+    display: flex;
+    flex: none;
+    gap: 8px;
+    white-space: nowrap;
+  }
 `;

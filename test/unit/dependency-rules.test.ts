@@ -47,7 +47,7 @@ const FORBIDDEN_GLOBALS: [RegExp, string][] = [
   [/\bMath\.random\s*\(/, 'Math.random (use hal.random)'],
   [/\bcrypto\.(getRandomValues|randomUUID)\s*\(/, 'crypto randomness (use hal.random)'],
   [/\bprocess\s*\./, 'process'],
-  [/\b(require|__dirname|__filename)\b/, 'CommonJS / Node module globals'],
+  [/\brequire\s*\(|\b__dirname\b|\b__filename\b/, 'CommonJS / Node module globals'],
   [/\b(localStorage|sessionStorage|indexedDB|document|window)\b/, 'browser storage or DOM'],
 ];
 

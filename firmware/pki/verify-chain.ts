@@ -1,0 +1,307 @@
+/**
+ * The device's own trust decision for a TLS server (DESIGN.md rule 4): does the chain the server
+ * sent lead to a certificate in the device CA store, is every certificate valid at DEVICE time,
+ * and (when the admin asked for it) does the certificate name the configured host?
+ *
+ * RFC 5280 §6.1 path validation, as the device applies it, in two independent passes:
+ *
+ * 1. Diagnosis (this file): build the path from the server's certificate to a trust anchor
+ *    (issuer name + signature, trust anchors preferred, bounded by PKI_CHAIN_MAX_CERTS; the
+ *    server's order of the other certificates does not matter), then check every certificate on
+ *    it and collect EVERY problem as a flag (Mbed TLS style): validity at `nowMs` (§4.1.2.5),
+ *    basicConstraints cA and keyUsage keyCertSign on each issuer (§4.2.1.9, §4.2.1.3),
+ *    pathLenConstraint (§4.2.1.9), unknown critical extensions (§4.2), extKeyUsage serverAuth
+ *    (§4.2.1.12; an absent extension means any purpose), keyUsage digitalSignature or
+ *    keyEncipherment on the leaf when present, accepted algorithms (RSA PKCS#1 v1.5 and RSA-PSS
+ *    with SHA-256/384/512, RSA 2048–8192 bits; ECDSA P-256/P-384), and the host (host-match.ts,
+ *    RFC 9525).
+ * 2. Gate: only when the diagnosis found nothing wrong, pkijs' CertificateChainValidationEngine
+ *    re-validates exactly that path at `nowMs` (signatures, name chaining, validity, CA flags,
+ *    policies and name constraints) and must agree; if it refuses, the chain is untrusted.
+ *    Measured pkijs traps (shared/reference/toolchain.md) handled here: the END-ENTITY must be the
+ *    LAST element of `certs` (we pass root-side first, leaf last, and check that the path pkijs
+ *    returns starts with the server's certificate); pkijs does not enforce pathLenConstraint, EKU
+ *    or the host (pass 1 does). Found by our tests: pkijs' own issuer search recurses without a
+ *    visited set and never returns when certificates share a key (leaf ↔ CA), so the gate hands
+ *    pkijs a `findIssuer` that offers only the next certificate of the path we built (pkijs still
+ *    verifies each signature itself).
+ *
+ * The clock is read once by the caller and passed in as `nowMs`. A clock before
+ * WALL_PLAUSIBLE_AFTER_MS fails closed with `clockNotSet` alone: nothing else is attempted.
+ * `verifyChain` never throws: malformed input is a problem value.
+ *
+ * Deliberately not done (as on Canon and most printers): revocation (CRL, OCSP, OCSP stapling),
+ * AIA fetching of missing intermediates, Certificate Transparency, trust anchor constraints
+ * beyond the certificate itself. The trust anchor's own validity and CA flags ARE checked (as
+ * pkijs and Mbed TLS do), its self-signature is not (it is trusted by being in the store).
+ */
+import * as pkijs from 'pkijs';
+import { PKI_CHAIN_MAX_CERTS, WALL_PLAUSIBLE_AFTER_MS } from '../defaults.ts';
+import { equalBytes, parseCertificate, pkiCryptoEngine, type CertSummary, type ParsedCertificate } from './cert-info.ts';
+import type { CertProblem, CertRole } from './cert-problems.ts';
+import { matchHost } from './host-match.ts';
+
+export interface VerifyChainOptions {
+  /** Device wall-clock time, ms since the epoch, read once for this verification. */
+  readonly nowMs: number;
+  /** The device CA store (CaStore.anchorsDer()). */
+  readonly trustAnchorsDer: readonly Uint8Array[];
+  /** The configured server name or IP. Omit to check the chain only (no CN / SAN check). */
+  readonly expectedHost?: string;
+}
+
+export interface ChainVerdict {
+  readonly trusted: boolean;
+  /** Every problem found; empty exactly when `trusted`. */
+  readonly problems: readonly CertProblem[];
+  /** The path as far as it was built: the server's certificate first, the trust anchor last. */
+  readonly path: readonly CertSummary[];
+}
+
+/** Extensions the device (or pkijs' gate) processes; any other critical extension is refused. */
+const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([
+  '2.5.29.14', // subjectKeyIdentifier
+  '2.5.29.15', // keyUsage
+  '2.5.29.17', // subjectAltName
+  '2.5.29.19', // basicConstraints
+  '2.5.29.30', // nameConstraints (pkijs gate)
+  '2.5.29.32', // certificatePolicies (pkijs gate)
+  '2.5.29.33', // policyMappings (pkijs gate)
+  '2.5.29.35', // authorityKeyIdentifier
+  '2.5.29.36', // policyConstraints (pkijs gate)
+  '2.5.29.37', // extKeyUsage
+  '2.5.29.54', // inhibitAnyPolicy (pkijs gate)
+]);
+
+const EKU_SERVER_AUTH = 'serverAuth';
+const EKU_ANY = 'anyExtendedKeyUsage';
+
+interface PathNode {
+  readonly parsed: ParsedCertificate;
+  readonly anchor: boolean;
+}
+
+/** Verify a server's chain (leaf first, as TlsInfo.peerChainDer) at device time. Never throws. */
+export async function verifyChain(chainDer: readonly Uint8Array[], options: VerifyChainOptions): Promise<ChainVerdict> {
+  try {
+    return await verify(chainDer, options);
+  } catch (e) {
+    // Fail closed on anything unforeseen; the reason goes to the admin and the log.
+    return { trusted: false, problems: [{ kind: 'malformed', position: -1, reason: `could not be checked (${e instanceof Error ? e.message : String(e)})` }], path: [] };
+  }
+}
+
+async function verify(chainDer: readonly Uint8Array[], options: VerifyChainOptions): Promise<ChainVerdict> {
+  const { nowMs } = options;
+  if (!Number.isFinite(nowMs) || nowMs < WALL_PLAUSIBLE_AFTER_MS) {
+    return untrusted([{ kind: 'clockNotSet', deviceTimeMs: nowMs }], []);
+  }
+  if (chainDer.length === 0) return untrusted([{ kind: 'emptyChain' }], []);
+  if (chainDer.length > PKI_CHAIN_MAX_CERTS) return untrusted([{ kind: 'chainTooLong', count: chainDer.length, max: PKI_CHAIN_MAX_CERTS }], []);
+
+  const problems: CertProblem[] = [];
+  const presented: ParsedCertificate[] = [];
+  for (const [position, der] of chainDer.entries()) {
+    const parsed = await parseCertificate(der);
+    if (parsed.ok) presented.push(parsed.value);
+    else if (position === 0) return untrusted([{ kind: 'malformed', position, reason: parsed.reason }], []);
+    else problems.push({ kind: 'malformed', position, reason: parsed.reason });
+  }
+  const anchors: ParsedCertificate[] = [];
+  for (const der of options.trustAnchorsDer) {
+    const parsed = await parseCertificate(der);
+    if (parsed.ok) anchors.push(parsed.value); // the CA store admitted it; an unreadable anchor anchors nothing
+  }
+
+  const leaf = presented[0]!;
+  const built = await buildPath(leaf, presented.slice(1), anchors);
+  problems.push(...built.problems);
+  const path = built.path;
+  problems.push(...checkPath(path, nowMs));
+  if (options.expectedHost !== undefined) {
+    const match = matchHost(options.expectedHost, leaf.summary);
+    if (!match.matched) problems.push({ kind: 'hostMismatch', expectedHost: options.expectedHost, presentedNames: match.presentedNames });
+  }
+
+  const anchored = path[path.length - 1]!.anchor;
+  if (anchored && problems.length === 0) {
+    const refusal = await pkijsGate(path, nowMs);
+    if (refusal !== undefined) problems.push({ kind: 'untrusted', issuer: path[path.length - 1]!.parsed.summary.subject, detail: refusal });
+  }
+  // Defensive: an unanchored path always carries a reason (buildPath gives one on every exit).
+  if (!anchored && problems.length === 0) problems.push({ kind: 'untrusted', issuer: path[path.length - 1]!.parsed.summary.issuer });
+  const unique = dedupe(problems);
+  const summaries = path.map((node) => node.parsed.summary);
+  // `anchored` alone is not enough: a path with any problem is never trusted.
+  return anchored && unique.length === 0 ? { trusted: true, problems: [], path: summaries } : untrusted(unique, summaries);
+}
+
+function untrusted(problems: CertProblem[], path: CertSummary[]): ChainVerdict {
+  return { trusted: false, problems, path };
+}
+
+/**
+ * Greedy path building from the leaf: at each step the issuer is a certificate whose subject is
+ * the current issuer name and whose key verifies the current signature, trust anchors first, then
+ * the server's other certificates (each used at most once). Stops at a trust anchor. Work is
+ * bounded: at most PKI_CHAIN_MAX_CERTS steps, each trying only the name-matching candidates.
+ */
+async function buildPath(
+  leaf: ParsedCertificate,
+  others: readonly ParsedCertificate[],
+  anchors: readonly ParsedCertificate[],
+): Promise<{ path: PathNode[]; problems: CertProblem[] }> {
+  const isAnchor = (c: ParsedCertificate) => anchors.some((a) => equalBytes(a.der, c.der));
+  const path: PathNode[] = [{ parsed: leaf, anchor: isAnchor(leaf) }];
+  const problems: CertProblem[] = [];
+
+  while (!path[path.length - 1]!.anchor) {
+    const current = path[path.length - 1]!;
+    const cert = current.parsed;
+    const role = roleAt(path.length - 1, cert);
+    if (path.length > PKI_CHAIN_MAX_CERTS) {
+      problems.push({ kind: 'chainTooLong', count: path.length, max: PKI_CHAIN_MAX_CERTS });
+      break;
+    }
+    const used = (c: ParsedCertificate) => path.some((n) => equalBytes(n.parsed.der, c.der));
+    const candidates = [...anchors.map((c) => ({ c, anchor: true })), ...others.filter((c) => !isAnchor(c)).map((c) => ({ c, anchor: false }))].filter(
+      ({ c }) => !used(c) && c.cert.subject.isEqual(cert.cert.issuer),
+    );
+
+    if (cert.summary.selfIssued && candidates.length === 0) {
+      // A root the store does not hold (a self-signed server certificate is the one-element case).
+      problems.push({ kind: 'untrusted', issuer: cert.summary.subject });
+      break;
+    }
+    if (candidates.length === 0) {
+      problems.push({ kind: 'untrusted', issuer: cert.summary.issuer });
+      if (path.length === 1) problems.push({ kind: 'missingIntermediate', subject: cert.summary.subject, issuer: cert.summary.issuer });
+      break;
+    }
+    if (cert.signature.unsupported !== undefined) {
+      problems.push({ kind: 'unsupportedAlgorithm', role, subject: cert.summary.subject, detail: cert.signature.unsupported });
+      break;
+    }
+
+    let next: PathNode | undefined;
+    let unusableKey: ParsedCertificate | undefined;
+    for (const { c, anchor } of candidates) {
+      if (c.keyUnsupported !== undefined) {
+        unusableKey ??= c;
+        continue;
+      }
+      if (c.key.kind !== cert.signature.family) continue;
+      if (await signatureVerifies(cert, c)) {
+        next = { parsed: c, anchor };
+        break;
+      }
+    }
+    if (next) {
+      path.push(next);
+      continue;
+    }
+    if (unusableKey) {
+      problems.push({ kind: 'unsupportedAlgorithm', role: roleAt(path.length, unusableKey), subject: unusableKey.summary.subject, detail: unusableKey.keyUnsupported! });
+    } else if (cert.summary.selfIssued) {
+      // Same name as a certificate we hold, but not signed by it: an unknown root (or an impostor).
+      problems.push({ kind: 'untrusted', issuer: cert.summary.subject });
+    } else {
+      problems.push({ kind: 'badSignature', role, subject: cert.summary.subject, issuer: cert.summary.issuer });
+    }
+    break;
+  }
+  return { path, problems };
+}
+
+async function signatureVerifies(child: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
+  try {
+    return (await child.cert.verify(issuer.cert, pkiCryptoEngine())) === true;
+  } catch {
+    return false; // key and algorithm disagree, or the signature value is not even well-formed
+  }
+}
+
+/** Every per-certificate check on the built path (anchored or not), all problems collected. */
+function checkPath(path: readonly PathNode[], nowMs: number): CertProblem[] {
+  const problems: CertProblem[] = [];
+  for (const [i, node] of path.entries()) {
+    const c = node.parsed;
+    const s = c.summary;
+    const role = roleAt(i, c);
+
+    if (s.notAfterMs < nowMs) problems.push({ kind: 'expired', role, subject: s.subject, notAfterMs: s.notAfterMs, deviceTimeMs: nowMs });
+    if (s.notBeforeMs > nowMs) problems.push({ kind: 'notYetValid', role, subject: s.subject, notBeforeMs: s.notBeforeMs, deviceTimeMs: nowMs });
+    if (c.keyUnsupported !== undefined) problems.push({ kind: 'unsupportedAlgorithm', role, subject: s.subject, detail: c.keyUnsupported });
+    for (const oid of c.criticalExtensions) {
+      if (!UNDERSTOOD_EXTENSIONS.has(oid)) problems.push({ kind: 'unknownCriticalExtension', role, subject: s.subject, oid });
+    }
+
+    if (i === 0) continue;
+    // An issuer: RFC 5280 §4.2.1.9 (cA) and §4.2.1.3 (keyCertSign when keyUsage is present).
+    const basicPresent = c.cert.extensions?.some((e) => e.extnID === '2.5.29.19') === true;
+    if (!s.isCa) problems.push({ kind: 'notCa', role, subject: s.subject, reason: basicPresent ? 'ca-false' : 'no-basic-constraints' });
+    else if (s.keyUsage !== undefined && !s.keyUsage.includes('keyCertSign')) problems.push({ kind: 'notCa', role, subject: s.subject, reason: 'no-key-cert-sign' });
+    // pathLenConstraint: the most non-self-issued intermediate CA certificates that may follow.
+    if (s.isCa && s.pathLen !== undefined) {
+      const casBelow = path.slice(1, i).filter((n) => !n.parsed.summary.selfIssued).length;
+      if (casBelow > s.pathLen) problems.push({ kind: 'pathLenExceeded', role, subject: s.subject, pathLen: s.pathLen, casBelow });
+    }
+  }
+
+  const leaf = path[0]!.parsed.summary;
+  if (leaf.extKeyUsage !== undefined && !leaf.extKeyUsage.includes(EKU_SERVER_AUTH) && !leaf.extKeyUsage.includes(EKU_ANY)) {
+    problems.push({ kind: 'noServerAuth', subject: leaf.subject, extKeyUsage: leaf.extKeyUsage });
+  }
+  if (leaf.keyUsage !== undefined && !leaf.keyUsage.includes('digitalSignature') && !leaf.keyUsage.includes('keyEncipherment')) {
+    problems.push({ kind: 'badKeyUsage', subject: leaf.subject, keyUsage: leaf.keyUsage });
+  }
+  return problems;
+}
+
+/**
+ * pkijs' CertificateChainValidationEngine on exactly the built path, at device time. Returns
+ * undefined when it agrees, or its reason. The server's certificate is the LAST element of
+ * `certs` (toolchain.md: with the leaf first pkijs validates the intermediate instead).
+ */
+async function pkijsGate(path: readonly PathNode[], nowMs: number): Promise<string | undefined> {
+  const pathCerts = path.map((n) => n.parsed.cert);
+  const anchor = pathCerts[pathCerts.length - 1]!;
+  const below = pathCerts.length > 1 ? pathCerts.slice(0, -1) : pathCerts;
+  const certs = [...below].reverse();
+  // pkijs' own issuer search recurses without a visited set: certificates that share a key (a test
+  // PKI reusing keys, or a hostile CA) make it loop forever. Its candidates are limited to the next
+  // certificate on our path, and the signature is still verified by pkijs here.
+  const findIssuer = async (certificate: pkijs.Certificate, _engine: pkijs.CertificateChainValidationEngine, crypto?: pkijs.ICryptoEngine): Promise<pkijs.Certificate[]> => {
+    const index = pathCerts.findIndex((c) => equalBytes(c.tbsView, certificate.tbsView));
+    const issuer = index >= 0 ? pathCerts[index + 1] : undefined;
+    if (!issuer) return [];
+    try {
+      return (await certificate.verify(issuer, crypto ?? pkiCryptoEngine())) ? [issuer] : [];
+    } catch {
+      return [];
+    }
+  };
+  const engine = new pkijs.CertificateChainValidationEngine({ trustedCerts: [anchor], certs, checkDate: new Date(nowMs), findIssuer });
+  const result = await engine.verify({}, pkiCryptoEngine());
+  if (!result.result) return `pkijs: ${result.resultMessage || `code ${result.resultCode}`}`;
+  const first = result.certificatePath?.[0];
+  const leaf = path[0]!.parsed.cert;
+  if (!first || !equalBytes(first.tbsView, leaf.tbsView)) return 'pkijs validated a different certificate than the server’s';
+  return undefined;
+}
+
+/** leaf for the server's own certificate, root for a self-issued CA, intermediate for any other CA. */
+function roleAt(index: number, cert: ParsedCertificate): CertRole {
+  if (index === 0) return 'leaf';
+  return cert.summary.selfIssued ? 'root' : 'intermediate';
+}
+
+function dedupe(problems: readonly CertProblem[]): CertProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = JSON.stringify(p);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

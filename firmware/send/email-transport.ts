@@ -1,0 +1,307 @@
+/**
+ * E-mail transport: turns the E-mail settings into an SMTP send through the raw client
+ * (firmware/smtp), with the device's own trust decision (firmware/pki) on the server, and turns
+ * the outcome into a device error code, a "Check connection" ladder and a stored transcript.
+ */
+import type { CheckConnectionResult, CheckStep, CheckStepResult, SendResultView } from '../web/api-types.ts';
+import { CHECK_STEPS } from '../web/api-types.ts';
+import { SMTP_CLIENT_NAME, FIRMWARE_VERSION } from '../defaults.ts';
+import type { Clock } from '../hal/clock.ts';
+import type { Net, TlsInfo } from '../hal/net.ts';
+import type { Random } from '../hal/random.ts';
+import type { CaStore } from '../pki/ca-store.ts';
+import { explainProblem } from '../pki/cert-problems.ts';
+import { verifyChain, type ChainVerdict } from '../pki/verify-chain.ts';
+import { composeMessage, type ComposedMessage } from '../mime/compose.ts';
+import type { EmailSettings } from '../settings/schemas.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
+import { sendMail } from '../smtp/driver.ts';
+import type { SmtpAuth } from '../smtp/plan.ts';
+import { CHECK_CONNECTION_TIMEOUTS } from '../smtp/timeouts.ts';
+import type { SmtpFailure, SmtpResult } from '../smtp/result.ts';
+import type { PeerVerdict } from '../smtp/session.ts';
+import { SEND_ERRORS, type DeviceError, type SendErrorKind } from './error-codes.ts';
+import type { TranscriptLog } from './transcript-log.ts';
+
+export interface EmailTransportDeps {
+  readonly net: Net;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly settings: SettingsStore;
+  readonly caStore: CaStore;
+  readonly transcripts: TranscriptLog;
+}
+
+/** A failure as the admin and the operator see it: code, sentence, remedy. */
+export interface SendFailure extends DeviceError {
+  readonly detail?: string;
+}
+
+type Prepared = { ok: true; auth: SmtpAuth } | { ok: false; failure: SendFailure };
+
+const LADDER_RUNG: Readonly<Record<string, CheckStep>> = {
+  connecting: 'tcp',
+  greeting: 'ehlo',
+  ehlo: 'ehlo',
+  helo: 'ehlo',
+  starttls: 'tls',
+  'tls-handshake': 'tls',
+  'tls-verify': 'certificate',
+  auth: 'auth',
+  mail: 'mail',
+  rcpt: 'rcpt',
+  rset: 'rcpt',
+  quit: 'rcpt',
+  data: 'rcpt',
+};
+
+export class EmailTransport {
+  constructor(private readonly deps: EmailTransportDeps) {}
+
+  /** "Check connection": DNS → TCP → TLS → certificate → EHLO → AUTH → MAIL → RCPT, no DATA. */
+  async check(settings: EmailSettings, to?: string): Promise<CheckConnectionResult> {
+    const prepared = this.prepare(settings);
+    if (!prepared.ok) return { ok: false, steps: this.notStarted(prepared.failure), transcriptId: '' };
+    const verdicts: ChainVerdict[] = [];
+    const startedWallMs = this.deps.clock.wallNowMs();
+    const { result, transcript } = await sendMail(this.deps, {
+      ...this.connection(settings, verdicts),
+      plan: this.plan(settings, prepared.auth, to ? [to] : [], undefined),
+      stopBeforeData: true,
+      timeouts: CHECK_CONNECTION_TIMEOUTS,
+    });
+    const failure = result.ok ? undefined : this.explain(result, settings, verdicts);
+    const record = this.deps.transcripts.add({
+      kind: 'check',
+      startedWallMs,
+      server: `${settings.smtpHost}:${settings.smtpPort}`,
+      ok: result.ok,
+      ...(failure ? { code: failure.code } : {}),
+      text: transcript.toText(),
+    });
+    return { ok: result.ok, steps: this.ladder(settings, result, failure, verdicts), transcriptId: record.id };
+  }
+
+  /** Send a short test message to `to` with these settings. */
+  async sendTest(settings: EmailSettings, to: string): Promise<SendResultView> {
+    const device = this.deps.settings.get('device');
+    const message = composeMessage(
+      {
+        from: { address: settings.fromAddress, displayName: device.name },
+        to: [{ address: to }],
+        subject: `Test e-mail from ${device.name}`,
+        text: [
+          `This is a test message from the device "${device.name}"${device.location ? ` (${device.location})` : ''}.`,
+          `Server: ${settings.smtpHost}:${settings.smtpPort}, security: ${settings.security}, authentication: ${settings.authMethod}.`,
+          'If you can read this, scan-to-email can reach this mailbox.',
+        ].join('\n'),
+        attachments: [],
+        dateWallMs: this.deps.clock.wallNowMs(),
+        timeZone: this.deps.settings.get('datetime').timeZone,
+        extraHeaders: { 'X-Mailer': `MFP Send Module ${FIRMWARE_VERSION}` },
+      },
+      this.deps.random,
+    );
+    return this.send(settings, message, [to], 'test');
+  }
+
+  /** Send a composed message. Never throws. */
+  async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send'): Promise<SendResultView> {
+    const prepared = this.prepare(settings);
+    if (!prepared.ok) return { ok: false, ...pick(prepared.failure), transcriptId: '' };
+    const verdicts: ChainVerdict[] = [];
+    const startedWallMs = this.deps.clock.wallNowMs();
+    const { result, transcript } = await sendMail(this.deps, {
+      ...this.connection(settings, verdicts),
+      plan: this.plan(settings, prepared.auth, recipients, message.sizeBytes),
+      message,
+    });
+    const failure = result.ok ? undefined : this.explain(result, settings, verdicts);
+    const record = this.deps.transcripts.add({
+      kind,
+      startedWallMs,
+      server: `${settings.smtpHost}:${settings.smtpPort}`,
+      ok: result.ok,
+      ...(failure ? { code: failure.code } : {}),
+      text: transcript.toText(),
+    });
+    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id };
+    return { ok: true, message: `Accepted by ${settings.smtpHost}: ${result.serverReply.lines.join(' ')}`, transcriptId: record.id, messageId: message.messageId };
+  }
+
+  private prepare(settings: EmailSettings): Prepared {
+    if (settings.smtpHost === '' || settings.fromAddress === '') return { ok: false, failure: SEND_ERRORS.notConfigured };
+    switch (settings.authMethod) {
+      case 'none':
+        return { ok: true, auth: { method: 'none' } };
+      case 'plain':
+      case 'login':
+        if (settings.security === 'none') return { ok: false, failure: SEND_ERRORS.authNotOverTls };
+        return { ok: true, auth: { method: settings.authMethod, user: settings.userName, password: settings.password } };
+      case 'oauth-microsoft':
+      case 'oauth-google':
+        // Registration and tokens arrive with the OAuth 2.0 firmware (issue 4).
+        return { ok: false, failure: SEND_ERRORS.oauthNotRegistered };
+    }
+  }
+
+  private plan(settings: EmailSettings, auth: SmtpAuth, recipients: readonly string[], sizeBytes: number | undefined) {
+    return {
+      clientName: SMTP_CLIENT_NAME,
+      security: settings.security,
+      auth,
+      from: settings.fromAddress,
+      recipients,
+      ...(sizeBytes === undefined ? {} : { sizeBytes }),
+      eightBit: false,
+    };
+  }
+
+  private connection(settings: EmailSettings, verdicts: ChainVerdict[]) {
+    return {
+      host: settings.smtpHost,
+      port: settings.smtpPort,
+      security: settings.security,
+      minTlsVersion: settings.minTlsVersion,
+      servername: settings.smtpHost,
+      verifyPeer: (tls: TlsInfo) => this.verifyPeer(tls, settings, verdicts),
+    };
+  }
+
+  /** The device's trust decision at device time (DESIGN.md rule 4). */
+  private async verifyPeer(tls: TlsInfo, settings: EmailSettings, verdicts: ChainVerdict[]): Promise<PeerVerdict> {
+    const verdict = await verifyChain(tls.peerChainDer, {
+      nowMs: this.deps.clock.wallNowMs(),
+      trustAnchorsDer: this.deps.caStore.anchorsDer(),
+      ...(settings.addCnToVerification ? { expectedHost: settings.smtpHost } : {}),
+    });
+    verdicts.push(verdict);
+    const summary = verdict.path.map((c) => c.subject).join(' ← ') + (verdict.trusted ? '' : ` (${verdict.problems.map((p) => p.kind).join(', ')})`);
+    if (verdict.trusted) return { trusted: true, summary };
+    // "Verify Server Certificate" off: the admin chose to accept any certificate; the ladder warns.
+    if (!settings.verifyServerCertificate) return { trusted: true, summary: `${summary}; NOT verified (Verify Server Certificate is off)` };
+    return { trusted: false, reason: verdict, summary };
+  }
+
+  /** One device error for an SMTP failure, with the heuristics an admin needs. */
+  private explain(failure: SmtpFailure, settings: EmailSettings, verdicts: readonly ChainVerdict[]): SendFailure {
+    const withDetail = (kind: SendErrorKind): SendFailure => ({ ...SEND_ERRORS[kind], detail: failure.message });
+    switch (failure.code) {
+      case 'smtp-host-not-found':
+        return withDetail('dns');
+      case 'smtp-connect-failed':
+        return withDetail(failure.evidence.netError?.kind === 'timeout' ? 'timeout' : 'refused');
+      case 'smtp-tls-failed':
+        // Implicit TLS against a server that greets in plain text fails the handshake.
+        return withDetail(settings.security === 'tls' ? 'expectsStarttls' : 'tlsHandshake');
+      case 'smtp-tls-untrusted': {
+        const verdict = verdicts.at(-1);
+        const problems = verdict?.problems ?? [];
+        if (problems.length === 0) return withDetail('internal');
+        const explained = problems.map(explainProblem);
+        return {
+          code: explained[0]!.code,
+          message: explained.map((e) => e.message).join(' '),
+          remedy: 'Import the issuing CA certificate (Certificates page), correct the server name or the device date/time, or ask the server’s administrator.',
+          transient: false,
+        };
+      }
+      case 'smtp-timeout':
+        // No greeting on a STARTTLS connection: the server is waiting for a TLS ClientHello.
+        if (failure.step === 'greeting' && settings.security === 'starttls') return withDetail('speaksTlsAtOnce');
+        return withDetail('timeout');
+      case 'smtp-service-unavailable':
+        return withDetail('serverBusy');
+      case 'smtp-starttls-unavailable':
+        return withDetail('starttlsUnavailable');
+      case 'smtp-auth-mechanism-unavailable':
+        return withDetail('authMechanism');
+      case 'smtp-auth-failed':
+        return withDetail(failure.evidence.mechanism === 'XOAUTH2' ? 'tokenRejected' : 'authFailed');
+      case 'smtp-auth-disabled':
+        return withDetail('authDisabled');
+      case 'smtp-size-exceeded':
+        return withDetail('tooLarge');
+      case 'smtp-sender-rejected':
+        return withDetail('senderRefused');
+      case 'smtp-send-as-denied':
+        return withDetail('sendAsDenied');
+      case 'smtp-recipients-rejected':
+        return withDetail('recipientRefused');
+      case 'smtp-message-rejected':
+      case 'smtp-rejected':
+      case 'smtp-8bitmime-unavailable':
+      case 'smtp-smtputf8-unavailable':
+        return withDetail(failure.permanent ? 'rejected' : 'serverBusy');
+      case 'smtp-connection-lost':
+        return withDetail('connectionLost');
+      case 'smtp-protocol':
+        return withDetail('protocol');
+      case 'smtp-bad-plan':
+        return { ...SEND_ERRORS.notConfigured, message: `The e-mail settings cannot be used: ${failure.message}` };
+      case 'smtp-line-too-long':
+      case 'smtp-message-source-failed':
+      case 'smtp-internal-error':
+        return withDetail('internal');
+    }
+  }
+
+  private ladder(settings: EmailSettings, result: SmtpResult, failure: SendFailure | undefined, verdicts: readonly ChainVerdict[]): CheckStepResult[] {
+    const failedRung: CheckStep | undefined = result.ok
+      ? undefined
+      : result.code === 'smtp-host-not-found'
+        ? 'dns'
+        : result.code === 'smtp-tls-untrusted'
+          ? 'certificate'
+          : result.code === 'smtp-tls-failed' || result.code === 'smtp-starttls-unavailable'
+            ? 'tls'
+            : (LADDER_RUNG[result.step] ?? 'tcp');
+    const failedIndex = failedRung ? CHECK_STEPS.indexOf(failedRung) : CHECK_STEPS.length;
+    const tls = result.ok ? result.tls : undefined;
+    const verdict = verdicts.at(-1);
+    return CHECK_STEPS.map((step, i): CheckStepResult => {
+      if (i === failedIndex && failure) return { step, status: 'failed', code: failure.code, message: failure.message, remedy: failure.remedy };
+      if (i > failedIndex) return { step, status: 'skipped', message: 'Not reached.' };
+      const noTls = settings.security === 'none' && (step === 'tls' || step === 'certificate');
+      if (noTls) return { step, status: 'skipped', message: 'No encryption selected: mail and passwords are not protected.' };
+      // With STARTTLS the greeting comes before TLS: a failure there means TLS was never reached.
+      if ((step === 'tls' || step === 'certificate') && verdict === undefined) return { step, status: 'skipped', message: 'Not reached.' };
+      if (step === 'auth' && settings.authMethod === 'none') return { step, status: 'skipped', message: 'No authentication selected.' };
+      if (step === 'rcpt' && result.ok && result.perRecipient.length === 0) return { step, status: 'skipped', message: 'No test recipient given.' };
+      return { step, status: 'ok', message: okMessage(step, settings, tls, verdict) };
+    });
+  }
+
+  private notStarted(failure: SendFailure): CheckStepResult[] {
+    return CHECK_STEPS.map((step, i) =>
+      i === 0 ? { step, status: 'failed', code: failure.code, message: failure.message, remedy: failure.remedy } : { step, status: 'skipped', message: 'Not reached.' },
+    );
+  }
+}
+
+function okMessage(step: CheckStep, settings: EmailSettings, tls: { version: string; cipher: string } | undefined, verdict: ChainVerdict | undefined): string {
+  switch (step) {
+    case 'dns':
+      return `${settings.smtpHost} resolved.`;
+    case 'tcp':
+      return `Connected to port ${settings.smtpPort}.`;
+    case 'tls':
+      return tls ? `${tls.version}, ${tls.cipher}.` : 'TLS established.';
+    case 'certificate':
+      if (!verdict) return 'Checked.';
+      if (!verdict.trusted) return `Not verified (Verify Server Certificate is off): ${verdict.problems.map((p) => explainProblem(p).message).join(' ')}`;
+      return `Trusted: ${verdict.path.map((c) => c.subject).join(' ← ')}${settings.addCnToVerification ? `; the name ${settings.smtpHost} matches` : ' (name not checked)'}.`;
+    case 'ehlo':
+      return 'The server greeted the device.';
+    case 'auth':
+      return `Signed in as ${settings.userName}.`;
+    case 'mail':
+      return `Sender ${settings.fromAddress} accepted.`;
+    case 'rcpt':
+      return 'Recipient accepted.';
+  }
+}
+
+function pick(e: SendFailure): { code: string; message: string; remedy: string } {
+  return { code: e.code, message: e.detail ? `${e.message} (${e.detail})` : e.message, remedy: e.remedy };
+}

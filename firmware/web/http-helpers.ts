@@ -1,0 +1,37 @@
+/**
+ * Small pieces every Remote UI route uses: the error answer, and JSON bodies read and validated
+ * once at the door.
+ */
+import type { Context } from 'hono';
+import type * as z from 'zod/mini';
+import { toFieldProblems } from '../settings/settings-store.ts';
+import type { ApiError } from './api-types.ts';
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 423 | 429 | 500 | 502;
+
+export function fail(c: Context, status: ErrorStatus, error: string, message: string, fields?: ApiError['fields']): Response {
+  const body: ApiError = fields ? { error, message, fields } : { error, message };
+  return c.json(body, status);
+}
+
+export async function readJson(c: Context): Promise<unknown> {
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch {
+    return fail(c, 400, 'bad-body', 'The request body could not be read.');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return fail(c, 400, 'bad-json', 'The request body is not valid JSON.');
+  }
+}
+
+export async function readBody<T>(c: Context, schema: z.ZodMiniType<T>): Promise<T | Response> {
+  const body = await readJson(c);
+  if (body instanceof Response) return body;
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) return fail(c, 400, 'invalid', 'Some fields are not valid.', toFieldProblems(parsed.error));
+  return parsed.data;
+}

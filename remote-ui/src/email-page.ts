@@ -1,0 +1,278 @@
+/**
+ * E-mail: the settings form, and three actions on the values the form holds now, saved or not:
+ * Check Connection (the ladder DNS → … → RCPT TO, no message sent), Send Test E-mail, and
+ * Validate and Save (stored only when the test message was accepted). Each result links to the
+ * transcript the device recorded. A secret is sent only when the admin typed a new one; otherwise
+ * the device uses the stored one (docs/api.md, "E-mail sending").
+ */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { emailAddress } from '../../firmware/settings/fields.ts';
+import { CHECK_STEPS, type CheckConnectionResult, type CheckStep, type CheckStepResult, type SendResultView } from '../../firmware/web/api-types.ts';
+import { request } from './api.ts';
+import type { EmailTranscripts } from './email-transcripts.ts';
+import { formMessage, input, row, validate } from './form-fields.ts';
+import { SECTION_FORMS } from './section-forms.ts';
+import type { SettingsForm } from './settings-form.ts';
+import { sharedStyles } from './shared-styles.ts';
+import './email-transcripts.ts';
+import './settings-form.ts';
+
+type Action = 'check' | 'test' | 'validate';
+
+type Outcome =
+  | { readonly action: 'check'; readonly result: CheckConnectionResult }
+  | { readonly action: 'test' | 'validate'; readonly result: SendResultView & { readonly saved?: boolean } };
+
+/** The ladder's rungs as an admin reads them. */
+const STEP_LABELS: Readonly<Record<CheckStep, string>> = {
+  dns: 'DNS',
+  tcp: 'TCP connection',
+  tls: 'TLS',
+  certificate: 'Server certificate',
+  ehlo: 'EHLO',
+  auth: 'Authentication',
+  mail: 'MAIL FROM',
+  rcpt: 'RCPT TO',
+};
+
+const BUSY_TEXT: Readonly<Record<Action, string>> = {
+  check: 'Checking the connection… This can take up to 30 seconds.',
+  test: 'Sending the test e-mail… This can take up to 30 seconds.',
+  validate: 'Sending the test e-mail; the settings are saved if the server accepts it… This can take up to 30 seconds.',
+};
+
+const ENDPOINTS: Readonly<Record<Action, string>> = {
+  check: '/api/email/check',
+  test: '/api/email/test',
+  validate: '/api/email/validate-and-save',
+};
+
+export class EmailPage extends LitElement {
+  static override properties = {
+    to: { state: true },
+    toError: { state: true },
+    running: { state: true },
+    outcome: { state: true },
+    message: { state: true },
+  };
+
+  /** The shared "Test Recipient" field. */
+  declare to: string;
+  declare toError: string | undefined;
+  /** The action waiting for the device, if any. */
+  declare running: Action | undefined;
+  declare outcome: Outcome | undefined;
+  /** A request the device refused before trying (validation, role, network). */
+  declare message: { ok: boolean; text: string } | undefined;
+
+  constructor() {
+    super();
+    this.to = '';
+  }
+
+  private get form(): SettingsForm | null {
+    return this.renderRoot.querySelector('rui-settings-form');
+  }
+
+  private get transcripts(): EmailTranscripts | null {
+    return this.renderRoot.querySelector('rui-email-transcripts');
+  }
+
+  private async run(action: Action): Promise<void> {
+    this.message = undefined;
+    this.toError = undefined;
+    const to = this.to.trim();
+    // Check Connection may go without a recipient; a test message needs one.
+    if (to !== '' || action !== 'check') {
+      const checked = validate(emailAddress, to);
+      if (checked.errors) this.toError = to === '' ? 'Enter the address that should receive the test e-mail.' : (checked.errors['(body)'] ?? 'Not valid.');
+    }
+    const settings = this.form?.readSettings();
+    if (!settings) this.message = { ok: false, text: 'Some settings above are not valid. Correct the marked fields first.' };
+    if (!settings || this.toError) return;
+    this.outcome = undefined;
+    this.running = action;
+    this.reveal('[data-test=action-busy]');
+    const result = await request<CheckConnectionResult & SendResultView & { saved?: boolean }>('POST', ENDPOINTS[action], {
+      settings,
+      ...(to === '' ? {} : { to }),
+    });
+    this.running = undefined;
+    void this.transcripts?.reload();
+    if (!result.ok) {
+      // `to` is the recipient; any other path names a settings field (with or without `settings.`).
+      const fields = result.error.fields ?? [];
+      this.toError = fields.find((f) => f.path === 'to')?.message;
+      const settingsErrors = Object.fromEntries(fields.filter((f) => f.path !== 'to').map((f) => [f.path.replace(/^settings\./, ''), f.message]));
+      if (this.form && Object.keys(settingsErrors).length > 0) this.form.errors = settingsErrors;
+      this.message = { ok: false, text: result.error.message };
+      return;
+    }
+    this.outcome = action === 'check' ? { action: 'check', result: result.data } : { action, result: result.data };
+    this.reveal('[data-test=check-summary], [data-test=test-result]');
+    if (action === 'validate' && result.data.saved) await this.form?.reloadSaved();
+  }
+
+  /** Scroll what the admin waits for into sight once it is rendered (the actions sit below a long form). */
+  private reveal(selector: string): void {
+    void this.updateComplete.then(() => this.renderRoot.querySelector(selector)?.scrollIntoView({ block: 'nearest' }));
+  }
+
+  override render() {
+    const busy = this.running !== undefined;
+    return html`<rui-settings-form .section=${'email'} .spec=${SECTION_FORMS.email}></rui-settings-form>
+      <h2>Check and Test</h2>
+      <p class="hint">These use the values in the form above, saved or not. A password is sent only if you typed a new one; otherwise the stored one is used.</p>
+      ${formMessage(this.message, 'action-message')}
+      <div class="panel" @input=${(e: InputEvent) => (this.to = (e.target as HTMLInputElement).value)}>
+        ${row(
+          'testTo',
+          'Test Recipient',
+          input('testTo', this.to, this.toError, { type: 'email', autocomplete: 'email' }),
+          this.toError,
+          'Receives the test e-mail. Check Connection only asks the server whether it would accept this address (optional there; no message is sent).',
+        )}
+      </div>
+      <div class="actions start" aria-busy=${busy ? 'true' : 'false'}>
+        <button type="button" ?disabled=${busy} @click=${() => void this.run('check')}>Check Connection</button>
+        <button type="button" ?disabled=${busy} @click=${() => void this.run('test')}>Send Test E-mail</button>
+        <button type="button" class="primary" ?disabled=${busy} @click=${() => void this.run('validate')}>Validate and Save</button>
+      </div>
+      ${this.running ? html`<p class="busy" role="status" data-test="action-busy"><span class="spinner"></span>${BUSY_TEXT[this.running]}</p>` : nothing}
+      ${this.outcome ? this.renderOutcome(this.outcome) : nothing}
+      <rui-email-transcripts></rui-email-transcripts>`;
+  }
+
+  private renderOutcome(outcome: Outcome): TemplateResult {
+    if (outcome.action === 'check') return this.renderLadder(outcome.result);
+    const r = outcome.result;
+    const saved =
+      outcome.action === 'validate'
+        ? html`<p class=${`saved ${r.saved ? 'yes' : 'no'}`} data-test="save-result" data-saved=${r.saved ? 'true' : 'false'}>
+            ${r.saved ? 'The settings were saved.' : 'The settings were NOT saved: they are stored only when the test e-mail is accepted.'}
+          </p>`
+        : nothing;
+    return html`<div class=${`msg result ${r.ok ? 'ok' : 'error'}`} role=${r.ok ? 'status' : 'alert'} data-test="test-result" data-ok=${r.ok ? 'true' : 'false'}>
+      <div>
+        ${r.ok
+          ? html`Test e-mail accepted by the server${r.messageId ? html` (Message-ID <span class="mono">${r.messageId}</span>)` : nothing}.`
+          : html`${r.code ? html`<b>${r.code}</b> ` : nothing}${r.message}${r.remedy ? html`<div class="remedy">What to do: ${r.remedy}</div>` : nothing}`}
+        ${saved}
+      </div>
+      ${this.transcriptLink(r.transcriptId)}
+    </div>`;
+  }
+
+  private renderLadder(result: CheckConnectionResult): TemplateResult {
+    const byStep = new Map(result.steps.map((s) => [s.step, s]));
+    const steps: CheckStepResult[] = CHECK_STEPS.map((step) => byStep.get(step) ?? { step, status: 'skipped', message: 'Not reached.' });
+    const failed = steps.find((s) => s.status === 'failed');
+    return html`<div class=${`msg result ${result.ok ? 'ok' : 'error'}`} role=${result.ok ? 'status' : 'alert'} data-test="check-summary" data-ok=${result.ok ? 'true' : 'false'}>
+        <div>
+          ${result.ok
+            ? 'Connection check passed: the server would take mail sent with these settings. No message was sent.'
+            : `Connection check failed${failed ? ` at “${STEP_LABELS[failed.step]}”` : ''}.`}
+        </div>
+        ${this.transcriptLink(result.transcriptId)}
+      </div>
+      <table class="ladder" data-test="check-ladder">
+        <thead>
+          <tr><th>Step</th><th>Result</th><th>Details</th></tr>
+        </thead>
+        <tbody>
+          ${steps.map(
+            (s) => html`<tr data-test="check-step" data-step=${s.step} data-status=${s.status} class=${s.status}>
+              <td class="nowrap">${STEP_LABELS[s.step]}</td>
+              <td class="nowrap status">${s.status === 'ok' ? '✓ OK' : s.status === 'failed' ? '✗ Failed' : 'skipped'}</td>
+              <td>
+                ${s.code ? html`<b>${s.code}</b> ` : nothing}${s.message}
+                ${s.status === 'failed' && s.remedy ? html`<div class="remedy">What to do: ${s.remedy}</div>` : nothing}
+              </td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>`;
+  }
+
+  /** Nothing when the device did not start a conversation (e.g. the settings are incomplete). */
+  private transcriptLink(id: string): TemplateResult | typeof nothing {
+    if (!id) return nothing;
+    return html`<a
+      class="transcript-link"
+      href=${`/api/email/transcripts/${encodeURIComponent(id)}`}
+      data-test="view-transcript"
+      @click=${(e: MouseEvent) => {
+        e.preventDefault();
+        void this.transcripts?.show(id);
+      }}
+      >View transcript</a
+    >`;
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .actions.start {
+        justify-content: flex-start;
+      }
+      .busy {
+        display: flex;
+        align-items: center;
+        gap: 8px;
+        color: #3d4650;
+      }
+      .spinner {
+        width: 12px;
+        height: 12px;
+        border: 2px solid #a9bfd6;
+        border-top-color: var(--accent);
+        border-radius: 50%;
+        animation: spin 0.9s linear infinite;
+      }
+      @keyframes spin {
+        to {
+          transform: rotate(360deg);
+        }
+      }
+      .remedy {
+        margin-top: 3px;
+        color: #3d4650;
+      }
+      .result {
+        display: flex;
+        justify-content: space-between;
+        align-items: flex-start;
+        gap: 16px;
+      }
+      .transcript-link {
+        flex: none;
+      }
+      .saved {
+        margin: 4px 0 0;
+        font-weight: 600;
+      }
+      .ladder {
+        margin-bottom: 14px;
+      }
+      .ladder tr.ok .status {
+        color: var(--ok);
+        font-weight: 600;
+      }
+      .ladder tr.failed .status {
+        color: var(--error);
+        font-weight: 600;
+      }
+      .ladder tr.failed td {
+        background: #fdf0ef;
+      }
+      .ladder tr.skipped td {
+        color: #7b838c;
+      }
+      input[type='email'] {
+        min-width: 320px;
+      }
+    `,
+  ];
+}
+
+customElements.define('rui-email-page', EmailPage);
