@@ -15,7 +15,9 @@ import { serve } from '@hono/node-server';
 import { z } from 'zod';
 import { buildControlApp } from './control/control-api.ts';
 import { directoryAssets } from './hal/node-basics.ts';
-import { VirtualTimeSource } from './hal/time-source.ts';
+import { RealTimeSource, VirtualTimeSource, type TimeSource } from './hal/time-source.ts';
+import { SimNetwork } from './hal/sim-network.ts';
+import { startCloud, type RunningCloud } from './cloud/cloud.ts';
 import { SimPrinter } from './printer.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +33,7 @@ export type SimulatorOptions = z.infer<typeof optionsSchema>;
 
 export interface RunningSimulator {
   readonly printer: SimPrinter;
+  readonly cloud: RunningCloud;
   readonly controlUrl: string;
   readonly panelUrl: string;
   stop(): Promise<void>;
@@ -38,15 +41,28 @@ export interface RunningSimulator {
 
 /** Boot a printer and its bench; used by `make run`, the tests and the benchmarks. */
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
-  const printer = await SimPrinter.start({
-    stateDir: resolve(options.stateDir),
-    port: options.port,
-    remoteUiDir: join(ROOT, 'remote-ui/dist'),
-    logLevel: options.logLevel,
-    ...(options.virtualTime ? { timeSource: () => new VirtualTimeSource(Date.now()) } : {}),
-  });
+  // One world: the printer and the emulated cloud share the network and the time line.
+  const world: TimeSource = options.virtualTime ? new VirtualTimeSource(Date.now()) : new RealTimeSource();
+  const network = new SimNetwork();
+  const stateDir = resolve(options.stateDir);
+  const cloud = await startCloud({ network, stateDir: join(stateDir, 'cloud'), nowMs: () => world.hostNowMs() });
+  let printer: SimPrinter;
+  try {
+    printer = await SimPrinter.start({
+      stateDir,
+      port: options.port,
+      remoteUiDir: join(ROOT, 'remote-ui/dist'),
+      logLevel: options.logLevel,
+      timeSource: world,
+      network,
+      factoryCaDer: cloud.factoryCaDer,
+    });
+  } catch (e) {
+    await cloud.stop();
+    throw e;
+  }
   let controlUrl = '';
-  const control = buildControlApp(printer, directoryAssets(join(ROOT, 'device-sim/dist')), () => controlUrl);
+  const control = buildControlApp(printer, directoryAssets(join(ROOT, 'device-sim/dist')), () => controlUrl, { mailbox: cloud.mailbox });
   const simPort = options.simPort ?? (options.port === 0 ? 0 : options.port + 1);
   const server = await new Promise<Server>((ok, fail) => {
     const s = serve({ fetch: control.fetch, port: simPort, hostname: '127.0.0.1' }) as Server;
@@ -56,12 +72,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   controlUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   return {
     printer,
+    cloud,
     controlUrl: new URL('/control/', controlUrl).href,
     panelUrl: new URL('/panel/', controlUrl).href,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
       await printer.powerOff();
+      await cloud.stop();
     },
   };
 }
@@ -119,6 +137,8 @@ async function main(): Promise<void> {
       `   Log in as Administrator with the factory password from the label: ${device.label.factoryPassword}`,
       `   (you must change it at first login; it stays valid until then)`,
       `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}`,
+      ...sim.cloud.pki.rootEvents.map((e) => `   Simulator PKI: ${e}`),
+      `   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587 (mailbox at ${new URL('/sim/api/mailbox', sim.controlUrl).href})`,
       bar,
       '',
     ].join('\n'),

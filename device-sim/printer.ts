@@ -27,8 +27,12 @@ export interface PrinterOptions {
   /** The built Remote UI (the firmware image's web files). */
   readonly remoteUiDir: string;
   readonly logLevel: LogLevel | 'silent';
-  /** Virtual time for tests and the simulator's virtual-time mode; real host time otherwise. */
-  readonly timeSource?: () => TimeSource;
+  /**
+   * The world's time (shared with the emulated cloud): virtual for tests and the simulator's
+   * virtual-time mode, real host time otherwise. The device's monotonic clock restarts at 0 at each
+   * power-on either way.
+   */
+  readonly timeSource?: TimeSource;
   readonly network?: SimNetwork;
   /** The CA certificates baked into the firmware image (the simulator's root CA). */
   readonly factoryCaDer?: readonly Uint8Array[];
@@ -80,7 +84,7 @@ export class SimPrinter {
     if (this.current) return;
     const started = performance.now();
     const rtc = await this.loadRtc();
-    const source = this.options.timeSource?.() ?? new RealTimeSource();
+    const source = this.options.timeSource ?? new RealTimeSource();
     const clock = new SimClock(source, rtc);
     clock.onWallChange(() => void this.saveRtc(clock.state()));
     const storage = await FileStorage.open(this.options.stateDir);

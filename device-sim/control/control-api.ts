@@ -11,6 +11,8 @@ import { contentTypeFor } from '../../firmware/web/content-type.ts';
 import type { Assets } from '../../firmware/hal/assets.ts';
 import type { SimPrinter } from '../printer.ts';
 import type { SimState } from './sim-state.ts';
+import type { Mailbox } from '../cloud/mailbox.ts';
+import { buildMailboxApi, MAILBOX_API_BASE } from './mailbox-api.ts';
 import { VirtualTimeSource } from '../hal/time-source.ts';
 
 const clockAction = z.discriminatedUnion('action', [
@@ -23,7 +25,7 @@ const powerAction = z.object({ action: z.enum(['cycle', 'off', 'on']) });
 const advanceAction = z.object({ ms: z.number().int().min(0).max(366 * 86_400_000) });
 
 
-export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () => string): Hono {
+export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () => string, world: { mailbox?: Mailbox } = {}): Hono {
   const app = new Hono();
   app.use('/sim/api/*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => fail(c, 413, 'body-too-large', 'Request body too large.') }));
   app.use('/sim/api/*', async (c, next) => {
@@ -107,6 +109,7 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
     return c.json(printer.device?.events.since(Number.isSafeInteger(after) && after >= 0 ? after : 0) ?? []);
   });
 
+  if (world.mailbox) app.route(MAILBOX_API_BASE, buildMailboxApi(world.mailbox));
   app.all('/sim/api/*', (c) => fail(c, 404, 'not-found', `There is no simulator API at ${c.req.method} ${new URL(c.req.url).pathname}.`));
 
   // The tester's pages (Vite build of device-sim/*/page).

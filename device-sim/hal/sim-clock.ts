@@ -24,6 +24,8 @@ export class SimClock implements Clock {
   private driftAnchorMonoMs: number;
   private readonly listeners = new Set<(event: WallChangeEvent) => void>();
   private readonly timers = new Set<TimerHandle>();
+  /** The time source's monotonic reading at power-on: the device's monotonic clock starts at 0. */
+  private readonly monoBaseMs: number;
 
   constructor(
     readonly source: TimeSource,
@@ -32,6 +34,7 @@ export class SimClock implements Clock {
     this.offsetMs = initial.offsetMs;
     this.driftPpm = initial.driftPpm;
     this.driftAnchorMonoMs = source.monoNowMs();
+    this.monoBaseMs = source.monoNowMs();
   }
 
   wallNowMs(): number {
@@ -39,7 +42,7 @@ export class SimClock implements Clock {
   }
 
   monoNowMs(): number {
-    return this.source.monoNowMs();
+    return this.source.monoNowMs() - this.monoBaseMs;
   }
 
   setWallMs(wallMs: number, reason: WallChangeReason): void {

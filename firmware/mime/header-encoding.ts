@@ -47,7 +47,8 @@ export function encodedWords(text: string): string[] {
 
 /** An unstructured header value (Subject): as-is when printable ASCII, else encoded words. */
 export function unstructured(text: string): string[] {
-  if (PRINTABLE_ASCII.test(text)) return text.split(/(?<= )/);
+  // Words; foldHeader puts one space between pieces, so "a  b" (['a', '', 'b']) survives as is.
+  if (PRINTABLE_ASCII.test(text)) return text.split(' ');
   return encodedWords(text);
 }
 
@@ -62,9 +63,9 @@ export function phrase(name: string): string[] {
 export function foldHeader(name: string, pieces: readonly string[]): string {
   const lines: string[] = [];
   let line = `${name}:`;
-  for (const raw of pieces) {
-    const piece = raw.startsWith(' ') ? raw.slice(1) : raw;
-    if (line.length + 1 + piece.length > 78 && line !== `${name}:`) {
+  for (const piece of pieces) {
+    // Fold only before a non-empty piece: a continuation line of white space alone is forbidden.
+    if (piece !== '' && line.length + 1 + piece.length > 78 && line !== `${name}:`) {
       lines.push(line);
       line = ` ${piece}`;
     } else {

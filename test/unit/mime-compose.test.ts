@@ -96,6 +96,16 @@ describe('the message composer', () => {
     );
   });
 
+  it('keeps an ASCII subject exactly, folding a long one at 78 characters', async () => {
+    const subject = 'Scanned document from Floor 3  (two spaces) and a long tail that forces the header to fold over two lines';
+    const msg = composeMessage({ ...BASE, subject }, nodeRandom);
+    const { bytes } = await collect(msg.chunks());
+    const head = bytes.toString('latin1').split('\r\n\r\n')[0]!;
+    for (const line of head.split('\r\n')) expect(line.length).toBeLessThanOrEqual(78);
+    expect(head).toMatch(/^Subject: .*\r\n .*/m);
+    expect((await simpleParser(bytes)).subject).toBe(subject);
+  });
+
   it('writes the date in the device time zone', () => {
     expect(rfc5322Date(Date.UTC(2026, 10, 22, 10, 0, 0), 'Europe/Berlin')).toBe('Sun, 22 Nov 2026 11:00:00 +0100');
     expect(rfc5322Date(Date.UTC(2026, 6, 1, 3, 4, 5), 'America/New_York')).toBe('Tue, 30 Jun 2026 23:04:05 -0400');

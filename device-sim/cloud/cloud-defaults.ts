@@ -1,0 +1,100 @@
+/**
+ * Every tunable of the emulated cloud, one line each with its unit and where the number comes
+ * from (STYLE.md habit 3). The servers, the PKI and the mailbox read these; tests may override
+ * them through options but never restate them.
+ */
+
+const MIB = 1024 * 1024;
+const DAY_MS = 86_400_000;
+
+// ---------------------------------------------------------------------------------------------
+// Simulated DNS: fake public addresses (RFC 5737 documentation range, so a log line can never
+// be mistaken for a real host) and the ports each emulated service answers on.
+
+export interface EmulatedHost {
+  /** Fake public address the name resolves to in the SimNetwork. */
+  readonly address: string;
+  /** Subject CN of the server certificate (the real ones; RFC 9525 clients ignore it). */
+  readonly commonName: string;
+  /** subjectAltName DNS names of the server certificate. */
+  readonly dnsNames: readonly string[];
+}
+
+export const EMULATED_HOSTS = {
+  // The real certificate has CN=outlook.com and a long SAN list with both explicit names and
+  // wildcards (protocols.md C.10): a CN-only check fails, a SAN check passes.
+  'smtp.office365.com': {
+    address: '203.0.113.10',
+    commonName: 'outlook.com',
+    dnsNames: ['outlook.com', '*.outlook.com', 'office365.com', '*.office365.com', 'smtp.office365.com'],
+  },
+  'smtp.gmail.com': { address: '203.0.113.11', commonName: 'smtp.gmail.com', dnsNames: ['smtp.gmail.com'] },
+  'login.microsoftonline.com': {
+    address: '203.0.113.20',
+    commonName: 'stamp2.login.microsoftonline.com',
+    dnsNames: ['login.microsoftonline.com', 'login.microsoft.com', 'login.windows.net', 'stamp2.login.microsoftonline.com'],
+  },
+  'accounts.google.com': { address: '203.0.113.30', commonName: 'accounts.google.com', dnsNames: ['accounts.google.com'] },
+  // Google serves this name from a wildcard certificate: the device must match `*.googleapis.com`.
+  'oauth2.googleapis.com': { address: '203.0.113.31', commonName: '*.googleapis.com', dnsNames: ['*.googleapis.com', 'googleapis.com'] },
+} as const satisfies Record<string, EmulatedHost>;
+
+export type EmulatedHostName = keyof typeof EMULATED_HOSTS;
+
+/** Submission ports (protocols.md C.5): O365 587 STARTTLS; Gmail 465 implicit TLS and 587 STARTTLS. */
+export const OFFICE365_SUBMISSION_PORT = 587;
+export const GMAIL_IMPLICIT_TLS_PORT = 465;
+export const GMAIL_STARTTLS_PORT = 587;
+
+// ---------------------------------------------------------------------------------------------
+// PKI validity, relative to the simulated "now" at cloud start (STYLE.md habit 7).
+
+/** Root CAs: valid from 1 year before to 20 years after their creation; kept in the state dir. */
+export const ROOT_CA_NOT_BEFORE_MS = 365 * DAY_MS;
+export const ROOT_CA_NOT_AFTER_MS = 20 * 365 * DAY_MS;
+/** Issuing (intermediate) CAs: made at every start, 30 days back to 3 years ahead. */
+export const INTERMEDIATE_NOT_BEFORE_MS = 30 * DAY_MS;
+export const INTERMEDIATE_NOT_AFTER_MS = 3 * 365 * DAY_MS;
+/** Server certificates: 1 day back to 90 days ahead, like a public CA's short-lived leaf. */
+export const LEAF_NOT_BEFORE_MS = 1 * DAY_MS;
+export const LEAF_NOT_AFTER_MS = 90 * DAY_MS;
+
+// ---------------------------------------------------------------------------------------------
+// SMTP servers.
+
+/** O365 SIZE value for this emulator: 36 MiB (the default per-mailbox send limit, C.7), not the 150 MiB org maximum. */
+export const OFFICE365_SIZE_OCTETS = 37_748_736;
+/** Gmail SIZE value as advertised in EHLO (C.6, C.7). */
+export const GMAIL_SIZE_OCTETS = 35_882_577;
+/** RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including the CRLF. */
+export const SMTP_MAX_TEXT_LINE_OCTETS = 1000;
+/**
+ * Longest command line the servers read before giving up (smtp-server answers 421 and closes).
+ * RFC 5321 §4.5.3.1.4 says 512, but an `AUTH XOAUTH2 <base64>` line with a real Entra token is
+ * 2-4 kB and both providers accept it, so this is the library's 16 KiB.
+ */
+export const SMTP_MAX_COMMAND_LINE_OCTETS = 16 * 1024;
+/** Server idle timeout; RFC 5321 §4.5.3.2.7 asks a server to wait at least 5 minutes. */
+export const SMTP_SERVER_IDLE_TIMEOUT_MS = 10 * 60_000;
+/** Scope an access token must carry for SMTP AUTH (protocols.md A.8, B). */
+export const OFFICE365_SMTP_SCOPE = 'https://outlook.office.com/SMTP.Send';
+export const GMAIL_SMTP_SCOPE = 'https://mail.google.com/';
+
+// ---------------------------------------------------------------------------------------------
+// Mailbox (the testers' Mailpit-like store).
+
+export const MAILBOX_LIMITS = {
+  /** Messages kept; the oldest go first when a new one would exceed a bound. */
+  maxMessages: 500,
+  /** Raw bytes kept in RAM across messages. */
+  maxMemoryOctets: 256 * MIB,
+  /** Raw bytes kept in all, RAM plus spill files. */
+  maxTotalOctets: 2048 * MIB,
+  /** A message bigger than this goes to a temp file instead of RAM (a bench sends 100 MB). */
+  spillAboveOctets: 4 * MIB,
+  /** Decoded text and HTML bodies kept for the summary; longer ones are cut and flagged. */
+  maxBodyChars: 1 * MIB,
+} as const;
+
+/** Longest `waitFor` a caller may ask for (so a typo does not hang a test for an hour). */
+export const MAILBOX_MAX_WAIT_MS = 10 * 60_000;

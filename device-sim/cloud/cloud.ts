@@ -1,0 +1,123 @@
+/**
+ * The emulated cloud, started as one piece: the simulator's PKI, the mailbox, the token table and
+ * the Office 365 and Gmail submission servers, registered in the simulated DNS so the device
+ * reaches `smtp.office365.com:587`, `smtp.gmail.com:465` and `smtp.gmail.com:587` by name.
+ *
+ *   const cloud = await startCloud({ network, stateDir, nowMs: () => Date.now() });
+ *   // boot the printer with { network, factoryCaDer: cloud.factoryCaDer }
+ *   const token = cloud.tokens.issue('alice@contoso.com', OFFICE365_SMTP_SCOPE, 3600_000);
+ *   const mail = await cloud.mailbox.waitFor((m) => m.subject === 'Scan', 10_000);
+ *
+ * Every server listens on an ephemeral port on 127.0.0.1; the SimNetwork maps the public
+ * name and port to it (fake addresses from cloud-defaults.ts). `stop()` closes the servers and
+ * takes the names out of the DNS again.
+ *
+ * Deliberately not done here: the Entra ID and Google OAuth endpoints (they come next and will
+ * implement TokenVerifier; their certificates are already in the PKI).
+ */
+import type { SimNetwork } from '../hal/sim-network.ts';
+import {
+  EMULATED_HOSTS,
+  GMAIL_IMPLICIT_TLS_PORT,
+  GMAIL_STARTTLS_PORT,
+  OFFICE365_SUBMISSION_PORT,
+  type EmulatedHostName,
+} from './cloud-defaults.ts';
+import { Mailbox, type MailboxOptions } from './mailbox.ts';
+import { gmailPersonality, office365Personality } from './mail-personalities.ts';
+import { EmulatedMailService } from './mail-servers.ts';
+import { createSimPki, type KeyAlgorithm, type SimPki, type TlsIdentity } from './sim-pki.ts';
+import { TokenTable, type TokenVerifier } from './token-table.ts';
+
+export interface CloudOptions<T extends TokenVerifier = TokenTable> {
+  readonly network: SimNetwork;
+  /** Where the root CAs are kept across restarts (a directory of its own, e.g. `<state>/cloud`). */
+  readonly stateDir: string;
+  /** The world's clock (not the device's RTC): dates in banners, token expiry, receive times, certificate validity. */
+  readonly nowMs: () => number;
+  /** Who decides whether a bearer token is good; default: a new TokenTable on `nowMs`. */
+  readonly tokens?: T;
+  readonly mailbox?: MailboxOptions;
+  /**
+   * Which certificates each server presents. 'both': RSA and ECDSA, the client's signature
+   * algorithms pick (Node and OpenSSL clients get ECDSA). Default: O365 RSA, Gmail both, as the
+   * real services do.
+   */
+  readonly tls?: { readonly office365?: TlsChoice; readonly gmail?: TlsChoice };
+}
+
+export type TlsChoice = KeyAlgorithm | 'both';
+
+export interface RunningCloud<T extends TokenVerifier = TokenTable> {
+  readonly pki: SimPki;
+  readonly mailbox: Mailbox;
+  readonly tokens: T;
+  readonly servers: { readonly office365: EmulatedMailService; readonly gmail: EmulatedMailService };
+  /** The simulator's root CAs (RSA, ECDSA) as DER, for the device's factory CA store. */
+  readonly factoryCaDer: readonly Uint8Array[];
+  /** Certificates for `host` in the given choice (for `servers.x.setTlsIdentities` after a swap). */
+  standardTls(host: EmulatedHostName, choice: TlsChoice): TlsIdentity[];
+  stop(): Promise<void>;
+}
+
+export async function startCloud<T extends TokenVerifier = TokenTable>(options: CloudOptions<T>): Promise<RunningCloud<T>> {
+  const pki = await createSimPki({ stateDir: options.stateDir, nowMs: options.nowMs() });
+  const mailbox = new Mailbox(options.mailbox);
+  const tokens = (options.tokens ?? new TokenTable(options.nowMs)) as T;
+  const standardTls = (host: EmulatedHostName, choice: TlsChoice) =>
+    choice === 'both' ? [pki.identity(host, 'rsa'), pki.identity(host, 'ecdsa')] : [pki.identity(host, choice)];
+
+  const started: EmulatedMailService[] = [];
+  const registered: { name: string; ports: number[] }[] = [];
+  const stopAll = async () => {
+    for (const { name, ports } of registered.splice(0)) {
+      for (const port of ports) options.network.unexpose(name, port);
+      options.network.removeHost(name);
+    }
+    await Promise.all(started.splice(0).map((s) => s.stop()));
+    await mailbox.close();
+  };
+
+  try {
+    const common = { tokens, mailbox, nowMs: options.nowMs };
+    const office365 = await EmulatedMailService.start({
+      ...common,
+      personality: office365Personality(),
+      hostName: 'smtp.office365.com',
+      endpoints: [{ publicPort: OFFICE365_SUBMISSION_PORT, mode: 'starttls' }],
+      tls: standardTls('smtp.office365.com', options.tls?.office365 ?? 'rsa'),
+    });
+    started.push(office365);
+    const gmail = await EmulatedMailService.start({
+      ...common,
+      personality: gmailPersonality(),
+      hostName: 'smtp.gmail.com',
+      endpoints: [
+        { publicPort: GMAIL_IMPLICIT_TLS_PORT, mode: 'implicit' },
+        { publicPort: GMAIL_STARTTLS_PORT, mode: 'starttls' },
+      ],
+      tls: standardTls('smtp.gmail.com', options.tls?.gmail ?? 'both'),
+    });
+    started.push(gmail);
+
+    for (const service of [office365, gmail]) {
+      const name = service.hostName as EmulatedHostName;
+      options.network.addHost(name, EMULATED_HOSTS[name].address);
+      registered.push({ name, ports: service.listeners.map((l) => l.publicPort) });
+      for (const l of service.listeners) options.network.expose(name, l.publicPort, { host: l.host, port: l.port });
+    }
+
+    return {
+      pki,
+      mailbox,
+      tokens,
+      servers: { office365, gmail },
+      factoryCaDer: pki.factoryCaDer,
+      standardTls,
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Access tokens the emulated mail servers accept for SASL XOAUTH2 / OAUTHBEARER.
+ *
+ * The servers never decide by themselves whether a bearer token is good: they ask a
+ * `TokenVerifier`. `TokenTable` is the simple one (tests and the bench issue tokens by hand);
+ * the emulated Entra ID and Google token endpoints implement the same interface, so a token the
+ * device got through the device-code or pasted-code flow is what the SMTP servers then accept.
+ *
+ * Expiry is judged against the simulated clock (`nowMs`), never the host clock, so a tester who
+ * moves the world's time forward expires tokens the way the real services would.
+ *
+ * Deliberately not done: token introspection over HTTP, audience checks beyond the scope list,
+ * rate limits.
+ */
+import { randomBytes } from 'node:crypto';
+
+export type TokenRejection = 'unknown' | 'expired' | 'revoked' | (string & {});
+
+export type TokenVerdict =
+  | { readonly ok: true; readonly user: string; readonly scopes: readonly string[]; readonly expiresAtMs: number }
+  | { readonly ok: false; readonly reason: TokenRejection };
+
+export interface TokenVerifier {
+  verify(accessToken: string): TokenVerdict | Promise<TokenVerdict>;
+}
+
+export interface IssueTokenOptions {
+  /** Prefix of the random token text (e.g. `ya29.` to look like Google's); default `simtok.`. */
+  readonly prefix?: string;
+}
+
+interface TokenEntry {
+  readonly user: string;
+  readonly scopes: readonly string[];
+  readonly expiresAtMs: number;
+  revoked: boolean;
+}
+
+/** Expired or revoked tokens are forgotten this long after they stopped working. */
+const FORGET_AFTER_MS = 7 * 86_400_000;
+
+export class TokenTable implements TokenVerifier {
+  readonly #tokens = new Map<string, TokenEntry>();
+
+  constructor(private readonly nowMs: () => number) {}
+
+  /**
+   * A new access token for `user` with `scope` (space-separated, as in OAuth), valid for
+   * `lifetimeMs` from the simulated now. A zero or negative lifetime makes a token that is already
+   * expired (useful for the "expired token" scenario).
+   */
+  issue(user: string, scope: string, lifetimeMs: number, options: IssueTokenOptions = {}): string {
+    if (!Number.isFinite(lifetimeMs)) throw new RangeError(`TokenTable.issue: lifetimeMs must be finite, got ${lifetimeMs}`);
+    if (user.trim() === '') throw new Error('TokenTable.issue: empty user');
+    this.#forgetOld();
+    const token = `${options.prefix ?? 'simtok.'}${randomBytes(32).toString('base64url')}`;
+    this.#tokens.set(token, {
+      user,
+      scopes: scope.split(/\s+/).filter((s) => s !== ''),
+      expiresAtMs: this.nowMs() + lifetimeMs,
+      revoked: false,
+    });
+    return token;
+  }
+
+  /** Revoke one token; false if it is not known. */
+  revoke(accessToken: string): boolean {
+    const entry = this.#tokens.get(accessToken);
+    if (!entry) return false;
+    entry.revoked = true;
+    return true;
+  }
+
+  /** Revoke every token of a user (password reset, admin "revoke sessions"); returns how many. */
+  revokeUser(user: string): number {
+    let n = 0;
+    for (const entry of this.#tokens.values()) {
+      if (!entry.revoked && sameUser(entry.user, user)) {
+        entry.revoked = true;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.#tokens.clear();
+  }
+
+  verify(accessToken: string): TokenVerdict {
+    const entry = this.#tokens.get(accessToken);
+    if (!entry) return { ok: false, reason: 'unknown' };
+    if (entry.revoked) return { ok: false, reason: 'revoked' };
+    if (this.nowMs() >= entry.expiresAtMs) return { ok: false, reason: 'expired' };
+    return { ok: true, user: entry.user, scopes: entry.scopes, expiresAtMs: entry.expiresAtMs };
+  }
+
+  #forgetOld(): void {
+    const horizon = this.nowMs() - FORGET_AFTER_MS;
+    for (const [token, entry] of this.#tokens) if (entry.expiresAtMs < horizon) this.#tokens.delete(token);
+  }
+}
+
+/** Mail addresses compare case-insensitively here (the providers treat the local part so too). */
+export function sameUser(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
