@@ -111,6 +111,9 @@ class NodeNetSocket implements NetSocket {
   readonly #onData = (chunk: Buffer): void => this.#received(chunk);
   readonly #onError = (err: Error): void => {
     this.#lastError ??= toNetError(err, 'open', this.#where);
+    // An error ends an established socket (Node destroys it); report it now, not at the later
+    // 'close', so a sender stops writing into a dead connection at once.
+    this.#transportClosed();
   };
   readonly #onClose = (): void => this.#transportClosed();
 
@@ -138,6 +141,7 @@ class NodeNetSocket implements NetSocket {
       throw new Error('NetSocket.write during upgradeTls');
     }
     const socket = this.#socket;
+    if (socket.destroyed && !this.#localClosed) this.#transportClosed();
     if (this.#localClosed || this.#peerClosed !== undefined || socket.destroyed) return Promise.resolve(); // onClose tells the caller
     if (socket.write(bytes)) return Promise.resolve();
     return new Promise((resolve) => {

@@ -16,6 +16,13 @@
  *   chunks and written with each write awaited, so memory stays flat however large the message.
  *   Each read-and-write step runs under the data-block timeout (RFC 5321 §4.5.3.2.5).
  * - Reply waits run on hal.clock (monotonic) with the session's per-command timeouts.
+ * - "Sent" is reported when the terminator is handed to the platform, before its write drains:
+ *   a fast server may answer at once, and its reply must not overtake "sent" in the queue. The
+ *   flip side: a peer close that the platform reports late (NodeNet resolves writes on a socket
+ *   already destroyed, and reports onClose on Node's later 'close' event) can then show up in
+ *   data-end as smtp-connection-lost with deliveryUnknown, although the terminator never left.
+ *   Still transient; only less precise. A message source that does real I/O per chunk (a spool
+ *   file) gives the close its turn long before the end.
  *
  * `sendMail` never throws: every outcome, including a bug caught here, is an SmtpResult.
  */

@@ -28,6 +28,8 @@ export interface SmtpReply {
   readonly enhanced: string | undefined;
   /** Text of each line after "NNN-" / "NNN ", as sent (enhanced code included). */
   readonly lines: readonly string[];
+  /** The human text: the lines without enhanced codes, joined by spaces (for messages and the UI). */
+  readonly text: string;
 }
 
 export type ProtocolErrorKind =
@@ -170,7 +172,8 @@ export class ReplyParser {
     this.#lines.push(len > 4 ? this.#decoder.decode(line.subarray(4)) : '');
 
     if (separator === 0x2d) return undefined; // "NNN-": more lines follow
-    replies.push({ code, enhanced: enhancedOf(code, this.#lines[0]!), lines: this.#lines });
+    const lines = this.#lines;
+    replies.push({ code, enhanced: enhancedOf(code, lines[0]!), lines, text: textOf(lines) });
     this.reset();
     return undefined;
   }
@@ -201,8 +204,12 @@ export function enhancedOf(code: number, text: string): string | undefined {
 }
 
 /** The human text of a reply: its lines without enhanced codes, joined by spaces. */
-export function replyText(reply: SmtpReply): string {
-  return reply.lines
+export function replyText(reply: Pick<SmtpReply, 'lines'>): string {
+  return textOf(reply.lines);
+}
+
+function textOf(lines: readonly string[]): string {
+  return lines
     .map((line) => {
       const m = ENHANCED.exec(line);
       return (m === null ? line : line.slice(m[0].length)).trim();
@@ -213,8 +220,7 @@ export function replyText(reply: SmtpReply): string {
 
 /** "535 5.7.3 Authentication unsuccessful": code, enhanced code and text on one line. */
 export function describeReply(reply: SmtpReply): string {
-  const text = replyText(reply);
-  return [String(reply.code), reply.enhanced, text].filter((p) => p !== undefined && p !== '').join(' ');
+  return [String(reply.code), reply.enhanced, reply.text].filter((p) => p !== undefined && p !== '').join(' ');
 }
 
 /** The reply as it appeared on the wire, one string per line (no CRLF): for transcripts and tests. */

@@ -120,7 +120,7 @@ interface FailureSpec {
   readonly reply?: SmtpReply;
   readonly permanent?: boolean;
   readonly evidence?: SmtpEvidence;
-  /** What is still said before closing: QUIT (default when the server is in step), RSET then QUIT, or nothing. */
+  /** What is still said before closing: QUIT (the server is in step), RSET then QUIT (a transaction is open), or nothing. */
   readonly after: 'quit' | 'rset-quit' | 'close';
 }
 
@@ -348,7 +348,7 @@ export class SmtpSession {
       case 'data-sending':
         // The server answered before the message ended (an early 5xx, a 452): the stream is cut
         // mid-message, so QUIT could be read as message text. Close.
-        return this.#fail(isPermanent(reply) || reply.code >= 400 ? 'smtp-message-rejected' : 'smtp-protocol', `The server interrupted the message: ${describeReply(reply)}`, {
+        return this.#fail(reply.code >= 400 ? 'smtp-message-rejected' : 'smtp-protocol', `The server interrupted the message: ${describeReply(reply)}`, {
           after: 'close',
           reply,
           evidence: { command },
@@ -621,11 +621,12 @@ export class SmtpSession {
       return [{ type: 'send-data', blockTimeoutMs: this.#timeouts.dataBlockMs }];
     }
     this.#step('data', false, describeReply(reply), reply);
-    return this.#fail(reply.code === 552 ? 'smtp-size-exceeded' : 'smtp-rejected', `The server refused DATA: ${describeReply(reply)}`, {
+    const outcome = this.#failure(reply.code === 552 ? 'smtp-size-exceeded' : 'smtp-rejected', `The server refused DATA: ${describeReply(reply)}`, {
       after: 'quit',
       reply,
       evidence: { command },
     });
+    return this.#quit({ ...outcome, perRecipient: this.#recipients.slice() });
   }
 
   #senderRejectedOutcome(reply: SmtpReply, command: string | undefined): Outcome {

@@ -56,6 +56,7 @@ describe('reply parser: vectors', () => {
     expect(r.code).toBe(535);
     expect(r.enhanced).toBe('5.7.8');
     expect(replyText(r)).toBe('Username and Password not accepted. Learn more at https://support.google.com/mail/?p=BadCredentials d2e1a72fcca58-718e5982ec5sm2493870b3a.169 - gsmtp');
+    expect(r.text).toBe(replyText(r));
     expect(describeReply(r)).toMatch(/^535 5\.7\.8 Username and Password not accepted/);
   });
 

@@ -1,0 +1,122 @@
+/**
+ * The administrator sets up e-mail in Chromium against the emulated Gmail: a wrong security mode
+ * shows a failing Check-connection ladder with its remedy, the right one a passing ladder; a test
+ * e-mail arrives in the simulator's mailbox; the transcript is viewable and redacted; a private
+ * key is refused at CA import and a CA certificate is accepted.
+ * Screenshots land in test/artifacts/email/.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRootCa } from '../../device-sim/cloud/test-pki.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { launchBrowser, newPage, shot } from '../support/browser.ts';
+
+let sim: RunningSimulator;
+let browser: Browser;
+const ADMIN_PW = 'Admin-e2e-mail-1';
+const APP_PASSWORD = 'abcd efgh ijkl mnop';
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'e2e-mail-')), virtualTime: false, logLevel: 'silent' });
+  sim.cloud.servers.gmail.setAccount('scanner@gmail.com', { appPassword: APP_PASSWORD });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await sim?.stop();
+});
+
+async function logIn(page: Page): Promise<void> {
+  const factory = sim.printer.device!.label.factoryPassword;
+  await page.goto(new URL('/login', sim.printer.remoteUiUrl).href);
+  await page.getByLabel('User Name').fill('Administrator');
+  await page.getByLabel('Password', { exact: true }).fill(factory);
+  await page.getByRole('button', { name: 'Log In' }).click();
+  await page.getByLabel('Current Password').fill(factory);
+  await page.getByLabel('New Password', { exact: true }).fill(ADMIN_PW);
+  await page.getByLabel('Confirm New Password').fill(ADMIN_PW);
+  await page.getByRole('button', { name: 'Change Password' }).click();
+  await expect.poll(() => page.locator('[data-test=device-status]').textContent()).toContain('Ready');
+}
+
+const step = (page: Page, name: string) => page.locator(`[data-test=check-step][data-step=${name}]`);
+
+describe('e-mail settings in the Remote UI', () => {
+  it('checks the connection, sends a test e-mail that arrives, and shows the transcript', async () => {
+    const { page, context, pageErrors } = await newPage(browser);
+    await logIn(page);
+    await page.getByRole('link', { name: 'E-mail' }).click();
+    await page.getByLabel('SMTP Server').fill('smtp.gmail.com');
+    await page.getByLabel('SMTP Port Number').fill('465');
+    await page.getByLabel('Connection Security').selectOption('starttls');
+    await page.getByLabel('Authentication').selectOption('plain');
+    await page.getByLabel('User Name').fill('scanner@gmail.com');
+    await page.getByLabel('Password', { exact: true }).fill(APP_PASSWORD);
+    await page.getByLabel('E-mail Address (From)').fill('scanner@gmail.com');
+    await page.getByLabel('Test Recipient').fill('boss@example.com');
+
+    // Port 465 speaks TLS at once: with STARTTLS selected no greeting ever comes.
+    await page.getByRole('button', { name: 'Check Connection' }).click();
+    await expect.poll(() => step(page, 'ehlo').getAttribute('data-status'), { timeout: 45_000 }).toBe('failed');
+    expect(await step(page, 'dns').getAttribute('data-status')).toBe('ok');
+    expect(await step(page, 'tcp').getAttribute('data-status')).toBe('ok');
+    expect(await step(page, 'auth').getAttribute('data-status')).toBe('skipped');
+    expect(await step(page, 'ehlo').textContent()).toContain('#806');
+    expect(await step(page, 'ehlo').textContent()).toContain('SSL/TLS');
+    await shot(page, 'email', '01-ladder-failing');
+
+    await page.getByLabel('Connection Security').selectOption('tls');
+    await page.getByRole('button', { name: 'Check Connection' }).click();
+    await expect.poll(() => page.locator('[data-test=check-summary]').getAttribute('data-ok'), { timeout: 45_000 }).toBe('true');
+    for (const name of ['dns', 'tcp', 'tls', 'certificate', 'ehlo', 'auth', 'mail', 'rcpt']) expect(await step(page, name).getAttribute('data-status'), name).toBe('ok');
+    expect(await step(page, 'certificate').textContent()).toContain('smtp.gmail.com');
+    await shot(page, 'email', '02-ladder-passing');
+
+    await page.getByRole('button', { name: 'Send Test E-mail' }).click();
+    await expect.poll(() => page.locator('[data-test=test-result]').getAttribute('data-ok'), { timeout: 45_000 }).toBe('true');
+    const arrived = await sim.cloud.mailbox.waitFor((m) => m.to.includes('boss@example.com'), 10_000);
+    expect(arrived.subject).toBe('Test e-mail from MFP-Send');
+    expect(arrived.from).toContain('scanner@gmail.com');
+    await shot(page, 'email', '03-test-sent');
+
+    await page.locator('[data-test=view-transcript]').first().click();
+    await expect.poll(() => page.locator('[data-test=transcript-text]').textContent()).toContain('235 2.7.0 Accepted');
+    const transcript = (await page.locator('[data-test=transcript-text]').textContent())!;
+    expect(transcript).toContain('AUTH PLAIN <redacted');
+    expect(transcript).not.toContain(Buffer.from(`\0scanner@gmail.com\0${APP_PASSWORD}`).toString('base64'));
+    expect(transcript).not.toContain(APP_PASSWORD);
+    await shot(page, 'email', '04-transcript');
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('refuses a private key at CA import and accepts a CA certificate', async () => {
+    const { page, context, pageErrors } = await newPage(browser);
+    await page.goto(new URL('/login', sim.printer.remoteUiUrl).href);
+    await page.getByLabel('User Name').fill('Administrator');
+    await page.getByLabel('Password', { exact: true }).fill(ADMIN_PW);
+    await page.getByRole('button', { name: 'Log In' }).click();
+    await expect.poll(() => page.locator('[data-test=device-status]').textContent()).toContain('Ready');
+    await page.getByRole('link', { name: 'Certificates' }).click();
+    const factoryRows = await page.locator('[data-test=ca-row]').count();
+    expect(factoryRows).toBe(sim.cloud.factoryCaDer.length);
+
+    const ca = createRootCa({ commonName: 'Example Corp Mail Root', notBeforeMs: Date.now() - 86_400_000, notAfterMs: Date.now() + 3650 * 86_400_000 });
+    await page.getByLabel('Or Paste PEM Text').fill(ca.keyPem);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => page.locator('[data-test=import-message]').textContent()).toContain('private key');
+    expect(await page.locator('[data-test=ca-row]').count()).toBe(factoryRows);
+    await shot(page, 'email', '05-ca-private-key-refused');
+
+    await page.getByLabel('Or Paste PEM Text').fill(ca.certPem);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => page.locator('[data-test=ca-row]').count()).toBe(factoryRows + 1);
+    expect(await page.locator('[data-test=ca-table]').textContent()).toContain('Example Corp Mail Root');
+    await shot(page, 'email', '06-ca-imported');
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+});
