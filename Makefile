@@ -50,12 +50,14 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-## Debian packages the tests use (the machine starts without them; we are root).
+## Debian packages the tests use (the machine starts without them; we are root):
+## chromium for the browser tests, postfix and python3-aiosmtpd as independent SMTP peers.
 system-deps:
 	@if [ ! -x $(CHROMIUM) ]; then \
 	  echo "Installing Debian packages: $(APT_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
 	fi
+	@bash test/support/install-peers.sh
 
 ui: $(UI_STAMP) $(SIM_UI_STAMP)
 $(UI_STAMP): $(NPM_STAMP) $(UI_SOURCES)

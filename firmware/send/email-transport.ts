@@ -125,8 +125,20 @@ export class EmailTransport {
       ...(failure ? { code: failure.code } : {}),
       text: transcript.toText(),
     });
-    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id };
-    return { ok: true, message: `Accepted by ${settings.smtpHost}: ${result.serverReply.lines.join(' ')}`, transcriptId: record.id, messageId: message.messageId };
+    const perRecipient = (result.ok ? result.perRecipient : result.perRecipient) ?? [];
+    const recipientViews = perRecipient.map((r) => ({ address: r.address, accepted: r.accepted, reply: `${r.reply.code} ${r.reply.text}` }));
+    const withRecipients = recipientViews.length > 0 ? { recipients: recipientViews } : {};
+    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id, ...withRecipients };
+    const refused = recipientViews.filter((r) => !r.accepted);
+    const accepted = `Accepted by ${settings.smtpHost}: ${result.serverReply.text}`;
+    return {
+      ok: true,
+      message: refused.length === 0 ? accepted : `${accepted}. Not delivered to ${refused.map((r) => `${r.address} (${r.reply})`).join(', ')}.`,
+      ...(refused.length === 0 ? {} : { code: SEND_ERRORS.recipientRefused.code, remedy: SEND_ERRORS.recipientRefused.remedy }),
+      transcriptId: record.id,
+      messageId: message.messageId,
+      ...withRecipients,
+    };
   }
 
   private prepare(settings: EmailSettings): Prepared {

@@ -116,13 +116,23 @@ export interface CheckConnectionResult {
   readonly transcriptId: string;
 }
 
+export interface RecipientView {
+  readonly address: string;
+  readonly accepted: boolean;
+  /** The server's reply to RCPT TO, e.g. `550 5.1.1 User unknown`. */
+  readonly reply: string;
+}
+
 export interface SendResultView {
+  /** True when the server took the message for at least one recipient (see `recipients`). */
   readonly ok: boolean;
   readonly code?: string;
   readonly message: string;
   readonly remedy?: string;
   readonly transcriptId: string;
   readonly messageId?: string;
+  /** One result per recipient, when the session got that far. */
+  readonly recipients?: readonly RecipientView[];
 }
 
 export interface TranscriptSummary {
