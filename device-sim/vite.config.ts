@@ -1,11 +1,13 @@
 /**
- * Build of the simulator's own pages (the tester's bench and the control-panel placeholder).
- * `npx vite build --config device-sim/vite.config.ts` → device-sim/dist:
- *   dist/control/page/index.html, dist/panel/page/index.html, dist/assets/*
- * The control server maps /control/ and /panel/ to those two files and /assets/* to dist/assets
- * (absolute base '/', so the pages load their scripts whatever the page URL looks like).
- * `npx vite --config device-sim/vite.config.ts` serves the sources (open /control/page/ and
- * /panel/page/) and forwards /sim to a running simulator (SIM_URL, default http://127.0.0.1:8081).
+ * Build of the simulator's own pages (the tester's bench, the control-panel placeholder and the
+ * mailbox). `npx vite build --config device-sim/vite.config.ts` → device-sim/dist:
+ *   dist/control/page/index.html, dist/panel/page/index.html, dist/mailbox/page/index.html,
+ *   dist/assets/*
+ * The control server maps /control/, /panel/ and /mailbox/ to those files and /assets/* to
+ * dist/assets (absolute base '/', so the pages load their scripts whatever the page URL looks like).
+ * `npx vite --config device-sim/vite.config.ts` serves the sources (open /control/page/,
+ * /panel/page/ and /mailbox/page/) and forwards /sim to a running simulator (SIM_URL, default
+ * http://127.0.0.1:8081).
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -27,6 +29,7 @@ export default defineConfig({
       input: {
         control: fileURLToPath(new URL('control/page/index.html', import.meta.url)),
         panel: fileURLToPath(new URL('panel/page/index.html', import.meta.url)),
+        mailbox: fileURLToPath(new URL('mailbox/page/index.html', import.meta.url)),
       },
     },
   },

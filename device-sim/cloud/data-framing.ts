@@ -11,18 +11,8 @@
  */
 import { SMTP_MAX_TEXT_LINE_OCTETS } from './cloud-defaults.ts';
 
-export interface DataFraming {
-  /** Longest line seen, octets including its CRLF (or bare LF). */
-  readonly longestLineOctets: number;
-  /** Lines longer than SMTP_MAX_TEXT_LINE_OCTETS. */
-  readonly linesOverLimit: number;
-  /** LF not preceded by CR. */
-  readonly bareLf: number;
-  /** CR not followed by LF. */
-  readonly bareCr: number;
-  /** Any octet >= 0x80. */
-  readonly eightBit: boolean;
-}
+export type { DataFraming } from './mailbox-types.ts';
+import type { DataFraming } from './mailbox-types.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;

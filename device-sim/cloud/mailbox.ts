@@ -26,84 +26,15 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type MessageText } from 'mailparser';
 import { MAILBOX_LIMITS, MAILBOX_MAX_WAIT_MS } from './cloud-defaults.ts';
-import type { DataFraming } from './data-framing.ts';
+import type { AttachmentInfo, DeliveryInfo, MailboxMessage, MailboxSummary, MailEnvelope } from './mailbox-types.ts';
+export type { AttachmentInfo, DeliveryInfo, MailboxMessage, MailboxSummary, MailEnvelope } from './mailbox-types.ts';
 
 export type MailboxLimits = { -readonly [K in keyof typeof MAILBOX_LIMITS]: number };
 
-export interface MailEnvelope {
-  readonly mailFrom: string;
-  readonly rcptTo: readonly string[];
-}
 
-/** How the message reached the mailbox (filled in by the server that accepted it). */
-export interface DeliveryInfo {
-  readonly server: { readonly kind: string; readonly host: string; readonly port: number };
-  /** null: the message came in without TLS (or was added by a test directly). */
-  readonly tls: {
-    readonly mode: 'starttls' | 'implicit';
-    readonly protocol: string | null;
-    readonly cipher: string | null;
-    /** The name the client asked for with SNI. */
-    readonly servername: string | null;
-  } | null;
-  readonly auth: { readonly user: string; readonly method: string } | null;
-  readonly remoteAddress: string;
-  /** BODY= parameter of MAIL FROM ('7bit' when absent). */
-  readonly bodyType: string;
-  readonly smtpUtf8: boolean;
-  readonly framing: DataFraming | null;
-}
 
-export interface AttachmentInfo {
-  /** Position among the message's attachments, from 0 (the `:n` of the download URL). */
-  readonly index: number;
-  readonly filename: string | null;
-  readonly contentType: string;
-  readonly disposition: string | null;
-  readonly contentId: string | null;
-  /** Decoded size, octets. */
-  readonly size: number;
-  /** SHA-256 of the decoded content, hex. */
-  readonly sha256: string;
-}
 
-/** One line of the list. */
-export interface MailboxSummary {
-  readonly id: string;
-  /** When the server accepted it, on the simulated clock. */
-  readonly receivedAtMs: number;
-  readonly receivedAt: string;
-  readonly serverKind: string;
-  readonly envelope: MailEnvelope;
-  /** The From header as text (e.g. `"Scanner" <scan@example.com>`). */
-  readonly from: string | null;
-  /** Addresses of the To header. */
-  readonly to: readonly string[];
-  readonly subject: string | null;
-  /** The Date header, ISO 8601, or null when absent or unparsable. */
-  readonly date: string | null;
-  /** Raw size, octets. */
-  readonly size: number;
-  /** SHA-256 of the raw source, hex. */
-  readonly sha256: string;
-  readonly attachmentCount: number;
-}
 
-/** The parsed summary of one message. */
-export interface MailboxMessage extends MailboxSummary {
-  readonly delivery: DeliveryInfo;
-  readonly messageId: string | null;
-  readonly cc: readonly string[];
-  /** Raw header lines in order (unfolded key, folded line as received). */
-  readonly headerLines: readonly { readonly key: string; readonly line: string }[];
-  readonly text: string | null;
-  readonly textTruncated: boolean;
-  readonly html: string | null;
-  readonly htmlTruncated: boolean;
-  readonly attachments: readonly AttachmentInfo[];
-  /** Whether the raw source is kept in a temp file (large message) rather than RAM. */
-  readonly spilled: boolean;
-}
 
 type RawStore = { readonly kind: 'memory'; readonly buffer: Buffer } | { readonly kind: 'file'; readonly path: string };
 

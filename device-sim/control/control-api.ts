@@ -117,8 +117,10 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
   const page = (name: string) => async (c: Context) => serveFile(c, pages, `${name}/page/index.html`);
   app.get('/control', (c) => c.redirect('/control/'));
   app.get('/panel', (c) => c.redirect('/panel/'));
+  app.get('/mailbox', (c) => c.redirect('/mailbox/'));
   app.get('/control/', page('control'));
   app.get('/panel/', page('panel'));
+  app.get('/mailbox/', page('mailbox'));
   app.get('/assets/*', (c) => serveFile(c, pages, new URL(c.req.url).pathname.slice(1)));
   app.notFound((c) => c.text('Not found', 404));
   return app;

@@ -89,6 +89,15 @@ describe('e-mail settings in the Remote UI', () => {
     expect(transcript).not.toContain(Buffer.from(`\0scanner@gmail.com\0${APP_PASSWORD}`).toString('base64'));
     expect(transcript).not.toContain(APP_PASSWORD);
     await shot(page, 'email', '04-transcript');
+
+    // The tester's mailbox page shows it, with its raw source.
+    await page.goto(new URL('/mailbox/', sim.controlUrl).href);
+    const row = page.locator(`[data-test=mail-row][data-id="${arrived.id}"]`);
+    await expect.poll(() => row.locator('[data-test=mail-subject]').textContent()).toBe('Test e-mail from MFP-Send');
+    await row.click();
+    await page.locator('[data-test=mail-show-raw]').click();
+    await expect.poll(() => page.locator('[data-test=mail-raw]').textContent()).toContain('Subject: Test e-mail from MFP-Send');
+    await shot(page, 'email', '04b-mailbox');
     expect(pageErrors).toEqual([]);
     await context.close();
   });

@@ -77,7 +77,7 @@ describe('dependency rules', () => {
   it('the Remote UI imports from firmware only the API types, roles, settings schemas and defaults', async () => {
     const allowed = ['firmware/web/api-types.ts', 'firmware/web/roles.ts', 'firmware/settings/schemas.ts', 'firmware/settings/fields.ts', 'firmware/defaults.ts'];
     const problems: string[] = [];
-    const files = [...(await sources('remote-ui/src')), ...(await sources('device-sim/control/page')), ...(await sources('device-sim/panel/page'))];
+    const files = [...(await sources('remote-ui/src')), ...(await sources('device-sim/control/page')), ...(await sources('device-sim/panel/page')), ...(await sources('device-sim/mailbox/page'))];
     for (const file of files) {
       for (const spec of importsOf(await readFile(join(ROOT, file), 'utf8'))) {
         if (spec.startsWith('node:')) problems.push(`${file} → ${spec}`);

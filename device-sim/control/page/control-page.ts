@@ -145,6 +145,7 @@ export class SimControlPage extends LitElement {
           ? html`<nav>
               <a href=${s.remoteUiUrl} target="_blank" rel="noopener">Remote UI</a>
               <a href=${s.panelUrl} target="_blank" rel="noopener">Control Panel</a>
+              <a href="/mailbox/" target="_blank" rel="noopener" data-test="sim-mailbox-link">Mailbox</a>
             </nav>`
           : nothing}
       </header>
