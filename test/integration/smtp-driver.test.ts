@@ -12,8 +12,6 @@
 import { createHash } from 'node:crypto';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
@@ -27,11 +25,9 @@ import type { SendPlan } from '../../firmware/smtp/plan.ts';
 import type { SmtpFailure, SmtpResult, SmtpSuccess } from '../../firmware/smtp/result.ts';
 import type { PeerVerdict } from '../../firmware/smtp/session.ts';
 import { deferred, LoopbackServers } from '../support/loopback-servers.ts';
+import { liveBytes } from '../support/live-memory.ts';
 
 const NOW_MS = Date.now();
-// A full GC on demand, to measure live memory rather than garbage (no --expose-gc in the runner).
-setFlagsFromString('--expose_gc');
-const gc = runInNewContext('gc') as () => void;
 const DAY_MS = 86_400_000;
 const HOST = 'smtp.example.test';
 const PASSWORD = 'Integration-S3cret!';
@@ -266,11 +262,7 @@ describe('SMTP driver against smtp-server (STARTTLS)', () => {
     // measured: the same ~9 MiB growth for 10 and 40 MiB messages), so the check that would catch
     // buffering is on LIVE memory: heap + ArrayBuffers sampled right after a forced full GC.
     success((await sendMail(hal(), options(port, messageOf(block.subarray(0, 200_000))))).result);
-    const live = (): number => {
-      gc();
-      const m = process.memoryUsage();
-      return m.heapUsed + m.arrayBuffers;
-    };
+    const live = liveBytes;
     const baselineLive = live();
     const baselineRss = process.memoryUsage().rss;
     let peakLive = baselineLive;
