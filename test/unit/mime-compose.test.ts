@@ -141,6 +141,8 @@ describe('the message composer', () => {
         for (let i = 0; i < 64; i++) yield piece;
       },
     };
+    // Warm up (JIT, lazily built tables) so that what is measured is what the stream holds.
+    for await (const _ of composeMessage({ ...BASE, attachments: [attachment('warm.pdf', bytesOf(200_000))] }, nodeRandom).chunks());
     const msg = composeMessage({ ...BASE, attachments: [big] }, nodeRandom);
     const before = liveBytes();
     let total = 0;
@@ -151,7 +153,8 @@ describe('the message composer', () => {
       if (++chunks % 100 === 0) peak = Math.max(peak, liveBytes());
     }
     expect(total).toBe(msg.sizeBytes);
-    // The encoded message is ~88 MB; a composer that held it (or one attachment) would show it here.
-    expect(peak - before).toBeLessThan(4 * 1024 * 1024);
+    // The encoded message is ~88 MB and the attachment 64 MB; a composer that held either would
+    // show tens of MB here. The margin covers chunk buffers and V8's own bookkeeping under load.
+    expect(peak - before).toBeLessThan(16 * 1024 * 1024);
   });
 });
