@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { SimPrinter } from '../../device-sim/printer.ts';
+import { smtpFigures } from './smtp-bench.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -102,3 +103,4 @@ async function uiFigures(): Promise<void> {
 await bootFigures();
 await processFigure();
 await uiFigures();
+await smtpFigures();
