@@ -14,8 +14,9 @@
  *   Failures of `connect()` and `upgradeTls()` are reported by their results instead; a socket
  *   whose upgrade failed is closed without an `onClose`. A local `close()` reports nothing.
  *
- * Backpressure: `write` resolves when Node's socket buffer is below its high-water mark again
- * ('drain'), so a sender that awaits each write keeps memory flat however large the message.
+ * Backpressure: `write` resolves when Node is done with the bytes (the write's callback) and its
+ * socket buffer is below its high-water mark again ('drain'), so a sender that awaits each write
+ * keeps memory flat however large the message, and may reuse the buffer it wrote.
  *
  * Deliberately not done: idle timeouts on an established connection (the firmware's own timers run on its monotonic
  * clock), client certificates, ALPN.
@@ -143,15 +144,22 @@ class NodeNetSocket implements NetSocket {
     const socket = this.#socket;
     if (socket.destroyed && !this.#localClosed) this.#transportClosed();
     if (this.#localClosed || this.#peerClosed !== undefined || socket.destroyed) return Promise.resolve(); // onClose tells the caller
-    if (socket.write(bytes)) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
+      // Two things to wait for: Node is done with `bytes` (the write's callback; the caller may
+      // reuse them), and the send buffer is below its high-water mark ('drain' when the write
+      // returned false). A close ends the wait (onClose tells the caller).
+      let waiting = 2;
+      const finish = (): void => {
+        socket.off('drain', step);
+        socket.off('close', finish);
         resolve();
       };
-      socket.once('drain', done);
-      socket.once('close', done);
+      function step(): void {
+        if (--waiting === 0) finish();
+      }
+      socket.once('close', finish);
+      if (socket.write(bytes, () => step())) step();
+      else socket.once('drain', step);
     });
   }
 

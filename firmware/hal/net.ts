@@ -58,9 +58,10 @@ export interface NetSocket {
   readonly tls: TlsInfo | undefined;
   setHandlers(handlers: SocketHandlers): void;
   /**
-   * Queue bytes for the peer. Resolves when the platform can take more (its send buffer drained
-   * below its limit); a sender that awaits each write never makes memory grow with the message.
-   * After a close it resolves at once (onClose reports the close).
+   * Queue bytes for the peer. Resolves when the platform is done with `bytes` (the caller may
+   * reuse the buffer) and can take more (its send buffer drained below its limit); a sender that
+   * awaits each write never makes memory grow with the message. After a close it resolves at once
+   * (onClose reports the close).
    */
   write(bytes: Uint8Array): Promise<void>;
   /**

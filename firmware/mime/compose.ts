@@ -23,6 +23,7 @@ export interface AttachmentSource {
   readonly contentType: string;
   /** Exact size in bytes; the stream must yield exactly this many. */
   readonly sizeBytes: number;
+  /** The file. The composer is done with each chunk before it asks for the next (a source may reuse its buffer). */
   chunks(): AsyncIterable<Uint8Array>;
 }
 
@@ -44,6 +45,11 @@ export interface MessageSpec {
 export interface ComposedMessage {
   readonly sizeBytes: number;
   readonly messageId: string;
+  /**
+   * The message. Each chunk is LENT: valid until the next one is asked for (the base64 encoder
+   * reuses its buffer). The SMTP driver copies each chunk at once; a consumer that keeps chunks
+   * must copy them (`chunk.slice()`).
+   */
   chunks(): AsyncIterable<Uint8Array>;
 }
 

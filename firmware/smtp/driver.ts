@@ -12,8 +12,10 @@
  *   the middle) that pipelines a forged "250-AUTH PLAIN" after "220 Go ahead" is never heard.
  * - After any TLS (implicit or STARTTLS) the caller's `verifyPeer` decides trust BEFORE anything
  *   else is written. Untrusted: the socket is closed; not even QUIT goes over it.
- * - DATA: the message is read from its async source, dot-stuffed by DataStuffer into 16 KiB
- *   chunks and written with each write awaited, so memory stays flat however large the message.
+ * - DATA: the message is read from its async source, dot-stuffed by DataStuffer into chunks of
+ *   SMTP_DATA_CHUNK_BYTES and written with each write awaited (until the platform is done with
+ *   the bytes: the stuffer refills the same buffers), so memory stays flat however large the
+ *   message and no garbage is made per chunk.
  *   Each read-and-write step runs under the data-block timeout (RFC 5321 §4.5.3.2.5).
  * - Reply waits run on hal.clock (monotonic) with the session's per-command timeouts.
  * - "Sent" is reported when the terminator is handed to the platform, before its write drains:
@@ -39,7 +41,11 @@ import { Transcript } from './transcript.ts';
 export interface SmtpMessageSource {
   /** Size on the wire, bytes, when known (declared with SIZE=, checked against the server's limit). */
   readonly sizeBytes?: number;
-  /** The message (headers and body), in chunks of any size and boundaries. Read once. */
+  /**
+   * The message (headers and body), in chunks of any size and boundaries. Read once. The driver
+   * is done with each chunk (copied into its DATA buffer) before it asks for the next, so the
+   * source may reuse its buffer.
+   */
   chunks(): AsyncIterable<Uint8Array>;
 }
 

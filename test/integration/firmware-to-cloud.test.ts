@@ -63,7 +63,7 @@ function message(from: string): ComposedMessage {
 
 async function bytesOf(msg: ComposedMessage): Promise<Buffer> {
   const parts: Uint8Array[] = [];
-  for await (const c of msg.chunks()) parts.push(c);
+  for await (const c of msg.chunks()) parts.push(c.slice()); // chunks are lent until the next
   return Buffer.concat(parts);
 }
 

@@ -28,7 +28,7 @@ function attachment(fileName: string, data: Uint8Array, pieceSize = 4096, conten
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<{ bytes: Buffer; sizes: number[] }> {
   const parts: Uint8Array[] = [];
-  for await (const c of chunks) parts.push(c);
+  for await (const c of chunks) parts.push(c.slice()); // chunks are lent until the next
   return { bytes: Buffer.concat(parts), sizes: parts.map((p) => p.length) };
 }
 

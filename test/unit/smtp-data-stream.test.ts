@@ -21,13 +21,13 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Stuff `chunks` with `options`; returns every output chunk and the error, if any. */
+/** Stuff `chunks` with `options`; returns (copies of) every output chunk and the error, if any. */
 function stuff(chunks: readonly Uint8Array[], options: { chunkBytes?: number; lineMaxOctets?: number } = {}): { out: Uint8Array[]; error?: DataStreamError } {
   const s = new DataStuffer(options);
   const out: Uint8Array[] = [];
   for (const c of chunks) {
     const r = s.push(c);
-    out.push(...r.chunks);
+    out.push(...r.chunks.map((chunk) => chunk.slice())); // lent until the next push
     if (r.error !== undefined) return { out, error: r.error };
   }
   const r = s.end();
@@ -86,12 +86,22 @@ describe('DATA encoder: vectors', () => {
     expect(wire).toBe('a\r\n..\r\nQUIT\r\n.\r\n');
   });
 
-  it('writes chunks of exactly 16 KiB except the last', () => {
-    const body = enc(`${'x'.repeat(70)}\r\n`.repeat(2000)); // ~144 KiB, many lines
-    const { out } = stuff(splitAt(body, [5, 1000, 70000]));
+  it('writes chunks of exactly SMTP_DATA_CHUNK_BYTES except the last', () => {
+    const body = enc(`${'x'.repeat(70)}\r\n`.repeat(Math.ceil((6 * SMTP_DATA_CHUNK_BYTES) / 72))); // 6 chunks of lines
+    const { out } = stuff(splitAt(body, [5, 1000, 70000, 3 * SMTP_DATA_CHUNK_BYTES + 17]));
     expect(out.length).toBeGreaterThan(5);
     for (const c of out.slice(0, -1)) expect(c.length).toBe(SMTP_DATA_CHUNK_BYTES);
     expect(out.at(-1)!.length).toBeLessThanOrEqual(SMTP_DATA_CHUNK_BYTES);
+  });
+
+  it('lends its chunks: after the next push they are refilled, no new buffer per chunk', () => {
+    const s = new DataStuffer({ chunkBytes: 8 });
+    const seen = new Set<Uint8Array>();
+    for (let i = 0; i < 2; i++) for (const c of s.push(enc('abcdefgh'.repeat(2))).chunks) seen.add(c);
+    const later = s.push(enc('ijklmnop'.repeat(2))).chunks;
+    expect(later).toHaveLength(2);
+    expect(later.every((c) => seen.has(c))).toBe(true);
+    expect(latin1(concat(later))).toBe('ijklmnopijklmnop');
   });
 
   it('accepts a line of 998 octets plus CRLF, even when it starts with a stuffed dot', () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NetResult, NetSocket, SocketHandlers, TlsInfo } from '../../firmware/hal/net.ts';
-import { SMTP_DATA_BLOCK_TIMEOUT_MS, SMTP_GREETING_TIMEOUT_MS } from '../../firmware/defaults.ts';
+import { SMTP_DATA_BLOCK_TIMEOUT_MS, SMTP_DATA_CHUNK_BYTES, SMTP_GREETING_TIMEOUT_MS } from '../../firmware/defaults.ts';
 import { sendMail, type SendMailOptions } from '../../firmware/smtp/driver.ts';
 import type { SendPlan } from '../../firmware/smtp/plan.ts';
 import type { SmtpFailure, SmtpResult } from '../../firmware/smtp/result.ts';
@@ -221,7 +221,7 @@ describe('SMTP driver over an in-memory Net', () => {
     const server = goodServer();
     server.stallData = true;
     const { hal, source } = memoryHal();
-    const big = enc(`${'z'.repeat(78)}\r\n`.repeat(1300)); // ~100 KB: several 16 KiB blocks before the last
+    const big = enc(`${'z'.repeat(78)}\r\n`.repeat(Math.ceil((3 * SMTP_DATA_CHUNK_BYTES) / 80))); // several blocks before the last
     const pending = sendMail({ net: fakeNet(server, '220 ok\r\n'), clock: hal.clock }, options({ message: { chunks: () => (async function* () {
       yield big;
     })() } }));
