@@ -164,3 +164,16 @@ export const PKI_MESSAGE_MAX_NAMES = 5;
 export const TRANSCRIPTS_KEPT = 20;
 /** EHLO name the device announces when it has no DNS name of its own (RFC 5321 §4.1.3 address literal). */
 export const SMTP_CLIENT_NAME = '[127.0.0.1]';
+
+// --- OAuth 2.0 ---------------------------------------------------------------------------------
+
+/** Poll interval when the device authorization response has none, s: RFC 8628 §3.2 "MUST use 5". */
+export const OAUTH_DEVICE_POLL_DEFAULT_S = 5;
+/** Added to the poll interval on each `slow_down`, s: RFC 8628 §3.5 "MUST increase … by 5 seconds". */
+export const OAUTH_SLOW_DOWN_STEP_S = 5;
+/** Longest poll interval the device accepts from a server, s (a broken server must not park the flow). */
+export const OAUTH_DEVICE_POLL_MAX_S = 60;
+/** Longest device-code lifetime accepted, s (Entra issues 900; RFC 8628 gives no maximum). */
+export const OAUTH_DEVICE_CODE_MAX_LIFETIME_S = 3600;
+/** Largest OAuth JSON response accepted, bytes (Google's tokens are ≤ 2 kB; Entra's a few kB). */
+export const OAUTH_RESPONSE_MAX_BYTES = 64 * 1024;
