@@ -28,6 +28,7 @@ import { gmailPersonality, office365Personality } from './mail-personalities.ts'
 import { EmulatedMailService } from './mail-servers.ts';
 import { createSimPki, type KeyAlgorithm, type SimPki, type TlsIdentity } from './sim-pki.ts';
 import { TokenTable, type TokenVerifier } from './token-table.ts';
+import { startIdentityServices, type RunningIdentityServices } from './identity-server.ts';
 
 export interface CloudOptions<T extends TokenVerifier = TokenTable> {
   readonly network: SimNetwork;
@@ -52,6 +53,8 @@ export interface RunningCloud<T extends TokenVerifier = TokenTable> {
   readonly pki: SimPki;
   readonly mailbox: Mailbox;
   readonly tokens: T;
+  /** Emulated Entra ID and Google sign-in; present when the cloud issues its own tokens (a TokenTable). */
+  readonly identity: RunningIdentityServices | undefined;
   readonly servers: { readonly office365: EmulatedMailService; readonly gmail: EmulatedMailService };
   /** The simulator's root CAs (RSA, ECDSA) as DER, for the device's factory CA store. */
   readonly factoryCaDer: readonly Uint8Array[];
@@ -69,7 +72,9 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
 
   const started: EmulatedMailService[] = [];
   const registered: { name: string; ports: number[] }[] = [];
+  let identity: RunningIdentityServices | undefined;
   const stopAll = async () => {
+    await identity?.stop();
     for (const { name, ports } of registered.splice(0)) {
       for (const port of ports) options.network.unexpose(name, port);
       options.network.removeHost(name);
@@ -107,10 +112,14 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
       for (const l of service.listeners) options.network.expose(name, l.publicPort, { host: l.host, port: l.port });
     }
 
+    // The identity services issue access tokens into the same table the mail servers check.
+    identity = tokens instanceof TokenTable ? await startIdentityServices({ network: options.network, pki, tokens, nowMs: options.nowMs }) : undefined;
+
     return {
       pki,
       mailbox,
       tokens,
+      identity,
       servers: { office365, gmail },
       factoryCaDer: pki.factoryCaDer,
       standardTls,

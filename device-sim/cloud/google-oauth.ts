@@ -1,0 +1,410 @@
+/**
+ * Emulated Google OAuth 2.0 for installed (desktop) apps with the loopback redirect
+ * (protocols.md B.1–B.9; PKCE RFC 7636; loopback redirect RFC 8252 §7.3).
+ *
+ *   accounts.google.com    GET  /o/oauth2/v2/auth   consent page (account field, Allow / Cancel)
+ *                          POST /o/oauth2/v2/auth   the page's answer → 302 to the loopback redirect_uri
+ *   oauth2.googleapis.com  POST /token              authorization_code and refresh_token grants
+ *
+ * Allow redirects to `redirect_uri?state=…&code=4%2F0A…&scope=…&authuser=0&prompt=consent` (B.3);
+ * Cancel to `?error=access_denied&state=…`. Problems with the request itself (unknown client, a
+ * redirect_uri that is not loopback http) are shown on Google's error page, never redirected.
+ *
+ * The token endpoint enforces (B.5, B.7, B.9): the identical redirect_uri string; single-use codes;
+ * the PKCE S256 (or plain) verifier; the client_secret for desktop clients; refresh tokens that
+ * are not rotated, expire after 7 days for "Testing" clients, after 6 months unused, on
+ * `revokeUser`, on `changePassword` (Gmail scope), and past 100 per user and client (oldest first).
+ *
+ * Testers' levers: `registerClient({ clientId, clientSecret, testing? })`, `revokeUser(user)`,
+ * `changePassword(user)`, `setAccessTokenLifetimeS(s)`.
+ *
+ * Deliberately not done: the /revoke endpoint, granular consent (unticking scopes), id_token,
+ * time-based access (`refresh_token_expires_in`), `prompt=none`, `login_hint` beyond prefilling
+ * the account field, `hd=`, the state-in-fragment variant.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { GMAIL_SMTP_SCOPE } from './cloud-defaults.ts';
+import type { TokenTable } from './token-table.ts';
+import { sameUser } from './token-table.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Tunables (move to cloud-defaults.ts when this is merged; STYLE.md habit 3).
+
+/** Access token lifetime, s (B.5: typically 3599). */
+export const GOOGLE_ACCESS_TOKEN_LIFETIME_S = 3599;
+/** Authorization code lifetime, ms. Google publishes none (B.3); Entra's ~10 min is used. */
+export const GOOGLE_AUTH_CODE_LIFETIME_MS = 10 * 60_000;
+/** Consent page sessions (the form between GET and POST) live this long, ms. */
+export const GOOGLE_CONSENT_SESSION_MS = 60 * 60_000;
+/** Refresh token lifetime for clients in "Testing" publishing status, ms (B.8: 7 days). */
+export const GOOGLE_TESTING_REFRESH_LIFETIME_MS = 7 * 86_400_000;
+/** Refresh tokens unused this long expire, ms (B.8: six months). */
+export const GOOGLE_REFRESH_MAX_INACTIVE_MS = 183 * 86_400_000;
+/** Live refresh tokens per account and client; the oldest goes first (B.8). */
+export const GOOGLE_MAX_REFRESH_TOKENS_PER_CLIENT = 100;
+/** Headers Google's token endpoint sends on every answer. */
+const TOKEN_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-cache, no-store, max-age=0, must-revalidate',
+  Pragma: 'no-cache',
+  Expires: 'Mon, 01 Jan 1990 00:00:00 GMT',
+  'X-Content-Type-Options': 'nosniff',
+};
+/** B.8: Testing clients whose only scopes are these get no 7-day limit. */
+const PROFILE_SCOPES = new Set(['openid', 'email', 'profile', 'https://www.googleapis.com/auth/userinfo.email', 'https://www.googleapis.com/auth/userinfo.profile']);
+
+export interface GoogleOAuthOptions {
+  readonly tokens: TokenTable;
+  readonly nowMs: () => number;
+  readonly accessTokenLifetimeS?: number;
+}
+
+export interface GoogleClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Publishing status "Testing" with an external user type: refresh tokens live 7 days (B.8). */
+  readonly testing?: boolean;
+}
+
+interface ConsentSession {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly scopes: readonly string[];
+  readonly state: string | undefined;
+  readonly codeChallenge: string | undefined;
+  readonly codeChallengeMethod: 'S256' | 'plain';
+  readonly createdMs: number;
+}
+
+interface AuthCodeEntry extends ConsentSession {
+  readonly user: string;
+  readonly issuedMs: number;
+  redeemed: boolean;
+}
+
+interface RefreshEntry {
+  readonly clientId: string;
+  readonly user: string;
+  readonly scopes: readonly string[];
+  readonly issuedMs: number;
+  /** Infinity unless the client was in Testing when the token was issued. */
+  readonly expiresAtMs: number;
+  lastUsedMs: number;
+  revoked: boolean;
+}
+
+type OAuthErrorStatus = 400 | 401;
+
+export class GoogleOAuthService {
+  readonly #tokens: TokenTable;
+  readonly #nowMs: () => number;
+  readonly #clients = new Map<string, GoogleClient>();
+  readonly #sessions = new Map<string, ConsentSession>();
+  readonly #codes = new Map<string, AuthCodeEntry>();
+  readonly #refreshTokens = new Map<string, RefreshEntry>();
+  #accessTokenLifetimeS: number;
+
+  constructor(options: GoogleOAuthOptions) {
+    this.#tokens = options.tokens;
+    this.#nowMs = options.nowMs;
+    this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? GOOGLE_ACCESS_TOKEN_LIFETIME_S;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Levers.
+
+  /** A "Desktop app" OAuth client (re-registering replaces it, e.g. to publish: testing false). */
+  registerClient(client: GoogleClient): void {
+    if (client.clientId === '' || client.clientSecret === '') throw new Error('GoogleOAuthService.registerClient: empty id or secret');
+    this.#clients.set(client.clientId, { ...client });
+  }
+
+  /** The user removes the app's access (myaccount.google.com): refresh and access tokens stop working. */
+  revokeUser(user: string): number {
+    let n = 0;
+    for (const entry of this.#refreshTokens.values()) {
+      if (!entry.revoked && sameUser(entry.user, user)) {
+        entry.revoked = true;
+        n++;
+      }
+    }
+    this.#tokens.revokeUser(user);
+    return n;
+  }
+
+  /** B.8: a password change invalidates refresh tokens that carry Gmail scopes; access tokens live on. */
+  changePassword(user: string): number {
+    let n = 0;
+    for (const entry of this.#refreshTokens.values()) {
+      if (!entry.revoked && sameUser(entry.user, user) && entry.scopes.some(isGmailScope)) {
+        entry.revoked = true;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  setAccessTokenLifetimeS(seconds: number): void {
+    if (!Number.isInteger(seconds) || seconds <= 0) throw new RangeError(`setAccessTokenLifetimeS: ${seconds}`);
+    this.#accessTokenLifetimeS = seconds;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // accounts.google.com
+
+  accountsApp(): Hono {
+    const app = new Hono();
+    app.get('/o/oauth2/v2/auth', (c) => this.#onAuthorize(c));
+    app.post('/o/oauth2/v2/auth', (c) => this.#onConsent(c));
+    return app;
+  }
+
+  #onAuthorize(c: Context): Response {
+    const q = new URL(c.req.url).searchParams;
+    const clientId = q.get('client_id') ?? '';
+    const redirectUri = q.get('redirect_uri') ?? '';
+    if (clientId === '') return errorPage(c, 400, 'invalid_request', 'Missing required parameter: client_id');
+    if (!this.#clients.has(clientId)) return errorPage(c, 401, 'invalid_client', 'The OAuth client was not found.');
+    if (redirectUri === '') return errorPage(c, 400, 'invalid_request', 'Missing required parameter: redirect_uri');
+    if (isOobRedirect(redirectUri)) {
+      return errorPage(c, 400, 'invalid_request', "The out-of-band (OOB) flow has been blocked in order to keep users secure. Follow the Out-of-Band (OOB) flow migration guide to migrate your app to an alternative method.");
+    }
+    if (!isLoopbackRedirect(redirectUri)) {
+      return errorPage(c, 400, 'redirect_uri_mismatch', `You can't sign in to this app because it doesn't comply with Google's OAuth 2.0 policy. redirect_uri=${redirectUri}`);
+    }
+    const responseType = q.get('response_type') ?? '';
+    if (responseType !== 'code') return errorPage(c, 400, 'unsupported_response_type', `Invalid response_type: ${responseType}`);
+    const scopes = splitScopes(q.get('scope'));
+    if (scopes.length === 0) return errorPage(c, 400, 'invalid_request', 'Missing required parameter: scope');
+    const codeChallenge = q.get('code_challenge') ?? undefined;
+    const method = q.get('code_challenge_method') ?? 'plain';
+    if (codeChallenge !== undefined && method !== 'S256' && method !== 'plain') {
+      return errorPage(c, 400, 'invalid_request', `Invalid code_challenge_method: ${method}`);
+    }
+    if (codeChallenge !== undefined && !/^[A-Za-z0-9\-._~]{43,128}$/.test(codeChallenge)) {
+      return errorPage(c, 400, 'invalid_request', 'Invalid code_challenge.');
+    }
+
+    const now = this.#nowMs();
+    this.#forgetOld(now);
+    const sessionId = randomBytes(24).toString('base64url');
+    this.#sessions.set(sessionId, {
+      clientId,
+      redirectUri,
+      scopes,
+      state: q.get('state') ?? undefined,
+      codeChallenge,
+      codeChallengeMethod: method === 'S256' ? 'S256' : 'plain',
+      createdMs: now,
+    });
+    return c.html(consentPage(sessionId, scopes, q.get('login_hint') ?? ''));
+  }
+
+  async #onConsent(c: Context): Promise<Response> {
+    const form = new URLSearchParams(await c.req.text());
+    const sessionId = form.get('session') ?? '';
+    const session = this.#sessions.get(sessionId);
+    if (!session || this.#nowMs() - session.createdMs >= GOOGLE_CONSENT_SESSION_MS) {
+      return errorPage(c, 400, 'invalid_request', 'This sign-in session has expired. Go back to the app and try again.');
+    }
+    const back = new URL(session.redirectUri);
+    if (form.get('action') === 'cancel') {
+      this.#sessions.delete(sessionId);
+      back.searchParams.set('error', 'access_denied');
+      if (session.state !== undefined) back.searchParams.set('state', session.state);
+      return c.redirect(back.toString(), 302);
+    }
+    const user = (form.get('account') ?? '').trim();
+    if (form.get('action') !== 'allow' || !/^[^\s@]+@[^\s@]+$/.test(user)) {
+      return c.html(consentPage(sessionId, session.scopes, user, 'Enter a valid email address.'), 400);
+    }
+    this.#sessions.delete(sessionId);
+    const now = this.#nowMs();
+    const code = `4/0A${randomBytes(54).toString('base64url')}`;
+    this.#codes.set(code, { ...session, user, issuedMs: now, redeemed: false });
+    // B.3: state, code, scope, authuser, prompt, in this order; URLSearchParams encodes `/` as %2F.
+    if (session.state !== undefined) back.searchParams.set('state', session.state);
+    back.searchParams.set('code', code);
+    back.searchParams.set('scope', session.scopes.join(' '));
+    back.searchParams.set('authuser', '0');
+    back.searchParams.set('prompt', 'consent');
+    return c.redirect(back.toString(), 302);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // oauth2.googleapis.com
+
+  tokenApp(): Hono {
+    const app = new Hono();
+    app.post('/token', (c) => this.#onToken(c));
+    return app;
+  }
+
+  async #onToken(c: Context): Promise<Response> {
+    const type = c.req.header('content-type') ?? '';
+    const form = type.toLowerCase().startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(await c.req.text()) : new URLSearchParams();
+    const grantType = form.get('grant_type') ?? '';
+    if (grantType === '') return this.#error(c, 400, 'unsupported_grant_type', 'Invalid grant_type: ');
+    if (grantType !== 'authorization_code' && grantType !== 'refresh_token') {
+      return this.#error(c, 400, 'unsupported_grant_type', `Invalid grant_type: ${grantType}`);
+    }
+    const clientId = form.get('client_id') ?? '';
+    if (clientId === '') return this.#error(c, 400, 'invalid_request', 'Could not determine client ID from request.');
+    const client = this.#clients.get(clientId);
+    if (!client) return this.#error(c, 401, 'invalid_client', 'The OAuth client was not found.');
+    // B.5: desktop clients are rejected without the secret, PKCE or not.
+    const secret = form.get('client_secret');
+    if (secret === null || secret === '') return this.#error(c, 400, 'invalid_request', 'client_secret is missing.');
+    if (secret !== client.clientSecret) return this.#error(c, 401, 'invalid_client', 'Unauthorized');
+    return grantType === 'authorization_code' ? this.#onCodeGrant(c, client, form) : this.#onRefreshGrant(c, client, form);
+  }
+
+  #onCodeGrant(c: Context, client: GoogleClient, form: URLSearchParams): Response {
+    const code = form.get('code') ?? '';
+    if (code === '') return this.#error(c, 400, 'invalid_request', 'Missing required parameter: code');
+    const entry = this.#codes.get(code);
+    if (!entry) return this.#error(c, 400, 'invalid_grant', code.startsWith('4/') ? 'Bad Request' : 'Malformed auth code.');
+    if (entry.redeemed) return this.#error(c, 400, 'invalid_grant', 'Code was already redeemed.');
+    const now = this.#nowMs();
+    if (entry.clientId !== client.clientId || now - entry.issuedMs >= GOOGLE_AUTH_CODE_LIFETIME_MS) {
+      return this.#error(c, 400, 'invalid_grant', 'Bad Request');
+    }
+    // B.3: the exact string of the authorize request, not a normalised URL.
+    if ((form.get('redirect_uri') ?? '') !== entry.redirectUri) return this.#error(c, 400, 'redirect_uri_mismatch', 'Bad Request');
+    const verifier = form.get('code_verifier');
+    if (entry.codeChallenge !== undefined) {
+      if (verifier === null || verifier === '') return this.#error(c, 400, 'invalid_request', 'code_verifier or verifier is missing.');
+      if (pkceChallenge(verifier, entry.codeChallengeMethod) !== entry.codeChallenge) return this.#error(c, 400, 'invalid_grant', 'Bad Request');
+    } else if (verifier !== null) {
+      return this.#error(c, 400, 'invalid_request', 'code_verifier or verifier is not needed.');
+    }
+    entry.redeemed = true;
+
+    const refreshToken = `1//0${randomBytes(72).toString('base64url')}`;
+    const onlyProfile = entry.scopes.every((s) => PROFILE_SCOPES.has(s));
+    this.#refreshTokens.set(refreshToken, {
+      clientId: client.clientId,
+      user: entry.user,
+      scopes: entry.scopes,
+      issuedMs: now,
+      expiresAtMs: client.testing && !onlyProfile ? now + GOOGLE_TESTING_REFRESH_LIFETIME_MS : Number.POSITIVE_INFINITY,
+      lastUsedMs: now,
+      revoked: false,
+    });
+    this.#evictBeyondLimit(entry.user, client.clientId);
+    return this.#json(c, 200, { ...this.#accessToken(entry.user, entry.scopes), refresh_token: refreshToken });
+  }
+
+  #onRefreshGrant(c: Context, client: GoogleClient, form: URLSearchParams): Response {
+    const refreshToken = form.get('refresh_token') ?? '';
+    if (refreshToken === '') return this.#error(c, 400, 'invalid_request', 'Missing required parameter: refresh_token');
+    const entry = this.#refreshTokens.get(refreshToken);
+    if (!entry || entry.clientId !== client.clientId) return this.#error(c, 400, 'invalid_grant', 'Bad Request');
+    const now = this.#nowMs();
+    if (entry.revoked || now >= entry.expiresAtMs || now - entry.lastUsedMs >= GOOGLE_REFRESH_MAX_INACTIVE_MS) {
+      return this.#error(c, 400, 'invalid_grant', 'Token has been expired or revoked.');
+    }
+    entry.lastUsedMs = now;
+    // B.6: no new refresh token; the client keeps the original.
+    return this.#json(c, 200, this.#accessToken(entry.user, entry.scopes));
+  }
+
+  #accessToken(user: string, scopes: readonly string[]): Record<string, string | number> {
+    const scope = scopes.join(' ');
+    const lifetimeS = this.#accessTokenLifetimeS;
+    return {
+      access_token: this.#tokens.issue(user, scope, lifetimeS * 1000, { prefix: 'ya29.a0A' }),
+      expires_in: lifetimeS,
+      scope,
+      token_type: 'Bearer',
+    };
+  }
+
+  #evictBeyondLimit(user: string, clientId: string): void {
+    const live = [...this.#refreshTokens.values()].filter((e) => !e.revoked && e.clientId === clientId && sameUser(e.user, user));
+    // Map order is insertion order, so the first ones are the oldest.
+    for (const entry of live.slice(0, Math.max(0, live.length - GOOGLE_MAX_REFRESH_TOKENS_PER_CLIENT))) entry.revoked = true;
+  }
+
+  #forgetOld(now: number): void {
+    for (const [id, s] of this.#sessions) if (now - s.createdMs >= GOOGLE_CONSENT_SESSION_MS) this.#sessions.delete(id);
+    for (const [code, e] of this.#codes) if (now - e.issuedMs >= 2 * GOOGLE_AUTH_CODE_LIFETIME_MS) this.#codes.delete(code);
+  }
+
+  #json(c: Context, status: 200 | OAuthErrorStatus, body: object): Response {
+    for (const [name, value] of Object.entries(TOKEN_HEADERS)) c.header(name, value);
+    c.header('Content-Type', 'application/json; charset=utf-8');
+    return c.body(JSON.stringify(body, null, 2), status);
+  }
+
+  /** B.7: `{"error": …, "error_description": …}`. */
+  #error(c: Context, status: OAuthErrorStatus, error: string, description: string): Response {
+    return this.#json(c, status, { error, error_description: description });
+  }
+}
+
+/** RFC 7636 §4.2: S256 = BASE64URL(SHA256(ASCII(code_verifier))), no padding. */
+export function pkceChallenge(verifier: string, method: 'S256' | 'plain'): string {
+  return method === 'plain' ? verifier : createHash('sha256').update(verifier, 'ascii').digest('base64url');
+}
+
+/** B.2, RFC 8252 §7.3: `http://127.0.0.1:PORT`, `http://[::1]:PORT` or `http://localhost:PORT`, any port. */
+export function isLoopbackRedirect(uri: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' || url.username !== '' || url.password !== '' || url.hash !== '') return false;
+  return url.hostname === '127.0.0.1' || url.hostname === '[::1]' || url.hostname === 'localhost';
+}
+
+function isOobRedirect(uri: string): boolean {
+  return uri === 'oob' || uri.startsWith('urn:ietf:wg:oauth:2.0:oob');
+}
+
+function isGmailScope(scope: string): boolean {
+  return scope === GMAIL_SMTP_SCOPE || scope.startsWith('https://www.googleapis.com/auth/gmail.');
+}
+
+function splitScopes(scope: string | null): string[] {
+  return (scope ?? '').split(/\s+/).filter((s) => s !== '');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main><p>Google</p><h1>${escapeHtml(title)}</h1>
+${body}
+</main></body></html>`;
+}
+
+/** Google's own error page (B.3: these errors are shown, not redirected). */
+function errorPage(c: Context, status: 400 | 401, error: string, detail: string): Response {
+  return c.html(
+    page('Access blocked: authorization error', `<p>Error ${status}: ${escapeHtml(error)}</p><p>${escapeHtml(detail)}</p>`),
+    status,
+  );
+}
+
+function consentPage(sessionId: string, scopes: readonly string[], account: string, error?: string): string {
+  const items = scopes.map((s) => `<li>${escapeHtml(s === GMAIL_SMTP_SCOPE ? 'Read, compose, send, and permanently delete all your email from Gmail' : s)}</li>`).join('');
+  return page(
+    'Sign in with Google',
+    `<p>The app wants access to your Google Account:</p>
+<ul>${items}</ul>
+${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/o/oauth2/v2/auth">
+<input type="hidden" name="session" value="${escapeHtml(sessionId)}">
+<label for="account">Email</label> <input id="account" name="account" type="email" value="${escapeHtml(account)}" autocomplete="username">
+<button type="submit" name="action" value="allow">Allow</button>
+<button type="submit" name="action" value="cancel" formnovalidate>Cancel</button>
+</form>`,
+  );
+}
