@@ -1,0 +1,125 @@
+/**
+ * A vertical slice of OAuth with Entra ID, all firmware code over the Node HAL: the device asks
+ * the emulated Entra for a device code (trust decided by verifyChain at device time), polls with
+ * the RFC 8628 machine while the "admin" approves the user code, gets tokens, and sends mail to
+ * the emulated Office 365 with XOAUTH2. Then a refresh rotates the refresh token.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PeerVerdict } from '../../firmware/hal/http.ts';
+import type { TlsInfo } from '../../firmware/hal/net.ts';
+import { composeMessage } from '../../firmware/mime/compose.ts';
+import { DeviceFlow, type DeviceFlowAction } from '../../firmware/oauth/device-flow.ts';
+import {
+  buildDeviceCodeRequest,
+  buildDeviceTokenRequest,
+  buildRefreshRequest,
+  processDeviceCodeResponse,
+  processTokenResponse,
+  type EntraClient,
+} from '../../firmware/oauth/entra-device-code.ts';
+import { postForm } from '../../firmware/oauth/oauth-http.ts';
+import { verifyChain } from '../../firmware/pki/verify-chain.ts';
+import { sendMail } from '../../firmware/smtp/driver.ts';
+import { startCloud, type RunningCloud } from '../../device-sim/cloud/cloud.ts';
+import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { NodeHttp } from '../../device-sim/hal/node-http.ts';
+import { NodeNet } from '../../device-sim/hal/node-net.ts';
+import { SimClock } from '../../device-sim/hal/sim-clock.ts';
+import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
+import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
+
+const world = new VirtualTimeSource(Date.now());
+const network = new SimNetwork();
+const clock = new SimClock(world);
+const http = new NodeHttp(network);
+let cloud: RunningCloud;
+const CLIENT: EntraClient = { cloud: 'global', tenant: 'organizations', clientId: '00000000-0000-4000-8000-000000000001' };
+const USER = 'scanner@contoso.com';
+
+const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
+  const verdict = await verifyChain(tls.peerChainDer, { nowMs: clock.wallNowMs(), trustAnchorsDer: cloud.factoryCaDer, expectedHost: host });
+  return verdict.trusted ? { trusted: true } : { trusted: false, reason: verdict };
+};
+
+beforeAll(async () => {
+  cloud = await startCloud({ network, stateDir: await mkdtemp(join(tmpdir(), 'fw-entra-')), nowMs: () => world.hostNowMs() });
+});
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+describe('Entra device-code flow, firmware end to end', () => {
+  it('gets tokens after the admin enters the code, and sends mail with XOAUTH2', async () => {
+    const started = await postForm(http, buildDeviceCodeRequest(CLIENT), verifyPeer, 10_000);
+    expect(started.ok).toBe(true);
+    if (!started.ok) return;
+    expect(Math.abs(started.serverDateMs! - clock.wallNowMs())).toBeLessThan(2000);
+    const auth = processDeviceCodeResponse(started.status, started.bodyText);
+    expect(auth.ok).toBe(true);
+    if (!auth.ok) return;
+    expect(auth.value.verificationUri).toMatch(/^https:\/\/login\.microsoftonline\.com\//);
+
+    const flow = new DeviceFlow(auth.value, clock.monoNowMs());
+    let action: DeviceFlowAction = flow.start();
+    const seen: string[] = [];
+    for (let polls = 0; polls < 10; polls++) {
+      if (action.kind !== 'wait-until') break;
+      world.advance(action.atMonoMs - clock.monoNowMs());
+      action = flow.onTimer(clock.monoNowMs());
+      if (action.kind !== 'poll') break;
+      if (polls === 2) expect(cloud.identity!.entra.approve(auth.value.userCode, USER)).toBe(true);
+      const answer = await postForm(http, buildDeviceTokenRequest(CLIENT, auth.value.deviceCode), verifyPeer, 10_000);
+      if (!answer.ok) throw new Error(`poll failed: ${answer.kind}`);
+      const outcome = processTokenResponse(answer.status, answer.bodyText);
+      seen.push(outcome.kind);
+      action = flow.onOutcome(outcome, clock.monoNowMs());
+    }
+    expect(seen).toEqual(['pending', 'pending', 'tokens']);
+    expect(action.kind).toBe('done');
+    if (action.kind !== 'done') return;
+    expect(action.tokens.refreshToken).toBeDefined();
+
+    const message = composeMessage(
+      { from: { address: USER }, to: [{ address: 'boss@example.com' }], subject: 'OAuth scan', text: 'hi', attachments: [], dateWallMs: clock.wallNowMs(), timeZone: 'UTC' },
+      nodeRandom,
+    );
+    const { result, transcript } = await sendMail(
+      { net: new NodeNet(network), clock },
+      {
+        host: 'smtp.office365.com',
+        port: 587,
+        security: 'starttls',
+        minTlsVersion: 'TLSv1.2',
+        servername: 'smtp.office365.com',
+        verifyPeer: (tls) => verifyPeer(tls, 'smtp.office365.com'),
+        plan: { clientName: '[127.0.0.1]', security: 'starttls', auth: { method: 'xoauth2', user: USER, accessToken: action.tokens.accessToken }, from: USER, recipients: ['boss@example.com'], eightBit: false },
+        message,
+      },
+    );
+    expect(result.ok, transcript.toText()).toBe(true);
+    expect(transcript.toText()).toContain('235 2.7.0 Authentication successful');
+    expect(transcript.toText()).not.toContain(action.tokens.accessToken);
+
+    // Refresh: a new access token and a rotated refresh token; the old one is then refused.
+    const refreshed = await postForm(http, buildRefreshRequest(CLIENT, action.tokens.refreshToken!), verifyPeer, 10_000);
+    const next = refreshed.ok ? processTokenResponse(refreshed.status, refreshed.bodyText) : undefined;
+    expect(next?.kind).toBe('tokens');
+    if (next?.kind !== 'tokens') return;
+    expect(next.tokens.refreshToken).toBeDefined();
+    expect(next.tokens.refreshToken).not.toBe(action.tokens.refreshToken);
+    const stale = await postForm(http, buildRefreshRequest(CLIENT, action.tokens.refreshToken!), verifyPeer, 10_000);
+    expect(stale.ok && processTokenResponse(stale.status, stale.bodyText)).toMatchObject({ kind: 'failed', error: { error: 'invalid_grant' } });
+  });
+
+  it('refuses to talk to an identity server whose certificate the device does not trust', async () => {
+    const request = buildDeviceCodeRequest(CLIENT);
+    const refusing = async (): Promise<PeerVerdict> => ({ trusted: false, reason: 'test: not trusted' });
+    const before = cloud.identity!.entra.pendingCodes().length;
+    const answer = await postForm(http, request, refusing, 10_000);
+    expect(answer).toMatchObject({ ok: false, kind: 'untrusted' });
+    expect(cloud.identity!.entra.pendingCodes()).toHaveLength(before);
+  });
+});
