@@ -177,3 +177,9 @@ export const OAUTH_DEVICE_POLL_MAX_S = 60;
 export const OAUTH_DEVICE_CODE_MAX_LIFETIME_S = 3600;
 /** Largest OAuth JSON response accepted, bytes (Google's tokens are ≤ 2 kB; Entra's a few kB). */
 export const OAUTH_RESPONSE_MAX_BYTES = 64 * 1024;
+/** Loopback port in the Google redirect_uri: nothing listens there (the admin pastes the code back). RFC 8252 §7.3 lets any port. */
+export const GOOGLE_LOOPBACK_REDIRECT_PORT = 8994;
+/** PKCE code_verifier length, characters (RFC 7636 §4.1: 43–128). */
+export const PKCE_VERIFIER_LENGTH = 64;
+/** Longest authorization code accepted from a paste, characters (Google: ≤ 256 bytes, protocols.md B.5). */
+export const GOOGLE_CODE_MAX_LENGTH = 512;

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerVerdict } from '../../firmware/hal/http.ts';
 import type { TlsInfo } from '../../firmware/hal/net.ts';
-import { composeMessage } from '../../firmware/mime/compose.ts';
 import { DeviceFlow, type DeviceFlowAction } from '../../firmware/oauth/device-flow.ts';
 import {
   buildDeviceCodeRequest,
@@ -22,14 +21,12 @@ import {
 } from '../../firmware/oauth/entra-device-code.ts';
 import { postForm } from '../../firmware/oauth/oauth-http.ts';
 import { verifyChain } from '../../firmware/pki/verify-chain.ts';
-import { sendMail } from '../../firmware/smtp/driver.ts';
 import { startCloud, type RunningCloud } from '../../device-sim/cloud/cloud.ts';
-import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { NodeHttp } from '../../device-sim/hal/node-http.ts';
-import { NodeNet } from '../../device-sim/hal/node-net.ts';
 import { SimClock } from '../../device-sim/hal/sim-clock.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
+import { sendWithToken } from '../support/send-with-token.ts';
 
 const world = new VirtualTimeSource(Date.now());
 const network = new SimNetwork();
@@ -82,23 +79,7 @@ describe('Entra device-code flow, firmware end to end', () => {
     if (action.kind !== 'done') return;
     expect(action.tokens.refreshToken).toBeDefined();
 
-    const message = composeMessage(
-      { from: { address: USER }, to: [{ address: 'boss@example.com' }], subject: 'OAuth scan', text: 'hi', attachments: [], dateWallMs: clock.wallNowMs(), timeZone: 'UTC' },
-      nodeRandom,
-    );
-    const { result, transcript } = await sendMail(
-      { net: new NodeNet(network), clock },
-      {
-        host: 'smtp.office365.com',
-        port: 587,
-        security: 'starttls',
-        minTlsVersion: 'TLSv1.2',
-        servername: 'smtp.office365.com',
-        verifyPeer: (tls) => verifyPeer(tls, 'smtp.office365.com'),
-        plan: { clientName: '[127.0.0.1]', security: 'starttls', auth: { method: 'xoauth2', user: USER, accessToken: action.tokens.accessToken }, from: USER, recipients: ['boss@example.com'], eightBit: false },
-        message,
-      },
-    );
+    const { result, transcript } = await sendWithToken({ network, clock, verifyPeer, host: 'smtp.office365.com', port: 587, security: 'starttls', user: USER, accessToken: action.tokens.accessToken, subject: 'OAuth scan' });
     expect(result.ok, transcript.toText()).toBe(true);
     expect(transcript.toText()).toContain('235 2.7.0 Authentication successful');
     expect(transcript.toText()).not.toContain(action.tokens.accessToken);

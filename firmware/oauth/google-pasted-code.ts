@@ -1,0 +1,167 @@
+/**
+ * Google OAuth 2.0 for an installed app with the loopback redirect, as a printer does it: the
+ * admin opens the consent page, Google redirects the browser to a loopback address where nothing
+ * listens, and the admin pastes the code — or the whole address from the browser bar — back into
+ * the Remote UI (protocols.md B.2–B.7). PKCE S256 (RFC 7636) and `state` bind the paste to the
+ * request this device made. Request builders and response processors are paired by name.
+ *
+ * Deliberately not done: the deprecated OOB redirect (blocked by Google since 2023-01-31).
+ */
+import * as z from 'zod/mini';
+import { GOOGLE_CODE_MAX_LENGTH, GOOGLE_LOOPBACK_REDIRECT_PORT, PKCE_VERIFIER_LENGTH } from '../defaults.ts';
+import type { Random } from '../hal/random.ts';
+import { toBase64Url } from '../web/password.ts';
+import type { FormRequest, TokenSet } from './entra-device-code.ts';
+import { oauthErrorBody, parseJson, toOAuthError, type OAuthError } from './oauth-error.ts';
+
+export const GOOGLE_AUTHORIZE_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
+export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+export const GOOGLE_MAIL_SCOPE = 'https://mail.google.com/';
+export const GOOGLE_REDIRECT_URI = `http://127.0.0.1:${GOOGLE_LOOPBACK_REDIRECT_PORT}`;
+
+export interface GoogleClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/** What the device keeps between "Register" and the paste: never shown, never logged. */
+export interface PendingAuthorization {
+  readonly state: string;
+  readonly codeVerifier: string;
+  readonly redirectUri: string;
+  readonly authorizationUrl: string;
+}
+
+const VERIFIER_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~';
+
+function randomVerifier(random: Random): string {
+  // 66 characters: 256 - 256 % 66 = 198 keeps the choice uniform (rejection sampling).
+  let out = '';
+  while (out.length < PKCE_VERIFIER_LENGTH) for (const b of random.bytes(PKCE_VERIFIER_LENGTH)) if (b < 198 && out.length < PKCE_VERIFIER_LENGTH) out += VERIFIER_CHARS[b % 66];
+  return out;
+}
+
+export async function buildAuthorizationRequest(client: GoogleClient, random: Random): Promise<PendingAuthorization> {
+  const codeVerifier = randomVerifier(random);
+  const challenge = toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(codeVerifier))));
+  const state = toBase64Url(random.bytes(16));
+  const params = new URLSearchParams({
+    client_id: client.clientId,
+    redirect_uri: GOOGLE_REDIRECT_URI,
+    response_type: 'code',
+    scope: GOOGLE_MAIL_SCOPE,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state,
+    access_type: 'offline',
+    prompt: 'consent',
+  });
+  return { state, codeVerifier, redirectUri: GOOGLE_REDIRECT_URI, authorizationUrl: `${GOOGLE_AUTHORIZE_URL}?${params.toString()}` };
+}
+
+export type PastedCode =
+  | { readonly ok: true; readonly code: string }
+  | { readonly ok: false; readonly problem: 'empty' | 'access-denied' | 'state-mismatch' | 'no-code' | 'google-error' | 'malformed'; readonly detail?: string };
+
+/**
+ * Read what the admin pasted: the bare code (`4/0A…`, possibly still percent-encoded) or the whole
+ * address of the page the browser could not open. A whole address must carry this device's
+ * `state` (query or fragment: Google's text says fragment, observed is the query; both read).
+ */
+export function processPastedCode(pasted: string, pending: PendingAuthorization): PastedCode {
+  const text = pasted.trim();
+  if (text === '') return { ok: false, problem: 'empty' };
+  if (!/^https?:\/\//i.test(text)) {
+    const code = safeDecode(text);
+    if (code === undefined || !/^[\x21-\x7e]+$/.test(code) || code.length > GOOGLE_CODE_MAX_LENGTH) return { ok: false, problem: 'malformed' };
+    return { ok: true, code };
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { ok: false, problem: 'malformed' };
+  }
+  const params = new URLSearchParams(url.search);
+  for (const [k, v] of new URLSearchParams(url.hash.replace(/^#/, ''))) if (!params.has(k)) params.set(k, v);
+  if (params.get('state') !== pending.state) return { ok: false, problem: 'state-mismatch' };
+  const error = params.get('error');
+  if (error === 'access_denied') return { ok: false, problem: 'access-denied' };
+  if (error) return { ok: false, problem: 'google-error', detail: error };
+  const code = params.get('code');
+  if (!code) return { ok: false, problem: 'no-code' };
+  if (!/^[\x21-\x7e]+$/.test(code) || code.length > GOOGLE_CODE_MAX_LENGTH) return { ok: false, problem: 'malformed' };
+  return { ok: true, code };
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The code exchange, with the identical redirect_uri and the PKCE verifier (B.5). */
+export function buildCodeExchangeRequest(client: GoogleClient, code: string, pending: PendingAuthorization): FormRequest {
+  return form({
+    code,
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    code_verifier: pending.codeVerifier,
+    redirect_uri: pending.redirectUri,
+    grant_type: 'authorization_code',
+  });
+}
+
+/** Refresh: Google keeps the refresh token (no rotation, B.6). */
+export function buildGoogleRefreshRequest(client: GoogleClient, refreshToken: string): FormRequest {
+  return form({ client_id: client.clientId, client_secret: client.clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken });
+}
+
+function form(fields: Record<string, string>): FormRequest {
+  return { url: GOOGLE_TOKEN_URL, body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } };
+}
+
+const tokenBody = z.object({
+  access_token: z.string().check(z.minLength(1), z.maxLength(4096)),
+  expires_in: z.number().check(z.positive()),
+  token_type: z.string(),
+  scope: z.optional(z.string().check(z.maxLength(4000))),
+  refresh_token: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+});
+
+/** Why a Google token answer failed, as the admin's remedy. */
+export type GoogleTokenProblem = 'invalid-grant' | 'invalid-client' | 'redirect-mismatch' | 'secret-missing' | 'scope-not-granted' | 'malformed' | 'other';
+
+export type GoogleTokenOutcome = { readonly ok: true; readonly tokens: TokenSet } | { readonly ok: false; readonly problem: GoogleTokenProblem; readonly error: OAuthError };
+
+export function processGoogleTokenResponse(httpStatus: number, bodyText: string): GoogleTokenOutcome {
+  const json = parseJson(bodyText);
+  if (httpStatus === 200) {
+    const parsed = tokenBody.safeParse(json);
+    const fail = (description: string): GoogleTokenOutcome => ({ ok: false, problem: 'malformed', error: { error: 'malformed_response', description, codes: [], httpStatus } });
+    if (!parsed.success) return fail('the token response is not valid');
+    if (parsed.data.token_type.toLowerCase() !== 'bearer') return fail(`token_type ${parsed.data.token_type} is not Bearer`);
+    // The user may untick scopes on the granular consent screen (B.5): without mail.google.com the token is useless.
+    if (parsed.data.scope !== undefined && !parsed.data.scope.split(' ').includes(GOOGLE_MAIL_SCOPE)) {
+      return { ok: false, problem: 'scope-not-granted', error: { error: 'scope_not_granted', description: `granted: ${parsed.data.scope}`, codes: [], httpStatus } };
+    }
+    const t = parsed.data;
+    return { ok: true, tokens: { accessToken: t.access_token, expiresInS: t.expires_in, refreshToken: t.refresh_token, scope: t.scope } };
+  }
+  const err = oauthErrorBody.safeParse(json);
+  if (!err.success) return { ok: false, problem: 'malformed', error: { error: 'malformed_response', description: `HTTP ${httpStatus} without an OAuth error body`, codes: [], httpStatus } };
+  const error = toOAuthError(httpStatus, err.data);
+  const problem: GoogleTokenProblem =
+    error.error === 'invalid_grant'
+      ? 'invalid-grant'
+      : error.error === 'invalid_client'
+        ? 'invalid-client'
+        : error.error === 'redirect_uri_mismatch'
+          ? 'redirect-mismatch'
+          : error.error === 'invalid_request' && /client_secret is missing/i.test(error.description ?? '')
+            ? 'secret-missing'
+            : 'other';
+  return { ok: false, problem, error };
+}
