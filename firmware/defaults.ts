@@ -187,3 +187,7 @@ export const GOOGLE_CODE_MAX_LENGTH = 512;
 export const OAUTH_REFRESH_MARGIN_MS = 5 * 60_000;
 /** Device clock vs a server's Date header: more apart than this is reported as skew, ms (Entra and .NET use 5 min; D.1). */
 export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
+/** The device's own Entra app (a vendor ships its own public client; the admin may override it). */
+export const ENTRA_BUILTIN_CLIENT_ID = '4e6b43d3-0000-4000-8000-00000000f1f0';
+/** Timeout of one request to an identity server, ms. */
+export const OAUTH_HTTP_TIMEOUT_MS = 30_000;

@@ -10,6 +10,9 @@ import { CaStore } from './pki/ca-store.ts';
 import { DeviceCertificateStore, type DeviceCertificate } from './pki/device-certificate.ts';
 import { EmailTransport } from './send/email-transport.ts';
 import { TranscriptLog } from './send/transcript-log.ts';
+import { GrantStore } from './oauth/grant-store.ts';
+import { OAuthService } from './oauth/oauth-service.ts';
+import { toBase64Url } from './web/password.ts';
 import { Nvram } from './settings/nvram.ts';
 import { SecretBox } from './settings/secret-box.ts';
 import { SettingsStore } from './settings/settings-store.ts';
@@ -46,7 +49,15 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const certificateFor = () => ({ commonName: settings.get('device').name, hostNames: DEVICE_HOST_NAMES, nowMs: hal.clock.wallNowMs() });
   const caStore = await CaStore.open(nvram, events, hal.factoryCaDer);
   const transcripts = new TranscriptLog(hal.random);
-  const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts });
+  // The monotonic clock restarts at power-on: OAuth times are only comparable within one boot.
+  const bootEpoch = toBase64Url(hal.random.bytes(8));
+  const grants = new GrantStore(nvram, secrets);
+  const oauthDeps = { http: hal.http, clock: hal.clock, random: hal.random, settings, caStore, grants, events, bootEpoch };
+  const oauth = {
+    microsoft: await OAuthService.open({ ...oauthDeps, provider: 'microsoft' }),
+    google: await OAuthService.open({ ...oauthDeps, provider: 'google' }),
+  };
+  const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts, oauth });
   const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
   const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
   const wallWatch = new WallClockWatch(hal.clock, events);
@@ -63,6 +74,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     caStore,
     emailTransport,
     transcripts,
+    oauth,
     deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
   });
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });

@@ -19,6 +19,8 @@ export type EventCode =
   | 'account-updated'
   | 'account-deleted'
   | 'settings-changed'
+  | 'oauth-registered'
+  | 'oauth-voided'
   | 'secret-unreadable'
   | 'internal-error'
   // PKI: the device CA store (firmware/pki/ca-store.ts)

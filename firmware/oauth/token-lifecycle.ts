@@ -55,7 +55,8 @@ export class TokenLifecycle {
   #grant: Grant | undefined;
   #status: GrantStatus = { name: 'not-configured' };
 
-  constructor(private readonly policy: AfterClockChange) {}
+  /** `policy` is read at each clock change, so a change of the setting applies at once. */
+  constructor(private readonly policy: AfterClockChange | (() => AfterClockChange)) {}
 
   get status(): GrantStatus {
     return this.#status;
@@ -76,6 +77,12 @@ export class TokenLifecycle {
       accessLifetimeMs: tokens.expiresInS * 1000,
     };
     this.#status = { name: 'active' };
+  }
+
+  /** Deregistered: no grant at all. */
+  clear(): void {
+    this.#grant = undefined;
+    this.#status = { name: 'not-configured' };
   }
 
   /** Restore a grant read from NVRAM at boot. */
@@ -152,7 +159,8 @@ export class TokenLifecycle {
   onWallChange(change: WallChangeEvent): void {
     const g = this.#grant;
     if (!g || this.#status.name === 'not-configured') return;
-    if (this.policy === 'revalidate' && g.refreshToken && (this.#status.name === 'active' || this.#status.name === 'revalidating')) {
+    const policy = typeof this.policy === 'function' ? this.policy() : this.policy;
+    if (policy === 'revalidate' && g.refreshToken && (this.#status.name === 'active' || this.#status.name === 'revalidating')) {
       this.#grant = { ...g, accessToken: undefined };
       this.#status = { name: 'revalidating', change };
       return;

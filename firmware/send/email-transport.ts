@@ -22,6 +22,7 @@ import type { SmtpFailure, SmtpResult } from '../smtp/result.ts';
 import type { PeerVerdict } from '../smtp/session.ts';
 import { SEND_ERRORS, type DeviceError, type SendErrorKind } from './error-codes.ts';
 import type { TranscriptLog } from './transcript-log.ts';
+import type { OAuthService } from '../oauth/oauth-service.ts';
 
 export interface EmailTransportDeps {
   readonly net: Net;
@@ -30,6 +31,8 @@ export interface EmailTransportDeps {
   readonly settings: SettingsStore;
   readonly caStore: CaStore;
   readonly transcripts: TranscriptLog;
+  /** Access tokens for XOAUTH2, per provider (firmware/oauth). */
+  readonly oauth?: { readonly microsoft: OAuthService; readonly google: OAuthService };
 }
 
 /** A failure as the admin and the operator see it: code, sentence, remedy. */
@@ -60,7 +63,7 @@ export class EmailTransport {
 
   /** "Check connection": DNS → TCP → TLS → certificate → EHLO → AUTH → MAIL → RCPT, no DATA. */
   async check(settings: EmailSettings, to?: string): Promise<CheckConnectionResult> {
-    const prepared = this.prepare(settings);
+    const prepared = await this.prepare(settings);
     if (!prepared.ok) return { ok: false, steps: this.notStarted(prepared.failure), transcriptId: '' };
     const verdicts: ChainVerdict[] = [];
     const startedWallMs = this.deps.clock.wallNowMs();
@@ -106,8 +109,8 @@ export class EmailTransport {
   }
 
   /** Send a composed message. Never throws. */
-  async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send'): Promise<SendResultView> {
-    const prepared = this.prepare(settings);
+  async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send', tokenRetried = false): Promise<SendResultView> {
+    const prepared = await this.prepare(settings);
     if (!prepared.ok) return { ok: false, ...pick(prepared.failure), transcriptId: '' };
     const verdicts: ChainVerdict[] = [];
     const startedWallMs = this.deps.clock.wallNowMs();
@@ -116,6 +119,12 @@ export class EmailTransport {
       plan: this.plan(settings, prepared.auth, recipients, message.sizeBytes),
       message,
     });
+    // An XOAUTH2 rejection triggers one forced refresh, then one more attempt (issue 4).
+    const oauth = this.oauthFor(settings);
+    if (!result.ok && result.code === 'smtp-auth-failed' && result.evidence.mechanism === 'XOAUTH2' && oauth && !tokenRetried) {
+      oauth.onAccessTokenRejected();
+      return this.send(settings, message, recipients, kind, true);
+    }
     const failure = result.ok ? undefined : this.explain(result, settings, verdicts);
     const record = this.deps.transcripts.add({
       kind,
@@ -141,7 +150,13 @@ export class EmailTransport {
     };
   }
 
-  private prepare(settings: EmailSettings): Prepared {
+  private oauthFor(settings: EmailSettings): OAuthService | undefined {
+    if (settings.authMethod === 'oauth-microsoft') return this.deps.oauth?.microsoft;
+    if (settings.authMethod === 'oauth-google') return this.deps.oauth?.google;
+    return undefined;
+  }
+
+  private async prepare(settings: EmailSettings): Promise<Prepared> {
     if (settings.smtpHost === '' || settings.fromAddress === '') return { ok: false, failure: SEND_ERRORS.notConfigured };
     switch (settings.authMethod) {
       case 'none':
@@ -151,9 +166,13 @@ export class EmailTransport {
         if (settings.security === 'none') return { ok: false, failure: SEND_ERRORS.authNotOverTls };
         return { ok: true, auth: { method: settings.authMethod, user: settings.userName, password: settings.password } };
       case 'oauth-microsoft':
-      case 'oauth-google':
-        // Registration and tokens arrive with the OAuth 2.0 firmware (issue 4).
-        return { ok: false, failure: SEND_ERRORS.oauthNotRegistered };
+      case 'oauth-google': {
+        if (settings.security === 'none') return { ok: false, failure: SEND_ERRORS.authNotOverTls };
+        const service = this.oauthFor(settings);
+        const token = service ? await service.accessToken() : undefined;
+        if (!token?.ok) return { ok: false, failure: { ...SEND_ERRORS.oauthNotRegistered, ...(token ? { detail: token.message } : {}) } };
+        return { ok: true, auth: { method: 'xoauth2', user: settings.userName, accessToken: token.accessToken } };
+      }
     }
   }
 

@@ -173,3 +173,44 @@ export const caImportRequest = z.object({
   pem: z.optional(z.string().check(z.maxLength(48 * 1024))),
   derBase64: z.optional(z.string().check(z.maxLength(48 * 1024))),
 });
+
+// --- OAuth 2.0 (issue 4) ----------------------------------------------------------------------
+
+export type OAuthProvider = 'microsoft' | 'google';
+
+export type TokenStatusName =
+  | 'not-configured'
+  | 'waiting-for-user'
+  | 'active'
+  | 'refreshing'
+  | 'revalidating'
+  | 'invalid-clock-changed'
+  | 'reauthorization-needed'
+  | 'error';
+
+/** `GET /api/oauth/:provider`: everything the OAuth page shows; it updates by itself (poll it). */
+export interface OAuthStatusView {
+  readonly provider: OAuthProvider;
+  readonly tokenStatus: TokenStatusName;
+  /** One sentence for the admin, e.g. "Active" or "Invalid: the date/time was changed after registration: register again". */
+  readonly statusMessage: string;
+  readonly code?: string;
+  readonly remedy?: string;
+  /** Server Connection Status: the authorization server reachable and its certificate accepted. */
+  readonly serverConnection: { readonly ok: boolean; readonly message: string; readonly checkedWallMs?: number };
+  /** Microsoft device code flow, while waiting for the user. */
+  readonly userCode?: string;
+  readonly verificationUri?: string;
+  readonly message?: string;
+  readonly userCodeExpiresInS?: number;
+  /** Google: the consent page address to open, while waiting for the pasted code. */
+  readonly authorizationUrl?: string;
+  /** Seconds until the access token is refreshed, when known. */
+  readonly accessTokenRefreshInS?: number;
+  /** The device clock against the identity server's Date, when it is off by more than the tolerance. */
+  readonly skew?: { readonly offsetS: number; readonly direction: 'ahead' | 'behind' };
+}
+
+export const googlePastedCodeRequest = z.object({
+  pasted: z.string().check(z.minLength(1, 'Paste the code or the whole address from the browser.'), z.maxLength(4096)),
+});

@@ -40,6 +40,8 @@ import type { EmailTransport } from '../send/email-transport.ts';
 import type { TranscriptLog } from '../send/transcript-log.ts';
 import { registerCertificateRoutes } from './certificate-routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
+import { registerOAuthRoutes } from './oauth-routes.ts';
+import type { OAuthService } from '../oauth/oauth-service.ts';
 
 export const PRODUCT_NAME = 'MFP Send Module (emulated)';
 
@@ -57,6 +59,7 @@ export interface WebDeps {
   readonly caStore: CaStore;
   readonly emailTransport: EmailTransport;
   readonly transcripts: TranscriptLog;
+  readonly oauth: { readonly microsoft: OAuthService; readonly google: OAuthService };
 }
 
 type Env = { Variables: { session: Session | undefined } };
@@ -302,6 +305,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     return session;
   };
   registerEmailRoutes(app, { transport: deps.emailTransport, transcripts: deps.transcripts, settings, requireEmail: requireSection('email') });
+  registerOAuthRoutes(app, { ...deps.oauth, requireMicrosoft: requireSection('oauthMicrosoft'), requireGoogle: requireSection('oauthGoogle') });
   registerCertificateRoutes(app, { clock, caStore: deps.caStore, deviceCertificates: deps.deviceCertificates, requireCertificates: requireSection('certificates') });
 
   app.all('/api/*', (c) => fail(c, 404, 'not-found', `There is no API at ${c.req.method} ${new URL(c.req.url).pathname}.`));

@@ -1,0 +1,362 @@
+/**
+ * OAuth 2.0 on the device, per provider: registration (Entra device code / Google pasted code),
+ * the grant's life (token-lifecycle.ts), the Server Connection Status, the clock-skew check, and
+ * access tokens for the SMTP client with one shared in-flight refresh.
+ *
+ * I/O goes through the HAL: identity servers through Http with the device's own trust decision
+ * (verifyChain at device time, this page's Verify Server Certificate / Add CN), the poll timer on
+ * the monotonic clock. A failed re-registration never touches the working grant: new tokens
+ * replace the old only once they are in hand.
+ */
+import { ENTRA_BUILTIN_CLIENT_ID, OAUTH_HTTP_TIMEOUT_MS } from '../defaults.ts';
+import type { DeviceEvents } from '../events.ts';
+import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
+import type { Http, PeerVerdict } from '../hal/http.ts';
+import type { TlsInfo } from '../hal/net.ts';
+import type { Random } from '../hal/random.ts';
+import type { CaStore } from '../pki/ca-store.ts';
+import { explainProblem } from '../pki/cert-problems.ts';
+import { verifyChain, type ChainVerdict } from '../pki/verify-chain.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
+import type { OAuthProvider, OAuthStatusView, TokenStatusName } from '../web/api-types.ts';
+import { DeviceFlow } from './device-flow.ts';
+import {
+  buildDeviceCodeRequest,
+  buildDeviceTokenRequest,
+  buildRefreshRequest,
+  processDeviceCodeResponse,
+  processTokenResponse,
+  type EntraClient,
+  type FormRequest,
+  type TokenSet,
+} from './entra-device-code.ts';
+import {
+  buildAuthorizationRequest,
+  buildCodeExchangeRequest,
+  buildGoogleRefreshRequest,
+  processGoogleTokenResponse,
+  processPastedCode,
+  type PendingAuthorization,
+} from './google-pasted-code.ts';
+import type { GrantStore } from './grant-store.ts';
+import type { OAuthError } from './oauth-error.ts';
+import { postForm, type OAuthHttpResult } from './oauth-http.ts';
+import { clockSkewMs, isSkewed, TokenLifecycle } from './token-lifecycle.ts';
+
+export interface OAuthServiceDeps {
+  readonly provider: OAuthProvider;
+  readonly http: Http;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly settings: SettingsStore;
+  readonly caStore: CaStore;
+  readonly grants: GrantStore;
+  readonly events: DeviceEvents;
+  readonly bootEpoch: string;
+}
+
+export type AccessTokenResult = { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly status: TokenStatusName; readonly message: string };
+
+type Registration =
+  | { readonly kind: 'device-code'; readonly flow: DeviceFlow; readonly deviceCode: string; timer: TimerHandle | undefined }
+  | { readonly kind: 'google'; readonly pending: PendingAuthorization };
+
+const PASTE_MESSAGES: Record<string, string> = {
+  empty: 'Paste the code or the whole address from the browser.',
+  'access-denied': 'Access was denied on the Google consent page: register again and choose Allow.',
+  'state-mismatch': 'This address belongs to another registration attempt: press Register again and use the new link.',
+  'no-code': 'The address has no code=… part: copy the whole address of the error page.',
+  'google-error': 'Google refused the request',
+  malformed: 'That is not an authorization code or a Google redirect address.',
+};
+
+export class OAuthService {
+  readonly #d: OAuthServiceDeps;
+  readonly #life: TokenLifecycle;
+  #registration: Registration | undefined;
+  #refreshing: Promise<AccessTokenResult> | undefined;
+  #lastError: { message: string; code?: string; remedy?: string } | undefined;
+  #connection: OAuthStatusView['serverConnection'] = { ok: false, message: 'Not checked yet.' };
+  #skewMs: number | undefined;
+
+  private constructor(deps: OAuthServiceDeps) {
+    this.#d = deps;
+    this.#life = new TokenLifecycle(() => this.#section().afterClockChange);
+  }
+
+  static async open(deps: OAuthServiceDeps): Promise<OAuthService> {
+    const service = new OAuthService(deps);
+    const loaded = await deps.grants.load(deps.provider);
+    if (loaded) {
+      service.#life.restore(
+        loaded.grant,
+        loaded.voided ? { name: 'invalid-clock-changed', change: { ...loaded.voided, reason: loaded.voided.reason as WallChangeEvent['reason'] } } : { name: 'active' },
+      );
+    }
+    deps.clock.onWallChange((change) => void service.#onWallChange(change));
+    return service;
+  }
+
+  status(): OAuthStatusView {
+    const life = this.#life.status;
+    const reg = this.#registration;
+    const now = this.#d.clock.monoNowMs();
+    let tokenStatus: TokenStatusName = life.name === 'not-configured' ? 'not-configured' : life.name;
+    let statusMessage = 'Not registered.';
+    let remedy: string | undefined;
+    let code: string | undefined;
+    if (life.name === 'active') statusMessage = this.#refreshing ? 'Refreshing the access token.' : 'Active';
+    if (life.name === 'active' && this.#refreshing) tokenStatus = 'refreshing';
+    if (life.name === 'revalidating') statusMessage = 'Re-validating against server time after a date/time change.';
+    if (life.name === 'invalid-clock-changed') {
+      statusMessage = `Invalid: the date/time was changed after registration${life.detail ? ` (${life.detail})` : ''}: register again.`;
+      code = '#846';
+      remedy = 'Check the device date and time, then press Register.';
+    }
+    if (life.name === 'reauthorization-needed') {
+      statusMessage = `Re-authorization needed: ${life.error.description ?? life.error.error}.`;
+      code = '#847';
+      remedy = 'Press Register and sign in again.';
+    }
+    const view: Record<string, unknown> = { provider: this.#d.provider, tokenStatus, statusMessage, serverConnection: this.#connection };
+    if (reg?.kind === 'device-code' && reg.flow.state.name !== 'done' && reg.flow.state.name !== 'failed') {
+      view.tokenStatus = 'waiting-for-user';
+      view.statusMessage = 'Waiting for the user to enter the code.';
+      view.userCode = reg.flow.authorization.userCode;
+      view.verificationUri = reg.flow.authorization.verificationUri;
+      if (reg.flow.authorization.message) view.message = reg.flow.authorization.message;
+      view.userCodeExpiresInS = reg.flow.remainingS(now);
+    }
+    if (reg?.kind === 'google') {
+      view.tokenStatus = 'waiting-for-user';
+      view.statusMessage = 'Waiting for the authorization code from the Google consent page.';
+      view.authorizationUrl = reg.pending.authorizationUrl;
+    }
+    // The latest failed attempt (registration or refresh) is what the admin must act on first.
+    if (this.#lastError && view.tokenStatus !== 'active' && view.tokenStatus !== 'waiting-for-user') {
+      view.tokenStatus = 'error';
+      view.statusMessage = `Error: ${this.#lastError.message}`;
+      code = this.#lastError.code ?? code;
+      remedy = this.#lastError.remedy ?? remedy;
+    }
+    if (code) view.code = code;
+    if (remedy) view.remedy = remedy;
+    const due = this.#life.refreshDueAtMonoMs(this.#d.bootEpoch);
+    if (due !== undefined && life.name === 'active') view.accessTokenRefreshInS = Math.max(0, Math.round((due - now) / 1000));
+    if (this.#skewMs !== undefined && isSkewed(this.#skewMs)) view.skew = { offsetS: Math.round(Math.abs(this.#skewMs) / 1000), direction: this.#skewMs > 0 ? 'ahead' : 'behind' };
+    return view as unknown as OAuthStatusView;
+  }
+
+  // --- Registration ---------------------------------------------------------------------------
+
+  async registerMicrosoft(): Promise<void> {
+    this.#cancelRegistration();
+    this.#lastError = undefined;
+    const answer = await this.#post(buildDeviceCodeRequest(this.#entraClient()));
+    if (!answer.ok) return;
+    const auth = processDeviceCodeResponse(answer.status, answer.bodyText);
+    if (!auth.ok) return this.#failed(auth.error, 'The device code request was refused');
+    const flow = new DeviceFlow(auth.value, this.#d.clock.monoNowMs());
+    const reg: Registration = { kind: 'device-code', flow, deviceCode: auth.value.deviceCode, timer: undefined };
+    this.#registration = reg;
+    this.#drive(reg, flow.start());
+  }
+
+  async registerGoogle(): Promise<void> {
+    this.#cancelRegistration();
+    this.#lastError = undefined;
+    const s = this.#d.settings.get('oauthGoogle');
+    this.#registration = { kind: 'google', pending: await buildAuthorizationRequest({ clientId: s.clientId, clientSecret: s.clientSecret }, this.#d.random) };
+  }
+
+  /** The admin pasted the code (or the whole address). Returns a field message when it is not usable. */
+  async submitGoogleCode(pasted: string): Promise<string | undefined> {
+    const reg = this.#registration;
+    if (reg?.kind !== 'google') return 'Press Register first, then open the link and paste what the browser shows.';
+    const read = processPastedCode(pasted, reg.pending);
+    if (!read.ok) return read.problem === 'google-error' ? `${PASTE_MESSAGES[read.problem]}: ${read.detail}` : PASTE_MESSAGES[read.problem];
+    const s = this.#d.settings.get('oauthGoogle');
+    const answer = await this.#post(buildCodeExchangeRequest({ clientId: s.clientId, clientSecret: s.clientSecret }, read.code, reg.pending));
+    if (!answer.ok) return this.#lastError?.message;
+    const outcome = processGoogleTokenResponse(answer.status, answer.bodyText);
+    if (!outcome.ok) {
+      this.#failed(outcome.error, googleRemedy(outcome.problem));
+      return this.#lastError?.message;
+    }
+    this.#registration = undefined;
+    await this.#install(outcome.tokens);
+    return undefined;
+  }
+
+  async deregister(): Promise<void> {
+    this.#cancelRegistration();
+    this.#lastError = undefined;
+    this.#life.clear();
+    await this.#d.grants.remove(this.#d.provider);
+  }
+
+  // --- Tokens for the SMTP client -------------------------------------------------------------
+
+  /** A usable access token, refreshing first when due. Concurrent callers share one refresh. */
+  accessToken(): Promise<AccessTokenResult> {
+    const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
+    if (decision.kind === 'use') return Promise.resolve({ ok: true, accessToken: decision.accessToken });
+    if (decision.kind === 'unusable') return Promise.resolve({ ok: false, status: this.status().tokenStatus, message: this.status().statusMessage });
+    this.#refreshing ??= this.#refresh(decision.refreshToken).finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
+  /** The mail server rejected the token (XOAUTH2): the next accessToken() refreshes first. */
+  onAccessTokenRejected(): void {
+    this.#life.onAccessTokenRejected();
+  }
+
+  async #refresh(refreshToken: string): Promise<AccessTokenResult> {
+    const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entraClient(), refreshToken) : buildGoogleRefreshRequest(this.#googleClient(), refreshToken);
+    const answer = await this.#post(request);
+    if (!answer.ok) return { ok: false, status: 'error', message: this.#lastError?.message ?? 'The identity server did not answer.' };
+    const at = { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch, ...(answer.serverDateMs === undefined ? {} : { serverDateMs: answer.serverDateMs }) };
+    if (this.#d.provider === 'microsoft') {
+      const outcome = processTokenResponse(answer.status, answer.bodyText);
+      if (outcome.kind === 'tokens') this.#life.onRefreshed(outcome.tokens, at);
+      else if (outcome.kind === 'failed' && outcome.error.error === 'invalid_grant') this.#life.onRefreshRefused(outcome.error);
+      else this.#failed(outcome.kind === 'failed' || outcome.kind === 'declined' || outcome.kind === 'expired' ? outcome.error : { error: outcome.kind, codes: [], httpStatus: answer.status }, 'The token refresh failed');
+    } else {
+      const outcome = processGoogleTokenResponse(answer.status, answer.bodyText);
+      if (outcome.ok) this.#life.onRefreshed(outcome.tokens, at);
+      else if (outcome.problem === 'invalid-grant') this.#life.onRefreshRefused(outcome.error);
+      else this.#failed(outcome.error, googleRemedy(outcome.problem));
+    }
+    await this.#persist();
+    const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
+    if (decision.kind === 'use') return { ok: true, accessToken: decision.accessToken };
+    const view = this.status();
+    return { ok: false, status: view.tokenStatus, message: view.statusMessage };
+  }
+
+  // --- Internals --------------------------------------------------------------------------------
+
+  #section() {
+    return this.#d.provider === 'microsoft' ? this.#d.settings.get('oauthMicrosoft') : this.#d.settings.get('oauthGoogle');
+  }
+
+  #entraClient(): EntraClient {
+    const s = this.#d.settings.get('oauthMicrosoft');
+    return { cloud: s.cloud, tenant: s.tenant, clientId: s.clientId || ENTRA_BUILTIN_CLIENT_ID };
+  }
+
+  #googleClient() {
+    const s = this.#d.settings.get('oauthGoogle');
+    return { clientId: s.clientId, clientSecret: s.clientSecret };
+  }
+
+  #drive(reg: Extract<Registration, { kind: 'device-code' }>, action: ReturnType<DeviceFlow['start']>): void {
+    if (this.#registration !== reg) return;
+    switch (action.kind) {
+      case 'wait-until':
+        reg.timer = this.#d.clock.schedule(Math.max(0, action.atMonoMs - this.#d.clock.monoNowMs()), () => this.#drive(reg, reg.flow.onTimer(this.#d.clock.monoNowMs())));
+        return;
+      case 'poll':
+        void this.#post(buildDeviceTokenRequest(this.#entraClient(), reg.deviceCode)).then((answer) => {
+          const now = this.#d.clock.monoNowMs();
+          this.#drive(reg, answer.ok ? reg.flow.onOutcome(processTokenResponse(answer.status, answer.bodyText), now) : reg.flow.onNoAnswer(now));
+        });
+        return;
+      case 'done':
+        this.#registration = undefined;
+        void this.#install(action.tokens);
+        return;
+      case 'failed':
+        this.#registration = undefined;
+        this.#failed(
+          action.error ?? { error: action.reason, codes: [], httpStatus: 0 },
+          action.reason === 'declined' ? 'The sign-in was declined: press Register to try again.' : action.reason === 'expired' ? 'The user code expired: press Register for a new one.' : undefined,
+        );
+    }
+  }
+
+  async #install(tokens: TokenSet): Promise<void> {
+    this.#life.install(tokens, { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch });
+    this.#lastError = undefined;
+    await this.#persist();
+    this.#d.events.record('oauth-registered', 'info', `OAuth 2.0 (${this.#d.provider}) registered: token status Active`, { provider: this.#d.provider });
+  }
+
+  async #persist(): Promise<void> {
+    const grant = this.#life.grant;
+    const status = this.#life.status;
+    if (!grant) return;
+    const voided = status.name === 'invalid-clock-changed' ? { reason: status.change.reason, fromWallMs: status.change.fromWallMs, toWallMs: status.change.toWallMs, atMonoMs: status.change.atMonoMs } : undefined;
+    await this.#d.grants.save(this.#d.provider, grant, voided);
+  }
+
+  async #onWallChange(change: WallChangeEvent): Promise<void> {
+    const before = this.#life.status.name;
+    this.#life.onWallChange(change);
+    if (before === 'not-configured') return;
+    if (this.#life.status.name === 'invalid-clock-changed') {
+      this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: the date/time was changed after registration`, { provider: this.#d.provider, reason: change.reason });
+    }
+    await this.#persist();
+  }
+
+  #cancelRegistration(): void {
+    const reg = this.#registration;
+    if (reg?.kind === 'device-code') reg.timer?.cancel();
+    this.#registration = undefined;
+  }
+
+  #failed(error: OAuthError, remedy?: string): void {
+    const aadsts = error.codes.length > 0 ? ` (AADSTS${error.codes[0]})` : '';
+    const publicClient = error.codes.includes(7000218) ? 'Allow public client flows in the app registration (Authentication → Advanced settings).' : undefined;
+    this.#lastError = { message: `${error.error}${aadsts}${error.description ? `: ${error.description}` : ''}`, code: '#848', ...(publicClient ?? remedy ? { remedy: publicClient ?? remedy } : {}) };
+  }
+
+  /** POST through the Http port with the trust decision; records Server Connection Status and skew. */
+  async #post(request: FormRequest): Promise<OAuthHttpResult> {
+    let verdict: ChainVerdict | undefined;
+    const section = this.#section();
+    const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
+      verdict = await verifyChain(tls.peerChainDer, {
+        nowMs: this.#d.clock.wallNowMs(),
+        trustAnchorsDer: this.#d.caStore.anchorsDer(),
+        ...(section.addCnToVerification ? { expectedHost: host } : {}),
+      });
+      if (verdict.trusted || !section.verifyServerCertificate) return { trusted: true };
+      return { trusted: false, reason: verdict };
+    };
+    const answer = await postForm(this.#d.http, request, verifyPeer, OAUTH_HTTP_TIMEOUT_MS);
+    const checkedWallMs = this.#d.clock.wallNowMs();
+    const host = new URL(request.url).host;
+    if (answer.ok) {
+      this.#connection = { ok: true, message: `Successfully connected to ${host}.`, checkedWallMs };
+      if (answer.serverDateMs !== undefined) this.#skewMs = clockSkewMs(checkedWallMs, answer.serverDateMs);
+    } else if (answer.kind === 'untrusted') {
+      const problems = verdict?.problems.map((p) => explainProblem(p)) ?? [];
+      this.#connection = { ok: false, message: `${host}: ${problems.map((p) => `${p.code} ${p.message}`).join(' ') || 'certificate not trusted'}`, checkedWallMs };
+      this.#lastError = { message: this.#connection.message, ...(problems[0] ? { code: problems[0].code } : {}) };
+    } else {
+      const detail = answer.kind === 'net' ? `${answer.error.kind}: ${answer.error.detail}` : 'the answer was too large';
+      this.#connection = { ok: false, message: `${host} could not be reached (${detail}).`, checkedWallMs };
+      this.#lastError = { message: this.#connection.message, code: '#802' };
+    }
+    return answer;
+  }
+}
+
+function googleRemedy(problem: string): string | undefined {
+  switch (problem) {
+    case 'invalid-grant':
+      return 'The code was used already, expired, or the grant was revoked: press Register and sign in again.';
+    case 'invalid-client':
+      return 'Check the Client ID and Client Secret (the secret’s value, from the Google Cloud project).';
+    case 'redirect-mismatch':
+      return 'The OAuth client must be of type "Desktop app" so that a loopback address is allowed.';
+    case 'secret-missing':
+      return 'Enter the Client Secret: Google requires it for Desktop app clients.';
+    case 'scope-not-granted':
+      return 'Tick the Gmail permission on the consent page and register again.';
+    default:
+      return undefined;
+  }
+}
