@@ -33,6 +33,15 @@ export class LoadController<T> implements ReactiveController {
     this.generation++;
   }
 
+  /** An answer that arrived another way (an action returned the resource): newer than any load in flight. */
+  set(value: T): void {
+    this.generation++;
+    this.value = value;
+    this.error = undefined;
+    this.loadedAtMs = performance.now();
+    this.host.requestUpdate();
+  }
+
   async reload(background = false): Promise<void> {
     const generation = ++this.generation;
     const result = await this.fetcher(background);

@@ -17,6 +17,7 @@ import './datetime-page.ts';
 import './email-page.ts';
 import './events-page.ts';
 import './login-page.ts';
+import './oauth-page.ts';
 import './password-page.ts';
 import './portal-page.ts';
 import './settings-form.ts';
@@ -218,6 +219,8 @@ export class RuiApp extends LitElement {
     if (item.section === 'datetime') return html`<rui-datetime-page></rui-datetime-page>`;
     if (item.section === 'email') return html`<rui-email-page></rui-email-page>`;
     if (item.section === 'certificates') return html`<rui-certificates-page></rui-certificates-page>`;
+    if (item.section === 'oauthMicrosoft') return html`<rui-oauth-page .provider=${'microsoft'}></rui-oauth-page>`;
+    if (item.section === 'oauthGoogle') return html`<rui-oauth-page .provider=${'google'}></rui-oauth-page>`;
     if (item.section) return html`<rui-settings-form .section=${item.section} .spec=${SECTION_FORMS[item.section]}></rui-settings-form>`;
     if (path === '/accounts') return html`<rui-accounts-page .session=${session}></rui-accounts-page>`;
     return html`<rui-events-page></rui-events-page>`;

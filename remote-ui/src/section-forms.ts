@@ -133,7 +133,7 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
         ],
         advice: (v) =>
           v['authMethod'] === 'oauth-microsoft' || v['authMethod'] === 'oauth-google'
-            ? { level: 'note', text: 'OAuth 2.0 registration arrives with the OAuth pages; until then this method is not registered.' }
+            ? { level: 'note', text: 'Register the device on the OAuth 2.0 page of the same name: mail is sent only while its Token Status is "Active".' }
             : undefined,
       },
       { key: 'userName', label: 'User Name', kind: 'text', hint: 'The mailbox the device sends from, e.g. scanner@example.com.' },
@@ -163,7 +163,6 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
   },
   oauthMicrosoft: {
     title: 'OAuth 2.0 (Microsoft) Settings',
-    note: 'Registration with Microsoft Entra ID (sign-in with a user code) arrives in a later firmware. These settings are stored now; Token Status stays "Not registered" until then.',
     fields: [
       { key: 'enabled', label: 'Use OAuth 2.0 (Microsoft)', kind: 'check' },
       ...verifyFields,
@@ -183,7 +182,6 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
   },
   oauthGoogle: {
     title: 'OAuth 2.0 (Google) Settings',
-    note: 'Registration with Google (authorization code) arrives in a later firmware. These settings are stored now; Token Status stays "Not registered" until then.',
     fields: [
       { key: 'enabled', label: 'Use OAuth 2.0 (Google)', kind: 'check' },
       ...verifyFields,

@@ -1,0 +1,351 @@
+/**
+ * OAuth 2.0 (Microsoft) and OAuth 2.0 (Google): the settings form, then the registration status
+ * (`GET /api/oauth/:provider`, polled every 2 s in the background) with Register and Deregister.
+ * Microsoft uses the device code flow: the page shows the user code, the message and the
+ * verification address, with a countdown ticking locally between polls. Google uses the
+ * authorization code flow: the page links to the consent page and takes the pasted code (or the
+ * whole address of the error page the browser shows for 127.0.0.1). See docs/api.md, "OAuth 2.0".
+ */
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { googlePastedCodeRequest, type OAuthProvider, type OAuthStatusView, type TokenStatusName } from '../../firmware/web/api-types.ts';
+import { request } from './api.ts';
+import { errorsFrom, formMessage, invalid, row, validate } from './form-fields.ts';
+import { LoadController } from './load-controller.ts';
+import { SECTION_FORMS } from './section-forms.ts';
+import { sharedStyles } from './shared-styles.ts';
+import { TickController } from './tick-controller.ts';
+import './settings-form.ts';
+
+const POLL_MS = 2000;
+
+/** Token Status as the page words it, and the badge colour. */
+const TOKEN_STATUS: Readonly<Record<TokenStatusName, readonly [text: string, tone: 'ok' | 'wait' | 'bad' | 'off']>> = {
+  'not-configured': ['Not configured', 'off'],
+  'waiting-for-user': ['Waiting for user', 'wait'],
+  active: ['Active', 'ok'],
+  refreshing: ['Active (refreshing)', 'ok'],
+  revalidating: ['Checking with the server', 'wait'],
+  'invalid-clock-changed': ['Invalid', 'bad'],
+  'reauthorization-needed': ['Reauthorization needed', 'bad'],
+  error: ['Error', 'bad'],
+};
+
+/** Statuses in which the device may hold tokens (a grant) that Deregister deletes. */
+const HAS_GRANT: readonly TokenStatusName[] = ['active', 'refreshing', 'revalidating', 'invalid-clock-changed', 'reauthorization-needed', 'error'];
+
+/** "mm:ss", or "h:mm:ss" from an hour on. */
+export function countdown(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const two = (n: number) => String(n).padStart(2, '0');
+  const h = Math.floor(s / 3600);
+  const mmss = `${two(Math.floor((s % 3600) / 60))}:${two(s % 60)}`;
+  return h > 0 ? `${h}:${mmss}` : mmss;
+}
+
+export class OAuthPage extends LitElement {
+  static override properties = {
+    provider: { attribute: false },
+    busy: { state: true },
+    confirming: { state: true },
+    message: { state: true },
+    pasted: { state: true },
+    pastedError: { state: true },
+  };
+
+  declare provider: OAuthProvider;
+  /** An action waiting for the device. */
+  declare busy: boolean;
+  /** The Deregister confirmation strip is open. */
+  declare confirming: boolean;
+  declare message: { ok: boolean; text: string } | undefined;
+  declare pasted: string;
+  declare pastedError: string | undefined;
+  /** The Token Status a success message spoke about: it goes once the status moves on. */
+  private messageStatus: TokenStatusName | undefined;
+  private readonly status = new LoadController(
+    this,
+    (background) => request<OAuthStatusView>('GET', `/api/oauth/${this.provider}`, undefined, { background }),
+    POLL_MS,
+  );
+
+  constructor() {
+    super();
+    this.busy = false;
+    this.confirming = false;
+    this.pasted = '';
+    new TickController(this);
+  }
+
+  /** Seconds left of a countdown the device reported, ticking down since that answer arrived. */
+  private left(seconds: number): number {
+    return seconds - (performance.now() - this.status.loadedAtMs) / 1000;
+  }
+
+  private async act(method: 'POST' | 'DELETE', path: string, body: unknown, done: string): Promise<boolean> {
+    this.busy = true;
+    this.message = undefined;
+    const result = await request<OAuthStatusView>(method, path, body);
+    this.busy = false;
+    if (!result.ok) {
+      const fieldError = errorsFrom(result.error)['pasted'];
+      if (fieldError) this.pastedError = fieldError;
+      else this.message = { ok: false, text: result.error.message };
+      return false;
+    }
+    this.status.set(result.data);
+    if (done) this.message = { ok: true, text: done };
+    this.messageStatus = result.data.tokenStatus;
+    return true;
+  }
+
+  private async register(): Promise<void> {
+    this.confirming = false;
+    this.pastedError = undefined;
+    await this.act('POST', `/api/oauth/${this.provider}/register`, {}, '');
+  }
+
+  private async deregister(): Promise<void> {
+    this.confirming = false;
+    await this.act('DELETE', `/api/oauth/${this.provider}`, undefined, 'Deregistered: the device deleted its tokens.');
+  }
+
+  private async submitCode(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const checked = validate(googlePastedCodeRequest, { pasted: this.pasted.trim() });
+    this.pastedError = checked.errors?.['pasted'];
+    if (!checked.data) return;
+    if (await this.act('POST', '/api/oauth/google/code', checked.data, 'Code accepted.')) this.pasted = '';
+  }
+
+  private copy(event: Event): void {
+    const code = (event.currentTarget as HTMLElement).parentElement?.querySelector('[data-test=user-code]');
+    if (!code) return;
+    // The clipboard API needs a secure context; over plain HTTP the device's address is not one.
+    const range = document.createRange();
+    range.selectNodeContents(code);
+    const selection = getSelection();
+    selection?.removeAllRanges();
+    selection?.addRange(range);
+    const text = code.textContent ?? '';
+    if (navigator.clipboard && isSecureContext) void navigator.clipboard.writeText(text);
+    else document.execCommand('copy');
+  }
+
+  override render() {
+    const section = this.provider === 'microsoft' ? 'oauthMicrosoft' : 'oauthGoogle';
+    return html`<rui-settings-form .section=${section} .spec=${SECTION_FORMS[section]}></rui-settings-form>
+      <h2>Information for Authorization</h2>
+      ${formMessage(this.message?.ok && this.status.value?.tokenStatus !== this.messageStatus ? undefined : this.message, 'oauth-message')}
+      ${this.renderStatus()}`;
+  }
+
+  private renderStatus(): TemplateResult {
+    const v = this.status.value;
+    if (!v) {
+      return this.status.error
+        ? html`<p class="msg error" role="alert">${this.status.error.message}</p>`
+        : html`<p>Reading the status…</p>`;
+    }
+    const [text, tone] = TOKEN_STATUS[v.tokenStatus] ?? [v.tokenStatus, 'off'];
+    const conn = v.serverConnection;
+    const waiting = v.tokenStatus === 'waiting-for-user';
+    return html`${this.status.error
+        ? html`<p class="msg error" role="alert" data-test="poll-error">The status could not be updated: ${this.status.error.message}</p>`
+        : nothing}
+      <div class="panel">
+        <div class="row">
+          <span class="label">Token Status</span>
+          <div class="cell" data-test="token-status" data-status=${v.tokenStatus} aria-live="polite">
+            <span class=${`badge tone-${tone}`}>${text}</span>
+            ${v.statusMessage && v.statusMessage !== text ? html`<span class="status-message">${v.statusMessage}</span>` : nothing}
+            ${v.code ? html`<div class="code">Code: <b class="mono" data-test="token-code">${v.code}</b></div>` : nothing}
+            ${v.remedy ? html`<div class="remedy" data-test="token-remedy">What to do: ${v.remedy}</div>` : nothing}
+          </div>
+        </div>
+        <div class="row">
+          <span class="label">Server Connection Status</span>
+          <div class="cell" data-test="server-connection" data-ok=${conn.ok ? 'true' : 'false'}>
+            ${conn.ok
+              ? html`<b class="good">✓ Successfully Connected</b>`
+              : conn.checkedWallMs === undefined
+                ? nothing
+                : html`<b class="bad">✗ Connection Failed</b>`}
+            ${conn.message ? html`<span class="status-message">${conn.message}</span>` : nothing}
+          </div>
+        </div>
+        ${v.accessTokenRefreshInS !== undefined
+          ? html`<div class="row">
+              <span class="label">Access Token Refresh</span>
+              <div class="cell" data-test="refresh-countdown">In <span class="mono">${countdown(this.left(v.accessTokenRefreshInS))}</span></div>
+            </div>`
+          : nothing}
+        ${waiting && this.provider === 'microsoft' ? this.renderDeviceCode(v) : nothing}
+        ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderConsentLink(v.authorizationUrl) : nothing}
+      </div>
+      ${v.skew
+        ? html`<p class="warning" role="alert" data-test="clock-skew">
+            ⚠ The device clock is ${Math.abs(Math.round(v.skew.offsetS))} s ${v.skew.direction === 'ahead' ? 'ahead of' : 'behind'} the identity server. Tokens may be
+            refused: correct the date and time (Date/Time page).
+          </p>`
+        : nothing}
+      ${this.confirming
+        ? html`<div class="warning confirm" role="alertdialog" aria-label="Deregister" data-test="confirm-deregister">
+            <span>Deregister? The device deletes its tokens and can no longer send e-mail with OAuth 2.0 until it is registered again.</span>
+            <span class="buttons">
+              <button type="button" @click=${() => (this.confirming = false)}>Cancel</button>
+              <button type="button" class="danger" ?disabled=${this.busy} @click=${() => void this.deregister()}>Yes, Deregister</button>
+            </span>
+          </div>`
+        : nothing}
+      <div class="actions start">
+        <button type="button" class="primary" ?disabled=${this.busy} @click=${() => void this.register()}>Register</button>
+        ${HAS_GRANT.includes(v.tokenStatus)
+          ? html`<button type="button" class="danger" ?disabled=${this.busy || this.confirming} @click=${() => (this.confirming = true)}>Deregister</button>`
+          : nothing}
+      </div>
+      ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderCodeForm() : nothing}
+      <p class="hint">
+        ${this.provider === 'microsoft'
+          ? 'Save the settings first and check the device date and time. Press Register, open the address shown and enter the User Code before it expires; Token Status becomes "Active" by itself.'
+          : 'Save the Client ID and Client Secret first and check the device date and time. Press Register, open the Google address shown, allow access and paste the result below; Token Status becomes "Active" by itself.'}
+      </p>`;
+  }
+
+  private renderDeviceCode(v: OAuthStatusView): TemplateResult {
+    return html`${v.userCode
+        ? html`<div class="row">
+            <span class="label">User Code</span>
+            <div class="cell">
+              <code class="user-code" data-test="user-code">${v.userCode}</code>
+              <button type="button" class="small" @click=${this.copy}>Copy</button>
+            </div>
+          </div>`
+        : nothing}
+      ${v.message ? html`<div class="row"><span class="label">Message</span><div class="cell" data-test="device-code-message">${v.message}</div></div>` : nothing}
+      ${v.verificationUri
+        ? html`<div class="row">
+            <span class="label">Verification Address</span>
+            <div class="cell">
+              <a href=${v.verificationUri} target="_blank" rel="noopener noreferrer" data-test="verification-uri">${v.verificationUri}</a>
+            </div>
+          </div>`
+        : nothing}
+      ${v.userCodeExpiresInS !== undefined
+        ? html`<div class="row">
+            <span class="label">User Code Expires In</span>
+            <div class="cell" data-test="code-countdown">
+              ${this.left(v.userCodeExpiresInS) > 0
+                ? html`User code expires in <span class="mono">${countdown(this.left(v.userCodeExpiresInS))}</span>`
+                : html`<span class="bad">The user code has expired: press Register for a new one.</span>`}
+            </div>
+          </div>`
+        : nothing}`;
+  }
+
+  private renderConsentLink(url: string): TemplateResult {
+    return html`<div class="row">
+      <span class="label">URL for Google Authorization Server</span>
+      <div class="cell">
+        <a class="consent" href=${url} target="_blank" rel="noopener noreferrer" data-test="authorization-url">Open the Google consent page</a>
+        <div class="hint">
+          After you allow access, the browser shows an error page for 127.0.0.1: copy the whole address (or the code=… part) and paste it below.
+        </div>
+      </div>
+    </div>`;
+  }
+
+  private renderCodeForm(): TemplateResult {
+    const a = invalid('pasted', this.pastedError);
+    return html`<form @submit=${this.submitCode} novalidate data-test="google-code-form">
+      <div class="panel">
+        ${row(
+          'pasted',
+          'Authorization Code',
+          html`<textarea
+            id="pasted"
+            name="pasted"
+            rows="3"
+            spellcheck="false"
+            placeholder="http://127.0.0.1/?state=…&code=…"
+            .value=${this.pasted}
+            aria-invalid=${a.invalid}
+            aria-describedby=${a.describedBy}
+            @input=${(e: InputEvent) => (this.pasted = (e.target as HTMLTextAreaElement).value)}
+          ></textarea>`,
+          this.pastedError,
+          'The whole address from the browser, or only the part after code=.',
+        )}
+      </div>
+      <div class="actions start"><button type="submit" class="primary" ?disabled=${this.busy}>Submit Code</button></div>
+    </form>`;
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .actions.start {
+        justify-content: flex-start;
+      }
+      .badge {
+        display: inline-block;
+        padding: 1px 9px;
+        border-radius: 9px;
+        font-weight: 600;
+        color: #fff;
+        background: #7b838c;
+        margin-right: 8px;
+      }
+      .badge.tone-ok {
+        background: var(--ok);
+      }
+      .badge.tone-wait {
+        background: var(--accent);
+      }
+      .badge.tone-bad {
+        background: var(--error);
+      }
+      .good {
+        color: var(--ok);
+        margin-right: 8px;
+      }
+      .bad {
+        color: var(--error);
+        margin-right: 8px;
+      }
+      .remedy,
+      .code {
+        margin-top: 3px;
+        color: #3d4650;
+      }
+      .user-code {
+        font: 600 24px/1.3 ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace;
+        letter-spacing: 2px;
+        padding: 2px 10px;
+        margin-right: 10px;
+        border: 1px dashed #a9bfd6;
+        background: #eef4fa;
+        user-select: all;
+      }
+      button.small {
+        padding: 2px 10px;
+        vertical-align: middle;
+      }
+      .consent {
+        font-weight: 600;
+      }
+      textarea {
+        font: 12px/1.4 ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace;
+        width: 100%;
+        box-sizing: border-box;
+        border: 1px solid #9aa3ad;
+        border-radius: 2px;
+      }
+      textarea[aria-invalid='true'] {
+        border-color: var(--error);
+        outline: 1px solid var(--error);
+      }
+    `,
+  ];
+}
+
+customElements.define('rui-oauth-page', OAuthPage);
