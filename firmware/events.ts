@@ -20,6 +20,7 @@ export type EventCode =
   | 'account-deleted'
   | 'settings-changed'
   | 'oauth-registered'
+  | 'oauth-refreshed'
   | 'oauth-voided'
   | 'secret-unreadable'
   | 'internal-error'

@@ -75,6 +75,8 @@ export class OAuthService {
   readonly #life: TokenLifecycle;
   #registration: Registration | undefined;
   #refreshing: Promise<AccessTokenResult> | undefined;
+  /** The refresh ahead of expiry, on the monotonic clock. */
+  #refreshTimer: TimerHandle | undefined;
   #lastError: { message: string; code?: string; remedy?: string } | undefined;
   #connection: OAuthStatusView['serverConnection'] = { ok: false, message: 'Not checked yet.' };
   #skewMs: number | undefined;
@@ -94,6 +96,8 @@ export class OAuthService {
       );
     }
     deps.clock.onWallChange((change) => void service.#onWallChange(change));
+    // After a power-on the access token's age is unknown: refresh now, so the grant stays alive.
+    if (service.#life.status.name === 'active') service.#refreshTimer = deps.clock.schedule(0, () => void service.accessToken());
     return service;
   }
 
@@ -190,6 +194,8 @@ export class OAuthService {
 
   async deregister(): Promise<void> {
     this.#cancelRegistration();
+    this.#refreshTimer?.cancel();
+    this.#refreshTimer = undefined;
     this.#lastError = undefined;
     this.#life.clear();
     await this.#d.grants.remove(this.#d.provider);
@@ -229,7 +235,10 @@ export class OAuthService {
     }
     await this.#persist();
     const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
-    if (decision.kind === 'use') return { ok: true, accessToken: decision.accessToken };
+    if (decision.kind === 'use') {
+      this.#d.events.record('oauth-refreshed', 'info', `OAuth 2.0 (${this.#d.provider}) access token refreshed`, { provider: this.#d.provider });
+      return { ok: true, accessToken: decision.accessToken };
+    }
     const view = this.status();
     return { ok: false, status: view.tokenStatus, message: view.statusMessage };
   }
@@ -282,7 +291,20 @@ export class OAuthService {
     this.#d.events.record('oauth-registered', 'info', `OAuth 2.0 (${this.#d.provider}) registered: token status Active`, { provider: this.#d.provider });
   }
 
+  /** Refresh ahead of expiry (OAUTH_REFRESH_MARGIN_MS before it), so a send never waits for it. */
+  #scheduleRefresh(): void {
+    this.#refreshTimer?.cancel();
+    this.#refreshTimer = undefined;
+    const due = this.#life.refreshDueAtMonoMs(this.#d.bootEpoch);
+    if (due === undefined) return;
+    this.#refreshTimer = this.#d.clock.schedule(Math.max(0, due - this.#d.clock.monoNowMs()), () => {
+      this.#refreshTimer = undefined;
+      void this.accessToken();
+    });
+  }
+
   async #persist(): Promise<void> {
+    this.#scheduleRefresh();
     const grant = this.#life.grant;
     const status = this.#life.status;
     if (!grant) return;

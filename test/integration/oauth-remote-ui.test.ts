@@ -68,6 +68,22 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
     expect(sim.printer.device!.events.since().map((e) => e.code)).toContain('oauth-voided');
   });
 
+  it('refreshes the access token ahead of expiry on its own', async () => {
+    // A 302-second token is due for refresh 2 s after it is issued (5-minute margin).
+    sim.cloud.identity!.entra.setAccessTokenLifetimeS(302);
+    try {
+      const waiting = (await admin.call('POST', '/api/oauth/microsoft/register', {})).json;
+      sim.cloud.identity!.entra.approve(waiting.userCode, USER);
+      expect((await statusUntil('active', 20_000)).tokenStatus).toBe('active');
+      const since = sim.printer.device!.events.since().at(-1)!.seq;
+      await expect.poll(() => sim.printer.device!.events.since(since).some((e) => e.code === 'oauth-refreshed'), { timeout: 10_000 }).toBe(true);
+      expect((await admin.call('GET', '/api/oauth/microsoft')).json.tokenStatus).toBe('active');
+    } finally {
+      sim.cloud.identity!.entra.setAccessTokenLifetimeS(3599);
+      await admin.call('DELETE', '/api/oauth/microsoft');
+    }
+  });
+
   it('says why when public client flows are disabled in the app registration (AADSTS7000218)', async () => {
     sim.cloud.identity!.entra.setPublicClientFlows(false);
     try {
