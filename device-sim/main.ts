@@ -62,7 +62,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     throw e;
   }
   let controlUrl = '';
-  const control = buildControlApp(printer, directoryAssets(join(ROOT, 'device-sim/dist')), () => controlUrl, { mailbox: cloud.mailbox });
+  const control = buildControlApp(printer, directoryAssets(join(ROOT, 'device-sim/dist')), () => controlUrl, {
+    mailbox: cloud.mailbox,
+    ...(cloud.identity ? { identity: cloud.identity } : {}),
+    nowMs: () => world.hostNowMs(),
+  });
   const simPort = options.simPort ?? (options.port === 0 ? 0 : options.port + 1);
   const server = await new Promise<Server>((ok, fail) => {
     const s = serve({ fetch: control.fetch, port: simPort, hostname: '127.0.0.1' }) as Server;
@@ -140,6 +144,8 @@ async function main(): Promise<void> {
       `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}`,
       ...sim.cloud.pki.rootEvents.map((e) => `   Simulator PKI: ${e}`),
       '   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587',
+      `   Emulated sign-in pages: ${new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href} (Microsoft device code)`,
+      `     and ${new URL('/cloud/accounts.google.com/', sim.controlUrl).href}… (replace https://accounts.google.com/ in the consent link)`,
       bar,
       '',
     ].join('\n'),

@@ -478,7 +478,7 @@ function enterCodePage(error?: string): string {
     'Enter code',
     `<p>Enter the code displayed on your app or device.</p>
 ${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
-<form method="post" action="/device">
+<form method="post" action="device">
 <label for="otc">Code</label> <input id="otc" name="otc" autocomplete="off" maxlength="16" required autofocus>
 <button type="submit">Next</button>
 </form>`,
@@ -490,7 +490,7 @@ function signInPage(userCode: string, scopes: readonly string[], error?: string)
     'Sign in',
     `<p>You're signing in to an application on another device. It asks for: ${escapeHtml(scopes.join(' '))}</p>
 ${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
-<form method="post" action="/device/signin">
+<form method="post" action="device/signin">
 <input type="hidden" name="otc" value="${escapeHtml(userCode)}">
 <label for="login">Email, phone, or Skype</label> <input id="login" name="login" type="email" autocomplete="username">
 <button type="submit" name="action" value="continue">Continue</button>

@@ -400,7 +400,7 @@ function consentPage(sessionId: string, scopes: readonly string[], account: stri
     `<p>The app wants access to your Google Account:</p>
 <ul>${items}</ul>
 ${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
-<form method="post" action="/o/oauth2/v2/auth">
+<form method="post" action="auth">
 <input type="hidden" name="session" value="${escapeHtml(sessionId)}">
 <label for="account">Email</label> <input id="account" name="account" type="email" value="${escapeHtml(account)}" autocomplete="username">
 <button type="submit" name="action" value="allow">Allow</button>

@@ -13,6 +13,10 @@ import type { SimPrinter } from '../printer.ts';
 import type { SimState } from './sim-state.ts';
 import type { Mailbox } from '../cloud/mailbox.ts';
 import { buildMailboxApi, MAILBOX_API_BASE } from './mailbox-api.ts';
+import { withWorldDate, type RunningIdentityServices } from '../cloud/identity-server.ts';
+
+/** Where the emulated identity providers' pages are mirrored on the simulator port. */
+export const CLOUD_PAGES_BASE = '/cloud';
 import { VirtualTimeSource } from '../hal/time-source.ts';
 
 const clockAction = z.discriminatedUnion('action', [
@@ -25,7 +29,12 @@ const powerAction = z.object({ action: z.enum(['cycle', 'off', 'on']) });
 const advanceAction = z.object({ ms: z.number().int().min(0).max(366 * 86_400_000) });
 
 
-export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () => string, world: { mailbox?: Mailbox } = {}): Hono {
+export function buildControlApp(
+  printer: SimPrinter,
+  pages: Assets,
+  selfUrl: () => string,
+  world: { mailbox?: Mailbox; identity?: RunningIdentityServices; nowMs?: () => number } = {},
+): Hono {
   const app = new Hono();
   app.use('/sim/api/*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => fail(c, 413, 'body-too-large', 'Request body too large.') }));
   app.use('/sim/api/*', async (c, next) => {
@@ -110,6 +119,12 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
   });
 
   if (world.mailbox) app.route(MAILBOX_API_BASE, buildMailboxApi(world.mailbox));
+  // The emulated sign-in pages, for the admin's browser (which does not use the simulated DNS):
+  // the same paths as on the real hosts, under /cloud/<host>/.
+  if (world.identity && world.nowMs) {
+    app.route(`${CLOUD_PAGES_BASE}/login.microsoftonline.com`, withWorldDate(world.identity.entra.loginApp(), world.nowMs));
+    app.route(`${CLOUD_PAGES_BASE}/accounts.google.com`, withWorldDate(world.identity.google.accountsApp(), world.nowMs));
+  }
   app.all('/sim/api/*', (c) => fail(c, 404, 'not-found', `There is no simulator API at ${c.req.method} ${new URL(c.req.url).pathname}.`));
 
   // The tester's pages (Vite build of device-sim/*/page).

@@ -1,7 +1,7 @@
 /**
  * OAuth 2.0 (Microsoft) in Chromium, as an administrator does it: turn it on, Register, read the
- * User Code and its countdown, "enter" it at the emulated Entra (the tester's lever stands in for
- * the sign-in page), and watch Token Status become Active without pressing refresh; then the
+ * User Code and its countdown, enter it on the emulated Microsoft sign-in page in another tab, and
+ * watch Token Status become Active without pressing refresh; then the
  * tester jumps the device clock and the page says to register again.
  * Screenshots land in test/artifacts/oauth/.
  */
@@ -48,7 +48,16 @@ describe('OAuth 2.0 (Microsoft) page', () => {
     expect(await page.locator('[data-test=server-connection]').getAttribute('data-ok')).toBe('true');
     await shot(page, 'oauth', '01-waiting-for-user');
 
-    expect(sim.cloud.identity!.entra.approve(userCode, 'scanner@contoso.com')).toBe(true);
+    // The admin enters the code on the (emulated) Microsoft sign-in page in another tab.
+    const signIn = await context.newPage();
+    await signIn.goto(new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href);
+    await signIn.getByLabel('Code').fill(userCode);
+    await signIn.getByRole('button', { name: 'Next' }).click();
+    await signIn.getByLabel('Email, phone, or Skype').fill('scanner@contoso.com');
+    await shot(signIn, 'oauth', '01b-microsoft-sign-in');
+    await signIn.getByRole('button', { name: 'Continue' }).click();
+    await expect.poll(() => signIn.locator('h1').textContent()).toBe('Done');
+    await signIn.close();
     await expect.poll(() => page.locator('[data-test=token-status]').getAttribute('data-status'), { timeout: 20_000 }).toBe('active');
     await shot(page, 'oauth', '02-active');
 

@@ -264,7 +264,7 @@ describe('Entra ID device authorization grant', () => {
     expect(enter.status).toBe(200);
     expect(enter.headers['content-type']).toMatch(/^text\/html/);
     expect(enter.text).toContain('Enter code');
-    expect(enter.text).toContain('<form method="post" action="/device">');
+    expect(enter.text).toContain('<form method="post" action="device">');
 
     const wrong = await call(ENTRA, 'POST', '/device', { otc: 'ZZZZZZZZ' });
     expect(wrong.status).toBe(400);
