@@ -97,7 +97,7 @@ export class OAuthService {
     }
     deps.clock.onWallChange((change) => void service.#onWallChange(change));
     // After a power-on the access token's age is unknown: refresh now, so the grant stays alive.
-    if (service.#life.status.name === 'active') service.#refreshTimer = deps.clock.schedule(0, () => void service.accessToken());
+    if (service.#life.status.name === 'active') service.#refreshTimer = deps.clock.schedule(0, () => void service.#refreshNow());
     return service;
   }
 
@@ -212,6 +212,13 @@ export class OAuthService {
     return this.#refreshing;
   }
 
+  #refreshNow(): Promise<AccessTokenResult> | undefined {
+    const refreshToken = this.#life.grant?.refreshToken;
+    if (this.#life.status.name !== 'active' || !refreshToken) return undefined;
+    this.#refreshing ??= this.#refresh(refreshToken).finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
   /** The mail server rejected the token (XOAUTH2): the next accessToken() refreshes first. */
   onAccessTokenRejected(): void {
     this.#life.onAccessTokenRejected();
@@ -299,7 +306,8 @@ export class OAuthService {
     if (due === undefined) return;
     this.#refreshTimer = this.#d.clock.schedule(Math.max(0, due - this.#d.clock.monoNowMs()), () => {
       this.#refreshTimer = undefined;
-      void this.accessToken();
+      // Refresh now, whatever a clock read a hair before `due` would say (timers may fire early).
+      void this.#refreshNow();
     });
   }
 
