@@ -32,6 +32,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
+import { escapeHtml, providerPage } from './html-page.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Tunables (move to cloud-defaults.ts when this is merged; STYLE.md habit 3).
@@ -460,17 +461,9 @@ function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
 
 function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><main><p>Microsoft</p><h1>${escapeHtml(title)}</h1>
-${body}
-</main></body></html>`;
+  return providerPage('Microsoft', title, body);
 }
 
 function enterCodePage(error?: string): string {

@@ -27,6 +27,7 @@ import { Hono, type Context } from 'hono';
 import { GMAIL_SMTP_SCOPE } from './cloud-defaults.ts';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
+import { escapeHtml, providerPage } from './html-page.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Tunables (move to cloud-defaults.ts when this is merged; STYLE.md habit 3).
@@ -372,17 +373,9 @@ function splitScopes(scope: string | null): string[] {
   return (scope ?? '').split(/\s+/).filter((s) => s !== '');
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
 
 function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><main><p>Google</p><h1>${escapeHtml(title)}</h1>
-${body}
-</main></body></html>`;
+  return providerPage('Google', title, body);
 }
 
 /** Google's own error page (B.3: these errors are shown, not redirected). */
