@@ -12,7 +12,7 @@ import { EmailTransport } from './send/email-transport.ts';
 import { TranscriptLog } from './send/transcript-log.ts';
 import { GrantStore } from './oauth/grant-store.ts';
 import { OAuthService } from './oauth/oauth-service.ts';
-import { toBase64Url } from './web/password.ts';
+import { toBase64Url } from './encoding.ts';
 import { Nvram } from './settings/nvram.ts';
 import { SecretBox } from './settings/secret-box.ts';
 import { SettingsStore } from './settings/settings-store.ts';
@@ -79,6 +79,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   });
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
   return {
+    // Hono's request handler (Request → Response), not the global fetch: no I/O leaves the core here.
     handleHttp: (request) => Promise.resolve(app.fetch(request)),
     events,
     settings,

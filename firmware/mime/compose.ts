@@ -9,6 +9,7 @@
  * Deliberately not done: quoted-printable, inline images, S/MIME.
  */
 import { zoneOffsetMs } from '../clock/local-time.ts';
+import { toHex } from '../encoding.ts';
 import type { Random } from '../hal/random.ts';
 import { Base64LineEncoder, base64LinesSize } from './base64-lines.ts';
 import { asciiFallback, assertHeaderSafe, encodedWords, foldHeader, phrase, rfc2231Value, unstructured } from './header-encoding.ts';
@@ -75,9 +76,6 @@ export function rfc5322Date(wallMs: number, timeZone: string): string {
   return `${DAYS[local.getUTCDay()]}, ${local.getUTCDate()} ${MONTHS[local.getUTCMonth()]} ${local.getUTCFullYear()} ${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())} ${sign}${two(Math.floor(abs / 60))}${two(abs % 60)}`;
 }
 
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 function addressPieces(list: readonly MailAddress[]): string[] {
   const pieces: string[] = [];
@@ -113,8 +111,8 @@ function checkSpec(spec: MessageSpec): void {
 export function composeMessage(spec: MessageSpec, random: Random): ComposedMessage {
   checkSpec(spec);
   const domain = spec.from.address.slice(spec.from.address.lastIndexOf('@') + 1) || 'device.invalid';
-  const messageId = `<${hex(random.bytes(12))}.${spec.dateWallMs.toString(36)}@${domain}>`;
-  const boundary = `----=_Part_${hex(random.bytes(12))}`;
+  const messageId = `<${toHex(random.bytes(12))}.${spec.dateWallMs.toString(36)}@${domain}>`;
+  const boundary = `----=_Part_${toHex(random.bytes(12))}`;
 
   let head = '';
   head += foldHeader('Date', [rfc5322Date(spec.dateWallMs, spec.timeZone)]);

@@ -3,6 +3,7 @@
  * Non-ASCII words go as RFC 2047 "B" encoded words in UTF-8; file names as RFC 2231 parameters
  * (with an encoded-word `name=` beside them, which older mail clients still read).
  */
+import { toBase64 } from '../encoding.ts';
 
 const encoder = new TextEncoder();
 /** A display name that can go as an atom sequence without quoting (RFC 5322 §3.2.3 atext + space). */
@@ -19,11 +20,6 @@ export function assertHeaderSafe(field: string, value: string): void {
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new HeaderInjectionError(`${field} contains a line break or control character`);
 }
 
-function base64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
 
 /**
  * `text` as RFC 2047 encoded words, each at most 75 characters, never splitting a UTF-8 character
@@ -36,12 +32,12 @@ export function encodedWords(text: string): string[] {
   const maxBytes = Math.floor(((ENCODED_WORD_MAX - 12) / 4) * 3);
   for (const ch of text) {
     if (encoder.encode(chunk + ch).length > maxBytes) {
-      words.push(`=?UTF-8?B?${base64(encoder.encode(chunk))}?=`);
+      words.push(`=?UTF-8?B?${toBase64(encoder.encode(chunk))}?=`);
       chunk = '';
     }
     chunk += ch;
   }
-  if (chunk !== '' || words.length === 0) words.push(`=?UTF-8?B?${base64(encoder.encode(chunk))}?=`);
+  if (chunk !== '' || words.length === 0) words.push(`=?UTF-8?B?${toBase64(encoder.encode(chunk))}?=`);
   return words;
 }
 

@@ -10,7 +10,7 @@
 import * as z from 'zod/mini';
 import { GOOGLE_CODE_MAX_LENGTH, GOOGLE_LOOPBACK_REDIRECT_PORT, PKCE_VERIFIER_LENGTH } from '../defaults.ts';
 import type { Random } from '../hal/random.ts';
-import { toBase64Url } from '../web/password.ts';
+import { toBase64Url } from '../encoding.ts';
 import type { FormRequest, TokenSet } from './entra-device-code.ts';
 import { oauthErrorBody, parseJson, toOAuthError, type OAuthError } from './oauth-error.ts';
 

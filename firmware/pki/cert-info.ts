@@ -22,7 +22,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { PKI_CERT_MAX_BYTES, PKI_RSA_MAX_BITS, PKI_RSA_MIN_BITS } from '../defaults.ts';
-import { fromBase64 } from '../web/password.ts';
+import { fromBase64, toHex } from '../encoding.ts';
 import { formatIpAddress } from './host-match.ts';
 
 export interface CertSummary {
@@ -517,9 +517,6 @@ function looksLikeText(bytes: Uint8Array): boolean {
 
 // --- small helpers ------------------------------------------------------------------------------
 
-export function toHex(bytes: Uint8Array, separator = ''): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(separator);
-}
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;

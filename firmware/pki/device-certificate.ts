@@ -12,7 +12,7 @@ import * as z from 'zod/mini';
 import type { Random } from '../hal/random.ts';
 import type { Nvram, RecordSpec } from '../settings/nvram.ts';
 import type { SecretBox } from '../settings/secret-box.ts';
-import { fromBase64, toBase64 } from '../web/password.ts';
+import { fromBase64, toBase64 } from '../encoding.ts';
 import { DEVICE_CERT_VALIDITY_DAYS } from '../defaults.ts';
 
 const RECORD: RecordSpec<{ certDerB64: string; keySealed: string }> = {

@@ -4,7 +4,7 @@
  */
 import { TRANSCRIPTS_KEPT } from '../defaults.ts';
 import type { Random } from '../hal/random.ts';
-import { toHex } from '../pki/cert-info.ts';
+import { toHex } from '../encoding.ts';
 
 export interface TranscriptRecord {
   readonly id: string;

@@ -9,7 +9,7 @@
  */
 import * as z from 'zod/mini';
 import type { Random } from '../hal/random.ts';
-import { fromBase64, toBase64 } from '../web/password.ts';
+import { fromBase64, toBase64 } from '../encoding.ts';
 import type { Nvram, RecordSpec } from './nvram.ts';
 
 const KEY_RECORD: RecordSpec<{ keyB64: string }> = {

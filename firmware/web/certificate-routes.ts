@@ -4,7 +4,7 @@ import type { Clock } from '../hal/clock.ts';
 import type { CaStore, CaStoreEntry } from '../pki/ca-store.ts';
 import { parseCertificate, type CertSummary } from '../pki/cert-info.ts';
 import type { DeviceCertificate } from '../pki/device-certificate.ts';
-import { fromBase64, toBase64 } from './password.ts';
+import { fromBase64, toBase64 } from '../encoding.ts';
 import { caImportRequest, type CertificateView } from './api-types.ts';
 import { fail, readBody } from './http-helpers.ts';
 import type { Session } from './sessions.ts';

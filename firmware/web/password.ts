@@ -3,6 +3,7 @@
  * iteration count stored with the hash so it can be raised later without locking anyone out.
  */
 import { PASSWORD_HASH_BYTES } from '../defaults.ts';
+import { fromBase64, toBase64 } from '../encoding.ts';
 
 export interface PasswordHash {
   readonly algorithm: 'pbkdf2-sha256';
@@ -34,21 +35,4 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = a.length ^ b.length;
   for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
   return diff === 0;
-}
-
-export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-export function toBase64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }

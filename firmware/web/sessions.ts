@@ -4,7 +4,8 @@
  */
 import { SESSIONS_MAX } from '../defaults.ts';
 import type { Random } from '../hal/random.ts';
-import { constantTimeEqual, toBase64Url } from './password.ts';
+import { constantTimeEqual } from './password.ts';
+import { toBase64Url } from '../encoding.ts';
 import type { Role } from './roles.ts';
 
 export interface Session {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bootDevice } from '../../firmware/device.ts';
 import { PBKDF2_ITERATIONS } from '../../firmware/defaults.ts';
-import { hashPassword, verifyPassword, fromBase64 } from '../../firmware/web/password.ts';
+import { fromBase64 } from '../../firmware/encoding.ts';
+import { hashPassword, verifyPassword } from '../../firmware/web/password.ts';
 import { memoryHal } from '../support/memory-hal.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

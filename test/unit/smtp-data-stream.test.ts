@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SMTP_DATA_CHUNK_BYTES, SMTP_DATA_LINE_MAX_OCTETS } from '../../firmware/defaults.ts';
 import { DataStuffer, unstuff, type DataStreamError } from '../../firmware/smtp/data-stream.ts';
+import { splitAt } from '../support/bytes.ts';
 
 const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
@@ -42,17 +43,6 @@ function normalised(body: Uint8Array): Uint8Array {
   return Uint8Array.from(Buffer.from(withEnd, 'latin1'));
 }
 
-function splitAt(data: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
-  const parts: Uint8Array[] = [];
-  let last = 0;
-  for (const p of points) {
-    parts.push(data.subarray(last, p));
-    last = p;
-  }
-  parts.push(data.subarray(last));
-  return parts;
-}
 
 describe('DATA encoder: vectors', () => {
   it('stuffs ".", "..", ".x" lines and ends with CRLF.CRLF', () => {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SMTP_REPLY_LINE_MAX_BYTES, SMTP_REPLY_LINES_MAX, SMTP_REPLY_MAX_BYTES } from '../../firmware/defaults.ts';
 import { describeReply, formatReply, ReplyParser, replyText, type ParseOutput, type SmtpReply } from '../../firmware/smtp/reply-parser.ts';
+import { splitAt } from '../support/bytes.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -165,17 +166,6 @@ function serialise(reply: { code: number; lines: string[] }, lf: boolean[]): str
   return reply.lines.map((t, i) => `${reply.code}${i === reply.lines.length - 1 ? ' ' : '-'}${t}${lf[i % lf.length] ? '\n' : '\r\n'}`).join('');
 }
 
-function splitAt(data: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
-  const parts: Uint8Array[] = [];
-  let last = 0;
-  for (const p of points) {
-    parts.push(data.subarray(last, p));
-    last = p;
-  }
-  parts.push(data.subarray(last));
-  return parts;
-}
 
 describe('reply parser: properties', () => {
   it('any valid reply stream, split at arbitrary points, parses back the same', () => {
