@@ -7,6 +7,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { RTC_DRIFT_MAX_PPM, RTC_FACTORY_WALL_MS, WALL_PLAUSIBLE_AFTER_MS } from '../../../firmware/defaults.ts';
 import { PollController } from './poll-controller.ts';
 import { formatOffset, formatUtc, simRequest, type SimEvent, type SimState } from './sim-api.ts';
+import { benchFrameStyles } from './bench-styles.ts';
 
 const POLL_MS = 1000;
 const EVENTS_KEPT = 500;
@@ -267,36 +268,9 @@ export class SimControlPage extends LitElement {
     </section>`;
   }
 
-  static override styles = css`
-    :host {
-      display: block;
-      padding: 0 18px 24px;
-    }
-    header {
-      display: flex;
-      align-items: baseline;
-      justify-content: space-between;
-      border-bottom: 2px solid #5a6b7b;
-      margin-bottom: 12px;
-    }
-    h1 {
-      font-size: 17px;
-      margin: 12px 0 6px;
-    }
-    nav a {
-      margin-left: 14px;
-      color: #2f5d8a;
-    }
-    h2 {
-      font-size: 13px;
-      text-transform: uppercase;
-      letter-spacing: 0.04em;
-      color: #4a5561;
-      margin: 0 0 6px;
-      display: flex;
-      align-items: center;
-      gap: 8px;
-    }
+  static override styles = [
+    benchFrameStyles,
+    css`
     .columns {
       display: grid;
       grid-template-columns: 560px 1fr;
@@ -442,7 +416,8 @@ export class SimControlPage extends LitElement {
     .code {
       font-weight: 600;
     }
-  `;
+  `,
+  ];
 }
 
 customElements.define('sim-control-page', SimControlPage);

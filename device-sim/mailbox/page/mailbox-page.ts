@@ -23,6 +23,7 @@ import {
   type MailboxMessage,
   type MailboxSummary,
 } from './mailbox-client.ts';
+import { benchFrameStyles } from '../../control/page/bench-styles.ts';
 
 const POLL_MS = 2000;
 /** The raw box shows at most this much of the source; the "Raw source" link has all of it. */
@@ -435,36 +436,9 @@ export class SimMailboxPage extends LitElement {
       <pre class="raw" data-test="mail-raw">${raw.text}</pre>`;
   }
 
-  static override styles = css`
-    :host {
-      display: block;
-      padding: 0 18px 24px;
-    }
-    header {
-      display: flex;
-      align-items: baseline;
-      justify-content: space-between;
-      border-bottom: 2px solid #5a6b7b;
-      margin-bottom: 12px;
-    }
-    h1 {
-      font-size: 17px;
-      margin: 12px 0 6px;
-    }
-    nav a {
-      margin-left: 14px;
-      color: #2f5d8a;
-    }
-    h2 {
-      font-size: 13px;
-      text-transform: uppercase;
-      letter-spacing: 0.04em;
-      color: #4a5561;
-      margin: 0 0 6px;
-      display: flex;
-      align-items: center;
-      gap: 8px;
-    }
+  static override styles = [
+    benchFrameStyles,
+    css`
     h3 {
       font-size: 12px;
       text-transform: uppercase;
@@ -771,7 +745,8 @@ export class SimMailboxPage extends LitElement {
     .note a {
       color: #2f5d8a;
     }
-  `;
+  `,
+  ];
 }
 
 function serverName(kind: string): string {
