@@ -57,7 +57,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     microsoft: await OAuthService.open({ ...oauthDeps, provider: 'microsoft' }),
     google: await OAuthService.open({ ...oauthDeps, provider: 'google' }),
   };
-  const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts, oauth });
+  const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts, oauth, events });
   const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
   const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
   const wallWatch = new WallClockWatch(hal.clock, events);

@@ -22,6 +22,7 @@ export type EventCode =
   | 'oauth-registered'
   | 'oauth-refreshed'
   | 'oauth-voided'
+  | 'clock-skew'
   | 'secret-unreadable'
   | 'internal-error'
   // PKI: the device CA store (firmware/pki/ca-store.ts)

@@ -9,6 +9,7 @@
  * replace the old only once they are in hand.
  */
 import { ENTRA_BUILTIN_CLIENT_ID, OAUTH_HTTP_TIMEOUT_MS } from '../defaults.ts';
+import { clockSkewMs, SkewTracker, skewSentence } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
 import type { Http, PeerVerdict } from '../hal/http.ts';
@@ -41,7 +42,7 @@ import {
 import type { GrantStore } from './grant-store.ts';
 import type { OAuthError } from './oauth-error.ts';
 import { postForm, type OAuthHttpResult } from './oauth-http.ts';
-import { clockSkewMs, isSkewed, TokenLifecycle } from './token-lifecycle.ts';
+import { TokenLifecycle } from './token-lifecycle.ts';
 
 export interface OAuthServiceDeps {
   readonly provider: OAuthProvider;
@@ -79,7 +80,8 @@ export class OAuthService {
   #refreshTimer: TimerHandle | undefined;
   #lastError: { message: string; code?: string; remedy?: string } | undefined;
   #connection: OAuthStatusView['serverConnection'] = { ok: false, message: 'Not checked yet.' };
-  #skewMs: number | undefined;
+  /** The latest comparison of the device clock with a server's time, and whose it was. */
+  readonly #skew = new SkewTracker();
 
   private constructor(deps: OAuthServiceDeps) {
     this.#d = deps;
@@ -147,7 +149,8 @@ export class OAuthService {
     if (remedy) view.remedy = remedy;
     const due = this.#life.refreshDueAtMonoMs(this.#d.bootEpoch);
     if (due !== undefined && life.name === 'active') view.accessTokenRefreshInS = Math.max(0, Math.round((due - now) / 1000));
-    if (this.#skewMs !== undefined && isSkewed(this.#skewMs)) view.skew = { offsetS: Math.round(Math.abs(this.#skewMs) / 1000), direction: this.#skewMs > 0 ? 'ahead' : 'behind' };
+    const skew = this.#skew.skewed;
+    if (skew) view.skew = skew;
     return view as unknown as OAuthStatusView;
   }
 
@@ -226,6 +229,7 @@ export class OAuthService {
 
   async #refresh(refreshToken: string): Promise<AccessTokenResult> {
     const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entraClient(), refreshToken) : buildGoogleRefreshRequest(this.#googleClient(), refreshToken);
+    const revalidating = this.#life.status.name === 'revalidating';
     const answer = await this.#post(request);
     if (!answer.ok) return { ok: false, status: 'error', message: this.#lastError?.message ?? 'The identity server did not answer.' };
     const at = { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch, ...(answer.serverDateMs === undefined ? {} : { serverDateMs: answer.serverDateMs }) };
@@ -240,6 +244,10 @@ export class OAuthService {
       else if (outcome.problem === 'invalid-grant') this.#life.onRefreshRefused(outcome.error);
       else this.#failed(outcome.error, googleRemedy(outcome.problem));
     }
+    const after = this.#life.status;
+    if (revalidating && after.name === 'invalid-clock-changed') {
+      this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: re-validation against server time failed (${after.detail ?? 'no detail'})`, { provider: this.#d.provider });
+    }
     await this.#persist();
     const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
     if (decision.kind === 'use') {
@@ -248,6 +256,18 @@ export class OAuthService {
     }
     const view = this.status();
     return { ok: false, status: view.tokenStatus, message: view.statusMessage };
+  }
+
+  /**
+   * A server's time was compared with the device clock: the token endpoint's Date (here), or the
+   * mail server's greeting (the e-mail transport, for the provider whose tokens it used). The
+   * latest comparison is what the page shows; crossing the tolerance is logged once.
+   */
+  noteServerTime(source: string, skewMs: number): void {
+    const { view, crossed } = this.#skew.note(source, skewMs);
+    if (crossed) {
+      this.#d.events.record('clock-skew', 'warn', skewSentence(view), { provider: this.#d.provider, source, offsetS: view.offsetS, direction: view.direction });
+    }
   }
 
   // --- Internals --------------------------------------------------------------------------------
@@ -324,6 +344,17 @@ export class OAuthService {
     const before = this.#life.status.name;
     this.#life.onWallChange(change);
     if (before === 'not-configured') return;
+    if (this.#life.status.name === 'revalidating') {
+      // "Re-validate against server time": try the refresh token once, now, so the status
+      // settles by itself instead of at the next send.
+      await this.#persist();
+      const refreshToken = this.#life.grant?.refreshToken;
+      if (refreshToken) {
+        this.#refreshing ??= this.#refresh(refreshToken).finally(() => (this.#refreshing = undefined));
+        await this.#refreshing;
+      }
+      return;
+    }
     if (this.#life.status.name === 'invalid-clock-changed') {
       this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: the date/time was changed after registration`, { provider: this.#d.provider, reason: change.reason });
     }
@@ -360,7 +391,7 @@ export class OAuthService {
     const host = new URL(request.url).host;
     if (answer.ok) {
       this.#connection = { ok: true, message: `Successfully connected to ${host}.`, checkedWallMs };
-      if (answer.serverDateMs !== undefined) this.#skewMs = clockSkewMs(checkedWallMs, answer.serverDateMs);
+      if (answer.serverDateMs !== undefined) this.noteServerTime(host, clockSkewMs(checkedWallMs, answer.serverDateMs));
     } else if (answer.kind === 'untrusted') {
       const problems = verdict?.problems.map((p) => explainProblem(p)) ?? [];
       this.#connection = { ok: false, message: `${host}: ${problems.map((p) => `${p.code} ${p.message}`).join(' ') || 'certificate not trusted'}`, checkedWallMs };

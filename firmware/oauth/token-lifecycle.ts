@@ -12,7 +12,8 @@
  * - Refresh tokens rotate when the server sends a new one (Entra) and are kept when it does not
  *   (Google). A refused refresh (`invalid_grant`) means re-authorization is needed, with the reason.
  */
-import { CLOCK_SKEW_TOLERANCE_MS, OAUTH_REFRESH_MARGIN_MS } from '../defaults.ts';
+import { clockSkewMs, isSkewed } from '../clock/server-time.ts';
+import { OAUTH_REFRESH_MARGIN_MS } from '../defaults.ts';
 import type { WallChangeEvent } from '../hal/clock.ts';
 import type { TokenSet } from './entra-device-code.ts';
 import type { OAuthError } from './oauth-error.ts';
@@ -40,16 +41,6 @@ export type AccessDecision =
   | { readonly kind: 'use'; readonly accessToken: string }
   | { readonly kind: 'refresh'; readonly refreshToken: string }
   | { readonly kind: 'unusable'; readonly status: GrantStatus };
-
-/** Signed skew of the device clock against a server's Date: positive = the device is ahead. */
-export function clockSkewMs(deviceWallMs: number, serverDateMs: number): number {
-  return deviceWallMs - serverDateMs;
-}
-
-export function isSkewed(skewMs: number): boolean {
-  // A Date header has 1 s resolution; the tolerance dwarfs it.
-  return Math.abs(skewMs) > CLOCK_SKEW_TOLERANCE_MS;
-}
 
 export class TokenLifecycle {
   #grant: Grant | undefined;

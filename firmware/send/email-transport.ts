@@ -6,6 +6,8 @@
 import type { CheckConnectionResult, CheckStep, CheckStepResult, SendResultView } from '../web/api-types.ts';
 import { CHECK_STEPS } from '../web/api-types.ts';
 import { SMTP_CLIENT_NAME, FIRMWARE_VERSION } from '../defaults.ts';
+import { clockSkewMs, parseGreetingDate, SkewTracker, skewSentence, type SkewView } from '../clock/server-time.ts';
+import type { DeviceEvents } from '../events.ts';
 import type { Clock } from '../hal/clock.ts';
 import type { Net, TlsInfo } from '../hal/net.ts';
 import type { Random } from '../hal/random.ts';
@@ -20,6 +22,7 @@ import type { SmtpAuth } from '../smtp/plan.ts';
 import { CHECK_CONNECTION_TIMEOUTS } from '../smtp/timeouts.ts';
 import type { SmtpFailure, SmtpResult } from '../smtp/result.ts';
 import type { PeerVerdict } from '../smtp/session.ts';
+import type { Transcript } from '../smtp/transcript.ts';
 import { SEND_ERRORS, type DeviceError, type SendErrorKind } from './error-codes.ts';
 import type { TranscriptLog } from './transcript-log.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
@@ -33,6 +36,8 @@ export interface EmailTransportDeps {
   readonly transcripts: TranscriptLog;
   /** Access tokens for XOAUTH2, per provider (firmware/oauth). */
   readonly oauth?: { readonly microsoft: OAuthService; readonly google: OAuthService };
+  /** Where a clock skew measured against a mail server's greeting is logged. */
+  readonly events?: DeviceEvents;
 }
 
 /** A failure as the admin and the operator see it: code, sentence, remedy. */
@@ -59,7 +64,15 @@ const LADDER_RUNG: Readonly<Record<string, CheckStep>> = {
 };
 
 export class EmailTransport {
+  /** The device clock against the time in mail servers' greetings (Office 365 sends one). */
+  readonly #skew = new SkewTracker();
+
   constructor(private readonly deps: EmailTransportDeps) {}
+
+  /** The latest skew against a mail server's greeting, when beyond tolerance. */
+  get clockSkew(): SkewView | undefined {
+    return this.#skew.skewed;
+  }
 
   /** "Check connection": DNS → TCP → TLS → certificate → EHLO → AUTH → MAIL → RCPT, no DATA. */
   async check(settings: EmailSettings, to?: string): Promise<CheckConnectionResult> {
@@ -73,6 +86,7 @@ export class EmailTransport {
       stopBeforeData: true,
       timeouts: CHECK_CONNECTION_TIMEOUTS,
     });
+    const skew = this.greetingSkew(settings, transcript);
     const failure = result.ok ? undefined : this.explain(result, settings, verdicts);
     const record = this.deps.transcripts.add({
       kind: 'check',
@@ -82,7 +96,7 @@ export class EmailTransport {
       ...(failure ? { code: failure.code } : {}),
       text: transcript.toText(),
     });
-    return { ok: result.ok, steps: this.ladder(settings, result, failure, verdicts), transcriptId: record.id };
+    return { ok: result.ok, steps: this.ladder(settings, result, failure, verdicts), transcriptId: record.id, ...(skew ? { clockWarning: skewSentence(skew) } : {}) };
   }
 
   /** Send a short test message to `to` with these settings. */
@@ -125,6 +139,8 @@ export class EmailTransport {
       oauth.onAccessTokenRejected();
       return this.send(settings, message, recipients, kind, true);
     }
+    const skew = this.greetingSkew(settings, transcript);
+    const clockWarning = skew ? { clockWarning: skewSentence(skew) } : {};
     const failure = result.ok ? undefined : this.explain(result, settings, verdicts);
     const record = this.deps.transcripts.add({
       kind,
@@ -137,7 +153,7 @@ export class EmailTransport {
     const perRecipient = (result.ok ? result.perRecipient : result.perRecipient) ?? [];
     const recipientViews = perRecipient.map((r) => ({ address: r.address, accepted: r.accepted, reply: `${r.reply.code} ${r.reply.text}` }));
     const withRecipients = recipientViews.length > 0 ? { recipients: recipientViews } : {};
-    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id, ...withRecipients };
+    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id, ...withRecipients, ...clockWarning };
     const refused = recipientViews.filter((r) => !r.accepted);
     const accepted = `Accepted by ${settings.smtpHost}: ${result.serverReply.text}`;
     return {
@@ -147,7 +163,28 @@ export class EmailTransport {
       transcriptId: record.id,
       messageId: message.messageId,
       ...withRecipients,
+      ...clockWarning,
     };
+  }
+
+  /**
+   * Compare the device clock with the time in the server's 220 greeting (Office 365 carries one;
+   * protocols.md C, D). The OAuth service whose token was used hears of it, so its page shows the
+   * skew; otherwise the transport logs it. Returns the skew when it is beyond tolerance.
+   */
+  private greetingSkew(settings: EmailSettings, transcript: Transcript): SkewView | undefined {
+    const greeting = transcript.entries().find((e) => e.dir === 'S' && e.text.startsWith('220'));
+    const serverMs = greeting ? parseGreetingDate(greeting.text) : undefined;
+    if (greeting === undefined || serverMs === undefined) return undefined;
+    // The device's wall time when the greeting arrived: now, less the monotonic time since.
+    const deviceMs = this.deps.clock.wallNowMs() - (this.deps.clock.monoNowMs() - greeting.atMonoMs);
+    const skewMs = clockSkewMs(deviceMs, serverMs);
+    const source = `${settings.smtpHost} (SMTP greeting)`;
+    const oauth = this.oauthFor(settings);
+    if (oauth) oauth.noteServerTime(source, skewMs);
+    const { view, crossed } = this.#skew.note(source, skewMs);
+    if (crossed && !oauth) this.deps.events?.record('clock-skew', 'warn', skewSentence(view), { source, offsetS: view.offsetS, direction: view.direction });
+    return this.#skew.skewed;
   }
 
   private oauthFor(settings: EmailSettings): OAuthService | undefined {

@@ -3,6 +3,7 @@
  * (types and zod/mini schemas only); the firmware validates every body with the same schemas.
  * Documented for humans in docs/api.md.
  */
+import type { SkewView } from '../clock/server-time.ts';
 import * as z from 'zod/mini';
 import { accountName, password } from '../settings/fields.ts';
 import type { SectionName } from '../settings/schemas.ts';
@@ -114,6 +115,8 @@ export interface CheckConnectionResult {
   readonly ok: boolean;
   readonly steps: readonly CheckStepResult[];
   readonly transcriptId: string;
+  /** The device clock disagrees with the time in the server's greeting beyond tolerance. */
+  readonly clockWarning?: string;
 }
 
 export interface RecipientView {
@@ -133,6 +136,8 @@ export interface SendResultView {
   readonly messageId?: string;
   /** One result per recipient, when the session got that far. */
   readonly recipients?: readonly RecipientView[];
+  /** The device clock disagrees with the time in the server's greeting beyond tolerance. */
+  readonly clockWarning?: string;
 }
 
 export interface TranscriptSummary {
@@ -208,7 +213,8 @@ export interface OAuthStatusView {
   /** Seconds until the access token is refreshed, when known. */
   readonly accessTokenRefreshInS?: number;
   /** The device clock against the identity server's Date, when it is off by more than the tolerance. */
-  readonly skew?: { readonly offsetS: number; readonly direction: 'ahead' | 'behind' };
+  /** The device clock against the latest server time seen (token endpoint Date, Office 365 greeting), when beyond tolerance. */
+  readonly skew?: SkewView;
 }
 
 export const googlePastedCodeRequest = z.object({

@@ -140,6 +140,7 @@ export class EmailPage extends LitElement {
       </div>
       ${this.running ? html`<p class="busy" role="status" data-test="action-busy"><span class="spinner"></span>${BUSY_TEXT[this.running]}</p>` : nothing}
       ${this.outcome ? this.renderOutcome(this.outcome) : nothing}
+      ${this.outcome?.result.clockWarning ? html`<p class="warning" role="alert" data-test="clock-warning">⚠ ${this.outcome.result.clockWarning}</p>` : nothing}
       <rui-email-transcripts></rui-email-transcripts>`;
   }
 

@@ -184,7 +184,7 @@ export class OAuthPage extends LitElement {
       </div>
       ${v.skew
         ? html`<p class="warning" role="alert" data-test="clock-skew">
-            ⚠ The device clock is ${Math.abs(Math.round(v.skew.offsetS))} s ${v.skew.direction === 'ahead' ? 'ahead of' : 'behind'} the identity server. Tokens may be
+            ⚠ The device clock is ${Math.abs(Math.round(v.skew.offsetS))} s ${v.skew.direction === 'ahead' ? 'ahead of' : 'behind'} ${v.skew.source}. Tokens may be
             refused: correct the date and time (Date/Time page).
           </p>`
         : nothing}

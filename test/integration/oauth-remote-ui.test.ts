@@ -2,7 +2,8 @@
  * OAuth 2.0 (Microsoft) through the Remote UI API of the simulated printer: register with the
  * device code, the "admin" enters it at the emulated Entra, the token status turns Active by
  * itself, a test e-mail goes out over XOAUTH2; then the tester jumps the device clock and the
- * tokens are void ("register again"), which the status and the next send both say.
+ * tokens are void ("register again"), which the status and the next send both say. Also: the
+ * "re-validate against server time" policy, and the skew measured against Office 365's greeting.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.stop();
 });
+
+async function jumpClock(deltaMs: number): Promise<void> {
+  const r = await fetch(new URL('/sim/api/clock', sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'jump', deltaMs }) });
+  expect(r.status).toBe(200);
+}
+
+/** The device clock back to the simulated world's time (earlier tests moved it). */
+async function setClockToWorldTime(): Promise<void> {
+  const r = await fetch(new URL('/sim/api/clock', sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'set', wallMs: Date.now() }) });
+  expect(r.status).toBe(200);
+}
+
+async function registerAndApprove(): Promise<void> {
+  const waiting = (await admin.call('POST', '/api/oauth/microsoft/register', {})).json;
+  expect(sim.cloud.identity!.entra.approve(waiting.userCode, USER)).toBe(true);
+  expect((await statusUntil('active', 20_000)).tokenStatus).toBe('active');
+}
 
 async function statusUntil(name: string, timeoutMs: number) {
   const end = Date.now() + timeoutMs;
@@ -96,6 +114,54 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
       expect(failed.remedy).toMatch(/public client flows/);
     } finally {
       sim.cloud.identity!.entra.setPublicClientFlows(true);
+    }
+  });
+
+  it('"re-validate against server time": a small correction stays Active after one refresh; a day\'s jump is Invalid with the offset', async () => {
+    await setClockToWorldTime();
+    await admin.call('PUT', '/api/settings/oauthMicrosoft', { ...SECTIONS.oauthMicrosoft.factory(), enabled: true, afterClockChange: 'revalidate' });
+    try {
+      await registerAndApprove();
+      const events = () => sim.printer.device!.events.since();
+      const refreshesBefore = events().filter((e) => e.code === 'oauth-refreshed').length;
+
+      // The admin corrects the clock by a minute: the refresh token is tried at once, the server's
+      // Date agrees with the new time, and the grant is Active again without a send asking.
+      await jumpClock(-60_000);
+      await expect.poll(() => events().filter((e) => e.code === 'oauth-refreshed').length, { timeout: 10_000 }).toBe(refreshesBefore + 1);
+      const kept = (await admin.call('GET', '/api/oauth/microsoft')).json;
+      expect(kept.tokenStatus).toBe('active');
+      expect(kept.skew).toBeUndefined();
+      expect((await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json).toMatchObject({ ok: true });
+
+      // A day forward: the refresh succeeds but the server's Date says the device is a day ahead.
+      await jumpClock(86_400_000);
+      const voided = await statusUntil('invalid-clock-changed', 10_000);
+      expect(voided.statusMessage).toMatch(/the device clock is 8[56]\d{3} s off the server's.*register again/);
+      expect(voided.skew).toMatchObject({ direction: 'ahead', source: 'login.microsoftonline.com' });
+      expect(voided.skew.offsetS).toBeGreaterThan(86_000);
+      expect((await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json).toMatchObject({ ok: false, code: '#844' });
+    } finally {
+      await admin.call('DELETE', '/api/oauth/microsoft');
+      await admin.call('PUT', '/api/settings/oauthMicrosoft', { ...SECTIONS.oauthMicrosoft.factory(), enabled: true });
+    }
+  });
+
+  it('measures the skew against the Office 365 greeting and says so on the send and the OAuth page', async () => {
+    // The device clock is 10 minutes fast before registration, so the grant itself is valid.
+    await setClockToWorldTime();
+    await jumpClock(600_000);
+    try {
+      await registerAndApprove();
+      const sent = (await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json;
+      expect(sent).toMatchObject({ ok: true });
+      expect(sent.clockWarning).toMatch(/^The device clock is (59\d|60\d) s ahead of smtp\.office365\.com \(SMTP greeting\)/);
+      const status = (await admin.call('GET', '/api/oauth/microsoft')).json;
+      expect(status.skew).toMatchObject({ direction: 'ahead', source: 'smtp.office365.com (SMTP greeting)' });
+      // Logged once per episode (SkewTracker), whichever server showed it first.
+      expect(sim.printer.device!.events.since().some((e) => e.code === 'clock-skew' && e.fields.direction === 'ahead')).toBe(true);
+    } finally {
+      await admin.call('DELETE', '/api/oauth/microsoft');
     }
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CLOCK_SKEW_TOLERANCE_MS, OAUTH_REFRESH_MARGIN_MS } from '../../firmware/defaults.ts';
 import type { WallChangeEvent } from '../../firmware/hal/clock.ts';
-import { clockSkewMs, isSkewed, TokenLifecycle } from '../../firmware/oauth/token-lifecycle.ts';
+import { clockSkewMs, isSkewed } from '../../firmware/clock/server-time.ts';
+import { TokenLifecycle } from '../../firmware/oauth/token-lifecycle.ts';
 
 const WALL = Date.UTC(2026, 10, 22, 10);
 const BOOT = 'boot-1';
