@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { z } from 'zod';
-import { buildControlApp } from './control/control-api.ts';
+import { buildControlApp, mirroredCloudPage } from './control/control-api.ts';
 import { directoryAssets } from './hal/node-basics.ts';
 import { RealTimeSource, VirtualTimeSource, type TimeSource } from './hal/time-source.ts';
 import { SimNetwork } from './hal/sim-network.ts';
@@ -47,6 +47,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const stateDir = resolve(options.stateDir);
   const cloud = await startCloud({ network, stateDir: join(stateDir, 'cloud'), nowMs: () => world.hostNowMs() });
   let printer: SimPrinter;
+  // Known once the control server listens (after the printer boots); the links are made later.
+  let controlUrl = '';
   try {
     printer = await SimPrinter.start({
       stateDir,
@@ -56,12 +58,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       timeSource: world,
       network,
       factoryCaDer: cloud.factoryCaDer,
+      adminLink: (url) => (controlUrl ? mirroredCloudPage(url, controlUrl) : url),
     });
   } catch (e) {
     await cloud.stop();
     throw e;
   }
-  let controlUrl = '';
   const control = buildControlApp(printer, directoryAssets(join(ROOT, 'device-sim/dist')), () => controlUrl, {
     mailbox: cloud.mailbox,
     ...(cloud.identity ? { identity: cloud.identity } : {}),
@@ -144,8 +146,8 @@ async function main(): Promise<void> {
       `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}`,
       ...sim.cloud.pki.rootEvents.map((e) => `   Simulator PKI: ${e}`),
       '   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587',
-      `   Emulated sign-in pages: ${new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href} (Microsoft device code)`,
-      `     and ${new URL('/cloud/accounts.google.com/', sim.controlUrl).href}… (replace https://accounts.google.com/ in the consent link)`,
+      `   Emulated sign-in pages (the Remote UI's OAuth pages link to them): ${new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href}`,
+      `     and ${new URL('/cloud/accounts.google.com/', sim.controlUrl).href}…`,
       bar,
       '',
     ].join('\n'),

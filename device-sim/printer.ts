@@ -36,6 +36,8 @@ export interface PrinterOptions {
   readonly network?: SimNetwork;
   /** The CA certificates baked into the firmware image (the simulator's root CA). */
   readonly factoryCaDer?: readonly Uint8Array[];
+  /** Hal.adminLink: where the admin's browser finds the emulated cloud's pages. */
+  readonly adminLink?: (url: string) => string;
 }
 
 const RTC_FILE = 'rtc.json';
@@ -97,6 +99,7 @@ export class SimPrinter {
       log: consoleLog(this.options.logLevel),
       assets: directoryAssets(this.options.remoteUiDir),
       factoryCaDer: this.options.factoryCaDer ?? [],
+      ...(this.options.adminLink ? { adminLink: this.options.adminLink } : {}),
     });
     this.server = await listen(device, this.boundPort);
     this.scheme = device.remoteUiTls ? 'https' : 'http';

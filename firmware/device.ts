@@ -52,7 +52,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   // The monotonic clock restarts at power-on: OAuth times are only comparable within one boot.
   const bootEpoch = toBase64Url(hal.random.bytes(8));
   const grants = new GrantStore(nvram, secrets);
-  const oauthDeps = { http: hal.http, clock: hal.clock, random: hal.random, settings, caStore, grants, events, bootEpoch };
+  const oauthDeps = { http: hal.http, clock: hal.clock, random: hal.random, settings, caStore, grants, events, bootEpoch, ...(hal.adminLink ? { adminLink: hal.adminLink } : {}) };
   const oauth = {
     microsoft: await OAuthService.open({ ...oauthDeps, provider: 'microsoft' }),
     google: await OAuthService.open({ ...oauthDeps, provider: 'google' }),

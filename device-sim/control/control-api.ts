@@ -15,9 +15,23 @@ import type { Mailbox } from '../cloud/mailbox.ts';
 import { buildMailboxApi, MAILBOX_API_BASE } from './mailbox-api.ts';
 import { withWorldDate, type RunningIdentityServices } from '../cloud/identity-server.ts';
 
+import { VirtualTimeSource } from '../hal/time-source.ts';
+
 /** Where the emulated identity providers' pages are mirrored on the simulator port. */
 export const CLOUD_PAGES_BASE = '/cloud';
-import { VirtualTimeSource } from '../hal/time-source.ts';
+/** The hosts whose user-facing pages are mirrored there. */
+const MIRRORED_CLOUD_HOSTS: readonly string[] = ['login.microsoftonline.com', 'accounts.google.com'];
+
+/**
+ * The simulator's copy of an emulated cloud page (the Microsoft device login, the Google consent
+ * page): the admin's browser does not use the simulated DNS, so https://<host>/<path> is served
+ * at <control>/cloud/<host>/<path>. Other addresses stay as they are.
+ */
+export function mirroredCloudPage(url: string, controlUrl: string): string {
+  const parsed = URL.parse(url);
+  if (parsed?.protocol !== 'https:' || !MIRRORED_CLOUD_HOSTS.includes(parsed.host)) return url;
+  return new URL(`${CLOUD_PAGES_BASE}/${parsed.host}${parsed.pathname}${parsed.search}`, controlUrl).href;
+}
 
 const clockAction = z.discriminatedUnion('action', [
   z.object({ action: z.literal('set'), wallMs: z.number().int().min(0).max(4_102_444_800_000) }),

@@ -27,4 +27,11 @@ export interface Hal {
    * restored by "Restore factory CA certificates". The simulator bakes in its own root CA.
    */
   readonly factoryCaDer: readonly Uint8Array[];
+  /**
+   * Where the admin's browser finds a page of the outside world (the Microsoft sign-in page, the
+   * Google consent page). A real device shows the address itself (leave this out); the simulator
+   * points the browser at its local copies of the emulated pages (DESIGN.md: the simulator
+   * changes "which pages the admin's browser opens").
+   */
+  readonly adminLink?: (url: string) => string;
 }

@@ -54,6 +54,8 @@ export interface OAuthServiceDeps {
   readonly grants: GrantStore;
   readonly events: DeviceEvents;
   readonly bootEpoch: string;
+  /** The address the admin's browser should open for a page of the identity service (Hal.adminLink). */
+  readonly adminLink?: (url: string) => string;
 }
 
 export type AccessTokenResult = { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly status: TokenStatusName; readonly message: string };
@@ -130,6 +132,7 @@ export class OAuthService {
       view.statusMessage = 'Waiting for the user to enter the code.';
       view.userCode = reg.flow.authorization.userCode;
       view.verificationUri = reg.flow.authorization.verificationUri;
+      this.#linkFor(view, 'verificationLink', reg.flow.authorization.verificationUri);
       if (reg.flow.authorization.message) view.message = reg.flow.authorization.message;
       view.userCodeExpiresInS = reg.flow.remainingS(now);
     }
@@ -137,6 +140,7 @@ export class OAuthService {
       view.tokenStatus = 'waiting-for-user';
       view.statusMessage = 'Waiting for the authorization code from the Google consent page.';
       view.authorizationUrl = reg.pending.authorizationUrl;
+      this.#linkFor(view, 'authorizationLink', reg.pending.authorizationUrl);
     }
     // The latest failed attempt (registration or refresh) is what the admin must act on first.
     if (this.#lastError && view.tokenStatus !== 'active' && view.tokenStatus !== 'waiting-for-user') {
@@ -155,6 +159,25 @@ export class OAuthService {
   }
 
   // --- Registration ---------------------------------------------------------------------------
+
+  /**
+   * Why Register must not start now, or undefined. As PaperCut does it: while a grant is working
+   * (Active, refreshing, or re-validating after a clock change) a new authorization would replace
+   * it behind the admin's back; Deregister first. A provider that is switched off or lacks its
+   * client details cannot register at all.
+   */
+  registrationRefusal(): string | undefined {
+    const name = this.#life.status.name;
+    if (name === 'active' || name === 'revalidating') return 'OAuth 2.0 is registered and its tokens are in use: press Deregister first, then Register.';
+    const section = this.#section();
+    if (!section.enabled) return `Tick "Use OAuth 2.0 (${this.#d.provider === 'microsoft' ? 'Microsoft' : 'Google'})" and save first.`;
+    if (this.#d.provider === 'google') {
+      const g = this.#d.settings.get('oauthGoogle');
+      if (!g.clientId) return 'Enter and save the Client ID from the Google Cloud project first.';
+      if (!g.clientSecret) return 'Enter and save the Client Secret first: Google requires it for Desktop app clients.';
+    }
+    return undefined;
+  }
 
   async registerMicrosoft(): Promise<void> {
     this.#cancelRegistration();
@@ -274,6 +297,12 @@ export class OAuthService {
 
   #section() {
     return this.#d.provider === 'microsoft' ? this.#d.settings.get('oauthMicrosoft') : this.#d.settings.get('oauthGoogle');
+  }
+
+  /** Set `view[key]` when the admin's browser must open another address than the real one. */
+  #linkFor(view: Record<string, unknown>, key: string, url: string): void {
+    const link = this.#d.adminLink?.(url);
+    if (link !== undefined && link !== url) view[key] = link;
   }
 
   #entraClient(): EntraClient {

@@ -206,10 +206,14 @@ export interface OAuthStatusView {
   /** Microsoft device code flow, while waiting for the user. */
   readonly userCode?: string;
   readonly verificationUri?: string;
+  /** Where the admin's browser should go instead of `verificationUri` (the simulator's copy of the page). */
+  readonly verificationLink?: string;
   readonly message?: string;
   readonly userCodeExpiresInS?: number;
   /** Google: the consent page address to open, while waiting for the pasted code. */
   readonly authorizationUrl?: string;
+  /** Where the admin's browser should go instead of `authorizationUrl` (the simulator's copy of the page). */
+  readonly authorizationLink?: string;
   /** Seconds until the access token is refreshed, when known. */
   readonly accessTokenRefreshInS?: number;
   /** The device clock against the identity server's Date, when it is off by more than the tolerance. */

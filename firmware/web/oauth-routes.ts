@@ -33,18 +33,13 @@ export function registerOAuthRoutes(app: Hono<any>, deps: OAuthRouteDeps): void 
     return c.json(p.service.status());
   });
 
-  app.post('/api/oauth/microsoft/register', async (c) => {
-    const session = deps.requireMicrosoft(c);
-    if (session instanceof Response) return session;
-    await deps.microsoft.registerMicrosoft();
-    return c.json(deps.microsoft.status());
-  });
-
-  app.post('/api/oauth/google/register', async (c) => {
-    const session = deps.requireGoogle(c);
-    if (session instanceof Response) return session;
-    await deps.google.registerGoogle();
-    return c.json(deps.google.status());
+  app.post('/api/oauth/:provider/register', async (c) => {
+    const p = provider(c);
+    if (p instanceof Response) return p;
+    const refusal = p.service.registrationRefusal();
+    if (refusal) return fail(c, 409, 'conflict', refusal);
+    await (p.service === deps.microsoft ? p.service.registerMicrosoft() : p.service.registerGoogle());
+    return c.json(p.service.status());
   });
 
   app.post('/api/oauth/google/code', async (c) => {

@@ -33,6 +33,14 @@ const TOKEN_STATUS: Readonly<Record<TokenStatusName, readonly [text: string, ton
 /** Statuses in which the device may hold tokens (a grant) that Deregister deletes. */
 const HAS_GRANT: readonly TokenStatusName[] = ['active', 'refreshing', 'revalidating', 'invalid-clock-changed', 'reauthorization-needed', 'error'];
 
+/** Statuses in which the tokens are working: Register stays off until Deregister. */
+const IN_USE: readonly TokenStatusName[] = ['active', 'refreshing', 'revalidating'];
+
+/** "Invalid: the date…" next to the badge "Invalid" reads twice: drop the repeated word. */
+function withoutPrefix(message: string, badge: string): string {
+  return message.startsWith(`${badge}: `) ? message.charAt(badge.length + 2).toUpperCase() + message.slice(badge.length + 3) : message;
+}
+
 /** "mm:ss", or "h:mm:ss" from an hour on. */
 export function countdown(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
@@ -149,6 +157,8 @@ export class OAuthPage extends LitElement {
     const [text, tone] = TOKEN_STATUS[v.tokenStatus] ?? [v.tokenStatus, 'off'];
     const conn = v.serverConnection;
     const waiting = v.tokenStatus === 'waiting-for-user';
+    // As PaperCut: no new authorization while one is working; the device refuses it too (409).
+    const inUse = IN_USE.includes(v.tokenStatus);
     return html`${this.status.error
         ? html`<p class="msg error" role="alert" data-test="poll-error">The status could not be updated: ${this.status.error.message}</p>`
         : nothing}
@@ -157,7 +167,7 @@ export class OAuthPage extends LitElement {
           <span class="label">Token Status</span>
           <div class="cell" data-test="token-status" data-status=${v.tokenStatus} aria-live="polite">
             <span class=${`badge tone-${tone}`}>${text}</span>
-            ${v.statusMessage && v.statusMessage !== text ? html`<span class="status-message">${v.statusMessage}</span>` : nothing}
+            ${v.statusMessage && v.statusMessage !== text ? html`<span class="status-message">${withoutPrefix(v.statusMessage, text)}</span>` : nothing}
             ${v.code ? html`<div class="code">Code: <b class="mono" data-test="token-code">${v.code}</b></div>` : nothing}
             ${v.remedy ? html`<div class="remedy" data-test="token-remedy">What to do: ${v.remedy}</div>` : nothing}
           </div>
@@ -180,7 +190,7 @@ export class OAuthPage extends LitElement {
             </div>`
           : nothing}
         ${waiting && this.provider === 'microsoft' ? this.renderDeviceCode(v) : nothing}
-        ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderConsentLink(v.authorizationUrl) : nothing}
+        ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderConsentLink(v.authorizationLink ?? v.authorizationUrl, v.authorizationLink !== undefined) : nothing}
       </div>
       ${v.skew
         ? html`<p class="warning" role="alert" data-test="clock-skew">
@@ -198,7 +208,15 @@ export class OAuthPage extends LitElement {
           </div>`
         : nothing}
       <div class="actions start">
-        <button type="button" class="primary" ?disabled=${this.busy} @click=${() => void this.register()}>Register</button>
+        <button
+          type="button"
+          class=${inUse ? '' : 'primary'}
+          ?disabled=${this.busy || inUse}
+          title=${inUse ? 'The tokens are in use: Deregister first, then Register.' : nothing}
+          @click=${() => void this.register()}
+        >
+          Register
+        </button>
         ${HAS_GRANT.includes(v.tokenStatus)
           ? html`<button type="button" class="danger" ?disabled=${this.busy || this.confirming} @click=${() => (this.confirming = true)}>Deregister</button>`
           : nothing}
@@ -206,8 +224,8 @@ export class OAuthPage extends LitElement {
       ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderCodeForm() : nothing}
       <p class="hint">
         ${this.provider === 'microsoft'
-          ? 'Save the settings first and check the device date and time. Press Register, open the address shown and enter the User Code before it expires; Token Status becomes "Active" by itself.'
-          : 'Save the Client ID and Client Secret first and check the device date and time. Press Register, open the Google address shown, allow access and paste the result below; Token Status becomes "Active" by itself.'}
+          ? 'Save the settings first and check the device date and time. Press Register, open the address shown and enter the User Code before it expires; Token Status becomes "Active" by itself. To register again, press Deregister first.'
+          : 'Save the Client ID and Client Secret first and check the device date and time. Press Register, open the Google address shown, allow access and paste the address of the page that fails to load below, then press Submit Code: Token Status becomes "Active". To register again, press Deregister first.'}
       </p>`;
   }
 
@@ -226,7 +244,8 @@ export class OAuthPage extends LitElement {
         ? html`<div class="row">
             <span class="label">Verification Address</span>
             <div class="cell">
-              <a href=${v.verificationUri} target="_blank" rel="noopener noreferrer" data-test="verification-uri">${v.verificationUri}</a>
+              <a href=${v.verificationLink ?? v.verificationUri} target="_blank" rel="noopener noreferrer" data-test="verification-uri">${v.verificationLink ?? v.verificationUri}</a>
+              ${v.verificationLink ? html`<div class="hint">The simulator's copy of ${v.verificationUri}</div>` : nothing}
             </div>
           </div>`
         : nothing}
@@ -242,11 +261,12 @@ export class OAuthPage extends LitElement {
         : nothing}`;
   }
 
-  private renderConsentLink(url: string): TemplateResult {
+  private renderConsentLink(url: string, simulated: boolean): TemplateResult {
     return html`<div class="row">
       <span class="label">URL for Google Authorization Server</span>
       <div class="cell">
         <a class="consent" href=${url} target="_blank" rel="noopener noreferrer" data-test="authorization-url">Open the Google consent page</a>
+        ${simulated ? html`<span class="hint">(the simulator's copy of accounts.google.com)</span>` : nothing}
         <div class="hint">
           After you allow access, the browser shows an error page for 127.0.0.1: copy the whole address (or the code=… part) and paste it below.
         </div>
@@ -266,7 +286,7 @@ export class OAuthPage extends LitElement {
             name="pasted"
             rows="3"
             spellcheck="false"
-            placeholder="http://127.0.0.1/?state=…&code=…"
+            placeholder="http://127.0.0.1:8994/?state=…&code=…"
             .value=${this.pasted}
             aria-invalid=${a.invalid}
             aria-describedby=${a.describedBy}

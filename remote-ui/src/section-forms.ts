@@ -18,6 +18,8 @@ export type FieldSpec = {
   readonly key: string;
   readonly label: string;
   readonly hint?: string;
+  /** A long value (e.g. a Google client id, ~75 characters): a field wide enough to check it by eye. */
+  readonly wide?: boolean;
   /** Re-evaluated on every edit with the form's current values. */
   readonly advice?: (values: Readonly<Record<string, unknown>>) => Advice | undefined;
 } & (
@@ -176,7 +178,7 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
         ],
       },
       { key: 'tenant', label: 'Tenant', kind: 'text', hint: 'common, organizations, consumers, a tenant ID or a verified domain.' },
-      { key: 'clientId', label: 'Client ID', kind: 'text', hint: "Leave empty to use the device's built-in application." },
+      { key: 'clientId', label: 'Client ID', kind: 'text', wide: true, hint: "Leave empty to use the device's built-in application." },
       afterClockChange,
     ],
   },
@@ -185,7 +187,7 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
     fields: [
       { key: 'enabled', label: 'Use OAuth 2.0 (Google)', kind: 'check' },
       ...verifyFields,
-      { key: 'clientId', label: 'Client ID', kind: 'text', hint: 'From the Google Cloud project (OAuth client of type "Desktop app").' },
+      { key: 'clientId', label: 'Client ID', kind: 'text', wide: true, hint: 'From the Google Cloud project (OAuth client of type "Desktop app").' },
       { key: 'clientSecret', label: 'Client Secret', kind: 'secret' },
       afterClockChange,
     ],

@@ -159,7 +159,7 @@ export class SettingsForm extends LitElement {
         : nothing}`;
     switch (f.kind) {
       case 'text':
-        return row(f.key, f.label, withAdvice(input(f.key, String(v ?? ''), error)), error, f.hint);
+        return row(f.key, f.label, withAdvice(input(f.key, String(v ?? ''), error, f.wide ? { size: 72 } : {})), error, f.hint);
       case 'number':
         return row(f.key, f.label, withAdvice(html`${input(f.key, String(v ?? ''), error, { type: 'number', min: f.min, max: f.max, step: 1 })} ${f.unit ?? ''}`), error, f.hint);
       case 'select':

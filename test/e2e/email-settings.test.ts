@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa } from '../../device-sim/cloud/test-pki.ts';
 import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { firstLogin } from '../support/admin-journeys.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';
 
 let sim: RunningSimulator;
@@ -30,16 +31,7 @@ afterAll(async () => {
 });
 
 async function logIn(page: Page): Promise<void> {
-  const factory = sim.printer.device!.label.factoryPassword;
-  await page.goto(new URL('/login', sim.printer.remoteUiUrl).href);
-  await page.getByLabel('User Name').fill('Administrator');
-  await page.getByLabel('Password', { exact: true }).fill(factory);
-  await page.getByRole('button', { name: 'Log In' }).click();
-  await page.getByLabel('Current Password').fill(factory);
-  await page.getByLabel('New Password', { exact: true }).fill(ADMIN_PW);
-  await page.getByLabel('Confirm New Password').fill(ADMIN_PW);
-  await page.getByRole('button', { name: 'Change Password' }).click();
-  await expect.poll(() => page.locator('[data-test=device-status]').textContent()).toContain('Ready');
+  await firstLogin(page, sim, ADMIN_PW);
 }
 
 const step = (page: Page, name: string) => page.locator(`[data-test=check-step][data-step=${name}]`);

@@ -1,9 +1,13 @@
 /**
  * OAuth 2.0 (Microsoft) in Chromium, as an administrator does it: turn it on, Register, read the
  * User Code and its countdown, enter it on the emulated Microsoft sign-in page in another tab, and
- * watch Token Status become Active without pressing refresh; then the
- * tester jumps the device clock and the page says to register again.
- * Screenshots land in test/artifacts/oauth/.
+ * watch Token Status become Active without pressing refresh; then send a Test e-mail with
+ * OAuth 2.0 (Microsoft) through the emulated Office 365 and find it in the mailbox (API and MIME
+ * parser); then change the device date on the Date/Time page and see the OAuth page say to
+ * register again. (The simulator's clock lever is covered by test/integration.)
+ * The admin's browser does not use the simulator's DNS: in the simulator the Verification
+ * Address links to the simulator's copy of the Microsoft sign-in page (Hal.adminLink).
+ * Screenshots land in test/artifacts/oauth/ (microsoft-*).
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,11 +16,15 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
 import { ApiClient } from '../support/api-client.ts';
+import { expectTestEmailDelivered, sendTestEmailWithOAuth, setDateOneDayOn, type OAuthMailServer } from '../support/admin-journeys.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';
 
 let sim: RunningSimulator;
 let browser: Browser;
 const ADMIN_PW = 'Admin-e2e-oauth-1';
+const ACCOUNT = 'scanner@contoso.com';
+const RECIPIENT = 'boss@contoso.com';
+const SERVER: OAuthMailServer = { host: 'smtp.office365.com', port: 587, security: 'starttls', authMethod: 'oauth-microsoft', serverKind: /office365/i };
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'e2e-oauth-')), virtualTime: false, logLevel: 'silent' });
@@ -29,7 +37,7 @@ afterAll(async () => {
 });
 
 describe('OAuth 2.0 (Microsoft) page', () => {
-  it('registers with the device code and turns Active by itself; a clock jump voids it', async () => {
+  it('registers with the device code and turns Active by itself, sends a test e-mail with XOAUTH2; a date change voids it', async () => {
     const { page, context, pageErrors } = await newPage(browser);
     await page.goto(new URL('/login', sim.printer.remoteUiUrl).href);
     await page.getByLabel('User Name').fill('Administrator');
@@ -46,25 +54,42 @@ describe('OAuth 2.0 (Microsoft) page', () => {
     expect(userCode).toMatch(/^[A-Z0-9]{8}$/);
     expect(await page.locator('[data-test=code-countdown]').textContent()).toMatch(/1[45]:\d\d/);
     expect(await page.locator('[data-test=server-connection]').getAttribute('data-ok')).toBe('true');
-    await shot(page, 'oauth', '01-waiting-for-user');
+    await shot(page, 'oauth', 'microsoft-01-waiting-for-user');
 
-    // The admin enters the code on the (emulated) Microsoft sign-in page in another tab.
-    const signIn = await context.newPage();
-    await signIn.goto(new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href);
+    // The admin follows the Verification Address (in the simulator: its copy of the Microsoft
+    // sign-in page) and enters the code in the new tab.
+    const link = page.locator('[data-test=verification-uri]');
+    expect(await link.getAttribute('href')).toBe(new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href);
+    const [signIn] = await Promise.all([context.waitForEvent('page'), link.click()]);
     await signIn.getByLabel('Code').fill(userCode);
     await signIn.getByRole('button', { name: 'Next' }).click();
-    await signIn.getByLabel('Email, phone, or Skype').fill('scanner@contoso.com');
-    await shot(signIn, 'oauth', '01b-microsoft-sign-in');
+    await signIn.getByLabel('Email, phone, or Skype').fill(ACCOUNT);
+    await shot(signIn, 'oauth', 'microsoft-02-sign-in');
     await signIn.getByRole('button', { name: 'Continue' }).click();
     await expect.poll(() => signIn.locator('h1').textContent()).toBe('Done');
     await signIn.close();
     await expect.poll(() => page.locator('[data-test=token-status]').getAttribute('data-status'), { timeout: 20_000 }).toBe('active');
-    await shot(page, 'oauth', '02-active');
+    await shot(page, 'oauth', 'microsoft-03-active');
+    // No second authorization while this one works: Register is off until Deregister.
+    expect(await page.getByRole('button', { name: 'Register', exact: true }).isDisabled()).toBe(true);
 
-    sim.printer.clock.jump(86_400_000);
+    // E-mail: the server with OAuth 2.0, Save, Send Test E-mail; it arrives in the mailbox.
+    await sendTestEmailWithOAuth(page, SERVER, ACCOUNT, RECIPIENT);
+    await shot(page, 'oauth', 'microsoft-04-test-email-sent');
+    await expectTestEmailDelivered(sim, SERVER, ACCOUNT, RECIPIENT);
+
+    // Date/Time: the admin moves the device date one day on.
+    await setDateOneDayOn(page, sim);
+    await shot(page, 'oauth', 'microsoft-05-date-changed');
+
+    // Back on the OAuth 2.0 (Microsoft) page: Invalid, with the reason and what to do.
+    await page.getByRole('link', { name: 'OAuth 2.0 (Microsoft)' }).click();
     await expect.poll(() => page.locator('[data-test=token-status]').getAttribute('data-status'), { timeout: 10_000 }).toBe('invalid-clock-changed');
-    expect(await page.locator('[data-test=token-status]').locator('..').textContent()).toMatch(/register again/);
-    await shot(page, 'oauth', '03-invalid-after-clock-change');
+    const statusText = (await page.locator('[data-test=token-status]').textContent())!;
+    expect(statusText).toMatch(/date\/time was changed after registration/);
+    expect(statusText).toMatch(/register again/);
+    expect(await page.locator('[data-test=token-code]').textContent()).toBe('#846');
+    await shot(page, 'oauth', 'microsoft-06-invalid-after-date-change');
     expect(pageErrors).toEqual([]);
     await context.close();
   });

@@ -76,6 +76,16 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
     expect(transcript).toMatch(/AUTH XOAUTH2 <redacted/);
     await sim.cloud.mailbox.waitFor((m) => m.subject === 'Test e-mail from MFP-Send', 10_000);
 
+    // As PaperCut: no new authorization while this one is working; Deregister first.
+    const again = await admin.call('POST', '/api/oauth/microsoft/register', {});
+    expect(again.status).toBe(409);
+    expect(again.json.message).toMatch(/Deregister first/);
+    expect((await admin.call('GET', '/api/oauth/microsoft')).json.tokenStatus).toBe('active');
+    // Google is switched off and has no client: Register says what is missing.
+    const google = await admin.call('POST', '/api/oauth/google/register', {});
+    expect(google.status).toBe(409);
+    expect(google.json.message).toMatch(/Use OAuth 2.0 \(Google\)/);
+
     // The tester moves the device clock: the grant is void, the status and the next send say so.
     await fetch(new URL('/sim/api/clock', sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'jump', deltaMs: 86_400_000 }) });
     const voided = await statusUntil('invalid-clock-changed', 5000);
