@@ -40,10 +40,11 @@ export interface RunningSimulator {
 }
 
 /** Boot a printer and its bench; used by `make run`, the tests and the benchmarks. */
-export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
+export async function startSimulator(options: SimulatorOptions & { readonly network?: SimNetwork }): Promise<RunningSimulator> {
   // One world: the printer and the emulated cloud share the network and the time line.
   const world: TimeSource = options.virtualTime ? new VirtualTimeSource(Date.now()) : new RealTimeSource();
-  const network = new SimNetwork();
+  // A caller may bring its own network (the bench counts the connections the device opens).
+  const network = options.network ?? new SimNetwork();
   const stateDir = resolve(options.stateDir);
   const cloud = await startCloud({ network, stateDir: join(stateDir, 'cloud'), nowMs: () => world.hostNowMs() });
   let printer: SimPrinter;
