@@ -5,13 +5,17 @@ import type { Http } from './http.ts';
 import type { Log } from './log.ts';
 import type { Net } from './net.ts';
 import type { Random } from './random.ts';
+import type { Scanner } from './scanner.ts';
+import type { Spool } from './spool.ts';
 import type { Storage } from './storage.ts';
 
-export type { Assets, Clock, Http, Log, Net, Random, Storage };
+export type { Assets, Clock, Http, Log, Net, Random, Scanner, Spool, Storage };
 export type * from './clock.ts';
 export type * from './http.ts';
 export type * from './log.ts';
 export type * from './net.ts';
+export type * from './scanner.ts';
+export type * from './spool.ts';
 export type * from './storage.ts';
 
 export interface Hal {
@@ -22,6 +26,9 @@ export interface Hal {
   readonly random: Random;
   readonly log: Log;
   readonly assets: Assets;
+  /** The scan unit and the scan storage (optional: a device without them cannot scan to e-mail). */
+  readonly scanner?: Scanner;
+  readonly spool?: Spool;
   /**
    * The CA certificates baked into the firmware image (DER): the device's factory trust store,
    * restored by "Restore factory CA certificates". The simulator bakes in its own root CA.
