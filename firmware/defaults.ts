@@ -145,6 +145,8 @@ export const SMTP_TRANSCRIPT_MAX_BYTES = 64 * 1024;
 export const PKI_CHAIN_MAX_CERTS = 8;
 /** Largest single certificate parsed, bytes of DER. CA and server certificates are 1–3 kB; ones with hundreds of SANs reach ~10 kB. */
 export const PKI_CERT_MAX_BYTES = 16 * 1024;
+/** Deepest nesting of DER elements read, levels (firmware/pki/der.ts). A certificate nests 5–7 levels deep, a name constraint 8; the bound stops hostile nesting from costing work or stack. */
+export const PKI_DER_MAX_DEPTH = 16;
 /** Smallest RSA key accepted in a chain, bits: NIST SP 800-131A and CA/Browser Forum BR §6.1.5 (2048). */
 export const PKI_RSA_MIN_BITS = 2048;
 /** Largest RSA key verified, bits: bounds the cost of one signature check (16384-bit keys exist only to slow verifiers down). */
@@ -191,3 +193,18 @@ export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
 export const ENTRA_BUILTIN_CLIENT_ID = '4e6b43d3-0000-4000-8000-00000000f1f0';
 /** Timeout of one request to an identity server, ms. */
 export const OAUTH_HTTP_TIMEOUT_MS = 30_000;
+
+// --- Send jobs: scan-to-email (firmware/send/job-queue.ts) --------------------------------------
+
+/** Attempts per job, the first included: a transient failure (4xx, network, identity service down) is retried this often. */
+export const SEND_JOB_MAX_ATTEMPTS = 4;
+/** Wait before the first retry, ms; doubled for each later one (printers retry after ~1 min). */
+export const SEND_JOB_RETRY_FIRST_MS = 60_000;
+/** Longest wait between retries, ms. */
+export const SEND_JOB_RETRY_MAX_MS = 15 * 60_000;
+/** Finished jobs (delivered or failed) kept for the job log, count; the oldest go first. */
+export const SEND_JOB_LOG_MAX = 500;
+/** Jobs waiting or being sent at once, count: beyond it a new scan is refused ("queue full"). */
+export const SEND_JOB_QUEUE_MAX = 500;
+/** Read size from the spool into the composer, bytes (one reused buffer). */
+export const SPOOL_READ_CHUNK_BYTES = 256 * 1024;

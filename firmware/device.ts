@@ -9,6 +9,7 @@ import type { Hal } from './hal/index.ts';
 import { CaStore } from './pki/ca-store.ts';
 import { DeviceCertificateStore, type DeviceCertificate } from './pki/device-certificate.ts';
 import { EmailTransport } from './send/email-transport.ts';
+import { JobQueue } from './send/job-queue.ts';
 import { TranscriptLog } from './send/transcript-log.ts';
 import { GrantStore } from './oauth/grant-store.ts';
 import { OAuthService } from './oauth/oauth-service.ts';
@@ -32,6 +33,8 @@ export interface Device {
    * printer, the change takes effect at the next power-on); undefined for plain HTTP.
    */
   readonly remoteUiTls: DeviceCertificate | undefined;
+  /** The scan-to-email send queue; present when the HAL has a spool. */
+  readonly jobs: JobQueue | undefined;
   /** Power off: stop timers and listeners. RAM state (sessions) is lost, as on a real device. */
   shutdown(): void;
 }
@@ -58,6 +61,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     google: await OAuthService.open({ ...oauthDeps, provider: 'google' }),
   };
   const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts, oauth, events });
+  const jobs = hal.spool ? await JobQueue.open({ storage: hal.storage, spool: hal.spool, clock: hal.clock, random: hal.random, settings, transport: emailTransport, events }) : undefined;
   const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
   const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
   const wallWatch = new WallClockWatch(hal.clock, events);
@@ -85,6 +89,10 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     settings,
     label: accounts.label,
     remoteUiTls,
-    shutdown: () => wallWatch.stop(),
+    jobs,
+    shutdown: () => {
+      wallWatch.stop();
+      jobs?.stop();
+    },
   };
 }

@@ -23,6 +23,8 @@ export type EventCode =
   | 'oauth-refreshed'
   | 'oauth-voided'
   | 'clock-skew'
+  | 'send-job-delivered'
+  | 'send-job-failed'
   | 'secret-unreadable'
   | 'internal-error'
   // PKI: the device CA store (firmware/pki/ca-store.ts)

@@ -41,6 +41,8 @@ export interface MessageSpec {
   readonly timeZone: string;
   /** Extra `X-` headers (e.g. X-Mailer). */
   readonly extraHeaders?: Readonly<Record<string, string>>;
+  /** A Message-ID made earlier (`<…@…>`): a send job keeps one for all its attempts. */
+  readonly messageId?: string;
 }
 
 export interface ComposedMessage {
@@ -108,10 +110,16 @@ function checkSpec(spec: MessageSpec): void {
   }
 }
 
+/** A new Message-ID (RFC 5322 §3.6.4): device randomness, the time, and the From address's domain. */
+export function newMessageId(fromAddress: string, wallMs: number, random: Random): string {
+  const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1) || 'device.invalid';
+  return `<${toHex(random.bytes(12))}.${wallMs.toString(36)}@${domain}>`;
+}
+
 export function composeMessage(spec: MessageSpec, random: Random): ComposedMessage {
   checkSpec(spec);
-  const domain = spec.from.address.slice(spec.from.address.lastIndexOf('@') + 1) || 'device.invalid';
-  const messageId = `<${toHex(random.bytes(12))}.${spec.dateWallMs.toString(36)}@${domain}>`;
+  if (spec.messageId !== undefined && !/^<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>$/.test(spec.messageId)) throw new Error(`invalid Message-ID ${spec.messageId}`);
+  const messageId = spec.messageId ?? newMessageId(spec.from.address, spec.dateWallMs, random);
   const boundary = `----=_Part_${toHex(random.bytes(12))}`;
 
   let head = '';

@@ -40,6 +40,15 @@ export interface EmailTransportDeps {
   readonly events?: DeviceEvents;
 }
 
+/** What a send job hooks into a send (firmware/send/job-queue.ts). */
+export interface SendHooks {
+  readonly onDataProgress?: (wireBytes: number) => void;
+  readonly beforeTerminator?: () => Promise<void>;
+}
+
+/** A send's outcome, with whether trying again later may work (for the job queue's retries). */
+export type TransportResult = SendResultView & { readonly transient: boolean };
+
 /** A failure as the admin and the operator see it: code, sentence, remedy. */
 export interface SendFailure extends DeviceError {
   readonly detail?: string;
@@ -123,21 +132,23 @@ export class EmailTransport {
   }
 
   /** Send a composed message. Never throws. */
-  async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send', tokenRetried = false): Promise<SendResultView> {
+  async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send', hooks: SendHooks = {}, tokenRetried = false): Promise<TransportResult> {
     const prepared = await this.prepare(settings);
-    if (!prepared.ok) return { ok: false, ...pick(prepared.failure), transcriptId: '' };
+    if (!prepared.ok) return { ok: false, ...pick(prepared.failure), transcriptId: '', transient: prepared.failure.transient };
     const verdicts: ChainVerdict[] = [];
     const startedWallMs = this.deps.clock.wallNowMs();
     const { result, transcript } = await sendMail(this.deps, {
       ...this.connection(settings, verdicts),
       plan: this.plan(settings, prepared.auth, recipients, message.sizeBytes),
       message,
+      ...(hooks.onDataProgress ? { onDataProgress: hooks.onDataProgress } : {}),
+      ...(hooks.beforeTerminator ? { beforeTerminator: hooks.beforeTerminator } : {}),
     });
     // An XOAUTH2 rejection triggers one forced refresh, then one more attempt (issue 4).
     const oauth = this.oauthFor(settings);
     if (!result.ok && result.code === 'smtp-auth-failed' && result.evidence.mechanism === 'XOAUTH2' && oauth && !tokenRetried) {
       oauth.onAccessTokenRejected();
-      return this.send(settings, message, recipients, kind, true);
+      return this.send(settings, message, recipients, kind, hooks, true);
     }
     const skew = this.greetingSkew(settings, transcript);
     const clockWarning = skew ? { clockWarning: skewSentence(skew) } : {};
@@ -153,7 +164,7 @@ export class EmailTransport {
     const perRecipient = (result.ok ? result.perRecipient : result.perRecipient) ?? [];
     const recipientViews = perRecipient.map((r) => ({ address: r.address, accepted: r.accepted, reply: `${r.reply.code} ${r.reply.text}` }));
     const withRecipients = recipientViews.length > 0 ? { recipients: recipientViews } : {};
-    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id, ...withRecipients, ...clockWarning };
+    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id, ...withRecipients, ...clockWarning, transient: failure!.transient };
     const refused = recipientViews.filter((r) => !r.accepted);
     const accepted = `Accepted by ${settings.smtpHost}: ${result.serverReply.text}`;
     return {
@@ -164,6 +175,7 @@ export class EmailTransport {
       messageId: message.messageId,
       ...withRecipients,
       ...clockWarning,
+      transient: false,
     };
   }
 
@@ -207,7 +219,12 @@ export class EmailTransport {
         if (settings.security === 'none') return { ok: false, failure: SEND_ERRORS.authNotOverTls };
         const service = this.oauthFor(settings);
         const token = service ? await service.accessToken() : undefined;
-        if (!token?.ok) return { ok: false, failure: { ...SEND_ERRORS.oauthNotRegistered, ...(token ? { detail: token.message } : {}) } };
+        if (!token?.ok) {
+          // The identity server could not be reached (or answered 5xx): worth trying again later.
+          // A void or refused grant is not: it needs the administrator.
+          const unreachable = token?.status === 'error' && service?.status().serverConnection.ok === false;
+          return { ok: false, failure: { ...(unreachable ? SEND_ERRORS.identityUnavailable : SEND_ERRORS.oauthNotRegistered), ...(token ? { detail: token.message } : {}) } };
+        }
         return { ok: true, auth: { method: 'xoauth2', user: settings.userName, accessToken: token.accessToken } };
       }
     }

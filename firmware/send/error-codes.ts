@@ -33,6 +33,7 @@ export const SEND_ERRORS = {
   sendAsDenied: E('#842', false, 'The mailbox may not send as the configured From address (5.2.252 SendAsDenied).', 'Set the From address to the signed-in mailbox, or grant Send As permission.'),
   tokenRejected: E('#843', false, 'The mail server rejected the OAuth 2.0 access token.', 'Register OAuth 2.0 again on the OAuth 2.0 settings page.'),
   oauthNotRegistered: E('#844', false, 'OAuth 2.0 is selected but the device is not registered.', 'Complete the registration on the OAuth 2.0 settings page.'),
+  identityUnavailable: E('#849', true, 'The sign-in service (OAuth 2.0) could not be reached to renew the access token.', 'The device will try again later; if it persists, check the network and the OAuth 2.0 page.'),
   authNotOverTls: E('#845', false, 'The device will not send a password over an unencrypted connection.', 'Choose STARTTLS or SSL/TLS, or no authentication.'),
   tooLarge: E('#820', false, 'The message is larger than the mail server accepts.', 'Reduce the resolution or number of pages, or use divided sending.'),
   recipientRefused: E('#821', false, 'The mail server refused the recipient address.', 'Check the destination address.'),

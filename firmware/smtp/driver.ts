@@ -69,6 +69,15 @@ export interface SendMailOptions {
   readonly timeouts?: Partial<SmtpTimeouts>;
   readonly replyLimits?: ReplyParserLimits;
   readonly transcriptMaxBytes?: number;
+  /** DATA progress: wire bytes handed to the platform so far (for the panel's progress bar). */
+  readonly onDataProgress?: (wireBytes: number) => void;
+  /**
+   * Awaited just before the block holding the final "." is written: the last moment at which a
+   * lost connection certainly means "not delivered". A send job records here that it is entering
+   * the window RFC 5321 cannot close (§4.1.1.4: a reply lost after "." leaves the outcome
+   * unknown). If it rejects, the message is abandoned without the ".".
+   */
+  readonly beforeTerminator?: () => Promise<void>;
 }
 
 export interface SendMailOutcome {
@@ -280,6 +289,7 @@ class SmtpRun {
     const socket = this.#socket!;
     const stuffer = new DataStuffer();
     let iterator: AsyncIterator<Uint8Array> | undefined;
+    let written = 0;
     const stop = (): void => {
       this.#cancelBlockTimer();
       void iterator?.return?.().catch(() => {});
@@ -302,18 +312,26 @@ class SmtpRun {
         for (const chunk of out.chunks) {
           await socket.write(chunk);
           if (this.#finished) return stop();
+          written += chunk.length;
+          this.#options.onDataProgress?.(written);
         }
         if (last === undefined) continue;
+        if (this.#options.beforeTerminator) {
+          this.#cancelBlockTimer();
+          await this.#options.beforeTerminator();
+          if (this.#finished) return stop();
+        }
         // The terminator is handed to the platform: from here the server may answer at once,
         // even before this write drains, so "sent" must be queued BEFORE any reply can be.
         // The drain of this last write is then covered by the data-end wait.
-        const written = socket.write(last);
+        const lastWrite = socket.write(last);
         this.#cancelBlockTimer();
         this.#post(async () => {
           this.#transcript.message(this.#clock.monoNowMs(), stuffer.outputBytes);
           await this.#execute(this.#session.onDataSent(stuffer.outputBytes));
         });
-        await written;
+        await lastWrite;
+        this.#options.onDataProgress?.(written + last.length);
         return;
       }
     } catch (err) {

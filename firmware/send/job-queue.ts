@@ -1,0 +1,312 @@
+/**
+ * The send queue: scan-to-email jobs kept in NVRAM and sent one at a time (issue 5).
+ *
+ * States: queued → sending → delivered | failed (code) | retrying (next attempt at) → sending …
+ *
+ * - Every change of state is one atomic NVRAM replace of the job's own record, written BEFORE the
+ *   step it announces: a job is recorded "queued" before the scan is reported done, "sending"
+ *   (with its attempt number) before the connection opens, and `terminatorAttempt` just before
+ *   the final "." is written.
+ * - A power cut at any moment loses no job: at the next power-on a job found "sending" is sent
+ *   again. It duplicates none, except in the one window RFC 5321 cannot close: a job found with
+ *   `terminatorAttempt` equal to its attempt may have been accepted (the server's reply to "."
+ *   was lost with the power); it is sent again and flagged `possibleDuplicate` in the job log.
+ *   All attempts carry the same Message-ID, so recipients' clients can tell. docs/send-jobs.md.
+ * - Transient failures (4xx, network, identity service unreachable) are retried with doubling
+ *   waits on the monotonic clock, SEND_JOB_MAX_ATTEMPTS in all; permanent ones (5xx,
+ *   certificates, a void OAuth grant, configuration) fail at once with their device code.
+ * - A finished job's spool files are removed; the record stays for the job log (the newest
+ *   SEND_JOB_LOG_MAX). Spool files that no unfinished job names are swept at power-on.
+ */
+import { SEND_JOB_LOG_MAX, SEND_JOB_MAX_ATTEMPTS, SEND_JOB_RETRY_FIRST_MS, SEND_JOB_RETRY_MAX_MS, SPOOL_READ_CHUNK_BYTES } from '../defaults.ts';
+import type { DeviceEvents } from '../events.ts';
+import type { Clock, TimerHandle } from '../hal/clock.ts';
+import type { Random } from '../hal/random.ts';
+import type { Spool } from '../hal/spool.ts';
+import type { Storage } from '../hal/storage.ts';
+import { composeMessage, type ComposedMessage } from '../mime/compose.ts';
+import { decodeRecord, encodeRecord, type RecordSpec } from '../settings/nvram.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
+import type { EmailTransport, TransportResult } from './email-transport.ts';
+import { JOB_RECORD_PREFIX, JOB_RECORD_VERSION, jobRecordSchema, type JobRecord } from './job-record.ts';
+
+export interface JobQueueDeps {
+  readonly storage: Storage;
+  readonly spool: Spool;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly settings: SettingsStore;
+  readonly transport: EmailTransport;
+  readonly events: DeviceEvents;
+}
+
+/** Where a job being sent is, for the panel's progress bar (RAM only). */
+export interface JobProgress {
+  readonly phase: 'connecting' | 'sending' | 'finishing';
+  /** Wire bytes of the message handed to the network so far, and the total. */
+  readonly sentBytes: number;
+  readonly totalBytes: number;
+}
+
+/** A listener hears every saved change of any job (the panel and the Remote UI poll instead; tests listen). */
+export type JobListener = (job: JobRecord) => void;
+
+function specFor(id: string): RecordSpec<JobRecord> {
+  return { name: `${JOB_RECORD_PREFIX}${id}`, version: JOB_RECORD_VERSION, schema: jobRecordSchema, factory: () => { throw new Error('a job has no factory value'); } };
+}
+
+const FINISHED = new Set(['delivered', 'failed']);
+
+export class JobQueue {
+  readonly #d: JobQueueDeps;
+  readonly #jobs = new Map<string, JobRecord>();
+  readonly #progress = new Map<string, JobProgress>();
+  readonly #listeners = new Set<JobListener>();
+  #running: Promise<void> | undefined;
+  #wakeTimer: TimerHandle | undefined;
+  /** Monotonic time before which a retrying job waits (RAM: after a power-on it is sent at once). */
+  readonly #retryAtMono = new Map<string, number>();
+  #stopped = false;
+
+  private constructor(deps: JobQueueDeps) {
+    this.#d = deps;
+  }
+
+  /** Read every job from NVRAM, settle what a power cut left behind, and start sending. */
+  static async open(deps: JobQueueDeps): Promise<JobQueue> {
+    const queue = new JobQueue(deps);
+    await queue.#recover();
+    queue.#kick();
+    return queue;
+  }
+
+  /**
+   * Record a new job (the scan is in the spool) as queued, then send it in turn. Its message size
+   * is worked out here (the composer knows it exactly before a byte is read); `sizeBytes` given
+   * is ignored.
+   */
+  async submit(job: Omit<JobRecord, 'state' | 'attempts' | 'history' | 'sizeBytes'> & { readonly sizeBytes?: number }): Promise<JobRecord> {
+    const draft: JobRecord = { ...job, sizeBytes: 0, state: 'queued', attempts: 0, history: [{ wallMs: this.#d.clock.wallNowMs(), note: 'queued' }] };
+    const record: JobRecord = { ...draft, sizeBytes: this.#compose(draft).sizeBytes };
+    await this.#save(record);
+    this.#kick();
+    return record;
+  }
+
+  /** Every job, newest first. */
+  list(): JobRecord[] {
+    return [...this.#jobs.values()].sort((a, b) => b.createdWallMs - a.createdWallMs || (a.id < b.id ? 1 : -1));
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.#jobs.get(id);
+  }
+
+  progress(id: string): JobProgress | undefined {
+    return this.#progress.get(id);
+  }
+
+  /** Jobs not finished yet. */
+  pendingCount(): number {
+    return [...this.#jobs.values()].filter((j) => !FINISHED.has(j.state)).length;
+  }
+
+  onChange(listener: JobListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Power off: no new attempt starts (one in flight ends with the process). */
+  stop(): void {
+    this.#stopped = true;
+    this.#wakeTimer?.cancel();
+  }
+
+  /** Resolves when nothing is being sent and nothing is due now (tests). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  // --- Power-on -------------------------------------------------------------------------------
+
+  async #recover(): Promise<void> {
+    const names = (await this.#d.storage.list()).filter((n) => n.startsWith(JOB_RECORD_PREFIX));
+    for (const name of names) {
+      const id = name.slice(JOB_RECORD_PREFIX.length);
+      const read = await this.#d.storage.read(name).catch((e: unknown) => ({ kind: 'unreadable' as const, detail: String(e) }));
+      if (read.kind !== 'found') continue;
+      const decoded = decodeRecord(specFor(id), read.bytes);
+      if (!decoded.ok) {
+        // Kept for support, out of the queue: a job that cannot be read cannot be sent safely.
+        await this.#d.storage.replace(`quarantine/${name}`, read.bytes).catch(() => {});
+        await this.#d.storage.remove(name).catch(() => {});
+        this.#d.events.record('nvram-record-reset', 'warn', `Send job record ${id} was unreadable and was set aside (${decoded.reason})`, { record: name });
+        continue;
+      }
+      let job = decoded.value;
+      if (job.state === 'sending') {
+        // The power went while this job was being sent.
+        const inWindow = job.terminatorAttempt !== undefined && job.terminatorAttempt === job.attempts;
+        job = this.#with(job, {
+          state: 'queued',
+          ...(inWindow ? { possibleDuplicate: true } : {}),
+          note: inWindow
+            ? `power lost after the final "." of attempt ${job.attempts}, before the server's reply: the outcome is unknown; sending again (possible duplicate)`
+            : `power lost during attempt ${job.attempts}, before the message was complete: sending again`,
+        });
+        await this.#save(job);
+      }
+      this.#jobs.set(job.id, job);
+    }
+    await this.#sweepSpool();
+  }
+
+  /** Spool files no unfinished job names (a cut between the scan and its job record) are removed. */
+  async #sweepSpool(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const job of this.#jobs.values()) if (!FINISHED.has(job.state)) for (const f of job.files) wanted.add(f.spoolName);
+    for (const name of await this.#d.spool.list()) if (!wanted.has(name)) await this.#d.spool.remove(name).catch(() => {});
+  }
+
+  // --- Sending --------------------------------------------------------------------------------
+
+  #kick(): void {
+    if (this.#running || this.#stopped) return;
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined;
+      this.#scheduleWake();
+    });
+  }
+
+  /** Send every job that is due, oldest first, one at a time. */
+  async #drain(): Promise<void> {
+    for (;;) {
+      if (this.#stopped) return;
+      const now = this.#d.clock.monoNowMs();
+      const due = [...this.#jobs.values()]
+        .filter((j) => j.state === 'queued' || (j.state === 'retrying' && (this.#retryAtMono.get(j.id) ?? 0) <= now))
+        .sort((a, b) => a.createdWallMs - b.createdWallMs || (a.id < b.id ? -1 : 1));
+      const job = due[0];
+      if (!job) return;
+      await this.#attempt(job);
+    }
+  }
+
+  /** Wake for the earliest retry. */
+  #scheduleWake(): void {
+    this.#wakeTimer?.cancel();
+    this.#wakeTimer = undefined;
+    if (this.#stopped) return;
+    const waits = [...this.#jobs.values()].filter((j) => j.state === 'retrying').map((j) => this.#retryAtMono.get(j.id) ?? 0);
+    if (waits.length === 0) return;
+    const at = Math.min(...waits);
+    this.#wakeTimer = this.#d.clock.schedule(Math.max(0, at - this.#d.clock.monoNowMs()), () => this.#kick());
+  }
+
+  async #attempt(queued: JobRecord): Promise<void> {
+    const attempt = queued.attempts + 1;
+    let job = this.#with(queued, { state: 'sending', attempts: attempt, note: `attempt ${attempt} of ${SEND_JOB_MAX_ATTEMPTS}` });
+    delete (job as { nextAttemptWallMs?: number }).nextAttemptWallMs;
+    await this.#save(job);
+    this.#progress.set(job.id, { phase: 'connecting', sentBytes: 0, totalBytes: job.sizeBytes });
+
+    let outcome: TransportResult;
+    try {
+      const message = this.#compose(job);
+      if (message.sizeBytes !== job.sizeBytes) job = { ...job, sizeBytes: message.sizeBytes }; // the settings changed since
+      outcome = await this.#d.transport.send(this.#d.settings.get('email'), message, [...job.to, ...job.cc, ...job.bcc], 'send', {
+        onDataProgress: (sentBytes) => this.#progress.set(job.id, { phase: 'sending', sentBytes, totalBytes: job.sizeBytes }),
+        beforeTerminator: async () => {
+          this.#progress.set(job.id, { phase: 'finishing', sentBytes: job.sizeBytes, totalBytes: job.sizeBytes });
+          job = { ...job, terminatorAttempt: attempt };
+          await this.#save(job);
+        },
+      });
+    } catch (err) {
+      if (this.#stopped) return;
+      // composeMessage refuses a job it cannot write (it was validated at submit: a firmware bug).
+      outcome = { ok: false, code: '#899', message: `The message could not be made: ${err instanceof Error ? err.message : String(err)}`, remedy: 'Scan again.', transcriptId: '', transient: false };
+    }
+    this.#progress.delete(job.id);
+    if (this.#stopped) return; // powered off meanwhile: the record says what the next power-on needs
+    await this.#settle(job, outcome);
+  }
+
+  #compose(job: JobRecord): ComposedMessage {
+    const email = this.#d.settings.get('email');
+    const device = this.#d.settings.get('device');
+    const spool = this.#d.spool;
+    return composeMessage(
+      {
+        from: { address: email.fromAddress, displayName: job.operator.name || device.name },
+        to: job.to.map((address) => ({ address })),
+        cc: job.cc.map((address) => ({ address })),
+        ...(job.operator.address ? { replyTo: { address: job.operator.address, displayName: job.operator.name } } : {}),
+        subject: job.subject,
+        text: job.body,
+        attachments: job.files.map((f) => ({ fileName: f.fileName, contentType: f.contentType, sizeBytes: f.sizeBytes, chunks: () => spool.read(f.spoolName, SPOOL_READ_CHUNK_BYTES) })),
+        dateWallMs: job.createdWallMs,
+        timeZone: this.#d.settings.get('datetime').timeZone,
+        messageId: job.messageId,
+      },
+      this.#d.random,
+    );
+  }
+
+  async #settle(job: JobRecord, outcome: TransportResult): Promise<void> {
+    const result = { message: outcome.message, ...(outcome.code ? { code: outcome.code } : {}), ...(outcome.remedy ? { remedy: outcome.remedy } : {}), ...(outcome.transcriptId ? { transcriptId: outcome.transcriptId } : {}) };
+    const recipients = outcome.recipients ? { recipients: outcome.recipients.map((r) => ({ ...r })) } : {};
+    const base = { ...job, result, ...recipients };
+    delete (base as { terminatorAttempt?: number }).terminatorAttempt;
+    if (outcome.ok) {
+      await this.#finish(this.#with(base, { state: 'delivered', note: outcome.code ? `delivered, some recipients refused (${outcome.code})` : 'delivered' }));
+      return;
+    }
+    if (outcome.transient && job.attempts < SEND_JOB_MAX_ATTEMPTS) {
+      const waitMs = Math.min(SEND_JOB_RETRY_MAX_MS, SEND_JOB_RETRY_FIRST_MS * 2 ** (job.attempts - 1));
+      this.#retryAtMono.set(job.id, this.#d.clock.monoNowMs() + waitMs);
+      const next = this.#d.clock.wallNowMs() + waitMs;
+      await this.#save(this.#with(base, { state: 'retrying', nextAttemptWallMs: next, note: `${outcome.code ?? ''} ${outcome.message}: retry in ${Math.round(waitMs / 1000)} s`.trim() }));
+      return;
+    }
+    const why = outcome.transient ? `gave up after ${job.attempts} attempts` : 'not retried (permanent)';
+    await this.#finish(this.#with(base, { state: 'failed', note: `${outcome.code ?? ''} ${outcome.message} (${why})`.trim() }));
+  }
+
+  async #finish(job: JobRecord): Promise<void> {
+    const done = { ...job, finishedWallMs: this.#d.clock.wallNowMs() };
+    await this.#save(done);
+    this.#retryAtMono.delete(job.id);
+    for (const f of job.files) await this.#d.spool.remove(f.spoolName).catch(() => {});
+    this.#d.events.record(
+      job.state === 'delivered' ? 'send-job-delivered' : 'send-job-failed',
+      job.state === 'delivered' ? 'info' : 'warn',
+      `Send job ${job.id} ${job.state}${job.result?.code ? ` (${job.result.code})` : ''}`,
+      { job: job.id, ...(job.result?.code ? { code: job.result.code } : {}) },
+    );
+    await this.#trimLog();
+  }
+
+  /** Keep the newest SEND_JOB_LOG_MAX finished jobs. */
+  async #trimLog(): Promise<void> {
+    const finished = this.list().filter((j) => FINISHED.has(j.state));
+    for (const old of finished.slice(SEND_JOB_LOG_MAX)) {
+      this.#jobs.delete(old.id);
+      await this.#d.storage.remove(`${JOB_RECORD_PREFIX}${old.id}`).catch(() => {});
+    }
+  }
+
+  #with(job: JobRecord, change: Partial<JobRecord> & { note: string }): JobRecord {
+    const { note, ...rest } = change;
+    return { ...job, ...rest, history: [...job.history, { wallMs: this.#d.clock.wallNowMs(), note }] };
+  }
+
+  async #save(job: JobRecord): Promise<void> {
+    // Powered off: nothing more reaches NVRAM (in the simulator the next power-on may already be
+    // reading it), and a send still in flight is abandoned before its final ".".
+    if (this.#stopped) throw new Error('the device is powered off');
+    await this.#d.storage.replace(`${JOB_RECORD_PREFIX}${job.id}`, encodeRecord(specFor(job.id), job));
+    this.#jobs.set(job.id, job);
+    for (const l of this.#listeners) l(job);
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * The send queue (firmware/send/job-queue.ts) in a booted device over the Node network HAL,
+ * against a real smtp-server on loopback (STARTTLS with a certificate from a test root that is
+ * the device's only CA, AUTH PLAIN), with virtual time for the retry waits. What arrives is
+ * parsed with mailparser.
+ *
+ * Power cuts are simulated by snapshotting NVRAM and the spool at each job-record write and
+ * booting a second device from a snapshot: whatever the first device did after that write is
+ * lost, as with the power.
+ */
+import { randomBytes } from 'node:crypto';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRootCa, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
+import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { NodeNet } from '../../device-sim/hal/node-net.ts';
+import { NodeHttp } from '../../device-sim/hal/node-http.ts';
+import { SimClock } from '../../device-sim/hal/sim-clock.ts';
+import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
+import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
+import { bootDevice, type Device } from '../../firmware/device.ts';
+import type { Hal } from '../../firmware/hal/index.ts';
+import { newMessageId } from '../../firmware/mime/compose.ts';
+import { SECTIONS } from '../../firmware/settings/schemas.ts';
+import type { JobQueue } from '../../firmware/send/job-queue.ts';
+import type { JobRecord } from '../../firmware/send/job-record.ts';
+import { LoopbackServers } from '../support/loopback-servers.ts';
+import { MemoryStorage } from '../support/memory-hal.ts';
+import { MemorySpool } from '../support/memory-spool.ts';
+
+const HOST = 'smtp.jobs.test';
+const USER = 'scanner@jobs.test';
+const PASSWORD = 'Jobs-S3cret!';
+const DAY_MS = 86_400_000;
+
+interface Arrived {
+  readonly raw: Buffer;
+  readonly rcptTo: string[];
+}
+
+let root: TestCertificate;
+let port = 0;
+const loopback = new LoopbackServers();
+const arrived: Arrived[] = [];
+/** Replies the server gives to the next messages, in order (then 250). */
+const scriptedDataReplies: { code: number; text: string }[] = [];
+
+beforeAll(async () => {
+  const now = Date.now();
+  root = createRootCa({ commonName: 'Jobs Test Root', notBeforeMs: now - DAY_MS, notAfterMs: now + 365 * DAY_MS });
+  const leaf = issueCertificate(root, { commonName: HOST, dnsNames: [HOST], notBeforeMs: now - DAY_MS, notAfterMs: now + 90 * DAY_MS });
+  const server = new SMTPServer({
+    secure: false,
+    cert: pemChain(leaf, root),
+    key: leaf.keyPem,
+    authMethods: ['PLAIN'],
+    size: 50 * 1024 * 1024,
+    logger: false,
+    onAuth(auth, _session, done) {
+      if (auth.username === USER && auth.password === PASSWORD) done(null, { user: USER });
+      else done(Object.assign(new Error('5.7.8 Authentication failed'), { responseCode: 535 }));
+    },
+    onRcptTo(address, _session, done) {
+      if (address.address.startsWith('refused')) done(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
+      else done();
+    },
+    onData(stream, session, done) {
+      const parts: Buffer[] = [];
+      stream.on('data', (d: Buffer) => parts.push(d));
+      stream.on('end', () => {
+        const scripted = scriptedDataReplies.shift();
+        if (scripted) return done(Object.assign(new Error(scripted.text), { responseCode: scripted.code }));
+        arrived.push({ raw: Buffer.concat(parts), rcptTo: session.envelope.rcptTo.map((r) => r.address) });
+        done();
+      });
+    },
+  });
+  port = await loopback.listen(server.server);
+});
+afterAll(() => loopback.closeAll());
+
+/** A device on virtual time whose NVRAM and spool are given (a "power-on" from a snapshot). */
+async function boot(storage: MemoryStorage, spool: MemorySpool): Promise<{ device: Device; source: VirtualTimeSource }> {
+  const source = new VirtualTimeSource(Date.now());
+  const network = new SimNetwork();
+  network.addHost(HOST, '127.0.0.1');
+  const hal: Hal = {
+    clock: new SimClock(source),
+    storage,
+    net: new NodeNet(network),
+    http: new NodeHttp(network),
+    random: nodeRandom,
+    log: consoleLog('silent'),
+    assets: { read: async () => undefined },
+    factoryCaDer: [root.certDer],
+    spool,
+  };
+  const device = await bootDevice(hal);
+  return { device, source };
+}
+
+async function configure(device: Device): Promise<void> {
+  const email = { ...SECTIONS.email.factory(), smtpHost: HOST, smtpPort: port, security: 'starttls', authMethod: 'plain', userName: USER, password: PASSWORD, fromAddress: USER };
+  const r = await device.settings.update('email', email, 'test');
+  expect(r.ok).toBe(true);
+}
+
+/** A job as the scan step leaves it: the file in the spool, the record ready to submit. */
+async function scanned(spool: MemorySpool, device: Device, id: string, bytes: Uint8Array, to: string[] = ['boss@jobs.test']): Promise<Parameters<JobQueue['submit']>[0]> {
+  const w = await spool.create(`${id}.pdf`);
+  await w.write(bytes);
+  await w.commit();
+  const wall = device.events.since().at(-1)!.wallMs;
+  return {
+    id,
+    createdWallMs: wall,
+    operator: { name: 'Zoë Operator', address: 'zoe@jobs.test' },
+    to,
+    cc: [],
+    bcc: [],
+    subject: `Scan ${id}`,
+    body: 'Scanned at the device.',
+    scan: { format: 'pdf', colour: 'colour', dpi: 300, pages: 1 },
+    files: [{ spoolName: `${id}.pdf`, fileName: `Scan ${id}.pdf`, contentType: 'application/pdf', sizeBytes: bytes.length }],
+    messageId: newMessageId(USER, wall, nodeRandom),
+  };
+}
+
+async function until(device: Device, id: string, state: JobRecord['state']): Promise<JobRecord> {
+  await expect.poll(() => device.jobs!.get(id)?.state, { timeout: 15_000 }).toBe(state);
+  return device.jobs!.get(id)!;
+}
+
+async function arrivedWith(messageId: string) {
+  const out = [];
+  for (const a of arrived) {
+    const parsed = await simpleParser(a.raw);
+    if (parsed.messageId === messageId) out.push({ parsed, rcptTo: a.rcptTo });
+  }
+  return out;
+}
+
+describe('send jobs', () => {
+  it('delivers a spooled scan byte-exact, with a result per recipient, and frees the spool', async () => {
+    const storage = new MemoryStorage();
+    const spool = new MemorySpool();
+    const { device } = await boot(storage, spool);
+    await configure(device);
+    const file = new Uint8Array(randomBytes(300_000));
+    const job = await device.jobs!.submit(await scanned(spool, device, 'job-a', file, ['boss@jobs.test', 'refused@jobs.test']));
+    expect(storage.records.has('jobs/job-a')).toBe(true); // recorded before anything is sent
+    expect(job.sizeBytes).toBeGreaterThan(400_000); // 300 kB as base64 lines, plus headers
+
+    const done = await until(device, 'job-a', 'delivered');
+    expect(done.attempts).toBe(1);
+    expect(done.recipients).toEqual([
+      { address: 'boss@jobs.test', accepted: true, reply: expect.stringMatching(/^250/) },
+      { address: 'refused@jobs.test', accepted: false, reply: expect.stringMatching(/^550/) },
+    ]);
+    expect(done.result?.code).toBe('#821');
+    expect(await spool.list()).toEqual([]);
+
+    const [mail] = await arrivedWith(job.messageId);
+    expect(mail!.rcptTo).toEqual(['boss@jobs.test']);
+    expect(mail!.parsed.subject).toBe('Scan job-a');
+    expect(mail!.parsed.from?.value[0]).toEqual({ address: USER, name: 'Zoë Operator' });
+    expect(mail!.parsed.replyTo?.value[0]?.address).toBe('zoe@jobs.test');
+    const att = mail!.parsed.attachments[0]!;
+    expect(att.filename).toBe('Scan job-a.pdf');
+    expect(Buffer.compare(att.content, Buffer.from(file))).toBe(0);
+    device.shutdown();
+  });
+
+  it('retries a transient failure after the backoff and fails a permanent one at once', async () => {
+    const spoolB = new MemorySpool();
+    const second = await boot(new MemoryStorage(), spoolB);
+    await configure(second.device);
+
+    scriptedDataReplies.push({ code: 451, text: '4.3.0 Try again later' });
+    const job = await second.device.jobs!.submit(await scanned(spoolB, second.device, 'job-b', new Uint8Array(1000)));
+    const waiting = await until(second.device, 'job-b', 'retrying');
+    expect(waiting.result?.code).toBe('#823');
+    expect(waiting.nextAttemptWallMs! - second.device.events.since().at(-1)!.wallMs).toBeGreaterThan(50_000);
+    expect(await arrivedWith(job.messageId)).toHaveLength(0);
+    second.source.advance(60_000);
+    const done = await until(second.device, 'job-b', 'delivered');
+    expect(done.attempts).toBe(2);
+    expect(await arrivedWith(job.messageId)).toHaveLength(1);
+
+    scriptedDataReplies.push({ code: 554, text: '5.6.0 Message rejected' });
+    await second.device.jobs!.submit(await scanned(spoolB, second.device, 'job-c', new Uint8Array(1000)));
+    const failed = await until(second.device, 'job-c', 'failed');
+    expect(failed.attempts).toBe(1);
+    expect(failed.result?.code).toBe('#824');
+    expect(await spoolB.list()).toEqual([]);
+    second.device.shutdown();
+  });
+
+  it('after a power cut sends the job again, flagging a possible duplicate only inside the window after the final "."', async () => {
+    // Record every NVRAM write of the job, with the spool as it was then.
+    const storage = new SnapshotStorage();
+    const spool = new MemorySpool();
+    storage.spool = spool;
+    const { device } = await boot(storage, spool);
+    await configure(device);
+    const job = await device.jobs!.submit(await scanned(spool, device, 'job-d', new Uint8Array(randomBytes(50_000))));
+    await until(device, 'job-d', 'delivered');
+    device.shutdown();
+    expect(await arrivedWith(job.messageId)).toHaveLength(1);
+    const states = storage.snapshots.map((s) => s.job);
+    expect(states.map((j) => `${j.state}${j.terminatorAttempt ? '+terminator' : ''}`)).toEqual(['queued', 'sending', 'sending+terminator', 'delivered']);
+
+    // Cut after "sending" was recorded (the message was not complete): sent again, no duplicate flag.
+    const cutSending = storage.snapshots[1]!;
+    const a = await boot(cutSending.storage, cutSending.spool);
+    const resent = await until(a.device, 'job-d', 'delivered');
+    expect(resent.possibleDuplicate).toBeUndefined();
+    expect(resent.history.some((h) => /before the message was complete/.test(h.note))).toBe(true);
+    a.device.shutdown();
+
+    // Cut after the final "." was about to go (the reply was lost): sent again, flagged.
+    const cutWindow = storage.snapshots[2]!;
+    const b = await boot(cutWindow.storage, cutWindow.spool);
+    const flagged = await until(b.device, 'job-d', 'delivered');
+    expect(flagged.possibleDuplicate).toBe(true);
+    expect(flagged.history.some((h) => /outcome is unknown/.test(h.note))).toBe(true);
+    b.device.shutdown();
+
+    // Every copy carries the job's one Message-ID (first send + two re-sends from the snapshots).
+    expect(await arrivedWith(job.messageId)).toHaveLength(3);
+  });
+
+  it('sets aside an unreadable job record and sweeps spool files no job names', async () => {
+    const storage = new MemoryStorage();
+    const spool = new MemorySpool();
+    storage.records.set('jobs/job-x', new TextEncoder().encode('{"record":"jobs/job-x","version":1,"data":{"id":"job-x"}}'));
+    const orphan = await spool.create('orphan.pdf');
+    await orphan.write(new Uint8Array(10));
+    await orphan.commit();
+    const { device } = await boot(storage, spool);
+    expect(device.jobs!.list()).toEqual([]);
+    expect(storage.records.has('jobs/job-x')).toBe(false);
+    expect(storage.records.has('quarantine/jobs/job-x')).toBe(true);
+    expect(await spool.list()).toEqual([]);
+    device.shutdown();
+  });
+});
+
+/** NVRAM that keeps a copy of itself (and of the spool) after every write of a job record. */
+class SnapshotStorage extends MemoryStorage {
+  readonly snapshots: { storage: MemoryStorage; spool: MemorySpool; job: JobRecord }[] = [];
+  /** The spool to copy with each snapshot. */
+  spool = new MemorySpool();
+
+  override async replace(name: string, bytes: Uint8Array): Promise<void> {
+    await super.replace(name, bytes);
+    if (!name.startsWith('jobs/')) return;
+    const copy = new MemoryStorage();
+    for (const [k, v] of this.records) copy.records.set(k, v.slice());
+    const spoolCopy = new MemorySpool();
+    for (const [k, v] of this.spool.files) spoolCopy.files.set(k, v.slice());
+    this.snapshots.push({ storage: copy, spool: spoolCopy, job: (JSON.parse(new TextDecoder().decode(bytes)) as { data: JobRecord }).data });
+  }
+}
