@@ -10,6 +10,8 @@ import { CaStore } from './pki/ca-store.ts';
 import { DeviceCertificateStore, type DeviceCertificate } from './pki/device-certificate.ts';
 import { EmailTransport } from './send/email-transport.ts';
 import { JobQueue } from './send/job-queue.ts';
+import { ScanService } from './send/scan-service.ts';
+import { buildPanelApp } from './web/panel-routes.ts';
 import { TranscriptLog } from './send/transcript-log.ts';
 import { GrantStore } from './oauth/grant-store.ts';
 import { OAuthService } from './oauth/oauth-service.ts';
@@ -25,6 +27,8 @@ import { SessionTable } from './web/sessions.ts';
 export interface Device {
   /** Handles one Remote UI request. */
   readonly handleHttp: (request: Request) => Promise<Response>;
+  /** Handles one request of the local control panel (`/panel/api/*`); absent without scanner and spool. */
+  readonly handlePanel: ((request: Request) => Promise<Response>) | undefined;
   readonly events: DeviceEvents;
   readonly settings: SettingsStore;
   readonly label: DeviceLabel;
@@ -81,10 +85,15 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     oauth,
     deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
   });
+  const panel =
+    hal.scanner && hal.spool && jobs
+      ? buildPanelApp({ scans: new ScanService({ scanner: hal.scanner, spool: hal.spool, jobs, clock: hal.clock, random: hal.random, settings, oauth }), jobs, settings, accounts })
+      : undefined;
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
   return {
     // Hono's request handler (Request → Response), not the global fetch: no I/O leaves the core here.
     handleHttp: (request) => Promise.resolve(app.fetch(request)),
+    handlePanel: panel ? (request) => Promise.resolve(panel.fetch(request)) : undefined,
     events,
     settings,
     label: accounts.label,

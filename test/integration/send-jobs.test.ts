@@ -20,7 +20,7 @@ import { SimClock } from '../../device-sim/hal/sim-clock.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
 import { bootDevice, type Device } from '../../firmware/device.ts';
-import type { Hal } from '../../firmware/hal/index.ts';
+import type { Hal, ScanRequest, ScanResult, Scanner, Spool } from '../../firmware/hal/index.ts';
 import { newMessageId } from '../../firmware/mime/compose.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import type { JobQueue } from '../../firmware/send/job-queue.ts';
@@ -81,7 +81,7 @@ beforeAll(async () => {
 afterAll(() => loopback.closeAll());
 
 /** A device on virtual time whose NVRAM and spool are given (a "power-on" from a snapshot). */
-async function boot(storage: MemoryStorage, spool: MemorySpool): Promise<{ device: Device; source: VirtualTimeSource }> {
+async function boot(storage: MemoryStorage, spool: MemorySpool, scanner?: Scanner): Promise<{ device: Device; source: VirtualTimeSource }> {
   const source = new VirtualTimeSource(Date.now());
   const network = new SimNetwork();
   network.addHost(HOST, '127.0.0.1');
@@ -95,6 +95,7 @@ async function boot(storage: MemoryStorage, spool: MemorySpool): Promise<{ devic
     assets: { read: async () => undefined },
     factoryCaDer: [root.certDer],
     spool,
+    ...(scanner ? { scanner } : {}),
   };
   const device = await bootDevice(hal);
   return { device, source };
@@ -263,3 +264,94 @@ class SnapshotStorage extends MemoryStorage {
     this.snapshots.push({ storage: copy, spool: spoolCopy, job: (JSON.parse(new TextDecoder().decode(bytes)) as { data: JobRecord }).data });
   }
 }
+
+/**
+ * A stand-in for the scan unit that writes `bytesPerPage` seeded bytes per page (the simulator's
+ * real scanner, device-sim/scanner, is exercised by the panel journeys): enough to test what the
+ * firmware does around a scan.
+ */
+class BytesScanner implements Scanner {
+  constructor(private readonly bytesPerPage: number) {}
+
+  async scan(request: ScanRequest, spool: Spool, onPage?: (done: number, total: number) => void): Promise<ScanResult> {
+    const files = [];
+    const perFile = request.format === 'pdf' ? request.pages : 1;
+    let page = 0;
+    for (const name of request.spoolNames) {
+      const writer = await spool.create(name);
+      try {
+        for (let p = 0; p < perFile; p++) {
+          await writer.write(new Uint8Array(this.bytesPerPage).fill(++page % 251));
+          onPage?.(page, request.pages);
+        }
+        files.push({ spoolName: name, sizeBytes: await writer.commit() });
+      } catch (err) {
+        await writer.abort();
+        for (const f of files) await spool.remove(f.spoolName);
+        return { ok: false, kind: 'spool-full', detail: String(err) };
+      }
+    }
+    return { ok: true, files };
+  }
+}
+
+const SCAN = { to: ['boss@jobs.test'], cc: [], bcc: [], subject: 'Quarterly report', body: 'Attached.', fileName: 'Report', format: 'pdf', colour: 'colour', dpi: 300, pages: 3 };
+
+async function panel(device: Device, method: string, path: string, body?: unknown) {
+  const r = await device.handlePanel!(new Request(`http://panel${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) }));
+  return { status: r.status, json: (await r.json()) as any };
+}
+
+describe('the control panel API', () => {
+  it('refuses to scan until e-mail is set up, then scans, queues and delivers with the operator named', async () => {
+    const spool = new MemorySpool();
+    const { device } = await boot(new MemoryStorage(), spool, new BytesScanner(20_000));
+    const notReady = await panel(device, 'GET', '/panel/api/status');
+    expect(notReady.json.problems).toEqual([{ code: '#825', message: expect.stringMatching(/^Contact the administrator: e-mail sending is not set up/) }]);
+    expect((await panel(device, 'POST', '/panel/api/scan', SCAN)).json).toMatchObject({ code: '#825' });
+    expect(await spool.list()).toEqual([]);
+
+    await configure(device);
+    expect((await panel(device, 'POST', '/panel/api/login', { user: 'Administrator', password: device.label.factoryPassword })).status).toBe(200);
+    const started = await panel(device, 'POST', '/panel/api/scan', SCAN);
+    expect(started.status).toBe(202);
+    const id = started.json.jobId as string;
+    await expect.poll(async () => (await panel(device, 'GET', `/panel/api/jobs/${id}`)).json.phase, { timeout: 15_000 }).toBe('delivered');
+    const view = (await panel(device, 'GET', `/panel/api/jobs/${id}`)).json;
+    expect(view).toMatchObject({ phase: 'delivered', percent: 100, message: 'Sent.', operator: 'Administrator', pages: 3 });
+    const [mail] = await arrivedWith(device.jobs!.get(id)!.messageId);
+    expect(mail!.parsed.attachments.map((a) => [a.filename, a.size])).toEqual([['Report.pdf', 60_000]]);
+    expect(mail!.parsed.from?.value[0]?.name).toBe('Administrator');
+    device.shutdown();
+  });
+
+  it('says in the operator\'s words why OAuth sending cannot work', async () => {
+    const { device } = await boot(new MemoryStorage(), new MemorySpool(), new BytesScanner(1000));
+    await configure(device);
+    await device.settings.update('email', { ...device.settings.get('email'), authMethod: 'oauth-microsoft' }, 'test');
+    const status = (await panel(device, 'GET', '/panel/api/status')).json;
+    expect(status.problems).toEqual([{ code: '#844', message: 'Contact the administrator: e-mail sign-in (OAuth 2.0) is not set up.' }]);
+    device.shutdown();
+  });
+
+  it('refuses bad input with the field named, and a full spool leaves nothing queued', async () => {
+    const spool = new MemorySpool(50_000);
+    const { device } = await boot(new MemoryStorage(), spool, new BytesScanner(20_000));
+    await configure(device);
+    const bad = async (change: Record<string, unknown>) => (await panel(device, 'POST', '/panel/api/scan', { ...SCAN, ...change })).json.fields?.map((f: { path: string }) => f.path);
+    expect(await bad({ to: ['not an address'] })).toEqual(['to.0']);
+    expect(await bad({ fileName: '../etc/passwd' })).toEqual(['fileName']);
+    expect(await bad({ fileName: 'scan\u0007' })).toEqual(['fileName']);
+    expect(await bad({ subject: 'Hi\r\nBcc: victim@example.com' })).toEqual(['subject']);
+    expect(await bad({ pages: 0 })).toEqual(['pages']);
+    expect((await panel(device, 'POST', '/panel/api/scan', { ...SCAN, to: [] })).json).toMatchObject({ message: 'Choose at least one destination.' });
+
+    const started = await panel(device, 'POST', '/panel/api/scan', SCAN); // 3 × 20 kB > 50 kB
+    const id = started.json.jobId as string;
+    await expect.poll(async () => (await panel(device, 'GET', `/panel/api/jobs/${id}`)).json.phase).toBe('failed');
+    expect((await panel(device, 'GET', `/panel/api/jobs/${id}`)).json).toMatchObject({ code: '#827', message: expect.stringMatching(/scan storage is full/) });
+    expect(device.jobs!.list()).toEqual([]);
+    expect(await spool.list()).toEqual([]);
+    device.shutdown();
+  });
+});

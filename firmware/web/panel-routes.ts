@@ -1,0 +1,144 @@
+/**
+ * The control panel's API: what the printer's touch panel asks the firmware. The panel is local
+ * (the simulator serves its page and forwards `/panel/api/*` here), so there is no Remote UI
+ * session or CSRF token; an operator may log in with a device account to be named on the job.
+ *
+ *   GET  /panel/api/status           device name, the operator, why sending cannot work now
+ *   POST /panel/api/login            {user, password} → the operator; POST /panel/api/logout
+ *   POST /panel/api/scan             ScanRequestBody → 202 {jobId} | 400 field errors | 409 {code, message}
+ *   GET  /panel/api/jobs             the newest jobs, for the job status screen
+ *   GET  /panel/api/jobs/:id         one job with its phase and percent
+ *
+ * Bodies are validated with the same zod/mini schemas the panel page uses.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { JobQueue } from '../send/job-queue.ts';
+import type { JobRecord } from '../send/job-record.ts';
+import { operatorMessage } from '../send/operator-messages.ts';
+import type { Operator, ScanService } from '../send/scan-service.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
+import type { AccountStore } from './accounts.ts';
+import { loginRequest, scanRequest } from './api-types.ts';
+import { HTTP_BODY_MAX_BYTES } from '../defaults.ts';
+import { fail, readBody } from './http-helpers.ts';
+
+export interface PanelDeps {
+  readonly scans: ScanService;
+  readonly jobs: JobQueue;
+  readonly settings: SettingsStore;
+  readonly accounts: AccountStore;
+}
+
+/** Where a job is, as the panel's progress bar and history show it. */
+export interface PanelJobView {
+  readonly id: string;
+  readonly createdWallMs: number;
+  readonly operator: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly pages: number;
+  readonly phase: 'scanning' | 'queued' | 'connecting' | 'sending' | 'finishing' | 'retrying' | 'delivered' | 'failed';
+  /** 0–100 within the phase: pages while scanning, bytes while sending. */
+  readonly percent: number;
+  readonly code?: string;
+  /** The operator's sentence (delivered, or why not and what to do). */
+  readonly message: string;
+  readonly possibleDuplicate?: boolean;
+  readonly nextAttemptWallMs?: number;
+}
+
+const PANEL_JOBS_SHOWN = 50;
+
+export function buildPanelApp(deps: PanelDeps): Hono {
+  const app = new Hono();
+  // One panel, one operator at a time (RAM: a power cycle logs the operator out).
+  let operator: Operator | undefined;
+
+  app.use('/panel/api/*', bodyLimit({ maxSize: HTTP_BODY_MAX_BYTES, onError: (c) => fail(c, 413, 'too-large', 'The request is too large.') }));
+
+  app.get('/panel/api/status', (c) =>
+    c.json({ deviceName: deps.settings.get('device').name, operator: operator ?? null, problems: deps.scans.problems() }),
+  );
+
+  app.post('/panel/api/login', async (c) => {
+    const body = await readBody(c, loginRequest);
+    if (body instanceof Response) return body;
+    const account = await deps.accounts.authenticate(body.user, body.password);
+    if (!account) return fail(c, 401, 'login-failed', 'The user name or password is not correct.');
+    operator = { name: account.name };
+    return c.json({ operator });
+  });
+
+  app.post('/panel/api/logout', (c) => {
+    operator = undefined;
+    return c.json({ operator: null });
+  });
+
+  app.post('/panel/api/scan', async (c) => {
+    const body = await readBody(c, scanRequest);
+    if (body instanceof Response) return body;
+    const started = await deps.scans.start(body, operator ?? { name: 'Guest' });
+    if (!started.ok) return c.json({ error: 'cannot-send', code: started.code, message: started.message }, 409);
+    return c.json({ jobId: started.jobId }, 202);
+  });
+
+  app.get('/panel/api/jobs', (c) => c.json(deps.jobs.list().slice(0, PANEL_JOBS_SHOWN).map((j) => jobView(deps, j))));
+
+  app.get('/panel/api/jobs/:id', (c) => {
+    const id = c.req.param('id');
+    const job = deps.jobs.get(id);
+    if (job) return c.json(jobView(deps, job));
+    const scan = deps.scans.scanProgress(id);
+    if (!scan) return fail(c, 404, 'not-found', `There is no job ${id}.`);
+    const view: PanelJobView = {
+      id,
+      createdWallMs: 0,
+      operator: operator?.name ?? 'Guest',
+      to: [],
+      subject: '',
+      pages: scan.pages,
+      phase: scan.failed ? 'failed' : 'scanning',
+      percent: Math.round((100 * scan.pagesDone) / scan.pages),
+      ...(scan.failed ? { code: scan.failed.code } : {}),
+      message: scan.failed ? scan.failed.message : `Scanning page ${Math.min(scan.pagesDone + 1, scan.pages)} of ${scan.pages}…`,
+    };
+    return c.json(view);
+  });
+
+  app.all('/panel/api/*', (c) => fail(c, 404, 'not-found', 'There is no such panel request.'));
+  return app;
+}
+
+function jobView(deps: PanelDeps, job: JobRecord): PanelJobView {
+  const progress = deps.jobs.progress(job.id);
+  const phase: PanelJobView['phase'] = job.state === 'sending' ? (progress?.phase ?? 'connecting') : job.state;
+  const percent = job.state === 'delivered' ? 100 : progress && progress.totalBytes > 0 ? Math.min(100, Math.floor((100 * progress.sentBytes) / progress.totalBytes)) : 0;
+  const code = job.result?.code;
+  const message =
+    job.state === 'delivered'
+      ? code
+        ? `Sent, but ${operatorMessage(code).charAt(0).toLowerCase()}${operatorMessage(code).slice(1)}`
+        : 'Sent.'
+      : job.state === 'failed'
+        ? operatorMessage(code)
+        : job.state === 'retrying'
+          ? operatorMessage(code, true)
+          : job.state === 'queued'
+            ? 'Waiting to be sent.'
+            : 'Sending…';
+  return {
+    id: job.id,
+    createdWallMs: job.createdWallMs,
+    operator: job.operator.name,
+    to: [...job.to, ...job.cc],
+    subject: job.subject,
+    pages: job.scan.pages,
+    phase,
+    percent,
+    ...(code ? { code } : {}),
+    message: job.possibleDuplicate && job.state === 'delivered' ? `${message} (It may have been delivered twice after a power cut.)` : message,
+    ...(job.possibleDuplicate ? { possibleDuplicate: true } : {}),
+    ...(job.nextAttemptWallMs !== undefined && job.state === 'retrying' ? { nextAttemptWallMs: job.nextAttemptWallMs } : {}),
+  };
+}
