@@ -83,6 +83,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     emailTransport,
     transcripts,
     oauth,
+    ...(jobs ? { jobs } : {}),
     deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
   });
   const panel =

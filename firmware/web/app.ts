@@ -41,6 +41,8 @@ import type { TranscriptLog } from '../send/transcript-log.ts';
 import { registerCertificateRoutes } from './certificate-routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { registerOAuthRoutes } from './oauth-routes.ts';
+import { registerJobLogRoutes } from './job-log-routes.ts';
+import type { JobQueue } from '../send/job-queue.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
 
 export const PRODUCT_NAME = 'MFP Send Module (emulated)';
@@ -60,6 +62,8 @@ export interface WebDeps {
   readonly emailTransport: EmailTransport;
   readonly transcripts: TranscriptLog;
   readonly oauth: { readonly microsoft: OAuthService; readonly google: OAuthService };
+  /** The send queue, for the job log (absent on a device without scanner and spool). */
+  readonly jobs?: JobQueue;
 }
 
 type Env = { Variables: { session: Session | undefined } };
@@ -306,6 +310,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   };
   registerEmailRoutes(app, { transport: deps.emailTransport, transcripts: deps.transcripts, settings, requireEmail: requireSection('email') });
   registerOAuthRoutes(app, { ...deps.oauth, requireMicrosoft: requireSection('oauthMicrosoft'), requireGoogle: requireSection('oauthGoogle') });
+  registerJobLogRoutes(app, { jobs: deps.jobs, requireJobLog: (c) => requireCapability(c, 'readJobLog') });
   registerCertificateRoutes(app, { clock, caStore: deps.caStore, deviceCertificates: deps.deviceCertificates, requireCertificates: requireSection('certificates') });
 
   app.all('/api/*', (c) => fail(c, 404, 'not-found', `There is no API at ${c.req.method} ${new URL(c.req.url).pathname}.`));

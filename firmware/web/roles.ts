@@ -27,6 +27,8 @@ export const CAPABILITY_ROLES = {
   manageAccounts: ['Administrator'],
   /** Read the device event log. */
   readEvents: ['Administrator', 'NetworkAdmin', 'DeviceAdmin'],
+  /** Read the send job log (operators' names and destinations: personal data). */
+  readJobLog: ['Administrator', 'NetworkAdmin', 'DeviceAdmin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Capability = keyof typeof CAPABILITY_ROLES;

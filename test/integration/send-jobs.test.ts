@@ -25,6 +25,7 @@ import { newMessageId } from '../../firmware/mime/compose.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import type { JobQueue } from '../../firmware/send/job-queue.ts';
 import type { JobRecord } from '../../firmware/send/job-record.ts';
+import { ApiClient } from '../support/api-client.ts';
 import { LoopbackServers } from '../support/loopback-servers.ts';
 import { MemoryStorage } from '../support/memory-hal.ts';
 import { MemorySpool } from '../support/memory-spool.ts';
@@ -322,6 +323,20 @@ describe('the control panel API', () => {
     const [mail] = await arrivedWith(device.jobs!.get(id)!.messageId);
     expect(mail!.parsed.attachments.map((a) => [a.filename, a.size])).toEqual([['Report.pdf', 60_000]]);
     expect(mail!.parsed.from?.value[0]?.name).toBe('Administrator');
+
+    // The job log in the Remote UI API: the job with its result, filterable, and as CSV.
+    const admin = new ApiClient(device.handleHttp);
+    await admin.loginAndChange('Administrator', device.label.factoryPassword, 'Job-log-admin-1');
+    const log = (await admin.call('GET', '/api/jobs')).json;
+    expect(log[0]).toMatchObject({ id, operator: 'Administrator', to: ['boss@jobs.test'], pages: 3, format: 'pdf', state: 'delivered', attempts: 1 });
+    expect(log[0].transcriptId).toMatch(/./);
+    expect((await admin.call('GET', '/api/jobs?result=failed')).json).toEqual([]);
+    expect((await admin.call('GET', '/api/jobs?result=nonsense')).status).toBe(400);
+    const csv = (await admin.call('GET', '/api/jobs.csv')).json as string;
+    const [header, row] = csv.split('\r\n');
+    expect(header).toMatch(/^Time \(UTC\),Operator,To,Cc,Bcc,Subject,Pages,Format/);
+    expect(row).toContain(',Administrator,boss@jobs.test,,,Quarterly report,3,PDF,');
+    expect(row).toContain(',delivered,');
     device.shutdown();
   });
 
@@ -353,5 +368,16 @@ describe('the control panel API', () => {
     expect(device.jobs!.list()).toEqual([]);
     expect(await spool.list()).toEqual([]);
     device.shutdown();
+  });
+});
+
+describe('the job log CSV', () => {
+  it('quotes what needs quoting and defuses formulas', async () => {
+    const { csvField } = await import('../../firmware/web/job-log-routes.ts');
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a, b')).toBe('"a, b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('=HYPERLINK("http://evil")')).toBe(`"'=HYPERLINK(""http://evil"")"`);
+    expect(csvField('+1')).toBe("'+1");
   });
 });
