@@ -251,3 +251,25 @@ export const scanRequest = z.object({
   pages: z.int().check(z.minimum(1, 'Scan at least one page.'), z.maximum(999, 'At most 999 pages.')),
 });
 export type ScanRequestBody = z.infer<typeof scanRequest>;
+
+/** One line of the send job log (`GET /api/jobs`). */
+export interface JobLogEntry {
+  readonly id: string;
+  readonly createdWallMs: number;
+  readonly finishedWallMs?: number;
+  readonly operator: string;
+  readonly to: readonly string[];
+  readonly cc: readonly string[];
+  readonly bcc: readonly string[];
+  readonly subject: string;
+  readonly pages: number;
+  readonly format: string;
+  readonly sizeBytes: number;
+  readonly state: 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed';
+  readonly attempts: number;
+  readonly code?: string;
+  readonly message?: string;
+  readonly transcriptId?: string;
+  readonly possibleDuplicate?: boolean;
+  readonly recipients?: readonly RecipientView[];
+}

@@ -9,29 +9,10 @@
 import type { Context, Hono } from 'hono';
 import type { JobQueue } from '../send/job-queue.ts';
 import type { JobRecord } from '../send/job-record.ts';
+import type { JobLogEntry } from './api-types.ts';
 import { fail } from './http-helpers.ts';
 import type { Session } from './sessions.ts';
 
-export interface JobLogEntry {
-  readonly id: string;
-  readonly createdWallMs: number;
-  readonly finishedWallMs?: number;
-  readonly operator: string;
-  readonly to: readonly string[];
-  readonly cc: readonly string[];
-  readonly bcc: readonly string[];
-  readonly subject: string;
-  readonly pages: number;
-  readonly format: string;
-  readonly sizeBytes: number;
-  readonly state: JobRecord['state'];
-  readonly attempts: number;
-  readonly code?: string;
-  readonly message?: string;
-  readonly transcriptId?: string;
-  readonly possibleDuplicate?: boolean;
-  readonly recipients?: JobRecord['recipients'];
-}
 
 const FILTERS: Readonly<Record<string, (j: JobRecord) => boolean>> = {
   delivered: (j) => j.state === 'delivered',

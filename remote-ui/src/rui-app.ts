@@ -16,6 +16,7 @@ import './certificates-page.ts';
 import './datetime-page.ts';
 import './email-page.ts';
 import './events-page.ts';
+import './job-log-page.ts';
 import './login-page.ts';
 import './oauth-page.ts';
 import './password-page.ts';
@@ -37,6 +38,7 @@ const NAV: readonly { readonly group: string; readonly items: readonly NavItem[]
       { path: '/settings/email', label: 'E-mail', section: 'email' },
       { path: '/settings/oauthMicrosoft', label: 'OAuth 2.0 (Microsoft)', section: 'oauthMicrosoft' },
       { path: '/settings/oauthGoogle', label: 'OAuth 2.0 (Google)', section: 'oauthGoogle' },
+      { path: '/jobs', label: 'Job Log', capability: 'readJobLog' },
     ],
   },
   {
@@ -223,6 +225,7 @@ export class RuiApp extends LitElement {
     if (item.section === 'oauthGoogle') return html`<rui-oauth-page .provider=${'google'}></rui-oauth-page>`;
     if (item.section) return html`<rui-settings-form .section=${item.section} .spec=${SECTION_FORMS[item.section]}></rui-settings-form>`;
     if (path === '/accounts') return html`<rui-accounts-page .session=${session}></rui-accounts-page>`;
+    if (path === '/jobs') return html`<rui-job-log-page></rui-job-log-page>`;
     return html`<rui-events-page></rui-events-page>`;
   }
 

@@ -1,0 +1,133 @@
+/**
+ * Job Log: every scan-to-email job the device holds, newest first, with its result and device
+ * code, a link to the redacted SMTP transcript of its last attempt, a filter by result and a CSV
+ * export (issue 5). Refreshes itself while jobs are waiting or being sent.
+ */
+import { LitElement, css, html, nothing } from 'lit';
+import type { DeviceStatus, JobLogEntry } from '../../firmware/web/api-types.ts';
+import { request } from './api.ts';
+import { LoadController } from './load-controller.ts';
+import { sharedStyles } from './shared-styles.ts';
+import { formatWall } from './time-format.ts';
+
+const FILTERS = [
+  ['', 'All'],
+  ['delivered', 'Delivered'],
+  ['failed', 'Failed'],
+  ['pending', 'Waiting or sending'],
+] as const;
+
+const STATE_TEXT: Record<JobLogEntry['state'], string> = {
+  queued: 'Waiting',
+  sending: 'Sending',
+  retrying: 'Will retry',
+  delivered: 'Delivered',
+  failed: 'Failed',
+};
+
+export class JobLogPage extends LitElement {
+  static override properties = { filter: { state: true } };
+  declare filter: string;
+  private readonly jobs = new LoadController(this, (background) => request<JobLogEntry[]>('GET', `/api/jobs${this.filter ? `?result=${this.filter}` : ''}`, undefined, { background }), 3000);
+  /** Only for the device's time zone. */
+  private readonly status = new LoadController(this, () => request<DeviceStatus>('GET', '/api/status'));
+
+  constructor() {
+    super();
+    this.filter = '';
+  }
+
+  private setFilter(value: string): void {
+    this.filter = value;
+    void this.jobs.reload();
+  }
+
+  override render() {
+    const timeZone = this.status.value?.clock.timeZone ?? 'UTC';
+    const jobs = this.jobs.value ?? [];
+    return html`<h1>Job Log</h1>
+      <div class="toolbar">
+        <label for="filter">Show</label>
+        <select id="filter" data-test="job-filter" @change=${(e: Event) => this.setFilter((e.target as HTMLSelectElement).value)}>
+          ${FILTERS.map(([v, t]) => html`<option value=${v} ?selected=${v === this.filter}>${t}</option>`)}
+        </select>
+        <a class="button" href=${`/api/jobs.csv${this.filter ? `?result=${this.filter}` : ''}`} download="send-job-log.csv" data-test="job-csv">Export CSV</a>
+      </div>
+      ${this.jobs.error ? html`<p class="msg error" role="alert">${this.jobs.error.message}</p>` : nothing}
+      ${jobs.length === 0 && this.jobs.value ? html`<p data-test="job-log-empty">No jobs${this.filter ? ' match this filter' : ' yet'}.</p>` : nothing}
+      ${jobs.length > 0
+        ? html`<table data-test="job-log">
+            <thead>
+              <tr><th>Date/Time (${timeZone})</th><th>Operator</th><th>Destinations</th><th>Pages</th><th>Size</th><th>Result</th><th>Details</th></tr>
+            </thead>
+            <tbody>
+              ${jobs.map(
+                (j) => html`<tr data-test="job-row" data-job=${j.id} data-state=${j.state} class=${j.state}>
+                  <td class="mono nowrap">${formatWall(j.createdWallMs, timeZone)}</td>
+                  <td>${j.operator}</td>
+                  <td>${[...j.to, ...j.cc.map((a) => `cc ${a}`), ...j.bcc.map((a) => `bcc ${a}`)].join(', ')}<div class="sub">${j.subject}</div></td>
+                  <td class="num">${j.pages} ${j.format.toUpperCase()}</td>
+                  <td class="num nowrap">${size(j.sizeBytes)}</td>
+                  <td class="nowrap"><b>${STATE_TEXT[j.state]}</b>${j.code ? html` <span class="mono" data-test="job-code">${j.code}</span>` : nothing}</td>
+                  <td>
+                    ${j.message ?? ''}
+                    ${j.possibleDuplicate ? html`<div class="warning-text" data-test="job-duplicate">May have been delivered twice: the power was lost after the message was complete.</div>` : nothing}
+                    ${j.attempts > 1 ? html`<div class="sub">${j.attempts} attempts</div>` : nothing}
+                    ${j.transcriptId ? html`<div><a href=${`/api/email/transcripts/${encodeURIComponent(j.transcriptId)}`} target="_blank" rel="noopener" data-test="job-transcript">Transcript</a></div>` : nothing}
+                  </td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : nothing}`;
+  }
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .toolbar {
+        display: flex;
+        gap: 10px;
+        align-items: center;
+        margin-bottom: 12px;
+      }
+      .toolbar select {
+        min-width: 180px;
+      }
+      .toolbar .button {
+        margin-left: auto;
+        padding: 4px 14px;
+        border: 1px solid #7d8894;
+        border-radius: 2px;
+        background: linear-gradient(#fdfdfd, #e4e7ea);
+        color: inherit;
+        text-decoration: none;
+      }
+      .sub {
+        color: #5b636d;
+        font-size: 12px;
+      }
+      .num {
+        text-align: right;
+      }
+      tr.failed td {
+        background: #fdf0ef;
+      }
+      tr.retrying td,
+      tr.queued td,
+      tr.sending td {
+        background: var(--warn-bg);
+      }
+      .warning-text {
+        color: #8a5300;
+      }
+    `,
+  ];
+}
+
+function size(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} kB`;
+}
+
+customElements.define('rui-job-log-page', JobLogPage);
