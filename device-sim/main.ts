@@ -18,6 +18,7 @@ import { directoryAssets } from './hal/node-basics.ts';
 import { RealTimeSource, VirtualTimeSource, type TimeSource } from './hal/time-source.ts';
 import { SimNetwork } from './hal/sim-network.ts';
 import { startCloud, type RunningCloud } from './cloud/cloud.ts';
+import type { RunningIdentityServices } from './cloud/identity-server.ts';
 import { SimPrinter } from './printer.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -123,6 +124,25 @@ function readOptions(argv: string[]): SimulatorOptions {
   return parsed.data;
 }
 
+/** Who can sign in out of the box, and the Google client to paste into the Remote UI. */
+function identityBanner(identity: RunningIdentityServices | undefined): string[] {
+  if (!identity) return [];
+  const { entra, google } = identity.directoryView();
+  const tenant = entra.tenants.find((t) => !t.personalAccounts);
+  const users = entra.users.filter((u) => u.tenantId === tenant?.id).map((u) => u.userPrincipalName);
+  const client = identity.google.defaultClient;
+  return [
+    ...(tenant ? [`   Entra ID accounts (tenant organizations or ${tenant.domains[0]}): ${users.join(', ')}`] : []),
+    ...(client
+      ? [
+          `   Google (Desktop app) for OAuth 2.0 (Google): Client ID ${client.clientId}`,
+          `     Client Secret ${client.clientSecret}   accounts: ${google.users.map((u) => u.email).join(', ')}`,
+        ]
+      : []),
+    '   Tenants, apps, users and Google clients: Identity Services on the simulator control page, or /sim/api/cloud',
+  ];
+}
+
 async function main(): Promise<void> {
   let options: SimulatorOptions;
   try {
@@ -149,6 +169,7 @@ async function main(): Promise<void> {
       '   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587',
       `   Emulated sign-in pages (the Remote UI's OAuth pages link to them): ${new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href}`,
       `     and ${new URL('/cloud/accounts.google.com/', sim.controlUrl).href}…`,
+      ...identityBanner(sim.cloud.identity),
       bar,
       '',
     ].join('\n'),

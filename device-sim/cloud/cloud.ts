@@ -12,8 +12,9 @@
  * name and port to it (fake addresses from cloud-defaults.ts). `stop()` closes the servers and
  * takes the names out of the DNS again.
  *
- * Deliberately not done here: the Entra ID and Google OAuth endpoints (they come next and will
- * implement TokenVerifier; their certificates are already in the PKI).
+ * With the default TokenTable the emulated Entra ID and Google sign-in run too (`identity`,
+ * identity-server.ts), with the default directory (identity-seed.ts) and a Google Desktop-app
+ * client kept in `stateDir` (default-google-client.ts).
  */
 import type { SimNetwork } from '../hal/sim-network.ts';
 import {
@@ -29,6 +30,7 @@ import { EmulatedMailService } from './mail-servers.ts';
 import { createSimPki, type KeyAlgorithm, type SimPki, type TlsIdentity } from './sim-pki.ts';
 import { TokenTable, type TokenVerifier } from './token-table.ts';
 import { startIdentityServices, type RunningIdentityServices } from './identity-server.ts';
+import { loadOrCreateDefaultGoogleClient } from './default-google-client.ts';
 
 export interface CloudOptions<T extends TokenVerifier = TokenTable> {
   readonly network: SimNetwork;
@@ -113,7 +115,16 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
     }
 
     // The identity services issue access tokens into the same table the mail servers check.
-    identity = tokens instanceof TokenTable ? await startIdentityServices({ network: options.network, pki, tokens, nowMs: options.nowMs }) : undefined;
+    identity =
+      tokens instanceof TokenTable
+        ? await startIdentityServices({
+            network: options.network,
+            pki,
+            tokens,
+            nowMs: options.nowMs,
+            google: { defaultClient: await loadOrCreateDefaultGoogleClient(options.stateDir) },
+          })
+        : undefined;
 
     return {
       pki,

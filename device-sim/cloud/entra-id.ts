@@ -12,9 +12,16 @@
  * `AADSTS<n>: <text>\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …`, `error_codes`,
  * `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
  *
- * Testers' levers: `approve(userCode, user)`, `decline(userCode)`, `setPublicClientFlows(false)`
- * (→ invalid_client AADSTS7000218), `revokeUser(user)` (refresh tokens; → AADSTS50173),
- * `setAccessTokenLifetimeS(s)`, `pendingCodes()` (what the page would show).
+ * Who may do what comes from the directory (`directory`, entra-directory.ts): `{tenant}` must be
+ * a known tenant id or verified domain, or `common` / `organizations` / `consumers` (else
+ * AADSTS90002); `client_id` a registered app (else AADSTS700016) with "Allow public client flows"
+ * on (else AADSTS7000218 at /token); the sign-in page accepts only a user of a tenant the
+ * request's `{tenant}` allows; a refresh token dies with its user (AADSTS50034).
+ *
+ * Testers' levers: the directory, `approve(userCode, user)`, `decline(userCode)`,
+ * `setPublicClientFlows(clientId, on)`, `revokeUser(user)` and `changePassword(user)` (refresh
+ * tokens; → AADSTS50173), `setAccessTokenLifetimeS(s)`, `pendingCodes()` (what the page would
+ * show), `directoryView()` (for the control API).
  *
  * Choices where the real service is unclear or where the lead asked otherwise:
  * - slow_down is returned when polled faster than `interval` (Entra itself was seen answering
@@ -22,17 +29,22 @@
  * - A refresh token is single-use here: the response rotates it and the old one then fails with
  *   AADSTS70008. Real Entra keeps the old one valid and only asks the client to discard it (A.7).
  * - AADSTS numbers for authorization_declined and bad_verification_code are unconfirmed (A.5).
- * - Access tokens stay valid after `revokeUser` until they expire, as Entra's do (A.9).
+ * - Access tokens stay valid after `revokeUser` or a password change until they expire, as
+ *   Entra's do (A.9).
+ * - The sign-in page asks for the user name only, no password: the emulator keeps no passwords,
+ *   only the fact of a change.
  *
- * Deliberately not done: id_token (openid), tenant existence or single-tenant checks (50194,
- * 90002), per-client registrations, `?mkt=` localisation, MFA / Conditional Access, the
- * auth-code flow.
+ * Deliberately not done: id_token (openid), single-tenant apps (50194), consent, `?mkt=`
+ * localisation, MFA / Conditional Access, the auth-code flow.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
 import { escapeHtml, providerPage } from './html-page.ts';
+import { EntraDirectory, TENANT_ALIASES, type Authority } from './entra-directory.ts';
+import { DEFAULT_ENTRA_DIRECTORY, type EntraDirectorySeed } from './identity-seed.ts';
+import type { EntraDirectoryView, EntraUserView } from './identity-views.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Tunables (move to cloud-defaults.ts when this is merged; STYLE.md habit 3).
@@ -69,6 +81,8 @@ export interface EntraIdOptions {
   readonly deviceCodeExpiresInS?: number;
   readonly pollIntervalS?: number;
   readonly verificationUri?: string;
+  /** The tenants, apps and users at start; default DEFAULT_ENTRA_DIRECTORY. */
+  readonly directory?: EntraDirectorySeed;
 }
 
 export type DeviceCodeStatus = 'pending' | 'approved' | 'declined' | 'redeemed';
@@ -87,16 +101,19 @@ interface DeviceCodeEntry {
   readonly deviceCode: string;
   readonly userCode: string;
   readonly clientId: string;
+  /** The `{tenant}` segment as the device sent it (polling must use the same, A.1). */
   readonly tenant: string;
+  readonly authority: Authority;
   readonly scopes: readonly string[];
   readonly expiresAtMs: number;
   readonly intervalS: number;
   lastPollMs: number | undefined;
   status: DeviceCodeStatus;
-  user: string | undefined;
+  user: { readonly id: string; readonly userPrincipalName: string } | undefined;
 }
 
 interface RefreshEntry {
+  readonly userId: string;
   readonly user: string;
   readonly clientId: string;
   readonly scopes: readonly string[];
@@ -112,18 +129,20 @@ interface EntraErrorSpec {
 }
 
 export class EntraIdService {
+  /** Tenants, app registrations and users (the testers change them through the control API). */
+  readonly directory: EntraDirectory;
   readonly #tokens: TokenTable;
   readonly #nowMs: () => number;
   readonly #deviceCodes = new Map<string, DeviceCodeEntry>();
   readonly #byUserCode = new Map<string, DeviceCodeEntry>();
   readonly #refreshTokens = new Map<string, RefreshEntry>();
-  #publicClientFlows = true;
   #accessTokenLifetimeS: number;
   readonly #deviceCodeExpiresInS: number;
   readonly #pollIntervalS: number;
   readonly verificationUri: string;
 
   constructor(options: EntraIdOptions) {
+    this.directory = new EntraDirectory(options.directory ?? DEFAULT_ENTRA_DIRECTORY);
     this.#tokens = options.tokens;
     this.#nowMs = options.nowMs;
     this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? ENTRA_ACCESS_TOKEN_LIFETIME_S;
@@ -135,13 +154,17 @@ export class EntraIdService {
   // -------------------------------------------------------------------------------------------
   // Levers.
 
-  /** The user signs in on the device page and accepts; false if the code is unknown, expired or used. */
+  /**
+   * `user` signs in on the device page and accepts. False if the code is unknown, expired or
+   * used, or if the sign-in page would refuse the user (not in the directory, or of a tenant the
+   * request's `{tenant}` does not allow).
+   */
   approve(userCode: string, user: string): boolean {
-    if (user.trim() === '') throw new Error('EntraIdService.approve: empty user');
     const entry = this.#openEntry(userCode);
-    if (!entry) return false;
+    const known = this.directory.user(user);
+    if (!entry || !known || this.#signInProblem(entry, user) !== undefined) return false;
     entry.status = 'approved';
-    entry.user = user.trim();
+    entry.user = { id: known.id, userPrincipalName: known.userPrincipalName };
     return true;
   }
 
@@ -153,12 +176,12 @@ export class EntraIdService {
     return true;
   }
 
-  /** "Allow public client flows" on the app registration (A.12); off → AADSTS7000218 at /token. */
-  setPublicClientFlows(enabled: boolean): void {
-    this.#publicClientFlows = enabled;
+  /** "Allow public client flows" on one app registration (A.12); false if there is no such app. */
+  setPublicClientFlows(clientId: string, enabled: boolean): boolean {
+    return this.directory.updateApp(clientId, { publicClientFlows: enabled }).ok;
   }
 
-  /** Admin "revoke sessions" / password reset: every refresh token of `user` stops working (AADSTS50173). */
+  /** Admin "revoke sessions": every refresh token of `user` stops working (AADSTS50173); how many. */
   revokeUser(user: string): number {
     let n = 0;
     for (const entry of this.#refreshTokens.values()) {
@@ -170,10 +193,24 @@ export class EntraIdService {
     return n;
   }
 
+  /**
+   * The user changes (or an admin resets) the password: the user's refresh tokens are revoked
+   * (A.9, "Password changed by user": AADSTS50173); access tokens live on. Undefined for an
+   * unknown user, else how many refresh tokens died.
+   */
+  changePassword(user: string): number | undefined {
+    if (!this.directory.markPasswordChanged(user, this.#nowMs()).ok) return undefined;
+    return this.revokeUser(user);
+  }
+
   /** `expires_in` of access tokens issued from now on (A.14: test 3599 … ~5400). */
   setAccessTokenLifetimeS(seconds: number): void {
     if (!Number.isInteger(seconds) || seconds <= 0) throw new RangeError(`setAccessTokenLifetimeS: ${seconds}`);
     this.#accessTokenLifetimeS = seconds;
+  }
+
+  get accessTokenLifetimeS(): number {
+    return this.#accessTokenLifetimeS;
   }
 
   /** Device codes that are still waiting for the user, newest first. */
@@ -187,9 +224,21 @@ export class EntraIdService {
         tenant: e.tenant,
         scope: e.scopes.join(' '),
         status: e.status,
-        user: e.user,
+        user: e.user?.userPrincipalName,
         expiresAtMs: e.expiresAtMs,
       }));
+  }
+
+  /** The directory as the tester sees it, with how many refresh tokens each user still has. */
+  directoryView(): EntraDirectoryView {
+    const users: EntraUserView[] = this.directory.users().map((u) => ({
+      userPrincipalName: u.userPrincipalName,
+      displayName: u.displayName,
+      tenantId: u.tenantId,
+      passwordChangedAtMs: u.passwordChangedAtMs ?? null,
+      liveRefreshTokens: [...this.#refreshTokens.values()].filter((e) => e.userId === u.id && this.#refreshProblem(e) === undefined).length,
+    }));
+    return { aliases: TENANT_ALIASES, tenants: this.directory.tenants(), apps: this.directory.apps(), users, accessTokenLifetimeS: this.#accessTokenLifetimeS };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -208,10 +257,13 @@ export class EntraIdService {
 
   async #onDeviceCode(c: Context): Promise<Response> {
     const tenant = c.req.param('tenant') ?? '';
+    const authority = this.directory.authority(tenant);
+    if (!authority) return this.#error(c, tenantNotFound(tenant));
     const form = await readForm(c);
     const clientId = form.get('client_id') ?? '';
     const scopes = splitScopes(form.get('scope'));
     if (clientId === '') return this.#error(c, missingParameter('client_id'));
+    if (!this.directory.app(clientId)) return this.#error(c, appNotFound(clientId, tenant));
     if (scopes.length === 0) return this.#error(c, missingParameter('scope'));
     const resource = resourceScopes(scopes);
     if (resource.length === 0) {
@@ -224,6 +276,7 @@ export class EntraIdService {
       userCode: this.#newUserCode(),
       clientId,
       tenant,
+      authority,
       scopes,
       expiresAtMs: now + this.#deviceCodeExpiresInS * 1000,
       intervalS: this.#pollIntervalS,
@@ -246,6 +299,7 @@ export class EntraIdService {
 
   async #onToken(c: Context): Promise<Response> {
     const tenant = c.req.param('tenant') ?? '';
+    if (!this.directory.authority(tenant)) return this.#error(c, tenantNotFound(tenant));
     const form = await readForm(c);
     const grantType = form.get('grant_type') ?? '';
     const clientId = form.get('client_id') ?? '';
@@ -254,9 +308,11 @@ export class EntraIdService {
     if (grantType !== DEVICE_CODE_GRANT && grantType !== 'refresh_token') {
       return this.#error(c, { error: 'unsupported_grant_type', code: 70003, text: 'The app requested an unsupported grant type.' });
     }
+    const app = this.directory.app(clientId);
+    if (!app) return this.#error(c, appNotFound(clientId, tenant));
     // A.12: a registration without public client flows is treated as confidential, so the
     // missing secret is what Entra complains about.
-    if (!this.#publicClientFlows) {
+    if (!app.publicClientFlows) {
       return this.#error(c, { error: 'invalid_client', code: 7000218, text: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'." });
     }
     if (form.has('client_secret') || form.has('client_assertion')) {
@@ -270,7 +326,7 @@ export class EntraIdService {
     if (deviceCode === '') return this.#error(c, missingParameter('device_code'));
     const entry = this.#deviceCodes.get(deviceCode);
     // A.1: polling must use the same tenant alias and client as the device code request.
-    if (!entry || entry.clientId !== clientId || entry.tenant.toLowerCase() !== tenant.toLowerCase()) {
+    if (!entry || entry.clientId.toLowerCase() !== clientId.toLowerCase() || entry.tenant.toLowerCase() !== tenant.toLowerCase()) {
       return this.#error(c, { error: 'bad_verification_code', code: 70000, text: "The provided value for the input parameter 'device_code' is not valid." });
     }
     const now = this.#nowMs();
@@ -289,39 +345,22 @@ export class EntraIdService {
     if (entry.status === 'pending') {
       return this.#error(c, { error: 'authorization_pending', code: 70016, text: 'The provided request has not yet been authorized by the user. The user must input their code.' });
     }
-    if (entry.status === 'declined') {
+    if (entry.status === 'declined' || !entry.user) {
       return this.#error(c, { error: 'authorization_declined', code: 70000, text: 'The user has declined the authorization request.' });
     }
     entry.status = 'redeemed';
-    return this.#issue(c, entry.user ?? '', clientId, entry.scopes);
+    return this.#issue(c, entry.user, clientId, entry.scopes);
   }
 
   #onRefreshGrant(c: Context, clientId: string, form: URLSearchParams): Response {
     const refreshToken = form.get('refresh_token') ?? '';
     if (refreshToken === '') return this.#error(c, missingParameter('refresh_token'));
     const entry = this.#refreshTokens.get(refreshToken);
-    const now = this.#nowMs();
-    if (!entry || entry.clientId !== clientId) {
+    if (!entry || entry.clientId.toLowerCase() !== clientId.toLowerCase()) {
       return this.#error(c, { error: 'invalid_grant', code: 9002313, text: 'Invalid request. Request is malformed or invalid.' });
     }
-    if (entry.state === 'revoked') {
-      return this.#error(c, {
-        error: 'invalid_grant',
-        code: 50173,
-        text: `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${isoSeconds(entry.issuedMs)}'.`,
-      });
-    }
-    if (entry.state === 'rotated') {
-      return this.#error(c, { error: 'invalid_grant', code: 70008, text: 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.' });
-    }
-    if (now - entry.lastUsedMs >= ENTRA_REFRESH_MAX_INACTIVE_MS) {
-      const inactiveDays = Math.floor((now - entry.lastUsedMs) / 86_400_000);
-      return this.#error(c, {
-        error: 'invalid_grant',
-        code: 700082,
-        text: `The refresh token has expired due to inactivity. The token was issued on ${isoSeconds(entry.issuedMs)} and was inactive for ${inactiveDays}.00:00:00.`,
-      });
-    }
+    const problem = this.#refreshProblem(entry);
+    if (problem) return this.#error(c, problem);
     // A.7: `scope` is optional and must be the original scopes or a subset of them.
     const asked = splitScopes(form.get('scope'));
     const granted = asked.length === 0 ? entry.scopes : asked;
@@ -333,14 +372,41 @@ export class EntraIdService {
     entry.state = 'rotated';
     // The rotated token keeps offline_access: the client asked for it originally.
     const withOffline = granted.includes('offline_access') || !entry.scopes.includes('offline_access') ? granted : [...granted, 'offline_access'];
-    return this.#issue(c, entry.user, clientId, withOffline, entry.issuedMs);
+    return this.#issue(c, { id: entry.userId, userPrincipalName: entry.user }, clientId, withOffline, entry.issuedMs);
   }
 
-  #issue(c: Context, user: string, clientId: string, scopes: readonly string[], firstIssuedMs?: number): Response {
+  /** Why a refresh token no longer works, or undefined while it does. */
+  #refreshProblem(entry: RefreshEntry): EntraErrorSpec | undefined {
+    if (entry.state === 'revoked') {
+      return {
+        error: 'invalid_grant',
+        code: 50173,
+        text: `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${isoSeconds(entry.issuedMs)}'.`,
+      };
+    }
+    if (entry.state === 'rotated') {
+      return { error: 'invalid_grant', code: 70008, text: 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.' };
+    }
+    if (!this.directory.isCurrent(entry.userId, entry.user)) {
+      const tenant = this.directory.tenant(entry.user.slice(entry.user.lastIndexOf('@') + 1));
+      return { error: 'invalid_grant', code: 50034, text: `The user account {EmailHidden} does not exist in the ${tenant?.displayName ?? 'tenant'} directory. To sign into this application, the account must be added to the directory.` };
+    }
+    const inactiveMs = this.#nowMs() - entry.lastUsedMs;
+    if (inactiveMs >= ENTRA_REFRESH_MAX_INACTIVE_MS) {
+      return {
+        error: 'invalid_grant',
+        code: 700082,
+        text: `The refresh token has expired due to inactivity. The token was issued on ${isoSeconds(entry.issuedMs)} and was inactive for ${Math.floor(inactiveMs / 86_400_000)}.00:00:00.`,
+      };
+    }
+    return undefined;
+  }
+
+  #issue(c: Context, user: { readonly id: string; readonly userPrincipalName: string }, clientId: string, scopes: readonly string[], firstIssuedMs?: number): Response {
     const resource = resourceScopes(scopes);
     const scope = resource.join(' ');
     const lifetimeS = this.#accessTokenLifetimeS;
-    const accessToken = this.#tokens.issue(user, scope, lifetimeS * 1000, { prefix: 'EwBYA8l6BAAUbDba3x2OMJElkF7gJ4z' });
+    const accessToken = this.#tokens.issue(user.userPrincipalName, scope, lifetimeS * 1000, { prefix: 'EwBYA8l6BAAUbDba3x2OMJElkF7gJ4z' });
     const body: Record<string, string | number> = {
       token_type: 'Bearer',
       scope,
@@ -351,7 +417,15 @@ export class EntraIdService {
     if (scopes.includes('offline_access')) {
       const now = this.#nowMs();
       const refreshToken = `1.AXEAtWFvSyZ6ZUWzvdRLAbHUf${randomBytes(144).toString('base64url')}`;
-      this.#refreshTokens.set(refreshToken, { user, clientId, scopes: [...scopes], issuedMs: firstIssuedMs ?? now, lastUsedMs: now, state: 'live' });
+      this.#refreshTokens.set(refreshToken, {
+        userId: user.id,
+        user: user.userPrincipalName,
+        clientId,
+        scopes: [...scopes],
+        issuedMs: firstIssuedMs ?? now,
+        lastUsedMs: now,
+        state: 'live',
+      });
       body['refresh_token'] = refreshToken;
     }
     return this.#json(c, 200, body);
@@ -379,11 +453,20 @@ export class EntraIdService {
       return c.html(donePage('You have declined to sign in to the application on your device. You may now close this window.'));
     }
     if (action !== 'continue' || user === '') return c.html(signInPage(entry.userCode, entry.scopes, 'Enter a valid email address, phone number, or Skype name.'), 400);
+    const problem = this.#signInProblem(entry, user);
+    if (problem !== undefined) return c.html(signInPage(entry.userCode, entry.scopes, problem, user), 400);
     this.approve(entry.userCode, user);
     return c.html(donePage(`${user} is signed in to the application on your device. You may now close this window.`));
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** What the sign-in page says to `login` for this device code; undefined when it may sign in. */
+  #signInProblem(entry: DeviceCodeEntry, login: string): string | undefined {
+    const app = this.directory.app(entry.clientId);
+    if (!app) return `AADSTS700016: Application with identifier '${entry.clientId}' was not found in the directory '${entry.tenant}'.`;
+    return this.directory.signInProblem(entry.authority, login, app);
+  }
 
   #openEntry(userCode: string): DeviceCodeEntry | undefined {
     const entry = this.#byUserCode.get(normalizeUserCode(userCode));
@@ -434,6 +517,24 @@ export class EntraIdService {
   }
 }
 
+/** AADSTS90002 (A.1): `{tenant}` is neither an alias nor a tenant id or verified domain. */
+function tenantNotFound(tenant: string): EntraErrorSpec {
+  return {
+    error: 'invalid_request',
+    code: 90002,
+    text: `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+  };
+}
+
+/** AADSTS700016: no app registration with this client id. */
+function appNotFound(clientId: string, tenant: string): EntraErrorSpec {
+  return {
+    error: 'unauthorized_client',
+    code: 700016,
+    text: `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+  };
+}
+
 function missingParameter(name: string): EntraErrorSpec {
   return { error: 'invalid_request', code: 900144, text: `The request body must contain the following parameter: '${name}'.` };
 }
@@ -478,14 +579,14 @@ ${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
   );
 }
 
-function signInPage(userCode: string, scopes: readonly string[], error?: string): string {
+function signInPage(userCode: string, scopes: readonly string[], error?: string, login = ''): string {
   return page(
     'Sign in',
     `<p>You're signing in to an application on another device. It asks for: ${escapeHtml(scopes.join(' '))}</p>
 ${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="device/signin">
 <input type="hidden" name="otc" value="${escapeHtml(userCode)}">
-<label for="login">Email, phone, or Skype</label> <input id="login" name="login" type="email" autocomplete="username">
+<label for="login">Email, phone, or Skype</label> <input id="login" name="login" type="email" value="${escapeHtml(login)}" autocomplete="username">
 <button type="submit" name="action" value="continue">Continue</button>
 <button type="submit" name="action" value="cancel" formnovalidate>Cancel</button>
 </form>`,

@@ -15,12 +15,22 @@
  * are not rotated, expire after 7 days for "Testing" clients, after 6 months unused, on
  * `revokeUser`, on `changePassword` (Gmail scope), and past 100 per user and client (oldest first).
  *
- * Testers' levers: `registerClient({ clientId, clientSecret, testing? })`, `revokeUser(user)`,
- * `changePassword(user)`, `setAccessTokenLifetimeS(s)`.
+ * The consent page accepts only known accounts ("Couldn't find your Google Account" otherwise).
+ *
+ * Testers' levers: clients (`registerClient({ clientId, clientSecret, testing? })`,
+ * `removeClient`, `setClientTesting`, `client(id)`), accounts (`addUser`, `removeUser`),
+ * `revokeUser(user)`, `changePassword(user)`, `setAccessTokenLifetimeS(s)`; `directoryView()`
+ * lists clients (secrets included) and accounts for the control API.
+ * `defaultClient` is the Desktop-app client the cloud made at its first start.
+ *
+ * Choices where the real service is unclear: a removed client's consent link shows Google's
+ * `deleted_client` page (B.3); its token requests answer 401 invalid_client "The OAuth client was
+ * deleted." [UNCONFIRMED wording].
  *
  * Deliberately not done: the /revoke endpoint, granular consent (unticking scopes), id_token,
  * time-based access (`refresh_token_expires_in`), `prompt=none`, `login_hint` beyond prefilling
- * the account field, `hd=`, the state-in-fragment variant.
+ * the account field, `hd=`, the state-in-fragment variant, the test-user list of Testing apps,
+ * passwords themselves (only the fact and time of a change is kept).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
@@ -28,6 +38,8 @@ import { GMAIL_SMTP_SCOPE } from './cloud-defaults.ts';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
 import { escapeHtml, providerPage } from './html-page.ts';
+import { DEFAULT_GOOGLE_USERS, type GoogleUserSeed } from './identity-seed.ts';
+import type { DirectoryResult, GoogleClientView, GoogleDirectoryView, GoogleUserView } from './identity-views.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Tunables (move to cloud-defaults.ts when this is merged; STYLE.md habit 3).
@@ -58,13 +70,25 @@ export interface GoogleOAuthOptions {
   readonly tokens: TokenTable;
   readonly nowMs: () => number;
   readonly accessTokenLifetimeS?: number;
+  /** The Google accounts that exist at start; default DEFAULT_GOOGLE_USERS. */
+  readonly users?: readonly GoogleUserSeed[];
+  /** A Desktop-app client registered at start and marked as the default one. */
+  readonly defaultClient?: GoogleClient;
 }
 
 export interface GoogleClient {
   readonly clientId: string;
   readonly clientSecret: string;
+  /** The name on the consent screen and in the bench's list. */
+  readonly displayName?: string;
   /** Publishing status "Testing" with an external user type: refresh tokens live 7 days (B.8). */
   readonly testing?: boolean;
+}
+
+interface GoogleUser {
+  readonly email: string;
+  readonly displayName: string;
+  passwordChangedAtMs: number | undefined;
 }
 
 interface ConsentSession {
@@ -100,24 +124,77 @@ export class GoogleOAuthService {
   readonly #tokens: TokenTable;
   readonly #nowMs: () => number;
   readonly #clients = new Map<string, GoogleClient>();
+  /** Clients removed by a tester: their consent links show `deleted_client`. */
+  readonly #deletedClients = new Set<string>();
+  /** By lower-cased address. */
+  readonly #users = new Map<string, GoogleUser>();
   readonly #sessions = new Map<string, ConsentSession>();
   readonly #codes = new Map<string, AuthCodeEntry>();
   readonly #refreshTokens = new Map<string, RefreshEntry>();
   #accessTokenLifetimeS: number;
+  /** The Desktop-app client the cloud made at its first start, if any. */
+  readonly defaultClient: GoogleClient | undefined;
 
   constructor(options: GoogleOAuthOptions) {
     this.#tokens = options.tokens;
     this.#nowMs = options.nowMs;
     this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? GOOGLE_ACCESS_TOKEN_LIFETIME_S;
+    for (const user of options.users ?? DEFAULT_GOOGLE_USERS) this.addUser(user);
+    this.defaultClient = options.defaultClient;
+    if (options.defaultClient) this.registerClient(options.defaultClient);
   }
 
   // -------------------------------------------------------------------------------------------
-  // Levers.
+  // Levers: clients.
 
   /** A "Desktop app" OAuth client (re-registering replaces it, e.g. to publish: testing false). */
   registerClient(client: GoogleClient): void {
     if (client.clientId === '' || client.clientSecret === '') throw new Error('GoogleOAuthService.registerClient: empty id or secret');
     this.#clients.set(client.clientId, { ...client });
+    this.#deletedClients.delete(client.clientId);
+  }
+
+  client(clientId: string): GoogleClient | undefined {
+    return this.#clients.get(clientId);
+  }
+
+  /** Deletes the client in the Cloud console: its consent link and its tokens stop working. */
+  removeClient(clientId: string): boolean {
+    if (!this.#clients.delete(clientId)) return false;
+    this.#deletedClients.add(clientId);
+    for (const entry of this.#refreshTokens.values()) if (entry.clientId === clientId) entry.revoked = true;
+    return true;
+  }
+
+  /** Publishing status: Testing (refresh tokens issued from now on live 7 days, B.8) or In production. */
+  setClientTesting(clientId: string, testing: boolean): boolean {
+    const client = this.#clients.get(clientId);
+    if (!client) return false;
+    this.#clients.set(clientId, { ...client, testing });
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Levers: accounts.
+
+  /** A Google account the consent page will accept. */
+  addUser(user: GoogleUserSeed): DirectoryResult<GoogleUserView> {
+    const key = user.email.trim().toLowerCase();
+    if (this.#users.has(key)) return { ok: false, problem: 'duplicate', field: 'email', message: `There is already a Google account ${user.email}.` };
+    const entry: GoogleUser = { email: user.email.trim(), displayName: user.displayName.trim() || key.slice(0, key.indexOf('@')), passwordChangedAtMs: undefined };
+    this.#users.set(key, entry);
+    return { ok: true, value: this.#userView(entry) };
+  }
+
+  hasUser(email: string): boolean {
+    return this.#users.has(email.trim().toLowerCase());
+  }
+
+  /** Deletes the account: every token of it stops working. */
+  removeUser(email: string): boolean {
+    if (!this.#users.delete(email.trim().toLowerCase())) return false;
+    this.revokeUser(email);
+    return true;
   }
 
   /** The user removes the app's access (myaccount.google.com): refresh and access tokens stop working. */
@@ -133,8 +210,14 @@ export class GoogleOAuthService {
     return n;
   }
 
-  /** B.8: a password change invalidates refresh tokens that carry Gmail scopes; access tokens live on. */
-  changePassword(user: string): number {
+  /**
+   * B.8: a password change invalidates refresh tokens that carry Gmail scopes; access tokens live
+   * on. Undefined for an unknown account, else how many refresh tokens died.
+   */
+  changePassword(user: string): number | undefined {
+    const account = this.#users.get(user.trim().toLowerCase());
+    if (!account) return undefined;
+    account.passwordChangedAtMs = this.#nowMs();
     let n = 0;
     for (const entry of this.#refreshTokens.values()) {
       if (!entry.revoked && sameUser(entry.user, user) && entry.scopes.some(isGmailScope)) {
@@ -148,6 +231,43 @@ export class GoogleOAuthService {
   setAccessTokenLifetimeS(seconds: number): void {
     if (!Number.isInteger(seconds) || seconds <= 0) throw new RangeError(`setAccessTokenLifetimeS: ${seconds}`);
     this.#accessTokenLifetimeS = seconds;
+  }
+
+  get accessTokenLifetimeS(): number {
+    return this.#accessTokenLifetimeS;
+  }
+
+  /** Clients and accounts as the tester sees them, with how many refresh tokens still work. */
+  directoryView(): GoogleDirectoryView {
+    const clients: GoogleClientView[] = [...this.#clients.values()].map((c) => ({
+      clientId: c.clientId,
+      clientSecret: c.clientSecret,
+      displayName: c.displayName ?? c.clientId,
+      testing: c.testing ?? false,
+      isDefault: c.clientId === this.defaultClient?.clientId,
+      liveRefreshTokens: this.#liveRefreshTokens((e) => e.clientId === c.clientId),
+    }));
+    return { clients, users: [...this.#users.values()].map((u) => this.#userView(u)), accessTokenLifetimeS: this.#accessTokenLifetimeS };
+  }
+
+  #userView(user: GoogleUser): GoogleUserView {
+    return {
+      email: user.email,
+      displayName: user.displayName,
+      passwordChangedAtMs: user.passwordChangedAtMs ?? null,
+      liveRefreshTokens: this.#liveRefreshTokens((e) => sameUser(e.user, user.email)),
+    };
+  }
+
+  #liveRefreshTokens(which: (entry: RefreshEntry) => boolean): number {
+    let n = 0;
+    for (const entry of this.#refreshTokens.values()) if (which(entry) && this.#refreshUsable(entry)) n++;
+    return n;
+  }
+
+  #refreshUsable(entry: RefreshEntry): boolean {
+    const now = this.#nowMs();
+    return !entry.revoked && now < entry.expiresAtMs && now - entry.lastUsedMs < GOOGLE_REFRESH_MAX_INACTIVE_MS;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -165,6 +285,7 @@ export class GoogleOAuthService {
     const clientId = q.get('client_id') ?? '';
     const redirectUri = q.get('redirect_uri') ?? '';
     if (clientId === '') return errorPage(c, 400, 'invalid_request', 'Missing required parameter: client_id');
+    if (this.#deletedClients.has(clientId)) return errorPage(c, 401, 'deleted_client', 'The OAuth client was deleted.');
     if (!this.#clients.has(clientId)) return errorPage(c, 401, 'invalid_client', 'The OAuth client was not found.');
     if (redirectUri === '') return errorPage(c, 400, 'invalid_request', 'Missing required parameter: redirect_uri');
     if (isOobRedirect(redirectUri)) {
@@ -219,10 +340,12 @@ export class GoogleOAuthService {
     if (form.get('action') !== 'allow' || !/^[^\s@]+@[^\s@]+$/.test(user)) {
       return c.html(consentPage(sessionId, session.scopes, user, 'Enter a valid email address.'), 400);
     }
+    const account = this.#users.get(user.toLowerCase());
+    if (!account) return c.html(consentPage(sessionId, session.scopes, user, "Couldn't find your Google Account"), 400);
     this.#sessions.delete(sessionId);
     const now = this.#nowMs();
     const code = `4/0A${randomBytes(54).toString('base64url')}`;
-    this.#codes.set(code, { ...session, user, issuedMs: now, redeemed: false });
+    this.#codes.set(code, { ...session, user: account.email, issuedMs: now, redeemed: false });
     // B.3: state, code, scope, authuser, prompt, in this order; URLSearchParams encodes `/` as %2F.
     if (session.state !== undefined) back.searchParams.set('state', session.state);
     back.searchParams.set('code', code);
@@ -252,7 +375,7 @@ export class GoogleOAuthService {
     const clientId = form.get('client_id') ?? '';
     if (clientId === '') return this.#error(c, 400, 'invalid_request', 'Could not determine client ID from request.');
     const client = this.#clients.get(clientId);
-    if (!client) return this.#error(c, 401, 'invalid_client', 'The OAuth client was not found.');
+    if (!client) return this.#error(c, 401, 'invalid_client', this.#deletedClients.has(clientId) ? 'The OAuth client was deleted.' : 'The OAuth client was not found.');
     // B.5: desktop clients are rejected without the secret, PKCE or not.
     const secret = form.get('client_secret');
     if (secret === null || secret === '') return this.#error(c, 400, 'invalid_request', 'client_secret is missing.');
@@ -301,11 +424,8 @@ export class GoogleOAuthService {
     if (refreshToken === '') return this.#error(c, 400, 'invalid_request', 'Missing required parameter: refresh_token');
     const entry = this.#refreshTokens.get(refreshToken);
     if (!entry || entry.clientId !== client.clientId) return this.#error(c, 400, 'invalid_grant', 'Bad Request');
-    const now = this.#nowMs();
-    if (entry.revoked || now >= entry.expiresAtMs || now - entry.lastUsedMs >= GOOGLE_REFRESH_MAX_INACTIVE_MS) {
-      return this.#error(c, 400, 'invalid_grant', 'Token has been expired or revoked.');
-    }
-    entry.lastUsedMs = now;
+    if (!this.#refreshUsable(entry)) return this.#error(c, 400, 'invalid_grant', 'Token has been expired or revoked.');
+    entry.lastUsedMs = this.#nowMs();
     // B.6: no new refresh token; the client keeps the original.
     return this.#json(c, 200, this.#accessToken(entry.user, entry.scopes));
   }

@@ -8,6 +8,7 @@
  *   const identity = await startIdentityServices({ network, pki, tokens, nowMs });
  *   identity.google.registerClient({ clientId, clientSecret });
  *   identity.entra.approve(userCode, 'alice@contoso.com');
+ *   identity.directoryView();   // tenants, apps, users, Google clients (device-sim/control/cloud-api.ts)
  *
  * The services issue access tokens into the same TokenTable the SMTP servers verify against,
  * so a token got through the device-code or loopback flow works for XOAUTH2 end to end.
@@ -28,6 +29,7 @@ import { EntraIdService, type EntraIdOptions } from './entra-id.ts';
 import { GoogleOAuthService, type GoogleOAuthOptions } from './google-oauth.ts';
 import type { SimPki, TlsIdentity } from './sim-pki.ts';
 import type { TokenTable } from './token-table.ts';
+import type { IdentityDirectoryView } from './identity-views.ts';
 
 /** The identity endpoints are HTTPS on the standard port. */
 export const IDENTITY_HTTPS_PORT = 443;
@@ -54,6 +56,8 @@ export interface RunningIdentityServices {
   readonly entra: EntraIdService;
   readonly google: GoogleOAuthService;
   readonly listeners: readonly IdentityListener[];
+  /** Both directories as the tester sees them (`GET /sim/api/cloud`). */
+  directoryView(): IdentityDirectoryView;
   stop(): Promise<void>;
 }
 
@@ -92,7 +96,7 @@ export async function startIdentityServices(options: IdentityServicesOptions): P
     await stop();
     throw e;
   }
-  return { entra, google, listeners, stop };
+  return { entra, google, listeners, directoryView: () => ({ entra: entra.directoryView(), google: google.directoryView() }), stop };
 }
 
 /** `Date` in IMF-fixdate form (RFC 9110 §5.6.7) from the world clock, on every response. */

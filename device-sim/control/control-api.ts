@@ -1,6 +1,7 @@
 /**
  * The tester's levers over HTTP (and the pages that drive them): the device clock, the power
- * switch, the device's events. Loopback only, no login: this is the bench the printer sits on.
+ * switch, the device's events; the mailbox and the identity services' directories are sub-apps
+ * (mailbox-api.ts, cloud-api.ts). Loopback only, no login: this is the bench the printer sits on.
  * Each request is validated at the door with zod and dispatched to one handler per lever.
  */
 import { Hono, type Context } from 'hono';
@@ -13,7 +14,9 @@ import type { SimPrinter } from '../printer.ts';
 import type { SimState } from './sim-state.ts';
 import type { Mailbox } from '../cloud/mailbox.ts';
 import { buildMailboxApi, MAILBOX_API_BASE } from './mailbox-api.ts';
+import { buildCloudApi, CLOUD_API_BASE } from './cloud-api.ts';
 import { withWorldDate, type RunningIdentityServices } from '../cloud/identity-server.ts';
+import { fail, parseJson } from './json-api.ts';
 
 import { VirtualTimeSource } from '../hal/time-source.ts';
 
@@ -53,12 +56,13 @@ export function buildControlApp(
   app.use('/sim/api/*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => fail(c, 413, 'body-too-large', 'Request body too large.') }));
   app.use('/sim/api/*', async (c, next) => {
     c.header('Cache-Control', 'no-store');
-    if (c.req.method === 'POST' && !/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
+    const writes = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+    if (writes && c.req.method !== 'DELETE' && !/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
       return fail(c, 415, 'unsupported-media-type', 'Send JSON.');
     }
     // A page on another site must not be able to drive the bench.
     const origin = c.req.header('origin');
-    if (c.req.method === 'POST' && origin !== undefined && new URL(origin).host !== new URL(c.req.url).host) {
+    if (writes && origin !== undefined && new URL(origin).host !== new URL(c.req.url).host) {
       return fail(c, 403, 'cross-origin', 'Requests from other sites are refused.');
     }
     return next();
@@ -87,7 +91,7 @@ export function buildControlApp(
   app.get('/sim/api/state', (c) => c.json(state()));
 
   app.post('/sim/api/clock', async (c) => {
-    const body = await parse(c, clockAction);
+    const body = await parseJson(c, clockAction);
     if (body instanceof Response) return body;
     if (!printer.powered) return fail(c, 409, 'powered-off', 'The printer is off: switch it on first.');
     const clock = printer.clock;
@@ -109,7 +113,7 @@ export function buildControlApp(
   });
 
   app.post('/sim/api/time/advance', async (c) => {
-    const body = await parse(c, advanceAction);
+    const body = await parseJson(c, advanceAction);
     if (body instanceof Response) return body;
     if (!printer.powered) return fail(c, 409, 'powered-off', 'The printer is off: switch it on first.');
     const source = printer.clock.source;
@@ -119,7 +123,7 @@ export function buildControlApp(
   });
 
   app.post('/sim/api/power', async (c) => {
-    const body = await parse(c, powerAction);
+    const body = await parseJson(c, powerAction);
     if (body instanceof Response) return body;
     if (body.action === 'cycle') await printer.powerCycle();
     else if (body.action === 'off') await printer.powerOff();
@@ -133,6 +137,7 @@ export function buildControlApp(
   });
 
   if (world.mailbox) app.route(MAILBOX_API_BASE, buildMailboxApi(world.mailbox));
+  if (world.identity) app.route(CLOUD_API_BASE, buildCloudApi(world.identity));
   // The emulated sign-in pages, for the admin's browser (which does not use the simulated DNS):
   // the same paths as on the real hosts, under /cloud/<host>/.
   if (world.identity && world.nowMs) {
@@ -160,22 +165,4 @@ async function serveFile(c: Context, pages: Assets, path: string): Promise<Respo
   if (!bytes) return c.text('Not found (did the simulator pages build? run `npm run build`)', 404);
   c.header('Content-Type', contentTypeFor(path));
   return c.body(bytes as Uint8Array<ArrayBuffer>);
-}
-
-function fail(c: Context, status: 400 | 403 | 404 | 409 | 413 | 415, error: string, message: string, fields?: { path: string; message: string }[]): Response {
-  return c.json(fields ? { error, message, fields } : { error, message }, status);
-}
-
-async function parse<T>(c: Context, schema: z.ZodType<T>): Promise<T | Response> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await c.req.text());
-  } catch {
-    return fail(c, 400, 'bad-json', 'The request body is not valid JSON.');
-  }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    return fail(c, 400, 'invalid', 'Some fields are not valid.', parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })));
-  }
-  return parsed.data;
 }

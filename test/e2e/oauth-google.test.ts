@@ -25,16 +25,15 @@ import { launchBrowser, newPage, shot } from '../support/browser.ts';
 let sim: RunningSimulator;
 let browser: Browser;
 const ADMIN_PW = 'Admin-e2e-google-1';
-/** The "Desktop app" OAuth client the admin created in the (emulated) Google Cloud console. */
-const CLIENT = { clientId: '480193557201-e2eprinter0scan0to0mail.apps.googleusercontent.com', clientSecret: 'GOCSPX-e2e-Printer-Secret-4f9Q' };
+/** The "Desktop app" OAuth client the emulated Google project has from the first start (`make run` prints it). */
+let CLIENT: { clientId: string; clientSecret: string };
 const ACCOUNT = 'scanner@gmail.com';
 const RECIPIENT = 'boss@example.com';
 const SERVER: OAuthMailServer = { host: 'smtp.gmail.com', port: 465, security: 'tls', authMethod: 'oauth-google', serverKind: /gmail/i };
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'e2e-google-')), virtualTime: false, logLevel: 'silent' });
-  // The tester's lever: the Google Cloud project with a Desktop-app client (no HTTP lever exists).
-  sim.cloud.identity!.google.registerClient(CLIENT);
+  CLIENT = sim.cloud.identity!.google.defaultClient!;
   browser = await launchBrowser();
 });
 afterAll(async () => {

@@ -4,10 +4,7 @@
  * turned off). The world clock is a variable the tests move; access tokens land in the same
  * TokenTable the SMTP servers verify against, and the last tests send mail with them over XOAUTH2.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -18,6 +15,7 @@ import type { RunningIdentityServices } from '../../device-sim/cloud/identity-se
 import type { SimPki } from '../../device-sim/cloud/sim-pki.ts';
 import type { TokenTable } from '../../device-sim/cloud/token-table.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
+import { callEmulated, expectEntraError, newPkce, type HttpAnswer, type Pkce } from '../support/emulated-https.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -49,6 +47,7 @@ beforeAll(async () => {
   pki = cloud.pki;
   tokens = cloud.tokens;
   identity = cloud.identity!;
+  expect(identity.entra.directory.addApp({ clientId: ENTRA_CLIENT, displayName: 'Sample app', homeTenant: TENANT, publicClientFlows: true }).ok).toBe(true);
   identity.google.registerClient(GOOGLE_CLIENT);
   identity.google.registerClient(GOOGLE_TESTING_CLIENT);
 });
@@ -59,43 +58,9 @@ afterAll(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-interface HttpAnswer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly text: string;
-  json(): Record<string, unknown>;
-}
-
 /** One HTTPS request to `hostName:443` as the device would make it: SimNetwork route, SNI, sim root CA. */
 function call(hostName: string, method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<HttpAnswer> {
-  const route = network.resolve(hostName, 443);
-  if (!route.ok) throw new Error(`${hostName}: ${route.error.detail}`);
-  const body = form ? new URLSearchParams(form).toString() : undefined;
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: route.host,
-        port: route.port,
-        servername: hostName,
-        ca: pki.rootsPem,
-        method,
-        path,
-        agent: false,
-        headers: { Host: hostName, ...(body === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' }) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  return callEmulated(network, pki.rootsPem, hostName, method, path, form);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,18 +81,6 @@ function poll(deviceCode: string): Promise<HttpAnswer> {
 
 function refreshEntra(refreshToken: string): Promise<HttpAnswer> {
   return call(ENTRA, 'POST', `/${TENANT}/oauth2/v2.0/token`, { grant_type: 'refresh_token', client_id: ENTRA_CLIENT, refresh_token: refreshToken, scope: SMTP_SCOPES });
-}
-
-function expectEntraError(res: HttpAnswer, error: string, code: number): void {
-  expect(res.status).toBe(400);
-  const body = res.json();
-  expect(body['error']).toBe(error);
-  expect(body['error_codes']).toEqual([code]);
-  expect(String(body['error_description'])).toMatch(
-    new RegExp(`^AADSTS${code}: .+\\r\\nTrace ID: [0-9a-f-]{36}\\r\\nCorrelation ID: [0-9a-f-]{36}\\r\\nTimestamp: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`),
-  );
-  expect(body['trace_id']).toMatch(/^[0-9a-f-]{36}$/);
-  expect(body['error_uri']).toBe(`https://login.microsoftonline.com/error?code=${code}`);
 }
 
 function advance(ms: number): void {
@@ -249,11 +202,11 @@ describe('Entra ID device authorization grant', () => {
   it('answers invalid_client AADSTS7000218 when public client flows are off', async () => {
     const { deviceCode, userCode } = await startDeviceFlow();
     identity.entra.approve(userCode, ALICE);
-    identity.entra.setPublicClientFlows(false);
+    identity.entra.setPublicClientFlows(ENTRA_CLIENT, false);
     try {
       expectEntraError(await poll(deviceCode), 'invalid_client', 7000218);
     } finally {
-      identity.entra.setPublicClientFlows(true);
+      identity.entra.setPublicClientFlows(ENTRA_CLIENT, true);
     }
     expect((await poll(deviceCode)).status).toBe(200);
   });
@@ -297,16 +250,6 @@ describe('Entra ID device authorization grant', () => {
 
 const ACCOUNTS = 'accounts.google.com';
 const GOOGLE_TOKEN = 'oauth2.googleapis.com';
-
-interface Pkce {
-  readonly verifier: string;
-  readonly challenge: string;
-}
-
-function newPkce(): Pkce {
-  const verifier = randomBytes(48).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-}
 
 function authorizePath(client: { clientId: string }, pkce: Pkce, extra: Record<string, string> = {}): string {
   const q = new URLSearchParams({
@@ -467,6 +410,7 @@ describe('Google installed-app loopback flow', () => {
 
   it('invalidates Gmail-scoped refresh tokens on a password change, and everything on revokeUser', async () => {
     const user = 'carol@gmail.com';
+    expect(identity.google.addUser({ email: user, displayName: 'Carol' }).ok).toBe(true);
     const pkce = newPkce();
     const rt = String((await exchange(await codeFor(GOOGLE_CLIENT, pkce, user), pkce)).json()['refresh_token']);
     expect(identity.google.changePassword(user)).toBe(1);

@@ -43,6 +43,7 @@ const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
 
 beforeAll(async () => {
   cloud = await startCloud({ network, stateDir: await mkdtemp(join(tmpdir(), 'fw-entra-')), nowMs: () => world.hostNowMs() });
+  cloud.identity!.entra.directory.addApp({ clientId: CLIENT.clientId, displayName: 'Firmware test app', homeTenant: 'contoso.com', publicClientFlows: true });
 });
 afterAll(async () => {
   await cloud?.stop();

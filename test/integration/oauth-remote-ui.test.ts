@@ -9,6 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRA_BUILTIN_CLIENT_ID } from '../../firmware/defaults.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
 import { ApiClient } from '../support/api-client.ts';
@@ -115,7 +116,7 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
   });
 
   it('says why when public client flows are disabled in the app registration (AADSTS7000218)', async () => {
-    sim.cloud.identity!.entra.setPublicClientFlows(false);
+    sim.cloud.identity!.entra.setPublicClientFlows(ENTRA_BUILTIN_CLIENT_ID, false);
     try {
       const waiting = (await admin.call('POST', '/api/oauth/microsoft/register', {})).json;
       expect(waiting.userCode).toBeDefined();
@@ -123,7 +124,7 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
       expect(failed.statusMessage).toMatch(/7000218/);
       expect(failed.remedy).toMatch(/public client flows/);
     } finally {
-      sim.cloud.identity!.entra.setPublicClientFlows(true);
+      sim.cloud.identity!.entra.setPublicClientFlows(ENTRA_BUILTIN_CLIENT_ID, true);
     }
   });
 

@@ -1,13 +1,15 @@
 /**
  * The tester's bench (`/control/`): the device clock against the host clock, levers that jump,
  * set, skew or reset the RTC, the power switch, the label on the device, and the device's events
- * as they happen (polled every second). No login: the bench listens on loopback only.
+ * as they happen (polled every second); below them the emulated identity services' directories
+ * (identity-services.ts). No login: the bench listens on loopback only.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { RTC_DRIFT_MAX_PPM, RTC_FACTORY_WALL_MS, WALL_PLAUSIBLE_AFTER_MS } from '../../../firmware/defaults.ts';
 import { PollController } from './poll-controller.ts';
 import { formatOffset, formatUtc, simRequest, type SimEvent, type SimState } from './sim-api.ts';
-import { benchFrameStyles } from './bench-styles.ts';
+import { benchFormStyles, benchFrameStyles } from './bench-styles.ts';
+import './identity-services.ts';
 
 const POLL_MS = 1000;
 const EVENTS_KEPT = 500;
@@ -157,7 +159,8 @@ export class SimControlPage extends LitElement {
       <div class="columns">
         <div>${s ? this.renderDevice(s) : html`<p>Asking the simulator…</p>`}</div>
         ${this.renderEvents()}
-      </div>`;
+      </div>
+      <sim-identity-services></sim-identity-services>`;
   }
 
   private renderDevice(s: SimState): TemplateResult {
@@ -270,6 +273,7 @@ export class SimControlPage extends LitElement {
 
   static override styles = [
     benchFrameStyles,
+    benchFormStyles,
     css`
     .columns {
       display: grid;
@@ -277,53 +281,14 @@ export class SimControlPage extends LitElement {
       gap: 16px;
       align-items: start;
     }
-    section {
-      background: #fff;
-      border: 1px solid #c9ced6;
-      padding: 10px 12px;
-      margin-bottom: 12px;
-    }
     fieldset {
       border: 0;
       margin: 0;
       padding: 0;
     }
-    .line {
-      display: flex;
-      align-items: center;
-      gap: 8px;
-      margin: 5px 0;
-    }
     .what {
       width: 170px;
       flex: none;
-    }
-    input {
-      font: inherit;
-      padding: 3px 5px;
-      border: 1px solid #9aa3ad;
-      border-radius: 2px;
-      width: 200px;
-    }
-    button {
-      font: inherit;
-      padding: 3px 10px;
-      border: 1px solid #7d8894;
-      border-radius: 2px;
-      background: linear-gradient(#fdfdfd, #e4e7ea);
-      cursor: pointer;
-      white-space: nowrap;
-    }
-    button:disabled {
-      opacity: 0.5;
-      cursor: default;
-    }
-    button.small {
-      margin-left: auto;
-      font-size: 12px;
-      padding: 1px 8px;
-      text-transform: none;
-      letter-spacing: 0;
     }
     .clocks {
       border-collapse: collapse;
@@ -356,25 +321,6 @@ export class SimControlPage extends LitElement {
     .label dd {
       margin: 0;
       font-weight: 600;
-    }
-    .msg {
-      padding: 6px 10px;
-      border: 1px solid;
-      margin: 0 0 10px;
-    }
-    .msg.error {
-      color: #b3261e;
-      background: #fdf0ef;
-    }
-    .msg.ok {
-      color: #1e6b35;
-      background: #eef8f0;
-    }
-    .muted {
-      color: #6b7580;
-      font-weight: normal;
-      text-transform: none;
-      letter-spacing: 0;
     }
     .flag {
       color: #8a5a00;

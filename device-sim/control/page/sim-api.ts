@@ -7,9 +7,12 @@ export type { SimEvent, SimState } from '../sim-state.ts';
 
 export type SimResult<T> = { readonly ok: true; readonly data: T } | { readonly ok: false; readonly message: string };
 
-export async function simRequest<T>(path: string, body?: unknown): Promise<SimResult<T>> {
+export type SimMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** One call to the control API: GET without a body, POST with one, unless `method` says otherwise. */
+export async function simRequest<T>(path: string, body?: unknown, method: SimMethod = body === undefined ? 'GET' : 'POST'): Promise<SimResult<T>> {
   try {
-    const response = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(path, body === undefined ? { method } : { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const data: unknown = await response.json().catch(() => undefined);
     if (response.ok) return { ok: true, data: data as T };
     const error = data as { message?: string; fields?: { path: string; message: string }[] } | undefined;

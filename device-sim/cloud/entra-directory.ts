@@ -1,0 +1,220 @@
+/**
+ * The directory behind the emulated Entra ID: tenants (an id GUID and verified domains), app
+ * registrations (client id, display name, home tenant, "Allow public client flows"), and users
+ * (a user principal name in one tenant's verified domain, and an object id).
+ *
+ * What `{tenant}` in a request path allows (protocols.md A.1): one tenant, by id or by domain, or
+ * a multi-tenant alias: `common` (every account), `organizations` (work or school accounts: every
+ * tenant but the personal one) and `consumers` (personal Microsoft accounts only, the tenant
+ * PERSONAL_ACCOUNTS_TENANT_ID).
+ *
+ * Bookkeeping only: no HTTP and no tokens (EntraIdService owns those and asks here). A change that
+ * cannot be made is a value saying why (duplicate, not-found, in-use) and which field.
+ *
+ * Deliberately not done: sign-in audience (single-tenant apps, AADSTS50194), service principals
+ * and consent per tenant (every registered app works with every tenant), guest users (B2B),
+ * groups, passwords themselves (only the fact and time of a change is kept).
+ */
+import { randomUUID } from 'node:crypto';
+import type { DirectoryProblem, DirectoryResult, EntraAppView, EntraTenantView } from './identity-views.ts';
+import { PERSONAL_ACCOUNTS_TENANT_ID, type EntraDirectorySeed } from './identity-seed.ts';
+
+export const TENANT_ALIASES = ['common', 'organizations', 'consumers'] as const;
+export type TenantAlias = (typeof TENANT_ALIASES)[number];
+
+/** Who a request path lets sign in: an alias, or one tenant (resolved to its id). */
+export type Authority = { readonly kind: 'alias'; readonly alias: TenantAlias } | { readonly kind: 'tenant'; readonly tenantId: string };
+
+export interface EntraUser {
+  /** Object id: a user made again under the same name is another user (old grants stay dead). */
+  readonly id: string;
+  readonly userPrincipalName: string;
+  readonly displayName: string;
+  readonly tenantId: string;
+  readonly passwordChangedAtMs: number | undefined;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class EntraDirectory {
+  readonly #tenants = new Map<string, EntraTenantView>();
+  readonly #apps = new Map<string, Mutable<EntraAppView>>();
+  /** By lower-cased user principal name. */
+  readonly #users = new Map<string, Mutable<EntraUser>>();
+
+  constructor(seed: EntraDirectorySeed) {
+    for (const tenant of seed.tenants) must(this.addTenant(tenant));
+    for (const app of seed.apps) must(this.addApp({ ...app, homeTenant: app.homeTenantId }, app.builtIn ?? false));
+    for (const user of seed.users) must(this.addUser(user));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Tenants.
+
+  tenants(): EntraTenantView[] {
+    return [...this.#tenants.values()];
+  }
+
+  /** A tenant by id or verified domain, case-insensitive. */
+  tenant(ref: string): EntraTenantView | undefined {
+    const key = ref.trim().toLowerCase();
+    return this.#tenants.get(key) ?? [...this.#tenants.values()].find((t) => t.domains.some((d) => d.toLowerCase() === key));
+  }
+
+  /** The `{tenant}` path segment of a request; undefined for a tenant nobody knows (AADSTS90002). */
+  authority(segment: string): Authority | undefined {
+    const alias = TENANT_ALIASES.find((a) => a === segment.toLowerCase());
+    if (alias) return { kind: 'alias', alias };
+    const tenant = this.tenant(segment);
+    return tenant ? { kind: 'tenant', tenantId: tenant.id } : undefined;
+  }
+
+  addTenant(input: { readonly id?: string | undefined; readonly displayName: string; readonly domains: readonly string[] }): DirectoryResult<EntraTenantView> {
+    const id = (input.id ?? randomUUID()).toLowerCase();
+    if (this.#tenants.has(id)) return refused('duplicate', 'id', `There is already a tenant with the id ${id}.`);
+    const domains = [...new Set(input.domains.map((d) => d.trim().toLowerCase()))];
+    for (const domain of domains) {
+      const owner = this.tenant(domain);
+      if (owner) return refused('duplicate', 'domains', `The domain ${domain} is already verified in the tenant ${owner.displayName}.`);
+    }
+    const tenant: EntraTenantView = { id, displayName: input.displayName.trim(), domains, personalAccounts: id === PERSONAL_ACCOUNTS_TENANT_ID };
+    this.#tenants.set(id, tenant);
+    return { ok: true, value: tenant };
+  }
+
+  /** Removes the tenant and its users; refused while apps are registered in it. */
+  removeTenant(ref: string): DirectoryResult<EntraTenantView> {
+    const tenant = this.tenant(ref);
+    if (!tenant) return refused('not-found', 'tenant', `There is no tenant ${ref}.`);
+    const homed = [...this.#apps.values()].filter((a) => a.homeTenantId === tenant.id);
+    if (homed.length > 0) {
+      return refused('in-use', 'tenant', `The tenant ${tenant.displayName} is the home of ${homed.map((a) => a.displayName).join(', ')}: remove those apps first.`);
+    }
+    for (const [key, user] of this.#users) if (user.tenantId === tenant.id) this.#users.delete(key);
+    this.#tenants.delete(tenant.id);
+    return { ok: true, value: tenant };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // App registrations.
+
+  apps(): EntraAppView[] {
+    return [...this.#apps.values()].map((a) => ({ ...a }));
+  }
+
+  app(clientId: string): EntraAppView | undefined {
+    return this.#apps.get(clientId.trim().toLowerCase());
+  }
+
+  /** A new registration; "Allow public client flows" is off unless asked for, as in the admin center. */
+  addApp(
+    input: { readonly clientId?: string | undefined; readonly displayName: string; readonly homeTenant: string; readonly publicClientFlows?: boolean | undefined },
+    builtIn = false,
+  ): DirectoryResult<EntraAppView> {
+    const clientId = (input.clientId ?? randomUUID()).toLowerCase();
+    if (this.#apps.has(clientId)) return refused('duplicate', 'clientId', `There is already an app registration with the client id ${clientId}.`);
+    const home = this.tenant(input.homeTenant);
+    if (!home) return refused('not-found', 'homeTenant', `There is no tenant ${input.homeTenant}.`);
+    const app = { clientId, displayName: input.displayName.trim(), homeTenantId: home.id, publicClientFlows: input.publicClientFlows ?? false, builtIn };
+    this.#apps.set(clientId, app);
+    return { ok: true, value: { ...app } };
+  }
+
+  updateApp(clientId: string, change: { readonly displayName?: string | undefined; readonly publicClientFlows?: boolean | undefined }): DirectoryResult<EntraAppView> {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
+    if (change.displayName !== undefined) app.displayName = change.displayName.trim();
+    if (change.publicClientFlows !== undefined) app.publicClientFlows = change.publicClientFlows;
+    return { ok: true, value: { ...app } };
+  }
+
+  /** Its tokens stop working: /token then answers AADSTS700016 for the client id. */
+  removeApp(clientId: string): DirectoryResult<EntraAppView> {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
+    this.#apps.delete(app.clientId);
+    return { ok: true, value: { ...app } };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Users.
+
+  users(): EntraUser[] {
+    return [...this.#users.values()].map((u) => ({ ...u }));
+  }
+
+  user(userPrincipalName: string): EntraUser | undefined {
+    return this.#users.get(userPrincipalName.trim().toLowerCase());
+  }
+
+  /** A user in the tenant that has the domain of `userPrincipalName` verified. */
+  addUser(input: { readonly userPrincipalName: string; readonly displayName?: string | undefined }): DirectoryResult<EntraUser> {
+    const upn = input.userPrincipalName.trim();
+    if (this.user(upn)) return refused('duplicate', 'userPrincipalName', `There is already a user ${upn}.`);
+    const domain = upn.slice(upn.lastIndexOf('@') + 1);
+    const tenant = this.tenant(domain);
+    if (!tenant) return refused('not-found', 'userPrincipalName', `No tenant has the domain ${domain} verified: add the tenant (or the domain) first.`);
+    const user = { id: randomUUID(), userPrincipalName: upn, displayName: input.displayName?.trim() || upn.slice(0, upn.indexOf('@')), tenantId: tenant.id, passwordChangedAtMs: undefined };
+    this.#users.set(upn.toLowerCase(), user);
+    return { ok: true, value: { ...user } };
+  }
+
+  removeUser(userPrincipalName: string): DirectoryResult<EntraUser> {
+    const user = this.user(userPrincipalName);
+    if (!user) return refused('not-found', 'userPrincipalName', `There is no user ${userPrincipalName}.`);
+    this.#users.delete(user.userPrincipalName.toLowerCase());
+    return { ok: true, value: user };
+  }
+
+  /** Records a password change (the caller revokes the user's refresh tokens, A.9). */
+  markPasswordChanged(userPrincipalName: string, nowMs: number): DirectoryResult<EntraUser> {
+    const user = this.#users.get(userPrincipalName.trim().toLowerCase());
+    if (!user) return refused('not-found', 'userPrincipalName', `There is no user ${userPrincipalName}.`);
+    user.passwordChangedAtMs = nowMs;
+    return { ok: true, value: { ...user } };
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Why `login` may not sign in to `app` at `authority`, in the words of Entra's sign-in page;
+   * undefined when it may.
+   */
+  signInProblem(authority: Authority, login: string, app: EntraAppView): string | undefined {
+    const user = this.user(login);
+    const personal = authority.kind === 'alias' && authority.alias !== 'organizations';
+    if (!user) {
+      return personal
+        ? "We couldn't find an account with that username. Try another, or get a new Microsoft account."
+        : 'This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin.';
+    }
+    const isPersonal = user.tenantId === PERSONAL_ACCOUNTS_TENANT_ID;
+    if (authority.kind === 'alias') {
+      if (authority.alias === 'organizations' && isPersonal) return "You can't sign in here with a personal account. Use your work or school account instead.";
+      if (authority.alias === 'consumers' && !isPersonal) return "You can't sign in here with a work or school account. Use your personal Microsoft account instead.";
+      return undefined;
+    }
+    if (user.tenantId === authority.tenantId) return undefined;
+    const tenant = this.#tenants.get(authority.tenantId);
+    return (
+      `AADSTS50020: User account '${user.userPrincipalName}' from identity provider 'https://sts.windows.net/${user.tenantId}/' does not exist in tenant ` +
+      `'${tenant?.displayName ?? authority.tenantId}' and cannot access the application '${app.clientId}'(${app.displayName}) in that tenant. ` +
+      'The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.'
+    );
+  }
+
+  /** Whether `user` is still the same directory object (not removed, not removed and made again). */
+  isCurrent(userId: string, userPrincipalName: string): boolean {
+    return this.user(userPrincipalName)?.id === userId;
+  }
+}
+
+function refused<T>(problem: DirectoryProblem, field: string, message: string): DirectoryResult<T> {
+  return { ok: false, problem, field, message };
+}
+
+/** The seed is ours: a refusal there is a programmer error. */
+function must<T>(result: DirectoryResult<T>): T {
+  if (!result.ok) throw new Error(`EntraDirectory seed: ${result.message}`);
+  return result.value;
+}
