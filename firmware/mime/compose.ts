@@ -79,7 +79,8 @@ export function rfc5322Date(wallMs: number, timeZone: string): string {
 }
 
 
-function addressPieces(list: readonly MailAddress[]): string[] {
+/** An address list as header pieces for foldHeader: display names as RFC 2047 phrases. */
+export function addressPieces(list: readonly MailAddress[]): string[] {
   const pieces: string[] = [];
   list.forEach((a, i) => {
     const sep = i < list.length - 1 ? ',' : '';

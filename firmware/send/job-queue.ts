@@ -25,6 +25,8 @@ import type { Random } from '../hal/random.ts';
 import type { Spool } from '../hal/spool.ts';
 import type { Storage } from '../hal/storage.ts';
 import { composeMessage, type ComposedMessage } from '../mime/compose.ts';
+import { newPartialId, PARTIAL_HEADER_ALLOWANCE_BYTES, partialPart, planCuts } from '../mime/partial.ts';
+import { SEND_ERRORS } from './error-codes.ts';
 import { decodeRecord, encodeRecord, type RecordSpec } from '../settings/nvram.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { EmailTransport, TransportResult } from './email-transport.ts';
@@ -214,14 +216,27 @@ export class JobQueue {
     try {
       const message = this.#compose(job);
       if (message.sizeBytes !== job.sizeBytes) job = { ...job, sizeBytes: message.sizeBytes }; // the settings changed since
-      outcome = await this.#d.transport.send(this.#d.settings.get('email'), message, [...job.to, ...job.cc, ...job.bcc], 'send', {
-        onDataProgress: (sentBytes) => this.#progress.set(job.id, { phase: 'sending', sentBytes, totalBytes: job.sizeBytes }),
-        beforeTerminator: async () => {
-          this.#progress.set(job.id, { phase: 'finishing', sentBytes: job.sizeBytes, totalBytes: job.sizeBytes });
-          job = { ...job, terminatorAttempt: attempt };
-          await this.#save(job);
-        },
-      });
+      const email = this.#d.settings.get('email');
+      const maxBytes = email.maxMessageMb * 1024 * 1024;
+      const recipients = [...job.to, ...job.cc, ...job.bcc];
+      /** Send one message (the whole, or a part); `done` = wire bytes of the earlier parts, for the progress bar. */
+      const sendOne = (m: ComposedMessage, done: number): Promise<TransportResult> =>
+        this.#d.transport.send(email, m, recipients, 'send', {
+          onDataProgress: (sentBytes) => this.#progress.set(job.id, { phase: 'sending', sentBytes: Math.min(job.sizeBytes, done + sentBytes), totalBytes: job.sizeBytes }),
+          beforeTerminator: async () => {
+            this.#progress.set(job.id, { phase: 'finishing', sentBytes: Math.min(job.sizeBytes, done + m.sizeBytes), totalBytes: job.sizeBytes });
+            job = { ...job, terminatorAttempt: attempt };
+            await this.#save(job);
+          },
+        });
+      if (maxBytes > 0 && message.sizeBytes > maxBytes && !email.dividedSending) {
+        const e = SEND_ERRORS.overMaxSize;
+        outcome = { ok: false, code: e.code, message: `${e.message} (${(message.sizeBytes / 1048576).toFixed(1)} MB, limit ${email.maxMessageMb} MB)`, remedy: e.remedy, transcriptId: '', transient: false };
+      } else if (maxBytes > 0 && message.sizeBytes > maxBytes) {
+        outcome = await this.#sendDivided(job, message, maxBytes, (m, done) => sendOne(m, done), (updated) => (job = updated));
+      } else {
+        outcome = await sendOne(message, 0);
+      }
     } catch (err) {
       if (this.#stopped) return;
       // composeMessage refuses a job it cannot write (it was validated at submit: a firmware bug).
@@ -232,16 +247,70 @@ export class JobQueue {
     await this.#settle(job, outcome);
   }
 
+  /**
+   * Divided sending: the message as message/partial parts of at most `maxBytes` each, sent one
+   * after the other; each accepted part is recorded, so a retry or a power-on goes on from the
+   * next one and no part is sent twice outside RFC 5321's window.
+   */
+  async #sendDivided(
+    job: JobRecord,
+    message: ComposedMessage,
+    maxBytes: number,
+    sendOne: (m: ComposedMessage, done: number) => Promise<TransportResult>,
+    update: (job: JobRecord) => void,
+  ): Promise<TransportResult> {
+    const cuts = await planCuts(message, maxBytes - PARTIAL_HEADER_ALLOWANCE_BYTES);
+    const total = cuts.length - 1;
+    let current = job;
+    if (current.partialId === undefined || current.partsTotal !== total) {
+      current = { ...current, partialId: newPartialId(this.#d.settings.get('email').fromAddress, this.#d.random), partsTotal: total, partsSent: 0 };
+      update(current);
+      await this.#save(current);
+    }
+    const email = this.#d.settings.get('email');
+    const device = this.#d.settings.get('device');
+    let last: TransportResult | undefined;
+    for (let n = (current.partsSent ?? 0) + 1; n <= total; n++) {
+      const part = partialPart(message, {
+        from: this.#from(current, email, device),
+        to: current.to.map((address) => ({ address })),
+        cc: current.cc.map((address) => ({ address })),
+        subject: current.subject,
+        dateWallMs: current.createdWallMs,
+        timeZone: this.#d.settings.get('datetime').timeZone,
+        partialId: current.partialId!,
+        number: n,
+        total,
+        start: cuts[n - 1]!,
+        end: cuts[n]!,
+        messageId: `<part${n}.${current.partialId!}>`,
+      });
+      last = await sendOne(part, cuts[n - 1]!);
+      if (!last.ok) return { ...last, message: `Part ${n} of ${total}: ${last.message}` };
+      current = { ...this.#jobs.get(current.id)!, partsSent: n };
+      delete (current as { terminatorAttempt?: number }).terminatorAttempt;
+      update(current);
+      await this.#save(current);
+    }
+    return { ...last!, message: `Sent in ${total} parts. ${last!.message}` };
+  }
+
   #compose(job: JobRecord): ComposedMessage {
     const email = this.#d.settings.get('email');
     const device = this.#d.settings.get('device');
     const spool = this.#d.spool;
+    const replyTo =
+      email.replyToPolicy === 'operator' && job.operator.address
+        ? { replyTo: { address: job.operator.address, displayName: job.operator.name } }
+        : email.replyToPolicy === 'fixed' && email.replyToAddress
+          ? { replyTo: { address: email.replyToAddress } }
+          : {};
     return composeMessage(
       {
-        from: { address: email.fromAddress, displayName: job.operator.name || device.name },
+        from: this.#from(job, email, device),
         to: job.to.map((address) => ({ address })),
         cc: job.cc.map((address) => ({ address })),
-        ...(job.operator.address ? { replyTo: { address: job.operator.address, displayName: job.operator.name } } : {}),
+        ...replyTo,
         subject: job.subject,
         text: job.body,
         attachments: job.files.map((f) => ({ fileName: f.fileName, contentType: f.contentType, sizeBytes: f.sizeBytes, chunks: () => spool.read(f.spoolName, SPOOL_READ_CHUNK_BYTES) })),
@@ -251,6 +320,12 @@ export class JobQueue {
       },
       this.#d.random,
     );
+  }
+
+  /** From: the service mailbox, named after the operator or the device (E-mail settings' display name policy). */
+  #from(job: JobRecord, email: { fromAddress: string; displayNamePolicy: 'device' | 'operator' }, device: { name: string }) {
+    const name = email.displayNamePolicy === 'operator' && job.operator.name && job.operator.name !== 'Guest' ? job.operator.name : device.name;
+    return { address: email.fromAddress, displayName: name };
   }
 
   async #settle(job: JobRecord, outcome: TransportResult): Promise<void> {

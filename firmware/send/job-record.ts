@@ -51,6 +51,13 @@ export const jobRecordSchema = z.object({
    */
   terminatorAttempt: z.optional(z.int()),
   possibleDuplicate: z.optional(z.boolean()),
+  /**
+   * Divided sending (RFC 2046 message/partial): the id shared by the parts, how many there are,
+   * and how many the server has accepted (a retry or a power-on goes on from the next one).
+   */
+  partialId: z.optional(z.string()),
+  partsTotal: z.optional(z.int()),
+  partsSent: z.optional(z.int()),
   finishedWallMs: z.optional(z.number()),
   result: z.optional(jobResult),
   recipients: z.optional(z.array(recipientResult)),

@@ -49,6 +49,13 @@ export const emailSettings = z.object({
   /** Reply-To: none, the operator who scanned, or a fixed address. */
   replyToPolicy: z.enum(['none', 'operator', 'fixed']),
   replyToAddress: optionalEmailAddress,
+  /**
+   * Maximum Data Size for Sending, MB (MiB); 0 = no limit of the device's own. Added in a later
+   * firmware: a record written before it reads as 0 (the default), not as a broken record.
+   */
+  maxMessageMb: z._default(z.int().check(z.minimum(0, '0 (no limit) to 100 MB.'), z.maximum(100, '0 (no limit) to 100 MB.')), 0),
+  /** Divided sending: a message over the limit goes as RFC 2046 message/partial parts. */
+  dividedSending: z._default(z.boolean(), false),
 });
 
 export const oauthMicrosoftSettings = z.object({
@@ -122,6 +129,8 @@ export const SECTIONS = {
       displayNamePolicy: 'operator',
       replyToPolicy: 'operator',
       replyToAddress: '',
+      maxMessageMb: 0,
+      dividedSending: false,
     }),
   },
   oauthMicrosoft: {

@@ -161,6 +161,13 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
         ],
       },
       { key: 'replyToAddress', label: 'Reply-To Address', kind: 'text', hint: 'Used when Reply-To is "A fixed address".' },
+      { key: 'maxMessageMb', label: 'Maximum Data Size for Sending', kind: 'number', min: 0, max: 100, unit: 'MB', hint: '0 = no limit of the device’s own (the server’s SIZE still applies).' },
+      {
+        key: 'dividedSending',
+        label: 'Divided Sending',
+        kind: 'check',
+        hint: 'A scan over the maximum size is sent as several e-mails ("[1/3]" …) that the recipient’s mail program joins (RFC 2046 message/partial). Many programs cannot: leave off unless the recipients can.',
+      },
     ],
   },
   oauthMicrosoft: {

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partialInfo, reassemble } from '../../device-sim/cloud/partial-reassembly.ts';
 import { createRootCa, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { NodeNet } from '../../device-sim/hal/node-net.ts';
@@ -379,5 +380,44 @@ describe('the job log CSV', () => {
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     expect(csvField('=HYPERLINK("http://evil")')).toBe(`"'=HYPERLINK(""http://evil"")"`);
     expect(csvField('+1')).toBe("'+1");
+  });
+});
+
+describe('maximum data size and divided sending', () => {
+  it('fails a scan over the maximum with its code, or sends it as message/partial parts that join byte-exact', async () => {
+    const spool = new MemorySpool();
+    const { device } = await boot(new MemoryStorage(), spool);
+    await configure(device);
+    await device.settings.update('email', { ...device.settings.get('email'), maxMessageMb: 1 }, 'test');
+    const file = new Uint8Array(randomBytes(2_000_000)); // ~2.7 MB as base64 lines
+    await device.jobs!.submit(await scanned(spool, device, 'job-big', file));
+    const refused = await until(device, 'job-big', 'failed');
+    expect(refused.result).toMatchObject({ code: '#826' });
+    expect(refused.result!.message).toMatch(/limit 1 MB/);
+
+    await device.settings.update('email', { ...device.settings.get('email'), dividedSending: true }, 'test');
+    const job = await device.jobs!.submit(await scanned(spool, device, 'job-div', file));
+    const done = await until(device, 'job-div', 'delivered');
+    expect(done.partsTotal).toBe(3);
+    expect(done.partsSent).toBe(3);
+    const parts: Buffer[] = [];
+    for (const a of arrived) {
+      const info = partialInfo(a.raw);
+      if (info?.id === done.partialId) parts.push(a.raw);
+    }
+    expect(parts).toHaveLength(3);
+    for (const raw of parts) expect(raw.length).toBeLessThanOrEqual(1024 * 1024);
+    const subjects = await Promise.all(parts.map(async (raw) => (await simpleParser(raw)).subject));
+    expect(subjects).toEqual(['Scan job-div [1/3]', 'Scan job-div [2/3]', 'Scan job-div [3/3]']);
+
+    const joined = reassemble([parts[2]!, parts[0]!, parts[1]!]);
+    expect(joined.ok).toBe(true);
+    if (!joined.ok) return;
+    const whole = await simpleParser(joined.raw);
+    expect(whole.messageId).toBe(job.messageId);
+    expect(whole.subject).toBe('Scan job-div');
+    expect(Buffer.compare(whole.attachments[0]!.content, Buffer.from(file))).toBe(0);
+    expect(reassemble(parts.slice(0, 2))).toMatchObject({ ok: false, reason: 'have parts 1, 2 of 3' });
+    device.shutdown();
   });
 });
