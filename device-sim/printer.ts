@@ -11,6 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import { bootDevice, type Device } from '../firmware/device.ts';
 import type { LogLevel } from '../firmware/hal/log.ts';
+import { FileSpool } from './hal/file-spool.ts';
 import { FileStorage } from './hal/file-storage.ts';
 import { consoleLog, directoryAssets, nodeRandom } from './hal/node-basics.ts';
 import { NodeHttp } from './hal/node-http.ts';
@@ -18,6 +19,7 @@ import { NodeNet } from './hal/node-net.ts';
 import { SimClock, type RtcState } from './hal/sim-clock.ts';
 import { SimNetwork } from './hal/sim-network.ts';
 import { RealTimeSource, type TimeSource } from './hal/time-source.ts';
+import { SimScanner } from './scanner/sim-scanner.ts';
 
 export interface PrinterOptions {
   /** Where NVRAM and the RTC state live. */
@@ -38,6 +40,8 @@ export interface PrinterOptions {
   readonly factoryCaDer?: readonly Uint8Array[];
   /** Hal.adminLink: where the admin's browser finds the emulated cloud's pages. */
   readonly adminLink?: (url: string) => string;
+  /** Size of the simulated scan storage (`<stateDir>/spool/`), bytes; default 2 GiB. Set it small to provoke "spool full". */
+  readonly spoolCapacityBytes?: number;
 }
 
 const RTC_FILE = 'rtc.json';
@@ -48,6 +52,7 @@ export class SimPrinter {
   private boundPort: number;
   private scheme: 'http' | 'https' = 'http';
   private clockNow: SimClock | undefined;
+  private scanner: SimScanner | undefined;
   /** How long the last boot took, from power-on to the Remote UI answering, ms. */
   lastBootMs = 0;
   readonly network: SimNetwork;
@@ -90,6 +95,9 @@ export class SimPrinter {
     const clock = new SimClock(source, rtc);
     clock.onWallChange(() => void this.saveRtc(clock.state()));
     const storage = await FileStorage.open(this.options.stateDir);
+    // Opening the spool sweeps the files a power cut left half-written.
+    const spool = await FileSpool.open(this.options.stateDir, this.options.spoolCapacityBytes !== undefined ? { capacityBytes: this.options.spoolCapacityBytes } : {});
+    const scanner = new SimScanner();
     const device = await bootDevice({
       clock,
       storage,
@@ -98,6 +106,8 @@ export class SimPrinter {
       random: nodeRandom,
       log: consoleLog(this.options.logLevel),
       assets: directoryAssets(this.options.remoteUiDir),
+      scanner,
+      spool,
       factoryCaDer: this.options.factoryCaDer ?? [],
       ...(this.options.adminLink ? { adminLink: this.options.adminLink } : {}),
     });
@@ -105,6 +115,7 @@ export class SimPrinter {
     this.scheme = device.remoteUiTls ? 'https' : 'http';
     this.boundPort = (this.server.address() as AddressInfo).port;
     this.clockNow = clock;
+    this.scanner = scanner;
     this.current = device;
     this.lastBootMs = performance.now() - started;
   }
@@ -115,6 +126,8 @@ export class SimPrinter {
     if (this.clockNow) await this.saveRtc(this.clockNow.state());
     this.current?.shutdown();
     this.clockNow?.powerOff();
+    this.scanner?.stop();
+    this.scanner = undefined;
     this.current = undefined;
     this.server = undefined;
     if (server) {

@@ -27,6 +27,7 @@ import { Readable, Writable } from 'node:stream';
 import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type MessageText } from 'mailparser';
 import { MAILBOX_LIMITS, MAILBOX_MAX_WAIT_MS } from './cloud-defaults.ts';
 import type { AttachmentInfo, DeliveryInfo, MailboxMessage, MailboxSummary, MailEnvelope } from './mailbox-types.ts';
+import { partialInfo, reassemble, type Reassembly } from './partial-reassembly.ts';
 export type { AttachmentInfo, DeliveryInfo, MailboxMessage, MailboxSummary, MailEnvelope } from './mailbox-types.ts';
 
 export type MailboxLimits = { -readonly [K in keyof typeof MAILBOX_LIMITS]: number };
@@ -141,6 +142,20 @@ export class Mailbox {
   openRaw(id: string): Readable | undefined {
     const found = this.#find(id);
     return found ? openStore(found.raw) : undefined;
+  }
+
+  /**
+   * Join the message/partial parts with this id (divided sending, RFC 2046 §5.2.2) into the
+   * message they carry, as a recipient's mail program would.
+   */
+  async joinPartials(partialId: string): Promise<Reassembly> {
+    const parts: Buffer[] = [];
+    for (const { message } of this.#messages) {
+      const raw = await this.readRaw(message.id);
+      if (raw && partialInfo(raw)?.id === partialId) parts.push(raw);
+    }
+    if (parts.length === 0) return { ok: false, reason: `no part of ${partialId} has arrived` };
+    return reassemble(parts);
   }
 
   async readRaw(id: string): Promise<Buffer | undefined> {

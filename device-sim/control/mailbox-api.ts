@@ -57,6 +57,15 @@ export function buildMailboxApi(mailbox: Mailbox): Hono {
     return c.body(null, 204);
   });
 
+  // Divided sending: the message/partial parts with this id joined into the message they carry.
+  app.get('/partials/:partialId/raw', async (c) => {
+    const partialId = c.req.param('partialId');
+    if (!/^[\x21-\x7e]{1,200}$/.test(partialId)) return fail(c, 400, 'bad-partial-id', 'A partial id is printable ASCII without spaces.');
+    const joined = await mailbox.joinPartials(partialId);
+    if (!joined.ok) return fail(c, 409, 'incomplete', joined.reason);
+    return new Response(new Uint8Array(joined.raw), { status: 200, headers: { 'Content-Type': 'message/rfc822', ...UNTRUSTED_CONTENT_HEADERS } });
+  });
+
   app.get('/:id', (c) => {
     const id = checkId(c);
     if (id instanceof Response) return id;
@@ -122,7 +131,7 @@ function notFound(c: Context, id: string): Response {
   return fail(c, 404, 'not-found', `There is no message ${id} in the mailbox.`);
 }
 
-function fail(c: Context, status: 400 | 403 | 404, error: string, message: string): Response {
+function fail(c: Context, status: 400 | 403 | 404 | 409, error: string, message: string): Response {
   return c.json({ error, message }, status);
 }
 

@@ -87,7 +87,8 @@ export class FileStorage implements Storage {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync a directory, so that a rename in it survives a power cut (file-spool.ts uses it too). */
+export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,9 @@ import { startCloud, type RunningCloud } from '../../device-sim/cloud/cloud.ts';
 import { Mailbox, type MailboxMessage } from '../../device-sim/cloud/mailbox.ts';
 import { buildMailboxApi, contentDisposition, MAILBOX_API_BASE } from '../../device-sim/control/mailbox-api.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
+import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { composeMessage } from '../../firmware/mime/compose.ts';
+import { newPartialId, partialPart, planCuts } from '../../firmware/mime/partial.ts';
 
 const NOW_MS = Date.now();
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -155,6 +159,29 @@ describe('mailbox HTTP API', () => {
     expect(await status(`/${m.id}`)).toBe(200);
     // Paths the sub-app does not know fall through to the control API's catch-all.
     expect(await status(`/${m.id}/nope`)).toBe(404);
+  });
+
+  it('joins the message/partial parts of a divided send into the message, byte-exact (RFC 2046 §5.2.2)', async () => {
+    const file = new Uint8Array(randomBytes(150_000));
+    const spec = { from: { address: 'scan@example.com' }, to: [{ address: 'bob@example.org' }], subject: 'Divided', dateWallMs: NOW_MS, timeZone: 'UTC' };
+    const whole = composeMessage({ ...spec, text: 'Three parts.', attachments: [{ fileName: 'scan.bin', contentType: 'application/octet-stream', sizeBytes: file.length, chunks: async function* () { yield file; } }] }, nodeRandom);
+    const cuts = await planCuts(whole, 80_000);
+    expect(cuts).toHaveLength(4); // 3 parts
+    const partialId = newPartialId('scan@example.com', nodeRandom);
+    for (const n of [2, 3, 1]) {
+      const part = partialPart(whole, { ...spec, partialId, number: n, total: 3, start: cuts[n - 1]!, end: cuts[n]!, messageId: `<p${n}.${partialId}>` });
+      const bytes: Uint8Array[] = [];
+      for await (const chunk of part.chunks()) bytes.push(chunk.slice());
+      await mailbox.addRaw(Buffer.concat(bytes), { envelope, receivedAtMs: NOW_MS + n });
+      if (n === 2) expect((await fetch(`${base}/partials/${encodeURIComponent(partialId)}/raw`)).status).toBe(409); // 1 of 3 only
+    }
+    const joined = await fetch(`${base}/partials/${encodeURIComponent(partialId)}/raw`);
+    expect(joined.status).toBe(200);
+    const parsed = await simpleParser(Buffer.from(await joined.arrayBuffer()));
+    expect(parsed.subject).toBe('Divided');
+    expect(parsed.messageId).toBe(whole.messageId);
+    expect(Buffer.compare(parsed.attachments[0]!.content, Buffer.from(file))).toBe(0);
+    expect((await fetch(`${base}/partials/${encodeURIComponent('no such id')}/raw`)).status).toBe(400);
   });
 
   it('refuses a DELETE from another site and clears the mailbox for the bench itself', async () => {
