@@ -6,19 +6,20 @@
  * The control server maps /control/, /panel/ and /mailbox/ to those files and /assets/* to
  * dist/assets (absolute base '/', so the pages load their scripts whatever the page URL looks like).
  * `npx vite --config device-sim/vite.config.ts` serves the sources (open /control/page/,
- * /panel/page/ and /mailbox/page/) and forwards /sim to a running simulator (SIM_URL, default
+ * /panel/page/ and /mailbox/page/) and forwards /sim and /panel/api to a running simulator (SIM_URL, default
  * http://127.0.0.1:8081).
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+const simulator = process.env['SIM_URL'] ?? 'http://127.0.0.1:8081';
 
 export default defineConfig({
   root,
   base: '/',
   server: {
-    proxy: { '/sim': process.env['SIM_URL'] ?? 'http://127.0.0.1:8081' },
+    proxy: { '/sim': simulator, '/panel/api': simulator },
   },
   build: {
     outDir: 'dist',

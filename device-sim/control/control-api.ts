@@ -136,6 +136,19 @@ export function buildControlApp(
     return c.json(printer.device?.events.since(Number.isSafeInteger(after) && after >= 0 ? after : 0) ?? []);
   });
 
+  // The control panel's API (firmware/web/panel-routes.ts) for the panel page, handed to the
+  // firmware as the panel's own bus would carry it. The panel API has no session or CSRF token,
+  // so the bench's door rule applies: a page on another site may not start a scan.
+  app.all('/panel/api/*', async (c) => {
+    const device = printer.device;
+    if (!device) return c.json({ error: 'powered-off', message: 'The printer is switched off.' }, 503);
+    if (!device.handlePanel) return c.json({ error: 'no-scanner', message: 'This printer has no scanner.' }, 503);
+    const origin = c.req.header('origin');
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && origin !== undefined && new URL(origin).host !== new URL(c.req.url).host) {
+      return c.json({ error: 'cross-origin', message: 'Requests from other sites are refused.' }, 403);
+    }
+    return device.handlePanel(c.req.raw);
+  });
   if (world.mailbox) app.route(MAILBOX_API_BASE, buildMailboxApi(world.mailbox));
   if (world.identity) app.route(CLOUD_API_BASE, buildCloudApi(world.identity));
   // The emulated sign-in pages, for the admin's browser (which does not use the simulated DNS):

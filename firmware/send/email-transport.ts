@@ -307,12 +307,13 @@ export class EmailTransport {
         return withDetail('authDisabled');
       case 'smtp-size-exceeded':
         return withDetail('tooLarge');
+      // A 4xx reply (RFC 5321 §4.2.1: transient) is "try again later", whatever it answered.
       case 'smtp-sender-rejected':
-        return withDetail('senderRefused');
+        return withDetail(failure.permanent ? 'senderRefused' : 'serverBusy');
       case 'smtp-send-as-denied':
         return withDetail('sendAsDenied');
       case 'smtp-recipients-rejected':
-        return withDetail('recipientRefused');
+        return withDetail(failure.permanent ? 'recipientRefused' : 'serverBusy');
       case 'smtp-message-rejected':
       case 'smtp-rejected':
       case 'smtp-8bitmime-unavailable':

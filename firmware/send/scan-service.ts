@@ -49,6 +49,8 @@ const CONTENT_TYPES = { pdf: 'application/pdf', jpeg: 'image/jpeg' } as const;
 
 export class ScanService {
   readonly #scans = new Map<string, ScanProgress>();
+  /** One scan unit: scans run one after the other, in the order they were started. */
+  #scanner: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: ScanServiceDeps) {}
 
@@ -77,7 +79,7 @@ export class ScanService {
     const nowMs = this.d.clock.wallNowMs();
     const jobId = `job-${nowMs.toString(36)}-${toHex(this.d.random.bytes(3))}`;
     this.#scans.set(jobId, { jobId, pagesDone: 0, pages: request.pages });
-    void this.#scanAndQueue(jobId, request, operator, nowMs);
+    this.#scanner = this.#scanner.then(() => this.#scanAndQueue(jobId, request, operator, nowMs)).catch(() => {});
     return { ok: true, jobId };
   }
 

@@ -272,4 +272,45 @@ export interface JobLogEntry {
   readonly transcriptId?: string;
   readonly possibleDuplicate?: boolean;
   readonly recipients?: readonly RecipientView[];
+  /** The same in every attempt and part: what recipients' mail programs see. */
+  readonly messageId: string;
+}
+
+/** Why sending cannot work now, in the operator's words, with the device code (`GET /panel/api/status`). */
+export interface PanelProblem {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface PanelOperator {
+  readonly name: string;
+  /** The operator's own address ("Send to Myself"); the device accounts have none yet. */
+  readonly address?: string;
+}
+
+/** `GET /panel/api/status`. */
+export interface PanelStatus {
+  readonly deviceName: string;
+  readonly operator: PanelOperator | null;
+  readonly problems: readonly PanelProblem[];
+}
+
+export type PanelJobPhase = 'scanning' | 'queued' | 'connecting' | 'sending' | 'finishing' | 'retrying' | 'delivered' | 'failed';
+
+/** Where a job is, as the panel's progress bar and history show it (`GET /panel/api/jobs[/:id]`). */
+export interface PanelJobView {
+  readonly id: string;
+  readonly createdWallMs: number;
+  readonly operator: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly pages: number;
+  readonly phase: PanelJobPhase;
+  /** 0–100 within the phase: pages while scanning, bytes while sending. */
+  readonly percent: number;
+  readonly code?: string;
+  /** The operator's sentence (delivered, or why not and what to do). */
+  readonly message: string;
+  readonly possibleDuplicate?: boolean;
+  readonly nextAttemptWallMs?: number;
 }

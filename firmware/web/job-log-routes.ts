@@ -77,6 +77,7 @@ function entry(j: JobRecord): JobLogEntry {
     sizeBytes: j.sizeBytes,
     state: j.state,
     attempts: j.attempts,
+    messageId: j.messageId,
     ...(j.result?.code ? { code: j.result.code } : {}),
     ...(j.result?.message ? { message: j.result.message } : {}),
     ...(j.result?.transcriptId ? { transcriptId: j.result.transcriptId } : {}),

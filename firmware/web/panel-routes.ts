@@ -19,7 +19,9 @@ import { operatorMessage } from '../send/operator-messages.ts';
 import type { Operator, ScanService } from '../send/scan-service.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { AccountStore } from './accounts.ts';
-import { loginRequest, scanRequest } from './api-types.ts';
+import { loginRequest, scanRequest, type PanelJobView } from './api-types.ts';
+
+export type { PanelJobView };
 import { HTTP_BODY_MAX_BYTES } from '../defaults.ts';
 import { fail, readBody } from './http-helpers.ts';
 
@@ -30,23 +32,6 @@ export interface PanelDeps {
   readonly accounts: AccountStore;
 }
 
-/** Where a job is, as the panel's progress bar and history show it. */
-export interface PanelJobView {
-  readonly id: string;
-  readonly createdWallMs: number;
-  readonly operator: string;
-  readonly to: readonly string[];
-  readonly subject: string;
-  readonly pages: number;
-  readonly phase: 'scanning' | 'queued' | 'connecting' | 'sending' | 'finishing' | 'retrying' | 'delivered' | 'failed';
-  /** 0–100 within the phase: pages while scanning, bytes while sending. */
-  readonly percent: number;
-  readonly code?: string;
-  /** The operator's sentence (delivered, or why not and what to do). */
-  readonly message: string;
-  readonly possibleDuplicate?: boolean;
-  readonly nextAttemptWallMs?: number;
-}
 
 const PANEL_JOBS_SHOWN = 50;
 

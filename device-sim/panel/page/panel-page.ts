@@ -1,92 +1,185 @@
 /**
- * The printer's touch panel (`/panel/`), as a placeholder until the send pipeline lands: an
- * 800×480 screen with a status bar (device, clock) and the Home screen, where "Scan and Send"
- * is present but disabled.
+ * The printer's touch panel (`/panel/`): a 1024×600 landscape screen in the device's bezel. The
+ * status bar shows the device name, the operator (Log In / Log Out) and the device's time; below
+ * it one screen at a time: Home (Scan and Send, Job Status, and why sending cannot work now, in
+ * the operator's words with the device code), Scan and Send (scan-screen.ts), the job's progress
+ * (progress-screen.ts), Job Status (jobs-screen.ts) and Log In (login-screen.ts).
+ *
+ * The power state and the clock come from the simulator (`/sim/api/state`), the rest from the
+ * firmware's panel API (`/panel/api/*`, panel-api.ts). Switching the printer off darkens the
+ * screen; when it comes back, the panel starts at Home again, as after a power cycle.
  */
-import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { LitElement, css, html, nothing, svg, type TemplateResult } from 'lit';
 import { WALL_PLAUSIBLE_AFTER_MS } from '../../../firmware/defaults.ts';
 import { PollController } from '../../control/page/poll-controller.ts';
 import { simRequest, type SimState } from '../../control/page/sim-api.ts';
+import { getStatus, logOut, type PanelError, type PanelOperator, type PanelStatus } from './panel-api.ts';
+import { NAVIGATE_EVENT, type PanelClock, type PanelScreen } from './panel-navigation.ts';
+import { formatClock } from './panel-time.ts';
+import { LOGGED_IN_EVENT } from './login-screen.ts';
+import { panelAlertStyles } from './panel-styles.ts';
+import './scan-screen.ts';
+import './progress-screen.ts';
+import './jobs-screen.ts';
+
+const POLL_MS = 1000;
+/** The operator's symbol in the status bar (drawn: a panel has no emoji font). */
+const PERSON_ICON = svg`<svg class="person" viewBox="0 0 16 16" width="18" height="18" aria-hidden="true"><circle cx="8" cy="5" r="3.2" fill="currentColor"/><path d="M1.8 15.5c0-3.6 2.8-6 6.2-6s6.2 2.4 6.2 6z" fill="currentColor"/></svg>`;
 
 export class SimPanelPage extends LitElement {
-  static override properties = { state: { state: true }, offline: { state: true } };
+  static override properties = {
+    sim: { state: true },
+    offline: { state: true },
+    status: { state: true },
+    statusError: { state: true },
+    screen: { state: true },
+  };
 
-  declare state: SimState | undefined;
+  declare sim: SimState | undefined;
   declare offline: boolean;
+  declare status: PanelStatus | undefined;
+  /** Why the panel API does not answer (no scanner, printer off). */
+  declare statusError: PanelError | undefined;
+  declare screen: PanelScreen;
+  private lastMonoMs = -1;
+  private readonly poller = new PollController(this, () => this.poll(), POLL_MS);
 
   constructor() {
     super();
     this.offline = false;
-    new PollController(this, () => this.poll(), 1000);
+    this.screen = { name: 'home' };
+    this.addEventListener(NAVIGATE_EVENT, (e) => {
+      this.screen = (e as CustomEvent<PanelScreen>).detail;
+      void this.poller.run();
+    });
+    this.addEventListener(LOGGED_IN_EVENT, (e) => {
+      const operator = (e as CustomEvent<PanelOperator>).detail;
+      if (this.status) this.status = { ...this.status, operator };
+    });
   }
 
   private async poll(): Promise<void> {
-    const result = await simRequest<SimState>('/sim/api/state');
-    this.offline = !result.ok;
-    if (result.ok) this.state = result.data;
+    const [sim, status] = await Promise.all([simRequest<SimState>('/sim/api/state'), getStatus()]);
+    this.offline = !sim.ok;
+    if (!sim.ok) return;
+    // A new firmware run (switched on again, or power-cycled between two polls) starts at Home.
+    const mono = sim.data.monoMs ?? -1;
+    if (!sim.data.powered || mono < this.lastMonoMs) this.screen = { name: 'home' };
+    this.lastMonoMs = mono;
+    this.sim = sim.data;
+    if (status.ok) {
+      this.status = status.data;
+      this.statusError = undefined;
+    } else {
+      this.status = undefined;
+      this.statusError = status.error;
+    }
+  }
+
+  private async logOut(): Promise<void> {
+    await logOut();
+    await this.poller.run();
   }
 
   override render(): TemplateResult {
-    const s = this.state;
+    const s = this.sim;
     const on = s?.powered === true && !this.offline;
     return html`<div class="bezel">
-      <div class="screen ${on ? 'on' : 'off'}" role="region" aria-label="Control panel screen" data-test="panel-screen">
-        ${on && s ? this.renderHome(s) : html`<div class="dark">${this.offline ? 'No connection to the simulator' : s ? 'Power off' : ''}</div>`}
+      <div class="screen ${on ? 'on' : 'off'}" role="region" aria-label="Control panel screen" data-test="panel-screen" data-screen=${on ? this.screen.name : 'off'}>
+        ${on && s ? html`${this.renderStatusBar(s)}${this.renderScreen(s)}` : html`<div class="dark">${this.offline ? 'No connection to the simulator' : s ? 'Power off' : ''}</div>`}
       </div>
-      <div class="keys"><span class="led ${on ? 'lit' : ''}" title="Main power"></span> Main Power</div>
+      <div class="keys">
+        <button type="button" class="key" data-test="home-key" ?disabled=${!on} @click=${() => (this.screen = { name: 'home' })}>⌂ Home</button>
+        <span class="power"><span class="led ${on ? 'lit' : ''}" title="Main power"></span> Main Power</span>
+      </div>
     </div>`;
   }
 
-  private renderHome(s: SimState): TemplateResult {
-    const clock = s.wallMs === null ? '' : this.formatClock(s.wallMs, s.timeZone ?? 'UTC');
-    const notSet = s.wallMs !== null && s.wallMs < WALL_PLAUSIBLE_AFTER_MS;
-    return html`<div class="status-bar">
-        <span data-test="panel-device">${s.deviceName ?? 'MFP'}${s.label ? html` <span class="dim">· ${s.label.serialNumber}</span>` : nothing}</span>
-        <span class="clock" data-test="panel-time">${notSet ? html`<span class="alert">⚠ Check date/time</span>` : nothing} ${clock}</span>
-      </div>
-      <div class="home">
-        <div class="title">Home</div>
-        <div class="tiles">
-          <button class="tile" type="button" disabled aria-disabled="true" data-test="scan-and-send">
-            <span class="icon" aria-hidden="true">✉</span>
-            <span>Scan and Send</span>
-          </button>
-        </div>
-        <p class="later" data-test="panel-note">The control panel arrives with the send pipeline. Until then, use the Remote UI to configure the device.</p>
-      </div>`;
+  private clock(s: SimState): PanelClock | undefined {
+    return s.wallMs === null ? undefined : { wallMs: s.wallMs, timeZone: s.timeZone ?? 'UTC' };
   }
 
-  /** Device time as a panel shows it: date and HH:MM, in the device's zone when the simulator reports it. */
-  private formatClock(wallMs: number, timeZone = 'UTC'): string {
-    try {
-      const text = new Intl.DateTimeFormat('en-GB', { timeZone, day: '2-digit', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(wallMs);
-      return timeZone === 'UTC' ? `${text} UTC` : text;
-    } catch {
-      return new Date(wallMs).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  private renderStatusBar(s: SimState): TemplateResult {
+    const clock = this.clock(s);
+    const notSet = s.wallMs !== null && s.wallMs < WALL_PLAUSIBLE_AFTER_MS;
+    const operator = this.status?.operator;
+    const canLogIn = this.status !== undefined && this.screen.name !== 'login';
+    return html`<div class="status-bar" role="banner">
+      <span class="device" data-test="panel-device">${this.status?.deviceName ?? s.deviceName ?? 'MFP'}${s.label ? html` <span class="dim">· ${s.label.serialNumber}</span>` : nothing}</span>
+      <span class="operator" data-test="operator" data-operator=${operator?.name ?? ''}>
+        ${PERSON_ICON} ${operator ? operator.name : 'Guest'}
+        ${operator
+          ? html`<button type="button" class="bar-button" data-test="logout" @click=${() => void this.logOut()}>Log Out</button>`
+          : canLogIn
+            ? html`<button type="button" class="bar-button" data-test="login" @click=${() => (this.screen = { name: 'login' })}>Log In</button>`
+            : nothing}
+      </span>
+      <span class="clock" data-test="panel-time">${notSet ? html`<span class="warn">⚠ Check date/time</span>` : nothing}${clock ? formatClock(clock.wallMs, clock.timeZone) : ''}</span>
+    </div>`;
+  }
+
+  private renderScreen(s: SimState): TemplateResult {
+    const clock = this.clock(s);
+    switch (this.screen.name) {
+      case 'scan':
+        return html`<panel-scan-screen .operator=${this.status?.operator ?? null}></panel-scan-screen>`;
+      case 'progress':
+        return html`<panel-progress-screen .jobId=${this.screen.jobId} .request=${this.screen.request} .clock=${clock}></panel-progress-screen>`;
+      case 'jobs':
+        return html`<panel-jobs-screen .clock=${clock}></panel-jobs-screen>`;
+      case 'login':
+        return html`<panel-login-screen></panel-login-screen>`;
+      case 'home':
+        return this.renderHome();
     }
   }
 
-  static override styles = css`
+  private renderHome(): TemplateResult {
+    const noPanel = this.statusError;
+    const problems = this.status?.problems ?? [];
+    return html`<div class="home">
+      <div class="tiles">
+        <button type="button" class="tile" data-test="tile-scan-and-send" ?disabled=${noPanel !== undefined} @click=${() => (this.screen = { name: 'scan' })}>
+          <span class="icon" aria-hidden="true">✉</span><span>Scan and Send</span>
+        </button>
+        <button type="button" class="tile" data-test="tile-job-status" ?disabled=${noPanel !== undefined} @click=${() => (this.screen = { name: 'jobs' })}>
+          <span class="icon" aria-hidden="true">☰</span><span>Job Status</span>
+        </button>
+      </div>
+      <div class="status-lines" role="status" aria-live="polite">
+        ${noPanel ? html`<div class="alert error" data-test="panel-unavailable" data-error=${noPanel.error}>${noPanel.message}</div>` : nothing}
+        ${problems.map(
+          (p) => html`<div class="alert" data-test="problem" data-code=${p.code}>
+            <span aria-hidden="true">⚠</span><span class="code">${p.code}</span><span>${p.message}</span>
+          </div>`,
+        )}
+      </div>
+    </div>`;
+  }
+
+  static override styles = [
+    panelAlertStyles,
+    css`
     :host {
       display: flex;
       justify-content: center;
-      padding: 30px 0;
+      padding: 24px 0;
     }
     .bezel {
       background: linear-gradient(#d9dcdf, #b9bdc2);
-      border-radius: 14px;
-      padding: 22px 26px 14px;
+      border-radius: 16px;
+      padding: 22px 26px 12px;
       box-shadow: 0 6px 24px rgb(0 0 0 / 45%);
     }
     .screen {
-      width: 800px;
-      height: 480px;
+      width: 1024px;
+      height: 600px;
       overflow: hidden;
       border: 3px solid #1c1f22;
       background: #0b0c0d;
       display: flex;
       flex-direction: column;
-      font-size: 16px;
+      font-size: 17px;
     }
     .screen.on {
       background: linear-gradient(#f4f6f8, #dde3e8);
@@ -97,74 +190,126 @@ export class SimPanelPage extends LitElement {
     }
     .status-bar {
       display: flex;
-      justify-content: space-between;
-      padding: 8px 14px;
+      align-items: center;
+      gap: 18px;
+      height: 48px;
+      padding: 0 14px;
       background: #2f3a45;
       color: #fff;
-      font-size: 15px;
+      font-size: 16px;
+      flex: none;
+    }
+    .device {
+      flex: 1;
+      white-space: nowrap;
+      overflow: hidden;
+      text-overflow: ellipsis;
     }
     .dim {
       color: #aeb8c2;
     }
-    .alert {
+    .operator {
+      display: flex;
+      align-items: center;
+      gap: 8px;
+    }
+    .bar-button {
+      font: inherit;
+      font-size: 15px;
+      min-height: 36px;
+      padding: 0 14px;
+      border: 1px solid #8fa0b1;
+      border-radius: 6px;
+      background: #45525f;
+      color: #fff;
+      cursor: pointer;
+    }
+    .clock {
+      min-width: 190px;
+      text-align: right;
+      white-space: nowrap;
+    }
+    .warn {
       color: #ffd36b;
       margin-right: 8px;
     }
     .home {
       flex: 1;
-      padding: 14px 22px;
+      padding: 28px 32px 20px;
       display: flex;
       flex-direction: column;
-    }
-    .title {
-      font-size: 20px;
-      font-weight: 600;
-      color: #2f3a45;
-      margin-bottom: 16px;
+      min-height: 0;
     }
     .tiles {
       display: grid;
-      grid-template-columns: repeat(4, 170px);
-      gap: 16px;
+      grid-template-columns: repeat(4, 210px);
+      gap: 22px;
     }
     .tile {
-      height: 150px;
+      height: 190px;
       display: flex;
       flex-direction: column;
       align-items: center;
       justify-content: center;
-      gap: 10px;
+      gap: 14px;
       font: inherit;
-      font-size: 17px;
+      font-size: 19px;
+      font-weight: 600;
       border: 1px solid #b4bcc4;
-      border-radius: 10px;
+      border-radius: 14px;
       background: #fff;
       color: #2f3a45;
+      box-shadow: 0 2px 4px rgb(0 0 0 / 12%);
+      cursor: pointer;
+    }
+    .tile:active {
+      background: #e3eefa;
     }
     .tile:disabled {
       color: #9aa3ad;
       background: #eef1f4;
+      box-shadow: none;
+      cursor: default;
+    }
+    .tile:focus-visible,
+    .key:focus-visible,
+    .bar-button:focus-visible {
+      outline: 3px solid #f2a900;
+      outline-offset: 2px;
     }
     .icon {
-      font-size: 46px;
+      font-size: 58px;
       line-height: 1;
     }
-    .later {
+    .status-lines {
       margin-top: auto;
-      padding: 10px 12px;
-      background: #fff;
-      border: 1px solid #b4bcc4;
-      border-radius: 6px;
-      color: #4a5561;
+      display: flex;
+      flex-direction: column;
+      gap: 8px;
     }
     .keys {
       display: flex;
       align-items: center;
-      justify-content: flex-end;
-      gap: 8px;
+      justify-content: space-between;
       padding-top: 10px;
       font-size: 12px;
       color: #3b4652;
+    }
+    .key {
+      font: inherit;
+      font-size: 14px;
+      min-height: 36px;
+      padding: 0 18px;
+      border: 1px solid #8c959e;
+      border-radius: 18px;
+      background: linear-gradient(#f3f4f5, #cfd3d7);
+      color: #2f3a45;
+      cursor: pointer;
+    }
+    .power {
+      display: flex;
+      align-items: center;
+      gap: 8px;
     }
     .led {
       width: 10px;
@@ -176,7 +321,8 @@ export class SimPanelPage extends LitElement {
       background: #3ddc5a;
       box-shadow: 0 0 6px #3ddc5a;
     }
-  `;
+  `,
+  ];
 }
 
 customElements.define('sim-panel-page', SimPanelPage);

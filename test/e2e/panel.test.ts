@@ -1,0 +1,240 @@
+/**
+ * The control panel (`/panel/`) in Chromium, as an operator uses it at the printer: on a fresh
+ * device Home says why sending cannot work and Start is refused with the device code, keeping what
+ * was entered; a bad address is refused at the field. Then, with e-mail set up through the Remote
+ * UI API (the emulated Gmail, AUTH PLAIN with an app password: no OAuth needed), the operator logs
+ * in, enters a destination, scans 3 pages as PDF at 150 dpi and watches the progress bar run to
+ * "delivered"; the mail is in the simulator's mailbox with a 3-page PDF, and Job Status lists it.
+ * Screenshots land in test/artifacts/panel/.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PDFDocument } from 'pdf-lib';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { SECTIONS } from '../../firmware/settings/schemas.ts';
+import { ApiClient } from '../support/api-client.ts';
+import { launchBrowser, newPage, shot } from '../support/browser.ts';
+
+let sim: RunningSimulator;
+let browser: Browser;
+let admin: ApiClient;
+const ADMIN_PW = 'Admin-e2e-panel-1';
+const ACCOUNT = 'scanner@gmail.com';
+const APP_PASSWORD = 'abcd efgh ijkl mnop';
+const RECIPIENT = 'boss@example.com';
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'e2e-panel-')), virtualTime: false, logLevel: 'silent' });
+  sim.cloud.servers.gmail.setAccount(ACCOUNT, { appPassword: APP_PASSWORD });
+  admin = new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl);
+  await admin.loginAndChange('Administrator', sim.printer.device!.label.factoryPassword, ADMIN_PW);
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await sim?.stop();
+});
+
+const byTest = (page: Page, name: string) => page.locator(`[data-test=${name}]`);
+const bar = (page: Page) => byTest(page, 'progress');
+const screenName = (page: Page) => byTest(page, 'panel-screen').getAttribute('data-screen');
+
+/** E-mail through the emulated Gmail (implicit TLS, AUTH PLAIN with the app password), set up by the administrator. */
+async function setUpEmail(): Promise<void> {
+  // A session of its own each time: a power cycle ends the Remote UI sessions.
+  expect((await admin.login('Administrator', ADMIN_PW)).status).toBe(200);
+  const email = { ...SECTIONS.email.factory(), smtpHost: 'smtp.gmail.com', smtpPort: 465, security: 'tls', authMethod: 'plain', userName: ACCOUNT, password: APP_PASSWORD, fromAddress: ACCOUNT };
+  expect((await admin.call('PUT', '/api/settings/email', email)).status).toBe(200);
+}
+
+async function openPanel(page: Page): Promise<void> {
+  await page.goto(sim.panelUrl);
+  await expect.poll(() => screenName(page)).toBe('home');
+  // The simulator's scanner and spool are wired into the printer: the panel API answers.
+  await expect.poll(() => byTest(page, 'panel-unavailable').count()).toBe(0);
+  await expect.poll(() => byTest(page, 'operator').textContent()).toContain('Guest');
+}
+
+describe('control panel: Scan and Send', () => {
+  it('on a fresh device: Home says e-mail is not set up, Start is refused with #825 keeping the entries, a bad address is refused at the field', async () => {
+    const { page, context, pageErrors } = await newPage(browser);
+    await openPanel(page);
+    await expect.poll(() => byTest(page, 'problem').getAttribute('data-code')).toBe('#825');
+    expect(await byTest(page, 'problem').textContent()).toContain('e-mail sending is not set up');
+    await shot(page, 'panel', '01-home-not-configured');
+
+    await page.getByRole('button', { name: 'Scan and Send' }).click();
+    await expect.poll(() => screenName(page)).toBe('scan');
+    expect(await byTest(page, 'no-destinations').isVisible()).toBe(true);
+    await shot(page, 'panel', '02-scan-destinations-empty');
+
+    // A bad address: refused at the field, not added, the text left to correct.
+    await page.getByLabel('E-mail Address').fill('boss at example.com');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    expect(await byTest(page, 'error-address').textContent()).toContain('Enter an e-mail address such as');
+    expect(await page.getByLabel('E-mail Address').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('E-mail Address').inputValue()).toBe('boss at example.com');
+    expect(await byTest(page, 'destination').count()).toBe(0);
+    await shot(page, 'panel', '03-bad-address');
+
+    await page.getByLabel('E-mail Address').fill(RECIPIENT);
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByLabel('Cc', { exact: true }).check();
+    await page.getByLabel('E-mail Address').fill('copy@example.com');
+    await page.getByLabel('E-mail Address').press('Enter');
+    expect(await byTest(page, 'destination').evaluateAll((rows) => rows.map((r) => `${r.dataset.kind}:${r.dataset.address}`))).toEqual([`to:${RECIPIENT}`, 'cc:copy@example.com']);
+    await page.getByRole('button', { name: 'Remove copy@example.com' }).click();
+    expect(await byTest(page, 'destination').count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => byTest(page, 'refusal').getAttribute('data-code')).toBe('#825');
+    expect(await byTest(page, 'refusal-message').textContent()).toMatch(/Contact the administrator: e-mail sending is not set up/);
+    // Nothing entered is lost, and no job was started.
+    expect(await screenName(page)).toBe('scan');
+    expect(await byTest(page, 'destination').getAttribute('data-address')).toBe(RECIPIENT);
+    await shot(page, 'panel', '04-refused-not-configured');
+
+    // Power off: the screen goes dark and the panel API says why; back on, the panel starts at Home.
+    const power = (action: string) => fetch(new URL('/sim/api/power', sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action }) });
+    expect((await power('off')).status).toBe(200);
+    await expect.poll(() => screenName(page)).toBe('off');
+    const off = await fetch(new URL('/panel/api/status', sim.controlUrl));
+    expect({ status: off.status, body: await off.json() }).toEqual({ status: 503, body: { error: 'powered-off', message: 'The printer is switched off.' } });
+    expect((await power('on')).status).toBe(200);
+    await expect.poll(() => screenName(page)).toBe('home');
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('scans 3 pages as PDF at 150 dpi and sends them: the progress bar runs to delivered, the mail holds the PDF, Job Status lists it', async () => {
+    await setUpEmail();
+
+    const { page, context, pageErrors } = await newPage(browser);
+    await openPanel(page);
+    expect(await byTest(page, 'problem').count()).toBe(0);
+
+    // Log in with the device account: the job carries the operator's name.
+    await byTest(page, 'login').click();
+    await expect.poll(() => screenName(page)).toBe('login');
+    await page.getByLabel('User Name').fill('Administrator');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Log In' }).click();
+    await expect.poll(() => byTest(page, 'login-error').textContent()).toContain('not correct');
+    await page.getByLabel('Password').fill(ADMIN_PW);
+    await shot(page, 'panel', '05-login');
+    await page.getByRole('button', { name: 'Log In' }).click();
+    await expect.poll(() => byTest(page, 'operator').getAttribute('data-operator')).toBe('Administrator');
+    expect(await screenName(page)).toBe('home');
+    // The device accounts have no e-mail address yet: no "Send to Myself".
+    await page.getByRole('button', { name: 'Scan and Send' }).click();
+    expect(await byTest(page, 'send-to-myself').count()).toBe(0);
+
+    await page.getByLabel('E-mail Address').fill(RECIPIENT);
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await shot(page, 'panel', '06-scan-destinations');
+    await page.getByRole('tab', { name: 'Scan Settings' }).click();
+    // The defaults a printer starts with.
+    expect(await page.getByLabel('Colour', { exact: true }).isChecked()).toBe(true);
+    expect(await page.getByLabel('300 dpi').isChecked()).toBe(true);
+    expect(await page.getByLabel('PDF', { exact: true }).isChecked()).toBe(true);
+    expect(await page.getByLabel('File Name').inputValue()).toBe('Scan');
+    expect(await page.getByLabel('Subject').inputValue()).toBe('Scanned document');
+    await page.getByLabel('150 dpi').check();
+    await page.getByRole('button', { name: 'One page more' }).click();
+    await page.getByRole('button', { name: 'One page more' }).click();
+    expect(await page.getByLabel('Pages to Scan').inputValue()).toBe('3');
+    await page.getByLabel('Message').fill('The signed contract, three pages.');
+    // A field error from the device's own schema, at the field, on its tab.
+    await page.getByLabel('File Name').fill('a/b');
+    await page.getByRole('button', { name: 'Start' }).click();
+    expect(await byTest(page, 'error-fileName').textContent()).toContain('No /');
+    expect(await byTest(page, 'tab-settings').getAttribute('data-invalid')).toBe('true');
+    await shot(page, 'panel', '07-file-name-refused');
+    await page.getByLabel('File Name').fill('Contract');
+    expect(await byTest(page, 'error-fileName').count()).toBe(0);
+    await shot(page, 'panel', '08-scan-settings');
+
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => screenName(page)).toBe('progress');
+    const bar = byTest(page, 'progress');
+    // Watch the bar: it only moves forward, and it ends at "delivered" (100 %).
+    const seen: { phase: string; overall: number }[] = [];
+    let midShot = false;
+    await expect
+      .poll(
+        async () => {
+          const phase = (await bar.getAttribute('data-phase')) ?? '';
+          seen.push({ phase, overall: Number(await bar.getAttribute('data-overall')) });
+          if (!midShot && seen.at(-1)!.overall > 0 && phase !== 'delivered' && phase !== 'failed') {
+            midShot = true;
+            await shot(page, 'panel', '09-progress');
+          }
+          return phase;
+        },
+        { timeout: 120_000, interval: 100 },
+      )
+      .toBe('delivered');
+    const overalls = seen.map((s) => s.overall);
+    expect(overalls).toEqual([...overalls].sort((a, b) => a - b));
+    expect(await bar.getAttribute('aria-valuenow')).toBe('100');
+    expect(await byTest(page, 'result').getAttribute('data-phase')).toBe('delivered');
+    expect(await byTest(page, 'result-message').textContent()).toBe('Sent.');
+    // The bar has finished its last slide before the picture is taken.
+    await expect.poll(() => bar.locator('.fill').evaluate((el) => el.getAnimations().length)).toBe(0);
+    await shot(page, 'panel', '10-delivered');
+
+    // The mail, as the emulated Gmail received it: to the recipient, with one PDF of 3 pages.
+    const mailbox = (await (await fetch(new URL('/sim/api/mailbox', sim.controlUrl))).json()) as { messages: { id: string; to: string[]; subject: string; attachmentCount: number }[] };
+    const mail = mailbox.messages.find((m) => m.to.includes(RECIPIENT) && m.subject === 'Scanned document');
+    expect(mail, JSON.stringify(mailbox.messages)).toBeDefined();
+    expect(mail!.attachmentCount).toBe(1);
+    const detail = (await (await fetch(new URL(`/sim/api/mailbox/${mail!.id}`, sim.controlUrl))).json()) as { attachments: { filename: string; contentType: string }[]; text: string | null };
+    expect(detail.attachments[0]).toMatchObject({ filename: 'Contract.pdf', contentType: 'application/pdf' });
+    expect(detail.text).toContain('The signed contract, three pages.');
+    const pdf = new Uint8Array(await (await fetch(new URL(`/sim/api/mailbox/${mail!.id}/attachments/0`, sim.controlUrl))).arrayBuffer());
+    expect((await PDFDocument.load(pdf)).getPageCount()).toBe(3);
+
+    // Job Status: the job, sent, by the operator who was logged in.
+    await page.getByRole('button', { name: 'Job Status' }).click();
+    await expect.poll(() => byTest(page, 'job-row').first().getAttribute('data-phase')).toBe('delivered');
+    expect(await byTest(page, 'job-row').first().textContent()).toContain('Administrator');
+    await shot(page, 'panel', '11-job-status');
+
+    await byTest(page, 'logout').click();
+    await expect.poll(() => byTest(page, 'operator').getAttribute('data-operator')).toBe('');
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  }, 150_000);
+
+  it('a send the mail server breaks off waits to retry: the progress screen and Job Status say when the device will try again', async () => {
+    await setUpEmail();
+    // The emulated Gmail drops the connection in the middle of the message.
+    sim.cloud.servers.gmail.setFaults({ dropDataAfterOctets: 2000 });
+    try {
+      const { page, context, pageErrors } = await newPage(browser);
+      await openPanel(page);
+      await page.getByRole('button', { name: 'Scan and Send' }).click();
+      await page.getByLabel('E-mail Address').fill('later@example.com');
+      await page.getByRole('button', { name: 'Start' }).click();
+      await expect.poll(() => byTest(page, 'progress').getAttribute('data-phase'), { timeout: 60_000 }).toBe('retrying');
+      expect(await byTest(page, 'result').getAttribute('data-phase')).toBe('retrying');
+      expect(await byTest(page, 'result-message').textContent()).toContain('will try again');
+      expect(await byTest(page, 'next-attempt').textContent()).toMatch(/^Next attempt at \d\d:\d\d:\d\d UTC\.$/);
+      await expect.poll(() => bar(page).locator('.fill').evaluate((el) => el.getAnimations().length)).toBe(0);
+      await shot(page, 'panel', '12-retrying');
+
+      await page.getByRole('button', { name: 'Job Status' }).click();
+      const row = byTest(page, 'job-row').first();
+      await expect.poll(() => row.getAttribute('data-phase')).toBe('retrying');
+      expect(await row.locator('[data-test=job-next-attempt]').textContent()).toMatch(/Next attempt at/);
+      await shot(page, 'panel', '13-job-status-retrying');
+      expect(pageErrors).toEqual([]);
+      await context.close();
+    } finally {
+      sim.cloud.servers.gmail.setFaults({});
+    }
+  });
+});
