@@ -47,6 +47,8 @@ export interface CloudOptions<T extends TokenVerifier = TokenTable> {
    * real services do.
    */
   readonly tls?: { readonly office365?: TlsChoice; readonly gmail?: TlsChoice };
+  /** SIZE each server advertises and enforces, octets; default: the real service's (a bench raises it). */
+  readonly sizeOctets?: { readonly office365?: number; readonly gmail?: number };
 }
 
 export type TlsChoice = KeyAlgorithm | 'both';
@@ -93,6 +95,7 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
       hostName: 'smtp.office365.com',
       endpoints: [{ publicPort: OFFICE365_SUBMISSION_PORT, mode: 'starttls' }],
       tls: standardTls('smtp.office365.com', options.tls?.office365 ?? 'rsa'),
+      ...(options.sizeOctets?.office365 !== undefined ? { sizeOctets: options.sizeOctets.office365 } : {}),
     });
     started.push(office365);
     const gmail = await EmulatedMailService.start({
@@ -104,6 +107,7 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
         { publicPort: GMAIL_STARTTLS_PORT, mode: 'starttls' },
       ],
       tls: standardTls('smtp.gmail.com', options.tls?.gmail ?? 'both'),
+      ...(options.sizeOctets?.gmail !== undefined ? { sizeOctets: options.sizeOctets.gmail } : {}),
     });
     started.push(gmail);
 

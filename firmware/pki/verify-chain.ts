@@ -3,28 +3,23 @@
  * sent lead to a certificate in the device CA store, is every certificate valid at DEVICE time,
  * and (when the admin asked for it) does the certificate name the configured host?
  *
- * RFC 5280 §6.1 path validation, as the device applies it, in two independent passes:
+ * RFC 5280 §6.1 path validation, as the device applies it: build the path from the server's
+ * certificate to a trust anchor (issuer name + signature, trust anchors preferred, bounded by
+ * PKI_CHAIN_MAX_CERTS; the server's order of the other certificates does not matter), then check
+ * every certificate on it and collect EVERY problem as a flag (Mbed TLS style): validity at
+ * `nowMs` (§4.1.2.5), basicConstraints cA and keyUsage keyCertSign on each issuer (§4.2.1.9,
+ * §4.2.1.3), pathLenConstraint (§4.2.1.9), name constraints (§4.2.1.10, name-constraints.ts),
+ * unknown critical extensions (§4.2), extKeyUsage serverAuth (§4.2.1.12; an absent extension
+ * means any purpose), keyUsage digitalSignature or keyEncipherment on the leaf when present,
+ * accepted algorithms (RSA PKCS#1 v1.5 and RSA-PSS with SHA-256/384/512, RSA 2048–8192 bits;
+ * ECDSA P-256/P-384), and the host (host-match.ts, RFC 9525). Certificates are read by x509.ts
+ * and signatures checked with WebCrypto; no X.509 library is involved.
  *
- * 1. Diagnosis (this file): build the path from the server's certificate to a trust anchor
- *    (issuer name + signature, trust anchors preferred, bounded by PKI_CHAIN_MAX_CERTS; the
- *    server's order of the other certificates does not matter), then check every certificate on
- *    it and collect EVERY problem as a flag (Mbed TLS style): validity at `nowMs` (§4.1.2.5),
- *    basicConstraints cA and keyUsage keyCertSign on each issuer (§4.2.1.9, §4.2.1.3),
- *    pathLenConstraint (§4.2.1.9), unknown critical extensions (§4.2), extKeyUsage serverAuth
- *    (§4.2.1.12; an absent extension means any purpose), keyUsage digitalSignature or
- *    keyEncipherment on the leaf when present, accepted algorithms (RSA PKCS#1 v1.5 and RSA-PSS
- *    with SHA-256/384/512, RSA 2048–8192 bits; ECDSA P-256/P-384), and the host (host-match.ts,
- *    RFC 9525).
- * 2. Gate: only when the diagnosis found nothing wrong, pkijs' CertificateChainValidationEngine
- *    re-validates exactly that path at `nowMs` (signatures, name chaining, validity, CA flags,
- *    policies and name constraints) and must agree; if it refuses, the chain is untrusted.
- *    Measured pkijs traps (shared/reference/toolchain.md) handled here: the END-ENTITY must be the
- *    LAST element of `certs` (we pass root-side first, leaf last, and check that the path pkijs
- *    returns starts with the server's certificate); pkijs does not enforce pathLenConstraint, EKU
- *    or the host (pass 1 does). Found by our tests: pkijs' own issuer search recurses without a
- *    visited set and never returns when certificates share a key (leaf ↔ CA), so the gate hands
- *    pkijs a `findIssuer` that offers only the next certificate of the path we built (pkijs still
- *    verifies each signature itself).
+ * Certificate policies (§4.2.1.4, §6.1.3 (d)–(f)): the device's initial policy set is anyPolicy
+ * and it never asks for an explicit policy, so by §6.1.5 the policy tree cannot fail a path unless
+ * a CA demands explicit policy (policyConstraints). certificatePolicies and inhibitAnyPolicy are
+ * therefore understood (they cannot change the verdict); policyConstraints and policyMappings are
+ * not processed, so a path with either marked critical is refused (§4.2).
  *
  * The clock is read once by the caller and passed in as `nowMs`. A clock before
  * WALL_PLAUSIBLE_AFTER_MS fails closed with `clockNotSet` alone: nothing else is attempted.
@@ -32,14 +27,16 @@
  *
  * Deliberately not done (as on Canon and most printers): revocation (CRL, OCSP, OCSP stapling),
  * AIA fetching of missing intermediates, Certificate Transparency, trust anchor constraints
- * beyond the certificate itself. The trust anchor's own validity and CA flags ARE checked (as
- * pkijs and Mbed TLS do), its self-signature is not (it is trusted by being in the store).
+ * beyond the certificate itself, policy processing beyond the above. The trust anchor's own
+ * validity and CA flags ARE checked (as Mbed TLS does), its self-signature is not (it is trusted
+ * by being in the store).
  */
-import * as pkijs from 'pkijs';
 import { PKI_CHAIN_MAX_CERTS, WALL_PLAUSIBLE_AFTER_MS } from '../defaults.ts';
-import { equalBytes, parseCertificate, pkiCryptoEngine, type CertSummary, type ParsedCertificate } from './cert-info.ts';
+import { parseCertificate, type CertSummary, type ParsedCertificate } from './cert-info.ts';
 import type { CertProblem, CertRole } from './cert-problems.ts';
 import { matchHost } from './host-match.ts';
+import { nameConstraintViolation } from './name-constraints.ts';
+import { equalBytes, OID, sameName, verifySignature } from './x509.ts';
 
 export interface VerifyChainOptions {
   /** Device wall-clock time, ms since the epoch, read once for this verification. */
@@ -58,19 +55,17 @@ export interface ChainVerdict {
   readonly path: readonly CertSummary[];
 }
 
-/** Extensions the device (or pkijs' gate) processes; any other critical extension is refused. */
+/** Extensions the device processes; any other critical extension is refused. */
 const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([
   '2.5.29.14', // subjectKeyIdentifier
   '2.5.29.15', // keyUsage
   '2.5.29.17', // subjectAltName
   '2.5.29.19', // basicConstraints
-  '2.5.29.30', // nameConstraints (pkijs gate)
-  '2.5.29.32', // certificatePolicies (pkijs gate)
-  '2.5.29.33', // policyMappings (pkijs gate)
+  '2.5.29.30', // nameConstraints (name-constraints.ts)
+  '2.5.29.32', // certificatePolicies (cannot change the verdict: see the header)
   '2.5.29.35', // authorityKeyIdentifier
-  '2.5.29.36', // policyConstraints (pkijs gate)
   '2.5.29.37', // extKeyUsage
-  '2.5.29.54', // inhibitAnyPolicy (pkijs gate)
+  '2.5.29.54', // inhibitAnyPolicy (cannot change the verdict: see the header)
 ]);
 
 const EKU_SERVER_AUTH = 'serverAuth';
@@ -123,13 +118,12 @@ async function verify(chainDer: readonly Uint8Array[], options: VerifyChainOptio
     if (!match.matched) problems.push({ kind: 'hostMismatch', expectedHost: options.expectedHost, presentedNames: match.presentedNames });
   }
 
-  const anchored = path[path.length - 1]!.anchor;
-  if (anchored && problems.length === 0) {
-    const refusal = await pkijsGate(path, nowMs);
-    if (refusal !== undefined) problems.push({ kind: 'untrusted', issuer: path[path.length - 1]!.parsed.summary.subject, detail: refusal });
-  }
+  const top = path[path.length - 1]!;
+  const outside = nameConstraintViolation(path.map((node) => node.parsed));
+  if (outside !== undefined) problems.push({ kind: 'untrusted', issuer: top.parsed.summary.subject, detail: outside });
+  const anchored = top.anchor;
   // Defensive: an unanchored path always carries a reason (buildPath gives one on every exit).
-  if (!anchored && problems.length === 0) problems.push({ kind: 'untrusted', issuer: path[path.length - 1]!.parsed.summary.issuer });
+  if (!anchored && problems.length === 0) problems.push({ kind: 'untrusted', issuer: top.parsed.summary.issuer });
   const unique = dedupe(problems);
   const summaries = path.map((node) => node.parsed.summary);
   // `anchored` alone is not enough: a path with any problem is never trusted.
@@ -165,7 +159,7 @@ async function buildPath(
     }
     const used = (c: ParsedCertificate) => path.some((n) => equalBytes(n.parsed.der, c.der));
     const candidates = [...anchors.map((c) => ({ c, anchor: true })), ...others.filter((c) => !isAnchor(c)).map((c) => ({ c, anchor: false }))].filter(
-      ({ c }) => !used(c) && c.cert.subject.isEqual(cert.cert.issuer),
+      ({ c }) => !used(c) && sameName(c.cert.subject, cert.cert.issuer),
     );
 
     if (cert.summary.selfIssued && candidates.length === 0) {
@@ -191,7 +185,7 @@ async function buildPath(
         continue;
       }
       if (c.key.kind !== cert.signature.family) continue;
-      if (await signatureVerifies(cert, c)) {
+      if (await verifySignature(cert.cert, c.cert.publicKey)) {
         next = { parsed: c, anchor };
         break;
       }
@@ -213,14 +207,6 @@ async function buildPath(
   return { path, problems };
 }
 
-async function signatureVerifies(child: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
-  try {
-    return (await child.cert.verify(issuer.cert, pkiCryptoEngine())) === true;
-  } catch {
-    return false; // key and algorithm disagree, or the signature value is not even well-formed
-  }
-}
-
 /** Every per-certificate check on the built path (anchored or not), all problems collected. */
 function checkPath(path: readonly PathNode[], nowMs: number): CertProblem[] {
   const problems: CertProblem[] = [];
@@ -238,7 +224,7 @@ function checkPath(path: readonly PathNode[], nowMs: number): CertProblem[] {
 
     if (i === 0) continue;
     // An issuer: RFC 5280 §4.2.1.9 (cA) and §4.2.1.3 (keyCertSign when keyUsage is present).
-    const basicPresent = c.cert.extensions?.some((e) => e.extnID === '2.5.29.19') === true;
+    const basicPresent = c.cert.extensions.some((e) => e.oid === OID.basicConstraints);
     if (!s.isCa) problems.push({ kind: 'notCa', role, subject: s.subject, reason: basicPresent ? 'ca-false' : 'no-basic-constraints' });
     else if (s.keyUsage !== undefined && !s.keyUsage.includes('keyCertSign')) problems.push({ kind: 'notCa', role, subject: s.subject, reason: 'no-key-cert-sign' });
     // pathLenConstraint: the most non-self-issued intermediate CA certificates that may follow.
@@ -256,38 +242,6 @@ function checkPath(path: readonly PathNode[], nowMs: number): CertProblem[] {
     problems.push({ kind: 'badKeyUsage', subject: leaf.subject, keyUsage: leaf.keyUsage });
   }
   return problems;
-}
-
-/**
- * pkijs' CertificateChainValidationEngine on exactly the built path, at device time. Returns
- * undefined when it agrees, or its reason. The server's certificate is the LAST element of
- * `certs` (toolchain.md: with the leaf first pkijs validates the intermediate instead).
- */
-async function pkijsGate(path: readonly PathNode[], nowMs: number): Promise<string | undefined> {
-  const pathCerts = path.map((n) => n.parsed.cert);
-  const anchor = pathCerts[pathCerts.length - 1]!;
-  const below = pathCerts.length > 1 ? pathCerts.slice(0, -1) : pathCerts;
-  const certs = [...below].reverse();
-  // pkijs' own issuer search recurses without a visited set: certificates that share a key (a test
-  // PKI reusing keys, or a hostile CA) make it loop forever. Its candidates are limited to the next
-  // certificate on our path, and the signature is still verified by pkijs here.
-  const findIssuer = async (certificate: pkijs.Certificate, _engine: pkijs.CertificateChainValidationEngine, crypto?: pkijs.ICryptoEngine): Promise<pkijs.Certificate[]> => {
-    const index = pathCerts.findIndex((c) => equalBytes(c.tbsView, certificate.tbsView));
-    const issuer = index >= 0 ? pathCerts[index + 1] : undefined;
-    if (!issuer) return [];
-    try {
-      return (await certificate.verify(issuer, crypto ?? pkiCryptoEngine())) ? [issuer] : [];
-    } catch {
-      return [];
-    }
-  };
-  const engine = new pkijs.CertificateChainValidationEngine({ trustedCerts: [anchor], certs, checkDate: new Date(nowMs), findIssuer });
-  const result = await engine.verify({}, pkiCryptoEngine());
-  if (!result.result) return `pkijs: ${result.resultMessage || `code ${result.resultCode}`}`;
-  const first = result.certificatePath?.[0];
-  const leaf = path[0]!.parsed.cert;
-  if (!first || !equalBytes(first.tbsView, leaf.tbsView)) return 'pkijs validated a different certificate than the server’s';
-  return undefined;
 }
 
 /** leaf for the server's own certificate, root for a self-issued CA, intermediate for any other CA. */

@@ -7,7 +7,7 @@
  * - process_start_to_ready_ms: `make run`'s process (tsx device-sim/main.ts) from spawn until the
  *   Remote UI answers, NVRAM present; includes loading and compiling the TypeScript. Median of 3.
  * - remote_ui_js_gzip_kb: all JavaScript of the built admin UI, gzip -9, summed. Goal <= 40.
- * - oauth_*: see oauth-bench.ts; smtp_*: see smtp-bench.ts.
+ * - oauth_*: see oauth-bench.ts; scan_*: see scan-bench.ts; smtp_*: see smtp-bench.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { SimPrinter } from '../../device-sim/printer.ts';
 import { oauthFigures } from './oauth-bench.ts';
+import { scanFigures } from './scan-bench.ts';
 import { smtpFigures } from './smtp-bench.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -106,4 +107,5 @@ await bootFigures();
 await processFigure();
 await uiFigures();
 await oauthFigures();
+await scanFigures();
 await smtpFigures();

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Base64LineEncoder, base64LinesSize } from '../../firmware/mime/base64-lines.ts';
 import { AttachmentSizeError, composeMessage, rfc5322Date, type AttachmentSource, type MessageSpec } from '../../firmware/mime/compose.ts';
 import { HeaderInjectionError } from '../../firmware/mime/header-encoding.ts';
+import { DataStuffer, safeLinesOf } from '../../firmware/smtp/data-stream.ts';
 import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { liveBytes } from '../support/live-memory.ts';
 
@@ -46,17 +47,22 @@ const BASE: MessageSpec = {
 };
 
 describe('streaming base64 lines', () => {
-  it('matches Node for any input split anywhere, with 76-character lines, and predicts its size', () => {
+  it('matches Node for any input split anywhere, with 76-character lines marked as SMTP-safe lines, and predicts its size', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2000 }), fc.array(fc.nat(300), { maxLength: 10 }), (data, cuts) => {
         const enc = new Base64LineEncoder();
         const parts: Uint8Array[] = [];
+        const keep = (out: Uint8Array) => {
+          expectSafeLines(out);
+          parts.push(out.slice()); // lent until the next push
+        };
         let at = 0;
         for (const cut of cuts) {
-          parts.push(enc.push(data.subarray(at, Math.min(data.length, at + cut))));
+          keep(enc.push(data.subarray(at, Math.min(data.length, at + cut))));
           at = Math.min(data.length, at + cut);
         }
-        parts.push(enc.push(data.subarray(at)), enc.end());
+        keep(enc.push(data.subarray(at)));
+        keep(enc.end());
         const text = Buffer.concat(parts).toString('latin1');
         expect(text.length).toBe(base64LinesSize(data.length));
         expect(text.replace(/\r\n/g, '')).toBe(Buffer.from(data).toString('base64'));
@@ -65,6 +71,18 @@ describe('streaming base64 lines', () => {
     );
   });
 });
+
+/** `chunk` is marked, and is exactly that many lines of at most 76 base64 characters, each with CRLF, none starting with ".". */
+function expectSafeLines(chunk: Uint8Array): void {
+  const lines = safeLinesOf(chunk);
+  expect(lines).toBeDefined();
+  const text = Buffer.from(chunk).toString('latin1');
+  if (chunk.length === 0) return expect(lines).toBe(0);
+  expect(text.endsWith('\r\n')).toBe(true);
+  const body = text.slice(0, -2).split('\r\n');
+  expect(body).toHaveLength(lines!);
+  for (const line of body) expect(line).toMatch(/^[A-Za-z0-9+/]{1,76}={0,2}$/);
+}
 
 describe('the message composer', () => {
   it('produces exactly the size it declares, in large chunks, and mailparser reads it back byte-exact', async () => {
@@ -95,6 +113,32 @@ describe('the message composer', () => {
     expect(parsed.attachments.map((a) => [a.filename, a.size, sha(a.content)])).toEqual(
       files.map((f, i) => [i === 4 ? 'Scan_Größe Ä€ 2026-11-22.pdf' : `page-${i}.pdf`, f.length, sha(f)]),
     );
+  });
+
+  it('marks only its base64 as safe lines (headers and boundaries stay unmarked), and the marks do not change the wire', async () => {
+    const spec: MessageSpec = { ...BASE, attachments: [attachment('a.pdf', bytesOf(300_000, 5), 70_001), attachment('b.pdf', bytesOf(5000, 6), 999), attachment('c.pdf', bytesOf(0))] };
+    const marked = new DataStuffer();
+    const plain = new DataStuffer();
+    const wireMarked: Buffer[] = [];
+    const wirePlain: Buffer[] = [];
+    let markedBytes = 0;
+    let total = 0;
+    let first = true;
+    for await (const chunk of composeMessage(spec, { bytes: (n) => new Uint8Array(n).fill(7) }).chunks()) {
+      total += chunk.length;
+      if (safeLinesOf(chunk) !== undefined) {
+        expect(first).toBe(false); // the head is never marked
+        expectSafeLines(chunk);
+        markedBytes += chunk.length;
+      }
+      first = false;
+      wireMarked.push(...marked.push(chunk).chunks.map((c) => Buffer.from(c)));
+      wirePlain.push(...plain.push(chunk.slice()).chunks.map((c) => Buffer.from(c))); // a copy carries no mark
+    }
+    wireMarked.push(...marked.end().chunks.map((c) => Buffer.from(c)));
+    wirePlain.push(...plain.end().chunks.map((c) => Buffer.from(c)));
+    expect(Buffer.concat(wireMarked).equals(Buffer.concat(wirePlain))).toBe(true);
+    expect(markedBytes / total).toBeGreaterThan(0.9);
   });
 
   it('keeps an ASCII subject exactly, folding a long one at 78 characters', async () => {

@@ -4,7 +4,8 @@
  * Every certificate is made here, relative to the fixed device time NOW, so nothing expires under
  * the tests. RSA chains come from the simulator's test PKI (node-forge, device-sim/cloud/test-pki.ts),
  * ECDSA and RSA-PSS chains and the odd cases forge cannot make (no basicConstraints, clientAuth-only,
- * SHA-1, unknown critical extension) are made with pkijs over WebCrypto below; OpenSSL (Node's
+ * SHA-1, unknown critical extension, name constraints) are made with pkijs over WebCrypto
+ * (test/support/pkijs-certificates.ts); OpenSSL (Node's
  * X509Certificate) confirms those fixtures are genuinely valid, so the verifier is not only checked
  * against its own library. No crypto is mocked.
  */
@@ -18,134 +19,13 @@ import { PKI_CHAIN_MAX_CERTS, RTC_FACTORY_WALL_MS, WALL_PLAUSIBLE_AFTER_MS } fro
 import { explainProblem, type CertProblem } from '../../firmware/pki/cert-problems.ts';
 import { verifyChain, type ChainVerdict } from '../../firmware/pki/verify-chain.ts';
 import { TEST_START_MS } from '../support/memory-hal.ts';
+import { asIssuer, dnsNameConstraints, make, name, newKeys, VALID, type Made } from '../support/pkijs-certificates.ts';
 
 const NOW = TEST_START_MS; // 2026-11-22T10:00Z, device time
 const DAY = 86_400_000;
-const VALID = { notBeforeMs: NOW - 30 * DAY, notAfterMs: NOW + 365 * DAY };
 const CA_VALID = { notBeforeMs: NOW - 365 * DAY, notAfterMs: NOW + 10 * 365 * DAY };
 const HOST = 'smtp.example.com';
 const HOST_NAMES = [HOST, 'mail.example.com'];
-
-// --- pkijs certificate maker (ECDSA, RSA-PSS, and shapes forge cannot make) ---------------------
-
-const engine = new pkijs.CryptoEngine({ name: 'webcrypto', crypto: globalThis.crypto as Crypto });
-type KeyKind = 'rsa' | 'p256' | 'p384';
-type Hash = 'SHA-1' | 'SHA-256' | 'SHA-384';
-
-interface Issuer {
-  readonly subject: pkijs.RelativeDistinguishedNames;
-  readonly privateKey: CryptoKey;
-  readonly keyKind: KeyKind;
-  readonly der: Uint8Array;
-}
-interface Made extends Issuer {
-  readonly keys: CryptoKeyPair;
-}
-
-interface MakeOptions {
-  readonly cn: string;
-  readonly issuer?: Issuer;
-  readonly keyKind: KeyKind;
-  readonly keys?: CryptoKeyPair;
-  readonly hash?: Hash;
-  /** Sign with RSASSA-PSS (the issuer's key must be RSA). */
-  readonly pss?: boolean;
-  readonly notBeforeMs?: number;
-  readonly notAfterMs?: number;
-  /** basicConstraints: true / false, or 'absent' for no extension at all. */
-  readonly ca?: boolean | 'absent';
-  readonly pathLen?: number;
-  readonly keyUsage?: readonly string[] | 'absent';
-  readonly eku?: readonly string[] | 'absent';
-  readonly dns?: readonly string[];
-  readonly extra?: readonly pkijs.Extension[];
-}
-
-const KU_BITS = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign'];
-const EKU_OIDS: Record<string, string> = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2', emailProtection: '1.3.6.1.5.5.7.3.4' };
-
-async function newKeys(kind: KeyKind): Promise<CryptoKeyPair> {
-  if (kind === 'rsa') {
-    return crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']);
-  }
-  return crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: kind === 'p256' ? 'P-256' : 'P-384' }, true, ['sign', 'verify']);
-}
-
-function keyUsageBits(names: readonly string[]): asn1js.BitString {
-  let last = 0;
-  const bytes = new Uint8Array(2);
-  for (const name of names) {
-    const bit = KU_BITS.indexOf(name);
-    bytes[bit >> 3]! |= 0x80 >> (bit & 7);
-    last = Math.max(last, bit);
-  }
-  const used = bytes.slice(0, (last >> 3) + 1);
-  const tail = used[used.length - 1]!;
-  let unusedBits = 0;
-  while (unusedBits < 7 && (tail & (1 << unusedBits)) === 0) unusedBits++;
-  return new asn1js.BitString({ valueHex: used, unusedBits });
-}
-
-function name(cn: string): pkijs.RelativeDistinguishedNames {
-  return new pkijs.RelativeDistinguishedNames({
-    typesAndValues: [
-      new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: cn }) }),
-      new pkijs.AttributeTypeAndValue({ type: '2.5.4.10', value: new asn1js.Utf8String({ value: 'PKI Matrix' }) }),
-    ],
-  });
-}
-
-async function make(o: MakeOptions): Promise<Made> {
-  const keys = o.keys ?? (await newKeys(o.keyKind));
-  const cert = new pkijs.Certificate();
-  cert.version = 2;
-  const serial = crypto.getRandomValues(new Uint8Array(12));
-  serial[0] = (serial[0]! & 0x3f) | 0x40;
-  cert.serialNumber = new asn1js.Integer({ valueHex: serial });
-  cert.subject = name(o.cn);
-  cert.issuer = o.issuer ? o.issuer.subject : name(o.cn);
-  cert.notBefore.value = new Date(o.notBeforeMs ?? VALID.notBeforeMs);
-  cert.notAfter.value = new Date(o.notAfterMs ?? VALID.notAfterMs);
-  const isCa = o.ca === true;
-  const extensions: pkijs.Extension[] = [];
-  if (o.ca !== 'absent') {
-    const bc = new pkijs.BasicConstraints(isCa && o.pathLen !== undefined ? { cA: true, pathLenConstraint: o.pathLen } : { cA: isCa });
-    extensions.push(new pkijs.Extension({ extnID: '2.5.29.19', critical: true, extnValue: bc.toSchema().toBER(false) }));
-  }
-  const ku = o.keyUsage ?? (isCa ? ['keyCertSign', 'cRLSign'] : ['digitalSignature', 'keyEncipherment']);
-  if (ku !== 'absent') extensions.push(new pkijs.Extension({ extnID: '2.5.29.15', critical: true, extnValue: keyUsageBits(ku).toBER(false) }));
-  const eku = o.eku ?? (isCa ? 'absent' : ['serverAuth']);
-  if (eku !== 'absent') {
-    extensions.push(new pkijs.Extension({ extnID: '2.5.29.37', extnValue: new pkijs.ExtKeyUsage({ keyPurposes: eku.map((n) => EKU_OIDS[n]!) }).toSchema().toBER(false) }));
-  }
-  if (o.dns && o.dns.length > 0) {
-    const names = o.dns.map((value) => new pkijs.GeneralName({ type: 2, value }));
-    extensions.push(new pkijs.Extension({ extnID: '2.5.29.17', extnValue: new pkijs.GeneralNames({ names }).toSchema().toBER(false) }));
-  }
-  extensions.push(...(o.extra ?? []));
-  cert.extensions = extensions;
-  await cert.subjectPublicKeyInfo.importKey(keys.publicKey, engine);
-
-  const signerKind = o.issuer?.keyKind ?? o.keyKind;
-  let signingKey = o.issuer?.privateKey ?? keys.privateKey;
-  const hash = o.hash ?? (signerKind === 'p384' ? 'SHA-384' : 'SHA-256');
-  if (signerKind === 'rsa') {
-    // pkijs signs with the hash bound to the WebCrypto key, so bind the one asked for.
-    const pkcs8 = await crypto.subtle.exportKey('pkcs8', signingKey);
-    signingKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: o.pss ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', hash }, false, ['sign']);
-  }
-  await cert.sign(signingKey, hash, engine);
-  const der = new Uint8Array(cert.toSchema(true).toBER(false));
-  return { subject: cert.subject, privateKey: keys.privateKey, keyKind: o.keyKind, der, keys };
-}
-
-/** A forge-made CA from the test PKI as a pkijs issuer. */
-async function asIssuer(ca: TestCertificate): Promise<Issuer> {
-  const parsed = new pkijs.Certificate({ schema: asn1js.fromBER(Uint8Array.from(ca.certDer)).result });
-  const pkcs8 = Buffer.from(ca.keyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['sign']);
-  return { subject: parsed.subject, privateKey, keyKind: 'rsa', der: ca.certDer };
-}
 
 /** OpenSSL's opinion of a fixture signature, independent of pkijs. */
 function opensslVerifies(child: Uint8Array, issuer: Uint8Array): boolean {
@@ -213,17 +93,15 @@ beforeAll(async () => {
   f.noBasic = noBasic.der;
   f.underNoBasic = (await make({ ...leafLike, issuer: noBasic })).der;
   f.selfSigned = (await make({ ...leafLike })).der;
-  // A CA limited to example.org by name constraints (RFC 5280 §4.2.1.10), and a leaf outside them.
-  const permitted = new pkijs.NameConstraints({ permittedSubtrees: [new pkijs.GeneralSubtree({ base: new pkijs.GeneralName({ type: 2, value: 'example.org' }) })] });
-  const nameConstrained = await make({
-    cn: 'Name Constrained CA',
-    issuer: rootIssuer,
-    keyKind: 'p256',
-    ca: true,
-    extra: [new pkijs.Extension({ extnID: '2.5.29.30', critical: true, extnValue: permitted.toSchema().toBER(false) })],
-  });
+  // A CA limited to example.org by name constraints (RFC 5280 §4.2.1.10), and leaves outside and inside them.
+  const nameConstrained = await make({ cn: 'Name Constrained CA', issuer: rootIssuer, keyKind: 'p256', ca: true, extra: [dnsNameConstraints(['example.org'], ['bad.example.org'])] });
   f.nameConstrained = nameConstrained.der;
   f.outsideNameConstraints = (await make({ ...leafLike, issuer: nameConstrained })).der;
+  f.insideNameConstraints = (await make({ ...leafLike, dns: ['smtp.example.org', 'example.org'], issuer: nameConstrained })).der;
+  f.excludedByNameConstraints = (await make({ ...leafLike, dns: ['smtp.example.org', 'bad.example.org'], issuer: nameConstrained })).der;
+  f.wildcardOverExcluded = (await make({ ...leafLike, dns: ['*.example.org'], issuer: nameConstrained })).der;
+  f.cnOnlyOutsideNameConstraints = (await make({ ...leafLike, dns: [], issuer: nameConstrained })).der;
+  f.lookalikeOutsideNameConstraints = (await make({ ...leafLike, dns: ['smtp.badexample.org'], issuer: nameConstrained })).der;
 
   // ECDSA P-256: root → leaf, ecdsa-with-SHA256.
   const ecRoot = await make({ cn: 'EC P-256 Root', keyKind: 'p256', ca: true, ...CA_VALID });
@@ -443,10 +321,22 @@ describe('verifyChain: trust and path', () => {
     expect(verdict.problems).toEqual([expect.objectContaining({ kind: 'unknownCriticalExtension', role: 'leaf', oid: '1.3.6.1.4.1.99999.1' })]);
   });
 
-  it('lets the pkijs gate refuse what only pkijs checks: a leaf outside its CA’s name constraints', async () => {
+  it('refuses a leaf outside its CA’s name constraints (RFC 5280 §4.2.1.10)', async () => {
     const verdict = await verify([f.outsideNameConstraints!, f.nameConstrained!]);
     expect(verdict.trusted).toBe(false);
-    expect(verdict.problems).toEqual([{ kind: 'untrusted', issuer: 'CN=Matrix Root CA, O=MFP Simulator Test PKI', detail: expect.stringMatching(/^pkijs: .*name constraint/) }]);
+    expect(verdict.problems).toEqual([{ kind: 'untrusted', issuer: 'CN=Matrix Root CA, O=MFP Simulator Test PKI', detail: expect.stringMatching(/smtp\.example\.com.*outside the name constraints/) }]);
+  });
+
+  it('trusts a leaf inside its CA’s name constraints, and refuses excluded subtrees, look-alike suffixes and a wildcard over an excluded name', async () => {
+    expectTrusted(await verify([f.insideNameConstraints!, f.nameConstrained!], { host: 'smtp.example.org' }));
+    for (const outside of [f.excludedByNameConstraints!, f.lookalikeOutsideNameConstraints!, f.wildcardOverExcluded!]) {
+      expect(kinds(await verify([outside, f.nameConstrained!], { host: null }))).toEqual(['untrusted']);
+    }
+  });
+
+  it('holds a CN-only leaf to the name constraints too, since the host check falls back to its CN', async () => {
+    const verdict = await verify([f.cnOnlyOutsideNameConstraints!, f.nameConstrained!]);
+    expect(verdict.problems).toEqual([expect.objectContaining({ kind: 'untrusted', detail: expect.stringContaining(`the name ${HOST}`) })]);
   });
 
   it('ends quickly when the leaf and its CAs share one key (pkijs alone recurses forever on this)', async () => {
@@ -465,6 +355,58 @@ describe('verifyChain: trust and path', () => {
     expect(verdict.trusted).toBe(false);
     expect(kinds(verdict)).toEqual(['untrusted']);
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('verifyChain: name constraints on addresses, directory names and forms the device does not check', () => {
+  const nc = (subtrees: { permitted?: pkijs.GeneralName[]; excluded?: pkijs.GeneralName[] }) => {
+    const wrap = (names: pkijs.GeneralName[]) => names.map((base) => new pkijs.GeneralSubtree({ base }));
+    const value = new pkijs.NameConstraints({
+      ...(subtrees.permitted ? { permittedSubtrees: wrap(subtrees.permitted) } : {}),
+      ...(subtrees.excluded ? { excludedSubtrees: wrap(subtrees.excluded) } : {}),
+    });
+    return new pkijs.Extension({ extnID: '2.5.29.30', critical: true, extnValue: value.toSchema().toBER(false) });
+  };
+  const ipRange = (bytes: number[]) => new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: new Uint8Array(bytes) }) });
+  const g = {} as Record<string, Uint8Array>;
+
+  beforeAll(async () => {
+    const rootIssuer = await asIssuer(root);
+    const leafLike = { cn: HOST, keyKind: 'p256' as const, dns: HOST_NAMES };
+    const ipCa = await make({ cn: 'IP Constrained CA', issuer: rootIssuer, keyKind: 'p256', ca: true, extra: [nc({ permitted: [ipRange([192, 0, 2, 0, 255, 255, 255, 0])] })] });
+    g.ipCa = ipCa.der;
+    g.ipInside = (await make({ ...leafLike, dns: [], ips: [Uint8Array.of(192, 0, 2, 7)], issuer: ipCa })).der;
+    g.ipOutside = (await make({ ...leafLike, dns: [], ips: [Uint8Array.of(198, 51, 100, 1)], issuer: ipCa })).der;
+    const base = name(HOST); // pkijs puts both attributes in one RDN: the subtree is exactly this name
+    const dirCa = await make({ cn: 'Directory Constrained CA', issuer: rootIssuer, keyKind: 'p256', ca: true, extra: [nc({ permitted: [new pkijs.GeneralName({ type: 4, value: base })] })] });
+    g.dirCa = dirCa.der;
+    g.dirInside = (await make({ ...leafLike, issuer: dirCa })).der;
+    g.dirOutside = (await make({ ...leafLike, cn: 'Someone Else', issuer: dirCa })).der;
+    const mailCa = await make({ cn: 'Mail Constrained CA', issuer: rootIssuer, keyKind: 'p256', ca: true, extra: [nc({ permitted: [new pkijs.GeneralName({ type: 1, value: 'example.com' })] })] });
+    g.mailCa = mailCa.der;
+    g.mailFree = (await make({ ...leafLike, issuer: mailCa })).der;
+    const withEmail = new pkijs.RelativeDistinguishedNames({
+      typesAndValues: [
+        new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: HOST }) }),
+        new pkijs.AttributeTypeAndValue({ type: '1.2.840.113549.1.9.1', value: new asn1js.IA5String({ value: 'admin@example.com' }) }),
+      ],
+    });
+    g.mailInSubject = (await make({ ...leafLike, subject: withEmail, issuer: mailCa })).der;
+  });
+
+  it('checks iPAddress subtrees (address and mask)', async () => {
+    expectTrusted(await verify([g.ipInside!, g.ipCa!], { host: '192.0.2.7' }));
+    expect((await verify([g.ipOutside!, g.ipCa!], { host: null })).problems).toEqual([expect.objectContaining({ kind: 'untrusted', detail: expect.stringContaining('the address 198.51.100.1') })]);
+  });
+
+  it('checks directoryName subtrees against the subject', async () => {
+    expectTrusted(await verify([g.dirInside!, g.dirCa!]));
+    expect(kinds(await verify([g.dirOutside!, g.dirCa!], { host: null }))).toEqual(['untrusted']);
+  });
+
+  it('refuses a name of a form it does not check only when a constraint covers that form (rfc822Name vs an emailAddress in the subject)', async () => {
+    expectTrusted(await verify([g.mailFree!, g.mailCa!]));
+    expect((await verify([g.mailInSubject!, g.mailCa!])).problems).toEqual([expect.objectContaining({ kind: 'untrusted', detail: expect.stringContaining('rfc822Name') })]);
   });
 });
 

@@ -1,12 +1,13 @@
 /**
  * The DATA encoder (firmware/smtp/data-stream.ts): dot-stuffing at every line start whatever the
  * chunk boundaries, bare CR/LF normalised, the terminator, large output chunks, the 1000-octet
- * limit. The round trip is a fast-check property; the smuggling regression has a name.
+ * limit, and chunks marked as safe lines copied without a scan but never changing the wire. The
+ * round trip is a fast-check property; the smuggling regression has a name.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SMTP_DATA_CHUNK_BYTES, SMTP_DATA_LINE_MAX_OCTETS } from '../../firmware/defaults.ts';
-import { DataStuffer, unstuff, type DataStreamError } from '../../firmware/smtp/data-stream.ts';
+import { DataStuffer, markSafeLines, unstuff, type DataStreamError } from '../../firmware/smtp/data-stream.ts';
 import { splitAt } from '../support/bytes.ts';
 
 const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -179,5 +180,52 @@ describe('DATA encoder: properties', () => {
         else expect(error).toMatchObject({ kind: 'line-too-long', line: tooLong + 1 });
       }),
     );
+  });
+});
+
+describe('DATA encoder: chunks marked as safe lines (the composer\'s base64)', () => {
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=';
+  /** Whole base64-alphabet lines of 1–76 characters, each with CRLF, marked. */
+  const safeLinesArb = fc.array(fc.string({ unit: fc.constantFrom(...B64), minLength: 1, maxLength: 76 }), { minLength: 1, maxLength: 6 });
+  const dangerousArb = fc.array(fc.constantFrom('.', '..', '.x', '\r\n', '\n', '\r', '\r\n.\r\n', 'x', 'abc'), { maxLength: 8 }).map((parts) => parts.join(''));
+  type Piece = { marked: true; lines: string[] } | { marked: false; text: string };
+  const piecesArb = fc.array(fc.oneof(safeLinesArb.map((lines): Piece => ({ marked: true, lines })), dangerousArb.map((text): Piece => ({ marked: false, text }))), { maxLength: 12 });
+  const bytesOf = (p: Piece) => enc(p.marked ? p.lines.map((l) => `${l}\r\n`).join('') : p.text);
+
+  it('never change the wire: marked and unmarked copies of the same pieces give the same bytes and errors, whatever comes before', () => {
+    fc.assert(
+      fc.property(piecesArb, fc.integer({ min: 1, max: 300 }), (pieces, chunkBytes) => {
+        const marked = pieces.map((p) => (p.marked ? markSafeLines(bytesOf(p), p.lines.length) : bytesOf(p)));
+        const plain = pieces.map(bytesOf);
+        const a = stuff(marked, { chunkBytes });
+        const b = stuff(plain, { chunkBytes });
+        expect(latin1(concat(a.out))).toBe(latin1(concat(b.out)));
+        expect(a.error).toEqual(b.error);
+        const back = unstuff(concat(a.out));
+        expect(back.ok).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('are copied as they are at a line start: the mark is trusted (so only producers of such lines by construction may mark)', () => {
+    // A false mark on purpose: the stuffer does not look, so the "." is not doubled. The composer
+    // marks nothing but base64 lines, which never start with "." (mime-compose.test.ts checks them).
+    const lie = markSafeLines(enc('.x\r\n'), 1);
+    expect(latin1(concat(stuff([enc('a\r\n'), lie]).out))).toBe('a\r\n.x\r\n.\r\n');
+    expect(latin1(concat(stuff([enc('a\r\n'), enc('.x\r\n')]).out))).toBe('a\r\n..x\r\n.\r\n');
+  });
+
+  it('are scanned after an unfinished line or a lone CR, so a line that runs on is still held to the limit', () => {
+    const tail = markSafeLines(enc(`${'y'.repeat(20)}\r\n`), 1);
+    expect(stuff([enc('z'.repeat(990)), tail]).error).toMatchObject({ kind: 'line-too-long', line: 1 });
+    expect(latin1(concat(stuff([enc('a\r'), markSafeLines(enc('QUJD\r\n'), 1)]).out))).toBe('a\r\nQUJD\r\n.\r\n');
+  });
+
+  it('are not trusted under a line limit below SMTP_DATA_LINE_MAX_OCTETS, and count their lines for later errors', () => {
+    const line78 = markSafeLines(enc(`${'Q'.repeat(76)}\r\n`), 1);
+    expect(stuff([line78], { lineMaxOctets: 50 }).error).toMatchObject({ kind: 'line-too-long', line: 1 });
+    const three = markSafeLines(enc('QQ\r\nQQ\r\nQQ\r\n'), 3);
+    expect(stuff([enc('h\r\n'), three, enc('z'.repeat(1200))]).error).toMatchObject({ kind: 'line-too-long', line: 5 });
   });
 });
