@@ -16,6 +16,7 @@ import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { FileSpool } from '../../device-sim/hal/file-spool.ts';
 import { SimNetwork, type SimNetworkSnapshot } from '../../device-sim/hal/sim-network.ts';
 import { SimPrinter } from '../../device-sim/printer.ts';
+import { pseudoRandomBlocks } from './pseudo-random.ts';
 
 interface Options {
   readonly stateDir: string;
@@ -76,21 +77,9 @@ for await (const line of createInterface({ input: process.stdin })) {
 await printer.powerOff();
 process.exit(0);
 
-/** Pseudo-random bytes (xorshift32) through one reused 1 MiB buffer. */
+/** Pseudo-random bytes through one reused 1 MiB buffer. */
 async function writeFile(spool: FileSpool, name: string, bytes: number): Promise<void> {
   const writer = await spool.create(name);
-  const block = new Uint32Array(256 * 1024);
-  let x = 0x2545f491;
-  for (let done = 0; done < bytes; ) {
-    for (let i = 0; i < block.length; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      block[i] = x;
-    }
-    const piece = new Uint8Array(block.buffer, 0, Math.min(block.byteLength, bytes - done));
-    await writer.write(piece);
-    done += piece.length;
-  }
+  for (const piece of pseudoRandomBlocks(bytes, 0x2545f491, 1024 * 1024)) await writer.write(piece);
   await writer.commit();
 }

@@ -35,6 +35,7 @@ import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
 import { createRootCa, issueCertificate, pemChain } from '../../device-sim/cloud/test-pki.ts';
 import { base64LinesSize } from '../../firmware/mime/base64-lines.ts';
+import { pseudoRandomBlocks } from './pseudo-random.ts';
 import { benchFrom, BENCH_SMTP_HOST, type SenderJob, type SenderName, type SenderReport } from './smtp-bench-params.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -86,20 +87,10 @@ function median(values: readonly number[]): number {
 async function writeRandomFile(path: string, bytes: number, seed: number): Promise<string> {
   const file = await open(path, 'w');
   const hash = createHash('sha256');
-  const block = new Uint32Array(MIB); // 4 MiB
-  let x = seed >>> 0 || 1;
   try {
-    for (let done = 0; done < bytes; ) {
-      for (let i = 0; i < block.length; i++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        block[i] = x;
-      }
-      const piece = new Uint8Array(block.buffer, 0, Math.min(block.byteLength, bytes - done));
+    for (const piece of pseudoRandomBlocks(bytes, seed)) {
       hash.update(piece);
       await file.write(piece);
-      done += piece.length;
     }
   } finally {
     await file.close();
