@@ -194,6 +194,19 @@ export const ENTRA_BUILTIN_CLIENT_ID = '4e6b43d3-0000-4000-8000-00000000f1f0';
 /** Timeout of one request to an identity server, ms. */
 export const OAUTH_HTTP_TIMEOUT_MS = 30_000;
 
+// --- Address book (firmware/send/address-book.ts) ------------------------------------------------
+
+/**
+ * Most address book entries, count. One entry is about 100 bytes of JSON, so the record stays far
+ * below NVRAM_RECORD_MAX_BYTES; a touch panel's list is searched rather than scrolled, and an
+ * office with more people than this uses a directory server (LDAP), not the device's own book.
+ */
+export const ADDRESS_BOOK_MAX = 500;
+/** Longest entry name, characters: what a panel row shows without losing the point of the name. */
+export const ADDRESS_BOOK_NAME_MAX = 64;
+/** Longest search text, characters (a name or an address is shorter than this). */
+export const ADDRESS_BOOK_QUERY_MAX = 100;
+
 // --- Send jobs: scan-to-email (firmware/send/job-queue.ts) --------------------------------------
 
 /** Attempts per job, the first included: a transient failure (4xx, network, identity service down) is retried this often. */
@@ -208,3 +221,6 @@ export const SEND_JOB_LOG_MAX = 500;
 export const SEND_JOB_QUEUE_MAX = 500;
 /** Read size from the spool into the composer, bytes (one reused buffer). */
 export const SPOOL_READ_CHUNK_BYTES = 256 * 1024;
+
+/** How often the device compares its RTC with its monotonic clock for drift while OAuth is Active, ms (beyond CLOCK_SKEW_TOLERANCE_MS the tokens are void). */
+export const OAUTH_DRIFT_CHECK_MS = 60_000;

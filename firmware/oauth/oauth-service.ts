@@ -8,7 +8,7 @@
  * the monotonic clock. A failed re-registration never touches the working grant: new tokens
  * replace the old only once they are in hand.
  */
-import { ENTRA_BUILTIN_CLIENT_ID, OAUTH_HTTP_TIMEOUT_MS } from '../defaults.ts';
+import { CLOCK_SKEW_TOLERANCE_MS, ENTRA_BUILTIN_CLIENT_ID, OAUTH_DRIFT_CHECK_MS, OAUTH_HTTP_TIMEOUT_MS } from '../defaults.ts';
 import { clockSkewMs, SkewTracker, skewSentence } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
@@ -84,6 +84,13 @@ export class OAuthService {
   #connection: OAuthStatusView['serverConnection'] = { ok: false, message: 'Not checked yet.' };
   /** The latest comparison of the device clock with a server's time, and whose it was. */
   readonly #skew = new SkewTracker();
+  /**
+   * Wall and monotonic time when the grant became trusted (registration, power-on, a passed
+   * re-validation): their difference growing beyond tolerance is RTC drift (RAM only; across a
+   * power-on the skew against server time is the check).
+   */
+  #driftAnchor: { wallMs: number; monoMs: number } | undefined;
+  #driftTimer: TimerHandle | undefined;
 
   private constructor(deps: OAuthServiceDeps) {
     this.#d = deps;
@@ -100,6 +107,8 @@ export class OAuthService {
       );
     }
     deps.clock.onWallChange((change) => void service.#onWallChange(change));
+    service.#anchorDrift();
+    service.#checkDriftLater();
     // After a power-on the access token's age is unknown: refresh now, so the grant stays alive.
     if (service.#life.status.name === 'active') service.#refreshTimer = deps.clock.schedule(0, () => void service.#refreshNow());
     return service;
@@ -268,6 +277,7 @@ export class OAuthService {
       else this.#failed(outcome.error, googleRemedy(outcome.problem));
     }
     const after = this.#life.status;
+    if (revalidating && after.name === 'active') this.#anchorDrift();
     if (revalidating && after.name === 'invalid-clock-changed') {
       this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: re-validation against server time failed (${after.detail ?? 'no detail'})`, { provider: this.#d.provider });
     }
@@ -340,7 +350,29 @@ export class OAuthService {
     }
   }
 
+  #anchorDrift(): void {
+    this.#driftAnchor = { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs() };
+  }
+
+  /** Every OAUTH_DRIFT_CHECK_MS: has the RTC run away from the monotonic clock since the anchor? */
+  #checkDriftLater(): void {
+    this.#driftTimer = this.#d.clock.schedule(OAUTH_DRIFT_CHECK_MS, () => {
+      const anchor = this.#driftAnchor;
+      if (anchor && this.#life.status.name === 'active') {
+        const wallMs = this.#d.clock.wallNowMs();
+        const monoMs = this.#d.clock.monoNowMs();
+        const driftMs = wallMs - anchor.wallMs - (monoMs - anchor.monoMs);
+        if (Math.abs(driftMs) > CLOCK_SKEW_TOLERANCE_MS) {
+          this.#life.onDrift(driftMs, wallMs, monoMs);
+          void this.#afterClockRule();
+        }
+      }
+      this.#checkDriftLater();
+    });
+  }
+
   async #install(tokens: TokenSet): Promise<void> {
+    this.#anchorDrift();
     this.#life.install(tokens, { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch });
     this.#lastError = undefined;
     await this.#persist();
@@ -373,6 +405,11 @@ export class OAuthService {
     const before = this.#life.status.name;
     this.#life.onWallChange(change);
     if (before === 'not-configured') return;
+    await this.#afterClockRule();
+  }
+
+  /** The clock rule moved the grant (void, or re-validating): log, persist, and try the refresh once. */
+  async #afterClockRule(): Promise<void> {
     if (this.#life.status.name === 'revalidating') {
       // "Re-validate against server time": try the refresh token once, now, so the status
       // settles by itself instead of at the next send.
@@ -384,8 +421,12 @@ export class OAuthService {
       }
       return;
     }
-    if (this.#life.status.name === 'invalid-clock-changed') {
-      this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: the date/time was changed after registration`, { provider: this.#d.provider, reason: change.reason });
+    const status = this.#life.status;
+    if (status.name === 'invalid-clock-changed') {
+      this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: the date/time was changed after registration${status.detail ? ` (${status.detail})` : ''}`, {
+        provider: this.#d.provider,
+        reason: status.change.reason,
+      });
     }
     await this.#persist();
   }

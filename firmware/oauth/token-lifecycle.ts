@@ -146,8 +146,20 @@ export class TokenLifecycle {
     if (this.#grant) this.#grant = { ...this.#grant, accessToken: undefined };
   }
 
+  /** The RTC drifted beyond tolerance since registration (OAuthService measures it): as a change of the clock. */
+  onDrift(driftMs: number, wallNowMs: number, atMonoMs: number): void {
+    if (this.#status.name !== 'active') return;
+    this.#applyChange({ reason: 'drift-changed', fromWallMs: wallNowMs - driftMs, toWallMs: wallNowMs, atMonoMs }, `the device clock drifted ${Math.round(Math.abs(driftMs) / 1000)} s ${driftMs > 0 ? 'ahead' : 'behind'} since registration`);
+  }
+
   /** The wall clock was changed after the grant was obtained. */
   onWallChange(change: WallChangeEvent): void {
+    // A new RTC rate moves nothing by itself; what it does over time is caught by onDrift.
+    if (change.reason === 'drift-changed' && change.fromWallMs === change.toWallMs) return;
+    this.#applyChange(change, undefined);
+  }
+
+  #applyChange(change: WallChangeEvent, detail: string | undefined): void {
     const g = this.#grant;
     if (!g || this.#status.name === 'not-configured') return;
     const policy = typeof this.policy === 'function' ? this.policy() : this.policy;
@@ -158,6 +170,6 @@ export class TokenLifecycle {
     }
     // "Register again": both tokens are void; only a new registration makes the grant Active.
     this.#grant = { ...g, accessToken: undefined, refreshToken: undefined };
-    this.#status = { name: 'invalid-clock-changed', change };
+    this.#status = { name: 'invalid-clock-changed', change, ...(detail ? { detail } : {}) };
   }
 }

@@ -106,3 +106,23 @@ describe('clock rules', () => {
     expect(isSkewed(-CLOCK_SKEW_TOLERANCE_MS - 1000)).toBe(true);
   });
 });
+
+describe('RTC drift', () => {
+  it('a new RTC rate alone changes nothing; drift beyond tolerance voids the grant and says how far', () => {
+    const life = new TokenLifecycle('register-again');
+    life.install(tokens('A1', 'R1'), at(0));
+    life.onWallChange({ reason: 'drift-changed', fromWallMs: WALL + 5000, toWallMs: WALL + 5000, atMonoMs: 5000 });
+    expect(life.status.name).toBe('active');
+    life.onDrift(-(CLOCK_SKEW_TOLERANCE_MS + 60_000), WALL + 3_600_000, 3_960_000);
+    expect(life.status).toMatchObject({ name: 'invalid-clock-changed', change: { reason: 'drift-changed' }, detail: `the device clock drifted ${CLOCK_SKEW_TOLERANCE_MS / 1000 + 60} s behind since registration` });
+    expect(life.accessFor(3_960_001, BOOT).kind).toBe('unusable');
+  });
+
+  it('with "re-validate against server time" drift leads to one refresh, like a change of the clock', () => {
+    const life = new TokenLifecycle('revalidate');
+    life.install(tokens('A1', 'R1'), at(0));
+    life.onDrift(CLOCK_SKEW_TOLERANCE_MS + 1000, WALL + 3_600_000, 3_000_000);
+    expect(life.status.name).toBe('revalidating');
+    expect(life.accessFor(3_000_001, BOOT)).toEqual({ kind: 'refresh', refreshToken: 'R1' });
+  });
+});
