@@ -90,7 +90,6 @@ export class OAuthService {
    * power-on the skew against server time is the check).
    */
   #driftAnchor: { wallMs: number; monoMs: number } | undefined;
-  #driftTimer: TimerHandle | undefined;
 
   private constructor(deps: OAuthServiceDeps) {
     this.#d = deps;
@@ -356,7 +355,8 @@ export class OAuthService {
 
   /** Every OAUTH_DRIFT_CHECK_MS: has the RTC run away from the monotonic clock since the anchor? */
   #checkDriftLater(): void {
-    this.#driftTimer = this.#d.clock.schedule(OAUTH_DRIFT_CHECK_MS, () => {
+    // Never cancelled: it lives as long as the device is on (the clock drops its timers at power-off).
+    this.#d.clock.schedule(OAUTH_DRIFT_CHECK_MS, () => {
       const anchor = this.#driftAnchor;
       if (anchor && this.#life.status.name === 'active') {
         const wallMs = this.#d.clock.wallNowMs();
