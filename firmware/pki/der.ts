@@ -92,6 +92,8 @@ function readTlv(bytes: Uint8Array, offset: number, limit: number, depth: number
   if (offset + 2 > limit) throw malformed('truncated');
   const tag = bytes[offset]!;
   if ((tag & 0x1f) === 0x1f) throw malformed('a tag number above 30 (not used in X.509)');
+  // [UNIVERSAL 0] is BER's end-of-contents marker: it never stands for a value in DER.
+  if (tag === 0x00) throw notDer('an end-of-contents marker (BER, not DER)');
   const first = bytes[offset + 1]!;
   let length: number;
   let valueStart: number;
@@ -111,6 +113,7 @@ function readTlv(bytes: Uint8Array, offset: number, limit: number, depth: number
   }
   const end = valueStart + length;
   if (end > limit) throw malformed('truncated: a length runs past its end');
+  if (tag === TAG.null && length !== 0) throw notDer('a NULL with content');
   return { tag, bytes, start: offset, valueStart, end, depth };
 }
 

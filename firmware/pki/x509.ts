@@ -331,7 +331,9 @@ function readSignatureAlgorithm(tlv: Tlv): SignatureAlgorithm {
     return { ...algorithm, name: 'RSASSA-PSS', family: 'rsa', hash: pss === 'unreadable' ? undefined : pss.hash, pss };
   }
   const known = SIGNATURES[algorithm.oid];
-  // RFC 4055 §5 / RFC 5758 §3.2 put NULL or nothing in the parameters; they are signed, and not read.
+  // RFC 4055 §5: NULL or nothing for RSA PKCS#1 v1.5; RFC 5758 §3.2: nothing for ECDSA.
+  if (known?.family === 'rsa' && algorithm.params !== undefined && algorithm.params.tag !== TAG.null) throw malformed('RSA signature parameters other than NULL (RFC 4055 §5)');
+  if (known?.family === 'ec' && algorithm.params !== undefined) throw malformed('ECDSA signature parameters (RFC 5758 §3.2: absent)');
   return { ...algorithm, name: known?.name, family: known?.family ?? 'other', hash: known?.hash, pss: undefined };
 }
 
@@ -373,6 +375,8 @@ function readPublicKeyInfo(tlv: Tlv): PublicKeyInfo {
   const algorithm = readAlgorithm(items.expect(TAG.sequence, 'the key algorithm'), 'the key algorithm');
   const key = bitStringBytes(items.expect(TAG.bitString, 'subjectPublicKey'), 'subjectPublicKey');
   items.finish('subjectPublicKeyInfo');
+  // RFC 3279 §2.3.1: an RSA key's parameters are NULL (some encoders omit them).
+  if (algorithm.oid === OID.rsaEncryption && algorithm.params !== undefined && algorithm.params.tag !== TAG.null) throw malformed('RSA key parameters other than NULL (RFC 3279 §2.3.1)');
   let curve: string | undefined;
   if (algorithm.oid === OID.ecPublicKey && algorithm.params?.tag === TAG.oid) {
     const curveOid = oidText(algorithm.params, 'the named curve');
