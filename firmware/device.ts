@@ -9,6 +9,7 @@ import type { Hal } from './hal/index.ts';
 import { CaStore } from './pki/ca-store.ts';
 import { DeviceCertificateStore, type DeviceCertificate } from './pki/device-certificate.ts';
 import { EmailTransport } from './send/email-transport.ts';
+import { AddressBook } from './send/address-book.ts';
 import { JobQueue } from './send/job-queue.ts';
 import { ScanService } from './send/scan-service.ts';
 import { buildPanelApp } from './web/panel-routes.ts';
@@ -68,6 +69,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const jobs = hal.spool ? await JobQueue.open({ storage: hal.storage, spool: hal.spool, clock: hal.clock, random: hal.random, settings, transport: emailTransport, events }) : undefined;
   const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
   const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
+  const addressBook = await AddressBook.open(nvram, hal.random, events);
   const wallWatch = new WallClockWatch(hal.clock, events);
   const app = buildWebApp({
     clock: hal.clock,
@@ -83,12 +85,13 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     emailTransport,
     transcripts,
     oauth,
+    addressBook,
     ...(jobs ? { jobs } : {}),
     deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
   });
   const panel =
     hal.scanner && hal.spool && jobs
-      ? buildPanelApp({ scans: new ScanService({ scanner: hal.scanner, spool: hal.spool, jobs, clock: hal.clock, random: hal.random, settings, oauth }), jobs, settings, accounts })
+      ? buildPanelApp({ scans: new ScanService({ scanner: hal.scanner, spool: hal.spool, jobs, clock: hal.clock, random: hal.random, settings, oauth }), jobs, settings, accounts, addressBook })
       : undefined;
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
   return {

@@ -31,7 +31,11 @@ export type EventCode =
   | 'ca-certificate-imported'
   | 'ca-certificate-removed'
   | 'ca-store-restored'
-  | 'ca-store-entry-dropped';
+  | 'ca-store-entry-dropped'
+  // The address book (firmware/send/address-book.ts)
+  | 'address-book-entry-added'
+  | 'address-book-entry-changed'
+  | 'address-book-entry-deleted';
 
 export interface DeviceEvent {
   readonly seq: number;

@@ -2,12 +2,16 @@
  * Login accounts in NVRAM. The factory state is one account, `Administrator`, whose password is
  * the per-device password printed on the device's label (ETSI EN 303 645 provision 5.1-1: no
  * universal default passwords) and which must be changed at first login.
+ *
+ * An account may carry the user's own e-mail address: the panel offers it as "Send to Myself" and
+ * uses it for Reply-To. It is optional in the record, so records written before it existed load
+ * unchanged (same record version).
  */
 import * as z from 'zod/mini';
 import { ACCOUNTS_MAX, FACTORY_PASSWORD_LENGTH, PASSWORD_SALT_BYTES } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Random } from '../hal/random.ts';
-import { accountName } from '../settings/fields.ts';
+import { accountName, emailAddress } from '../settings/fields.ts';
 import type { Nvram, RecordSpec } from '../settings/nvram.ts';
 import { hashPassword, verifyPassword, type PasswordHash } from './password.ts';
 import { ROLES, type Role } from './roles.ts';
@@ -26,10 +30,11 @@ const accountSchema = z.object({
   role: z.enum(ROLES),
   mustChangePassword: z.boolean(),
   password: passwordHashSchema,
+  address: z.optional(emailAddress),
 });
 type Account = z.infer<typeof accountSchema>;
 
-const ACCOUNTS_RECORD: RecordSpec<{ accounts: Account[] }> = {
+export const ACCOUNTS_RECORD: RecordSpec<{ accounts: Account[] }> = {
   name: 'accounts',
   version: 1,
   schema: z.object({ accounts: z.array(accountSchema).check(z.maxLength(ACCOUNTS_MAX)) }),
@@ -55,6 +60,7 @@ export interface AccountView {
   readonly name: string;
   readonly role: Role;
   readonly mustChangePassword: boolean;
+  readonly address?: string;
 }
 
 export type AccountResult = { ok: true } | { ok: false; error: 'exists' | 'not-found' | 'last-admin' | 'too-many' | 'same-password' | 'wrong-password' };
@@ -116,23 +122,26 @@ export class AccountStore {
     return (await verifyPassword(password, account.password)) ? view(account) : undefined;
   }
 
-  async create(name: string, role: Role, password: string, actor: string): Promise<AccountResult> {
+  /** `address` '' or absent: the account has no e-mail address. */
+  async create(name: string, role: Role, password: string, actor: string, address = ''): Promise<AccountResult> {
     if (this.byName(name)) return { ok: false, error: 'exists' };
     if (this.accounts.length >= ACCOUNTS_MAX) return { ok: false, error: 'too-many' };
-    this.accounts.push({ name, role, mustChangePassword: true, password: await this.hash(password) });
+    this.accounts.push({ name, role, mustChangePassword: true, password: await this.hash(password), ...(address ? { address } : {}) });
     await this.persist();
     this.events.record('account-created', 'info', `Account ${name} (${role}) created by ${actor}`, { account: name, role, actor });
     return { ok: true };
   }
 
-  /** Change role and/or set a new password (which the user must change at next login). */
-  async update(name: string, change: { role?: Role; password?: string }, actor: string): Promise<AccountResult> {
+  /** Change role, e-mail address ('' removes it) and/or set a new password (which the user must change at next login). */
+  async update(name: string, change: { role?: Role; password?: string; address?: string }, actor: string): Promise<AccountResult> {
     const account = this.byName(name);
     if (!account) return { ok: false, error: 'not-found' };
     if (change.role && change.role !== 'Administrator' && account.role === 'Administrator' && this.adminCount() === 1) {
       return { ok: false, error: 'last-admin' };
     }
     if (change.role) account.role = change.role;
+    if (change.address === '') delete account.address;
+    else if (change.address !== undefined) account.address = change.address;
     if (change.password !== undefined) {
       account.password = await this.hash(change.password);
       account.mustChangePassword = true;
@@ -183,7 +192,7 @@ export class AccountStore {
 }
 
 function view(account: Account): AccountView {
-  return { name: account.name, role: account.role, mustChangePassword: account.mustChangePassword };
+  return { name: account.name, role: account.role, mustChangePassword: account.mustChangePassword, ...(account.address ? { address: account.address } : {}) };
 }
 
 /** Uniform choice from `alphabet` by rejection sampling (no modulo bias). */

@@ -5,7 +5,8 @@
  */
 import type { SkewView } from '../clock/server-time.ts';
 import * as z from 'zod/mini';
-import { accountName, emailAddress, oneLine, password } from '../settings/fields.ts';
+import { ADDRESS_BOOK_NAME_MAX, ADDRESS_BOOK_QUERY_MAX } from '../defaults.ts';
+import { accountName, emailAddress, oneLine, optionalEmailAddress, password } from '../settings/fields.ts';
 import type { SectionName } from '../settings/schemas.ts';
 import { ROLES, type Role } from './roles.ts';
 
@@ -23,11 +24,15 @@ export const accountCreateRequest = z.object({
   name: accountName,
   role: z.enum(ROLES),
   password,
+  /** The user's own e-mail address ("Send to Myself" at the panel, Reply-To); '' or absent: none. */
+  address: z.optional(optionalEmailAddress),
 });
 
 export const accountUpdateRequest = z.object({
   role: z.optional(z.enum(ROLES)),
   password: z.optional(password),
+  /** '' removes the address; absent keeps it. */
+  address: z.optional(optionalEmailAddress),
 });
 
 export const clockSetRequest = z.object({
@@ -92,6 +97,32 @@ export interface AccountInfo {
   readonly name: string;
   readonly role: Role;
   readonly mustChangePassword: boolean;
+  readonly address?: string;
+}
+
+// --- Address book (firmware/send/address-book.ts; panel and Remote UI) -------------------------
+
+/** An entry as it is added or replaced: a name for people to find it by and the address. */
+export const addressBookEntryRequest = z.object({
+  name: z.string().check(
+    z.trim(),
+    z.minLength(1, 'Enter a name.'),
+    z.maxLength(ADDRESS_BOOK_NAME_MAX, `At most ${ADDRESS_BOOK_NAME_MAX} characters.`),
+    // oxlint-disable-next-line no-control-regex -- refusing control characters is the point
+    z.regex(/^[^\u0000-\u001f\u007f]*$/u, 'Must be one line without control characters.'),
+  ),
+  address: emailAddress,
+});
+export type AddressBookEntryRequest = z.infer<typeof addressBookEntryRequest>;
+
+/** The search text of `GET …/address-book?q=`: part of a name or an address, any case. */
+export const addressBookQuery = z.string().check(z.maxLength(ADDRESS_BOOK_QUERY_MAX, `At most ${ADDRESS_BOOK_QUERY_MAX} characters.`));
+
+/** One address book entry (`GET /panel/api/address-book`, `GET /api/address-book`). */
+export interface AddressBookEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
 }
 
 // --- E-mail: check connection, test e-mail, transcripts (issue 3) ---------------------------
@@ -284,7 +315,7 @@ export interface PanelProblem {
 
 export interface PanelOperator {
   readonly name: string;
-  /** The operator's own address ("Send to Myself"); the device accounts have none yet. */
+  /** The operator's own address, from their account ("Send to Myself", Reply-To); absent when the account has none. */
   readonly address?: string;
 }
 

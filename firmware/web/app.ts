@@ -42,6 +42,8 @@ import { registerCertificateRoutes } from './certificate-routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { registerOAuthRoutes } from './oauth-routes.ts';
 import { registerJobLogRoutes } from './job-log-routes.ts';
+import { registerAddressBookRoutes } from './address-book-routes.ts';
+import type { AddressBook } from '../send/address-book.ts';
 import type { JobQueue } from '../send/job-queue.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
 
@@ -64,6 +66,8 @@ export interface WebDeps {
   readonly oauth: { readonly microsoft: OAuthService; readonly google: OAuthService };
   /** The send queue, for the job log (absent on a device without scanner and spool). */
   readonly jobs?: JobQueue;
+  /** The address book the panel offers as destinations. */
+  readonly addressBook: AddressBook;
 }
 
 type Env = { Variables: { session: Session | undefined } };
@@ -264,7 +268,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     if (session instanceof Response) return session;
     const body = await readBody(c, accountCreateRequest);
     if (body instanceof Response) return body;
-    const result = await accounts.create(body.name, body.role, body.password, session.user);
+    const result = await accounts.create(body.name, body.role, body.password, session.user, body.address);
     if (!result.ok) return accountFailure(c, result);
     return c.json(accounts.find(body.name), 201);
   });
@@ -311,6 +315,14 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   registerEmailRoutes(app, { transport: deps.emailTransport, transcripts: deps.transcripts, settings, requireEmail: requireSection('email') });
   registerOAuthRoutes(app, { ...deps.oauth, requireMicrosoft: requireSection('oauthMicrosoft'), requireGoogle: requireSection('oauthGoogle') });
   registerJobLogRoutes(app, { jobs: deps.jobs, requireJobLog: (c) => requireCapability(c, 'readJobLog') });
+  registerAddressBookRoutes(app, {
+    book: deps.addressBook,
+    root: '/api/address-book',
+    actor: (c) => {
+      const session = requireCapability(c as Context<Env>, 'manageAddressBook');
+      return session instanceof Response ? session : session.user;
+    },
+  });
   registerCertificateRoutes(app, { clock, caStore: deps.caStore, deviceCertificates: deps.deviceCertificates, requireCertificates: requireSection('certificates') });
 
   app.all('/api/*', (c) => fail(c, 404, 'not-found', `There is no API at ${c.req.method} ${new URL(c.req.url).pathname}.`));

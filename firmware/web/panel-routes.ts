@@ -3,8 +3,9 @@
  * (the simulator serves its page and forwards `/panel/api/*` here), so there is no Remote UI
  * session or CSRF token; an operator may log in with a device account to be named on the job.
  *
- *   GET  /panel/api/status           device name, the operator, why sending cannot work now
+ *   GET  /panel/api/status           device name, the operator {name, address?}, why sending cannot work now
  *   POST /panel/api/login            {user, password} → the operator; POST /panel/api/logout
+ *   GET|POST /panel/api/address-book, PUT|DELETE /panel/api/address-book/:id   (address-book-routes.ts)
  *   POST /panel/api/scan             ScanRequestBody → 202 {jobId} | 400 field errors | 409 {code, message}
  *   GET  /panel/api/jobs             the newest jobs, for the job status screen
  *   GET  /panel/api/jobs/:id         one job with its phase and percent
@@ -16,6 +17,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { JobQueue } from '../send/job-queue.ts';
 import type { JobRecord } from '../send/job-record.ts';
 import { operatorMessage } from '../send/operator-messages.ts';
+import type { AddressBook } from '../send/address-book.ts';
 import type { Operator, ScanService } from '../send/scan-service.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { AccountStore } from './accounts.ts';
@@ -24,12 +26,14 @@ import { loginRequest, scanRequest, type PanelJobView } from './api-types.ts';
 export type { PanelJobView };
 import { HTTP_BODY_MAX_BYTES } from '../defaults.ts';
 import { fail, readBody } from './http-helpers.ts';
+import { registerAddressBookRoutes } from './address-book-routes.ts';
 
 export interface PanelDeps {
   readonly scans: ScanService;
   readonly jobs: JobQueue;
   readonly settings: SettingsStore;
   readonly accounts: AccountStore;
+  readonly addressBook: AddressBook;
 }
 
 
@@ -37,13 +41,20 @@ const PANEL_JOBS_SHOWN = 50;
 
 export function buildPanelApp(deps: PanelDeps): Hono {
   const app = new Hono();
-  // One panel, one operator at a time (RAM: a power cycle logs the operator out).
-  let operator: Operator | undefined;
+  // One panel, one operator at a time (RAM: a power cycle logs the operator out). Only the name is
+  // kept: the rest is read from the account each time, so an address the administrator sets or
+  // removes counts at once, and a deleted account logs its operator out.
+  let operatorName: string | undefined;
+  const currentOperator = (): Operator | undefined => {
+    const account = operatorName === undefined ? undefined : deps.accounts.find(operatorName);
+    if (!account) operatorName = undefined;
+    return account && { name: account.name, ...(account.address ? { address: account.address } : {}) };
+  };
 
   app.use('/panel/api/*', bodyLimit({ maxSize: HTTP_BODY_MAX_BYTES, onError: (c) => fail(c, 413, 'too-large', 'The request is too large.') }));
 
   app.get('/panel/api/status', (c) =>
-    c.json({ deviceName: deps.settings.get('device').name, operator: operator ?? null, problems: deps.scans.problems() }),
+    c.json({ deviceName: deps.settings.get('device').name, operator: currentOperator() ?? null, problems: deps.scans.problems() }),
   );
 
   app.post('/panel/api/login', async (c) => {
@@ -51,19 +62,19 @@ export function buildPanelApp(deps: PanelDeps): Hono {
     if (body instanceof Response) return body;
     const account = await deps.accounts.authenticate(body.user, body.password);
     if (!account) return fail(c, 401, 'login-failed', 'The user name or password is not correct.');
-    operator = { name: account.name };
-    return c.json({ operator });
+    operatorName = account.name;
+    return c.json({ operator: currentOperator() });
   });
 
   app.post('/panel/api/logout', (c) => {
-    operator = undefined;
+    operatorName = undefined;
     return c.json({ operator: null });
   });
 
   app.post('/panel/api/scan', async (c) => {
     const body = await readBody(c, scanRequest);
     if (body instanceof Response) return body;
-    const started = await deps.scans.start(body, operator ?? { name: 'Guest' });
+    const started = await deps.scans.start(body, currentOperator() ?? { name: 'Guest' });
     if (!started.ok) return c.json({ error: 'cannot-send', code: started.code, message: started.message }, 409);
     return c.json({ jobId: started.jobId }, 202);
   });
@@ -79,7 +90,7 @@ export function buildPanelApp(deps: PanelDeps): Hono {
     const view: PanelJobView = {
       id,
       createdWallMs: 0,
-      operator: operator?.name ?? 'Guest',
+      operator: currentOperator()?.name ?? 'Guest',
       to: [],
       subject: '',
       pages: scan.pages,
@@ -90,6 +101,8 @@ export function buildPanelApp(deps: PanelDeps): Hono {
     };
     return c.json(view);
   });
+
+  registerAddressBookRoutes(app, { book: deps.addressBook, root: '/panel/api/address-book', actor: () => `${currentOperator()?.name ?? 'Guest'} at the panel` });
 
   app.all('/panel/api/*', (c) => fail(c, 404, 'not-found', 'There is no such panel request.'));
   return app;

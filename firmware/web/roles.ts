@@ -29,6 +29,8 @@ export const CAPABILITY_ROLES = {
   readEvents: ['Administrator', 'NetworkAdmin', 'DeviceAdmin'],
   /** Read the send job log (operators' names and destinations: personal data). */
   readJobLog: ['Administrator', 'NetworkAdmin', 'DeviceAdmin'],
+  /** List, add, change and delete the address book's entries (the panel's destinations). */
+  manageAddressBook: ['Administrator', 'DeviceAdmin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Capability = keyof typeof CAPABILITY_ROLES;

@@ -1,7 +1,9 @@
 /**
  * Accounts (Administrator only): the login accounts, adding one (it must change its password at
- * first login), changing a role, resetting a password, deleting one after a confirmation. The
- * server guards the rules (the last Administrator, yourself); its sentence is shown as it is.
+ * first login), changing a role or the user's e-mail address (what the panel's "Send to Myself"
+ * sends to, and the Reply-To of their scans), resetting a password, deleting one after a
+ * confirmation. The server guards the rules (the last Administrator, yourself); its sentence is
+ * shown as it is.
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../firmware/defaults.ts';
@@ -16,6 +18,7 @@ type Mode = { kind: 'list' } | { kind: 'add' } | { kind: 'edit'; name: string } 
 
 const ROLE_OPTIONS = ROLES.map((r) => [r, r] as const);
 const PASSWORD_HINT = `${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters. The user must change it at the next login.`;
+const ADDRESS_HINT = 'Optional. The user’s own address: “Send to Myself” at the control panel, and Reply-To of their scans.';
 
 export class AccountsPage extends LitElement {
   static override properties = {
@@ -73,7 +76,7 @@ export class AccountsPage extends LitElement {
   private async onAdd(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
-    const body = { name: String(form.get('name') ?? ''), role: String(form.get('role') ?? ''), password: String(form.get('password') ?? '') };
+    const body = { name: String(form.get('name') ?? ''), role: String(form.get('role') ?? ''), password: String(form.get('password') ?? ''), address: String(form.get('address') ?? '').trim() };
     const checked = validate(accountCreateRequest, body);
     const errors: Record<string, string> = { ...checked.errors };
     this.passwords(form, errors);
@@ -83,14 +86,15 @@ export class AccountsPage extends LitElement {
     await this.send('POST', '/api/accounts', checked.data, `The account "${checked.data.name}" was added. It must change its password at the first login.`, false);
   }
 
-  private async onChangeRole(event: SubmitEvent, name: string): Promise<void> {
+  private async onChangeDetails(event: SubmitEvent, name: string): Promise<void> {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
-    const checked = validate(accountUpdateRequest, { role: String(form.get('role') ?? '') });
+    const checked = validate(accountUpdateRequest, { role: String(form.get('role') ?? ''), address: String(form.get('address') ?? '').trim() });
     this.errors = checked.errors ?? {};
     this.message = undefined;
     if (!checked.data) return;
-    await this.send('PUT', `/api/accounts/${encodeURIComponent(name)}`, checked.data, `The role of "${name}" is now ${checked.data.role}.`, name === this.session?.user);
+    const address = checked.data.address ? `e-mail address ${checked.data.address}` : 'no e-mail address';
+    await this.send('PUT', `/api/accounts/${encodeURIComponent(name)}`, checked.data, `"${name}" is now ${checked.data.role} with ${address}.`, name === this.session?.user);
   }
 
   private async onResetPassword(event: SubmitEvent, name: string): Promise<void> {
@@ -121,13 +125,14 @@ export class AccountsPage extends LitElement {
       </div>
       <table data-test="accounts-table">
         <thead>
-          <tr><th>User Name</th><th>Role</th><th>Must Change Password</th><th>Actions</th></tr>
+          <tr><th>User Name</th><th>Role</th><th>E-mail Address</th><th>Must Change Password</th><th>Actions</th></tr>
         </thead>
         <tbody>
           ${(list ?? []).map(
             (a) => html`<tr data-test="account-row" data-name=${a.name}>
               <td>${a.name}${a.name === this.session?.user ? html` <span class="you">(you)</span>` : nothing}</td>
               <td data-test="account-role">${a.role}</td>
+              <td data-test="account-address">${a.address ?? html`<span class="none">—</span>`}</td>
               <td data-test="account-must-change">${a.mustChangePassword ? 'Yes' : 'No'}</td>
               <td class="row-actions">
                 <button type="button" aria-label=${`Edit ${a.name}`} @click=${() => this.open({ kind: 'edit', name: a.name })}>Edit</button>
@@ -149,6 +154,7 @@ export class AccountsPage extends LitElement {
           <div class="panel">
             ${row('name', 'User Name', input('name', '', e['name']), e['name'], 'Letters, digits and . _ - @ (1–32).')}
             ${row('role', 'Role', select('role', 'GeneralUser', ROLE_OPTIONS, e['role']), e['role'])}
+            ${row('address', 'E-mail Address', input('address', '', e['address'], { type: 'email', autocomplete: 'off', placeholder: 'name@example.com' }), e['address'], ADDRESS_HINT)}
             ${row('password', 'Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], PASSWORD_HINT)}
             ${row('confirm', 'Confirm Password', input('confirm', '', e['confirm'], { type: 'password', autocomplete: 'new-password' }), e['confirm'])}
           </div>
@@ -158,9 +164,12 @@ export class AccountsPage extends LitElement {
     if (mode.kind === 'edit') {
       const account = this.accounts.value?.find((a) => a.name === mode.name);
       return html`<h2>Edit Account: ${mode.name}</h2>
-        <form @submit=${(ev: SubmitEvent) => this.onChangeRole(ev, mode.name)} novalidate data-test="role-form">
-          <div class="panel">${row('role', 'Role', select('role', account?.role ?? 'GeneralUser', ROLE_OPTIONS, e['role']), e['role'])}</div>
-          <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Change Role</button></div>
+        <form @submit=${(ev: SubmitEvent) => this.onChangeDetails(ev, mode.name)} novalidate data-test="role-form">
+          <div class="panel">
+            ${row('role', 'Role', select('role', account?.role ?? 'GeneralUser', ROLE_OPTIONS, e['role']), e['role'])}
+            ${row('address', 'E-mail Address', input('address', account?.address ?? '', e['address'], { type: 'email', autocomplete: 'off', placeholder: 'name@example.com' }), e['address'], ADDRESS_HINT)}
+          </div>
+          <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Save Role and Address</button></div>
         </form>
         <form @submit=${(ev: SubmitEvent) => this.onResetPassword(ev, mode.name)} novalidate data-test="reset-password-form">
           <div class="panel">
@@ -196,7 +205,8 @@ export class AccountsPage extends LitElement {
       .row-actions button {
         padding: 2px 10px;
       }
-      .you {
+      .you,
+      .none {
         color: #5b636d;
       }
     `,

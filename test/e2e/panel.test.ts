@@ -17,6 +17,7 @@ import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts'
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';
+import { byTest, openPanel as openPanelAt, screenName, watchProgress } from '../support/panel-journeys.ts';
 
 let sim: RunningSimulator;
 let browser: Browser;
@@ -38,10 +39,6 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-const byTest = (page: Page, name: string) => page.locator(`[data-test=${name}]`);
-const bar = (page: Page) => byTest(page, 'progress');
-const screenName = (page: Page) => byTest(page, 'panel-screen').getAttribute('data-screen');
-
 /** E-mail through the emulated Gmail (implicit TLS, AUTH PLAIN with the app password), set up by the administrator. */
 async function setUpEmail(): Promise<void> {
   // A session of its own each time: a power cycle ends the Remote UI sessions.
@@ -50,13 +47,7 @@ async function setUpEmail(): Promise<void> {
   expect((await admin.call('PUT', '/api/settings/email', email)).status).toBe(200);
 }
 
-async function openPanel(page: Page): Promise<void> {
-  await page.goto(sim.panelUrl);
-  await expect.poll(() => screenName(page)).toBe('home');
-  // The simulator's scanner and spool are wired into the printer: the panel API answers.
-  await expect.poll(() => byTest(page, 'panel-unavailable').count()).toBe(0);
-  await expect.poll(() => byTest(page, 'operator').textContent()).toContain('Guest');
-}
+const openPanel = (page: Page) => openPanelAt(page, sim);
 
 describe('control panel: Scan and Send', () => {
   it('on a fresh device: Home says e-mail is not set up, Start is refused with #825 keeping the entries, a bad address is refused at the field', async () => {
@@ -128,7 +119,7 @@ describe('control panel: Scan and Send', () => {
     await page.getByRole('button', { name: 'Log In' }).click();
     await expect.poll(() => byTest(page, 'operator').getAttribute('data-operator')).toBe('Administrator');
     expect(await screenName(page)).toBe('home');
-    // The device accounts have no e-mail address yet: no "Send to Myself".
+    // The Administrator account has no e-mail address: no "Send to Myself" (test/e2e/panel-address-book.test.ts has one).
     await page.getByRole('button', { name: 'Scan and Send' }).click();
     expect(await byTest(page, 'send-to-myself').count()).toBe(0);
 
@@ -159,31 +150,11 @@ describe('control panel: Scan and Send', () => {
 
     await page.getByRole('button', { name: 'Start' }).click();
     await expect.poll(() => screenName(page)).toBe('progress');
-    const bar = byTest(page, 'progress');
-    // Watch the bar: it only moves forward, and it ends at "delivered" (100 %).
-    const seen: { phase: string; overall: number }[] = [];
-    let midShot = false;
-    await expect
-      .poll(
-        async () => {
-          const phase = (await bar.getAttribute('data-phase')) ?? '';
-          seen.push({ phase, overall: Number(await bar.getAttribute('data-overall')) });
-          if (!midShot && seen.at(-1)!.overall > 0 && phase !== 'delivered' && phase !== 'failed') {
-            midShot = true;
-            await shot(page, 'panel', '09-progress');
-          }
-          return phase;
-        },
-        { timeout: 120_000, interval: 100 },
-      )
-      .toBe('delivered');
-    const overalls = seen.map((s) => s.overall);
-    expect(overalls).toEqual([...overalls].sort((a, b) => a - b));
-    expect(await bar.getAttribute('aria-valuenow')).toBe('100');
+    // Watch the bar: it only moves forward, and it ends at "delivered" (100 %), at rest.
+    await watchProgress(page, 'delivered', { midShot: ['panel', '09-progress'] });
+    expect(await byTest(page, 'progress').getAttribute('aria-valuenow')).toBe('100');
     expect(await byTest(page, 'result').getAttribute('data-phase')).toBe('delivered');
     expect(await byTest(page, 'result-message').textContent()).toBe('Sent.');
-    // The bar has finished its last slide before the picture is taken.
-    await expect.poll(() => bar.locator('.fill').evaluate((el) => el.getAnimations().length)).toBe(0);
     await shot(page, 'panel', '10-delivered');
 
     // The mail, as the emulated Gmail received it: to the recipient, with one PDF of 3 pages.
@@ -219,11 +190,10 @@ describe('control panel: Scan and Send', () => {
       await page.getByRole('button', { name: 'Scan and Send' }).click();
       await page.getByLabel('E-mail Address').fill('later@example.com');
       await page.getByRole('button', { name: 'Start' }).click();
-      await expect.poll(() => byTest(page, 'progress').getAttribute('data-phase'), { timeout: 60_000 }).toBe('retrying');
+      await watchProgress(page, 'retrying', { timeoutMs: 60_000 });
       expect(await byTest(page, 'result').getAttribute('data-phase')).toBe('retrying');
       expect(await byTest(page, 'result-message').textContent()).toContain('will try again');
       expect(await byTest(page, 'next-attempt').textContent()).toMatch(/^Next attempt at \d\d:\d\d:\d\d UTC\.$/);
-      await expect.poll(() => bar(page).locator('.fill').evaluate((el) => el.getAnimations().length)).toBe(0);
       await shot(page, 'panel', '12-retrying');
 
       await page.getByRole('button', { name: 'Job Status' }).click();

@@ -7,11 +7,11 @@
  * The shapes are the firmware's own (firmware/web/api-types.ts), as is the request body's
  * `scanRequest`.
  */
-import type { PanelJobPhase, PanelJobView, PanelOperator, PanelStatus, ScanRequestBody } from '../../../firmware/web/api-types.ts';
+import type { AddressBookEntry, AddressBookEntryRequest, PanelJobPhase, PanelJobView, PanelOperator, PanelStatus, ScanRequestBody } from '../../../firmware/web/api-types.ts';
 
 export const PANEL_API = '/panel/api';
 
-export type { PanelOperator, PanelProblem, PanelStatus } from '../../../firmware/web/api-types.ts';
+export type { AddressBookEntry, AddressBookEntryRequest, PanelOperator, PanelProblem, PanelStatus } from '../../../firmware/web/api-types.ts';
 export type JobPhase = PanelJobPhase;
 /** `GET /panel/api/jobs/:id` and the rows of `GET /panel/api/jobs`. */
 export type PanelJob = PanelJobView;
@@ -29,13 +29,13 @@ export type PanelResult<T> = { readonly ok: true; readonly data: T } | { readonl
 
 const OFFLINE: PanelError = { error: 'offline', message: 'The printer does not answer.' };
 
-async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<PanelResult<T>> {
+async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<PanelResult<T>> {
   let response: Response;
   try {
     response = await fetch(`${PANEL_API}${path}`, {
       method,
       cache: 'no-store',
-      ...(method === 'POST' ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}) } : {}),
+      ...(method === 'POST' || method === 'PUT' ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}) } : {}),
     });
   } catch {
     return { ok: false, status: 0, error: OFFLINE };
@@ -56,4 +56,8 @@ export const logOut = (): Promise<PanelResult<{ operator: null }>> => call('POST
 export const startScan = (request: ScanRequestBody): Promise<PanelResult<{ jobId: string }>> => call('POST', '/scan', request);
 export const listJobs = (): Promise<PanelResult<PanelJob[]>> => call('GET', '/jobs');
 export const getJob = (id: string): Promise<PanelResult<PanelJob>> => call('GET', `/jobs/${encodeURIComponent(id)}`);
+export const searchAddressBook = (q: string): Promise<PanelResult<AddressBookEntry[]>> => call('GET', `/address-book?q=${encodeURIComponent(q)}`);
+export const addAddressBookEntry = (entry: AddressBookEntryRequest): Promise<PanelResult<AddressBookEntry>> => call('POST', '/address-book', entry);
+export const updateAddressBookEntry = (id: string, entry: AddressBookEntryRequest): Promise<PanelResult<AddressBookEntry>> => call('PUT', `/address-book/${encodeURIComponent(id)}`, entry);
+export const deleteAddressBookEntry = (id: string): Promise<PanelResult<undefined>> => call('DELETE', `/address-book/${encodeURIComponent(id)}`);
 

@@ -100,6 +100,7 @@ export const panelStyles = css`
     font-size: 17px;
   }
   input[type='text'],
+  input[type='search'],
   input[type='email'],
   input[type='password'],
   input[type='number'],

@@ -1,13 +1,16 @@
 /**
- * Scan and Send: the destinations (typed by hand as To, Cc or Bcc; the address book comes later)
- * on one tab, the scan settings and the message on the other, and Start. What the device refuses
- * is shown where it belongs without losing anything entered: a field error at its field (the tab
- * that holds it is opened), a 409 ("cannot send now", with the device code) beside Start.
+ * Scan and Send: the destinations on one tab (typed by hand or picked from the address book
+ * (address-book-panel.ts) as To, Cc or Bcc; "Send to Myself" for a logged-in operator whose
+ * account has an address), the scan settings and the message on the other, and Start. What the
+ * device refuses is shown where it belongs without losing anything entered: a field error at its
+ * field (the tab that holds it is opened), a 409 ("cannot send now", with the device code) beside
+ * Start.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { startScan, type PanelOperator, type PanelProblem } from './panel-api.ts';
 import { navigate } from './panel-navigation.ts';
 import { panelStyles } from './panel-styles.ts';
+import { ADD_DESTINATION_EVENT, type AddDestinationDetail } from './address-book-panel.ts';
 import {
   DESTINATION_KINDS,
   KIND_LABELS,
@@ -30,6 +33,8 @@ import {
 } from './scan-draft.ts';
 
 type Tab = 'destinations' | 'settings';
+/** Where destinations come from on the Destinations tab. */
+type Source = 'new' | 'book';
 
 /** The client-side key for "no destination at all" (the device answers it with a 409 #821). */
 const NO_DESTINATION = '(destinations)';
@@ -47,6 +52,7 @@ export class PanelScanScreen extends LitElement {
     operator: { attribute: false },
     draft: { state: true },
     tab: { state: true },
+    source: { state: true },
     kind: { state: true },
     typed: { state: true },
     addressError: { state: true },
@@ -58,6 +64,7 @@ export class PanelScanScreen extends LitElement {
   declare operator: PanelOperator | null;
   declare draft: ScanDraft;
   declare tab: Tab;
+  declare source: Source;
   /** Where the next typed address goes. */
   declare kind: DestinationKind;
   declare typed: string;
@@ -72,10 +79,15 @@ export class PanelScanScreen extends LitElement {
     this.operator = null;
     this.draft = defaultDraft();
     this.tab = 'destinations';
+    this.source = 'new';
     this.kind = 'to';
     this.typed = '';
     this.errors = {};
     this.busy = false;
+    this.addEventListener(ADD_DESTINATION_EVENT, (e) => {
+      const { kind, address } = (e as CustomEvent<AddDestinationDetail>).detail;
+      this.added(addDestination(this.draft, kind, address));
+    });
   }
 
   private change(patch: Partial<ScanDraft>): void {
@@ -91,13 +103,18 @@ export class PanelScanScreen extends LitElement {
     const error = checkNewAddress(this.draft, this.kind, this.typed);
     this.addressError = error;
     if (error) return false;
-    this.draft = addDestination(this.draft, this.kind, this.typed);
+    this.added(addDestination(this.draft, this.kind, this.typed));
     this.typed = '';
+    return true;
+  }
+
+  /** The draft with one more destination: "add at least one" and a refusal no longer apply. */
+  private added(draft: ScanDraft): void {
+    this.draft = draft;
     const errors = { ...this.errors };
     delete errors[NO_DESTINATION];
     this.errors = errors;
     this.refusal = undefined;
-    return true;
   }
 
   private onAdd(event: SubmitEvent): void {
@@ -109,12 +126,16 @@ export class PanelScanScreen extends LitElement {
     const address = this.operator?.address;
     if (!address) return;
     const error = checkNewAddress(this.draft, 'to', address);
-    this.addressError = error;
-    if (!error) this.draft = addDestination(this.draft, 'to', address);
+    // Only "no more To addresses" can refuse it here (the key is disabled while it is in the list).
+    if (error) this.errors = { ...this.errors, to: error };
+    else this.added(addDestination(this.draft, 'to', address));
   }
 
   private removeAt(index: number): void {
-    this.errors = errorsAfterRemoval(this.draft, this.errors, index);
+    const errors: Record<string, string> = { ...errorsAfterRemoval(this.draft, this.errors, index) };
+    // A list that was too long may not be any more: the device says again at Start.
+    for (const kind of DESTINATION_KINDS) delete errors[kind];
+    this.errors = errors;
     this.draft = removeDestination(this.draft, index);
     this.refusal = undefined;
   }
@@ -127,6 +148,7 @@ export class PanelScanScreen extends LitElement {
     this.errors = {};
     this.refusal = undefined;
     this.tab = 'destinations';
+    this.source = 'new';
   }
 
   private showErrors(errors: DraftErrors): void {
@@ -194,48 +216,23 @@ export class PanelScanScreen extends LitElement {
   private renderDestinations(): TemplateResult {
     const d = this.draft;
     const listError = this.errors[NO_DESTINATION] ?? this.errors['to'] ?? this.errors['cc'] ?? this.errors['bcc'];
+    const source = (id: Source, label: string) =>
+      html`<button type="button" role="tab" aria-selected=${this.source === id ? 'true' : 'false'} data-test=${id === 'new' ? 'source-new' : 'source-address-book'} @click=${() => (this.source = id)}>
+        ${label}
+      </button>`;
     return html`<div class="destinations">
       <section class="entry" aria-label="New destination">
-        <div class="subtabs" role="tablist" aria-label="Choose destinations from">
-          <button type="button" role="tab" aria-selected="true" data-test="source-new">New Address</button>
-          <button type="button" role="tab" aria-selected="false" aria-disabled="true" disabled data-test="source-address-book" title="The address book comes with a later firmware.">
-            Address Book (coming)
-          </button>
-        </div>
-        <form novalidate @submit=${this.onAdd}>
-          ${this.radios('kind', 'Add as', DESTINATION_KINDS.map((k) => [k, KIND_LABELS[k]] as const), this.kind, (k) => (this.kind = k))}
-          <label class="field" for="address">E-mail Address</label>
-          <div class="entry-line">
-            <input
-              id="address"
-              type="text"
-              inputmode="email"
-              autocomplete="off"
-              autocapitalize="off"
-              spellcheck="false"
-              placeholder="name@example.com"
-              .value=${this.typed}
-              aria-invalid=${this.addressError ? 'true' : 'false'}
-              aria-describedby=${this.addressError ? 'address-error' : nothing}
-              data-test="address"
-              @input=${(e: InputEvent) => {
-                this.typed = (e.target as HTMLInputElement).value;
-                this.addressError = undefined;
-              }}
-            />
-            <button type="submit" class="add" data-test="add-address">Add</button>
-          </div>
-          ${this.addressError ? html`<div class="field-error" id="address-error" role="alert" data-test="error-address">${this.addressError}</div>` : nothing}
-        </form>
-        ${this.operator?.address
-          ? html`<button type="button" class="myself" data-test="send-to-myself" @click=${() => this.sendToMyself()}>Send to Myself<span class="hint"> (${this.operator.address})</span></button>`
-          : nothing}
+        <div class="subtabs" role="tablist" aria-label="Choose destinations from">${source('new', 'New Address')} ${source('book', 'Address Book')}</div>
+        ${this.source === 'book' ? html`<panel-address-book .draft=${d}></panel-address-book>` : this.renderNewAddress()}
       </section>
       <section class="list" aria-labelledby="list-title">
-        <div class="list-title" id="list-title">Destinations</div>
+        <div class="list-head">
+          <div class="list-title" id="list-title">Destinations</div>
+          ${this.renderMyself()}
+        </div>
         ${listError ? html`<div class="field-error" role="alert" data-test="error-destinations">${listError}</div>` : nothing}
         ${d.destinations.length === 0
-          ? html`<p class="empty" data-test="no-destinations">No destinations yet. Enter an address and press Add.</p>`
+          ? html`<p class="empty" data-test="no-destinations">No destinations yet. Enter an address and press Add, or pick one from the Address Book.</p>`
           : html`<ul data-test="destinations">
               ${d.destinations.map((dest, i) => {
                 const error = this.errors[destinationPath(d, i)];
@@ -248,6 +245,52 @@ export class PanelScanScreen extends LitElement {
             </ul>`}
       </section>
     </div>`;
+  }
+
+  /** "Send to Myself": the logged-in operator's own address as To; there while the account has one. */
+  private renderMyself(): TemplateResult | typeof nothing {
+    const address = this.operator?.address;
+    if (!address) return nothing;
+    const listed = this.draft.destinations.some((dest) => dest.address.toLowerCase() === address.toLowerCase());
+    return html`<button
+      type="button"
+      class="myself"
+      title=${address}
+      aria-describedby="myself-address"
+      ?disabled=${listed}
+      data-test="send-to-myself"
+      @click=${() => this.sendToMyself()}
+    >
+      ${listed ? '✓ ' : ''}Send to Myself<span class="hint" id="myself-address">${address}</span>
+    </button>`;
+  }
+
+  private renderNewAddress(): TemplateResult {
+    return html`<form novalidate @submit=${this.onAdd}>
+      ${this.radios('kind', 'Add as', DESTINATION_KINDS.map((k) => [k, KIND_LABELS[k]] as const), this.kind, (k) => (this.kind = k))}
+      <label class="field" for="address">E-mail Address</label>
+      <div class="entry-line">
+        <input
+          id="address"
+          type="text"
+          inputmode="email"
+          autocomplete="off"
+          autocapitalize="off"
+          spellcheck="false"
+          placeholder="name@example.com"
+          .value=${this.typed}
+          aria-invalid=${this.addressError ? 'true' : 'false'}
+          aria-describedby=${this.addressError ? 'address-error' : nothing}
+          data-test="address"
+          @input=${(e: InputEvent) => {
+            this.typed = (e.target as HTMLInputElement).value;
+            this.addressError = undefined;
+          }}
+        />
+        <button type="submit" class="add" data-test="add-address">Add</button>
+      </div>
+      ${this.addressError ? html`<div class="field-error" id="address-error" role="alert" data-test="error-address">${this.addressError}</div>` : nothing}
+    </form>`;
   }
 
   private renderSettings(): TemplateResult {
@@ -385,7 +428,7 @@ export class PanelScanScreen extends LitElement {
       .destinations,
       .settings {
         display: grid;
-        grid-template-columns: 1fr 1fr;
+        grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
         gap: 20px;
         height: 100%;
       }
@@ -425,8 +468,29 @@ export class PanelScanScreen extends LitElement {
         min-width: 96px;
         font-weight: 600;
       }
+      .list-head {
+        display: flex;
+        align-items: center;
+        gap: 10px;
+        min-height: 48px;
+      }
+      .list-head .list-title {
+        flex: 1;
+      }
       .myself {
-        align-self: flex-start;
+        display: flex;
+        flex-direction: column;
+        justify-content: center;
+        max-width: 60%;
+        min-height: 52px;
+        line-height: 1.15;
+        font-weight: 600;
+      }
+      .myself .hint {
+        max-width: 100%;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
       }
       .list {
         background: #fff;

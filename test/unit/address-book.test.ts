@@ -1,0 +1,244 @@
+/**
+ * The address book (firmware/send/address-book.ts) through both of its doors: the control panel's
+ * API (`/panel/api/address-book`, no session) and the Remote UI's (`/api/address-book`, for the
+ * roles with manageAddressBook, CSRF as everywhere). One book behind both; limits, duplicates,
+ * bad input with the field named, search and its order, and a power cycle that keeps it all.
+ */
+import { describe, expect, it } from 'vitest';
+import { ADDRESS_BOOK_MAX, ADDRESS_BOOK_QUERY_MAX } from '../../firmware/defaults.ts';
+import { bootDevice, type Device } from '../../firmware/device.ts';
+import { DeviceEvents } from '../../firmware/events.ts';
+import type { Scanner } from '../../firmware/hal/scanner.ts';
+import { ADDRESS_BOOK_RECORD, AddressBook } from '../../firmware/send/address-book.ts';
+import { Nvram } from '../../firmware/settings/nvram.ts';
+import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { ApiClient } from '../support/api-client.ts';
+import { MemoryStorage, memoryHal } from '../support/memory-hal.ts';
+import { MemorySpool } from '../support/memory-spool.ts';
+
+const ADMIN_PW = 'admin-pass-1';
+/** The panel needs a scan unit to exist; these tests never scan. */
+const NO_SCANS: Scanner = { scan: async () => ({ ok: false, kind: 'scanner-error', detail: 'not in this test' }) };
+
+async function boot(storage = new MemoryStorage()): Promise<Device> {
+  const env = memoryHal({ storage });
+  return bootDevice({ ...env.hal, spool: new MemorySpool(), scanner: NO_SCANS });
+}
+
+/** A call to the panel API, as the panel page makes it. */
+async function panel(device: Device, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const r = await device.handlePanel!(
+    new Request(`http://panel/panel/api${path}`, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }) }),
+  );
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : undefined };
+}
+
+const add = (device: Device, name: string, address: string) => panel(device, 'POST', '/address-book', { name, address });
+const names = (entries: { name: string }[]) => entries.map((e) => e.name);
+const fieldPaths = (json: { fields?: { path: string }[] }) => json.fields?.map((f) => f.path);
+
+describe('the address book at the panel', () => {
+  it('adds, lists sorted by name, searches names and addresses in any case, edits and deletes', async () => {
+    const device = await boot();
+    expect((await panel(device, 'GET', '/address-book')).json).toEqual([]);
+
+    const zoe = await add(device, 'zoë Quinn', 'zoe@example.com');
+    expect(zoe.status).toBe(201);
+    expect(zoe.json).toEqual({ id: expect.stringMatching(/^[0-9a-f]{12}$/), name: 'zoë Quinn', address: 'zoe@example.com' });
+    await add(device, 'Room 10', 'room10@example.com');
+    await add(device, '  Anna Berg  ', 'anna.berg@sales.example.com');
+    await add(device, 'Room 2', 'room2@example.com');
+    await add(device, 'bob Stone', 'BOB@Example.org');
+
+    const all = (await panel(device, 'GET', '/address-book')).json;
+    // Sorted as people read names: case does not matter, "Room 2" before "Room 10"; names are trimmed.
+    expect(names(all)).toEqual(['Anna Berg', 'bob Stone', 'Room 2', 'Room 10', 'zoë Quinn']);
+    expect(names((await panel(device, 'GET', '/address-book?q=ROOM')).json)).toEqual(['Room 2', 'Room 10']);
+    expect(names((await panel(device, 'GET', '/address-book?q=example.org')).json)).toEqual(['bob Stone']);
+    expect(names((await panel(device, 'GET', '/address-book?q=bob@ex')).json)).toEqual(['bob Stone']);
+    expect(names((await panel(device, 'GET', '/address-book?q=SALES')).json)).toEqual(['Anna Berg']);
+    expect(names((await panel(device, 'GET', `/address-book?q=${encodeURIComponent('  zoë ')}`)).json)).toEqual(['zoë Quinn']);
+    expect((await panel(device, 'GET', '/address-book?q=nobody')).json).toEqual([]);
+
+    const edited = await panel(device, 'PUT', `/address-book/${zoe.json.id}`, { name: 'Zoë Quinn', address: 'zoe.quinn@example.com' });
+    expect(edited).toEqual({ status: 200, json: { id: zoe.json.id, name: 'Zoë Quinn', address: 'zoe.quinn@example.com' } });
+    // An entry may keep its own address (in another case, too).
+    expect((await panel(device, 'PUT', `/address-book/${zoe.json.id}`, { name: 'Zoë Q.', address: 'Zoe.Quinn@example.com' })).status).toBe(200);
+    expect((await panel(device, 'GET', '/address-book?q=zoe')).json).toEqual([{ id: zoe.json.id, name: 'Zoë Q.', address: 'Zoe.Quinn@example.com' }]);
+
+    expect((await panel(device, 'DELETE', `/address-book/${zoe.json.id}`)).status).toBe(204);
+    expect((await panel(device, 'GET', '/address-book?q=zoe')).json).toEqual([]);
+    expect((await panel(device, 'DELETE', `/address-book/${zoe.json.id}`)).json).toMatchObject({ error: 'not-found' });
+    expect((await panel(device, 'PUT', `/address-book/${zoe.json.id}`, { name: 'Zoë', address: 'zoe@example.com' })).status).toBe(404);
+    expect((await panel(device, 'PUT', '/address-book/..%2Faccounts', { name: 'Zoë', address: 'zoe@example.com' })).status).toBe(404);
+
+    // Who changed what is in the event log (names, not addresses).
+    const events = device.events.since().filter((e) => e.code.startsWith('address-book-'));
+    expect(events.map((e) => e.code)).toEqual([
+      ...Array(5).fill('address-book-entry-added'),
+      'address-book-entry-changed',
+      'address-book-entry-changed',
+      'address-book-entry-deleted',
+    ]);
+    expect(events[0]!.message).toBe('Address book entry "zoë Quinn" added by Guest at the panel');
+    device.shutdown();
+  });
+
+  it('refuses bad input with the field named, and an address that is in the book already (in any case)', async () => {
+    const device = await boot();
+    const bad = async (body: unknown) => {
+      const r = await panel(device, 'POST', '/address-book', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      return fieldPaths(r.json);
+    };
+    expect(await bad({ name: 'Ann', address: 'ann at example.com' })).toEqual(['address']);
+    expect(await bad({ name: 'Ann', address: 'ann@example.com\r\nRCPT TO:<victim@example.com>' })).toEqual(['address']);
+    expect(await bad({ name: 'Ann', address: '' })).toEqual(['address']);
+    expect(await bad({ name: '   ', address: 'ann@example.com' })).toEqual(['name']);
+    expect(await bad({ name: 'Ann\nBcc: x@example.com', address: 'ann@example.com' })).toEqual(['name']);
+    expect(await bad({ name: 'A'.repeat(65), address: 'ann@example.com' })).toEqual(['name']);
+    expect(await bad({ address: 'ann@example.com' })).toEqual(['name']);
+    expect(await bad({ name: 42, address: ['ann@example.com'] })).toEqual(['name', 'address']);
+    expect((await panel(device, 'POST', '/address-book', 'not json')).json).toMatchObject({ error: 'bad-json' });
+    const longQuery = await panel(device, 'GET', `/address-book?q=${'x'.repeat(ADDRESS_BOOK_QUERY_MAX + 1)}`);
+    expect(longQuery.status).toBe(400);
+    expect(fieldPaths(longQuery.json)).toEqual(['q']);
+    expect((await panel(device, 'GET', '/address-book')).json).toEqual([]);
+
+    const ann = await add(device, 'Ann', 'ann@example.com');
+    expect(ann.status).toBe(201);
+    const again = await add(device, 'Ann again', 'ANN@example.com');
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ error: 'duplicate', message: 'ANN@example.com is already in the address book.', fields: [{ path: 'address' }] });
+    // Editing another entry to an address in the book is refused the same way.
+    const ben = await add(device, 'Ben', 'ben@example.com');
+    expect((await panel(device, 'PUT', `/address-book/${ben.json.id}`, { name: 'Ben', address: 'ann@example.com' })).json).toMatchObject({ error: 'duplicate' });
+    // A bad body for an unknown id is a 400 first: the request is checked at the door.
+    expect((await panel(device, 'PUT', '/address-book/000000000000', { name: '', address: 'x' })).status).toBe(400);
+    // Two panels' worth of taps at once: one of the same address gets in.
+    const [one, two] = await Promise.all([add(device, 'Cy', 'cy@example.com'), add(device, 'Cy 2', 'cy@example.com')]);
+    expect([one.status, two.status].sort()).toEqual([201, 409]);
+    expect(names((await panel(device, 'GET', '/address-book')).json)).toEqual(['Ann', 'Ben', expect.stringMatching(/^Cy/)]);
+    device.shutdown();
+  });
+
+  it(`holds at most ${ADDRESS_BOOK_MAX} entries: the next is refused with 409 full until one is deleted`, async () => {
+    const device = await boot();
+    for (let i = 0; i < ADDRESS_BOOK_MAX; i++) expect((await add(device, `Person ${i}`, `p${i}@example.com`)).status).toBe(201);
+    const full = await add(device, 'One too many', 'extra@example.com');
+    expect(full.status).toBe(409);
+    expect(full.json).toMatchObject({ error: 'full', message: `The address book is full (${ADDRESS_BOOK_MAX} entries). Delete an entry first.` });
+    const list = (await panel(device, 'GET', '/address-book')).json;
+    expect(list).toHaveLength(ADDRESS_BOOK_MAX);
+    expect(list.slice(0, 3).map((e: { name: string }) => e.name)).toEqual(['Person 0', 'Person 1', 'Person 2']);
+    expect((await panel(device, 'DELETE', `/address-book/${list[0].id}`)).status).toBe(204);
+    expect((await add(device, 'One too many', 'extra@example.com')).status).toBe(201);
+    device.shutdown();
+  }, 120_000);
+
+  it('keeps the book across a power cycle, and the panel and the Remote UI share it', async () => {
+    const storage = new MemoryStorage();
+    const first = await boot(storage);
+    const ann = (await add(first, 'Ann', 'ann@example.com')).json;
+    await add(first, 'Ben', 'ben@example.com');
+    await panel(first, 'PUT', `/address-book/${ann.id}`, { name: 'Ann Lee', address: 'ann.lee@example.com' });
+    const before = (await panel(first, 'GET', '/address-book')).json;
+    first.shutdown();
+
+    const second = await boot(storage);
+    expect((await panel(second, 'GET', '/address-book')).json).toEqual(before);
+    expect(second.events.since().filter((e) => e.code === 'nvram-record-reset')).toEqual([]);
+    const admin = new ApiClient(second.handleHttp);
+    await admin.loginAndChange('Administrator', second.label.factoryPassword, ADMIN_PW);
+    expect((await admin.call('GET', '/api/address-book')).json).toEqual(before);
+    second.shutdown();
+  });
+
+  it('leaves the book as it was when the NVRAM write fails', async () => {
+    class FailingStorage extends MemoryStorage {
+      failing = false;
+      override async replace(name: string, bytes: Uint8Array): Promise<void> {
+        if (this.failing) throw new Error('flash write error');
+        await super.replace(name, bytes);
+      }
+    }
+    const storage = new FailingStorage();
+    const { clock } = memoryHal();
+    const book = await AddressBook.open(new Nvram(storage, new DeviceEvents(clock, consoleLog('silent'))), nodeRandom, new DeviceEvents(clock, consoleLog('silent')));
+    const ann = await book.add({ name: 'Ann', address: 'ann@example.com' }, 'test');
+    expect(ann.ok).toBe(true);
+    storage.failing = true;
+    await expect(book.add({ name: 'Ben', address: 'ben@example.com' }, 'test')).rejects.toThrow('flash write error');
+    await expect(book.update(ann.ok ? ann.entry.id : '', { name: 'Ann Lee', address: 'ann@example.com' }, 'test')).rejects.toThrow();
+    expect(book.search()).toEqual([{ id: expect.any(String), name: 'Ann', address: 'ann@example.com' }]);
+    // The next change is not stuck behind the failed one.
+    storage.failing = false;
+    expect((await book.add({ name: 'Ben', address: 'ben@example.com' }, 'test')).ok).toBe(true);
+    const stored = JSON.parse(new TextDecoder().decode(storage.records.get(ADDRESS_BOOK_RECORD.name)!)) as { data: { entries: unknown[] } };
+    expect(stored.data.entries).toHaveLength(2);
+  });
+});
+
+describe('the address book in the Remote UI API', () => {
+  async function setup() {
+    const device = await boot();
+    const admin = new ApiClient(device.handleHttp);
+    await admin.loginAndChange('Administrator', device.label.factoryPassword, ADMIN_PW);
+    const userWith = async (name: string, role: string) => {
+      expect((await admin.call('POST', '/api/accounts', { name, role, password: 'initial-pw-1' })).status).toBe(201);
+      const c = new ApiClient(device.handleHttp);
+      await c.loginAndChange(name, 'initial-pw-1', `${name}-own-pw`);
+      return c;
+    };
+    return { device, admin, userWith };
+  }
+
+  it('lets Administrator and DeviceAdmin manage it, with the same answers as the panel', async () => {
+    const { device, admin, userWith } = await setup();
+    expect((await admin.call('GET', '/api/session')).json.capabilities).toContain('manageAddressBook');
+    const created = await admin.call('POST', '/api/address-book', { name: 'Front Desk', address: 'desk@example.com' });
+    expect(created.status).toBe(201);
+    const dave = await userWith('dave', 'DeviceAdmin');
+    expect((await dave.call('GET', '/api/session')).json.capabilities).toContain('manageAddressBook');
+    expect((await dave.call('POST', '/api/address-book', { name: 'Accounts', address: 'accounts@example.com' })).status).toBe(201);
+    expect((await dave.call('POST', '/api/address-book', { name: 'Desk', address: 'DESK@example.com' })).json).toMatchObject({ error: 'duplicate', fields: [{ path: 'address' }] });
+    expect(fieldPaths((await dave.call('POST', '/api/address-book', { name: 'Desk', address: 'desk' })).json)).toEqual(['address']);
+    expect(names((await dave.call('GET', '/api/address-book?q=DESK')).json)).toEqual(['Front Desk']);
+    expect((await dave.call('PUT', `/api/address-book/${created.json.id}`, { name: 'Reception', address: 'desk@example.com' })).json).toMatchObject({ name: 'Reception' });
+    expect((await dave.call('PUT', '/api/address-book/000000000000', { name: 'Nobody', address: 'nobody@example.com' })).status).toBe(404);
+    // The panel sees what the Remote UI changed.
+    expect(names((await panel(device, 'GET', '/address-book')).json)).toEqual(['Accounts', 'Reception']);
+    expect((await admin.call('DELETE', `/api/address-book/${created.json.id}`)).status).toBe(204);
+    expect(names((await panel(device, 'GET', '/address-book')).json)).toEqual(['Accounts']);
+    expect(device.events.since().find((e) => e.code === 'address-book-entry-changed')?.message).toBe('Address book entry "Reception" changed by dave');
+    device.shutdown();
+  });
+
+  it('refuses other roles, no session, and a change without the CSRF token', async () => {
+    const { device, admin, userWith } = await setup();
+    const entry = (await admin.call('POST', '/api/address-book', { name: 'Ann', address: 'ann@example.com' })).json;
+    for (const [who, client] of [
+      ['NetworkAdmin', await userWith('nina', 'NetworkAdmin')],
+      ['GeneralUser', await userWith('walter', 'GeneralUser')],
+    ] as const) {
+      expect((await client.call('GET', '/api/session')).json.capabilities).not.toContain('manageAddressBook');
+      for (const [method, path, body] of [
+        ['GET', '/api/address-book'],
+        ['POST', '/api/address-book', { name: 'Mallory', address: 'mallory@example.com' }],
+        ['PUT', `/api/address-book/${entry.id}`, { name: 'Mallory', address: 'mallory@example.com' }],
+        ['DELETE', `/api/address-book/${entry.id}`],
+      ] as const) {
+        const r = await client.call(method, path, body);
+        expect(r.status, `${who} ${method} ${path}`).toBe(403);
+        expect(r.json.error).toBe('forbidden');
+      }
+    }
+    const anonymous = new ApiClient(device.handleHttp);
+    expect((await anonymous.call('GET', '/api/address-book')).status).toBe(401);
+    expect((await admin.call('POST', '/api/address-book', { name: 'Eve', address: 'eve@example.com' }, { 'x-csrf-token': '' })).json.error).toBe('csrf');
+    expect((await admin.call('DELETE', `/api/address-book/${entry.id}`, undefined, { origin: 'http://evil.example' })).json.error).toBe('cross-origin');
+    expect((await admin.call('GET', '/api/address-book')).json).toEqual([entry]);
+    device.shutdown();
+  });
+});
