@@ -222,8 +222,17 @@ export class EmailTransport {
         if (!token?.ok) {
           // The identity server could not be reached (or answered 5xx): worth trying again later.
           // A void or refused grant is not: it needs the administrator.
+          // The same code as the OAuth page and the panel say (DESIGN.md rule 7).
           const unreachable = token?.status === 'error' && service?.status().serverConnection.ok === false;
-          return { ok: false, failure: { ...(unreachable ? SEND_ERRORS.identityUnavailable : SEND_ERRORS.oauthNotRegistered), ...(token ? { detail: token.message } : {}) } };
+          const error =
+            token?.status === 'invalid-clock-changed'
+              ? SEND_ERRORS.oauthClockChanged
+              : token?.status === 'reauthorization-needed'
+                ? SEND_ERRORS.oauthReauthorize
+                : unreachable
+                  ? SEND_ERRORS.identityUnavailable
+                  : SEND_ERRORS.oauthNotRegistered;
+          return { ok: false, failure: { ...error, ...(token ? { detail: token.message } : {}) } };
         }
         return { ok: true, auth: { method: 'xoauth2', user: settings.userName, accessToken: token.accessToken } };
       }

@@ -34,6 +34,8 @@ export const SEND_ERRORS = {
   tokenRejected: E('#843', false, 'The mail server rejected the OAuth 2.0 access token.', 'Register OAuth 2.0 again on the OAuth 2.0 settings page.'),
   oauthNotRegistered: E('#844', false, 'OAuth 2.0 is selected but the device is not registered.', 'Complete the registration on the OAuth 2.0 settings page.'),
   identityUnavailable: E('#849', true, 'The sign-in service (OAuth 2.0) could not be reached to renew the access token.', 'The device will try again later; if it persists, check the network and the OAuth 2.0 page.'),
+  oauthClockChanged: E('#846', false, 'The e-mail sign-in (OAuth 2.0) is no longer valid: the date/time was changed after registration.', 'Check the date and time, then register OAuth 2.0 again on the OAuth 2.0 page.'),
+  oauthReauthorize: E('#847', false, 'The e-mail sign-in (OAuth 2.0) must be renewed: the identity service refused the device’s refresh token.', 'Register OAuth 2.0 again on the OAuth 2.0 page.'),
   authNotOverTls: E('#845', false, 'The device will not send a password over an unencrypted connection.', 'Choose STARTTLS or SSL/TLS, or no authentication.'),
   tooLarge: E('#820', false, 'The message is larger than the mail server accepts.', 'Reduce the resolution or number of pages, or use divided sending.'),
   overMaxSize: E('#826', false, 'The message is larger than the maximum size set for e-mail on this device.', 'Lower the resolution or the number of pages, or turn on divided sending (E-mail settings).'),

@@ -69,7 +69,7 @@ export class JobLogPage extends LitElement {
                   <td class="num">${j.pages} ${j.format.toUpperCase()}</td>
                   <td class="num nowrap">${size(j.sizeBytes)}</td>
                   <td class="nowrap"><b>${STATE_TEXT[j.state]}</b>${j.code ? html` <span class="mono" data-test="job-code">${j.code}</span>` : nothing}</td>
-                  <td>
+                  <td class="details">
                     ${j.message ?? ''}
                     ${j.possibleDuplicate ? html`<div class="warning-text" data-test="job-duplicate">May have been delivered twice: the power was lost after the message was complete.</div>` : nothing}
                     ${j.attempts > 1 ? html`<div class="sub">${j.attempts} attempts</div>` : nothing}
@@ -109,6 +109,10 @@ export class JobLogPage extends LitElement {
       }
       .num {
         text-align: right;
+      }
+      /* Server replies carry long unbroken tokens (Office 365's Message-ID): wrap them rather than widen the page. */
+      .details {
+        overflow-wrap: anywhere;
       }
       tr.failed td {
         background: #fdf0ef;

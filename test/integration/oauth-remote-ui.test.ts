@@ -92,7 +92,7 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
     const voided = await statusUntil('invalid-clock-changed', 5000);
     expect(voided.statusMessage).toMatch(/date\/time was changed after registration: register again/);
     const refused = (await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json;
-    expect(refused).toMatchObject({ ok: false, code: '#844' });
+    expect(refused).toMatchObject({ ok: false, code: '#846' }); // the code the OAuth page shows
     expect(refused.message).toMatch(/date\/time was changed/);
     expect(sim.printer.device!.events.since().map((e) => e.code)).toContain('oauth-voided');
   });
@@ -151,7 +151,7 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
       expect(voided.statusMessage).toMatch(/the device clock is 8[56]\d{3} s off the server's.*register again/);
       expect(voided.skew).toMatchObject({ direction: 'ahead', source: 'login.microsoftonline.com' });
       expect(voided.skew.offsetS).toBeGreaterThan(86_000);
-      expect((await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json).toMatchObject({ ok: false, code: '#844' });
+      expect((await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json).toMatchObject({ ok: false, code: '#846' });
     } finally {
       await admin.call('DELETE', '/api/oauth/microsoft');
       await admin.call('PUT', '/api/settings/oauthMicrosoft', { ...SECTIONS.oauthMicrosoft.factory(), enabled: true });
