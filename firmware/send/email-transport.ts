@@ -46,8 +46,11 @@ export interface SendHooks {
   readonly beforeTerminator?: () => Promise<void>;
 }
 
-/** A send's outcome, with whether trying again later may work (for the job queue's retries). */
-export type TransportResult = SendResultView & { readonly transient: boolean };
+/**
+ * A send's outcome, with whether trying again later may work (for the job queue's retries) and,
+ * when the server refused the size, its SIZE limit (for divided sending).
+ */
+export type TransportResult = SendResultView & { readonly transient: boolean; readonly serverSizeLimit?: number };
 
 /** A failure as the admin and the operator see it: code, sentence, remedy. */
 export interface SendFailure extends DeviceError {
@@ -164,7 +167,8 @@ export class EmailTransport {
     const perRecipient = (result.ok ? result.perRecipient : result.perRecipient) ?? [];
     const recipientViews = perRecipient.map((r) => ({ address: r.address, accepted: r.accepted, reply: `${r.reply.code} ${r.reply.text}` }));
     const withRecipients = recipientViews.length > 0 ? { recipients: recipientViews } : {};
-    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id, ...withRecipients, ...clockWarning, transient: failure!.transient };
+    const sizeLimit = !result.ok && result.code === 'smtp-size-exceeded' && result.evidence.sizeLimit ? { serverSizeLimit: result.evidence.sizeLimit } : {};
+    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id, ...withRecipients, ...clockWarning, ...sizeLimit, transient: failure!.transient };
     const refused = recipientViews.filter((r) => !r.accepted);
     const accepted = `Accepted by ${settings.smtpHost}: ${result.serverReply.text}`;
     return {

@@ -236,6 +236,10 @@ export class JobQueue {
         outcome = await this.#sendDivided(job, message, maxBytes, (m, done) => sendOne(m, done), (updated) => (job = updated));
       } else {
         outcome = await sendOne(message, 0);
+        // Over the server's SIZE (RFC 1870), refused before any data: divide to fit it, if allowed.
+        if (!outcome.ok && outcome.serverSizeLimit !== undefined && email.dividedSending && outcome.serverSizeLimit > 2 * PARTIAL_HEADER_ALLOWANCE_BYTES) {
+          outcome = await this.#sendDivided(job, message, outcome.serverSizeLimit, (m, done) => sendOne(m, done), (updated) => (job = updated));
+        }
       }
     } catch (err) {
       if (this.#stopped) return;

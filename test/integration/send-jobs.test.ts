@@ -42,6 +42,7 @@ interface Arrived {
 }
 
 let root: TestCertificate;
+let server: SMTPServer;
 let port = 0;
 const loopback = new LoopbackServers();
 const arrived: Arrived[] = [];
@@ -52,7 +53,7 @@ beforeAll(async () => {
   const now = Date.now();
   root = createRootCa({ commonName: 'Jobs Test Root', notBeforeMs: now - DAY_MS, notAfterMs: now + 365 * DAY_MS });
   const leaf = issueCertificate(root, { commonName: HOST, dnsNames: [HOST], notBeforeMs: now - DAY_MS, notAfterMs: now + 90 * DAY_MS });
-  const server = new SMTPServer({
+  server = new SMTPServer({
     secure: false,
     cert: pemChain(leaf, root),
     key: leaf.keyPem,
@@ -421,3 +422,35 @@ describe('maximum data size and divided sending', () => {
     device.shutdown();
   });
 });
+
+describe('divided sending to fit the server', () => {
+  it('divides a message over the server\'s SIZE (RFC 1870) when Divided Sending is on, else fails with #820', async () => {
+    const spool = new MemorySpool();
+    const { device } = await boot(new MemoryStorage(), spool);
+    await configure(device);
+    const sizeBefore = server.options.size;
+    server.options.size = 600_000; // this server now takes at most 600 kB
+    try {
+      const file = new Uint8Array(randomBytes(1_000_000)); // ~1.35 MB as base64
+      await device.jobs!.submit(await scanned(spool, device, 'job-size', file));
+      expect((await until(device, 'job-size', 'failed')).result).toMatchObject({ code: '#820' });
+
+      await device.settings.update('email', { ...device.settings.get('email'), dividedSending: true }, 'test');
+      const job = await device.jobs!.submit(await scanned(spool, device, 'job-size-div', file));
+      const done = await until(device, 'job-size-div', 'delivered');
+      expect(done.partsTotal).toBe(3);
+      const parts = arrived.filter((a) => partialInfo(a.raw)?.id === done.partialId).map((a) => a.raw);
+      expect(parts.every((raw) => raw.length <= 600_000)).toBe(true);
+      const joined = reassemble(parts);
+      expect(joined.ok).toBe(true);
+      if (!joined.ok) return;
+      const whole = await simpleParser(joined.raw);
+      expect(whole.messageId).toBe(job.messageId);
+      expect(Buffer.compare(whole.attachments[0]!.content, Buffer.from(file))).toBe(0);
+    } finally {
+      server.options.size = sizeBefore;
+      device.shutdown();
+    }
+  });
+});
+
