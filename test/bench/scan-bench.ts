@@ -5,7 +5,7 @@
  *   "delivered": composed while streaming (base64), sent over STARTTLS with XOAUTH2 (a token from
  *   the emulated Entra ID, registered with the device code flow) to the emulated Office 365,
  *   whose SIZE is raised for the bench (the real one stops at 35 MB).
- * - scan_100mb_peak_rss_mb and scan_1mb_peak_rss_mb: the device process's peak RSS (maxRSS) in a
+ * - scan_100mb_peak_rss_mb and scan_1mb_peak_rss_mb: the device process's peak RSS (VmHWM, see peakRssKiB) in a
  *   fresh process per size; goal: the 100 MiB job within 16 MiB of the 1 MiB job.
  *
  * The device (test/bench/scan-device.ts, bundled, plain node) runs apart from the emulated

@@ -17,6 +17,7 @@ import { FileSpool } from '../../device-sim/hal/file-spool.ts';
 import { SimNetwork, type SimNetworkSnapshot } from '../../device-sim/hal/sim-network.ts';
 import { SimPrinter } from '../../device-sim/printer.ts';
 import { pseudoRandomBlocks } from './pseudo-random.ts';
+import { peakRssKiB } from './smtp-bench-params.ts';
 
 interface Options {
   readonly stateDir: string;
@@ -68,7 +69,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   for (;;) {
     const job = device.jobs!.get(id)!;
     if (job.state === 'delivered' || job.state === 'failed') {
-      say({ event: job.state, wallMs: performance.now() - started, maxRssKiB: process.resourceUsage().maxRSS, ...(job.result?.code ? { code: job.result.code, message: job.result.message } : {}) });
+      say({ event: job.state, wallMs: performance.now() - started, maxRssKiB: peakRssKiB(), ...(job.result?.code ? { code: job.result.code, message: job.result.message } : {}) });
       break;
     }
     await new Promise((ok) => setTimeout(ok, 5));

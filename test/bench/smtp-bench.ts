@@ -6,7 +6,7 @@
  *
  * - Each sender runs in its own process, one send per process, in rounds that alternate
  *   firmware, nodemailer, floor. A process reports its own wall time (connect → the server's 250
- *   to the message), peak RSS (maxRSS) and CPU time. Figures are medians: 3 runs per sender at
+ *   to the message), peak RSS (VmHWM: see peakRssKiB) and CPU time. Figures are medians: 3 runs per sender at
  *   1 and 25 MiB, 7 at 100 MiB, after one unmeasured warm-up round. Every run's wall time and
  *   peak RSS also go to stderr, to judge the spread (other work on the machine shows up there).
  * - Senders are bundled with esbuild into plain .mjs files and run with bare `node`: under

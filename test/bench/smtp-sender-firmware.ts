@@ -32,6 +32,7 @@ import {
   BENCH_SMTP_USER,
   benchFrom,
   cpuNowMs,
+  peakRssKiB,
   printSenderReport,
   senderJobFromArgv,
   type SenderReport,
@@ -104,7 +105,7 @@ async function main(): Promise<SenderReport> {
   if (sentAt < 0 || reply === undefined || !reply.text.startsWith('250')) {
     return { ok: false, error: `no 250 to the message in the transcript:\n${transcript.toText()}` };
   }
-  return { ok: true, wallMs: reply.atMonoMs - startedMonoMs, maxRssKiB: process.resourceUsage().maxRSS, cpuMs, reply: reply.text };
+  return { ok: true, wallMs: reply.atMonoMs - startedMonoMs, maxRssKiB: peakRssKiB(), cpuMs, reply: reply.text };
 }
 
 printSenderReport(await main().catch((err: unknown): SenderReport => ({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) })));

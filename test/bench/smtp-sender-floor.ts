@@ -24,6 +24,7 @@ import {
   BENCH_SMTP_USER,
   benchFrom,
   cpuNowMs,
+  peakRssKiB,
   printSenderReport,
   senderJobFromArgv,
   type SenderReport,
@@ -215,7 +216,7 @@ async function main(): Promise<SenderReport> {
   const wallMs = performance.now() - started;
   const cpuMs = cpuNowMs() - startedCpuMs;
   secure.end('QUIT\r\n');
-  return { ok: true, wallMs, maxRssKiB: process.resourceUsage().maxRSS, cpuMs, reply };
+  return { ok: true, wallMs, maxRssKiB: peakRssKiB(), cpuMs, reply };
 }
 
 printSenderReport(await main().catch((err: unknown): SenderReport => ({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) })));

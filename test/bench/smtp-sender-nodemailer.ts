@@ -17,6 +17,7 @@ import {
   BENCH_SMTP_USER,
   benchFrom,
   cpuNowMs,
+  peakRssKiB,
   printSenderReport,
   senderJobFromArgv,
   type SenderReport,
@@ -50,7 +51,7 @@ async function main(): Promise<SenderReport> {
   const cpuMs = cpuNowMs() - startedCpuMs;
   const reply = String(info.response);
   if (!reply.startsWith('250')) return { ok: false, error: `the server answered the message with: ${reply}` };
-  return { ok: true, wallMs, maxRssKiB: process.resourceUsage().maxRSS, cpuMs, reply };
+  return { ok: true, wallMs, maxRssKiB: peakRssKiB(), cpuMs, reply };
 }
 
 printSenderReport(await main().catch((err: unknown): SenderReport => ({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) })));
