@@ -71,12 +71,14 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
   const addressBook = await AddressBook.open(nvram, hal.random, events);
   const wallWatch = new WallClockWatch(hal.clock, events);
+  // One lockout for both doors (the Remote UI and the control panel).
+  const throttle = new LoginThrottle();
   const app = buildWebApp({
     clock: hal.clock,
     settings,
     accounts,
     sessions: new SessionTable(hal.random),
-    throttle: new LoginThrottle(),
+    throttle,
     events,
     wallWatch,
     assets: hal.assets,
@@ -91,7 +93,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   });
   const panel =
     hal.scanner && hal.spool && jobs
-      ? buildPanelApp({ scans: new ScanService({ scanner: hal.scanner, spool: hal.spool, jobs, clock: hal.clock, random: hal.random, settings, oauth }), jobs, settings, accounts, addressBook })
+      ? buildPanelApp({ scans: new ScanService({ scanner: hal.scanner, spool: hal.spool, jobs, clock: hal.clock, random: hal.random, settings, oauth }), jobs, settings, accounts, addressBook, throttle, clock: hal.clock, events })
       : undefined;
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
   return {

@@ -29,11 +29,11 @@ import {
   type SessionInfo,
   type SettingsView,
 } from './api-types.ts';
-import type { LoginThrottle } from './login-throttle.ts';
+import { throttledLogin, type LoginThrottle } from './login-throttle.ts';
 import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles.ts';
 import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
 import { contentTypeFor } from './content-type.ts';
-import { fail, readBody, readJson } from './http-helpers.ts';
+import { fail, lockedResponse, readBody, readJson } from './http-helpers.ts';
 import type { DeviceCertificate } from '../pki/device-certificate.ts';
 import type { CaStore } from '../pki/ca-store.ts';
 import type { EmailTransport } from '../send/email-transport.ts';
@@ -141,24 +141,10 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   app.post('/api/session', async (c) => {
     const body = await readBody(c, loginRequest);
     if (body instanceof Response) return body;
-    const now = clock.monoNowMs();
-    const security = settings.get('security');
-    const policy = {
-      threshold: security.lockoutThreshold,
-      windowMs: security.lockoutWindowMin * 60_000,
-      durationMs: security.lockoutDurationMin * 60_000,
-    };
-    const verdict = throttle.check(body.user, now);
-    if (verdict.locked) return lockedResponse(c, verdict.retryAfterMs);
-    const account = await accounts.authenticate(body.user, body.password);
-    if (!account) {
-      if (throttle.onFailure(body.user, clock.monoNowMs(), policy)) {
-        events.record('account-locked', 'warn', `Login locked for "${body.user}" after ${policy.threshold} failures`, { user: body.user });
-        return lockedResponse(c, policy.durationMs);
-      }
-      return fail(c, 401, 'login-failed', 'The user name or password is incorrect.');
-    }
-    throttle.onSuccess(body.user);
+    const login = await throttledLogin({ throttle, accounts, clock, settings, events }, body.user, body.password);
+    if (login.kind === 'locked') return lockedResponse(c, login.retryAfterMs);
+    if (login.kind === 'failed') return fail(c, 401, 'login-failed', 'The user name or password is incorrect.');
+    const account = login.account;
     const session = sessions.open(account.name, account.role, account.mustChangePassword, clock.monoNowMs());
     events.record('login-succeeded', 'info', `${account.name} logged in to the Remote UI`, { user: account.name });
     const secure = new URL(c.req.url).protocol === 'https:' ? '; Secure' : '';
@@ -389,17 +375,6 @@ function sessionInfo(session: Session, idleMs: number): SessionInfo {
   };
 }
 
-function lockedResponse(c: Context, retryAfterMs: number): Response {
-  const retryAfterS = Math.ceil(retryAfterMs / 1000);
-  c.header('Retry-After', String(retryAfterS));
-  const minutes = Math.ceil(retryAfterS / 60);
-  const body: ApiError = {
-    error: 'locked',
-    message: `Too many failed logins. Logins for this user name are locked; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
-    retryAfterS,
-  };
-  return c.json(body, 429);
-}
 
 const ACCOUNT_ERRORS: Record<Exclude<AccountResult, { ok: true }>['error'], [number, string]> = {
   exists: [409, 'An account with this name already exists.'],

@@ -35,3 +35,16 @@ export async function readBody<T>(c: Context, schema: z.ZodMiniType<T>): Promise
   if (!parsed.success) return fail(c, 400, 'invalid', 'Some fields are not valid.', toFieldProblems(parsed.error));
   return parsed.data;
 }
+
+/** 429 with Retry-After: the name is locked after too many failed logins (login-throttle.ts). */
+export function lockedResponse(c: Context, retryAfterMs: number): Response {
+  const retryAfterS = Math.ceil(retryAfterMs / 1000);
+  c.header('Retry-After', String(retryAfterS));
+  const minutes = Math.ceil(retryAfterS / 60);
+  const body: ApiError = {
+    error: 'locked',
+    message: `Too many failed logins. Logins for this user name are locked; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    retryAfterS,
+  };
+  return c.json(body, 429);
+}

@@ -6,6 +6,10 @@
  * are forgotten first.
  */
 import { LOGIN_FAILURE_TRACK_MAX } from '../defaults.ts';
+import type { DeviceEvents } from '../events.ts';
+import type { Clock } from '../hal/clock.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
+import type { AccountStore, AccountView } from './accounts.ts';
 
 export interface LockoutPolicy {
   readonly threshold: number;
@@ -60,3 +64,32 @@ export class LoginThrottle {
 function key(name: string): string {
   return name.slice(0, 64);
 }
+
+export type ThrottledLogin = { readonly kind: 'ok'; readonly account: AccountView } | { readonly kind: 'locked'; readonly retryAfterMs: number } | { readonly kind: 'failed' };
+
+/**
+ * A login as the Remote UI and the control panel both do it: refused while the name is locked,
+ * a failure counted (the lockout policy from the Security settings), a success clearing the count.
+ * One throttle serves both doors, so the panel is no way around the lockout.
+ */
+export async function throttledLogin(
+  d: { readonly throttle: LoginThrottle; readonly accounts: AccountStore; readonly clock: Clock; readonly settings: SettingsStore; readonly events: DeviceEvents },
+  user: string,
+  password: string,
+): Promise<ThrottledLogin> {
+  const verdict = d.throttle.check(user, d.clock.monoNowMs());
+  if (verdict.locked) return { kind: 'locked', retryAfterMs: verdict.retryAfterMs };
+  const account = await d.accounts.authenticate(user, password);
+  if (!account) {
+    const security = d.settings.get('security');
+    const policy = { threshold: security.lockoutThreshold, windowMs: security.lockoutWindowMin * 60_000, durationMs: security.lockoutDurationMin * 60_000 };
+    if (d.throttle.onFailure(user, d.clock.monoNowMs(), policy)) {
+      d.events.record('account-locked', 'warn', `Login locked for "${user}" after ${policy.threshold} failures`, { user });
+      return { kind: 'locked', retryAfterMs: policy.durationMs };
+    }
+    return { kind: 'failed' };
+  }
+  d.throttle.onSuccess(user);
+  return { kind: 'ok', account };
+}
+

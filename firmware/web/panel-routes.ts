@@ -21,11 +21,14 @@ import type { AddressBook } from '../send/address-book.ts';
 import type { Operator, ScanService } from '../send/scan-service.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { AccountStore } from './accounts.ts';
+import type { DeviceEvents } from '../events.ts';
+import type { Clock } from '../hal/clock.ts';
+import { throttledLogin, type LoginThrottle } from './login-throttle.ts';
 import { loginRequest, scanRequest, type PanelJobView } from './api-types.ts';
 
 export type { PanelJobView };
 import { HTTP_BODY_MAX_BYTES } from '../defaults.ts';
-import { fail, readBody } from './http-helpers.ts';
+import { fail, lockedResponse, readBody } from './http-helpers.ts';
 import { registerAddressBookRoutes } from './address-book-routes.ts';
 
 export interface PanelDeps {
@@ -34,6 +37,10 @@ export interface PanelDeps {
   readonly settings: SettingsStore;
   readonly accounts: AccountStore;
   readonly addressBook: AddressBook;
+  /** The Remote UI's lockout, shared: the panel is no way around it. */
+  readonly throttle: LoginThrottle;
+  readonly clock: Clock;
+  readonly events: DeviceEvents;
 }
 
 
@@ -60,8 +67,12 @@ export function buildPanelApp(deps: PanelDeps): Hono {
   app.post('/panel/api/login', async (c) => {
     const body = await readBody(c, loginRequest);
     if (body instanceof Response) return body;
-    const account = await deps.accounts.authenticate(body.user, body.password);
-    if (!account) return fail(c, 401, 'login-failed', 'The user name or password is not correct.');
+    const login = await throttledLogin(deps, body.user, body.password);
+    if (login.kind === 'locked') return lockedResponse(c, login.retryAfterMs);
+    if (login.kind === 'failed') return fail(c, 401, 'login-failed', 'The user name or password is not correct.');
+    const account = login.account;
+    // The initial password (or one an administrator reset) is changed in the Remote UI first.
+    if (account.mustChangePassword) return fail(c, 403, 'password-change-required', 'Change your initial password in the Remote UI first, then log in here.');
     operatorName = account.name;
     return c.json({ operator: currentOperator() });
   });

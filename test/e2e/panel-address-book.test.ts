@@ -26,6 +26,8 @@ const ADMIN_PW = 'Admin-e2e-book-1';
 const ACCOUNT = 'scanner@gmail.com';
 const APP_PASSWORD = 'abcd efgh ijkl mnop';
 const OPERATOR = { name: 'zoe', password: 'Zoe-initial-1', address: 'zoe.quinn@example.com' };
+/** Zoe's own password, chosen at her first Remote UI login. */
+const OPERATOR_OWN_PW = 'Zoe-own-pw-2';
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'e2e-address-book-')), virtualTime: false, logLevel: 'silent' });
@@ -182,6 +184,11 @@ describe('control panel: Address Book and Send to Myself', () => {
     await byTest(page, 'login').click();
     await page.getByLabel('User Name').fill(OPERATOR.name);
     await page.getByLabel('Password').fill(OPERATOR.password);
+    await page.getByRole('button', { name: 'Log In' }).click();
+    // The initial password an administrator set is changed in the Remote UI first.
+    await expect.poll(() => page.getByText('Change your initial password in the Remote UI first').count()).toBe(1);
+    await new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl).loginAndChange(OPERATOR.name, OPERATOR.password, OPERATOR_OWN_PW);
+    await page.getByLabel('Password').fill(OPERATOR_OWN_PW);
     await page.getByRole('button', { name: 'Log In' }).click();
     await expect.poll(() => byTest(page, 'operator').getAttribute('data-operator')).toBe(OPERATOR.name);
     await page.getByRole('button', { name: 'Scan and Send' }).click();

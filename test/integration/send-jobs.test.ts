@@ -315,7 +315,11 @@ describe('the control panel API', () => {
     expect(await spool.list()).toEqual([]);
 
     await configure(device);
-    expect((await panel(device, 'POST', '/panel/api/login', { user: 'Administrator', password: device.label.factoryPassword })).status).toBe(200);
+    // The factory password must be changed in the Remote UI before the account works at the panel.
+    const first = await panel(device, 'POST', '/panel/api/login', { user: 'Administrator', password: device.label.factoryPassword });
+    expect(first).toMatchObject({ status: 403, json: { error: 'password-change-required' } });
+    await new ApiClient(device.handleHttp).loginAndChange('Administrator', device.label.factoryPassword, 'Panel-admin-pw-1');
+    expect((await panel(device, 'POST', '/panel/api/login', { user: 'Administrator', password: 'Panel-admin-pw-1' })).status).toBe(200);
     const started = await panel(device, 'POST', '/panel/api/scan', SCAN);
     expect(started.status).toBe(202);
     const id = started.json.jobId as string;
@@ -328,7 +332,7 @@ describe('the control panel API', () => {
 
     // The job log in the Remote UI API: the job with its result, filterable, and as CSV.
     const admin = new ApiClient(device.handleHttp);
-    await admin.loginAndChange('Administrator', device.label.factoryPassword, 'Job-log-admin-1');
+    expect((await admin.login('Administrator', 'Panel-admin-pw-1')).status).toBe(200);
     const log = (await admin.call('GET', '/api/jobs')).json;
     expect(log[0]).toMatchObject({ id, operator: 'Administrator', to: ['boss@jobs.test'], pages: 3, format: 'pdf', state: 'delivered', attempts: 1 });
     expect(log[0].transcriptId).toMatch(/./);
@@ -451,6 +455,18 @@ describe('divided sending to fit the server', () => {
       server.options.size = sizeBefore;
       device.shutdown();
     }
+  });
+});
+
+describe('panel login', () => {
+  it('shares the Remote UI\'s lockout: failures at the panel lock the name at both doors', async () => {
+    const { device } = await boot(new MemoryStorage(), new MemorySpool(), new BytesScanner(1000));
+    await new ApiClient(device.handleHttp).loginAndChange('Administrator', device.label.factoryPassword, 'Lockout-admin-pw-1');
+    for (let i = 0; i < 4; i++) expect((await panel(device, 'POST', '/panel/api/login', { user: 'Administrator', password: `wrong-${i}` })).status).toBe(401);
+    expect((await panel(device, 'POST', '/panel/api/login', { user: 'Administrator', password: 'wrong-4' })).status).toBe(429); // the 5th failure locks
+    expect((await panel(device, 'POST', '/panel/api/login', { user: 'Administrator', password: 'Lockout-admin-pw-1' })).status).toBe(429);
+    expect((await new ApiClient(device.handleHttp).login('Administrator', 'Lockout-admin-pw-1')).status).toBe(429);
+    device.shutdown();
   });
 });
 
