@@ -90,6 +90,12 @@ export const securitySettings = z.object({
   lockoutWindowMin: z.int().check(z.minimum(1, 'Between 1 and 60 minutes.'), z.maximum(60, 'Between 1 and 60 minutes.')),
   lockoutDurationMin: z.int().check(z.minimum(1, 'Between 1 and 60 minutes.'), z.maximum(60, 'Between 1 and 60 minutes.')),
   sessionIdleMin: z.int().check(z.minimum(1, 'Between 1 and 60 minutes.'), z.maximum(60, 'Between 1 and 60 minutes.')),
+  /**
+   * Who may add, edit and delete address book entries at the control panel (anyone can pick
+   * from it). Printers leave it open by default; offices restrict it. Added in a later firmware:
+   * older records read the default.
+   */
+  panelAddressBookEditing: z._default(z.enum(['anyone', 'logged-in', 'administrators']), 'anyone'),
 });
 
 export type DeviceSettings = z.infer<typeof deviceSettings>;
@@ -171,6 +177,7 @@ export const SECTIONS = {
       lockoutWindowMin: LOCKOUT_WINDOW_MIN_DEFAULT,
       lockoutDurationMin: LOCKOUT_DURATION_MIN_DEFAULT,
       sessionIdleMin: SESSION_IDLE_MIN_DEFAULT,
+      panelAddressBookEditing: 'anyone',
     }),
   },
 } as const;

@@ -21,6 +21,8 @@ export interface AddressBookRouteDeps {
   readonly root: string;
   /** Who asks (for the event log), or the refusal. */
   readonly actor: (c: Context) => string | Response;
+  /** Who asks to change the book, or the refusal; default: `actor`. */
+  readonly writer?: (c: Context) => string | Response;
 }
 
 export function registerAddressBookRoutes(app: Hono<any>, deps: AddressBookRouteDeps): void {
@@ -34,8 +36,10 @@ export function registerAddressBookRoutes(app: Hono<any>, deps: AddressBookRoute
     return c.json(book.search(q.data));
   });
 
+  const writer = deps.writer ?? deps.actor;
+
   app.post(root, async (c) => {
-    const actor = deps.actor(c);
+    const actor = writer(c);
     if (actor instanceof Response) return actor;
     const body = await readBody(c, addressBookEntryRequest);
     if (body instanceof Response) return body;
@@ -44,7 +48,7 @@ export function registerAddressBookRoutes(app: Hono<any>, deps: AddressBookRoute
   });
 
   app.put(`${root}/:id`, async (c) => {
-    const actor = deps.actor(c);
+    const actor = writer(c);
     if (actor instanceof Response) return actor;
     const body = await readBody(c, addressBookEntryRequest);
     if (body instanceof Response) return body;
@@ -53,7 +57,7 @@ export function registerAddressBookRoutes(app: Hono<any>, deps: AddressBookRoute
   });
 
   app.delete(`${root}/:id`, async (c) => {
-    const actor = deps.actor(c);
+    const actor = writer(c);
     if (actor instanceof Response) return actor;
     const result = await book.remove(c.req.param('id'), actor);
     return result.ok ? c.body(null, 204) : refusal(c, result, '');

@@ -324,6 +324,8 @@ export interface PanelStatus {
   readonly deviceName: string;
   readonly operator: PanelOperator | null;
   readonly problems: readonly PanelProblem[];
+  /** Whether this operator may add, change and delete address book entries (Security settings). */
+  readonly addressBookEditable: boolean;
 }
 
 export type PanelJobPhase = 'scanning' | 'queued' | 'connecting' | 'sending' | 'finishing' | 'retrying' | 'delivered' | 'failed';

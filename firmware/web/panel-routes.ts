@@ -29,6 +29,7 @@ import { loginRequest, scanRequest, type PanelJobView } from './api-types.ts';
 export type { PanelJobView };
 import { HTTP_BODY_MAX_BYTES } from '../defaults.ts';
 import { fail, lockedResponse, readBody } from './http-helpers.ts';
+import { mayDo } from './roles.ts';
 import { registerAddressBookRoutes } from './address-book-routes.ts';
 
 export interface PanelDeps {
@@ -57,11 +58,19 @@ export function buildPanelApp(deps: PanelDeps): Hono {
     if (!account) operatorName = undefined;
     return account && { name: account.name, ...(account.address ? { address: account.address } : {}) };
   };
+  /** Why the operator may not change the address book now (Security → Address Book Editing at the Panel), or undefined. */
+  const editingRefusal = (): string | undefined => {
+    const policy = deps.settings.get('security').panelAddressBookEditing;
+    const account = operatorName === undefined ? undefined : deps.accounts.find(operatorName);
+    if (policy === 'logged-in' && !account) return 'Log in to change the address book.';
+    if (policy === 'administrators' && !(account && mayDo(account.role, 'manageAddressBook'))) return 'Only an administrator may change the address book at this device.';
+    return undefined;
+  };
 
   app.use('/panel/api/*', bodyLimit({ maxSize: HTTP_BODY_MAX_BYTES, onError: (c) => fail(c, 413, 'too-large', 'The request is too large.') }));
 
   app.get('/panel/api/status', (c) =>
-    c.json({ deviceName: deps.settings.get('device').name, operator: currentOperator() ?? null, problems: deps.scans.problems() }),
+    c.json({ deviceName: deps.settings.get('device').name, operator: currentOperator() ?? null, problems: deps.scans.problems(), addressBookEditable: editingRefusal() === undefined }),
   );
 
   app.post('/panel/api/login', async (c) => {
@@ -113,7 +122,15 @@ export function buildPanelApp(deps: PanelDeps): Hono {
     return c.json(view);
   });
 
-  registerAddressBookRoutes(app, { book: deps.addressBook, root: '/panel/api/address-book', actor: () => `${currentOperator()?.name ?? 'Guest'} at the panel` });
+  registerAddressBookRoutes(app, {
+    book: deps.addressBook,
+    root: '/panel/api/address-book',
+    actor: () => `${currentOperator()?.name ?? 'Guest'} at the panel`,
+    writer: (c) => {
+      const refusal = editingRefusal();
+      return refusal ? fail(c, 403, 'address-book-locked', refusal) : `${currentOperator()?.name ?? 'Guest'} at the panel`;
+    },
+  });
 
   app.all('/panel/api/*', (c) => fail(c, 404, 'not-found', 'There is no such panel request.'));
   return app;

@@ -218,6 +218,17 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
       { key: 'lockoutWindowMin', label: 'Failure Counting Period', kind: 'number', min: 1, max: 60, unit: 'min (1–60)' },
       { key: 'lockoutDurationMin', label: 'Lockout Period', kind: 'number', min: 1, max: 60, unit: 'min (1–60)' },
       { key: 'sessionIdleMin', label: 'Session Timeout (Idle)', kind: 'number', min: 1, max: 60, unit: 'min (1–60)' },
+      {
+        key: 'panelAddressBookEditing',
+        label: 'Address Book Editing at the Panel',
+        kind: 'select',
+        options: [
+          ['anyone', 'Anyone at the panel'],
+          ['logged-in', 'Logged-in users only'],
+          ['administrators', 'Administrators only (Administrator, DeviceAdmin)'],
+        ],
+        hint: 'Who may add, change and delete entries at the control panel. Everyone can still send to the entries.',
+      },
     ],
   },
 };

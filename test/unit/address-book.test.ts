@@ -242,3 +242,36 @@ describe('the address book in the Remote UI API', () => {
     device.shutdown();
   });
 });
+
+describe('who may edit the address book at the panel (Security settings)', () => {
+  it('anyone by default; logged-in users, or administrators only, when the administrator says so', async () => {
+    const device = await boot();
+    const admin = new ApiClient(device.handleHttp);
+    await admin.loginAndChange('Administrator', device.label.factoryPassword, ADMIN_PW);
+    expect((await admin.call('POST', '/api/accounts', { name: 'gus', role: 'GeneralUser', password: 'initial-pw-1' })).status).toBe(201);
+    await new ApiClient(device.handleHttp).loginAndChange('gus', 'initial-pw-1', 'gus-own-pw-1');
+    const setPolicy = async (panelAddressBookEditing: string) => {
+      const security = (await admin.call('GET', '/api/settings/security')).json.values;
+      expect((await admin.call('PUT', '/api/settings/security', { ...security, panelAddressBookEditing })).status).toBe(200);
+    };
+
+    expect((await panel(device, 'GET', '/status')).json.addressBookEditable).toBe(true);
+    expect((await add(device, 'Front Desk', 'front@example.com')).status).toBe(201);
+
+    await setPolicy('logged-in');
+    expect((await panel(device, 'GET', '/status')).json.addressBookEditable).toBe(false);
+    expect(await add(device, 'Guest Entry', 'guest@example.com')).toMatchObject({ status: 403, json: { error: 'address-book-locked', message: 'Log in to change the address book.' } });
+    expect((await panel(device, 'GET', '/address-book')).status).toBe(200); // picking stays open
+    expect((await panel(device, 'POST', '/login', { user: 'gus', password: 'gus-own-pw-1' })).status).toBe(200);
+    expect((await add(device, 'Gus Entry', 'gus-entry@example.com')).status).toBe(201);
+
+    await setPolicy('administrators');
+    const id = (await panel(device, 'GET', '/address-book')).json[0].id as string;
+    expect((await panel(device, 'DELETE', `/address-book/${id}`)).json).toMatchObject({ error: 'address-book-locked', message: 'Only an administrator may change the address book at this device.' });
+    await panel(device, 'POST', '/logout', {});
+    expect((await panel(device, 'POST', '/login', { user: 'Administrator', password: ADMIN_PW })).status).toBe(200);
+    expect((await panel(device, 'GET', '/status')).json.addressBookEditable).toBe(true);
+    expect((await panel(device, 'DELETE', `/address-book/${id}`)).status).toBe(204);
+    device.shutdown();
+  });
+});

@@ -13,6 +13,7 @@ import { addressBookEntryRequest } from '../../../firmware/web/api-types.ts';
 import {
   addAddressBookEntry,
   deleteAddressBookEntry,
+  getStatus,
   searchAddressBook,
   updateAddressBookEntry,
   type AddressBookEntry,
@@ -64,6 +65,8 @@ export class PanelAddressBook extends LitElement {
   declare notice: { readonly ok: boolean; readonly text: string } | undefined;
   /** Answers to older searches are dropped when a newer one was asked. */
   private generation = 0;
+  /** This operator may add, change and delete entries (Security → Address Book Editing at the Panel). */
+  private editable = true;
 
   constructor() {
     super();
@@ -80,7 +83,8 @@ export class PanelAddressBook extends LitElement {
 
   private async load(): Promise<void> {
     const generation = ++this.generation;
-    const result = await searchAddressBook(this.query.trim());
+    const [result, status] = await Promise.all([searchAddressBook(this.query.trim()), getStatus()]);
+    if (status.ok) this.editable = status.data.addressBookEditable;
     if (generation !== this.generation) return;
     this.entries = result.ok ? result.data : this.entries;
     this.loadError = result.ok ? undefined : result.error;
@@ -175,7 +179,9 @@ export class PanelAddressBook extends LitElement {
           data-test="ab-search"
           @input=${(e: InputEvent) => this.search((e.target as HTMLInputElement).value)}
         />
-        <button type="button" class="new" data-test="ab-new" @click=${() => this.open({ name: '', address: '' })}>+ New Entry</button>
+        ${this.editable
+          ? html`<button type="button" class="new" data-test="ab-new" @click=${() => this.open({ name: '', address: '' })}>+ New Entry</button>`
+          : html`<span class="locked" data-test="ab-locked">Editing is restricted</span>`}
       </div>
       ${this.loadError ? html`<div class="alert error" role="alert" data-test="ab-error">${this.loadError.message}</div>` : nothing}
       ${this.notice
@@ -213,7 +219,9 @@ export class PanelAddressBook extends LitElement {
           </button>`,
         )}
       </span>
-      <button type="button" class="edit" aria-label=${`Edit ${entry.name}`} data-test="ab-edit" @click=${() => this.open({ id: entry.id, name: entry.name, address: entry.address })}>✎</button>
+      ${this.editable
+        ? html`<button type="button" class="edit" aria-label=${`Edit ${entry.name}`} data-test="ab-edit" @click=${() => this.open({ id: entry.id, name: entry.name, address: entry.address })}>✎</button>`
+        : nothing}
     </li>`;
   }
 
@@ -266,6 +274,11 @@ export class PanelAddressBook extends LitElement {
       .search-line {
         display: flex;
         gap: 10px;
+      }
+      .locked {
+        color: #5b636d;
+        font-size: 15px;
+        white-space: nowrap;
       }
       .new {
         white-space: nowrap;
