@@ -346,4 +346,7 @@ export interface PanelJobView {
   readonly message: string;
   readonly possibleDuplicate?: boolean;
   readonly nextAttemptWallMs?: number;
+  /** Once the scan is queued: what was scanned, and the attachments' names. */
+  readonly scan?: { readonly format: 'pdf' | 'jpeg'; readonly colour: 'colour' | 'greyscale' | 'black-and-white'; readonly dpi: 150 | 300 | 600; readonly pages: number };
+  readonly files?: readonly string[];
 }

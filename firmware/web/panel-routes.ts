@@ -166,5 +166,7 @@ function jobView(deps: PanelDeps, job: JobRecord): PanelJobView {
     message: job.possibleDuplicate && job.state === 'delivered' ? `${message} (It may have been delivered twice after a power cut.)` : message,
     ...(job.possibleDuplicate ? { possibleDuplicate: true } : {}),
     ...(job.nextAttemptWallMs !== undefined && job.state === 'retrying' ? { nextAttemptWallMs: job.nextAttemptWallMs } : {}),
+    scan: job.scan,
+    files: job.files.map((f) => f.fileName),
   };
 }

@@ -325,7 +325,7 @@ describe('the control panel API', () => {
     const id = started.json.jobId as string;
     await expect.poll(async () => (await panel(device, 'GET', `/panel/api/jobs/${id}`)).json.phase, { timeout: 15_000 }).toBe('delivered');
     const view = (await panel(device, 'GET', `/panel/api/jobs/${id}`)).json;
-    expect(view).toMatchObject({ phase: 'delivered', percent: 100, message: 'Sent.', operator: 'Administrator', pages: 3 });
+    expect(view).toMatchObject({ phase: 'delivered', percent: 100, message: 'Sent.', operator: 'Administrator', pages: 3, scan: { format: 'pdf', colour: 'colour', dpi: 300, pages: 3 }, files: ['Report.pdf'] });
     const [mail] = await arrivedWith(device.jobs!.get(id)!.messageId);
     expect(mail!.parsed.attachments.map((a) => [a.filename, a.size])).toEqual([['Report.pdf', 60_000]]);
     expect(mail!.parsed.from?.value[0]?.name).toBe('Administrator');

@@ -110,7 +110,7 @@ export class PanelProgressScreen extends LitElement {
     const r = this.request;
     const to = r ? [...r.to, ...r.cc, ...r.bcc] : (job?.to ?? []);
     const subject = r?.subject ?? job?.subject;
-    const settings = r ? settingsSummary(r) : job ? `${job.pages} ${job.pages === 1 ? 'page' : 'pages'}` : '';
+    const settings = r ? settingsSummary(r) : job?.scan ? settingsSummary(job.scan) : job ? `${job.pages} ${job.pages === 1 ? 'page' : 'pages'}` : '';
     // Two pairs a line: Job | Scan, To | File, Subject.
     return html`<dl class="job-line" data-test="job-line">
       <dt>Job</dt>
@@ -120,7 +120,7 @@ export class PanelProgressScreen extends LitElement {
       <dt>To</dt>
       <dd data-test="job-to">${to.join(', ')}</dd>
       <dt>File</dt>
-      <dd data-test="job-files">${r ? attachmentNames(r) : ''}</dd>
+      <dd data-test="job-files">${r ? attachmentNames(r) : (job?.files ?? []).join(', ')}</dd>
       ${subject ? html`<dt>Subject</dt><dd class="wide">${subject}</dd>` : nothing}
     </dl>`;
   }
