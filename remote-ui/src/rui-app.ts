@@ -12,6 +12,7 @@ import { interceptLinks, navigate, ROUTE_EVENT } from './router.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 import './accounts-page.ts';
+import './address-book-page.ts';
 import './certificates-page.ts';
 import './datetime-page.ts';
 import './email-page.ts';
@@ -38,6 +39,7 @@ const NAV: readonly { readonly group: string; readonly items: readonly NavItem[]
       { path: '/settings/email', label: 'E-mail', section: 'email' },
       { path: '/settings/oauthMicrosoft', label: 'OAuth 2.0 (Microsoft)', section: 'oauthMicrosoft' },
       { path: '/settings/oauthGoogle', label: 'OAuth 2.0 (Google)', section: 'oauthGoogle' },
+      { path: '/address-book', label: 'Address Book', capability: 'manageAddressBook' },
       { path: '/jobs', label: 'Job Log', capability: 'readJobLog' },
     ],
   },
@@ -225,6 +227,7 @@ export class RuiApp extends LitElement {
     if (item.section === 'oauthGoogle') return html`<rui-oauth-page .provider=${'google'}></rui-oauth-page>`;
     if (item.section) return html`<rui-settings-form .section=${item.section} .spec=${SECTION_FORMS[item.section]}></rui-settings-form>`;
     if (path === '/accounts') return html`<rui-accounts-page .session=${session}></rui-accounts-page>`;
+    if (path === '/address-book') return html`<rui-address-book-page></rui-address-book-page>`;
     if (path === '/jobs') return html`<rui-job-log-page></rui-job-log-page>`;
     return html`<rui-events-page></rui-events-page>`;
   }

@@ -156,6 +156,13 @@ export const sharedStyles = css`
   .nowrap {
     white-space: nowrap;
   }
+  /* A line of controls above a table (search, filter, Add). */
+  .toolbar {
+    display: flex;
+    align-items: center;
+    gap: 10px;
+    margin: 0 0 10px;
+  }
   /* An inline "are you sure?" strip above a table. */
   .confirm {
     display: flex;

@@ -2,7 +2,7 @@
  * Steps an administrator takes in the Remote UI, shared by the browser journeys (test/e2e):
  * the first login with the label password, a Test e-mail through the E-mail page and its
  * arrival in the simulator's mailbox, moving the device date one day on at Date/Time, a later
- * login, and opening Send → Job Log.
+ * login (any account's), and opening Send → Job Log.
  */
 import { simpleParser } from 'mailparser';
 import type { Page } from 'playwright-core';
@@ -92,10 +92,10 @@ function nextDay(local: string): string {
   return `${new Date(Date.UTC(y!, m! - 1, d! + 1)).toISOString().slice(0, 10)}T${time.length === 5 ? `${time}:00` : time}`;
 }
 
-/** Log in to the Remote UI as Administrator with `password` (the label password already changed). */
-export async function logIn(page: Page, sim: RunningSimulator, password: string): Promise<void> {
+/** Log in to the Remote UI as `user` (Administrator unless named) with `password` (the initial password already changed). */
+export async function logIn(page: Page, sim: RunningSimulator, password: string, user = 'Administrator'): Promise<void> {
   await page.goto(new URL('/login', sim.printer.remoteUiUrl).href);
-  await page.getByLabel('User Name').fill('Administrator');
+  await page.getByLabel('User Name').fill(user);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log In' }).click();
   await expect.poll(() => page.locator('[data-test=device-status]').count()).toBe(1);
