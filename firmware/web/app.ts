@@ -23,7 +23,6 @@ import {
   clockSetRequest,
   loginRequest,
   passwordChangeRequest,
-  type ApiError,
   type ClockView,
   type DeviceStatus,
   type SessionInfo,
