@@ -97,9 +97,9 @@ export async function bootDevice(hal: Hal): Promise<Device> {
       : undefined;
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
   return {
-    // Hono's request handler (Request → Response), not the global fetch: no I/O leaves the core here.
-    handleHttp: (request) => Promise.resolve(app.fetch(request)),
-    handlePanel: panel ? (request) => Promise.resolve(panel.fetch(request)) : undefined,
+    // Hono's in-process dispatch (Request → Response): no I/O leaves the core here.
+    handleHttp: (request) => Promise.resolve(app.request(request)),
+    handlePanel: panel ? (request) => Promise.resolve(panel.request(request)) : undefined,
     events,
     settings,
     label: accounts.label,

@@ -34,43 +34,36 @@ export function registerEmailRoutes(app: Hono<any>, deps: EmailRouteDeps): void 
     return parsed.success ? parsed.data : fail(c, 400, 'invalid', 'The test recipient is not valid.', [{ path: 'to', message: 'Enter an e-mail address such as someone@example.com.' }]);
   };
 
-  app.post('/api/email/check', async (c) => {
+  /** The door of the three actions: role, body, the candidate settings and the recipient. */
+  const action = async (c: Context, options: { readonly recipientRequired: boolean; readonly settingsRequired: boolean }) => {
     const session = deps.requireEmail(c);
     if (session instanceof Response) return session;
     const body = await readBody(c, emailActionRequest);
     if (body instanceof Response) return body;
+    if (options.settingsRequired && !body.settings) return fail(c, 400, 'invalid', 'Send the settings to validate.', [{ path: 'settings', message: 'Required.' }]);
     const settings = candidate(c, body);
     if (settings instanceof Response) return settings;
-    const to = recipient(c, body.to, false);
+    const to = recipient(c, body.to, options.recipientRequired);
     if (to instanceof Response) return to;
-    return c.json(await deps.transport.check(settings, to));
+    return { session, settings, to };
+  };
+
+  app.post('/api/email/check', async (c) => {
+    const a = await action(c, { recipientRequired: false, settingsRequired: false });
+    return a instanceof Response ? a : c.json(await deps.transport.check(a.settings, a.to));
   });
 
   app.post('/api/email/test', async (c) => {
-    const session = deps.requireEmail(c);
-    if (session instanceof Response) return session;
-    const body = await readBody(c, emailActionRequest);
-    if (body instanceof Response) return body;
-    const settings = candidate(c, body);
-    if (settings instanceof Response) return settings;
-    const to = recipient(c, body.to, true);
-    if (to instanceof Response) return to;
-    return c.json(await deps.transport.sendTest(settings, to!));
+    const a = await action(c, { recipientRequired: true, settingsRequired: false });
+    return a instanceof Response ? a : c.json(await deps.transport.sendTest(a.settings, a.to!));
   });
 
   app.post('/api/email/validate-and-save', async (c) => {
-    const session = deps.requireEmail(c);
-    if (session instanceof Response) return session;
-    const body = await readBody(c, emailActionRequest);
-    if (body instanceof Response) return body;
-    if (!body.settings) return fail(c, 400, 'invalid', 'Send the settings to validate.', [{ path: 'settings', message: 'Required.' }]);
-    const settings = candidate(c, body);
-    if (settings instanceof Response) return settings;
-    const to = recipient(c, body.to, true);
-    if (to instanceof Response) return to;
-    const result = await deps.transport.sendTest(settings, to!);
+    const a = await action(c, { recipientRequired: true, settingsRequired: true });
+    if (a instanceof Response) return a;
+    const result = await deps.transport.sendTest(a.settings, a.to!);
     if (!result.ok) return c.json({ ...result, saved: false });
-    const saved = await deps.settings.update('email', settings, session.user);
+    const saved = await deps.settings.update('email', a.settings, a.session.user);
     return c.json({ ...result, saved: saved.ok });
   });
 

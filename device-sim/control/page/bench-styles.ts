@@ -38,6 +38,29 @@ export const benchFrameStyles = css`
   ${benchHeadingStyles}
 `;
 
+/** A result line (`.msg.ok` / `.msg.error`) and muted side notes, on every bench page. */
+export const benchMessageStyles = css`
+  .msg {
+    padding: 6px 10px;
+    border: 1px solid;
+    margin: 0 0 10px;
+  }
+  .msg.error {
+    color: #b3261e;
+    background: #fdf0ef;
+  }
+  .msg.ok {
+    color: #1e6b35;
+    background: #eef8f0;
+  }
+  .muted {
+    color: #6b7580;
+    font-weight: normal;
+    text-transform: none;
+    letter-spacing: 0;
+  }
+`;
+
 /** Panels, lines of controls, inputs, buttons and the result message of the control page's sections. */
 export const benchFormStyles = css`
   section {
@@ -79,23 +102,5 @@ export const benchFormStyles = css`
     text-transform: none;
     letter-spacing: 0;
   }
-  .msg {
-    padding: 6px 10px;
-    border: 1px solid;
-    margin: 0 0 10px;
-  }
-  .msg.error {
-    color: #b3261e;
-    background: #fdf0ef;
-  }
-  .msg.ok {
-    color: #1e6b35;
-    background: #eef8f0;
-  }
-  .muted {
-    color: #6b7580;
-    font-weight: normal;
-    text-transform: none;
-    letter-spacing: 0;
-  }
+  ${benchMessageStyles}
 `;

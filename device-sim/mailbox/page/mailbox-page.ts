@@ -23,7 +23,7 @@ import {
   type MailboxMessage,
   type MailboxSummary,
 } from './mailbox-client.ts';
-import { benchFrameStyles } from '../../control/page/bench-styles.ts';
+import { benchFrameStyles, benchMessageStyles } from '../../control/page/bench-styles.ts';
 
 const POLL_MS = 2000;
 /** The raw box shows at most this much of the source; the "Raw source" link has all of it. */
@@ -438,6 +438,7 @@ export class SimMailboxPage extends LitElement {
 
   static override styles = [
     benchFrameStyles,
+    benchMessageStyles,
     css`
     h3 {
       font-size: 12px;
@@ -501,25 +502,6 @@ export class SimMailboxPage extends LitElement {
       text-transform: none;
       letter-spacing: 0;
       font-weight: 600;
-    }
-    .msg {
-      padding: 6px 10px;
-      border: 1px solid;
-      margin: 0 0 10px;
-    }
-    .msg.error {
-      color: #b3261e;
-      background: #fdf0ef;
-    }
-    .msg.ok {
-      color: #1e6b35;
-      background: #eef8f0;
-    }
-    .muted {
-      color: #6b7580;
-      font-weight: normal;
-      text-transform: none;
-      letter-spacing: 0;
     }
     .hint {
       text-align: center;
