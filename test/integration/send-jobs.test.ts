@@ -79,7 +79,7 @@ beforeAll(async () => {
       });
     },
   });
-  port = await loopback.listen(server.server);
+  port = await loopback.listenSmtp(server);
 });
 afterAll(() => loopback.closeAll());
 

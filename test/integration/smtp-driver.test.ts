@@ -10,7 +10,7 @@
  * parallel; the driver only promises to ask it after every handshake and before any write.
  */
 import { createHash } from 'node:crypto';
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -147,7 +147,7 @@ async function startSmtpServer(over: Partial<SMTPServerOptions> & { certificate?
     },
     ...serverOptions,
   });
-  const port = await loopback.listen((server as unknown as { server: Server }).server);
+  const port = await loopback.listenSmtp(server);
   return { port, received };
 }
 

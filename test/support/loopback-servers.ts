@@ -4,6 +4,8 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 export class LoopbackServers {
   private readonly servers: Server[] = [];
   private readonly sockets: Socket[] = [];
+  /** What smtp-servers listening through `listenSmtp` reported as errors (e.g. a client killed mid-DATA). */
+  readonly smtpErrors: (Error & { code?: string })[] = [];
 
   /** Listen on an ephemeral loopback port; returns the port. */
   async listen(server: Server): Promise<number> {
@@ -11,6 +13,16 @@ export class LoopbackServers {
     server.on('connection', (socket: Socket) => this.sockets.push(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     return (server.address() as AddressInfo).port;
+  }
+
+  /**
+   * Listen with an smtp-server. It reports a client that vanished inside a mail transaction
+   * (ECONNRESET, EPIPE) as an 'error' event on the server object; unheard, Node would throw it out
+   * of the test file. Such errors are recorded in `smtpErrors` for the test to look at.
+   */
+  async listenSmtp(smtp: { readonly server: Server; on(event: 'error', listener: (err: Error) => void): unknown }): Promise<number> {
+    smtp.on('error', (err) => this.smtpErrors.push(err));
+    return this.listen(smtp.server);
   }
 
   /** Servers that never read would not notice the client's FIN: destroy their sockets explicitly. */
