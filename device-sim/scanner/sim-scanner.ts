@@ -12,7 +12,7 @@ import type { Scanner, ScanRequest, ScanResult } from '../../firmware/hal/scanne
 import type { Spool, SpoolWriter } from '../../firmware/hal/spool.ts';
 import { SpoolFullError } from '../hal/file-spool.ts';
 import { ScanFrameParser, type ScanUnitRequest } from './scan-unit-wire.ts';
-import { scanUnitScript } from './scan-unit-script.ts';
+import { scanUnitCommand } from './scan-unit-script.ts';
 
 export interface ScannerFaults {
   /** The scan unit dies (SIGKILL) after this many pages. */
@@ -90,7 +90,8 @@ export class SimScanner implements Scanner {
       wallMs: request.wallMs,
       ...(this.options.faults?.killUnitAfterPages !== undefined ? { killAfterPages: this.options.faults.killUnitAfterPages } : {}),
     };
-    const child = spawn(process.execPath, [await scanUnitScript(), JSON.stringify(unitRequest)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { args, env } = await scanUnitCommand(unitRequest);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.units.add(child);
     return new RunningUnit(child, this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, () => this.units.delete(child));
   }

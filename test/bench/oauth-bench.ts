@@ -23,15 +23,12 @@ import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { SimNetwork, type SimRoute } from '../../device-sim/hal/sim-network.ts';
 import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
 import { ApiClient } from '../support/api-client.ts';
+import { benchLine } from './bench-line.ts';
 
 const USER = 'scanner@contoso.com';
 const ENTRA_HOST = 'login.microsoftonline.com';
 const APPROVAL_RUNS = 5;
 const SENDS = 100;
-
-function report(name: string, value: number, unit: string): void {
-  process.stdout.write(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}\n`);
-}
 
 /** The simulated network, counting the connections opened to each host name. */
 class CountingNetwork extends SimNetwork {
@@ -106,8 +103,8 @@ async function approvalFigures(): Promise<void> {
     }
     waits.sort((a, b) => a - b);
     process.stderr.write(`oauth approval → Active, ms: ${waits.map((w) => Math.round(w)).join(' ')}\n`);
-    report('oauth_approval_to_active_ms', Math.round(waits[Math.floor(waits.length / 2)]!), 'ms');
-    report('oauth_approval_to_active_worst_ms', Math.round(waits.at(-1)!), 'ms');
+    benchLine('oauth_approval_to_active_ms', Math.round(waits[Math.floor(waits.length / 2)]!), 'ms');
+    benchLine('oauth_approval_to_active_worst_ms', Math.round(waits.at(-1)!), 'ms');
   } finally {
     await bench.stop();
   }
@@ -139,8 +136,8 @@ async function sendFigures(): Promise<void> {
       if (i > 500) throw new Error('not Active after the approval');
       await new Promise((r) => setTimeout(r, 10));
     }
-    report('oauth_token_requests_per_100_sends', await tokenRequestsOver(bench, 0), 'requests');
-    report('oauth_token_requests_per_100_sends_over_100_min', await tokenRequestsOver(bench, 60_000), 'requests');
+    benchLine('oauth_token_requests_per_100_sends', await tokenRequestsOver(bench, 0), 'requests');
+    benchLine('oauth_token_requests_per_100_sends_over_100_min', await tokenRequestsOver(bench, 60_000), 'requests');
   } finally {
     await bench.stop();
   }

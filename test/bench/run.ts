@@ -7,7 +7,8 @@
  * - process_start_to_ready_ms: `make run`'s process (tsx device-sim/main.ts) from spawn until the
  *   Remote UI answers, NVRAM present; includes loading and compiling the TypeScript. Median of 3.
  * - remote_ui_js_gzip_kb: all JavaScript of the built admin UI, gzip -9, summed. Goal <= 40.
- * - oauth_*: see oauth-bench.ts; scan_*: see scan-bench.ts; smtp_*: see smtp-bench.ts.
+ * - oauth_*: see oauth-bench.ts; scan_*: see scan-bench.ts; scan_unit_*: see scan-unit-bench.ts;
+ *   smtp_*: see smtp-bench.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -18,13 +19,11 @@ import { gzipSync } from 'node:zlib';
 import { SimPrinter } from '../../device-sim/printer.ts';
 import { oauthFigures } from './oauth-bench.ts';
 import { scanFigures } from './scan-bench.ts';
+import { scanUnitFigures } from './scan-unit-bench.ts';
 import { smtpFigures } from './smtp-bench.ts';
+import { benchLine } from './bench-line.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-
-function report(name: string, value: number, unit: string): void {
-  process.stdout.write(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}\n`);
-}
 
 async function timeToReady(stateDir: string): Promise<{ ms: number; printer: SimPrinter }> {
   const started = performance.now();
@@ -40,7 +39,7 @@ async function bootFigures(): Promise<void> {
   try {
     const first = await timeToReady(dir);
     await first.printer.powerOff();
-    report('boot_factory_to_ready_ms', Math.round(first.ms), 'ms');
+    benchLine('boot_factory_to_ready_ms', Math.round(first.ms), 'ms');
     const warm: number[] = [];
     for (let i = 0; i < 7; i++) {
       const run = await timeToReady(dir);
@@ -48,7 +47,7 @@ async function bootFigures(): Promise<void> {
       await run.printer.powerOff();
     }
     warm.sort((a, b) => a - b);
-    report('boot_to_ready_ms', Math.round(warm[Math.floor(warm.length / 2)]!), 'ms');
+    benchLine('boot_to_ready_ms', Math.round(warm[Math.floor(warm.length / 2)]!), 'ms');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -82,7 +81,7 @@ async function processFigure(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   runs.sort((a, b) => a - b);
-  report('process_start_to_ready_ms', Math.round(runs[Math.floor(runs.length / 2)]!), 'ms');
+  benchLine('process_start_to_ready_ms', Math.round(runs[Math.floor(runs.length / 2)]!), 'ms');
 }
 
 async function jsFiles(dir: string): Promise<string[]> {
@@ -100,7 +99,7 @@ async function uiFigures(): Promise<void> {
   if (files.length === 0) throw new Error('remote-ui/dist has no JavaScript: build the UI first (make ui)');
   let total = 0;
   for (const file of files) total += gzipSync(await readFile(file), { level: 9 }).byteLength;
-  report('remote_ui_js_gzip_kb', total / 1024, 'kB');
+  benchLine('remote_ui_js_gzip_kb', total / 1024, 'kB');
 }
 
 await bootFigures();
@@ -108,4 +107,5 @@ await processFigure();
 await uiFigures();
 await oauthFigures();
 await scanFigures();
+await scanUnitFigures();
 await smtpFigures();

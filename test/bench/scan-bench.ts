@@ -21,14 +21,11 @@ import { startCloud } from '../../device-sim/cloud/cloud.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { ApiClient } from '../support/api-client.ts';
+import { benchLine } from './bench-line.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MIB = 1024 * 1024;
 const USER = 'scanner@contoso.com';
-
-function print(name: string, value: number, unit: string): void {
-  process.stdout.write(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}\n`);
-}
 
 interface JobFigure {
   readonly wallMs: number;
@@ -106,10 +103,10 @@ export async function scanFigures(): Promise<void> {
     const small = await runJob(bundle, 1);
     const large = await runJob(bundle, 100);
     process.stderr.write(`scan bench: 1 MiB ${Math.round(small.wallMs)} ms, ${(small.maxRssKiB / 1024).toFixed(1)} MiB; 100 MiB ${Math.round(large.wallMs)} ms, ${(large.maxRssKiB / 1024).toFixed(1)} MiB\n`);
-    print('scan_100mb_send_s', large.wallMs / 1000, 's');
-    print('scan_100mb_peak_rss_mb', large.maxRssKiB / 1024, 'MiB');
-    print('scan_1mb_peak_rss_mb', small.maxRssKiB / 1024, 'MiB');
-    print('scan_rss_growth_1_to_100mb_mb', (large.maxRssKiB - small.maxRssKiB) / 1024, 'MiB');
+    benchLine('scan_100mb_send_s', large.wallMs / 1000, 's');
+    benchLine('scan_100mb_peak_rss_mb', large.maxRssKiB / 1024, 'MiB');
+    benchLine('scan_1mb_peak_rss_mb', small.maxRssKiB / 1024, 'MiB');
+    benchLine('scan_rss_growth_1_to_100mb_mb', (large.maxRssKiB - small.maxRssKiB) / 1024, 'MiB');
   } finally {
     await rm(join(dir, 'scan-device.mjs'), { force: true });
   }

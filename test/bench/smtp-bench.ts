@@ -37,6 +37,7 @@ import { createRootCa, issueCertificate, pemChain } from '../../device-sim/cloud
 import { base64LinesSize } from '../../firmware/mime/base64-lines.ts';
 import { pseudoRandomBlocks } from './pseudo-random.ts';
 import { benchFrom, BENCH_SMTP_HOST, type SenderJob, type SenderName, type SenderReport } from './smtp-bench-params.ts';
+import { benchLine } from './bench-line.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MIB = 1024 * 1024;
@@ -71,10 +72,6 @@ interface SinkMessage {
   readonly cpuMs: number;
   readonly attachment?: { readonly bytes: number; readonly sha256: string } | null;
   readonly parseError?: string;
-}
-
-function print(name: string, value: number, unit: string, digits = 1): void {
-  process.stdout.write(`BENCH ${name} ${Number.isInteger(value) ? value : value.toFixed(digits)} ${unit}\n`);
 }
 
 function median(values: readonly number[]): number {
@@ -295,28 +292,28 @@ export async function smtpFigures(): Promise<void> {
 
     // The figures the issue asks for: against smtp-server.
     const main = medians(await measure(setup, 'test/bench/smtp-sink.ts', SIZES));
-    print('smtp_100mb_wall_ratio_vs_nodemailer', main.wallMs('firmware', 100) / main.wallMs('nodemailer', 100), 'ratio', 2);
-    print('smtp_100mb_wall_ratio_vs_floor', main.wallMs('firmware', 100) / main.wallMs('floor', 100), 'ratio', 2);
-    print('smtp_rss_growth_1_to_100mb_mb', main.rssMiB('firmware', 100) - main.rssMiB('firmware', 1), 'MiB');
-    print('smtp_100mb_peak_rss_mb', main.rssMiB('firmware', 100), 'MiB');
+    benchLine('smtp_100mb_wall_ratio_vs_nodemailer', main.wallMs('firmware', 100) / main.wallMs('nodemailer', 100), 'ratio', 2);
+    benchLine('smtp_100mb_wall_ratio_vs_floor', main.wallMs('firmware', 100) / main.wallMs('floor', 100), 'ratio', 2);
+    benchLine('smtp_rss_growth_1_to_100mb_mb', main.rssMiB('firmware', 100) - main.rssMiB('firmware', 1), 'MiB');
+    benchLine('smtp_100mb_peak_rss_mb', main.rssMiB('firmware', 100), 'MiB');
     for (const { mib } of SIZES) {
       for (const sender of SENDERS) {
-        print(`smtp_${sender}_${mib}mb_wall_ms`, Math.round(main.wallMs(sender, mib)), 'ms');
-        print(`smtp_${sender}_${mib}mb_peak_rss_mb`, main.rssMiB(sender, mib), 'MiB');
+        benchLine(`smtp_${sender}_${mib}mb_wall_ms`, Math.round(main.wallMs(sender, mib)), 'ms');
+        benchLine(`smtp_${sender}_${mib}mb_peak_rss_mb`, main.rssMiB(sender, mib), 'MiB');
       }
     }
     for (const sender of SENDERS) {
-      print(`smtp_${sender}_100mb_cpu_ms`, Math.round(main.cpuMs(sender, 100)), 'ms');
-      print(`smtp_sink_100mb_cpu_ms_for_${sender}`, Math.round(main.sinkCpuMs(sender, 100)), 'ms');
+      benchLine(`smtp_${sender}_100mb_cpu_ms`, Math.round(main.cpuMs(sender, 100)), 'ms');
+      benchLine(`smtp_sink_100mb_cpu_ms_for_${sender}`, Math.round(main.sinkCpuMs(sender, 100)), 'ms');
     }
 
     // The control: the same at 100 MiB against the minimal sink, to see what smtp-server costs.
     const control = medians(await measure(setup, 'test/bench/smtp-sink-minimal.ts', [{ mib: 100, runs: CONTROL_RUNS }]));
-    print('smtp_100mb_wall_ratio_vs_nodemailer_minimal_sink', control.wallMs('firmware', 100) / control.wallMs('nodemailer', 100), 'ratio', 2);
-    print('smtp_100mb_wall_ratio_vs_floor_minimal_sink', control.wallMs('firmware', 100) / control.wallMs('floor', 100), 'ratio', 2);
+    benchLine('smtp_100mb_wall_ratio_vs_nodemailer_minimal_sink', control.wallMs('firmware', 100) / control.wallMs('nodemailer', 100), 'ratio', 2);
+    benchLine('smtp_100mb_wall_ratio_vs_floor_minimal_sink', control.wallMs('firmware', 100) / control.wallMs('floor', 100), 'ratio', 2);
     for (const sender of SENDERS) {
-      print(`smtp_${sender}_100mb_wall_ms_minimal_sink`, Math.round(control.wallMs(sender, 100)), 'ms');
-      print(`smtp_minimal_sink_100mb_cpu_ms_for_${sender}`, Math.round(control.sinkCpuMs(sender, 100)), 'ms');
+      benchLine(`smtp_${sender}_100mb_wall_ms_minimal_sink`, Math.round(control.wallMs(sender, 100)), 'ms');
+      benchLine(`smtp_minimal_sink_100mb_cpu_ms_for_${sender}`, Math.round(control.sinkCpuMs(sender, 100)), 'ms');
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

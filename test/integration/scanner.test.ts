@@ -3,12 +3,15 @@
  * real file spool: the files are parsed back as a mail recipient's software would read them.
  * Mostly 150 dpi to stay fast; one 300 dpi page for the growth with resolution.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { PDFDict, PDFDocument, PDFName, PDFNumber, PDFRawStream } from 'pdf-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ColourMode, ScanFormat, ScanRequest, ScanResolution } from '../../firmware/hal/scanner.ts';
+import type { Spool } from '../../firmware/hal/spool.ts';
 import { FileSpool } from '../../device-sim/hal/file-spool.ts';
 import { SimScanner } from '../../device-sim/scanner/sim-scanner.ts';
 
@@ -77,6 +80,46 @@ async function pdfPages(bytes: Uint8Array) {
   });
 }
 
+/** The spool, counting the bytes written into it as they arrive. */
+function countingSpool(spool: Spool): { spool: Spool; written: () => number } {
+  let written = 0;
+  const counting: Spool = {
+    create: async (name) => {
+      const writer = await spool.create(name);
+      return {
+        write: (bytes) => ((written += bytes.length), writer.write(bytes)),
+        commit: () => writer.commit(),
+        abort: () => writer.abort(),
+      };
+    },
+    read: (name, chunkBytes) => spool.read(name, chunkBytes),
+    size: (name) => spool.size(name),
+    remove: (name) => spool.remove(name),
+    list: () => spool.list(),
+    freeBytes: () => spool.freeBytes(),
+  };
+  return { spool: counting, written: () => written };
+}
+
+/**
+ * How dark the top quarter and the bottom tenth of a PDF's first page are (0 white to 255 black),
+ * rendered by poppler's pdftoppm at 10 dpi. The test page has its title, colour bars and grey wedge
+ * at the top and blank paper at the bottom, so a page drawn upside down shows at once.
+ */
+async function topAndBottomDarkness(file: string): Promise<{ top: number; bottom: number }> {
+  const { stdout } = await promisify(execFile)('pdftoppm', ['-r', '10', '-gray', '-f', '1', '-l', '1', file], { encoding: 'buffer' });
+  const header = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(stdout.subarray(0, 32).toString('latin1'));
+  if (!header) throw new Error('pdftoppm did not write a PGM');
+  const [width, height] = [Number(header[1]), Number(header[2])];
+  const pixels = stdout.subarray(header[0].length);
+  const darkness = (fromRow: number, toRow: number) => {
+    let sum = 0;
+    for (let i = fromRow * width; i < toRow * width; i++) sum += 255 - pixels[i]!;
+    return sum / ((toRow - fromRow) * width);
+  };
+  return { top: darkness(0, Math.floor(height / 4)), bottom: darkness(height - Math.floor(height / 10), height) };
+}
+
 async function scanOnePage(format: ScanFormat, colour: ColourMode, dpi: ScanResolution): Promise<number> {
   const { spool } = await freshSpool();
   const result = await new SimScanner().scan(request({ format, colour, dpi }), spool);
@@ -106,6 +149,31 @@ describe('the simulated scanner', () => {
       expect(page.images).toEqual([{ subtype: '/Image', filter: '/DCTDecode', width: 1240, height: 1754, bitsPerComponent: 8 }]);
     }
     expect(await spool.list()).toEqual(['job-0001.pdf']);
+  });
+
+  it('writes each PDF page into the spool before it scans the next, into a file qpdf finds sound, the right way up', async () => {
+    for (const colour of ['colour', 'black-and-white'] as const) {
+      const { spool: fileSpool, spoolDir } = await freshSpool();
+      const { spool, written } = countingSpool(fileSpool);
+      const writtenAtPage: number[] = [];
+      const result = await new SimScanner().scan(request({ format: 'pdf', pages: 3, colour }), spool, () => writtenAtPage.push(written()));
+      if (!result.ok) throw new Error(result.detail);
+      const total = result.files[0]!.sizeBytes;
+      // Page n's image is in the spool when page n is reported: the unit does not hold the document.
+      expect(writtenAtPage[0]).toBeGreaterThan(total / 5);
+      expect(writtenAtPage[1]).toBeGreaterThan(writtenAtPage[0]! + total / 5);
+      expect(writtenAtPage[2]).toBeGreaterThan(writtenAtPage[1]! + total / 5);
+      expect(written()).toBe(total);
+      // qpdf: a strict structural check (cross-reference offsets, stream lengths, page tree), and the images' filters decode.
+      const file = join(spoolDir, 'job-0001.pdf');
+      const check = await promisify(execFile)('qpdf', ['--check', file]);
+      expect(check.stdout).toMatch(/No syntax or stream encoding errors found/);
+      const images = await promisify(execFile)('qpdf', ['--show-pages', '--with-images', file]);
+      expect(images.stdout.match(/^page \d+:/gm)).toHaveLength(3);
+      const { top, bottom } = await topAndBottomDarkness(file);
+      process.stdout.write(`${colour} page rendered: top ${top.toFixed(1)}, bottom ${bottom.toFixed(1)}\n`);
+      expect(top).toBeGreaterThan(bottom + 30);
+    }
   });
 
   it('scans 3 pages as 3 JPEG files of the A4 pixel size, one channel for greyscale', async () => {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs the real SMTP servers test/integration/smtp-peers.test.ts talks to: postfix and
-# aiosmtpd (Debian's python3-aiosmtpd, run with /usr/bin/python3). Idempotent: does nothing
-# when both are installed; runs `apt-get update` only when something is missing. Installing
-# postfix does not start it here (no systemd); the test runs its own loopback-only instance.
+# Installs the real programs the tests talk to or check with: postfix and aiosmtpd (Debian's
+# python3-aiosmtpd, run with /usr/bin/python3) for test/integration/smtp-peers.test.ts; qpdf and
+# poppler-utils (pdftoppm), with which test/integration/scanner.test.ts checks and renders the
+# scanner's PDFs. Idempotent: does nothing when all are installed; runs `apt-get update` only when
+# something is missing. Installing postfix does not start it here (no systemd); the test runs its
+# own loopback-only instance.
 set -euo pipefail
 
 missing=()
-for pkg in postfix python3-aiosmtpd; do
+for pkg in postfix python3-aiosmtpd qpdf poppler-utils; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$pkg")
   fi
