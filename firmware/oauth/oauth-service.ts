@@ -40,7 +40,7 @@ import {
   type PendingAuthorization,
 } from './google-pasted-code.ts';
 import type { GrantStore } from './grant-store.ts';
-import type { OAuthError } from './oauth-error.ts';
+import { entraRemedy, type OAuthError } from './oauth-error.ts';
 import { postForm, type OAuthHttpResult } from './oauth-http.ts';
 import { TokenLifecycle } from './token-lifecycle.ts';
 
@@ -132,7 +132,7 @@ export class OAuthService {
     if (life.name === 'reauthorization-needed') {
       statusMessage = `Re-authorization needed: ${life.error.description ?? life.error.error}.`;
       code = '#847';
-      remedy = 'Press Register and sign in again.';
+      remedy = entraRemedy(life.error.codes) ?? 'Press Register and sign in again.';
     }
     const view: Record<string, unknown> = { provider: this.#d.provider, tokenStatus, statusMessage, serverConnection: this.#connection };
     if (reg?.kind === 'device-code' && reg.flow.state.name !== 'done' && reg.flow.state.name !== 'failed') {
@@ -439,8 +439,8 @@ export class OAuthService {
 
   #failed(error: OAuthError, remedy?: string): void {
     const aadsts = error.codes.length > 0 ? ` (AADSTS${error.codes[0]})` : '';
-    const publicClient = error.codes.includes(7000218) ? 'Allow public client flows in the app registration (Authentication → Advanced settings).' : undefined;
-    this.#lastError = { message: `${error.error}${aadsts}${error.description ? `: ${error.description}` : ''}`, code: '#848', ...(publicClient ?? remedy ? { remedy: publicClient ?? remedy } : {}) };
+    const advice = entraRemedy(error.codes) ?? remedy;
+    this.#lastError = { message: `${error.error}${aadsts}${error.description ? `: ${error.description}` : ''}`, code: '#848', ...(advice ? { remedy: advice } : {}) };
   }
 
   /** POST through the Http port with the trust decision; records Server Connection Status and skew. */

@@ -128,6 +128,40 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
     }
   });
 
+  it('names the setting to check when the tenant does not exist (AADSTS90002) or the app is not in it (AADSTS700016)', async () => {
+    const entra = (over: Record<string, unknown>) => admin.call('PUT', '/api/settings/oauthMicrosoft', { ...SECTIONS.oauthMicrosoft.factory(), enabled: true, ...over });
+    try {
+      expect((await entra({ tenant: 'nowhere.example' })).status).toBe(200);
+      const noTenant = (await admin.call('POST', '/api/oauth/microsoft/register', {})).json;
+      expect(noTenant).toMatchObject({ tokenStatus: 'error', code: '#848' });
+      expect(noTenant.statusMessage).toMatch(/90002/);
+      expect(noTenant.remedy).toMatch(/check the Tenant/);
+
+      expect((await entra({ clientId: '0b5e1c6a-2f4d-4c3b-9a8e-7d6f5e4c3b2a' })).status).toBe(200);
+      const noApp = (await admin.call('POST', '/api/oauth/microsoft/register', {})).json;
+      expect(noApp.statusMessage).toMatch(/700016/);
+      expect(noApp.remedy).toMatch(/check the Client ID and the Tenant/);
+    } finally {
+      await entra({});
+    }
+  });
+
+  it("says the grant ended with the user's password change (AADSTS50173) when the next refresh is refused", async () => {
+    await setClockToWorldTime();
+    // A 306-second token is due for refresh 6 s after it is issued (5-minute margin).
+    sim.cloud.identity!.entra.setAccessTokenLifetimeS(306);
+    try {
+      await registerAndApprove();
+      expect(sim.cloud.identity!.entra.changePassword(USER)).toBeGreaterThan(0);
+      const refused = await statusUntil('reauthorization-needed', 20_000);
+      expect(refused).toMatchObject({ tokenStatus: 'reauthorization-needed', code: '#847' });
+      expect(refused.remedy).toMatch(/password was changed or reset: press Register/);
+    } finally {
+      sim.cloud.identity!.entra.setAccessTokenLifetimeS(3599);
+      await admin.call('DELETE', '/api/oauth/microsoft');
+    }
+  });
+
   it('"re-validate against server time": a small correction stays Active after one refresh; a day\'s jump is Invalid with the offset', async () => {
     await setClockToWorldTime();
     await admin.call('PUT', '/api/settings/oauthMicrosoft', { ...SECTIONS.oauthMicrosoft.factory(), enabled: true, afterClockChange: 'revalidate' });
