@@ -5,7 +5,7 @@
  * Each request is validated at the door with zod and dispatched to one handler per lever.
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { limitBody } from '../../firmware/web/http-helpers.ts';
 import { z } from 'zod';
 import { RTC_DRIFT_MAX_PPM } from '../../firmware/defaults.ts';
 import { contentTypeFor } from '../../firmware/web/content-type.ts';
@@ -53,7 +53,7 @@ export function buildControlApp(
   world: { mailbox?: Mailbox; identity?: RunningIdentityServices; nowMs?: () => number } = {},
 ): Hono {
   const app = new Hono();
-  app.use('/sim/api/*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => fail(c, 413, 'body-too-large', 'Request body too large.') }));
+  app.use('/sim/api/*', limitBody(16 * 1024));
   app.use('/sim/api/*', async (c, next) => {
     c.header('Cache-Control', 'no-store');
     const writes = c.req.method !== 'GET' && c.req.method !== 'HEAD';

@@ -6,7 +6,6 @@
  * role) and then dispatched to one handler per operation (after CUPS ippeveprinter).
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import { isWallPlausible, type WallClockWatch } from '../clock/wall-clock-watch.ts';
 import { formatLocal, parseLocal } from '../clock/local-time.ts';
@@ -32,7 +31,7 @@ import { throttledLogin, type LoginThrottle } from './login-throttle.ts';
 import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles.ts';
 import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
 import { contentTypeFor } from './content-type.ts';
-import { fail, lockedResponse, readBody, readJson } from './http-helpers.ts';
+import { fail, limitBody, lockedResponse, readBody, readJson } from './http-helpers.ts';
 import type { DeviceCertificate } from '../pki/device-certificate.ts';
 import type { CaStore } from '../pki/ca-store.ts';
 import type { EmailTransport } from '../send/email-transport.ts';
@@ -99,13 +98,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     }
     return next();
   });
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: HTTP_BODY_MAX_BYTES,
-      onError: (c) => fail(c, 413, 'body-too-large', `The request body is larger than ${HTTP_BODY_MAX_BYTES} bytes.`),
-    }),
-  );
+  app.use('/api/*', limitBody(HTTP_BODY_MAX_BYTES));
   app.use('/api/*', async (c, next) => {
     const id = getCookie(c, SESSION_COOKIE);
     const userActivity = c.req.header(BACKGROUND_HEADER) !== '1';

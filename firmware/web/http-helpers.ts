@@ -2,7 +2,8 @@
  * Small pieces every Remote UI route uses: the error answer, and JSON bodies read and validated
  * once at the door.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type * as z from 'zod/mini';
 import { toFieldProblems } from '../settings/settings-store.ts';
 import type { ApiError } from './api-types.ts';
@@ -12,6 +13,22 @@ export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 423 | 429 | 
 export function fail(c: Context, status: ErrorStatus, error: string, message: string, fields?: ApiError['fields']): Response {
   const body: ApiError = fields ? { error, message, fields } : { error, message };
   return c.json(body, status);
+}
+
+/**
+ * A door's body limit: 413 as soon as the declared (or streamed) size passes `maxBytes`, without
+ * reading the rest. With `Connection: close`: the unread rest of the body is still on its way, so
+ * the connection cannot carry another request, and a client that reused it would see its next
+ * request cut off.
+ */
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => {
+      c.header('Connection', 'close');
+      return fail(c, 413, 'body-too-large', `The request body is larger than ${maxBytes} bytes.`);
+    },
+  });
 }
 
 export async function readJson(c: Context): Promise<unknown> {

@@ -13,7 +13,6 @@
  * Bodies are validated with the same zod/mini schemas the panel page uses.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { JobQueue } from '../send/job-queue.ts';
 import type { JobRecord } from '../send/job-record.ts';
 import { operatorMessage } from '../send/operator-messages.ts';
@@ -28,7 +27,7 @@ import { loginRequest, scanRequest, type PanelJobView } from './api-types.ts';
 
 export type { PanelJobView };
 import { HTTP_BODY_MAX_BYTES } from '../defaults.ts';
-import { fail, lockedResponse, readBody } from './http-helpers.ts';
+import { fail, limitBody, lockedResponse, readBody } from './http-helpers.ts';
 import { mayDo } from './roles.ts';
 import { registerAddressBookRoutes } from './address-book-routes.ts';
 
@@ -67,7 +66,7 @@ export function buildPanelApp(deps: PanelDeps): Hono {
     return undefined;
   };
 
-  app.use('/panel/api/*', bodyLimit({ maxSize: HTTP_BODY_MAX_BYTES, onError: (c) => fail(c, 413, 'too-large', 'The request is too large.') }));
+  app.use('/panel/api/*', limitBody(HTTP_BODY_MAX_BYTES));
 
   app.get('/panel/api/status', (c) =>
     c.json({ deviceName: deps.settings.get('device').name, operator: currentOperator() ?? null, problems: deps.scans.problems(), addressBookEditable: editingRefusal() === undefined }),
