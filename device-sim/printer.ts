@@ -93,7 +93,8 @@ export class SimPrinter {
     const rtc = await this.loadRtc();
     const source = this.options.timeSource ?? new RealTimeSource();
     const clock = new SimClock(source, rtc);
-    clock.onWallChange(() => void this.saveRtc(clock.state()));
+    // The RTC setting lives beside NVRAM, like a battery-backed clock chip; a failed write costs only that setting.
+    clock.onWallChange(() => void this.saveRtc(clock.state()).catch((err: unknown) => process.stderr.write(`simulator: the RTC setting could not be saved: ${String(err)}\n`)));
     const storage = await FileStorage.open(this.options.stateDir);
     // Opening the spool sweeps the files a power cut left half-written.
     const spool = await FileSpool.open(this.options.stateDir, this.options.spoolCapacityBytes !== undefined ? { capacityBytes: this.options.spoolCapacityBytes } : {});

@@ -331,14 +331,17 @@ export class OAuthService {
         reg.timer = this.#d.clock.schedule(Math.max(0, action.atMonoMs - this.#d.clock.monoNowMs()), () => this.#drive(reg, reg.flow.onTimer(this.#d.clock.monoNowMs())));
         return;
       case 'poll':
-        void this.#post(buildDeviceTokenRequest(this.#entraClient(), reg.deviceCode)).then((answer) => {
-          const now = this.#d.clock.monoNowMs();
-          this.#drive(reg, answer.ok ? reg.flow.onOutcome(processTokenResponse(answer.status, answer.bodyText), now) : reg.flow.onNoAnswer(now));
-        });
+        this.#background(
+          'polling the token endpoint',
+          this.#post(buildDeviceTokenRequest(this.#entraClient(), reg.deviceCode)).then((answer) => {
+            const now = this.#d.clock.monoNowMs();
+            this.#drive(reg, answer.ok ? reg.flow.onOutcome(processTokenResponse(answer.status, answer.bodyText), now) : reg.flow.onNoAnswer(now));
+          }),
+        );
         return;
       case 'done':
         this.#registration = undefined;
-        void this.#install(action.tokens);
+        this.#background('storing the new tokens', this.#install(action.tokens));
         return;
       case 'failed':
         this.#registration = undefined;
@@ -347,6 +350,15 @@ export class OAuthService {
           action.reason === 'declined' ? 'The sign-in was declined: press Register to try again.' : action.reason === 'expired' ? 'The user code expired: press Register for a new one.' : undefined,
         );
     }
+  }
+
+  /** Work the service starts by itself (a timer, a finished sign-in): a failure is shown and logged, never left unhandled. */
+  #background(what: string, work: Promise<unknown> | undefined): void {
+    work?.catch((err: unknown) => {
+      const detail = err instanceof Error ? err.message : String(err);
+      this.#lastError = { message: `${what} failed: ${detail}` };
+      this.#d.events.record('internal-error', 'error', `OAuth 2.0 (${this.#d.provider}): ${what} failed: ${detail}`, { provider: this.#d.provider });
+    });
   }
 
   #anchorDrift(): void {
@@ -364,7 +376,7 @@ export class OAuthService {
         const driftMs = wallMs - anchor.wallMs - (monoMs - anchor.monoMs);
         if (Math.abs(driftMs) > CLOCK_SKEW_TOLERANCE_MS) {
           this.#life.onDrift(driftMs, wallMs, monoMs);
-          void this.#afterClockRule();
+          this.#background('applying the clock rule', this.#afterClockRule());
         }
       }
       this.#checkDriftLater();
@@ -388,7 +400,7 @@ export class OAuthService {
     this.#refreshTimer = this.#d.clock.schedule(Math.max(0, due - this.#d.clock.monoNowMs()), () => {
       this.#refreshTimer = undefined;
       // Refresh now, whatever a clock read a hair before `due` would say (timers may fire early).
-      void this.#refreshNow();
+      this.#background('the refresh ahead of expiry', this.#refreshNow());
     });
   }
 

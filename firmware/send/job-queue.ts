@@ -66,6 +66,8 @@ export class JobQueue {
   readonly #listeners = new Set<JobListener>();
   #running: Promise<void> | undefined;
   #wakeTimer: TimerHandle | undefined;
+  /** After a fault that stopped the queue (an NVRAM write refused): when to try again. */
+  #faultTimer: TimerHandle | undefined;
   /** Monotonic time before which a retrying job waits (RAM: after a power-on it is sent at once). */
   readonly #retryAtMono = new Map<string, number>();
   #stopped = false;
@@ -122,6 +124,7 @@ export class JobQueue {
   stop(): void {
     this.#stopped = true;
     this.#wakeTimer?.cancel();
+    this.#faultTimer?.cancel();
   }
 
   /** Resolves when nothing is being sent and nothing is due now (tests). */
@@ -174,10 +177,20 @@ export class JobQueue {
 
   #kick(): void {
     if (this.#running || this.#stopped) return;
-    this.#running = this.#drain().finally(() => {
-      this.#running = undefined;
-      this.#scheduleWake();
-    });
+    this.#running = this.#drain()
+      .catch((err: unknown) => {
+        // Powered off mid-save: the next power-on goes on from what NVRAM holds.
+        if (this.#stopped) return;
+        // A job record could not be written (NVRAM fault): the job stays as last recorded
+        // (a job whose send had begun waits for the power-on check); the queue tries again.
+        this.#d.events.record('internal-error', 'error', `The send queue stopped: ${err instanceof Error ? err.message : String(err)}; trying again in ${SEND_JOB_RETRY_FIRST_MS / 1000} s`);
+        this.#faultTimer?.cancel();
+        this.#faultTimer = this.#d.clock.schedule(SEND_JOB_RETRY_FIRST_MS, () => this.#kick());
+      })
+      .finally(() => {
+        this.#running = undefined;
+        this.#scheduleWake();
+      });
   }
 
   /** Send every job that is due, oldest first, one at a time. */

@@ -5,7 +5,7 @@
  * tokens are void ("register again"), which the status and the next send both say. Also: the
  * "re-validate against server time" policy, and the skew measured against Office 365's greeting.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +16,12 @@ import { ApiClient } from '../support/api-client.ts';
 
 let sim: RunningSimulator;
 let admin: ApiClient;
+let stateDir = '';
 const USER = 'scanner@contoso.com';
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'oauth-api-')), virtualTime: false, logLevel: 'silent' });
+  stateDir = await mkdtemp(join(tmpdir(), 'oauth-api-'));
+  sim = await startSimulator({ port: 0, simPort: 0, stateDir, virtualTime: false, logLevel: 'silent' });
   admin = new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl);
   await admin.loginAndChange('Administrator', sim.printer.device!.label.factoryPassword, 'oauth-admin-pw');
   await admin.call('PUT', '/api/settings/oauthMicrosoft', { ...SECTIONS.oauthMicrosoft.factory(), enabled: true });
@@ -158,6 +160,24 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
       expect(refused.remedy).toMatch(/password was changed or reset: press Register/);
     } finally {
       sim.cloud.identity!.entra.setAccessTokenLifetimeS(3599);
+      await admin.call('DELETE', '/api/oauth/microsoft');
+    }
+  });
+
+  it('an NVRAM fault while storing the new tokens is logged as an internal error, not thrown', async () => {
+    await setClockToWorldTime();
+    // A directory where the grant's record goes: the atomic rename onto it fails (EISDIR), as a failing flash would.
+    const record = join(stateDir, 'nvram', 'oauth', 'microsoft.rec');
+    await rm(record, { recursive: true, force: true });
+    await mkdir(join(record, 'in-the-way'), { recursive: true });
+    try {
+      const since = sim.printer.device!.events.since().at(-1)!.seq;
+      await registerAndApprove(); // Active until power-off: the tokens are in RAM
+      const internal = () => sim.printer.device!.events.since(since).filter((e) => e.code === 'internal-error').map((e) => e.message);
+      await expect.poll(internal, { timeout: 5000 }).toEqual([expect.stringMatching(/^OAuth 2\.0 \(microsoft\): storing the new tokens failed: /)]);
+      expect((await admin.call('GET', '/api/info')).status).toBe(200);
+    } finally {
+      await rm(record, { recursive: true, force: true });
       await admin.call('DELETE', '/api/oauth/microsoft');
     }
   });

@@ -201,6 +201,35 @@ describe('send jobs', () => {
     second.device.shutdown();
   });
 
+  it('an NVRAM fault while sending is logged, not thrown: the job waits as recorded and the queue tries again', async () => {
+    /** NVRAM that refuses one write of a job record (the Nth), as a failing flash sector would. */
+    class FaultyStorage extends MemoryStorage {
+      jobWrites = 0;
+      refuseJobWrite: number | undefined;
+      override async replace(name: string, bytes: Uint8Array): Promise<void> {
+        if (name.startsWith('jobs/') && ++this.jobWrites === this.refuseJobWrite) throw new Error('NVRAM write failed (EIO)');
+        return super.replace(name, bytes);
+      }
+    }
+    const storage = new FaultyStorage();
+    const spoolF = new MemorySpool();
+    const faulty = await boot(storage, spoolF);
+    await configure(faulty.device);
+    // Write 1 queues the job (submit); write 2, the start of the attempt, is refused.
+    storage.refuseJobWrite = 2;
+    const job = await faulty.device.jobs!.submit(await scanned(spoolF, faulty.device, 'job-f', new Uint8Array(2000)));
+    await expect.poll(() => faulty.device.events.since().filter((e) => e.code === 'internal-error').map((e) => e.message), { timeout: 5000 }).toEqual([
+      'The send queue stopped: NVRAM write failed (EIO); trying again in 60 s',
+    ]);
+    expect(faulty.device.jobs!.get('job-f')?.state).toBe('queued');
+    expect(await arrivedWith(job.messageId)).toHaveLength(0);
+    faulty.source.advance(60_000);
+    const done = await until(faulty.device, 'job-f', 'delivered');
+    expect(done.attempts).toBe(1);
+    expect(await arrivedWith(job.messageId)).toHaveLength(1);
+    faulty.device.shutdown();
+  });
+
   it('after a power cut sends the job again, flagging a possible duplicate only inside the window after the final "."', async () => {
     // Record every NVRAM write of the job, with the spool as it was then.
     const storage = new SnapshotStorage();
