@@ -185,6 +185,10 @@ export const GOOGLE_LOOPBACK_REDIRECT_PORT = 8994;
 export const PKCE_VERIFIER_LENGTH = 64;
 /** Longest authorization code accepted from a paste, characters (Google: ≤ 256 bytes, protocols.md B.5). */
 export const GOOGLE_CODE_MAX_LENGTH = 512;
+/** Google: refresh tokens of an app in "Testing" publishing status expire this long after they are issued (protocols.md B.8). */
+export const GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS = 7 * 24 * 3_600_000;
+/** A refused Google refresh this close to (or past) that lifetime is reported as the likely Testing expiry, ms. */
+export const GOOGLE_TESTING_AGE_SLACK_MS = 3_600_000;
 /** Refresh an access token this long before it expires, ms (MSAL and google-auth-library both use 5 min; protocols.md D.1). */
 export const OAUTH_REFRESH_MARGIN_MS = 5 * 60_000;
 /** Device clock vs a server's Date header: more apart than this is reported as skew, ms (Entra and .NET use 5 min; D.1). */

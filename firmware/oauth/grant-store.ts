@@ -13,6 +13,8 @@ const storedGrant = z.object({
   present: z.boolean(),
   accessSealed: z.string(),
   refreshSealed: z.string(),
+  /** Absent in records written before it was kept: read as obtainedWallMs. */
+  registeredWallMs: z.optional(z.number()),
   obtainedWallMs: z.number(),
   obtainedMonoMs: z.number(),
   bootEpoch: z.string(),
@@ -49,6 +51,7 @@ export class GrantStore {
     const grant: Grant = {
       accessToken: access || undefined,
       refreshToken: refresh || undefined,
+      registeredWallMs: stored.registeredWallMs ?? stored.obtainedWallMs,
       obtainedWallMs: stored.obtainedWallMs,
       obtainedMonoMs: stored.obtainedMonoMs,
       bootEpoch: stored.bootEpoch,
@@ -62,6 +65,7 @@ export class GrantStore {
       present: true,
       accessSealed: await this.secrets.seal(grant.accessToken ?? '', `oauth.${provider}.access`),
       refreshSealed: await this.secrets.seal(grant.refreshToken ?? '', `oauth.${provider}.refresh`),
+      registeredWallMs: grant.registeredWallMs,
       obtainedWallMs: grant.obtainedWallMs,
       obtainedMonoMs: grant.obtainedMonoMs,
       bootEpoch: grant.bootEpoch,

@@ -8,7 +8,7 @@
  * the monotonic clock. A failed re-registration never touches the working grant: new tokens
  * replace the old only once they are in hand.
  */
-import { CLOCK_SKEW_TOLERANCE_MS, ENTRA_BUILTIN_CLIENT_ID, OAUTH_DRIFT_CHECK_MS, OAUTH_HTTP_TIMEOUT_MS } from '../defaults.ts';
+import { CLOCK_SKEW_TOLERANCE_MS, ENTRA_BUILTIN_CLIENT_ID, GOOGLE_TESTING_AGE_SLACK_MS, GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS, OAUTH_DRIFT_CHECK_MS, OAUTH_HTTP_TIMEOUT_MS } from '../defaults.ts';
 import { clockSkewMs, SkewTracker, skewSentence } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
@@ -43,6 +43,8 @@ import type { GrantStore } from './grant-store.ts';
 import { entraRemedy, type OAuthError } from './oauth-error.ts';
 import { postForm, type OAuthHttpResult } from './oauth-http.ts';
 import { TokenLifecycle } from './token-lifecycle.ts';
+
+const DAY_MS = 86_400_000;
 
 export interface OAuthServiceDeps {
   readonly provider: OAuthProvider;
@@ -130,9 +132,9 @@ export class OAuthService {
       remedy = 'Check the device date and time, then press Register.';
     }
     if (life.name === 'reauthorization-needed') {
-      statusMessage = `Re-authorization needed: ${life.error.description ?? life.error.error}.`;
+      statusMessage = `Re-authorization needed: ${(life.error.description ?? life.error.error).replace(/\.$/, '')}.`;
       code = '#847';
-      remedy = entraRemedy(life.error.codes) ?? 'Press Register and sign in again.';
+      remedy = this.#refusedRefreshRemedy(life.error);
     }
     const view: Record<string, unknown> = { provider: this.#d.provider, tokenStatus, statusMessage, serverConnection: this.#connection };
     if (reg?.kind === 'device-code' && reg.flow.state.name !== 'done' && reg.flow.state.name !== 'failed') {
@@ -350,6 +352,24 @@ export class OAuthService {
           action.reason === 'declined' ? 'The sign-in was declined: press Register to try again.' : action.reason === 'expired' ? 'The user code expired: press Register for a new one.' : undefined,
         );
     }
+  }
+
+  /** What the admin can do about a refused refresh token, as specific as the answer and the grant's age allow. */
+  #refusedRefreshRemedy(error: OAuthError): string {
+    const entra = entraRemedy(error.codes);
+    if (entra) return entra;
+    const grant = this.#life.grant;
+    if (this.#d.provider !== 'google' || error.error !== 'invalid_grant' || !grant) return 'Press Register and sign in again.';
+    // Google says only "Token has been expired or revoked."; the grant's age tells the likeliest cause (protocols.md B.8).
+    const ageMs = this.#d.clock.wallNowMs() - grant.registeredWallMs;
+    if (ageMs >= GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS - GOOGLE_TESTING_AGE_SLACK_MS) {
+      const days = Math.round(ageMs / DAY_MS);
+      return (
+        `Google ended the grant ${days} day${days === 1 ? '' : 's'} after registration. If the Google Cloud project's OAuth consent screen is in "Testing" status, ` +
+        'Google does that after 7 days: publish the app (In production), then press Register. Otherwise access was revoked or the account’s password changed: press Register and sign in again.'
+      );
+    }
+    return 'Google refused the refresh token: access was revoked, the account’s password changed, or it was unused for 6 months. Press Register and sign in again.';
   }
 
   /** Work the service starts by itself (a timer, a finished sign-in): a failure is shown and logged, never left unhandled. */

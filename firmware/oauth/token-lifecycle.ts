@@ -23,6 +23,8 @@ export type AfterClockChange = 'register-again' | 'revalidate';
 export interface Grant {
   readonly accessToken: string | undefined;
   readonly refreshToken: string | undefined;
+  /** When the admin registered (the sign-in that issued the first refresh token), device wall time. */
+  readonly registeredWallMs: number;
   readonly obtainedWallMs: number;
   readonly obtainedMonoMs: number;
   /** Which power-on `obtainedMonoMs` belongs to. */
@@ -62,6 +64,7 @@ export class TokenLifecycle {
     this.#grant = {
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,
+      registeredWallMs: at.wallMs,
       obtainedWallMs: at.wallMs,
       obtainedMonoMs: at.monoMs,
       bootEpoch: at.bootEpoch,
@@ -123,6 +126,7 @@ export class TokenLifecycle {
       accessToken: tokens.accessToken,
       // Entra rotates (use the new one); Google does not (keep the original).
       refreshToken: tokens.refreshToken ?? g.refreshToken,
+      registeredWallMs: g.registeredWallMs,
       obtainedWallMs: at.wallMs,
       obtainedMonoMs: at.monoMs,
       bootEpoch: at.bootEpoch,

@@ -28,13 +28,15 @@ describe('token lifecycle on the monotonic clock', () => {
     expect(life.accessFor(10, 'boot-2')).toEqual({ kind: 'refresh', refreshToken: 'R1' });
   });
 
-  it('rotates a new refresh token (Entra) and keeps the old one when none comes (Google)', () => {
+  it('rotates a new refresh token (Entra) and keeps the old one when none comes (Google); the registration time stays', () => {
     const life = new TokenLifecycle('register-again');
     life.install(tokens('A1', 'R1'), at(0));
+    const registeredWallMs = life.grant!.registeredWallMs;
     life.onRefreshed(tokens('A2', 'R2'), at(4_000_000));
-    expect(life.grant).toMatchObject({ accessToken: 'A2', refreshToken: 'R2', obtainedMonoMs: 4_000_000 });
+    expect(life.grant).toMatchObject({ accessToken: 'A2', refreshToken: 'R2', obtainedMonoMs: 4_000_000, registeredWallMs });
     life.onRefreshed(tokens('A3'), at(8_000_000));
-    expect(life.grant).toMatchObject({ accessToken: 'A3', refreshToken: 'R2' });
+    expect(life.grant).toMatchObject({ accessToken: 'A3', refreshToken: 'R2', registeredWallMs });
+    expect(life.grant!.obtainedWallMs).toBeGreaterThan(registeredWallMs);
   });
 
   it('needs re-authorization, with the server’s reason, when the refresh token is refused', () => {
