@@ -185,6 +185,8 @@ export const GOOGLE_LOOPBACK_REDIRECT_PORT = 8994;
 export const PKCE_VERIFIER_LENGTH = 64;
 /** Longest authorization code accepted from a paste, characters (Google: ≤ 256 bytes, protocols.md B.5). */
 export const GOOGLE_CODE_MAX_LENGTH = 512;
+/** A certificate (CA or the device's own) this close to its end is reported on the portal and the Certificates page, ms (30 days, as Windows and ACME clients warn). */
+export const CERT_EXPIRY_WARNING_MS = 30 * 86_400_000;
 /** Google: refresh tokens of an app in "Testing" publishing status expire this long after they are issued (protocols.md B.8). */
 export const GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS = 7 * 24 * 3_600_000;
 /** A refused Google refresh this close to (or past) that lifetime is reported as the likely Testing expiry, ms. */

@@ -89,7 +89,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     oauth,
     addressBook,
     ...(jobs ? { jobs } : {}),
-    deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
+    deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), existing: () => deviceCertificates.existing(), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
   });
   const panel =
     hal.scanner && hal.spool && jobs

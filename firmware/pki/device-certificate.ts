@@ -81,14 +81,16 @@ export class DeviceCertificateStore {
   ) {}
 
   async get(make: { commonName: string; hostNames: readonly string[]; nowMs: number }): Promise<DeviceCertificate> {
+    return (await this.existing()) ?? this.regenerate(make);
+  }
+
+  /** The certificate if one was made already (none is made here). */
+  async existing(): Promise<DeviceCertificate | undefined> {
     if (this.current) return this.current;
     const stored = await this.nvram.load(RECORD);
     const key = stored.keySealed ? await this.secrets.open(stored.keySealed, KEY_CONTEXT) : undefined;
-    if (stored.certDerB64 && key) {
-      this.current = { certDer: fromBase64(stored.certDerB64), keyPkcs8Der: fromBase64(key) };
-      return this.current;
-    }
-    return this.regenerate(make);
+    if (stored.certDerB64 && key) this.current = { certDer: fromBase64(stored.certDerB64), keyPkcs8Der: fromBase64(key) };
+    return this.current;
   }
 
   async regenerate(make: { commonName: string; hostNames: readonly string[]; nowMs: number }): Promise<DeviceCertificate> {

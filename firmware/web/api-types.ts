@@ -84,6 +84,17 @@ export interface DeviceStatus {
   readonly stateMessage: string;
   readonly clock: ClockView;
   readonly uptimeS: number;
+  /** What an administrator should act on, most urgent first (notices.ts). */
+  readonly notices: readonly DeviceNotice[];
+}
+
+/** One thing to act on: a certificate that expires soon or has, an OAuth grant that needs the admin. */
+export interface DeviceNotice {
+  readonly code: 'ca-expired' | 'ca-expiring' | 'device-certificate-expired' | 'device-certificate-expiring' | 'oauth-microsoft' | 'oauth-google';
+  readonly level: 'error' | 'warning';
+  readonly message: string;
+  /** The settings page where it is fixed. */
+  readonly section: 'certificates' | 'oauthMicrosoft' | 'oauthGoogle';
 }
 
 export interface SettingsView<T = Record<string, unknown>> {
@@ -202,6 +213,8 @@ export interface CertificateView {
   readonly factory?: boolean;
   /** True when the device clock is outside the validity period. */
   readonly expired?: boolean;
+  /** Whole days left, when the end is within CERT_EXPIRY_WARNING_MS (0: it ends within a day). */
+  readonly expiresInDays?: number;
 }
 
 export const caImportRequest = z.object({

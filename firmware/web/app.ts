@@ -32,6 +32,8 @@ import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles
 import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
 import { contentTypeFor } from './content-type.ts';
 import { fail, limitBody, lockedResponse, readBody, readJson } from './http-helpers.ts';
+import { deviceNotices, type NoticeDeps } from './notices.ts';
+import { parseCertificate } from '../pki/cert-info.ts';
 import type { DeviceCertificate } from '../pki/device-certificate.ts';
 import type { CaStore } from '../pki/ca-store.ts';
 import type { EmailTransport } from '../send/email-transport.ts';
@@ -57,7 +59,7 @@ export interface WebDeps {
   readonly wallWatch: WallClockWatch;
   readonly assets: Assets;
   readonly bootMonoMs: number;
-  readonly deviceCertificates: { current(): Promise<DeviceCertificate>; regenerate(): Promise<DeviceCertificate> };
+  readonly deviceCertificates: { current(): Promise<DeviceCertificate>; existing(): Promise<DeviceCertificate | undefined>; regenerate(): Promise<DeviceCertificate> };
   readonly caStore: CaStore;
   readonly emailTransport: EmailTransport;
   readonly transcripts: TranscriptLog;
@@ -171,7 +173,18 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   });
 
   // --- Status and clock ---
-  app.get('/api/status', (c) => {
+  const noticeDeps: NoticeDeps = {
+    caStore: deps.caStore,
+    oauth: deps.oauth,
+    settings,
+    deviceCertificate: async () => {
+      const cert = await deps.deviceCertificates.existing();
+      const parsed = cert ? await parseCertificate(cert.certDer) : undefined;
+      return parsed?.ok ? parsed.value.summary : undefined;
+    },
+  };
+
+  app.get('/api/status', async (c) => {
     const session = requireSession(c);
     if (session instanceof Response) return session;
     const device = settings.get('device');
@@ -185,6 +198,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
       stateMessage: clockView.plausible ? 'Ready' : 'Check the date and time: the device clock is not set.',
       clock: clockView,
       uptimeS: Math.floor((clock.monoNowMs() - deps.bootMonoMs) / 1000),
+      notices: await deviceNotices(noticeDeps, clockView.wallMs),
     };
     return c.json(status);
   });

@@ -7,6 +7,7 @@ import type { DeviceCertificate } from '../pki/device-certificate.ts';
 import { fromBase64, toBase64 } from '../encoding.ts';
 import { caImportRequest, type CertificateView } from './api-types.ts';
 import { fail, readBody } from './http-helpers.ts';
+import { expiryAt } from './notices.ts';
 import type { Session } from './sessions.ts';
 
 export interface CertificateRouteDeps {
@@ -16,16 +17,20 @@ export interface CertificateRouteDeps {
   readonly requireCertificates: (c: Context) => Session | Response;
 }
 
-function view(entry: CaStoreEntry): CertificateView {
-  return { ...summaryView(entry.certificate, entry.id), factory: entry.factory, expired: entry.expired || entry.notYetValid };
+function view(entry: CaStoreEntry, nowMs: number): CertificateView {
+  return { ...summaryView(entry.certificate, entry.id, nowMs), factory: entry.factory };
 }
 
-function summaryView(cert: CertSummary, id: string): CertificateView {
-  return { id, subject: cert.subject, issuer: cert.issuer, notBeforeMs: cert.notBeforeMs, notAfterMs: cert.notAfterMs, keyType: cert.keyType };
+function summaryView(cert: CertSummary, id: string, nowMs: number): CertificateView {
+  const { expired, expiresInDays } = expiryAt(cert.notBeforeMs, cert.notAfterMs, nowMs);
+  return { id, subject: cert.subject, issuer: cert.issuer, notBeforeMs: cert.notBeforeMs, notAfterMs: cert.notAfterMs, keyType: cert.keyType, expired, ...(expiresInDays === undefined ? {} : { expiresInDays }) };
 }
 
 export function registerCertificateRoutes(app: Hono<any>, deps: CertificateRouteDeps): void {
-  const list = () => deps.caStore.list(deps.clock.wallNowMs()).map(view);
+  const list = () => {
+    const nowMs = deps.clock.wallNowMs();
+    return deps.caStore.list(nowMs).map((e) => view(e, nowMs));
+  };
 
   app.get('/api/certificates/ca', (c) => {
     const session = deps.requireCertificates(c);
@@ -49,7 +54,8 @@ export function registerCertificateRoutes(app: Hono<any>, deps: CertificateRoute
     } else return fail(c, 400, 'invalid', 'Choose a certificate file or paste PEM text.', [{ path: 'pem', message: 'Required.' }]);
     const result = await deps.caStore.importCertificate(input, deps.clock.wallNowMs());
     if (!result.ok) return fail(c, 400, result.kind, result.message);
-    return c.json({ added: result.added.map(view), alreadyPresent: result.alreadyPresent.map(view) }, 201);
+    const nowMs = deps.clock.wallNowMs();
+    return c.json({ added: result.added.map((e) => view(e, nowMs)), alreadyPresent: result.alreadyPresent.map((e) => view(e, nowMs)) }, 201);
   });
 
   app.delete('/api/certificates/ca/:id', async (c) => {
@@ -72,7 +78,7 @@ export function registerCertificateRoutes(app: Hono<any>, deps: CertificateRoute
     if (!parsed.ok) return undefined;
     const b64 = toBase64(cert.certDer).replace(/.{64}/g, '$&\n');
     return {
-      ...summaryView(parsed.value.summary, parsed.value.summary.fingerprintSha256),
+      ...summaryView(parsed.value.summary, parsed.value.summary.fingerprintSha256, deps.clock.wallNowMs()),
       pem: `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`,
     };
   };

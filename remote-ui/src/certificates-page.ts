@@ -184,7 +184,7 @@ export class CertificatesPage extends LitElement {
               <td class="dn">
                 ${c.subject}
                 ${c.factory ? html`<span class="badge" data-test="badge-factory">Factory</span>` : nothing}
-                ${c.expired ? html`<span class="badge expired" data-test="badge-expired">Expired</span>` : nothing}
+                ${c.expired ? html`<span class="badge expired" data-test="badge-expired">Expired</span>` : nothing} ${expiringBadge(c)}
               </td>
               <td class="dn">${c.issuer}</td>
               <td class="mono nowrap">${this.when(c.notBeforeMs)}</td>
@@ -229,7 +229,12 @@ export class CertificatesPage extends LitElement {
         ? html`<div class="panel" data-test="device-certificate">
             ${field('Subject', 'device-cert-subject', cert.subject)} ${field('Issuer', 'device-cert-issuer', cert.issuer)}
             ${field('Valid From', 'device-cert-from', html`<span class="mono">${formatWall(cert.notBeforeMs, this.timeZone)} (${this.timeZone})</span>`)}
-            ${field('Valid To', 'device-cert-to', html`<span class="mono">${formatWall(cert.notAfterMs, this.timeZone)} (${this.timeZone})</span>`)}
+            ${field(
+              'Valid To',
+              'device-cert-to',
+              html`<span class="mono">${formatWall(cert.notAfterMs, this.timeZone)} (${this.timeZone})</span>
+                ${cert.expired ? html`<span class="badge expired" data-test="badge-expired">Not valid now: regenerate it</span>` : expiringBadge(cert)}`,
+            )}
             ${field('Key Type', 'device-cert-key', cert.keyType)}
             ${field('SHA-256 Fingerprint', 'device-cert-fingerprint', html`<span class="fingerprint">${cert.id}</span>`)}
           </div>`
@@ -289,6 +294,11 @@ export class CertificatesPage extends LitElement {
         color: #2f4a66;
         white-space: nowrap;
       }
+      .badge.expiring {
+        border-color: var(--warn-line);
+        background: var(--warn-bg);
+        color: #6b4b00;
+      }
       .badge.expired {
         border-color: #e3a8a4;
         background: #fdf0ef;
@@ -313,6 +323,13 @@ export class CertificatesPage extends LitElement {
       }
     `,
   ];
+}
+
+/** "Expires in N days" when the end is near (the device says when: CertificateView.expiresInDays). */
+function expiringBadge(cert: CertificateView) {
+  const days = cert.expiresInDays;
+  if (days === undefined) return nothing;
+  return html`<span class="badge expiring" data-test="badge-expiring">Expires ${days === 0 ? 'within a day' : `in ${days} day${days === 1 ? '' : 's'}`}</span>`;
 }
 
 customElements.define('rui-certificates-page', CertificatesPage);

@@ -4,7 +4,7 @@
  * drift or be set meanwhile).
  */
 import { LitElement, html, nothing } from 'lit';
-import type { DeviceStatus, SessionInfo } from '../../firmware/web/api-types.ts';
+import type { DeviceNotice, DeviceStatus, SessionInfo } from '../../firmware/web/api-types.ts';
 import { request } from './api.ts';
 import { LoadController } from './load-controller.ts';
 import { sharedStyles } from './shared-styles.ts';
@@ -12,6 +12,12 @@ import { TickController } from './tick-controller.ts';
 import { formatUptime, formatWall } from './time-format.ts';
 
 export const STATUS_REFRESH_MS = 15_000;
+
+const NOTICE_LINKS: Record<DeviceNotice['section'], string> = {
+  certificates: 'Open Certificates',
+  oauthMicrosoft: 'Open OAuth 2.0 (Microsoft)',
+  oauthGoogle: 'Open OAuth 2.0 (Google)',
+};
 
 export class PortalPage extends LitElement {
   static override properties = { session: { attribute: false } };
@@ -47,6 +53,12 @@ export class PortalPage extends LitElement {
         : html`<p class="warning" role="alert" data-test="clock-warning">
             ⚠ ${status.stateMessage} ${canSetClock ? html`<a href="/settings/datetime">Set the date and time</a>` : nothing}
           </p>`}
+      ${status.notices.map(
+        (n) =>
+          html`<p class=${n.level === 'error' ? 'warning error' : 'warning'} role=${n.level === 'error' ? 'alert' : 'status'} data-test="notice" data-code=${n.code}>
+            ⚠ ${n.message} ${this.session?.sections.includes(n.section) ? html`<a href=${`/settings/${n.section}`}>${NOTICE_LINKS[n.section]}</a>` : nothing}
+          </p>`,
+      )}
       <h2>Device Information</h2>
       <div class="panel" data-test="device-info">
         <div class="row"><span class="label">Device Name</span><span class="cell" data-test="status-device-name">${status.deviceName}</span></div>

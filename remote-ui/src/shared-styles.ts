@@ -131,6 +131,11 @@ export const sharedStyles = css`
     border: 1px solid var(--warn-line);
     background: var(--warn-bg);
   }
+  .warning.error {
+    color: var(--error);
+    border-color: #e3a8a4;
+    background: #fdf0ef;
+  }
   .note {
     border-color: #a9bfd6;
     background: #eef4fa;

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa } from '../../device-sim/cloud/test-pki.ts';
 import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
-import { firstLogin } from '../support/admin-journeys.ts';
+import { firstLogin, logIn as logInAgain } from '../support/admin-journeys.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';
 
 let sim: RunningSimulator;
@@ -96,11 +96,7 @@ describe('e-mail settings in the Remote UI', () => {
 
   it('refuses a private key at CA import and accepts a CA certificate', async () => {
     const { page, context, pageErrors } = await newPage(browser);
-    await page.goto(new URL('/login', sim.printer.remoteUiUrl).href);
-    await page.getByLabel('User Name').fill('Administrator');
-    await page.getByLabel('Password', { exact: true }).fill(ADMIN_PW);
-    await page.getByRole('button', { name: 'Log In' }).click();
-    await expect.poll(() => page.locator('[data-test=device-status]').textContent()).toContain('Ready');
+    await logInAgain(page, sim, ADMIN_PW);
     await page.getByRole('link', { name: 'Certificates' }).click();
     const factoryRows = await page.locator('[data-test=ca-row]').count();
     expect(factoryRows).toBe(sim.cloud.factoryCaDer.length);
@@ -117,6 +113,30 @@ describe('e-mail settings in the Remote UI', () => {
     await expect.poll(() => page.locator('[data-test=ca-row]').count()).toBe(factoryRows + 1);
     expect(await page.locator('[data-test=ca-table]').textContent()).toContain('Example Corp Mail Root');
     await shot(page, 'email', '06-ca-imported');
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('warns 30 days ahead that a CA certificate expires: a badge on Certificates and a notice on the portal', async () => {
+    const { page, context, pageErrors } = await newPage(browser);
+    await logInAgain(page, sim, ADMIN_PW);
+    expect(await page.locator('[data-test=notice]').count()).toBe(0);
+
+    await page.getByRole('link', { name: 'Certificates' }).click();
+    const ending = createRootCa({ commonName: 'Ending Soon Root', notBeforeMs: Date.now() - 300 * 86_400_000, notAfterMs: Date.now() + 10 * 86_400_000 + 3_600_000 });
+    await page.getByLabel('Or Paste PEM Text').fill(ending.certPem);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const row = page.locator('[data-test=ca-row]', { hasText: 'Ending Soon Root' });
+    await expect.poll(() => row.locator('[data-test=badge-expiring]').textContent()).toBe('Expires in 10 days');
+    expect(await page.locator('[data-test=badge-expiring]').count()).toBe(1); // the factory roots are years away
+    await shot(page, 'email', '07-ca-expiring-badge');
+
+    await page.getByRole('link', { name: 'Portal' }).click();
+    const notice = page.locator('[data-test=notice][data-code=ca-expiring]');
+    await expect.poll(() => notice.textContent()).toMatch(/The CA certificate "CN=Ending Soon Root[^"]*" expires in 10 days \(\d{4}-\d{2}-\d{2}\): import its successor before then\./);
+    await shot(page, 'email', '08-portal-notice');
+    await notice.getByRole('link', { name: 'Open Certificates' }).click();
+    await expect.poll(() => page.locator('[data-test=ca-table]').isVisible()).toBe(true);
     expect(pageErrors).toEqual([]);
     await context.close();
   });

@@ -97,6 +97,13 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
     expect(refused).toMatchObject({ ok: false, code: '#846' }); // the code the OAuth page shows
     expect(refused.message).toMatch(/date\/time was changed/);
     expect(sim.printer.device!.events.since().map((e) => e.code)).toContain('oauth-voided');
+    // The portal says so too, with the page that fixes it.
+    expect((await admin.call('GET', '/api/status')).json.notices).toContainEqual({
+      code: 'oauth-microsoft',
+      level: 'error',
+      section: 'oauthMicrosoft',
+      message: expect.stringMatching(/^OAuth 2\.0 \(Microsoft\): Invalid: the date\/time was changed after registration.*: register again\. \(#846\)$/),
+    });
   });
 
   it('refreshes the access token ahead of expiry on its own', async () => {

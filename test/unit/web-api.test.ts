@@ -210,3 +210,30 @@ describe('device date and time', () => {
     expect(status.clock.plausible).toBe(false);
   });
 });
+
+describe('notices on the portal', () => {
+  it('warns 30 days before the device certificate ends, and says when it has', async () => {
+    const { admin } = await setup();
+    expect((await admin.call('GET', '/api/status')).json.notices).toEqual([]);
+    const cert = (await admin.call('GET', '/api/certificates/device')).json;
+    expect(cert).toMatchObject({ expired: false });
+    expect(cert.expiresInDays).toBeUndefined();
+    // The device's zone is UTC at the factory: its local time is the ISO time.
+    const setClock = async (wallMs: number) => expect((await admin.call('PUT', '/api/clock', { local: new Date(wallMs).toISOString().slice(0, 19) })).status).toBe(200);
+
+    await setClock(cert.notAfterMs - 5 * 86_400_000 - 3_600_000);
+    expect((await admin.call('GET', '/api/certificates/device')).json).toMatchObject({ expired: false, expiresInDays: 5 });
+    expect((await admin.call('GET', '/api/status')).json.notices).toEqual([
+      { code: 'device-certificate-expiring', level: 'warning', section: 'certificates', message: expect.stringMatching(/^The device certificate expires in 5 days \(\d{4}-\d{2}-\d{2}\): regenerate it before then\.$/) },
+    ]);
+
+    await setClock(cert.notAfterMs + 86_400_000);
+    expect((await admin.call('GET', '/api/certificates/device')).json).toMatchObject({ expired: true });
+    expect((await admin.call('GET', '/api/status')).json.notices).toEqual([
+      { code: 'device-certificate-expired', level: 'error', section: 'certificates', message: 'The device certificate is not valid at the device time: regenerate it.' },
+    ]);
+    // Regenerated at the device time, the notice is gone.
+    expect((await admin.call('POST', '/api/certificates/device/regenerate', {})).status).toBe(200);
+    expect((await admin.call('GET', '/api/status')).json.notices).toEqual([]);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * What an administrator should act on soon, shown on the portal (`GET /api/status`): certificates
+ * that end within CERT_EXPIRY_WARNING_MS or have ended (the CA store and the device's own), and
+ * OAuth grants that need the admin (void after a clock change, re-authorization, an error).
+ * Printers tell nobody until sending fails; admins ask for a warning before (devices.md). Worked
+ * out at each call from the device clock: nothing is stored.
+ */
+import { CERT_EXPIRY_WARNING_MS } from '../defaults.ts';
+import { formatLocal } from '../clock/local-time.ts';
+import type { OAuthService } from '../oauth/oauth-service.ts';
+import type { CaStore } from '../pki/ca-store.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
+import type { DeviceNotice } from './api-types.ts';
+
+const DAY_MS = 86_400_000;
+/** Token statuses the admin must act on. */
+const OAUTH_NEEDS_ADMIN = new Set(['invalid-clock-changed', 'reauthorization-needed', 'error']);
+
+/** A certificate's validity at `nowMs`, as the Certificates page shows it. */
+export function expiryAt(notBeforeMs: number, notAfterMs: number, nowMs: number): { expired: boolean; expiresInDays?: number } {
+  if (nowMs < notBeforeMs || nowMs > notAfterMs) return { expired: true };
+  const leftMs = notAfterMs - nowMs;
+  return leftMs <= CERT_EXPIRY_WARNING_MS ? { expired: false, expiresInDays: Math.floor(leftMs / DAY_MS) } : { expired: false };
+}
+
+export interface NoticeDeps {
+  readonly caStore: CaStore;
+  /** The device certificate's validity, if one could be read. */
+  readonly deviceCertificate: () => Promise<{ readonly notBeforeMs: number; readonly notAfterMs: number } | undefined>;
+  readonly oauth: { readonly microsoft: OAuthService; readonly google: OAuthService };
+  readonly settings: SettingsStore;
+}
+
+export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<DeviceNotice[]> {
+  const timeZone = deps.settings.get('datetime').timeZone;
+  const day = (wallMs: number) => formatLocal(wallMs, timeZone).slice(0, 10);
+  const inDays = (n: number) => (n === 0 ? 'within a day' : `in ${n} day${n === 1 ? '' : 's'}`);
+  const notices: DeviceNotice[] = [];
+
+  for (const [provider, section, name] of [
+    ['microsoft', 'oauthMicrosoft', 'Microsoft'],
+    ['google', 'oauthGoogle', 'Google'],
+  ] as const) {
+    if (!deps.settings.get(section).enabled) continue;
+    const status = deps.oauth[provider].status();
+    if (!OAUTH_NEEDS_ADMIN.has(status.tokenStatus)) continue;
+    notices.push({ code: `oauth-${provider}`, level: 'error', section, message: `OAuth 2.0 (${name}): ${status.statusMessage}${status.code ? ` (${status.code})` : ''}` });
+  }
+
+  const device = await deps.deviceCertificate();
+  if (device) {
+    const v = expiryAt(device.notBeforeMs, device.notAfterMs, nowMs);
+    if (v.expired) notices.push({ code: 'device-certificate-expired', level: 'error', section: 'certificates', message: 'The device certificate is not valid at the device time: regenerate it.' });
+    else if (v.expiresInDays !== undefined) {
+      notices.push({ code: 'device-certificate-expiring', level: 'warning', section: 'certificates', message: `The device certificate expires ${inDays(v.expiresInDays)} (${day(device.notAfterMs)}): regenerate it before then.` });
+    }
+  }
+
+  const cas = deps.caStore.list(nowMs);
+  const ended = cas.filter((c) => c.expired);
+  if (ended.length > 0) {
+    const names = ended.map((c) => `"${c.certificate.subject}"`).join(', ');
+    notices.push({
+      code: 'ca-expired',
+      level: 'warning',
+      section: 'certificates',
+      message: `${ended.length === 1 ? 'A CA certificate has' : `${ended.length} CA certificates have`} expired: ${names}. Servers whose chains end there are no longer trusted: import the current CA certificate.`,
+    });
+  }
+  const ending = cas
+    .filter((c) => !c.expired && !c.notYetValid && c.certificate.notAfterMs - nowMs <= CERT_EXPIRY_WARNING_MS)
+    .sort((a, b) => a.certificate.notAfterMs - b.certificate.notAfterMs);
+  const first = ending[0];
+  if (first) {
+    const when = `${inDays(Math.floor((first.certificate.notAfterMs - nowMs) / DAY_MS))} (${day(first.certificate.notAfterMs)})`;
+    notices.push({
+      code: 'ca-expiring',
+      level: 'warning',
+      section: 'certificates',
+      message:
+        ending.length === 1
+          ? `The CA certificate "${first.certificate.subject}" expires ${when}: import its successor before then.`
+          : `${ending.length} CA certificates expire within ${CERT_EXPIRY_WARNING_MS / DAY_MS} days, the first "${first.certificate.subject}" ${when}: import their successors before then.`,
+    });
+  }
+  return notices;
+}
