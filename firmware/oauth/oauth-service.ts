@@ -248,6 +248,18 @@ export class OAuthService {
     return this.#refreshing;
   }
 
+  get provider(): OAuthProvider {
+    return this.#d.provider;
+  }
+
+  /**
+   * A new access token now, from the identity server ("Check connection": it proves the refresh
+   * token works). When there is nothing to refresh, accessToken()'s answer says why.
+   */
+  freshAccessToken(): Promise<AccessTokenResult> {
+    return this.#refreshNow() ?? this.accessToken();
+  }
+
   #refreshNow(): Promise<AccessTokenResult> | undefined {
     const refreshToken = this.#life.grant?.refreshToken;
     if (this.#life.status.name !== 'active' || !refreshToken) return undefined;

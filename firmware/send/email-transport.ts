@@ -3,8 +3,8 @@
  * (firmware/smtp), with the device's own trust decision (firmware/pki) on the server, and turns
  * the outcome into a device error code, a "Check connection" ladder and a stored transcript.
  */
-import type { CheckConnectionResult, CheckStep, CheckStepResult, SendResultView } from '../web/api-types.ts';
-import { CHECK_STEPS } from '../web/api-types.ts';
+import { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStepResult, type SendResultView } from '../web/api-types.ts';
+
 import { SMTP_CLIENT_NAME, FIRMWARE_VERSION } from '../defaults.ts';
 import { clockSkewMs, parseGreetingDate, SkewTracker, skewSentence, type SkewView } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';
@@ -25,7 +25,10 @@ import type { PeerVerdict } from '../smtp/session.ts';
 import type { Transcript } from '../smtp/transcript.ts';
 import { SEND_ERRORS, type DeviceError, type SendErrorKind } from './error-codes.ts';
 import type { TranscriptLog } from './transcript-log.ts';
-import type { OAuthService } from '../oauth/oauth-service.ts';
+import type { AccessTokenResult, OAuthService } from '../oauth/oauth-service.ts';
+
+/** A rung of the SMTP part of the ladder (the token's comes before them). */
+type SmtpRung = (typeof CHECK_STEPS)[number];
 
 export interface EmailTransportDeps {
   readonly net: Net;
@@ -59,7 +62,7 @@ export interface SendFailure extends DeviceError {
 
 type Prepared = { ok: true; auth: SmtpAuth } | { ok: false; failure: SendFailure };
 
-const LADDER_RUNG: Readonly<Record<string, CheckStep>> = {
+const LADDER_RUNG: Readonly<Record<string, SmtpRung>> = {
   connecting: 'tcp',
   greeting: 'ehlo',
   ehlo: 'ehlo',
@@ -88,8 +91,17 @@ export class EmailTransport {
 
   /** "Check connection": DNS → TCP → TLS → certificate → EHLO → AUTH → MAIL → RCPT, no DATA. */
   async check(settings: EmailSettings, to?: string): Promise<CheckConnectionResult> {
+    // OAuth 2.0: first a new access token, so that a refresh token that no longer works shows now, not when it is due.
+    const oauth = settings.security === 'none' ? undefined : this.oauthFor(settings);
+    const fresh = oauth ? await oauth.freshAccessToken() : undefined;
+    const tokenStep: CheckStepResult | undefined =
+      oauth && fresh
+        ? fresh.ok
+          ? { step: 'token', status: 'ok', message: `${PROVIDER_NAMES[oauth.provider]} issued a new access token: the refresh token works.` }
+          : { step: 'token', status: 'failed', ...pick({ ...tokenFailure(fresh, oauth), detail: fresh.message }) }
+        : undefined;
     const prepared = await this.prepare(settings);
-    if (!prepared.ok) return { ok: false, steps: this.notStarted(prepared.failure), transcriptId: '' };
+    if (!prepared.ok) return { ok: false, steps: this.notStarted(prepared.failure, tokenStep !== undefined), transcriptId: '' };
     const verdicts: ChainVerdict[] = [];
     const startedWallMs = this.deps.clock.wallNowMs();
     const { result, transcript } = await sendMail(this.deps, {
@@ -108,7 +120,14 @@ export class EmailTransport {
       ...(failure ? { code: failure.code } : {}),
       text: transcript.toText(),
     });
-    return { ok: result.ok, steps: this.ladder(settings, result, failure, verdicts), transcriptId: record.id, ...(skew ? { clockWarning: skewSentence(skew) } : {}) };
+    const steps = this.ladder(settings, result, failure, verdicts);
+    // A cached access token may still have carried the SMTP rungs after a failed refresh: the check fails all the same.
+    return {
+      ok: result.ok && tokenStep?.status !== 'failed',
+      steps: tokenStep ? [tokenStep, ...steps] : steps,
+      transcriptId: record.id,
+      ...(skew ? { clockWarning: skewSentence(skew) } : {}),
+    };
   }
 
   /** Send a short test message to `to` with these settings. */
@@ -223,21 +242,7 @@ export class EmailTransport {
         if (settings.security === 'none') return { ok: false, failure: SEND_ERRORS.authNotOverTls };
         const service = this.oauthFor(settings);
         const token = service ? await service.accessToken() : undefined;
-        if (!token?.ok) {
-          // The identity server could not be reached (or answered 5xx): worth trying again later.
-          // A void or refused grant is not: it needs the administrator.
-          // The same code as the OAuth page and the panel say (DESIGN.md rule 7).
-          const unreachable = token?.status === 'error' && service?.status().serverConnection.ok === false;
-          const error =
-            token?.status === 'invalid-clock-changed'
-              ? SEND_ERRORS.oauthClockChanged
-              : token?.status === 'reauthorization-needed'
-                ? SEND_ERRORS.oauthReauthorize
-                : unreachable
-                  ? SEND_ERRORS.identityUnavailable
-                  : SEND_ERRORS.oauthNotRegistered;
-          return { ok: false, failure: { ...error, ...(token ? { detail: token.message } : {}) } };
-        }
+        if (!token?.ok) return { ok: false, failure: { ...tokenFailure(token, service), ...(token ? { detail: token.message } : {}) } };
         return { ok: true, auth: { method: 'xoauth2', user: settings.userName, accessToken: token.accessToken } };
       }
     }
@@ -346,7 +351,7 @@ export class EmailTransport {
   }
 
   private ladder(settings: EmailSettings, result: SmtpResult, failure: SendFailure | undefined, verdicts: readonly ChainVerdict[]): CheckStepResult[] {
-    const failedRung: CheckStep | undefined = result.ok
+    const failedRung: SmtpRung | undefined = result.ok
       ? undefined
       : result.code === 'smtp-host-not-found'
         ? 'dns'
@@ -371,14 +376,29 @@ export class EmailTransport {
     });
   }
 
-  private notStarted(failure: SendFailure): CheckStepResult[] {
-    return CHECK_STEPS.map((step, i) =>
-      i === 0 ? { step, status: 'failed', code: failure.code, message: failure.message, remedy: failure.remedy } : { step, status: 'skipped', message: 'Not reached.' },
+  /** The settings stop the check before any connection: the failure on the first rung (the token's, with OAuth). */
+  private notStarted(failure: SendFailure, withToken = false): CheckStepResult[] {
+    return (withToken ? CHECK_STEPS_OAUTH : CHECK_STEPS).map((step, i) =>
+      i === 0 ? { step, status: 'failed', ...pick(failure) } : { step, status: 'skipped', message: 'Not reached.' },
     );
   }
 }
 
-function okMessage(step: CheckStep, settings: EmailSettings, tls: { version: string; cipher: string } | undefined, verdict: ChainVerdict | undefined): string {
+const PROVIDER_NAMES = { microsoft: 'Microsoft Entra ID', google: 'Google' } as const;
+
+/**
+ * Why there is no access token, as the send's error: the same code as the OAuth page and the
+ * panel say (DESIGN.md rule 7). An identity server that cannot be reached (or answered 5xx) is
+ * worth trying again later; a void or refused grant is not: it needs the administrator.
+ */
+function tokenFailure(token: AccessTokenResult | undefined, service: OAuthService | undefined): SendFailure {
+  if (token?.ok === false && token.status === 'invalid-clock-changed') return SEND_ERRORS.oauthClockChanged;
+  if (token?.ok === false && token.status === 'reauthorization-needed') return SEND_ERRORS.oauthReauthorize;
+  if (token?.ok === false && token.status === 'error' && service?.status().serverConnection.ok === false) return SEND_ERRORS.identityUnavailable;
+  return SEND_ERRORS.oauthNotRegistered;
+}
+
+function okMessage(step: SmtpRung, settings: EmailSettings, tls: { version: string; cipher: string } | undefined, verdict: ChainVerdict | undefined): string {
   switch (step) {
     case 'dns':
       return `${settings.smtpHost} resolved.`;

@@ -140,7 +140,12 @@ export interface AddressBookEntry {
 
 /** The rungs of the Check-connection ladder, in order. */
 export const CHECK_STEPS = ['dns', 'tcp', 'tls', 'certificate', 'ehlo', 'auth', 'mail', 'rcpt'] as const;
-export type CheckStep = (typeof CHECK_STEPS)[number];
+/**
+ * With OAuth 2.0 the ladder starts one rung earlier: a new access token from the identity server,
+ * so that the check proves the refresh token works, not only that a cached access token is there.
+ */
+export const CHECK_STEPS_OAUTH = ['token', ...CHECK_STEPS] as const;
+export type CheckStep = (typeof CHECK_STEPS_OAUTH)[number];
 
 export interface CheckStepResult {
   readonly step: CheckStep;

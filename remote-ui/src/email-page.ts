@@ -1,13 +1,14 @@
 /**
  * E-mail: the settings form, and three actions on the values the form holds now, saved or not:
- * Check Connection (the ladder DNS → … → RCPT TO, no message sent), Send Test E-mail, and
+ * Check Connection (the ladder DNS → … → RCPT TO, after a new OAuth access token when OAuth is
+ * chosen; no message sent), Send Test E-mail, and
  * Validate and Save (stored only when the test message was accepted). Each result links to the
  * transcript the device recorded. A secret is sent only when the admin typed a new one; otherwise
  * the device uses the stored one (docs/api.md, "E-mail sending").
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { emailAddress } from '../../firmware/settings/fields.ts';
-import { CHECK_STEPS, type CheckConnectionResult, type CheckStep, type CheckStepResult, type SendResultView } from '../../firmware/web/api-types.ts';
+import { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStep, type CheckStepResult, type SendResultView } from '../../firmware/web/api-types.ts';
 import { request } from './api.ts';
 import type { EmailTranscripts } from './email-transcripts.ts';
 import { formMessage, input, row, validate } from './form-fields.ts';
@@ -25,6 +26,7 @@ type Outcome =
 
 /** The ladder's rungs as an admin reads them. */
 const STEP_LABELS: Readonly<Record<CheckStep, string>> = {
+  token: 'OAuth 2.0 token',
   dns: 'DNS',
   tcp: 'TCP connection',
   tls: 'TLS',
@@ -166,7 +168,8 @@ export class EmailPage extends LitElement {
 
   private renderLadder(result: CheckConnectionResult): TemplateResult {
     const byStep = new Map(result.steps.map((s) => [s.step, s]));
-    const steps: CheckStepResult[] = CHECK_STEPS.map((step) => byStep.get(step) ?? { step, status: 'skipped', message: 'Not reached.' });
+    const rungs = byStep.has('token') ? CHECK_STEPS_OAUTH : CHECK_STEPS;
+    const steps: CheckStepResult[] = rungs.map((step) => byStep.get(step) ?? { step, status: 'skipped', message: 'Not reached.' });
     const failed = steps.find((s) => s.status === 'failed');
     return html`<div class=${`msg result ${result.ok ? 'ok' : 'error'}`} role=${result.ok ? 'status' : 'alert'} data-test="check-summary" data-ok=${result.ok ? 'true' : 'false'}>
         <div>

@@ -106,6 +106,32 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
     });
   });
 
+  it('Check connection fetches a new access token first, and fails on a refresh token that no longer works', async () => {
+    await setClockToWorldTime();
+    await registerAndApprove();
+    try {
+      const since = sim.printer.device!.events.since().at(-1)!.seq;
+      const passed = (await admin.call('POST', '/api/email/check', { to: 'boss@example.com' })).json;
+      expect(passed.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual(['token:ok', 'dns:ok', 'tcp:ok', 'tls:ok', 'certificate:ok', 'ehlo:ok', 'auth:ok', 'mail:ok', 'rcpt:ok']);
+      expect(passed.steps[0].message).toBe('Microsoft Entra ID issued a new access token: the refresh token works.');
+      expect(passed.ok).toBe(true);
+      expect(sim.printer.device!.events.since(since).map((e) => e.code)).toContain('oauth-refreshed');
+
+      // The user's password changes: the access token would still sign in for up to an hour, but the
+      // refresh token is dead, and the check says so now; the device stops using the grant.
+      expect(sim.cloud.identity!.entra.changePassword(USER)).toBeGreaterThan(0);
+      const failed = (await admin.call('POST', '/api/email/check', { to: 'boss@example.com' })).json;
+      expect(failed.ok).toBe(false);
+      expect(failed.steps[0]).toMatchObject({ step: 'token', status: 'failed', code: '#847' });
+      expect(failed.steps[0].message).toMatch(/AADSTS50173/);
+      expect(failed.steps.slice(1).map((s: { status: string }) => s.status)).toEqual(Array(8).fill('skipped'));
+      // The admin sees why on the OAuth page, too.
+      expect((await admin.call('GET', '/api/oauth/microsoft')).json.tokenStatus).toBe('reauthorization-needed');
+    } finally {
+      await admin.call('DELETE', '/api/oauth/microsoft');
+    }
+  });
+
   it('refreshes the access token ahead of expiry on its own', async () => {
     // A 302-second token is due for refresh 2 s after it is issued (5-minute margin).
     sim.cloud.identity!.entra.setAccessTokenLifetimeS(302);

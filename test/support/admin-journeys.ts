@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { MailboxMessage, MailboxSummary } from '../../device-sim/cloud/mailbox-types.ts';
 import type { RunningSimulator } from '../../device-sim/main.ts';
+import { shot } from './browser.ts';
 
 /** First login: the factory (label) password, then the forced change to `newPassword`. */
 export async function firstLogin(page: Page, sim: RunningSimulator, newPassword: string): Promise<void> {
@@ -33,7 +34,10 @@ export interface OAuthMailServer {
   readonly serverKind: RegExp;
 }
 
-/** E-mail page: the server with OAuth 2.0, Save, Send Test E-mail to `recipient`; waits for "accepted". */
+/**
+ * E-mail page: the server with OAuth 2.0, Save; Check Connection, whose first rung is a new access
+ * token from the identity server; then Send Test E-mail to `recipient`; waits for "accepted".
+ */
 export async function sendTestEmailWithOAuth(page: Page, server: OAuthMailServer, account: string, recipient: string): Promise<void> {
   await page.getByRole('link', { name: 'E-mail' }).click();
   await page.getByLabel('SMTP Server').fill(server.host);
@@ -45,6 +49,12 @@ export async function sendTestEmailWithOAuth(page: Page, server: OAuthMailServer
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect.poll(() => page.locator('[data-test=form-message]').textContent()).toContain('The settings were saved.');
   await page.getByLabel('Test Recipient').fill(recipient);
+  await page.getByRole('button', { name: 'Check Connection' }).click();
+  await expect.poll(() => page.locator('[data-test=check-summary]').getAttribute('data-ok'), { timeout: 45_000 }).toBe('true');
+  const token = page.locator('[data-test=check-step][data-step=token]');
+  expect(await token.getAttribute('data-status')).toBe('ok');
+  expect(await token.textContent()).toMatch(/OAuth 2\.0 token.*issued a new access token: the refresh token works\./s);
+  await shot(page, 'oauth', `${server.authMethod}-check-connection`);
   await page.getByRole('button', { name: 'Send Test E-mail' }).click();
   await expect.poll(() => page.locator('[data-test=test-result]').getAttribute('data-ok'), { timeout: 45_000 }).toBe('true');
 }
