@@ -88,13 +88,13 @@ export interface DeviceStatus {
   readonly notices: readonly DeviceNotice[];
 }
 
-/** One thing to act on: a certificate that expires soon or has, an OAuth grant that needs the admin. */
+/** One thing to act on: a certificate that expires soon or has, an OAuth grant that needs the admin, a fault of the device's own. */
 export interface DeviceNotice {
-  readonly code: 'ca-expired' | 'ca-expiring' | 'device-certificate-expired' | 'device-certificate-expiring' | 'oauth-microsoft' | 'oauth-google';
+  readonly code: 'ca-expired' | 'ca-expiring' | 'device-certificate-expired' | 'device-certificate-expiring' | 'oauth-microsoft' | 'oauth-google' | 'device-fault';
   readonly level: 'error' | 'warning';
   readonly message: string;
-  /** The settings page where it is fixed. */
-  readonly section: 'certificates' | 'oauthMicrosoft' | 'oauthGoogle';
+  /** The Remote UI page where it is fixed (a settings section) or looked into (the event log). */
+  readonly page: 'certificates' | 'oauthMicrosoft' | 'oauthGoogle' | 'events';
 }
 
 export interface SettingsView<T = Record<string, unknown>> {

@@ -177,6 +177,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     caStore: deps.caStore,
     oauth: deps.oauth,
     settings,
+    events,
     deviceCertificate: async () => {
       const cert = await deps.deviceCertificates.existing();
       const parsed = cert ? await parseCertificate(cert.certDer) : undefined;

@@ -1,12 +1,14 @@
 /**
  * What an administrator should act on soon, shown on the portal (`GET /api/status`): certificates
  * that end within CERT_EXPIRY_WARNING_MS or have ended (the CA store and the device's own), and
- * OAuth grants that need the admin (void after a clock change, re-authorization, an error).
+ * OAuth grants that need the admin (void after a clock change, re-authorization, an error), and
+ * faults of the device's own since power-on (an NVRAM write refused, background work that failed).
  * Printers tell nobody until sending fails; admins ask for a warning before (devices.md). Worked
  * out at each call from the device clock: nothing is stored.
  */
 import { CERT_EXPIRY_WARNING_MS } from '../defaults.ts';
 import { formatLocal } from '../clock/local-time.ts';
+import type { DeviceEvents } from '../events.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
 import type { CaStore } from '../pki/ca-store.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
@@ -29,6 +31,7 @@ export interface NoticeDeps {
   readonly deviceCertificate: () => Promise<{ readonly notBeforeMs: number; readonly notAfterMs: number } | undefined>;
   readonly oauth: { readonly microsoft: OAuthService; readonly google: OAuthService };
   readonly settings: SettingsStore;
+  readonly events: DeviceEvents;
 }
 
 export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<DeviceNotice[]> {
@@ -37,6 +40,19 @@ export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<De
   const inDays = (n: number) => (n === 0 ? 'within a day' : `in ${n} day${n === 1 ? '' : 's'}`);
   const notices: DeviceNotice[] = [];
 
+  // The event ring lives in RAM: a fault is shown until the next power-on, as a printer's service message is.
+  const faults = deps.events.since().filter((e) => e.code === 'nvram-write-failed' || e.code === 'internal-error');
+  const last = faults.at(-1);
+  if (last) {
+    const more = faults.length > 1 ? ` (${faults.length} faults since power-on)` : '';
+    notices.push({
+      code: 'device-fault',
+      level: 'error',
+      page: 'events',
+      message: `The device had a fault at ${formatLocal(last.wallMs, timeZone).replace('T', ' ')}${more}: ${last.message}. If it happens again, have the device serviced.`,
+    });
+  }
+
   for (const [provider, section, name] of [
     ['microsoft', 'oauthMicrosoft', 'Microsoft'],
     ['google', 'oauthGoogle', 'Google'],
@@ -44,15 +60,16 @@ export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<De
     if (!deps.settings.get(section).enabled) continue;
     const status = deps.oauth[provider].status();
     if (!OAUTH_NEEDS_ADMIN.has(status.tokenStatus)) continue;
-    notices.push({ code: `oauth-${provider}`, level: 'error', section, message: `OAuth 2.0 (${name}): ${status.statusMessage}${status.code ? ` (${status.code})` : ''}` });
+    const remedy = status.remedy ? ` ${status.remedy}` : '';
+    notices.push({ code: `oauth-${provider}`, level: 'error', page: section, message: `OAuth 2.0 (${name}): ${status.statusMessage}${status.code ? ` (${status.code})` : ''}${remedy}` });
   }
 
   const device = await deps.deviceCertificate();
   if (device) {
     const v = expiryAt(device.notBeforeMs, device.notAfterMs, nowMs);
-    if (v.expired) notices.push({ code: 'device-certificate-expired', level: 'error', section: 'certificates', message: 'The device certificate is not valid at the device time: regenerate it.' });
+    if (v.expired) notices.push({ code: 'device-certificate-expired', level: 'error', page: 'certificates', message: 'The device certificate is not valid at the device time: regenerate it.' });
     else if (v.expiresInDays !== undefined) {
-      notices.push({ code: 'device-certificate-expiring', level: 'warning', section: 'certificates', message: `The device certificate expires ${inDays(v.expiresInDays)} (${day(device.notAfterMs)}): regenerate it before then.` });
+      notices.push({ code: 'device-certificate-expiring', level: 'warning', page: 'certificates', message: `The device certificate expires ${inDays(v.expiresInDays)} (${day(device.notAfterMs)}): regenerate it before then.` });
     }
   }
 
@@ -63,7 +80,7 @@ export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<De
     notices.push({
       code: 'ca-expired',
       level: 'warning',
-      section: 'certificates',
+      page: 'certificates',
       message: `${ended.length === 1 ? 'A CA certificate has' : `${ended.length} CA certificates have`} expired: ${names}. Servers whose chains end there are no longer trusted: import the current CA certificate.`,
     });
   }
@@ -76,7 +93,7 @@ export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<De
     notices.push({
       code: 'ca-expiring',
       level: 'warning',
-      section: 'certificates',
+      page: 'certificates',
       message:
         ending.length === 1
           ? `The CA certificate "${first.certificate.subject}" expires ${when}: import its successor before then.`

@@ -13,10 +13,12 @@ import { formatUptime, formatWall } from './time-format.ts';
 
 export const STATUS_REFRESH_MS = 15_000;
 
-const NOTICE_LINKS: Record<DeviceNotice['section'], string> = {
-  certificates: 'Open Certificates',
-  oauthMicrosoft: 'Open OAuth 2.0 (Microsoft)',
-  oauthGoogle: 'Open OAuth 2.0 (Google)',
+/** Where each notice is fixed or looked into, and whether the session's role may open it. */
+const NOTICE_PAGES: Record<DeviceNotice['page'], { readonly path: string; readonly label: string; readonly may: (s: SessionInfo) => boolean }> = {
+  certificates: { path: '/settings/certificates', label: 'Open Certificates', may: (s) => s.sections.includes('certificates') },
+  oauthMicrosoft: { path: '/settings/oauthMicrosoft', label: 'Open OAuth 2.0 (Microsoft)', may: (s) => s.sections.includes('oauthMicrosoft') },
+  oauthGoogle: { path: '/settings/oauthGoogle', label: 'Open OAuth 2.0 (Google)', may: (s) => s.sections.includes('oauthGoogle') },
+  events: { path: '/events', label: 'Open the Event Log', may: (s) => s.capabilities.includes('readEvents') },
 };
 
 export class PortalPage extends LitElement {
@@ -56,7 +58,7 @@ export class PortalPage extends LitElement {
       ${status.notices.map(
         (n) =>
           html`<p class=${n.level === 'error' ? 'warning error' : 'warning'} role=${n.level === 'error' ? 'alert' : 'status'} data-test="notice" data-code=${n.code}>
-            ⚠ ${n.message} ${this.session?.sections.includes(n.section) ? html`<a href=${`/settings/${n.section}`}>${NOTICE_LINKS[n.section]}</a>` : nothing}
+            ⚠ ${n.message} ${this.session && NOTICE_PAGES[n.page].may(this.session) ? html`<a href=${NOTICE_PAGES[n.page].path}>${NOTICE_PAGES[n.page].label}</a>` : nothing}
           </p>`,
       )}
       <h2>Device Information</h2>

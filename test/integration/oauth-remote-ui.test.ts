@@ -101,8 +101,8 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
     expect((await admin.call('GET', '/api/status')).json.notices).toContainEqual({
       code: 'oauth-microsoft',
       level: 'error',
-      section: 'oauthMicrosoft',
-      message: expect.stringMatching(/^OAuth 2\.0 \(Microsoft\): Invalid: the date\/time was changed after registration.*: register again\. \(#846\)$/),
+      page: 'oauthMicrosoft',
+      message: expect.stringMatching(/^OAuth 2\.0 \(Microsoft\): Invalid: the date\/time was changed after registration.*: register again\. \(#846\) Check the device date and time, then press Register\.$/),
     });
   });
 
@@ -209,6 +209,13 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
       const internal = () => sim.printer.device!.events.since(since).filter((e) => e.code === 'internal-error').map((e) => e.message);
       await expect.poll(internal, { timeout: 5000 }).toEqual([expect.stringMatching(/^OAuth 2\.0 \(microsoft\): storing the new tokens failed: /)]);
       expect((await admin.call('GET', '/api/info')).status).toBe(200);
+      // The portal shows the fault until the next power-on, pointing at the event log.
+      expect((await admin.call('GET', '/api/status')).json.notices).toContainEqual({
+        code: 'device-fault',
+        level: 'error',
+        page: 'events',
+        message: expect.stringMatching(/^The device had a fault at \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}: OAuth 2\.0 \(microsoft\): storing the new tokens failed: .*\. If it happens again, have the device serviced\.$/),
+      });
     } finally {
       await rm(record, { recursive: true, force: true });
       await admin.call('DELETE', '/api/oauth/microsoft');

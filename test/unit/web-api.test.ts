@@ -224,13 +224,13 @@ describe('notices on the portal', () => {
     await setClock(cert.notAfterMs - 5 * 86_400_000 - 3_600_000);
     expect((await admin.call('GET', '/api/certificates/device')).json).toMatchObject({ expired: false, expiresInDays: 5 });
     expect((await admin.call('GET', '/api/status')).json.notices).toEqual([
-      { code: 'device-certificate-expiring', level: 'warning', section: 'certificates', message: expect.stringMatching(/^The device certificate expires in 5 days \(\d{4}-\d{2}-\d{2}\): regenerate it before then\.$/) },
+      { code: 'device-certificate-expiring', level: 'warning', page: 'certificates', message: expect.stringMatching(/^The device certificate expires in 5 days \(\d{4}-\d{2}-\d{2}\): regenerate it before then\.$/) },
     ]);
 
     await setClock(cert.notAfterMs + 86_400_000);
     expect((await admin.call('GET', '/api/certificates/device')).json).toMatchObject({ expired: true });
     expect((await admin.call('GET', '/api/status')).json.notices).toEqual([
-      { code: 'device-certificate-expired', level: 'error', section: 'certificates', message: 'The device certificate is not valid at the device time: regenerate it.' },
+      { code: 'device-certificate-expired', level: 'error', page: 'certificates', message: 'The device certificate is not valid at the device time: regenerate it.' },
     ]);
     // Regenerated at the device time, the notice is gone.
     expect((await admin.call('POST', '/api/certificates/device/regenerate', {})).status).toBe(200);
