@@ -410,8 +410,16 @@ export function toNetError(err: unknown, phase: Phase, where: string): NetError 
   return { kind: errorKind(code, phase), detail };
 }
 
+/**
+ * OpenSSL's answers when the two sides share no protocol version: the peer's protocol_version
+ * alert, or our own refusal of what it offered. (A plain-text server on a TLS port gives "wrong
+ * version number", which is not about versions: it stays a handshake failure.)
+ */
+const TLS_VERSION_ERRORS = new Set(['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_NO_PROTOCOLS_AVAILABLE']);
+
 function errorKind(code: string | undefined, phase: Phase): NetErrorKind {
   if (code === 'ETIMEDOUT') return 'timeout';
+  if (phase === 'tls' && code !== undefined && TLS_VERSION_ERRORS.has(code)) return 'tls-version';
   // Anything that ends a handshake before the chain arrived (alert, wrong version, reset, not TLS).
   if (phase === 'tls') return 'tls-handshake';
   switch (code) {

@@ -28,7 +28,8 @@ export type NetErrorKind =
   | 'refused'
   | 'timeout'
   | 'reset'
-  | 'tls-handshake' // TLS failed before a chain was received (version, cipher, not TLS at all)
+  | 'tls-handshake' // TLS failed before a chain was received (cipher, not TLS at all, anything else)
+  | 'tls-version' // TLS failed because the peer and the device have no protocol version in common
   | 'closed'
   | 'other';
 

@@ -295,6 +295,11 @@ export class EmailTransport {
       case 'smtp-connect-failed':
         return withDetail(failure.evidence.netError?.kind === 'timeout' ? 'timeout' : 'refused');
       case 'smtp-tls-failed':
+        if (failure.evidence.netError?.kind === 'tls-version') {
+          // With TLS 1.3 required, a TLS 1.2 server is refused by the device's own choice: say which setting.
+          if (settings.minTlsVersion === 'TLSv1.3') return { ...withDetail('tlsVersion'), remedy: 'The server does not offer TLS 1.3: set Minimum TLS Version to TLS 1.2, or ask the server’s administrator to enable TLS 1.3.' };
+          return withDetail('tlsVersion');
+        }
         // Implicit TLS against a server that greets in plain text fails the handshake.
         return withDetail(settings.security === 'tls' ? 'expectsStarttls' : 'tlsHandshake');
       case 'smtp-tls-untrusted': {

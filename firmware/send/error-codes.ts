@@ -24,6 +24,7 @@ export const SEND_ERRORS = {
   connectionLost: E('#804', true, 'The connection to the mail server was lost.', 'Try again. If it keeps happening, check the network and the server.'),
   tlsHandshake: E('#805', false, 'A secure (TLS) connection could not be set up with the mail server.', 'Check the connection security and the minimum TLS version; the server may require a newer TLS version or a different port.'),
   speaksTlsAtOnce: E('#806', false, 'This server speaks TLS from the first byte (implicit TLS), but STARTTLS is selected.', 'Choose SSL/TLS as the connection security for this port (usually 465).'),
+  tlsVersion: E('#810', false, 'The mail server and the device have no TLS version in common.', 'The server offers only TLS 1.1 or older, which the device does not use: ask its administrator to enable TLS 1.2 or later.'),
   expectsStarttls: E('#807', false, 'This server expects STARTTLS, but SSL/TLS (implicit TLS) is selected.', 'Choose STARTTLS as the connection security for this port (usually 587).'),
   starttlsUnavailable: E('#808', false, 'The mail server does not offer STARTTLS, so the device will not send over this connection.', 'Use a server or port that supports STARTTLS or SSL/TLS.'),
   protocol: E('#809', true, 'The mail server sent a reply the device could not understand.', 'Check that the server name and port belong to an SMTP server.'),

@@ -189,7 +189,7 @@ export class SmtpSession {
   onConnectFailed(error: NetError): SmtpAction[] {
     this.#expect('connecting', 'onConnectFailed');
     const evidence = { netError: error };
-    if (error.kind === 'tls-handshake') {
+    if (error.kind === 'tls-handshake' || error.kind === 'tls-version') {
       this.#step('tls', false, error.detail);
       return this.#fail('smtp-tls-failed', `The TLS handshake failed: ${error.detail}`, { after: 'close', evidence });
     }

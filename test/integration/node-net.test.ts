@@ -196,7 +196,7 @@ describe('NodeNet: implicit TLS (RFC 8314)', () => {
     socket.close();
   });
 
-  it('honours minVersion: a TLS 1.2-only server fails a TLS 1.3 minimum with tls-handshake', async () => {
+  it('honours minVersion: a TLS 1.2-only server fails a TLS 1.3 minimum with tls-version', async () => {
     const server = createTlsServer({ cert: pemChain(leaf, intermediate), key: leaf.keyPem, maxVersion: 'TLSv1.2' }, (s) =>
       s.on('error', () => {}),
     );
@@ -207,7 +207,7 @@ describe('NodeNet: implicit TLS (RFC 8314)', () => {
     const net = new NodeNet(sim);
 
     const strict = await net.connect({ host: 'smtp.gmail.com', port: 465, timeoutMs: 5000, tls: { servername: 'smtp.gmail.com', minVersion: 'TLSv1.3' } });
-    expect(strict.ok ? 'connected' : strict.error.kind).toBe('tls-handshake');
+    expect(strict.ok ? 'connected' : strict.error.kind).toBe('tls-version');
 
     const lenient = await net.connect({ host: 'smtp.gmail.com', port: 465, timeoutMs: 5000, tls: { servername: 'smtp.gmail.com', minVersion: 'TLSv1.2' } });
     if (!lenient.ok) throw new Error(lenient.error.detail);

@@ -28,6 +28,8 @@
  * recipient of two refused (550) and all refused (no DATA), and a message over the server's SIZE.
  */
 import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type SecureVersion } from 'node:tls';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa, generateKeyPair, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
@@ -378,6 +380,38 @@ const verbs = (events: readonly SinkEvent[]): string[] => events.filter((e) => e
 describe('the device trusts only the test root', () => {
   it('has exactly one trust anchor', () => {
     expect(device.caStore.anchorsDer().map(sha256)).toEqual([sha256(root.certDer)]);
+  });
+});
+
+describe('TLS versions the server and the device do not share (a Node TLS server on implicit TLS)', () => {
+  /** A TLS server for HOST (test root) that allows only `minVersion`..`maxVersion`; it never gets as far as SMTP. */
+  async function tlsOnly(minVersion: SecureVersion, maxVersion: SecureVersion): Promise<{ port: number; close: () => void }> {
+    // OpenSSL 3 refuses TLS 1.1 and older at its default security level: this server is deliberately old.
+    const server = createTlsServer({ cert: pemChain(leaf, root), key: leaf.keyPem, minVersion, maxVersion, ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.on('error', () => {}));
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+    return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+  }
+
+  it('a TLS 1.2 server with the Minimum TLS Version at 1.3: #810, and the remedy names the setting', async () => {
+    const server = await tlsOnly('TLSv1.2', 'TLSv1.2');
+    try {
+      const check = await device.transport.check(settingsFor(server.port, { security: 'tls', minTlsVersion: 'TLSv1.3' }), TO);
+      expect(check.ok).toBe(false);
+      expect(check.steps.find((s) => s.step === 'tls')).toMatchObject({ status: 'failed', code: '#810', remedy: expect.stringMatching(/^The server does not offer TLS 1\.3: set Minimum TLS Version to TLS 1\.2/) });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a TLS 1.1 server: #810, ask its administrator for TLS 1.2 or later', async () => {
+    const server = await tlsOnly('TLSv1', 'TLSv1.1');
+    try {
+      const check = await device.transport.check(settingsFor(server.port, { security: 'tls' }), TO);
+      expect(check.steps.find((s) => s.step === 'tls')).toMatchObject({ status: 'failed', code: '#810', remedy: SEND_ERRORS.tlsVersion.remedy });
+    } finally {
+      server.close();
+    }
   });
 });
 
