@@ -368,3 +368,22 @@ export interface PanelJobView {
   readonly scan?: { readonly format: 'pdf' | 'jpeg'; readonly colour: 'colour' | 'greyscale' | 'black-and-white'; readonly dpi: 150 | 300 | 600; readonly pages: number };
   readonly files?: readonly string[];
 }
+
+// --- Settings export and import (configuration-routes.ts) --------------------------------------
+
+/** `GET /api/configuration`: the settings file. Secrets are left out (`secretsOmitted` names them). */
+export interface ConfigurationFile {
+  readonly format: 'mfp-send-settings';
+  readonly version: 1;
+  readonly firmwareVersion?: string;
+  readonly exportedAt?: string;
+  readonly deviceName?: string;
+  /** `section.field` of each secret that had a value on the exporting device. */
+  readonly secretsOmitted?: readonly string[];
+  readonly sections: Partial<Record<SectionName, Record<string, unknown>>>;
+}
+
+/** `POST /api/configuration`: what was stored. */
+export interface ConfigurationImportResult {
+  readonly imported: readonly SectionName[];
+}

@@ -32,6 +32,7 @@ import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles
 import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
 import { contentTypeFor } from './content-type.ts';
 import { fail, limitBody, lockedResponse, readBody, readJson } from './http-helpers.ts';
+import { registerConfigurationRoutes } from './configuration-routes.ts';
 import { deviceNotices, type NoticeDeps } from './notices.ts';
 import { parseCertificate } from '../pki/cert-info.ts';
 import type { DeviceCertificate } from '../pki/device-certificate.ts';
@@ -317,6 +318,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     },
   });
   registerCertificateRoutes(app, { clock, caStore: deps.caStore, deviceCertificates: deps.deviceCertificates, requireCertificates: requireSection('certificates') });
+  registerConfigurationRoutes(app, { clock, settings, requireTransfer: (c) => requireCapability(c as Context<Env>, 'transferSettings') });
 
   app.all('/api/*', (c) => fail(c, 404, 'not-found', `There is no API at ${c.req.method} ${new URL(c.req.url).pathname}.`));
 

@@ -31,6 +31,8 @@ export const CAPABILITY_ROLES = {
   readJobLog: ['Administrator', 'NetworkAdmin', 'DeviceAdmin'],
   /** List, add, change and delete the address book's entries (the panel's destinations). */
   manageAddressBook: ['Administrator', 'DeviceAdmin'],
+  /** Export the settings to a file and import them from one (every section at once). */
+  transferSettings: ['Administrator'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Capability = keyof typeof CAPABILITY_ROLES;

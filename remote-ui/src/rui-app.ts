@@ -14,6 +14,7 @@ import { sharedStyles } from './shared-styles.ts';
 import './accounts-page.ts';
 import './address-book-page.ts';
 import './certificates-page.ts';
+import './configuration-page.ts';
 import './datetime-page.ts';
 import './email-page.ts';
 import './events-page.ts';
@@ -52,6 +53,7 @@ const NAV: readonly { readonly group: string; readonly items: readonly NavItem[]
       { path: '/settings/security', label: 'Login Security', section: 'security' },
       { path: '/settings/device', label: 'Device', section: 'device' },
       { path: '/events', label: 'Event Log', capability: 'readEvents' },
+      { path: '/configuration', label: 'Import/Export', capability: 'transferSettings' },
     ],
   },
 ];
@@ -229,6 +231,7 @@ export class RuiApp extends LitElement {
     if (path === '/accounts') return html`<rui-accounts-page .session=${session}></rui-accounts-page>`;
     if (path === '/address-book') return html`<rui-address-book-page></rui-address-book-page>`;
     if (path === '/jobs') return html`<rui-job-log-page></rui-job-log-page>`;
+    if (path === '/configuration') return html`<rui-configuration-page></rui-configuration-page>`;
     return html`<rui-events-page></rui-events-page>`;
   }
 

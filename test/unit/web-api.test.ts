@@ -237,3 +237,64 @@ describe('notices on the portal', () => {
     expect((await admin.call('GET', '/api/status')).json.notices).toEqual([]);
   });
 });
+
+describe('settings export and import (GET and POST /api/configuration)', () => {
+  const email = { ...SECTIONS.email.factory(), smtpHost: 'smtp.example.com', smtpPort: 587, security: 'starttls', authMethod: 'plain', userName: 'scanner@example.com', password: 'first-device-secret', fromAddress: 'scanner@example.com' };
+
+  it('exports every section without its secrets; another device imports the chosen ones and keeps its own secrets', async () => {
+    const first = await setup();
+    expect((await first.admin.call('PUT', '/api/settings/email', email)).status).toBe(200);
+    expect((await first.admin.call('PUT', '/api/settings/device', { name: 'Floor 3 MFP', location: 'Room 301' })).status).toBe(200);
+    const exported = await first.admin.call('GET', '/api/configuration');
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-disposition')).toMatch(/^attachment; filename="Floor_3_MFP-settings-\d{4}-\d{2}-\d{2}\.json"$/);
+    expect(JSON.stringify(exported.json)).not.toContain('first-device-secret');
+    expect(exported.json).toMatchObject({ format: 'mfp-send-settings', version: 1, deviceName: 'Floor 3 MFP', secretsOmitted: ['email.password'] });
+    expect(Object.keys(exported.json.sections).sort()).toEqual([...SECTION_NAMES].sort());
+
+    const second = await setup();
+    expect((await second.admin.call('PUT', '/api/settings/email', { ...SECTIONS.email.factory(), password: 'second-device-secret' })).status).toBe(200);
+    const imported = await second.admin.call('POST', '/api/configuration', { file: exported.json, sections: ['email'] });
+    expect(imported.status).toBe(200);
+    expect(imported.json).toEqual({ imported: ['email'] });
+    expect((await second.admin.call('GET', '/api/settings/email')).json.values).toMatchObject({ smtpHost: 'smtp.example.com', smtpPort: 587, userName: 'scanner@example.com', password: '' });
+    expect(second.dev.settings.get('email').password).toBe('second-device-secret'); // its own secret, kept
+    expect(second.dev.settings.get('device').name).toBe('MFP-Send'); // not chosen: untouched
+    expect(second.dev.events.since().filter((e) => e.code === 'settings-changed').at(-1)?.fields).toEqual({ section: 'email', actor: 'Administrator (import)' });
+  });
+
+  it('refuses a file it cannot take, naming every problem by its place in the file, and changes nothing', async () => {
+    const { admin, dev } = await setup();
+    const file = (await admin.call('GET', '/api/configuration')).json;
+    const before = JSON.stringify(dev.settings.get('email'));
+    const broken = { ...file, sections: { ...file.sections, email: { ...file.sections.email, smtpPort: 70000 }, datetime: { ...file.sections.datetime, timeZone: 'Mars/Olympus_Mons' } } };
+    const refused = await admin.call('POST', '/api/configuration', { file: broken, sections: ['email', 'datetime'] });
+    expect(refused.status).toBe(400);
+    expect(refused.json.message).toBe('The file has settings this device cannot take: nothing was imported.');
+    expect(refused.json.fields.map((f: { path: string }) => f.path).sort()).toEqual(['sections.datetime.timeZone', 'sections.email.smtpPort']);
+    expect(JSON.stringify(dev.settings.get('email'))).toBe(before);
+
+    const cases: [unknown, string][] = [
+      [{ file: { ...file, format: 'something-else' }, sections: ['email'] }, 'file.format'],
+      [{ file: { ...file, version: 2 }, sections: ['email'] }, 'file.version'],
+      [{ file: { ...file, sections: { ...file.sections, printer: {} } }, sections: ['email'] }, 'file.sections.printer'],
+      [{ file, sections: [] }, 'sections'],
+      [{ file, sections: ['printer'] }, 'sections.0'],
+      [{ file: { ...file, sections: { email: file.sections.email } }, sections: ['datetime'] }, 'sections.datetime'],
+      [{ sections: ['email'] }, 'file'],
+    ];
+    for (const [body, path] of cases) {
+      const r = await admin.call('POST', '/api/configuration', body);
+      expect(r.status, JSON.stringify(r.json)).toBe(400);
+      expect(r.json.fields.map((f: { path: string }) => f.path)).toContain(path);
+    }
+    expect(JSON.stringify(dev.settings.get('email'))).toBe(before);
+  });
+
+  it('is for Administrators only', async () => {
+    const { userWith } = await setup();
+    const network = await userWith('netty', 'NetworkAdmin');
+    expect((await network.call('GET', '/api/configuration')).status).toBe(403);
+    expect((await network.call('POST', '/api/configuration', { file: {}, sections: ['email'] })).status).toBe(403);
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * Import/Export (Management, Administrator only): the settings to a file, and a file's settings
+ * back into this device or the next one of a fleet. The file is read in the browser first, so the
+ * admin sees what it holds and picks the parts to import (all but Device, whose name and location
+ * belong to one printer); the device checks the whole import before it stores any of it.
+ */
+import { LitElement, css, html, nothing } from 'lit';
+import type { SectionName } from '../../firmware/settings/schemas.ts';
+import type { ApiError, ConfigurationFile, ConfigurationImportResult } from '../../firmware/web/api-types.ts';
+import { request } from './api.ts';
+import { formMessage } from './form-fields.ts';
+import { sharedStyles } from './shared-styles.ts';
+
+const PART_LABELS: Readonly<Record<SectionName, string>> = {
+  email: 'E-mail',
+  oauthMicrosoft: 'OAuth 2.0 (Microsoft)',
+  oauthGoogle: 'OAuth 2.0 (Google)',
+  datetime: 'Date/Time (time zone)',
+  certificates: 'Certificates (Remote UI over HTTPS)',
+  security: 'Login Security',
+  device: 'Device (name and location)',
+};
+
+/** Parts of a file not ticked at first: they describe one printer, not the fleet. */
+const UNTICKED: ReadonlySet<string> = new Set(['device']);
+
+export class ConfigurationPage extends LitElement {
+  static override properties = { file: { state: true }, chosen: { state: true }, message: { state: true }, problems: { state: true }, busy: { state: true } };
+
+  declare file: (ConfigurationFile & { readonly fileName: string }) | undefined;
+  declare chosen: Set<string>;
+  declare message: { ok: boolean; text: string } | undefined;
+  declare problems: ApiError['fields'];
+  declare busy: boolean;
+
+  constructor() {
+    super();
+    this.chosen = new Set();
+    this.busy = false;
+  }
+
+  override render() {
+    return html`<h1>Import/Export</h1>
+      <h2>Export</h2>
+      <p class="hint">Saves every setting of this device to a file. Passwords and client secrets are left out: the device that imports the file keeps its own.</p>
+      <div class="actions left"><a class="download button" href="/api/configuration" download data-test="export-link">Export Settings</a></div>
+      <h2>Import</h2>
+      <p class="hint">Reads a file exported from this device or another. Choose the parts to import; nothing is stored unless every chosen setting is valid.</p>
+      ${formMessage(this.message, 'import-message')} ${this.renderProblems()}
+      <div class="panel">
+        <div class="row">
+          <label class="label" for="configFile">Settings File</label>
+          <span class="cell"><input id="configFile" type="file" accept=".json,application/json" @change=${this.onFile} /></span>
+        </div>
+      </div>
+      ${this.file ? this.renderFile(this.file) : nothing}`;
+  }
+
+  private renderProblems() {
+    if (!this.problems?.length) return nothing;
+    return html`<ul class="problems" data-test="import-problems">
+      ${this.problems.map((p) => html`<li><code>${p.path}</code>: ${p.message}</li>`)}
+    </ul>`;
+  }
+
+  private renderFile(file: ConfigurationFile & { readonly fileName: string }) {
+    const parts = Object.keys(file.sections);
+    return html`<div class="panel" data-test="import-file">
+        <div class="row"><span class="label">File</span><span class="cell">${file.fileName}</span></div>
+        <div class="row">
+          <span class="label">Exported From</span>
+          <span class="cell">${file.deviceName ?? 'unknown device'}${file.exportedAt ? `, ${file.exportedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}` : ''}${file.firmwareVersion ? `, firmware ${file.firmwareVersion}` : ''}</span>
+        </div>
+        ${file.secretsOmitted?.length
+          ? html`<div class="row"><span class="label">Left Out</span><span class="cell">${file.secretsOmitted.join(', ')} (this device keeps its own)</span></div>`
+          : nothing}
+        <div class="row">
+          <span class="label">Parts to Import</span>
+          <span class="cell parts">
+            ${parts.map(
+              (name) =>
+                html`<label
+                  ><input type="checkbox" data-part=${name} .checked=${this.chosen.has(name)} @change=${(e: Event) => this.toggle(name, (e.target as HTMLInputElement).checked)} />
+                  ${PART_LABELS[name as SectionName] ?? name}</label
+                >`,
+            )}
+          </span>
+        </div>
+      </div>
+      <div class="actions"><button class="primary" type="button" ?disabled=${this.busy || this.chosen.size === 0} @click=${this.onImport}>Import</button></div>`;
+  }
+
+  private toggle(name: string, on: boolean): void {
+    const next = new Set(this.chosen);
+    if (on) next.add(name);
+    else next.delete(name);
+    this.chosen = next;
+  }
+
+  private readonly onFile = async (event: Event): Promise<void> => {
+    const input = event.target as HTMLInputElement;
+    const picked = input.files?.[0];
+    this.message = undefined;
+    this.problems = undefined;
+    this.file = undefined;
+    if (!picked) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await picked.text());
+    } catch {
+      this.message = { ok: false, text: `${picked.name} is not a settings file: it is not JSON.` };
+      return;
+    }
+    const file = parsed as Partial<ConfigurationFile>;
+    if (typeof file !== 'object' || file === null || file.format !== 'mfp-send-settings' || typeof file.sections !== 'object' || file.sections === null) {
+      this.message = { ok: false, text: `${picked.name} is not a settings file exported by this kind of device.` };
+      return;
+    }
+    this.file = { ...(file as ConfigurationFile), fileName: picked.name };
+    this.chosen = new Set(Object.keys(file.sections).filter((name) => !UNTICKED.has(name)));
+  };
+
+  private readonly onImport = async (): Promise<void> => {
+    if (!this.file) return;
+    const { fileName: _name, ...file } = this.file;
+    this.busy = true;
+    const answer = await request<ConfigurationImportResult>('POST', '/api/configuration', { file, sections: [...this.chosen] });
+    this.busy = false;
+    if (answer.ok) {
+      this.problems = undefined;
+      this.message = { ok: true, text: `Imported: ${answer.data.imported.map((name) => PART_LABELS[name] ?? name).join(', ')}.` };
+    } else {
+      this.problems = answer.error.fields;
+      this.message = { ok: false, text: answer.error.message };
+    }
+  };
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .actions.left {
+        justify-content: flex-start;
+      }
+      a.button {
+        display: inline-block;
+        padding: 5px 14px;
+        border: 1px solid #9aa3ad;
+        border-radius: 2px;
+        background: #f4f5f7;
+        color: inherit;
+        text-decoration: none;
+      }
+      .parts {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 6px 18px;
+      }
+      .problems {
+        margin: 0 0 12px;
+        color: var(--error);
+      }
+    `,
+  ];
+}
+
+customElements.define('rui-configuration-page', ConfigurationPage);
