@@ -36,6 +36,10 @@ export const ADDRESS_BOOK_RECORD: RecordSpec<{ entries: AddressBookEntry[] }> = 
 };
 
 export type AddressBookResult = { ok: true; entry: AddressBookEntry } | { ok: false; error: 'not-found' | 'duplicate' | 'full' };
+/** `skipped`: indexes into the entries given whose address the book (or an earlier one given) already has. */
+export type AddressBookBulkResult =
+  | { ok: true; added: AddressBookEntry[]; skipped: number[] }
+  | { ok: false; error: 'full'; room: number; wanted: number };
 
 /** Names sorted as people read them: "anna" next to "Anna", "Room 2" before "Room 10". */
 const byName = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
@@ -85,6 +89,33 @@ export class AddressBook {
     });
   }
 
+  /**
+   * Adds, in one write, the entries whose address is not in the book yet (nor earlier in
+   * `entries`); the others come back as skipped. Refused whole when the new ones do not fit.
+   */
+  addMany(entries: readonly AddressBookEntryRequest[], actor: string): Promise<AddressBookBulkResult> {
+    return this.#change(async () => {
+      const seen = new Set(this.#entries.map((e) => e.address.toLowerCase()));
+      const fresh: AddressBookEntryRequest[] = [];
+      const skipped: number[] = [];
+      entries.forEach((entry, index) => {
+        const key = entry.address.toLowerCase();
+        if (seen.has(key)) return void skipped.push(index);
+        seen.add(key);
+        fresh.push({ name: entry.name, address: entry.address });
+      });
+      const room = ADDRESS_BOOK_MAX - this.#entries.length;
+      if (fresh.length > room) return { ok: false, error: 'full', room, wanted: fresh.length };
+      const added: AddressBookEntry[] = [];
+      for (const e of fresh) added.push({ ...e, id: this.#newIdAvoiding(added) });
+      if (added.length > 0) {
+        await this.#store([...this.#entries, ...added]);
+        this.events.record('address-book-entry-added', 'info', `${added.length} address book entr${added.length === 1 ? 'y' : 'ies'} imported by ${actor}`, { count: added.length, actor });
+      }
+      return { ok: true, added, skipped };
+    });
+  }
+
   /** Replaces the name and address of entry `id`. */
   update(id: string, entry: AddressBookEntryRequest, actor: string): Promise<AddressBookResult> {
     return this.#change(async () => {
@@ -113,9 +144,14 @@ export class AddressBook {
   }
 
   #newId(): string {
+    return this.#newIdAvoiding([]);
+  }
+
+  /** A new id, in use neither in the book nor among `pending` (entries about to be stored). */
+  #newIdAvoiding(pending: readonly { id: string }[]): string {
     let id: string;
     do id = toHex(this.random.bytes(ID_BYTES));
-    while (this.get(id));
+    while (this.get(id) || pending.some((p) => p.id === id));
     return id;
   }
 

@@ -43,7 +43,7 @@ import { registerCertificateRoutes } from './certificate-routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { registerOAuthRoutes } from './oauth-routes.ts';
 import { registerJobLogRoutes } from './job-log-routes.ts';
-import { registerAddressBookRoutes } from './address-book-routes.ts';
+import { registerAddressBookFileRoutes, registerAddressBookRoutes } from './address-book-routes.ts';
 import type { AddressBook } from '../send/address-book.ts';
 import type { JobQueue } from '../send/job-queue.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
@@ -309,14 +309,16 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   registerEmailRoutes(app, { transport: deps.emailTransport, transcripts: deps.transcripts, settings, requireEmail: requireSection('email') });
   registerOAuthRoutes(app, { ...deps.oauth, requireMicrosoft: requireSection('oauthMicrosoft'), requireGoogle: requireSection('oauthGoogle') });
   registerJobLogRoutes(app, { jobs: deps.jobs, requireJobLog: (c) => requireCapability(c, 'readJobLog') });
-  registerAddressBookRoutes(app, {
+  const addressBookDoor = {
     book: deps.addressBook,
     root: '/api/address-book',
-    actor: (c) => {
+    actor: (c: Context) => {
       const session = requireCapability(c as Context<Env>, 'manageAddressBook');
       return session instanceof Response ? session : session.user;
     },
-  });
+  };
+  registerAddressBookFileRoutes(app, addressBookDoor);
+  registerAddressBookRoutes(app, addressBookDoor);
   registerCertificateRoutes(app, { clock, caStore: deps.caStore, deviceCertificates: deps.deviceCertificates, requireCertificates: requireSection('certificates') });
   registerConfigurationRoutes(app, { clock, settings, requireTransfer: (c) => requireCapability(c as Context<Env>, 'transferSettings') });
 

@@ -10,6 +10,7 @@ import type { Context, Hono } from 'hono';
 import type { JobQueue } from '../send/job-queue.ts';
 import type { JobRecord } from '../send/job-record.ts';
 import type { JobLogEntry } from './api-types.ts';
+import { csvField } from './csv.ts';
 import { fail } from './http-helpers.ts';
 import type { Session } from './sessions.ts';
 
@@ -86,12 +87,3 @@ function entry(j: JobRecord): JobLogEntry {
   };
 }
 
-/**
- * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. A field a
- * spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe (OWASP CSV
- * injection): subjects and names come from operators.
- */
-export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}

@@ -92,6 +92,27 @@ export class AddressBookPage extends LitElement {
     if (this.mode.kind === 'add' || this.mode.kind === 'edit') this.mode = { ...this.mode, errors };
   }
 
+  /** Import CSV: the file goes to the device as it is; the device checks every line before it adds any. */
+  private readonly onImport = async (event: Event): Promise<void> => {
+    const input = event.target as HTMLInputElement;
+    const file = input.files?.[0];
+    if (!file) return;
+    this.open({ kind: 'list' });
+    this.busy = true;
+    const result = await request<{ added: number; skipped: { line: number; address: string }[] }>('POST', `${ROOT}/import`, { csv: await file.text() });
+    this.busy = false;
+    input.value = '';
+    if (!result.ok) {
+      const lines = result.error.fields?.map((f) => `${f.path}: ${f.message}`) ?? [];
+      this.message = { ok: false, text: [result.error.message, ...lines].join(' ') };
+      return;
+    }
+    const { added, skipped } = result.data;
+    const already = skipped.length > 0 ? ` ${skipped.length} already in the book (${skipped.map((s) => s.address).join(', ')}) skipped.` : '';
+    this.message = { ok: true, text: `${file.name}: ${added} ${added === 1 ? 'entry' : 'entries'} added.${already}` };
+    void this.entries.reload();
+  };
+
   private onSubmit(event: SubmitEvent, entry: AddressBookEntry | undefined): Promise<void> {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
@@ -116,6 +137,9 @@ export class AddressBookPage extends LitElement {
         <input id="q" type="search" maxlength=${ADDRESS_BOOK_QUERY_MAX} placeholder="Part of a name or an address" .value=${this.query} @input=${this.onSearch} />
         <span class="count" data-test="entry-count">${count}</span>
         <button type="button" ?disabled=${mode.kind === 'add'} @click=${() => this.open({ kind: 'add' })}>Add Entry</button>
+        <a class="button" href=${`${ROOT}.csv`} download data-test="export-csv">Export CSV</a>
+        <label class="button" for="importCsv">Import CSV</label>
+        <input id="importCsv" class="file" type="file" accept=".csv,text/csv" ?disabled=${this.busy} @change=${this.onImport} />
       </div>
       ${mode.kind === 'add' ? html`<h2>Add Entry</h2>${this.renderForm(undefined, mode.errors)}` : nothing}
       <table data-test="address-book">
@@ -178,6 +202,12 @@ export class AddressBookPage extends LitElement {
   static override styles = [
     sharedStyles,
     css`
+      .toolbar input.file {
+        position: absolute;
+        width: 1px;
+        height: 1px;
+        opacity: 0;
+      }
       .toolbar .count {
         flex: 1;
         color: #5b636d;

@@ -43,7 +43,7 @@ export class ConfigurationPage extends LitElement {
     return html`<h1>Import/Export</h1>
       <h2>Export</h2>
       <p class="hint">Saves every setting of this device to a file. Passwords and client secrets are left out: the device that imports the file keeps its own.</p>
-      <div class="actions left"><a class="download button" href="/api/configuration" download data-test="export-link">Export Settings</a></div>
+      <div class="actions left"><a class="button" href="/api/configuration" download data-test="export-link">Export Settings</a></div>
       <h2>Import</h2>
       <p class="hint">Reads a file exported from this device or another. Choose the parts to import; nothing is stored unless every chosen setting is valid.</p>
       ${formMessage(this.message, 'import-message')} ${this.renderProblems()}
@@ -140,15 +140,6 @@ export class ConfigurationPage extends LitElement {
     css`
       .actions.left {
         justify-content: flex-start;
-      }
-      a.button {
-        display: inline-block;
-        padding: 5px 14px;
-        border: 1px solid #9aa3ad;
-        border-radius: 2px;
-        background: #f4f5f7;
-        color: inherit;
-        text-decoration: none;
       }
       .parts {
         display: flex;

@@ -83,13 +83,22 @@ export const sharedStyles = css`
   .field-error::before {
     content: '⚠ ';
   }
-  button {
+  button,
+  a.button,
+  label.button {
     font: inherit;
     padding: 4px 14px;
     border: 1px solid #7d8894;
     border-radius: 2px;
     background: linear-gradient(#fdfdfd, #e4e7ea);
     cursor: pointer;
+  }
+  /* A download link or a file picker's label that looks like the buttons beside it. */
+  a.button,
+  label.button {
+    display: inline-block;
+    color: inherit;
+    text-decoration: none;
   }
   button.primary {
     background: linear-gradient(#3f75a9, #2f5d8a);

@@ -7,7 +7,7 @@
  * role message at the address, and the API refuses them too.
  * Screenshots land in test/artifacts/remote-ui/address-book-*.png.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -153,6 +153,39 @@ describe('Address Book page', () => {
     await context.close();
   });
 
+  it('exports the book as CSV and imports one: new entries added, known addresses skipped, a bad line refuses the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'e2e-address-book-csv-'));
+    const { page, context, pageErrors } = await newPage(browser);
+    await logIn(page, sim, ADMIN_PW);
+    await page.getByRole('link', { name: 'Address Book' }).click();
+    const before = await book();
+    const [download] = await Promise.all([page.waitForEvent('download'), byTest(page, 'export-csv').click()]);
+    expect(download.suggestedFilename()).toBe('address-book.csv');
+    const exported = join(dir, 'address-book.csv');
+    await download.saveAs(exported);
+    const text = await readFile(exported, 'utf8');
+    const [header, ...lines] = text.split('\r\n').filter(Boolean);
+    expect(header).toBe('Name,E-mail Address');
+    expect(lines.map((l) => l.replace(/^(.*),([^,]*)$/, "$1 <$2>")).sort()).toEqual([...before].sort());
+
+    const more = join(dir, 'more.csv');
+    await writeFile(more, `${text}Mail Room,mailroom@example.com\r\n`);
+    await page.locator('#importCsv').setInputFiles(more);
+    await expect.poll(() => byTest(page, 'form-message').textContent()).toMatch(new RegExp(`^more\\.csv: 1 entry added\\. ${before.length} already in the book \\(.*\\) skipped\\.$`));
+    await expect.poll(() => names(page)).toContain('Mail Room');
+    await shot(page, 'remote-ui', 'address-book-09-csv-imported');
+    expect((await book()).length).toBe(before.length + 1);
+
+    const bad = join(dir, 'bad.csv');
+    await writeFile(bad, 'Name,E-mail\nNew Person,new@example.com\nBroken,not-an-address\n');
+    await page.locator('#importCsv').setInputFiles(bad);
+    await expect.poll(() => byTest(page, 'form-message').textContent()).toMatch(/^Some lines of the file cannot be address book entries\. Nothing was imported\. line 3: address: /);
+    await shot(page, 'remote-ui', 'address-book-10-csv-refused');
+    expect((await book()).length).toBe(before.length + 1);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
   it('says when the book is full (409): the device keeps at most ADDRESS_BOOK_MAX entries', async () => {
     for (let i = (await book()).length; i < ADDRESS_BOOK_MAX; i++) {
       expect((await admin.call('POST', '/api/address-book', { name: `Desk ${i}`, address: `desk${i}@example.com` })).status).toBe(201);
@@ -167,7 +200,7 @@ describe('Address Book page', () => {
     expect(await submitEntry(page, 'One Too Many', 'extra@example.com', 'Add')).toBe(409);
     await expect.poll(() => byTest(page, 'form-message').textContent()).toBe(`The address book is full (${ADDRESS_BOOK_MAX} entries). Delete an entry first.`);
     expect(await byTest(page, 'error-address').count()).toBe(0);
-    await shot(page, 'remote-ui', 'address-book-09-full');
+    await shot(page, 'remote-ui', 'address-book-11-full');
     expect((await book()).length).toBe(ADDRESS_BOOK_MAX);
     expect(pageErrors).toEqual([]);
     await context.close();

@@ -408,7 +408,7 @@ describe('the control panel API', () => {
 
 describe('the job log CSV', () => {
   it('quotes what needs quoting and defuses formulas', async () => {
-    const { csvField } = await import('../../firmware/web/job-log-routes.ts');
+    const { csvField } = await import('../../firmware/web/csv.ts');
     expect(csvField('plain')).toBe('plain');
     expect(csvField('a, b')).toBe('"a, b"');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');

@@ -215,6 +215,52 @@ describe('the address book in the Remote UI API', () => {
     device.shutdown();
   });
 
+  it('exports the book as CSV and imports a CSV file: new entries added, known addresses skipped, all or nothing', async () => {
+    const { admin } = await setup();
+    await admin.call('POST', '/api/address-book', { name: 'Berg, Anna', address: 'anna@example.com' });
+    await admin.call('POST', '/api/address-book', { name: '=SUM(A1) "Sales"', address: 'sales@example.com' });
+    const exported = await admin.call('GET', '/api/address-book.csv');
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(exported.headers.get('content-disposition')).toBe('attachment; filename="address-book.csv"');
+    // The formula is defused for spreadsheets; the comma and quotes are quoted.
+    expect(exported.json).toBe(`Name,E-mail Address\r\n"'=SUM(A1) ""Sales""",sales@example.com\r\n"Berg, Anna",anna@example.com\r\n`);
+
+    // Into a second device that already has one of the addresses (in another case).
+    const other = await setup();
+    await other.admin.call('POST', '/api/address-book', { name: 'Anna', address: 'ANNA@example.com' });
+    const csv = `${exported.json}Room 2,room2@example.com\r\nRoom 2 again,Room2@Example.com\r\n`;
+    const imported = await other.admin.call('POST', '/api/address-book/import', { csv });
+    expect(imported).toMatchObject({ status: 200, json: { added: 2, skipped: [{ line: 3, address: 'anna@example.com' }, { line: 5, address: 'Room2@Example.com' }] } });
+    expect(names((await other.admin.call('GET', '/api/address-book')).json)).toEqual(['=SUM(A1) "Sales"', 'Anna', 'Room 2']);
+    expect(other.device.events.since().at(-1)?.message).toBe('2 address book entries imported by Administrator');
+
+    // A file with bad lines adds nothing, and says which lines.
+    const before = (await admin.call('GET', '/api/address-book')).json;
+    const bad = await admin.call('POST', '/api/address-book/import', { csv: 'Name,E-mail\nGood,good@example.com\n,empty-name@example.com\nNo Address,not-an-address\n' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.message).toBe('Some lines of the file cannot be address book entries. Nothing was imported.');
+    expect(fieldPaths(bad.json)).toEqual(['line 3: name', 'line 4: address']);
+    expect((await admin.call('GET', '/api/address-book')).json).toEqual(before);
+    const noHeader = await admin.call('POST', '/api/address-book/import', { csv: 'good@example.com,Good\n' });
+    expect(noHeader.status).toBe(400);
+    expect(noHeader.json.message).toMatch(/^The first line must name the columns/);
+    const broken = await admin.call('POST', '/api/address-book/import', { csv: 'Name,E-mail\n"Open,quote@example.com\n' });
+    expect(broken.json.message).toBe('This is not a CSV file the device can read (line 2: a quoted field is never closed). Nothing was imported.');
+    expect((await admin.call('POST', '/api/address-book/import', { csv: '' })).status).toBe(400);
+    expect((await admin.call('GET', '/api/address-book')).json).toEqual(before);
+  });
+
+  it(`imports nothing when the new entries would take the book over ${ADDRESS_BOOK_MAX}`, async () => {
+    const { admin } = await setup();
+    const rows = Array.from({ length: ADDRESS_BOOK_MAX - 1 }, (_, i) => `P${i},p${i}@example.com`);
+    expect((await admin.call('POST', '/api/address-book/import', { csv: ['Name,E-mail Address', ...rows].join('\n') })).json).toMatchObject({ added: ADDRESS_BOOK_MAX - 1 });
+    const over = await admin.call('POST', '/api/address-book/import', { csv: 'Name,E-mail Address\nOne,one@example.com\nTwo,two@example.com\np0 again,P0@example.com\n' });
+    expect(over.status).toBe(409);
+    expect(over.json.message).toBe(`The address book holds at most ${ADDRESS_BOOK_MAX} entries: the file has 2 new ones and there is room for 1. Nothing was imported.`);
+    expect((await admin.call('GET', '/api/address-book')).json).toHaveLength(ADDRESS_BOOK_MAX - 1);
+  });
+
   it('refuses other roles, no session, and a change without the CSRF token', async () => {
     const { device, admin, userWith } = await setup();
     const entry = (await admin.call('POST', '/api/address-book', { name: 'Ann', address: 'ann@example.com' })).json;
