@@ -4,7 +4,6 @@
  * the outcome into a device error code, a "Check connection" ladder and a stored transcript.
  */
 import { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStepResult, type SendResultView } from '../web/api-types.ts';
-
 import { SMTP_CLIENT_NAME, FIRMWARE_VERSION } from '../defaults.ts';
 import { clockSkewMs, parseGreetingDate, SkewTracker, skewSentence, type SkewView } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';

@@ -56,6 +56,31 @@ export class SettingsStore {
     return structuredClone(this.values.get(section)) as SectionValue<S>;
   }
 
+  /** The section as the API shows it: every secret blanked, and whether each one has a value. */
+  publicView<S extends SectionName>(section: S): { values: Record<string, unknown>; secretsSet: Record<string, boolean> } {
+    const values = this.get(section) as Record<string, unknown>;
+    const secretsSet: Record<string, boolean> = {};
+    for (const secret of SECTIONS[section].secrets as readonly string[]) {
+      secretsSet[secret] = values[secret] !== '';
+      values[secret] = '';
+    }
+    return { values, secretsSet };
+  }
+
+  /**
+   * `candidate` with each secret it leaves out taken from the stored section (the API never
+   * returns secrets). Left out = absent; with `blankKeeps` (a settings file, whose secrets were
+   * blanked on export) an empty value too.
+   */
+  withStoredSecrets<S extends SectionName>(section: S, candidate: Record<string, unknown>, blankKeeps = false): Record<string, unknown> {
+    const out = { ...candidate };
+    const current = this.get(section) as Record<string, unknown>;
+    for (const secret of SECTIONS[section].secrets as readonly string[]) {
+      if (out[secret] === undefined || (blankKeeps && out[secret] === '')) out[secret] = current[secret];
+    }
+    return out;
+  }
+
   /** Validate `candidate` as the whole section; on success store it in NVRAM and in RAM. */
   async update<S extends SectionName>(section: S, candidate: unknown, actor: string): Promise<UpdateResult<S>> {
     const parsed = SECTIONS[section].schema.safeParse(candidate);

@@ -13,7 +13,7 @@ import { BACKGROUND_HEADER, CSRF_HEADER, FIRMWARE_VERSION, HTTP_BODY_MAX_BYTES, 
 import type { DeviceEvents } from '../events.ts';
 import type { Assets } from '../hal/assets.ts';
 import type { Clock } from '../hal/clock.ts';
-import { isSectionName, SECTION_NAMES, SECTIONS, type SectionName } from '../settings/schemas.ts';
+import { isSectionName, SECTION_NAMES, type SectionName } from '../settings/schemas.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { AccountResult, AccountStore } from './accounts.ts';
 import {
@@ -242,10 +242,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     if (body instanceof Response) return body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail(c, 400, 'invalid', 'Send the section as a JSON object.');
     // Secret fields left out of the body keep their stored value (the API never returns them).
-    const candidate: Record<string, unknown> = { ...body };
-    const current = settings.get(section) as Record<string, unknown>;
-    for (const secret of SECTIONS[section].secrets as readonly string[]) if (candidate[secret] === undefined) candidate[secret] = current[secret];
-    const result = await settings.update(section, candidate, session.user);
+    const result = await settings.update(section, settings.withStoredSecrets(section, body as Record<string, unknown>), session.user);
     if (!result.ok) return fail(c, 400, 'invalid', 'Some settings are not valid.', result.problems);
     return c.json(settingsView(section));
   });
@@ -362,13 +359,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   }
 
   function settingsView(section: SectionName): SettingsView {
-    const values = settings.get(section) as Record<string, unknown>;
-    const secretsSet: Record<string, boolean> = {};
-    for (const secret of SECTIONS[section].secrets as readonly string[]) {
-      secretsSet[secret] = values[secret] !== '';
-      values[secret] = '';
-    }
-    return { values, secretsSet };
+    return settings.publicView(section);
   }
 
   return app;

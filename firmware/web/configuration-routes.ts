@@ -58,11 +58,8 @@ export function registerConfigurationRoutes(app: Hono<any>, deps: ConfigurationR
     const sections: Record<string, Record<string, unknown>> = {};
     const secretsOmitted: string[] = [];
     for (const name of SECTION_NAMES) {
-      const values = settings.get(name) as Record<string, unknown>;
-      for (const secret of SECTIONS[name].secrets as readonly string[]) {
-        if (values[secret] !== '') secretsOmitted.push(`${name}.${secret}`);
-        values[secret] = '';
-      }
+      const { values, secretsSet } = settings.publicView(name);
+      for (const [secret, set] of Object.entries(secretsSet)) if (set) secretsOmitted.push(`${name}.${secret}`);
       sections[name] = values;
     }
     const nowMs = deps.clock.wallNowMs();
@@ -100,9 +97,7 @@ export function registerConfigurationRoutes(app: Hono<any>, deps: ConfigurationR
     const problems: FieldProblem[] = [];
     const candidates = new Map<SectionName, Record<string, unknown>>();
     for (const name of chosen) {
-      const candidate: Record<string, unknown> = { ...body.file.sections[name] };
-      const current = settings.get(name) as Record<string, unknown>;
-      for (const secret of SECTIONS[name].secrets as readonly string[]) if (candidate[secret] === undefined || candidate[secret] === '') candidate[secret] = current[secret];
+      const candidate = settings.withStoredSecrets(name, body.file.sections[name]!, true);
       const parsed = SECTIONS[name].schema.safeParse(candidate);
       if (parsed.success) candidates.set(name, candidate);
       else problems.push(...toFieldProblems(parsed.error).map((p) => ({ path: `sections.${name}.${p.path}`, message: p.message })));

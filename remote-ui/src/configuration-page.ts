@@ -5,21 +5,14 @@
  * belong to one printer); the device checks the whole import before it stores any of it.
  */
 import { LitElement, css, html, nothing } from 'lit';
-import type { SectionName } from '../../firmware/settings/schemas.ts';
 import type { ApiError, ConfigurationFile, ConfigurationImportResult } from '../../firmware/web/api-types.ts';
 import { request } from './api.ts';
 import { formMessage } from './form-fields.ts';
+import { NAV_ITEMS } from './nav.ts';
 import { sharedStyles } from './shared-styles.ts';
 
-const PART_LABELS: Readonly<Record<SectionName, string>> = {
-  email: 'E-mail',
-  oauthMicrosoft: 'OAuth 2.0 (Microsoft)',
-  oauthGoogle: 'OAuth 2.0 (Google)',
-  datetime: 'Date/Time (time zone)',
-  certificates: 'Certificates (Remote UI over HTTPS)',
-  security: 'Login Security',
-  device: 'Device (name and location)',
-};
+/** A part of the file by the name of its page (one the device does not know, by its own name). */
+const partLabel = (name: string): string => NAV_ITEMS.find((i) => i.section === name)?.label ?? name;
 
 /** Parts of a file not ticked at first: they describe one printer, not the fleet. */
 const UNTICKED: ReadonlySet<string> = new Set(['device']);
@@ -81,7 +74,7 @@ export class ConfigurationPage extends LitElement {
               (name) =>
                 html`<label
                   ><input type="checkbox" data-part=${name} .checked=${this.chosen.has(name)} @change=${(e: Event) => this.toggle(name, (e.target as HTMLInputElement).checked)} />
-                  ${PART_LABELS[name as SectionName] ?? name}</label
+                  ${partLabel(name)}</label
                 >`,
             )}
           </span>
@@ -128,7 +121,7 @@ export class ConfigurationPage extends LitElement {
     this.busy = false;
     if (answer.ok) {
       this.problems = undefined;
-      this.message = { ok: true, text: `Imported: ${answer.data.imported.map((name) => PART_LABELS[name] ?? name).join(', ')}.` };
+      this.message = { ok: true, text: `Imported: ${answer.data.imported.map(partLabel).join(', ')}.` };
     } else {
       this.problems = answer.error.fields;
       this.message = { ok: false, text: answer.error.message };

@@ -7,18 +7,19 @@ import { LitElement, html, nothing } from 'lit';
 import type { DeviceNotice, DeviceStatus, SessionInfo } from '../../firmware/web/api-types.ts';
 import { request } from './api.ts';
 import { LoadController } from './load-controller.ts';
+import { mayOpen, NAV_ITEMS, sectionPage, type NavItem } from './nav.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { TickController } from './tick-controller.ts';
 import { formatUptime, formatWall } from './time-format.ts';
 
 export const STATUS_REFRESH_MS = 15_000;
 
-/** Where each notice is fixed or looked into, and whether the session's role may open it. */
-const NOTICE_PAGES: Record<DeviceNotice['page'], { readonly path: string; readonly label: string; readonly may: (s: SessionInfo) => boolean }> = {
-  certificates: { path: '/settings/certificates', label: 'Open Certificates', may: (s) => s.sections.includes('certificates') },
-  oauthMicrosoft: { path: '/settings/oauthMicrosoft', label: 'Open OAuth 2.0 (Microsoft)', may: (s) => s.sections.includes('oauthMicrosoft') },
-  oauthGoogle: { path: '/settings/oauthGoogle', label: 'Open OAuth 2.0 (Google)', may: (s) => s.sections.includes('oauthGoogle') },
-  events: { path: '/events', label: 'Open the Event Log', may: (s) => s.capabilities.includes('readEvents') },
+/** The page where each kind of notice is fixed (a settings section) or looked into (the event log). */
+const NOTICE_PAGES: Record<DeviceNotice['page'], NavItem> = {
+  certificates: sectionPage('certificates'),
+  oauthMicrosoft: sectionPage('oauthMicrosoft'),
+  oauthGoogle: sectionPage('oauthGoogle'),
+  events: NAV_ITEMS.find((i) => i.path === '/events')!,
 };
 
 export class PortalPage extends LitElement {
@@ -58,7 +59,7 @@ export class PortalPage extends LitElement {
       ${status.notices.map(
         (n) =>
           html`<p class=${n.level === 'error' ? 'warning error' : 'warning'} role=${n.level === 'error' ? 'alert' : 'status'} data-test="notice" data-code=${n.code}>
-            ⚠ ${n.message} ${this.session && NOTICE_PAGES[n.page].may(this.session) ? html`<a href=${NOTICE_PAGES[n.page].path}>${NOTICE_PAGES[n.page].label}</a>` : nothing}
+            ⚠ ${n.message} ${this.session && mayOpen(this.session, NOTICE_PAGES[n.page]) ? html`<a href=${NOTICE_PAGES[n.page].path}>Open ${NOTICE_PAGES[n.page].label}</a>` : nothing}
           </p>`,
       )}
       <h2>Device Information</h2>

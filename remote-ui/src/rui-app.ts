@@ -5,10 +5,10 @@
  */
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
-import type { SectionName } from '../../firmware/settings/schemas.ts';
 import type { DeviceInfo, SessionInfo } from '../../firmware/web/api-types.ts';
 import { request, setCsrfToken, setSessionLossHandler, type SessionLoss } from './api.ts';
 import { interceptLinks, navigate, ROUTE_EVENT } from './router.ts';
+import { NAV, NAV_ITEMS, mayOpen } from './nav.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 import './accounts-page.ts';
@@ -24,47 +24,6 @@ import './oauth-page.ts';
 import './password-page.ts';
 import './portal-page.ts';
 import './settings-form.ts';
-
-interface NavItem {
-  readonly path: string;
-  readonly label: string;
-  readonly section?: SectionName;
-  readonly capability?: string;
-}
-
-/** The navigation, grouped as on Canon's "Settings/Registration" page. */
-const NAV: readonly { readonly group: string; readonly items: readonly NavItem[] }[] = [
-  {
-    group: 'Send',
-    items: [
-      { path: '/settings/email', label: 'E-mail', section: 'email' },
-      { path: '/settings/oauthMicrosoft', label: 'OAuth 2.0 (Microsoft)', section: 'oauthMicrosoft' },
-      { path: '/settings/oauthGoogle', label: 'OAuth 2.0 (Google)', section: 'oauthGoogle' },
-      { path: '/address-book', label: 'Address Book', capability: 'manageAddressBook' },
-      { path: '/jobs', label: 'Job Log', capability: 'readJobLog' },
-    ],
-  },
-  {
-    group: 'Management',
-    items: [
-      { path: '/settings/datetime', label: 'Date/Time', section: 'datetime' },
-      { path: '/settings/certificates', label: 'Certificates', section: 'certificates' },
-      { path: '/accounts', label: 'Accounts', capability: 'manageAccounts' },
-      { path: '/settings/security', label: 'Login Security', section: 'security' },
-      { path: '/settings/device', label: 'Device', section: 'device' },
-      { path: '/events', label: 'Event Log', capability: 'readEvents' },
-      { path: '/configuration', label: 'Import/Export', capability: 'transferSettings' },
-    ],
-  },
-];
-
-const NAV_ITEMS = NAV.flatMap((g) => g.items);
-
-function mayOpen(session: SessionInfo, item: NavItem): boolean {
-  if (item.section) return session.sections.includes(item.section);
-  if (item.capability) return session.capabilities.includes(item.capability);
-  return true;
-}
 
 export class RuiApp extends LitElement {
   static override properties = {
