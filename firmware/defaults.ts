@@ -6,6 +6,9 @@
 
 export const FIRMWARE_VERSION = '0.1.0';
 
+/** One day, milliseconds: the unit the day-counted tunables below are written in. */
+export const DAY_MS = 86_400_000;
+
 // --- Accounts and login ----------------------------------------------------------------------
 
 /** PBKDF2-SHA256 iterations for new password hashes: OWASP Password Storage Cheat Sheet (2023+) minimum. */
@@ -186,7 +189,7 @@ export const PKCE_VERIFIER_LENGTH = 64;
 /** Longest authorization code accepted from a paste, characters (Google: ≤ 256 bytes, protocols.md B.5). */
 export const GOOGLE_CODE_MAX_LENGTH = 512;
 /** A certificate (CA or the device's own) this close to its end is reported on the portal and the Certificates page, ms (30 days, as Windows and ACME clients warn). */
-export const CERT_EXPIRY_WARNING_MS = 30 * 86_400_000;
+export const CERT_EXPIRY_WARNING_MS = 30 * DAY_MS;
 /** Google: refresh tokens of an app in "Testing" publishing status expire this long after they are issued (protocols.md B.8). */
 export const GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS = 7 * 24 * 3_600_000;
 /** A refused Google refresh this close to (or past) that lifetime is reported as the likely Testing expiry, ms. */

@@ -17,8 +17,8 @@ import { TranscriptLog } from './send/transcript-log.ts';
 import { GrantStore } from './oauth/grant-store.ts';
 import { OAuthService } from './oauth/oauth-service.ts';
 import { toBase64Url } from './encoding.ts';
-import { Nvram } from './settings/nvram.ts';
-import { SecretBox } from './settings/secret-box.ts';
+import { Nvram } from './nvram/nvram.ts';
+import { SecretBox } from './nvram/secret-box.ts';
 import { SettingsStore } from './settings/settings-store.ts';
 import { AccountStore, type DeviceLabel } from './web/accounts.ts';
 import { buildWebApp } from './web/app.ts';
@@ -60,7 +60,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   // The monotonic clock restarts at power-on: OAuth times are only comparable within one boot.
   const bootEpoch = toBase64Url(hal.random.bytes(8));
   const grants = new GrantStore(nvram, secrets);
-  const oauthDeps = { http: hal.http, clock: hal.clock, random: hal.random, settings, caStore, grants, events, bootEpoch, ...(hal.adminLink ? { adminLink: hal.adminLink } : {}) };
+  const oauthDeps = { http: hal.http, clock: hal.clock, random: hal.random, settings, caStore, grants, events, bootEpoch };
   const oauth = {
     microsoft: await OAuthService.open({ ...oauthDeps, provider: 'microsoft' }),
     google: await OAuthService.open({ ...oauthDeps, provider: 'google' }),
@@ -87,6 +87,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     emailTransport,
     transcripts,
     oauth,
+    ...(hal.adminLink ? { adminLink: hal.adminLink } : {}),
     addressBook,
     ...(jobs ? { jobs } : {}),
     deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), existing: () => deviceCertificates.existing(), regenerate: () => deviceCertificates.regenerate(certificateFor()) },

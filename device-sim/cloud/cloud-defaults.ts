@@ -4,8 +4,9 @@
  * them through options but never restate them.
  */
 
+import { DAY_MS } from '../../firmware/defaults.ts';
+
 const MIB = 1024 * 1024;
-const DAY_MS = 86_400_000;
 
 // ---------------------------------------------------------------------------------------------
 // Simulated DNS: fake public addresses (RFC 5737 documentation range, so a log line can never

@@ -7,6 +7,7 @@
  * Comparing the two tells the admin how far off the device clock is and in which direction,
  * which is what they need when tokens or certificates are refused "for no reason".
  */
+import { menuPath } from '../menu.ts';
 import { CLOCK_SKEW_TOLERANCE_MS } from '../defaults.ts';
 
 /** Signed skew of the device clock against a server's time: positive = the device is ahead. */
@@ -74,5 +75,5 @@ export class SkewTracker {
 
 /** One sentence for the event log, the send result and the panel. */
 export function skewSentence(v: SkewView): string {
-  return `The device clock is ${v.offsetS} s ${v.direction === 'ahead' ? 'ahead of' : 'behind'} ${v.source}: correct the date and time (Management → Date/Time).`;
+  return `The device clock is ${v.offsetS} s ${v.direction === 'ahead' ? 'ahead of' : 'behind'} ${v.source}: correct the date and time (${menuPath('datetime')}).`;
 }

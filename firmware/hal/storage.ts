@@ -1,7 +1,7 @@
 /**
  * Storage port: the device's NVRAM as named records of bytes.
  *
- * The firmware layers versioned, validated records on top (firmware/settings/nvram.ts); this port
+ * The firmware layers versioned, validated records on top (firmware/nvram/nvram.ts); this port
  * only promises that `replace` is atomic: after a power cut a reader sees the old bytes or the new
  * bytes, never a mix.
  */

@@ -59,9 +59,12 @@ export async function buildAuthorizationRequest(client: GoogleClient, random: Ra
   return { state, codeVerifier, redirectUri: GOOGLE_REDIRECT_URI, authorizationUrl: `${GOOGLE_AUTHORIZE_URL}?${params.toString()}` };
 }
 
+/** Why pasted text cannot be used. */
+export type GooglePasteProblem = 'empty' | 'access-denied' | 'state-mismatch' | 'no-code' | 'google-error' | 'malformed';
+
 export type PastedCode =
   | { readonly ok: true; readonly code: string }
-  | { readonly ok: false; readonly problem: 'empty' | 'access-denied' | 'state-mismatch' | 'no-code' | 'google-error' | 'malformed'; readonly detail?: string };
+  | { readonly ok: false; readonly problem: GooglePasteProblem; readonly detail?: string };
 
 /**
  * Read what the admin pasted: the bare code (`4/0A…`, possibly still percent-encoded) or the whole

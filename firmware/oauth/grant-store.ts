@@ -4,9 +4,9 @@
  * grant that is not there: the status says "not configured" and the admin registers again.
  */
 import * as z from 'zod/mini';
-import type { SecretBox } from '../settings/secret-box.ts';
-import type { Nvram, RecordSpec } from '../settings/nvram.ts';
-import type { OAuthProvider } from '../web/api-types.ts';
+import type { SecretBox } from '../nvram/secret-box.ts';
+import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
+import type { OAuthProvider } from './provider.ts';
 import type { Grant } from './token-lifecycle.ts';
 
 const storedGrant = z.object({

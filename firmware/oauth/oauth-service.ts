@@ -1,50 +1,30 @@
 /**
- * OAuth 2.0 on the device, per provider: registration (Entra device code / Google pasted code),
- * the grant's life (token-lifecycle.ts), the Server Connection Status, the clock-skew check, and
- * access tokens for the SMTP client with one shared in-flight refresh.
- *
- * I/O goes through the HAL: identity servers through Http with the device's own trust decision
- * (verifyChain at device time, this page's Verify Server Certificate / Add CN), the poll timer on
- * the monotonic clock. A failed re-registration never touches the working grant: new tokens
- * replace the old only once they are in hand.
+ * OAuth 2.0 on the device, per provider: the grant's life (token-lifecycle.ts) kept in NVRAM,
+ * access tokens for the send path with one shared in-flight refresh and a refresh ahead of
+ * expiry, and the clock rules (a date/time change or RTC drift voids or re-validates the grant).
+ * Registration is registration.ts; every request to the identity server goes through
+ * identity-client.ts (trust decision, Server Connection Status, skew). A failed re-registration
+ * never touches the working grant: new tokens replace the old only once they are in hand.
  */
-import { CLOCK_SKEW_TOLERANCE_MS, ENTRA_BUILTIN_CLIENT_ID, GOOGLE_TESTING_AGE_SLACK_MS, GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS, OAUTH_DRIFT_CHECK_MS, OAUTH_HTTP_TIMEOUT_MS } from '../defaults.ts';
-import { clockSkewMs, SkewTracker, skewSentence } from '../clock/server-time.ts';
+import { CLOCK_SKEW_TOLERANCE_MS, ENTRA_BUILTIN_CLIENT_ID, OAUTH_DRIFT_CHECK_MS } from '../defaults.ts';
+import { codeEntry, DEVICE_CODES, remedyOnPage, type DeviceCode } from '../device-codes.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
-import type { Http, PeerVerdict } from '../hal/http.ts';
-import type { TlsInfo } from '../hal/net.ts';
+import type { Http } from '../hal/http.ts';
 import type { Random } from '../hal/random.ts';
 import type { CaStore } from '../pki/ca-store.ts';
-import { explainProblem } from '../pki/cert-problems.ts';
-import { verifyChain, type ChainVerdict } from '../pki/verify-chain.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
-import type { OAuthProvider, OAuthStatusView, TokenStatusName } from '../web/api-types.ts';
-import { DeviceFlow } from './device-flow.ts';
-import {
-  buildDeviceCodeRequest,
-  buildDeviceTokenRequest,
-  buildRefreshRequest,
-  processDeviceCodeResponse,
-  processTokenResponse,
-  type EntraClient,
-  type FormRequest,
-  type TokenSet,
-} from './entra-device-code.ts';
-import {
-  buildAuthorizationRequest,
-  buildCodeExchangeRequest,
-  buildGoogleRefreshRequest,
-  processGoogleTokenResponse,
-  processPastedCode,
-  type PendingAuthorization,
-} from './google-pasted-code.ts';
+import type { SendFailure } from '../send/send-outcome.ts';
+import { buildRefreshRequest, processTokenResponse, type EntraClient, type TokenSet } from './entra-device-code.ts';
+import { buildGoogleRefreshRequest, processGoogleTokenResponse, type GoogleClient } from './google-pasted-code.ts';
 import type { GrantStore } from './grant-store.ts';
-import { entraRemedy, type OAuthError } from './oauth-error.ts';
-import { postForm, type OAuthHttpResult } from './oauth-http.ts';
+import { IdentityClient } from './identity-client.ts';
+import { googleRemedy, refusedRefreshRemedy } from './oauth-remedies.ts';
+import type { OAuthError } from './oauth-error.ts';
+import type { OAuthProblem, OAuthState, TokenStatusName } from './oauth-state.ts';
+import type { OAuthProvider } from './provider.ts';
+import { refused, Registration } from './registration.ts';
 import { TokenLifecycle } from './token-lifecycle.ts';
-
-const DAY_MS = 86_400_000;
 
 export interface OAuthServiceDeps {
   readonly provider: OAuthProvider;
@@ -56,36 +36,20 @@ export interface OAuthServiceDeps {
   readonly grants: GrantStore;
   readonly events: DeviceEvents;
   readonly bootEpoch: string;
-  /** The address the admin's browser should open for a page of the identity service (Hal.adminLink). */
-  readonly adminLink?: (url: string) => string;
 }
 
-export type AccessTokenResult = { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly status: TokenStatusName; readonly message: string };
-
-type Registration =
-  | { readonly kind: 'device-code'; readonly flow: DeviceFlow; readonly deviceCode: string; timer: TimerHandle | undefined }
-  | { readonly kind: 'google'; readonly pending: PendingAuthorization };
-
-const PASTE_MESSAGES: Record<string, string> = {
-  empty: 'Paste the code or the whole address from the browser.',
-  'access-denied': 'Access was denied on the Google consent page: register again and choose Allow.',
-  'state-mismatch': 'This address belongs to another registration attempt: press Register again and use the new link.',
-  'no-code': 'The address has no code=… part: copy the whole address of the error page.',
-  'google-error': 'Google refused the request',
-  malformed: 'That is not an authorization code or a Google redirect address.',
-};
+export type AccessTokenResult = { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly failure: SendFailure };
 
 export class OAuthService {
   readonly #d: OAuthServiceDeps;
   readonly #life: TokenLifecycle;
-  #registration: Registration | undefined;
+  readonly #identity: IdentityClient;
+  readonly #signIn: Registration;
   #refreshing: Promise<AccessTokenResult> | undefined;
   /** The refresh ahead of expiry, on the monotonic clock. */
   #refreshTimer: TimerHandle | undefined;
-  #lastError: { message: string; code?: string; remedy?: string } | undefined;
-  #connection: OAuthStatusView['serverConnection'] = { ok: false, message: 'Not checked yet.' };
-  /** The latest comparison of the device clock with a server's time, and whose it was. */
-  readonly #skew = new SkewTracker();
+  /** The latest failed attempt (registration or refresh), until the next success. */
+  #lastError: OAuthProblem | undefined;
   /**
    * Wall and monotonic time when the grant became trusted (registration, power-on, a passed
    * re-validation): their difference growing beyond tolerance is RTC drift (RAM only; across a
@@ -96,6 +60,22 @@ export class OAuthService {
   private constructor(deps: OAuthServiceDeps) {
     this.#d = deps;
     this.#life = new TokenLifecycle(() => this.#section().afterClockChange);
+    this.#identity = new IdentityClient({
+      provider: deps.provider,
+      http: deps.http,
+      clock: deps.clock,
+      caStore: deps.caStore,
+      events: deps.events,
+      checks: () => this.#section(),
+    });
+    this.#signIn = new Registration({
+      clock: deps.clock,
+      random: deps.random,
+      identity: this.#identity,
+      onTokens: (tokens) => this.#install(tokens),
+      onFailed: (problem) => this.#failed(problem),
+      background: (what, work) => this.#background(what, work),
+    });
   }
 
   static async open(deps: OAuthServiceDeps): Promise<OAuthService> {
@@ -115,57 +95,39 @@ export class OAuthService {
     return service;
   }
 
-  status(): OAuthStatusView {
+  /** Where the grant stands, as a typed value (the web layer words it for the OAuth page). */
+  status(): OAuthState {
     const life = this.#life.status;
-    const reg = this.#registration;
     const now = this.#d.clock.monoNowMs();
-    let tokenStatus: TokenStatusName = life.name === 'not-configured' ? 'not-configured' : life.name;
-    let statusMessage = 'Not registered.';
-    let remedy: string | undefined;
-    let code: string | undefined;
-    if (life.name === 'active') statusMessage = this.#refreshing ? 'Refreshing the access token.' : 'Active';
-    if (life.name === 'active' && this.#refreshing) tokenStatus = 'refreshing';
-    if (life.name === 'revalidating') statusMessage = 'Re-validating against server time after a date/time change.';
-    if (life.name === 'invalid-clock-changed') {
-      statusMessage = `Invalid: the date/time was changed after registration${life.detail ? ` (${life.detail})` : ''}: register again.`;
-      code = '#846';
-      remedy = 'Check the device date and time, then press Register.';
-    }
-    if (life.name === 'reauthorization-needed') {
-      statusMessage = `Re-authorization needed: ${(life.error.description ?? life.error.error).replace(/\.$/, '')}.`;
-      code = '#847';
-      remedy = this.#refusedRefreshRemedy(life.error);
-    }
-    const view: Record<string, unknown> = { provider: this.#d.provider, tokenStatus, statusMessage, serverConnection: this.#connection };
-    if (reg?.kind === 'device-code' && reg.flow.state.name !== 'done' && reg.flow.state.name !== 'failed') {
-      view.tokenStatus = 'waiting-for-user';
-      view.statusMessage = 'Waiting for the user to enter the code.';
-      view.userCode = reg.flow.authorization.userCode;
-      view.verificationUri = reg.flow.authorization.verificationUri;
-      this.#linkFor(view, 'verificationLink', reg.flow.authorization.verificationUri);
-      if (reg.flow.authorization.message) view.message = reg.flow.authorization.message;
-      view.userCodeExpiresInS = reg.flow.remainingS(now);
-    }
-    if (reg?.kind === 'google') {
-      view.tokenStatus = 'waiting-for-user';
-      view.statusMessage = 'Waiting for the authorization code from the Google consent page.';
-      view.authorizationUrl = reg.pending.authorizationUrl;
-      this.#linkFor(view, 'authorizationLink', reg.pending.authorizationUrl);
-    }
+    let tokenStatus: TokenStatusName = life.name === 'active' && this.#refreshing ? 'refreshing' : life.name;
+    let problem: OAuthProblem | undefined;
+    if (life.name === 'invalid-clock-changed') problem = { code: DEVICE_CODES.oauthClockChanged.code, ...(life.detail ? { detail: life.detail } : {}), remedy: this.#remedy(DEVICE_CODES.oauthClockChanged.code) };
+    if (life.name === 'reauthorization-needed') problem = { code: DEVICE_CODES.oauthReauthorize.code, detail: (life.error.description ?? life.error.error).replace(/\.$/, ''), remedy: this.#refusedRefreshRemedy(life.error) };
+    const pending = this.#signIn.pending();
+    if (pending) tokenStatus = 'waiting-for-user';
     // The latest failed attempt (registration or refresh) is what the admin must act on first.
-    if (this.#lastError && view.tokenStatus !== 'active' && view.tokenStatus !== 'waiting-for-user') {
-      view.tokenStatus = 'error';
-      view.statusMessage = `Error: ${this.#lastError.message}`;
-      code = this.#lastError.code ?? code;
-      remedy = this.#lastError.remedy ?? remedy;
+    if (this.#lastError && tokenStatus !== 'active' && tokenStatus !== 'waiting-for-user') {
+      tokenStatus = 'error';
+      problem = { ...this.#lastError, remedy: this.#lastError.remedy ?? problem?.remedy ?? this.#remedy(this.#lastError.code) };
     }
-    if (code) view.code = code;
-    if (remedy) view.remedy = remedy;
     const due = this.#life.refreshDueAtMonoMs(this.#d.bootEpoch);
-    if (due !== undefined && life.name === 'active') view.accessTokenRefreshInS = Math.max(0, Math.round((due - now) / 1000));
-    const skew = this.#skew.skewed;
-    if (skew) view.skew = skew;
-    return view as unknown as OAuthStatusView;
+    const skew = this.#identity.skew;
+    return {
+      provider: this.#d.provider,
+      tokenStatus,
+      ...(problem ? { problem } : {}),
+      serverConnection: this.#identity.connection,
+      ...(pending ? { pending } : {}),
+      ...(due !== undefined && life.name === 'active' ? { accessTokenRefreshInS: Math.max(0, Math.round((due - now) / 1000)) } : {}),
+      ...(skew ? { skew } : {}),
+    };
+  }
+
+  /** Why sending with this provider cannot work now (the panel's Home, before anyone scans), or undefined. */
+  sendingProblem(): DeviceCode | undefined {
+    const state = this.status();
+    if (state.tokenStatus === 'active' || state.tokenStatus === 'refreshing' || state.tokenStatus === 'revalidating') return undefined;
+    return state.problem?.code ?? DEVICE_CODES.oauthNotRegistered.code;
   }
 
   // --- Registration ---------------------------------------------------------------------------
@@ -189,47 +151,20 @@ export class OAuthService {
     return undefined;
   }
 
-  async registerMicrosoft(): Promise<void> {
-    this.#cancelRegistration();
+  /** Start the provider's sign-in: Microsoft's device code, or Google's consent link. */
+  async register(): Promise<void> {
     this.#lastError = undefined;
-    const answer = await this.#post(buildDeviceCodeRequest(this.#entraClient()));
-    if (!answer.ok) return;
-    const auth = processDeviceCodeResponse(answer.status, answer.bodyText);
-    if (!auth.ok) return this.#failed(auth.error, 'The device code request was refused');
-    const flow = new DeviceFlow(auth.value, this.#d.clock.monoNowMs());
-    const reg: Registration = { kind: 'device-code', flow, deviceCode: auth.value.deviceCode, timer: undefined };
-    this.#registration = reg;
-    this.#drive(reg, flow.start());
+    if (this.#d.provider === 'microsoft') await this.#signIn.startDeviceCode(this.#entraClient());
+    else await this.#signIn.startGoogle(this.#googleClient());
   }
 
-  async registerGoogle(): Promise<void> {
-    this.#cancelRegistration();
-    this.#lastError = undefined;
-    const s = this.#d.settings.get('oauthGoogle');
-    this.#registration = { kind: 'google', pending: await buildAuthorizationRequest({ clientId: s.clientId, clientSecret: s.clientSecret }, this.#d.random) };
-  }
-
-  /** The admin pasted the code (or the whole address). Returns a field message when it is not usable. */
-  async submitGoogleCode(pasted: string): Promise<string | undefined> {
-    const reg = this.#registration;
-    if (reg?.kind !== 'google') return 'Press Register first, then open the link and paste what the browser shows.';
-    const read = processPastedCode(pasted, reg.pending);
-    if (!read.ok) return read.problem === 'google-error' ? `${PASTE_MESSAGES[read.problem]}: ${read.detail}` : PASTE_MESSAGES[read.problem];
-    const s = this.#d.settings.get('oauthGoogle');
-    const answer = await this.#post(buildCodeExchangeRequest({ clientId: s.clientId, clientSecret: s.clientSecret }, read.code, reg.pending));
-    if (!answer.ok) return this.#lastError?.message;
-    const outcome = processGoogleTokenResponse(answer.status, answer.bodyText);
-    if (!outcome.ok) {
-      this.#failed(outcome.error, googleRemedy(outcome.problem));
-      return this.#lastError?.message;
-    }
-    this.#registration = undefined;
-    await this.#install(outcome.tokens);
-    return undefined;
+  /** The admin pasted Google's code (or the whole address). Returns a field message when it is not usable. */
+  submitGoogleCode(pasted: string): Promise<string | undefined> {
+    return this.#signIn.submitPasted(pasted);
   }
 
   async deregister(): Promise<void> {
-    this.#cancelRegistration();
+    this.#signIn.cancel();
     this.#refreshTimer?.cancel();
     this.#refreshTimer = undefined;
     this.#lastError = undefined;
@@ -243,7 +178,7 @@ export class OAuthService {
   accessToken(): Promise<AccessTokenResult> {
     const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
     if (decision.kind === 'use') return Promise.resolve({ ok: true, accessToken: decision.accessToken });
-    if (decision.kind === 'unusable') return Promise.resolve({ ok: false, status: this.status().tokenStatus, message: this.status().statusMessage });
+    if (decision.kind === 'unusable') return Promise.resolve(this.#unusable());
     this.#refreshing ??= this.#refresh(decision.refreshToken).finally(() => (this.#refreshing = undefined));
     return this.#refreshing;
   }
@@ -272,22 +207,30 @@ export class OAuthService {
     this.#life.onAccessTokenRejected();
   }
 
+  /** A mail server's time compared with the device clock (its greeting), for this provider's page. */
+  noteServerTime(source: string, skewMs: number): void {
+    this.#identity.noteServerTime(source, skewMs);
+  }
+
   async #refresh(refreshToken: string): Promise<AccessTokenResult> {
     const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entraClient(), refreshToken) : buildGoogleRefreshRequest(this.#googleClient(), refreshToken);
     const revalidating = this.#life.status.name === 'revalidating';
-    const answer = await this.#post(request);
-    if (!answer.ok) return { ok: false, status: 'error', message: this.#lastError?.message ?? 'The identity server did not answer.' };
+    const answer = await this.#identity.post(request);
+    if (!answer.ok) {
+      this.#lastError = answer.problem;
+      return this.#unusable();
+    }
     const at = { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch, ...(answer.serverDateMs === undefined ? {} : { serverDateMs: answer.serverDateMs }) };
     if (this.#d.provider === 'microsoft') {
       const outcome = processTokenResponse(answer.status, answer.bodyText);
       if (outcome.kind === 'tokens') this.#life.onRefreshed(outcome.tokens, at);
       else if (outcome.kind === 'failed' && outcome.error.error === 'invalid_grant') this.#life.onRefreshRefused(outcome.error);
-      else this.#failed(outcome.kind === 'failed' || outcome.kind === 'declined' || outcome.kind === 'expired' ? outcome.error : { error: outcome.kind, codes: [], httpStatus: answer.status }, 'The token refresh failed');
+      else this.#failed(refused(outcome.kind === 'failed' || outcome.kind === 'declined' || outcome.kind === 'expired' ? outcome.error : { error: outcome.kind, codes: [], httpStatus: answer.status }, 'The token refresh failed'));
     } else {
       const outcome = processGoogleTokenResponse(answer.status, answer.bodyText);
       if (outcome.ok) this.#life.onRefreshed(outcome.tokens, at);
       else if (outcome.problem === 'invalid-grant') this.#life.onRefreshRefused(outcome.error);
-      else this.#failed(outcome.error, googleRemedy(outcome.problem));
+      else this.#failed(refused(outcome.error, googleRemedy(outcome.problem)));
     }
     const after = this.#life.status;
     if (revalidating && after.name === 'active') this.#anchorDrift();
@@ -300,32 +243,31 @@ export class OAuthService {
       this.#d.events.record('oauth-refreshed', 'info', `OAuth 2.0 (${this.#d.provider}) access token refreshed`, { provider: this.#d.provider });
       return { ok: true, accessToken: decision.accessToken };
     }
-    const view = this.status();
-    return { ok: false, status: view.tokenStatus, message: view.statusMessage };
+    return this.#unusable();
   }
 
   /**
-   * A server's time was compared with the device clock: the token endpoint's Date (here), or the
-   * mail server's greeting (the e-mail transport, for the provider whose tokens it used). The
-   * latest comparison is what the page shows; crossing the tolerance is logged once.
+   * Why there is no access token, as the send's failure: the code the OAuth page shows (DESIGN.md
+   * rule 7). An identity server that cannot be reached is worth trying again later (#849 is
+   * transient); a void or refused grant needs the administrator.
    */
-  noteServerTime(source: string, skewMs: number): void {
-    const { view, crossed } = this.#skew.note(source, skewMs);
-    if (crossed) {
-      this.#d.events.record('clock-skew', 'warn', skewSentence(view), { provider: this.#d.provider, source, offsetS: view.offsetS, direction: view.direction });
-    }
+  #unusable(): AccessTokenResult {
+    const state = this.status();
+    const code = state.problem?.code ?? DEVICE_CODES.oauthNotRegistered.code;
+    const entry = codeEntry(code);
+    const detail = state.problem?.detail;
+    return { ok: false, failure: { code, message: entry.admin, remedy: state.problem?.remedy ?? this.#remedy(code), transient: entry.transient, ...(detail ? { detail } : {}) } };
   }
 
   // --- Internals --------------------------------------------------------------------------------
 
-  #section() {
-    return this.#d.provider === 'microsoft' ? this.#d.settings.get('oauthMicrosoft') : this.#d.settings.get('oauthGoogle');
+  /** A code's remedy, naming this provider's page. */
+  #remedy(code: DeviceCode): string {
+    return remedyOnPage(code, this.#d.provider === 'microsoft' ? 'oauthMicrosoft' : 'oauthGoogle');
   }
 
-  /** Set `view[key]` when the admin's browser must open another address than the real one. */
-  #linkFor(view: Record<string, unknown>, key: string, url: string): void {
-    const link = this.#d.adminLink?.(url);
-    if (link !== undefined && link !== url) view[key] = link;
+  #section() {
+    return this.#d.provider === 'microsoft' ? this.#d.settings.get('oauthMicrosoft') : this.#d.settings.get('oauthGoogle');
   }
 
   #entraClient(): EntraClient {
@@ -333,62 +275,22 @@ export class OAuthService {
     return { cloud: s.cloud, tenant: s.tenant, clientId: s.clientId || ENTRA_BUILTIN_CLIENT_ID };
   }
 
-  #googleClient() {
+  #googleClient(): GoogleClient {
     const s = this.#d.settings.get('oauthGoogle');
     return { clientId: s.clientId, clientSecret: s.clientSecret };
   }
 
-  #drive(reg: Extract<Registration, { kind: 'device-code' }>, action: ReturnType<DeviceFlow['start']>): void {
-    if (this.#registration !== reg) return;
-    switch (action.kind) {
-      case 'wait-until':
-        reg.timer = this.#d.clock.schedule(Math.max(0, action.atMonoMs - this.#d.clock.monoNowMs()), () => this.#drive(reg, reg.flow.onTimer(this.#d.clock.monoNowMs())));
-        return;
-      case 'poll':
-        this.#background(
-          'polling the token endpoint',
-          this.#post(buildDeviceTokenRequest(this.#entraClient(), reg.deviceCode)).then((answer) => {
-            const now = this.#d.clock.monoNowMs();
-            this.#drive(reg, answer.ok ? reg.flow.onOutcome(processTokenResponse(answer.status, answer.bodyText), now) : reg.flow.onNoAnswer(now));
-          }),
-        );
-        return;
-      case 'done':
-        this.#registration = undefined;
-        this.#background('storing the new tokens', this.#install(action.tokens));
-        return;
-      case 'failed':
-        this.#registration = undefined;
-        this.#failed(
-          action.error ?? { error: action.reason, codes: [], httpStatus: 0 },
-          action.reason === 'declined' ? 'The sign-in was declined: press Register to try again.' : action.reason === 'expired' ? 'The user code expired: press Register for a new one.' : undefined,
-        );
-    }
-  }
-
   /** What the admin can do about a refused refresh token, as specific as the answer and the grant's age allow. */
   #refusedRefreshRemedy(error: OAuthError): string {
-    const entra = entraRemedy(error.codes);
-    if (entra) return entra;
     const grant = this.#life.grant;
-    if (this.#d.provider !== 'google' || error.error !== 'invalid_grant' || !grant) return 'Press Register and sign in again.';
-    // Google says only "Token has been expired or revoked."; the grant's age tells the likeliest cause (protocols.md B.8).
-    const ageMs = this.#d.clock.wallNowMs() - grant.registeredWallMs;
-    if (ageMs >= GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS - GOOGLE_TESTING_AGE_SLACK_MS) {
-      const days = Math.round(ageMs / DAY_MS);
-      return (
-        `Google ended the grant ${days} day${days === 1 ? '' : 's'} after registration. If the Google Cloud project's OAuth consent screen is in "Testing" status, ` +
-        'Google does that after 7 days: publish the app (In production), then press Register. Otherwise access was revoked or the account’s password changed: press Register and sign in again.'
-      );
-    }
-    return 'Google refused the refresh token: access was revoked, the account’s password changed, or it was unused for 6 months. Press Register and sign in again.';
+    return refusedRefreshRemedy(this.#d.provider, error, grant ? this.#d.clock.wallNowMs() - grant.registeredWallMs : undefined);
   }
 
   /** Work the service starts by itself (a timer, a finished sign-in): a failure is shown and logged, never left unhandled. */
   #background(what: string, work: Promise<unknown> | undefined): void {
     work?.catch((err: unknown) => {
       const detail = err instanceof Error ? err.message : String(err);
-      this.#lastError = { message: `${what} failed: ${detail}` };
+      this.#lastError = { code: DEVICE_CODES.internal.code, detail: `${what} failed: ${detail}` };
       this.#d.events.record('internal-error', 'error', `OAuth 2.0 (${this.#d.provider}): ${what} failed: ${detail}`, { provider: this.#d.provider });
     });
   }
@@ -475,63 +377,7 @@ export class OAuthService {
     await this.#persist();
   }
 
-  #cancelRegistration(): void {
-    const reg = this.#registration;
-    if (reg?.kind === 'device-code') reg.timer?.cancel();
-    this.#registration = undefined;
-  }
-
-  #failed(error: OAuthError, remedy?: string): void {
-    const aadsts = error.codes.length > 0 ? ` (AADSTS${error.codes[0]})` : '';
-    const advice = entraRemedy(error.codes) ?? remedy;
-    this.#lastError = { message: `${error.error}${aadsts}${error.description ? `: ${error.description}` : ''}`, code: '#848', ...(advice ? { remedy: advice } : {}) };
-  }
-
-  /** POST through the Http port with the trust decision; records Server Connection Status and skew. */
-  async #post(request: FormRequest): Promise<OAuthHttpResult> {
-    let verdict: ChainVerdict | undefined;
-    const section = this.#section();
-    const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
-      verdict = await verifyChain(tls.peerChainDer, {
-        nowMs: this.#d.clock.wallNowMs(),
-        trustAnchorsDer: this.#d.caStore.anchorsDer(),
-        ...(section.addCnToVerification ? { expectedHost: host } : {}),
-      });
-      if (verdict.trusted || !section.verifyServerCertificate) return { trusted: true };
-      return { trusted: false, reason: verdict };
-    };
-    const answer = await postForm(this.#d.http, request, verifyPeer, OAUTH_HTTP_TIMEOUT_MS);
-    const checkedWallMs = this.#d.clock.wallNowMs();
-    const host = new URL(request.url).host;
-    if (answer.ok) {
-      this.#connection = { ok: true, message: `Successfully connected to ${host}.`, checkedWallMs };
-      if (answer.serverDateMs !== undefined) this.noteServerTime(host, clockSkewMs(checkedWallMs, answer.serverDateMs));
-    } else if (answer.kind === 'untrusted') {
-      const problems = verdict?.problems.map((p) => explainProblem(p)) ?? [];
-      this.#connection = { ok: false, message: `${host}: ${problems.map((p) => `${p.code} ${p.message}`).join(' ') || 'certificate not trusted'}`, checkedWallMs };
-      this.#lastError = { message: this.#connection.message, ...(problems[0] ? { code: problems[0].code } : {}) };
-    } else {
-      const detail = answer.kind === 'net' ? `${answer.error.kind}: ${answer.error.detail}` : 'the answer was too large';
-      this.#connection = { ok: false, message: `${host} could not be reached (${detail}).`, checkedWallMs };
-      this.#lastError = { message: this.#connection.message, code: '#802' };
-    }
-    return answer;
-  }
-}
-
-function googleRemedy(problem: string): string | undefined {
-  switch (problem) {
-    case 'invalid-grant':
-      return 'The code was used already, expired, or the grant was revoked: press Register and sign in again.';
-    case 'invalid-client':
-      return 'Check the Client ID and Client Secret (the secret’s value, from the Google Cloud project).';
-    case 'redirect-mismatch':
-      return 'The OAuth client must be of type "Desktop app" so that a loopback address is allowed.';
-    case 'secret-missing':
-      return 'Enter the Client Secret: Google requires it for Desktop app clients.';
-    case 'scope-not-granted':
-      return 'Tick the Gmail permission on the consent page and register again.';
-    default:
-      return undefined;
+  #failed(problem: OAuthProblem): void {
+    this.#lastError = problem;
   }
 }

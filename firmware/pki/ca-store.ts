@@ -23,7 +23,7 @@
 import * as z from 'zod/mini';
 import { PKI_CA_IMPORT_MAX_BYTES, PKI_CA_STORE_MAX_DER_BYTES, PKI_CA_STORE_MAX_ENTRIES, PKI_CERT_MAX_BYTES } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
-import type { Nvram, RecordSpec } from '../settings/nvram.ts';
+import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
 import { fromBase64, toBase64 } from '../encoding.ts';
 import { parseCertificate, splitCertificateInput, type CertSummary, type ParsedCertificate } from './cert-info.ts';
 

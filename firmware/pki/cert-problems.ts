@@ -1,18 +1,11 @@
 /**
- * What can be wrong with a server's certificate chain, and the one table that turns each problem
- * into a stable device error code and a sentence an admin can act on (DESIGN.md rule 7; the
- * Mbed TLS habit of "collect every flag, explain from one table").
- *
- * The codes are OURS (#850–#865), in the style of printers' #8xx send errors; they are not
- * Canon's or any vendor's numbers. firmware/send/error-codes.ts holds the other #8xx codes and
- * leaves this range to certificate problems. A code never changes meaning once released; a new
- * problem gets a new code.
- *
- * Menu paths in the messages ("Management → Date/Time", "Management → CA Certificates") name the
- * Remote UI pages the admin needs.
+ * What can be wrong with a server's certificate chain, and the words for each problem: the
+ * Mbed TLS habit of "collect every flag, explain from one table". The code, the remedy and the
+ * operator's sentence of each kind come from the device-code table (firmware/device-codes.ts),
+ * where every kind has an entry of the same name; this file says what exactly was found.
  */
 import { PKI_MESSAGE_MAX_NAMES } from '../defaults.ts';
-
+import { DEVICE_CODES, type DeviceCode, type DeviceCodeName, type DeviceError } from '../device-codes.ts';
 /** Where in the path the certificate sits: the server's own, a CA between, or the top CA. */
 export type CertRole = 'leaf' | 'intermediate' | 'root';
 
@@ -33,6 +26,8 @@ export type CertProblem =
    * `detail` is set when the device's final check refused a path the diagnosis found no fault in.
    */
   | { readonly kind: 'untrusted'; readonly issuer: string; readonly detail?: string }
+  /** The server's own certificate signs itself and is no CA certificate: nothing can be imported to trust it. */
+  | { readonly kind: 'selfSigned'; readonly subject: string }
   /** The server sent only its own certificate and the device does not know its issuer. */
   | { readonly kind: 'missingIntermediate'; readonly subject: string; readonly issuer: string }
   | { readonly kind: 'badSignature'; readonly role: CertRole; readonly subject: string; readonly issuer: string }
@@ -47,109 +42,70 @@ export type CertProblem =
 export type CertProblemKind = CertProblem['kind'];
 type ProblemOf<K extends CertProblemKind> = Extract<CertProblem, { kind: K }>;
 
-export interface ProblemExplanation {
-  readonly code: string;
-  readonly message: string;
-}
+/** Every problem kind has its device code under the same name (a kind without one does not compile). */
+const KIND_IS_A_CODE_NAME: CertProblemKind extends DeviceCodeName ? true : never = true;
+void KIND_IS_A_CODE_NAME;
 
-const ASK_ADMIN = "ask the server's administrator";
-
-/** The table: one code and one message per problem kind. The mapped type makes a missing kind a compile error. */
-const TABLE: { readonly [K in CertProblemKind]: { readonly code: string; readonly message: (p: ProblemOf<K>) => string } } = {
-  clockNotSet: {
-    code: '#850',
-    message: (p) => `The device clock reads ${day(p.deviceTimeMs)}: set the date and time (Management → Date/Time) before connecting. Certificates cannot be checked against a clock that is not set.`,
-  },
-  untrusted: {
-    code: '#851',
-    message: (p) =>
-      p.detail === undefined
-        ? `The server's certificate chain leads to “${p.issuer}”, which is not in the device's CA store. If you trust this CA, import its certificate (Management → CA Certificates); otherwise check the server name.`
-        : `The server's certificate chain to “${p.issuer}” failed the device's final check (${p.detail}). Do not trust this server; ${ASK_ADMIN} to check its certificate chain.`,
-  },
-  expired: {
-    code: '#852',
-    message: (p) =>
-      `The server's ${roleWords(p.role)} “${p.subject}” expired on ${day(p.notAfterMs)} (device time ${day(p.deviceTimeMs)}). Check the device date and time, or ${ASK_ADMIN} to renew it.`,
-  },
-  notYetValid: {
-    code: '#853',
-    message: (p) =>
-      `The server's ${roleWords(p.role)} “${p.subject}” is not valid until ${day(p.notBeforeMs)} (device time ${day(p.deviceTimeMs)}). Check the device date and time (Management → Date/Time).`,
-  },
-  hostMismatch: {
-    code: '#854',
-    message: (p) =>
-      p.presentedNames.length === 0
-        ? `The certificate names no server (no subjectAltName and no CN), so it is not for ${p.expectedHost}. Check the server name, or ${ASK_ADMIN} for a certificate that names it.`
-        : `The certificate is for ${nameList(p.presentedNames)}, not ${p.expectedHost}. Check the server name in the settings, or ${ASK_ADMIN} for a certificate that names it.`,
-  },
-  missingIntermediate: {
-    code: '#855',
-    message: (p) =>
-      `The server sent its certificate “${p.subject}” without the CA certificate that issued it (“${p.issuer}”), and the device does not have that CA. Ask the server's administrator to send the full chain, or import the CA certificate of “${p.issuer}” (Management → CA Certificates).`,
-  },
-  badSignature: {
-    code: '#856',
-    message: (p) =>
-      `The signature on the server's ${roleWords(p.role)} “${p.subject}” does not verify with its issuer “${p.issuer}”. The chain is forged or mixed up; do not trust this server until its administrator fixes it.`,
-  },
-  notCa: {
-    code: '#857',
-    message: (p) => `“${p.subject}” issues certificates in the server's chain but ${notCaWords(p.reason)}. Ask the server's administrator for a correctly issued certificate chain.`,
-  },
-  pathLenExceeded: {
-    code: '#858',
-    message: (p) =>
-      `The CA “${p.subject}” may have at most ${p.pathLen} CA certificate${p.pathLen === 1 ? '' : 's'} below it, but the server's chain has ${p.casBelow}. ${capitalized(ASK_ADMIN)} for a chain within its CA's limits.`,
-  },
-  noServerAuth: {
-    code: '#859',
-    message: (p) =>
-      `The server's certificate “${p.subject}” is not meant for TLS servers: its extended key usage is ${p.extKeyUsage.join(', ') || 'empty'}, without serverAuth. ${capitalized(ASK_ADMIN)} for a server certificate.`,
-  },
-  badKeyUsage: {
-    code: '#860',
-    message: (p) =>
-      `The server's certificate “${p.subject}” has key usage ${p.keyUsage.join(', ') || '(none)'}, which allows neither digitalSignature nor keyEncipherment, so it cannot secure a TLS connection. ${capitalized(ASK_ADMIN)} for a server certificate.`,
-  },
-  unsupportedAlgorithm: {
-    code: '#861',
-    message: (p) =>
-      `The server's ${roleWords(p.role)} “${p.subject}” uses an algorithm the device does not accept: ${p.detail}. ${capitalized(ASK_ADMIN)} for a certificate with RSA (2048 bits or more, SHA-256 or better) or ECDSA P-256/P-384.`,
-  },
-  unknownCriticalExtension: {
-    code: '#862',
-    message: (p) =>
-      `The server's ${roleWords(p.role)} “${p.subject}” has a critical extension the device does not know (${p.oid}), so it must refuse the certificate (RFC 5280 §4.2). ${capitalized(ASK_ADMIN)} about this extension.`,
-  },
-  malformed: {
-    code: '#863',
-    message: (p) =>
-      `The server sent a certificate the device cannot read (${p.position >= 0 ? `certificate ${p.position + 1} of the chain` : 'the chain'}: ${p.reason}). ${capitalized(ASK_ADMIN)} to check the server's certificate configuration.`,
-  },
-  emptyChain: {
-    code: '#864',
-    message: () => `The server sent no certificate. ${capitalized(ASK_ADMIN)} to configure a certificate for TLS.`,
-  },
-  chainTooLong: {
-    code: '#865',
-    message: (p) => `The server sent ${p.count} certificates; the device checks at most ${p.max}. ${capitalized(ASK_ADMIN)} to send only its certificate and the intermediate CA certificates.`,
-  },
+/** What was found, per kind, with the details the admin needs; what to do is the code's remedy. */
+const FOUND: { readonly [K in CertProblemKind]: (p: ProblemOf<K>) => string } = {
+  clockNotSet: (p) => `The device clock reads ${day(p.deviceTimeMs)}: certificates cannot be checked against a clock that is not set.`,
+  untrusted: (p) =>
+    p.detail === undefined
+      ? `The server's certificate chain leads to “${p.issuer}”, which is not in the device's CA store.`
+      : `The server's certificate chain to “${p.issuer}” failed the device's final check (${p.detail}).`,
+  selfSigned: (p) => `The server's certificate “${p.subject}” is self-signed: it is not issued by a CA, and it is not a CA certificate the device could hold.`,
+  expired: (p) => `The server's ${roleWords(p.role)} “${p.subject}” expired on ${day(p.notAfterMs)} (device time ${day(p.deviceTimeMs)}).`,
+  notYetValid: (p) => `The server's ${roleWords(p.role)} “${p.subject}” is not valid until ${day(p.notBeforeMs)} (device time ${day(p.deviceTimeMs)}).`,
+  hostMismatch: (p) =>
+    p.presentedNames.length === 0
+      ? `The certificate names no server (no subjectAltName and no CN), so it is not for ${p.expectedHost}.`
+      : `The certificate is for ${nameList(p.presentedNames)}, not ${p.expectedHost}.`,
+  missingIntermediate: (p) =>
+    `The server sent its certificate “${p.subject}” without the CA certificate that issued it (“${p.issuer}”), and the device does not have that CA.`,
+  badSignature: (p) => `The signature on the server's ${roleWords(p.role)} “${p.subject}” does not verify with its issuer “${p.issuer}”.`,
+  notCa: (p) => `“${p.subject}” issues certificates in the server's chain but ${notCaWords(p.reason)}.`,
+  pathLenExceeded: (p) => `The CA “${p.subject}” may have at most ${p.pathLen} CA certificate${p.pathLen === 1 ? '' : 's'} below it, but the server's chain has ${p.casBelow}.`,
+  noServerAuth: (p) => `The server's certificate “${p.subject}” is not meant for TLS servers: its extended key usage is ${p.extKeyUsage.join(', ') || 'empty'}, without serverAuth.`,
+  badKeyUsage: (p) =>
+    `The server's certificate “${p.subject}” has key usage ${p.keyUsage.join(', ') || '(none)'}, which allows neither digitalSignature nor keyEncipherment, so it cannot secure a TLS connection.`,
+  unsupportedAlgorithm: (p) => `The server's ${roleWords(p.role)} “${p.subject}” uses an algorithm the device does not accept: ${p.detail}.`,
+  unknownCriticalExtension: (p) => `The server's ${roleWords(p.role)} “${p.subject}” has a critical extension the device does not know (${p.oid}), so it must refuse the certificate (RFC 5280 §4.2).`,
+  malformed: (p) => `The server sent a certificate the device cannot read (${p.position >= 0 ? `certificate ${p.position + 1} of the chain` : 'the chain'}: ${p.reason}).`,
+  emptyChain: () => 'The server sent no certificate.',
+  chainTooLong: (p) => `The server sent ${p.count} certificates; the device checks at most ${p.max}.`,
 };
 
 /** Every problem kind, in table order. */
-export const CERT_PROBLEM_KINDS = Object.keys(TABLE) as CertProblemKind[];
+export const CERT_PROBLEM_KINDS = Object.keys(FOUND) as CertProblemKind[];
 
 /** The device code of a problem kind. */
-export function problemCode(kind: CertProblemKind): string {
-  return TABLE[kind].code;
+export function problemCode(kind: CertProblemKind): DeviceCode {
+  return DEVICE_CODES[kind].code;
 }
 
-/** The device code and the admin's sentence for one problem. */
-export function explainProblem(problem: CertProblem): ProblemExplanation {
-  const entry = TABLE[problem.kind] as { readonly code: string; readonly message: (p: CertProblem) => string };
-  return { code: entry.code, message: entry.message(problem) };
+/** What was found, in the admin's words, for one problem. */
+export function describeProblem(problem: CertProblem): string {
+  return (FOUND[problem.kind] as (p: CertProblem) => string)(problem);
+}
+
+/** One problem as a device error: its code, what was found, and the code's remedy. */
+export function explainProblem(problem: CertProblem): DeviceError {
+  const entry = DEVICE_CODES[problem.kind];
+  return { code: entry.code, message: describeProblem(problem), remedy: entry.remedy, transient: entry.transient };
+}
+
+/**
+ * Several problems as one device error: the code is the most specific problem's. "Not in the
+ * CA store" says least (every other problem also leaves the chain untrusted), so it comes last;
+ * the others keep the order the verifier found them in. The message lists every problem; the
+ * remedy each distinct one.
+ */
+export function explainProblems(problems: readonly CertProblem[]): DeviceError | undefined {
+  const ordered = [...problems.filter((p) => p.kind !== 'untrusted'), ...problems.filter((p) => p.kind === 'untrusted')];
+  const explained = ordered.map(explainProblem);
+  const first = explained[0];
+  if (first === undefined) return undefined;
+  return { code: first.code, message: explained.map((e) => e.message).join(' '), remedy: [...new Set(explained.map((e) => e.remedy))].join(' '), transient: false };
 }
 
 function roleWords(role: CertRole): string {
@@ -178,8 +134,4 @@ export function day(ms: number): string {
   if (!Number.isFinite(ms)) return 'an unreadable date';
   const date = new Date(ms);
   return Number.isNaN(date.getTime()) ? 'an unreadable date' : date.toISOString().slice(0, 10);
-}
-
-function capitalized(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -10,10 +10,10 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import * as z from 'zod/mini';
 import type { Random } from '../hal/random.ts';
-import type { Nvram, RecordSpec } from '../settings/nvram.ts';
-import type { SecretBox } from '../settings/secret-box.ts';
+import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
+import type { SecretBox } from '../nvram/secret-box.ts';
 import { fromBase64, toBase64 } from '../encoding.ts';
-import { DEVICE_CERT_VALIDITY_DAYS } from '../defaults.ts';
+import { DAY_MS, DEVICE_CERT_VALIDITY_DAYS } from '../defaults.ts';
 
 const RECORD: RecordSpec<{ certDerB64: string; keySealed: string }> = {
   name: 'pki/device-certificate',
@@ -23,7 +23,6 @@ const RECORD: RecordSpec<{ certDerB64: string; keySealed: string }> = {
 };
 const KEY_CONTEXT = 'pki.device-key';
 const ALGORITHM: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
-const DAY_MS = 86_400_000;
 
 export interface DeviceCertificate {
   readonly certDer: Uint8Array;

@@ -163,13 +163,15 @@ async function buildPath(
     );
 
     if (cert.summary.selfIssued && candidates.length === 0) {
-      // A root the store does not hold (a self-signed server certificate is the one-element case).
-      problems.push({ kind: 'untrusted', issuer: cert.summary.subject });
+      // A server certificate that signs itself and is no CA: the CA store could never hold it.
+      if (path.length === 1 && !cert.summary.isCa) problems.push({ kind: 'selfSigned', subject: cert.summary.subject });
+      // A root the store does not hold (a self-signed CA certificate may be imported).
+      else problems.push({ kind: 'untrusted', issuer: cert.summary.subject });
       break;
     }
     if (candidates.length === 0) {
-      problems.push({ kind: 'untrusted', issuer: cert.summary.issuer });
-      if (path.length === 1) problems.push({ kind: 'missingIntermediate', subject: cert.summary.subject, issuer: cert.summary.issuer });
+      // The server's own certificate alone, issuer unknown: the missing intermediate is the specific problem.
+      problems.push(path.length === 1 ? { kind: 'missingIntermediate', subject: cert.summary.subject, issuer: cert.summary.issuer } : { kind: 'untrusted', issuer: cert.summary.issuer });
       break;
     }
     if (cert.signature.unsupported !== undefined) {

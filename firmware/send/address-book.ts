@@ -15,8 +15,8 @@ import { ADDRESS_BOOK_MAX } from '../defaults.ts';
 import { toHex } from '../encoding.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Random } from '../hal/random.ts';
-import type { Nvram, RecordSpec } from '../settings/nvram.ts';
-import { addressBookEntryRequest, type AddressBookEntry, type AddressBookEntryRequest } from '../web/api-types.ts';
+import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
+import { addressBookEntryRequest, type AddressBookEntry, type AddressBookEntryRequest } from './address-book-entry.ts';
 
 export type { AddressBookEntry, AddressBookEntryRequest };
 

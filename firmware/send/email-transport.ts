@@ -1,9 +1,8 @@
 /**
  * E-mail transport: turns the E-mail settings into an SMTP send through the raw client
  * (firmware/smtp), with the device's own trust decision (firmware/pki) on the server, and turns
- * the outcome into a device error code, a "Check connection" ladder and a stored transcript.
+ * the outcome into a device code, the course of a "Check connection" and a stored transcript.
  */
-import { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStepResult, type SendResultView } from '../web/api-types.ts';
 import { SMTP_CLIENT_NAME, FIRMWARE_VERSION } from '../defaults.ts';
 import { clockSkewMs, parseGreetingDate, SkewTracker, skewSentence, type SkewView } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';
@@ -11,7 +10,7 @@ import type { Clock } from '../hal/clock.ts';
 import type { Net, TlsInfo } from '../hal/net.ts';
 import type { Random } from '../hal/random.ts';
 import type { CaStore } from '../pki/ca-store.ts';
-import { explainProblem } from '../pki/cert-problems.ts';
+import { explainProblems } from '../pki/cert-problems.ts';
 import { verifyChain, type ChainVerdict } from '../pki/verify-chain.ts';
 import { composeMessage, type ComposedMessage } from '../mime/compose.ts';
 import type { EmailSettings } from '../settings/schemas.ts';
@@ -19,15 +18,13 @@ import type { SettingsStore } from '../settings/settings-store.ts';
 import { sendMail } from '../smtp/driver.ts';
 import type { SmtpAuth } from '../smtp/plan.ts';
 import { CHECK_CONNECTION_TIMEOUTS } from '../smtp/timeouts.ts';
-import type { SmtpFailure, SmtpResult } from '../smtp/result.ts';
+import type { SmtpFailure } from '../smtp/result.ts';
 import type { PeerVerdict } from '../smtp/session.ts';
 import type { Transcript } from '../smtp/transcript.ts';
-import { SEND_ERRORS, type DeviceError, type SendErrorKind } from './error-codes.ts';
+import { deviceError, TLS_13_ONLY_REMEDY, type DeviceCodeName } from '../device-codes.ts';
 import type { TranscriptLog } from './transcript-log.ts';
-import type { AccessTokenResult, OAuthService } from '../oauth/oauth-service.ts';
-
-/** A rung of the SMTP part of the ladder (the token's comes before them). */
-type SmtpRung = (typeof CHECK_STEPS)[number];
+import type { OAuthService } from '../oauth/oauth-service.ts';
+import { failureWords, type ConnectionCheck, type SendFailure, type SendOutcome, type SmtpRung } from './send-outcome.ts';
 
 export interface EmailTransportDeps {
   readonly net: Net;
@@ -52,12 +49,7 @@ export interface SendHooks {
  * A send's outcome, with whether trying again later may work (for the job queue's retries) and,
  * when the server refused the size, its SIZE limit (for divided sending).
  */
-export type TransportResult = SendResultView & { readonly transient: boolean; readonly serverSizeLimit?: number };
-
-/** A failure as the admin and the operator see it: code, sentence, remedy. */
-export interface SendFailure extends DeviceError {
-  readonly detail?: string;
-}
+export type TransportResult = SendOutcome & { readonly transient: boolean; readonly serverSizeLimit?: number };
 
 type Prepared = { ok: true; auth: SmtpAuth } | { ok: false; failure: SendFailure };
 
@@ -89,18 +81,13 @@ export class EmailTransport {
   }
 
   /** "Check connection": DNS → TCP → TLS → certificate → EHLO → AUTH → MAIL → RCPT, no DATA. */
-  async check(settings: EmailSettings, to?: string): Promise<CheckConnectionResult> {
+  async check(settings: EmailSettings, to?: string): Promise<ConnectionCheck> {
     // OAuth 2.0: first a new access token, so that a refresh token that no longer works shows now, not when it is due.
     const oauth = settings.security === 'none' ? undefined : this.oauthFor(settings);
     const fresh = oauth ? await oauth.freshAccessToken() : undefined;
-    const tokenStep: CheckStepResult | undefined =
-      oauth && fresh
-        ? fresh.ok
-          ? { step: 'token', status: 'ok', message: `${PROVIDER_NAMES[oauth.provider]} issued a new access token: the refresh token works.` }
-          : { step: 'token', status: 'failed', ...pick({ ...tokenFailure(fresh, oauth), detail: fresh.message }) }
-        : undefined;
+    const token = oauth && fresh ? { provider: oauth.provider, ...(fresh.ok ? {} : { failure: fresh.failure }) } : undefined;
     const prepared = await this.prepare(settings);
-    if (!prepared.ok) return { ok: false, steps: this.notStarted(prepared.failure, tokenStep !== undefined), transcriptId: '' };
+    if (!prepared.ok) return { settings, ...(token ? { token } : {}), notStarted: prepared.failure, transcriptId: '' };
     const verdicts: ChainVerdict[] = [];
     const startedWallMs = this.deps.clock.wallNowMs();
     const { result, transcript } = await sendMail(this.deps, {
@@ -119,18 +106,19 @@ export class EmailTransport {
       ...(failure ? { code: failure.code } : {}),
       text: transcript.toText(),
     });
-    const steps = this.ladder(settings, result, failure, verdicts);
-    // A cached access token may still have carried the SMTP rungs after a failed refresh: the check fails all the same.
+    const verdict = verdicts.at(-1);
+    const failedRung = result.ok ? undefined : failedRungOf(result);
     return {
-      ok: result.ok && tokenStep?.status !== 'failed',
-      steps: tokenStep ? [tokenStep, ...steps] : steps,
+      settings,
+      ...(token ? { token } : {}),
+      smtp: { result, ...(failure ? { failure } : {}), ...(failedRung ? { failedRung } : {}), ...(verdict ? { verdict } : {}) },
       transcriptId: record.id,
-      ...(skew ? { clockWarning: skewSentence(skew) } : {}),
+      ...(skew ? { clockSkew: skew } : {}),
     };
   }
 
   /** Send a short test message to `to` with these settings. */
-  async sendTest(settings: EmailSettings, to: string): Promise<SendResultView> {
+  async sendTest(settings: EmailSettings, to: string): Promise<SendOutcome> {
     const device = this.deps.settings.get('device');
     const message = composeMessage(
       {
@@ -155,7 +143,7 @@ export class EmailTransport {
   /** Send a composed message. Never throws. */
   async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send', hooks: SendHooks = {}, tokenRetried = false): Promise<TransportResult> {
     const prepared = await this.prepare(settings);
-    if (!prepared.ok) return { ok: false, ...pick(prepared.failure), transcriptId: '', transient: prepared.failure.transient };
+    if (!prepared.ok) return { ok: false, ...failureWords(prepared.failure), transcriptId: '', transient: prepared.failure.transient };
     const verdicts: ChainVerdict[] = [];
     const startedWallMs = this.deps.clock.wallNowMs();
     const { result, transcript } = await sendMail(this.deps, {
@@ -186,13 +174,13 @@ export class EmailTransport {
     const recipientViews = perRecipient.map((r) => ({ address: r.address, accepted: r.accepted, reply: `${r.reply.code} ${r.reply.text}` }));
     const withRecipients = recipientViews.length > 0 ? { recipients: recipientViews } : {};
     const sizeLimit = !result.ok && result.code === 'smtp-size-exceeded' && result.evidence.sizeLimit ? { serverSizeLimit: result.evidence.sizeLimit } : {};
-    if (!result.ok) return { ok: false, ...pick(failure!), transcriptId: record.id, ...withRecipients, ...clockWarning, ...sizeLimit, transient: failure!.transient };
+    if (!result.ok) return { ok: false, ...failureWords(failure!), transcriptId: record.id, ...withRecipients, ...clockWarning, ...sizeLimit, transient: failure!.transient };
     const refused = recipientViews.filter((r) => !r.accepted);
     const accepted = `Accepted by ${settings.smtpHost}: ${result.serverReply.text}`;
     return {
       ok: true,
       message: refused.length === 0 ? accepted : `${accepted}. Not delivered to ${refused.map((r) => `${r.address} (${r.reply})`).join(', ')}.`,
-      ...(refused.length === 0 ? {} : { code: SEND_ERRORS.recipientRefused.code, remedy: SEND_ERRORS.recipientRefused.remedy }),
+      ...(refused.length === 0 ? {} : (({ code, remedy }) => ({ code, remedy }))(deviceError('recipientRefused'))),
       transcriptId: record.id,
       messageId: message.messageId,
       ...withRecipients,
@@ -228,20 +216,20 @@ export class EmailTransport {
   }
 
   private async prepare(settings: EmailSettings): Promise<Prepared> {
-    if (settings.smtpHost === '' || settings.fromAddress === '') return { ok: false, failure: SEND_ERRORS.notConfigured };
+    if (settings.smtpHost === '' || settings.fromAddress === '') return { ok: false, failure: deviceError('notConfigured') };
     switch (settings.authMethod) {
       case 'none':
         return { ok: true, auth: { method: 'none' } };
       case 'plain':
       case 'login':
-        if (settings.security === 'none') return { ok: false, failure: SEND_ERRORS.authNotOverTls };
+        if (settings.security === 'none') return { ok: false, failure: deviceError('authNotOverTls') };
         return { ok: true, auth: { method: settings.authMethod, user: settings.userName, password: settings.password } };
       case 'oauth-microsoft':
       case 'oauth-google': {
-        if (settings.security === 'none') return { ok: false, failure: SEND_ERRORS.authNotOverTls };
-        const service = this.oauthFor(settings);
-        const token = service ? await service.accessToken() : undefined;
-        if (!token?.ok) return { ok: false, failure: { ...tokenFailure(token, service), ...(token ? { detail: token.message } : {}) } };
+        if (settings.security === 'none') return { ok: false, failure: deviceError('authNotOverTls') };
+        const token = await this.oauthFor(settings)?.accessToken();
+        if (!token) return { ok: false, failure: deviceError('oauthNotRegistered') };
+        if (!token.ok) return { ok: false, failure: token.failure };
         return { ok: true, auth: { method: 'xoauth2', user: settings.userName, accessToken: token.accessToken } };
       }
     }
@@ -287,7 +275,7 @@ export class EmailTransport {
 
   /** One device error for an SMTP failure, with the heuristics an admin needs. */
   private explain(failure: SmtpFailure, settings: EmailSettings, verdicts: readonly ChainVerdict[]): SendFailure {
-    const withDetail = (kind: SendErrorKind): SendFailure => ({ ...SEND_ERRORS[kind], detail: failure.message });
+    const withDetail = (name: DeviceCodeName): SendFailure => ({ ...deviceError(name), detail: failure.message });
     switch (failure.code) {
       case 'smtp-host-not-found':
         return withDetail('dns');
@@ -296,23 +284,13 @@ export class EmailTransport {
       case 'smtp-tls-failed':
         if (failure.evidence.netError?.kind === 'tls-version') {
           // With TLS 1.3 required, a TLS 1.2 server is refused by the device's own choice: say which setting.
-          if (settings.minTlsVersion === 'TLSv1.3') return { ...withDetail('tlsVersion'), remedy: 'The server does not offer TLS 1.3: set Minimum TLS Version to TLS 1.2, or ask the server’s administrator to enable TLS 1.3.' };
+          if (settings.minTlsVersion === 'TLSv1.3') return { ...withDetail('tlsVersion'), remedy: TLS_13_ONLY_REMEDY };
           return withDetail('tlsVersion');
         }
         // Implicit TLS against a server that greets in plain text fails the handshake.
         return withDetail(settings.security === 'tls' ? 'expectsStarttls' : 'tlsHandshake');
-      case 'smtp-tls-untrusted': {
-        const verdict = verdicts.at(-1);
-        const problems = verdict?.problems ?? [];
-        if (problems.length === 0) return withDetail('internal');
-        const explained = problems.map(explainProblem);
-        return {
-          code: explained[0]!.code,
-          message: explained.map((e) => e.message).join(' '),
-          remedy: 'Import the issuing CA certificate (Certificates page), correct the server name or the device date/time, or ask the server’s administrator.',
-          transient: false,
-        };
-      }
+      case 'smtp-tls-untrusted':
+        return explainProblems(verdicts.at(-1)?.problems ?? []) ?? withDetail('internal');
       case 'smtp-timeout':
         // No greeting on a STARTTLS connection: the server is waiting for a TLS ClientHello.
         if (failure.step === 'greeting' && settings.security === 'starttls') return withDetail('speaksTlsAtOnce');
@@ -346,85 +324,19 @@ export class EmailTransport {
       case 'smtp-protocol':
         return withDetail('protocol');
       case 'smtp-bad-plan':
-        return { ...SEND_ERRORS.notConfigured, message: `The e-mail settings cannot be used: ${failure.message}` };
+        return { ...deviceError('notConfigured'), message: `The e-mail settings cannot be used: ${failure.message}` };
       case 'smtp-line-too-long':
       case 'smtp-message-source-failed':
       case 'smtp-internal-error':
         return withDetail('internal');
     }
   }
-
-  private ladder(settings: EmailSettings, result: SmtpResult, failure: SendFailure | undefined, verdicts: readonly ChainVerdict[]): CheckStepResult[] {
-    const failedRung: SmtpRung | undefined = result.ok
-      ? undefined
-      : result.code === 'smtp-host-not-found'
-        ? 'dns'
-        : result.code === 'smtp-tls-untrusted'
-          ? 'certificate'
-          : result.code === 'smtp-tls-failed' || result.code === 'smtp-starttls-unavailable'
-            ? 'tls'
-            : (LADDER_RUNG[result.step] ?? 'tcp');
-    const failedIndex = failedRung ? CHECK_STEPS.indexOf(failedRung) : CHECK_STEPS.length;
-    const tls = result.ok ? result.tls : undefined;
-    const verdict = verdicts.at(-1);
-    return CHECK_STEPS.map((step, i): CheckStepResult => {
-      if (i === failedIndex && failure) return { step, status: 'failed', code: failure.code, message: failure.message, remedy: failure.remedy };
-      if (i > failedIndex) return { step, status: 'skipped', message: 'Not reached.' };
-      const noTls = settings.security === 'none' && (step === 'tls' || step === 'certificate');
-      if (noTls) return { step, status: 'skipped', message: 'No encryption selected: mail and passwords are not protected.' };
-      // With STARTTLS the greeting comes before TLS: a failure there means TLS was never reached.
-      if ((step === 'tls' || step === 'certificate') && verdict === undefined) return { step, status: 'skipped', message: 'Not reached.' };
-      if (step === 'auth' && settings.authMethod === 'none') return { step, status: 'skipped', message: 'No authentication selected.' };
-      if (step === 'rcpt' && result.ok && result.perRecipient.length === 0) return { step, status: 'skipped', message: 'No test recipient given.' };
-      return { step, status: 'ok', message: okMessage(step, settings, tls, verdict) };
-    });
-  }
-
-  /** The settings stop the check before any connection: the failure on the first rung (the token's, with OAuth). */
-  private notStarted(failure: SendFailure, withToken = false): CheckStepResult[] {
-    return (withToken ? CHECK_STEPS_OAUTH : CHECK_STEPS).map((step, i) =>
-      i === 0 ? { step, status: 'failed', ...pick(failure) } : { step, status: 'skipped', message: 'Not reached.' },
-    );
-  }
 }
 
-const PROVIDER_NAMES = { microsoft: 'Microsoft Entra ID', google: 'Google' } as const;
-
-/**
- * Why there is no access token, as the send's error: the same code as the OAuth page and the
- * panel say (DESIGN.md rule 7). An identity server that cannot be reached (or answered 5xx) is
- * worth trying again later; a void or refused grant is not: it needs the administrator.
- */
-function tokenFailure(token: AccessTokenResult | undefined, service: OAuthService | undefined): SendFailure {
-  if (token?.ok === false && token.status === 'invalid-clock-changed') return SEND_ERRORS.oauthClockChanged;
-  if (token?.ok === false && token.status === 'reauthorization-needed') return SEND_ERRORS.oauthReauthorize;
-  if (token?.ok === false && token.status === 'error' && service?.status().serverConnection.ok === false) return SEND_ERRORS.identityUnavailable;
-  return SEND_ERRORS.oauthNotRegistered;
-}
-
-function okMessage(step: SmtpRung, settings: EmailSettings, tls: { version: string; cipher: string } | undefined, verdict: ChainVerdict | undefined): string {
-  switch (step) {
-    case 'dns':
-      return `${settings.smtpHost} resolved.`;
-    case 'tcp':
-      return `Connected to port ${settings.smtpPort}.`;
-    case 'tls':
-      return tls ? `${tls.version}, ${tls.cipher}.` : 'TLS established.';
-    case 'certificate':
-      if (!verdict) return 'Checked.';
-      if (!verdict.trusted) return `Not verified (Verify Server Certificate is off): ${verdict.problems.map((p) => explainProblem(p).message).join(' ')}`;
-      return `Trusted: ${verdict.path.map((c) => c.subject).join(' ← ')}${settings.addCnToVerification ? `; the name ${settings.smtpHost} matches` : ' (name not checked)'}.`;
-    case 'ehlo':
-      return 'The server greeted the device.';
-    case 'auth':
-      return `Signed in as ${settings.userName}.`;
-    case 'mail':
-      return `Sender ${settings.fromAddress} accepted.`;
-    case 'rcpt':
-      return 'Recipient accepted.';
-  }
-}
-
-function pick(e: SendFailure): { code: string; message: string; remedy: string } {
-  return { code: e.code, message: e.detail ? `${e.message} (${e.detail})` : e.message, remedy: e.remedy };
+/** The rung of the ladder an SMTP failure belongs to. */
+function failedRungOf(failure: SmtpFailure): SmtpRung {
+  if (failure.code === 'smtp-host-not-found') return 'dns';
+  if (failure.code === 'smtp-tls-untrusted') return 'certificate';
+  if (failure.code === 'smtp-tls-failed' || failure.code === 'smtp-starttls-unavailable') return 'tls';
+  return LADDER_RUNG[failure.step] ?? 'tcp';
 }

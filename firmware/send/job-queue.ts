@@ -26,8 +26,8 @@ import type { Spool } from '../hal/spool.ts';
 import type { Storage } from '../hal/storage.ts';
 import { composeMessage, type ComposedMessage } from '../mime/compose.ts';
 import { newPartialId, PARTIAL_HEADER_ALLOWANCE_BYTES, partialPart, planCuts } from '../mime/partial.ts';
-import { SEND_ERRORS } from './error-codes.ts';
-import { decodeRecord, encodeRecord, type RecordSpec } from '../settings/nvram.ts';
+import { deviceError } from '../device-codes.ts';
+import { decodeRecord, encodeRecord, type RecordSpec } from '../nvram/nvram.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { EmailTransport, TransportResult } from './email-transport.ts';
 import { JOB_RECORD_PREFIX, JOB_RECORD_VERSION, jobRecordSchema, type JobRecord } from './job-record.ts';
@@ -243,7 +243,7 @@ export class JobQueue {
           },
         });
       if (maxBytes > 0 && message.sizeBytes > maxBytes && !email.dividedSending) {
-        const e = SEND_ERRORS.overMaxSize;
+        const e = deviceError('overMaxSize');
         outcome = { ok: false, code: e.code, message: `${e.message} (${(message.sizeBytes / 1048576).toFixed(1)} MB, limit ${email.maxMessageMb} MB)`, remedy: e.remedy, transcriptId: '', transient: false };
       } else if (maxBytes > 0 && message.sizeBytes > maxBytes) {
         outcome = await this.#sendDivided(job, message, maxBytes, (m, done) => sendOne(m, done), (updated) => (job = updated));
@@ -257,7 +257,8 @@ export class JobQueue {
     } catch (err) {
       if (this.#stopped) return;
       // composeMessage refuses a job it cannot write (it was validated at submit: a firmware bug).
-      outcome = { ok: false, code: '#899', message: `The message could not be made: ${err instanceof Error ? err.message : String(err)}`, remedy: 'Scan again.', transcriptId: '', transient: false };
+      const e = deviceError('internal');
+      outcome = { ...e, ok: false, message: `The message could not be made: ${err instanceof Error ? err.message : String(err)}`, remedy: 'Scan again.', transcriptId: '' };
     }
     this.#progress.delete(job.id);
     if (this.#stopped) return; // powered off meanwhile: the record says what the next power-on needs

@@ -4,6 +4,7 @@
  * (firmware/send/job-queue.ts decides what that means at the next power-on).
  */
 import * as z from 'zod/mini';
+import { DEVICE_CODE_LIST, DEVICE_CODES } from '../device-codes.ts';
 import { emailAddress, oneLine } from '../settings/fields.ts';
 
 export const JOB_STATES = ['queued', 'sending', 'retrying', 'delivered', 'failed'] as const;
@@ -12,7 +13,8 @@ export type JobState = (typeof JOB_STATES)[number];
 const recipientResult = z.object({ address: z.string(), accepted: z.boolean(), reply: z.string() });
 
 const jobResult = z.object({
-  code: z.optional(z.string()),
+  /** A code this firmware does not know (a record from a newer one) reads as #899. */
+  code: z.optional(z.catch(z.enum(DEVICE_CODE_LIST), DEVICE_CODES.internal.code)),
   message: z.string(),
   remedy: z.optional(z.string()),
   transcriptId: z.optional(z.string()),

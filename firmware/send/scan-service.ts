@@ -14,11 +14,10 @@ import type { Spool } from '../hal/spool.ts';
 import { newMessageId } from '../mime/compose.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
-import type { ScanRequestBody } from '../web/api-types.ts';
+import type { ScanRequestBody } from './scan-request.ts';
 import { toHex } from '../encoding.ts';
-import { SEND_ERRORS } from './error-codes.ts';
+import { DEVICE_CODES, deviceError, operatorProblem, type OperatorProblem } from '../device-codes.ts';
 import type { JobQueue } from './job-queue.ts';
-import { oauthProblem, operatorMessage, type OperatorProblem } from './operator-messages.ts';
 
 export interface ScanServiceDeps {
   readonly scanner: Scanner;
@@ -57,10 +56,10 @@ export class ScanService {
   /** Why sending cannot work now (shown on the panel before anyone scans), or an empty list. */
   problems(): OperatorProblem[] {
     const email = this.d.settings.get('email');
-    if (email.smtpHost === '' || email.fromAddress === '') return [{ code: SEND_ERRORS.notConfigured.code, message: operatorMessage(SEND_ERRORS.notConfigured.code) }];
+    if (email.smtpHost === '' || email.fromAddress === '') return [operatorProblem(DEVICE_CODES.notConfigured.code)];
     const service = email.authMethod === 'oauth-microsoft' ? this.d.oauth.microsoft : email.authMethod === 'oauth-google' ? this.d.oauth.google : undefined;
-    const oauth = service ? oauthProblem(service.status()) : undefined;
-    return oauth ? [oauth] : [];
+    const oauth = service?.sendingProblem();
+    return oauth ? [operatorProblem(oauth)] : [];
   }
 
   scanProgress(jobId: string): ScanProgress | undefined {
@@ -74,8 +73,8 @@ export class ScanService {
   async start(request: ScanRequestBody, operator: Operator): Promise<StartResult> {
     const problem = this.problems()[0];
     if (problem) return { ok: false, ...problem };
-    if (request.to.length + request.cc.length + request.bcc.length === 0) return { ok: false, code: '#821', message: 'Choose at least one destination.' };
-    if (this.d.jobs.pendingCount() >= SEND_JOB_QUEUE_MAX) return { ok: false, code: SEND_ERRORS.queueFull.code, message: SEND_ERRORS.queueFull.message + ' ' + SEND_ERRORS.queueFull.remedy };
+    if (request.to.length + request.cc.length + request.bcc.length === 0) return { ok: false, code: DEVICE_CODES.recipientRefused.code, message: 'Choose at least one destination.' };
+    if (this.d.jobs.pendingCount() >= SEND_JOB_QUEUE_MAX) return { ok: false, code: DEVICE_CODES.queueFull.code, message: `${DEVICE_CODES.queueFull.admin} ${DEVICE_CODES.queueFull.remedy}` };
     const nowMs = this.d.clock.wallNowMs();
     const jobId = `job-${nowMs.toString(36)}-${toHex(this.d.random.bytes(3))}`;
     this.#scans.set(jobId, { jobId, pagesDone: 0, pages: request.pages });
@@ -92,7 +91,7 @@ export class ScanService {
       (done, total) => this.#scans.set(jobId, { jobId, pagesDone: done, pages: total }),
     );
     if (!scanned.ok) {
-      const error = scanned.kind === 'spool-full' ? SEND_ERRORS.spoolFull : SEND_ERRORS.scannerError;
+      const error = deviceError(scanned.kind === 'spool-full' ? 'spoolFull' : 'scannerError');
       this.#scans.set(jobId, { jobId, pagesDone: 0, pages: request.pages, failed: { code: error.code, message: `${error.message} ${error.remedy}` } });
       return;
     }
@@ -120,7 +119,7 @@ export class ScanService {
       this.#scans.delete(jobId);
     } catch (err) {
       for (const f of files) await this.d.spool.remove(f.spoolName).catch(() => {});
-      this.#scans.set(jobId, { jobId, pagesDone: request.pages, pages: request.pages, failed: { code: SEND_ERRORS.internal.code, message: `The job could not be recorded: ${err instanceof Error ? err.message : String(err)}` } });
+      this.#scans.set(jobId, { jobId, pagesDone: request.pages, pages: request.pages, failed: { code: DEVICE_CODES.internal.code, message: `The job could not be recorded: ${err instanceof Error ? err.message : String(err)}` } });
     }
   }
 }

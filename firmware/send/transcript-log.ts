@@ -4,6 +4,7 @@
  */
 import { TRANSCRIPTS_KEPT } from '../defaults.ts';
 import type { Random } from '../hal/random.ts';
+import type { DeviceCode } from '../device-codes.ts';
 import { toHex } from '../encoding.ts';
 
 export interface TranscriptRecord {
@@ -12,7 +13,7 @@ export interface TranscriptRecord {
   readonly startedWallMs: number;
   readonly server: string;
   readonly ok: boolean;
-  readonly code?: string;
+  readonly code?: DeviceCode;
   readonly text: string;
 }
 

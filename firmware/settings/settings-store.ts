@@ -5,9 +5,9 @@
  */
 import * as z from 'zod/mini';
 import type { DeviceEvents } from '../events.ts';
-import type { Nvram, RecordSpec } from './nvram.ts';
+import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
 import { SECTION_NAMES, SECTIONS, type SectionName, type SectionValue } from './schemas.ts';
-import type { SecretBox } from './secret-box.ts';
+import type { SecretBox } from '../nvram/secret-box.ts';
 
 /** NVRAM layout version of every settings record. Bump with a migration when a shape changes. */
 const SETTINGS_RECORD_VERSION = 1;
@@ -21,10 +21,12 @@ const SEALED_SECRET_MAX = 4096;
 export function settingsRecord<S extends SectionName>(section: S): RecordSpec<SectionValue<S>> {
   const entry = SECTIONS[section];
   const sealed = Object.fromEntries((entry.secrets as readonly string[]).map((f) => [f, z.string().check(z.maxLength(SEALED_SECRET_MAX))]));
+  // The same fields and types as the section: only the secrets' length limit differs.
+  const schema: z.ZodMiniType = z.extend(entry.schema as z.ZodMiniObject, sealed);
   return {
     name: `settings/${section.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
     version: SETTINGS_RECORD_VERSION,
-    schema: z.extend(entry.schema as z.ZodMiniObject, sealed) as unknown as z.ZodMiniType<SectionValue<S>>,
+    schema: schema as z.ZodMiniType<SectionValue<S>>,
     factory: entry.factory as () => SectionValue<S>,
   };
 }

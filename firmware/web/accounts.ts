@@ -12,7 +12,7 @@ import { ACCOUNTS_MAX, FACTORY_PASSWORD_LENGTH, PASSWORD_SALT_BYTES } from '../d
 import type { DeviceEvents } from '../events.ts';
 import type { Random } from '../hal/random.ts';
 import { accountName, emailAddress } from '../settings/fields.ts';
-import type { Nvram, RecordSpec } from '../settings/nvram.ts';
+import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
 import { hashPassword, verifyPassword, type PasswordHash } from './password.ts';
 import { ROLES, type Role } from './roles.ts';
 

@@ -1,12 +1,18 @@
 /**
- * The Remote UI HTTP API's request schemas and response shapes. The Remote UI imports this file
+ * The Remote UI HTTP API's request schemas and response shapes. Terms of the domain (device
+ * codes, OAuth status names, the check ladder's rungs, address book entries, scan requests) live
+ * with their owners and are re-exported here; this file adds the web's own shapes. The Remote UI imports this file
  * (types and zod/mini schemas only); the firmware validates every body with the same schemas.
  * Documented for humans in docs/api.md.
  */
+export type { DeviceCode } from '../device-codes.ts';
 import type { SkewView } from '../clock/server-time.ts';
+import type { DeviceCode } from '../device-codes.ts';
+import type { TokenStatusName } from '../oauth/oauth-state.ts';
+import type { OAuthProvider } from '../oauth/provider.ts';
+import type { CheckStep, RecipientOutcome, SendOutcome } from '../send/send-outcome.ts';
 import * as z from 'zod/mini';
-import { ADDRESS_BOOK_NAME_MAX, ADDRESS_BOOK_QUERY_MAX } from '../defaults.ts';
-import { accountName, emailAddress, oneLine, optionalEmailAddress, password } from '../settings/fields.ts';
+import { accountName, optionalEmailAddress, password } from '../settings/fields.ts';
 import type { SectionName } from '../settings/schemas.ts';
 import { ROLES, type Role } from './roles.ts';
 
@@ -111,47 +117,25 @@ export interface AccountInfo {
   readonly address?: string;
 }
 
-// --- Address book (firmware/send/address-book.ts; panel and Remote UI) -------------------------
+// --- Address book (firmware/send/address-book-entry.ts; panel and Remote UI) ---------------------
 
-/** An entry as it is added or replaced: a name for people to find it by and the address. */
-export const addressBookEntryRequest = z.object({
-  name: z.string().check(
-    z.trim(),
-    z.minLength(1, 'Enter a name.'),
-    z.maxLength(ADDRESS_BOOK_NAME_MAX, `At most ${ADDRESS_BOOK_NAME_MAX} characters.`),
-    // oxlint-disable-next-line no-control-regex -- refusing control characters is the point
-    z.regex(/^[^\u0000-\u001f\u007f]*$/u, 'Must be one line without control characters.'),
-  ),
-  address: emailAddress,
-});
-export type AddressBookEntryRequest = z.infer<typeof addressBookEntryRequest>;
+export { addressBookEntryRequest, addressBookQuery, type AddressBookEntry, type AddressBookEntryRequest } from '../send/address-book-entry.ts';
 
-/** The search text of `GET …/address-book?q=`: part of a name or an address, any case. */
-export const addressBookQuery = z.string().check(z.maxLength(ADDRESS_BOOK_QUERY_MAX, `At most ${ADDRESS_BOOK_QUERY_MAX} characters.`));
 
-/** One address book entry (`GET /panel/api/address-book`, `GET /api/address-book`). */
-export interface AddressBookEntry {
-  readonly id: string;
-  readonly name: string;
-  readonly address: string;
-}
+// --- E-mail: check connection, test e-mail, transcripts ---------------------------------------
 
-// --- E-mail: check connection, test e-mail, transcripts (issue 3) ---------------------------
+export { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckStep } from '../send/send-outcome.ts';
+/** One recipient's answer to RCPT TO. */
+export type RecipientView = RecipientOutcome;
+/** `POST /api/settings/email/test` and `…/validate`: how the send went. */
+export type SendResultView = SendOutcome;
 
-/** The rungs of the Check-connection ladder, in order. */
-export const CHECK_STEPS = ['dns', 'tcp', 'tls', 'certificate', 'ehlo', 'auth', 'mail', 'rcpt'] as const;
-/**
- * With OAuth 2.0 the ladder starts one rung earlier: a new access token from the identity server,
- * so that the check proves the refresh token works, not only that a cached access token is there.
- */
-export const CHECK_STEPS_OAUTH = ['token', ...CHECK_STEPS] as const;
-export type CheckStep = (typeof CHECK_STEPS_OAUTH)[number];
 
 export interface CheckStepResult {
   readonly step: CheckStep;
   readonly status: 'ok' | 'failed' | 'skipped';
-  /** Device error code when failed, e.g. `#852`. */
-  readonly code?: string;
+  /** Device code when failed, e.g. `#852`. */
+  readonly code?: DeviceCode;
   /** What happened, in an admin's words (e.g. "smtp.gmail.com resolved", "TLSv1.3, TLS_AES_256_GCM_SHA384"). */
   readonly message: string;
   /** What to do about it, when failed. */
@@ -166,26 +150,6 @@ export interface CheckConnectionResult {
   readonly clockWarning?: string;
 }
 
-export interface RecipientView {
-  readonly address: string;
-  readonly accepted: boolean;
-  /** The server's reply to RCPT TO, e.g. `550 5.1.1 User unknown`. */
-  readonly reply: string;
-}
-
-export interface SendResultView {
-  /** True when the server took the message for at least one recipient (see `recipients`). */
-  readonly ok: boolean;
-  readonly code?: string;
-  readonly message: string;
-  readonly remedy?: string;
-  readonly transcriptId: string;
-  readonly messageId?: string;
-  /** One result per recipient, when the session got that far. */
-  readonly recipients?: readonly RecipientView[];
-  /** The device clock disagrees with the time in the server's greeting beyond tolerance. */
-  readonly clockWarning?: string;
-}
 
 export interface TranscriptSummary {
   readonly id: string;
@@ -193,7 +157,7 @@ export interface TranscriptSummary {
   readonly startedWallMs: number;
   readonly server: string;
   readonly ok: boolean;
-  readonly code?: string;
+  readonly code?: DeviceCode;
 }
 
 /**
@@ -205,7 +169,7 @@ export const emailActionRequest = z.object({
   to: z.optional(z.string().check(z.maxLength(254))),
 });
 
-// --- Certificates (issue 3) --------------------------------------------------------------------
+// --- Certificates ------------------------------------------------------------------------------
 
 export interface CertificateView {
   /** SHA-256 fingerprint, colon hex: also the id. */
@@ -228,19 +192,11 @@ export const caImportRequest = z.object({
   derBase64: z.optional(z.string().check(z.maxLength(48 * 1024))),
 });
 
-// --- OAuth 2.0 (issue 4) ----------------------------------------------------------------------
+// --- OAuth 2.0 ---------------------------------------------------------------------------------
 
-export type OAuthProvider = 'microsoft' | 'google';
+export type { OAuthProvider } from '../oauth/provider.ts';
+export type { TokenStatusName } from '../oauth/oauth-state.ts';
 
-export type TokenStatusName =
-  | 'not-configured'
-  | 'waiting-for-user'
-  | 'active'
-  | 'refreshing'
-  | 'revalidating'
-  | 'invalid-clock-changed'
-  | 'reauthorization-needed'
-  | 'error';
 
 /** `GET /api/oauth/:provider`: everything the OAuth page shows; it updates by itself (poll it). */
 export interface OAuthStatusView {
@@ -248,7 +204,7 @@ export interface OAuthStatusView {
   readonly tokenStatus: TokenStatusName;
   /** One sentence for the admin, e.g. "Active" or "Invalid: the date/time was changed after registration: register again". */
   readonly statusMessage: string;
-  readonly code?: string;
+  readonly code?: DeviceCode;
   readonly remedy?: string;
   /** Server Connection Status: the authorization server reachable and its certificate accepted. */
   readonly serverConnection: { readonly ok: boolean; readonly message: string; readonly checkedWallMs?: number };
@@ -276,30 +232,8 @@ export const googlePastedCodeRequest = z.object({
 
 // --- Control panel: scan to e-mail (firmware/web/panel-routes.ts) --------------------------------
 
-/** A file name the operator types: no path separators or control characters, not "." or "..". */
-export const scanFileName = z.string().check(
-  z.minLength(1, 'Enter a file name.'),
-  z.maxLength(100, 'At most 100 characters.'),
-  // oxlint-disable-next-line no-control-regex -- refusing control characters is the point
-  z.regex(/^[^\u0000-\u001f\u007f/\\:*?"<>|]+$/u, 'No / \\ : * ? " < > | or control characters.'),
-  z.refine((v) => v.trim() !== '' && v !== '.' && v !== '..', 'Enter a file name.'),
-);
+export { scanFileName, scanRequest, type ScanRequestBody } from '../send/scan-request.ts';
 
-const destinationList = z.array(emailAddress).check(z.maxLength(50, 'At most 50 addresses.'));
-
-export const scanRequest = z.object({
-  to: destinationList,
-  cc: destinationList,
-  bcc: destinationList,
-  subject: oneLine(200),
-  body: z.string().check(z.maxLength(4000, 'At most 4000 characters.')),
-  fileName: scanFileName,
-  format: z.enum(['pdf', 'jpeg']),
-  colour: z.enum(['colour', 'greyscale', 'black-and-white']),
-  dpi: z.union([z.literal(150), z.literal(300), z.literal(600)]),
-  pages: z.int().check(z.minimum(1, 'Scan at least one page.'), z.maximum(999, 'At most 999 pages.')),
-});
-export type ScanRequestBody = z.infer<typeof scanRequest>;
 
 /** One line of the send job log (`GET /api/jobs`). */
 export interface JobLogEntry {
@@ -316,7 +250,7 @@ export interface JobLogEntry {
   readonly sizeBytes: number;
   readonly state: 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed';
   readonly attempts: number;
-  readonly code?: string;
+  readonly code?: DeviceCode;
   readonly message?: string;
   readonly transcriptId?: string;
   readonly possibleDuplicate?: boolean;
@@ -327,7 +261,7 @@ export interface JobLogEntry {
 
 /** Why sending cannot work now, in the operator's words, with the device code (`GET /panel/api/status`). */
 export interface PanelProblem {
-  readonly code: string;
+  readonly code: DeviceCode;
   readonly message: string;
 }
 
@@ -359,7 +293,7 @@ export interface PanelJobView {
   readonly phase: PanelJobPhase;
   /** 0–100 within the phase: pages while scanning, bytes while sending. */
   readonly percent: number;
-  readonly code?: string;
+  readonly code?: DeviceCode;
   /** The operator's sentence (delivered, or why not and what to do). */
   readonly message: string;
   readonly possibleDuplicate?: boolean;

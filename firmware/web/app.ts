@@ -65,6 +65,8 @@ export interface WebDeps {
   readonly emailTransport: EmailTransport;
   readonly transcripts: TranscriptLog;
   readonly oauth: { readonly microsoft: OAuthService; readonly google: OAuthService };
+  /** The address the admin's browser should open for a page of an identity service (Hal.adminLink). */
+  readonly adminLink?: (url: string) => string;
   /** The send queue, for the job log (absent on a device without scanner and spool). */
   readonly jobs?: JobQueue;
   /** The address book the panel offers as destinations. */
@@ -304,7 +306,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     return session;
   };
   registerEmailRoutes(app, { transport: deps.emailTransport, transcripts: deps.transcripts, settings, requireEmail: requireSection('email') });
-  registerOAuthRoutes(app, { ...deps.oauth, requireMicrosoft: requireSection('oauthMicrosoft'), requireGoogle: requireSection('oauthGoogle') });
+  registerOAuthRoutes(app, { ...deps.oauth, ...(deps.adminLink ? { adminLink: deps.adminLink } : {}), requireMicrosoft: requireSection('oauthMicrosoft'), requireGoogle: requireSection('oauthGoogle') });
   registerJobLogRoutes(app, { jobs: deps.jobs, requireJobLog: (c) => requireCapability(c, 'readJobLog') });
   const addressBookDoor = {
     book: deps.addressBook,

@@ -1,4 +1,5 @@
 /** Remote UI API: Check connection, Test e-mail, Validate and save, transcripts (docs/api.md). */
+import { presentCheck } from './presenters/check-connection.ts';
 import type { Context, Hono } from 'hono';
 import type { EmailTransport } from '../send/email-transport.ts';
 import type { TranscriptLog } from '../send/transcript-log.ts';
@@ -50,7 +51,7 @@ export function registerEmailRoutes(app: Hono<any>, deps: EmailRouteDeps): void 
 
   app.post('/api/email/check', async (c) => {
     const a = await action(c, { recipientRequired: false, settingsRequired: false });
-    return a instanceof Response ? a : c.json(await deps.transport.check(a.settings, a.to));
+    return a instanceof Response ? a : c.json(presentCheck(await deps.transport.check(a.settings, a.to)));
   });
 
   app.post('/api/email/test', async (c) => {

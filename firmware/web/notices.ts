@@ -6,7 +6,8 @@
  * Printers tell nobody until sending fails; admins ask for a warning before (devices.md). Worked
  * out at each call from the device clock: nothing is stored.
  */
-import { CERT_EXPIRY_WARNING_MS } from '../defaults.ts';
+import { presentOAuthStatus } from './presenters/oauth-status.ts';
+import { CERT_EXPIRY_WARNING_MS, DAY_MS } from '../defaults.ts';
 import { formatLocal } from '../clock/local-time.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
@@ -14,7 +15,6 @@ import type { CaStore } from '../pki/ca-store.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { DeviceNotice } from './api-types.ts';
 
-const DAY_MS = 86_400_000;
 /** Token statuses the admin must act on. */
 const OAUTH_NEEDS_ADMIN = new Set(['invalid-clock-changed', 'reauthorization-needed', 'error']);
 
@@ -58,7 +58,7 @@ export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<De
     ['google', 'oauthGoogle', 'Google'],
   ] as const) {
     if (!deps.settings.get(section).enabled) continue;
-    const status = deps.oauth[provider].status();
+    const status = presentOAuthStatus(deps.oauth[provider].status());
     if (!OAUTH_NEEDS_ADMIN.has(status.tokenStatus)) continue;
     const remedy = status.remedy ? ` ${status.remedy}` : '';
     notices.push({ code: `oauth-${provider}`, level: 'error', page: section, message: `OAuth 2.0 (${name}): ${status.statusMessage}${status.code ? ` (${status.code})` : ''}${remedy}` });

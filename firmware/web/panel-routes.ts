@@ -15,7 +15,7 @@
 import { Hono } from 'hono';
 import type { JobQueue } from '../send/job-queue.ts';
 import type { JobRecord } from '../send/job-record.ts';
-import { operatorMessage } from '../send/operator-messages.ts';
+import { operatorSentence } from '../device-codes.ts';
 import type { AddressBook } from '../send/address-book.ts';
 import type { Operator, ScanService } from '../send/scan-service.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
@@ -143,12 +143,14 @@ function jobView(deps: PanelDeps, job: JobRecord): PanelJobView {
   const message =
     job.state === 'delivered'
       ? code
-        ? `Sent, but ${operatorMessage(code).charAt(0).toLowerCase()}${operatorMessage(code).slice(1)}`
+        ? `Sent, but ${uncapitalized(operatorSentence(code, 'delivered-with-problem'))}`
         : 'Sent.'
       : job.state === 'failed'
-        ? operatorMessage(code)
-        : job.state === 'retrying'
-          ? operatorMessage(code, true)
+        ? code
+          ? operatorSentence(code)
+          : 'Sending failed.'
+        : job.state === 'retrying' && code
+          ? operatorSentence(code, 'retrying')
           : job.state === 'queued'
             ? 'Waiting to be sent.'
             : 'Sending…';
@@ -168,4 +170,8 @@ function jobView(deps: PanelDeps, job: JobRecord): PanelJobView {
     scan: job.scan,
     files: job.files.map((f) => f.fileName),
   };
+}
+
+function uncapitalized(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }

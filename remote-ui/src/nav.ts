@@ -1,42 +1,14 @@
 /**
- * The Remote UI's pages: the navigation, who may open each page, and the names other pages use
- * when they link to one (the portal's notices, Import/Export's parts).
+ * The Remote UI's navigation (the device's menu table, firmware/menu.ts), who may open each page,
+ * and the names other pages use when they link to one (the portal's notices, Import/Export's parts).
  */
+import { MENU, menuPage, type MenuPage, type PageId } from '../../firmware/menu.ts';
 import type { SectionName } from '../../firmware/settings/schemas.ts';
 import type { SessionInfo } from '../../firmware/web/api-types.ts';
 
-export interface NavItem {
-  readonly path: string;
-  readonly label: string;
-  readonly section?: SectionName;
-  readonly capability?: string;
-}
+export type NavItem = MenuPage;
 
-/** The navigation, grouped as on Canon's "Settings/Registration" page. */
-export const NAV: readonly { readonly group: string; readonly items: readonly NavItem[] }[] = [
-  {
-    group: 'Send',
-    items: [
-      { path: '/settings/email', label: 'E-mail', section: 'email' },
-      { path: '/settings/oauthMicrosoft', label: 'OAuth 2.0 (Microsoft)', section: 'oauthMicrosoft' },
-      { path: '/settings/oauthGoogle', label: 'OAuth 2.0 (Google)', section: 'oauthGoogle' },
-      { path: '/address-book', label: 'Address Book', capability: 'manageAddressBook' },
-      { path: '/jobs', label: 'Job Log', capability: 'readJobLog' },
-    ],
-  },
-  {
-    group: 'Management',
-    items: [
-      { path: '/settings/datetime', label: 'Date/Time', section: 'datetime' },
-      { path: '/settings/certificates', label: 'Certificates', section: 'certificates' },
-      { path: '/accounts', label: 'Accounts', capability: 'manageAccounts' },
-      { path: '/settings/security', label: 'Login Security', section: 'security' },
-      { path: '/settings/device', label: 'Device', section: 'device' },
-      { path: '/events', label: 'Event Log', capability: 'readEvents' },
-      { path: '/configuration', label: 'Import/Export', capability: 'transferSettings' },
-    ],
-  },
-];
+export const NAV: readonly { readonly group: string; readonly items: readonly NavItem[] }[] = MENU.map((g) => ({ group: g.group, items: Object.values(g.items) }));
 
 export const NAV_ITEMS = NAV.flatMap((g) => g.items);
 
@@ -44,6 +16,11 @@ export function mayOpen(session: SessionInfo, item: NavItem): boolean {
   if (item.section) return session.sections.includes(item.section);
   if (item.capability) return session.capabilities.includes(item.capability);
   return true;
+}
+
+/** A page by its name in the menu table. */
+export function page(id: PageId): NavItem {
+  return menuPage(id);
 }
 
 /** The page of settings section `section`. */

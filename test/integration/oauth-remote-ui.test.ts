@@ -102,7 +102,7 @@ describe('OAuth 2.0 (Microsoft) through the Remote UI API', () => {
       code: 'oauth-microsoft',
       level: 'error',
       page: 'oauthMicrosoft',
-      message: expect.stringMatching(/^OAuth 2\.0 \(Microsoft\): Invalid: the date\/time was changed after registration.*: register again\. \(#846\) Check the device date and time, then press Register\.$/),
+      message: expect.stringMatching(/^OAuth 2\.0 \(Microsoft\): Invalid: the date\/time was changed after registration.*: register again\. \(#846\) Check the date and time \(Management → Date\/Time\), then press Register again \(Send → OAuth 2\.0 \(Microsoft\)\)\.$/),
     });
   });
 

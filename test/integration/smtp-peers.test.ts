@@ -45,11 +45,12 @@ import { CaStore } from '../../firmware/pki/ca-store.ts';
 import { problemCode } from '../../firmware/pki/cert-problems.ts';
 import { verifyChain } from '../../firmware/pki/verify-chain.ts';
 import { EmailTransport } from '../../firmware/send/email-transport.ts';
-import { SEND_ERRORS } from '../../firmware/send/error-codes.ts';
+import { DEVICE_CODES } from '../../firmware/device-codes.ts';
+import { presentCheck } from '../../firmware/web/presenters/check-connection.ts';
 import { TranscriptLog } from '../../firmware/send/transcript-log.ts';
-import { Nvram } from '../../firmware/settings/nvram.ts';
+import { Nvram } from '../../firmware/nvram/nvram.ts';
 import { emailSettings, type EmailSettings } from '../../firmware/settings/schemas.ts';
-import { SecretBox } from '../../firmware/settings/secret-box.ts';
+import { SecretBox } from '../../firmware/nvram/secret-box.ts';
 import { SettingsStore } from '../../firmware/settings/settings-store.ts';
 import { sendMail, type SmtpMessageSource } from '../../firmware/smtp/driver.ts';
 import type { PeerVerdict } from '../../firmware/smtp/session.ts';
@@ -396,7 +397,7 @@ describe('TLS versions the server and the device do not share (a Node TLS server
   it('a TLS 1.2 server with the Minimum TLS Version at 1.3: #810, and the remedy names the setting', async () => {
     const server = await tlsOnly('TLSv1.2', 'TLSv1.2');
     try {
-      const check = await device.transport.check(settingsFor(server.port, { security: 'tls', minTlsVersion: 'TLSv1.3' }), TO);
+      const check = presentCheck(await device.transport.check(settingsFor(server.port, { security: 'tls', minTlsVersion: 'TLSv1.3' }), TO));
       expect(check.ok).toBe(false);
       expect(check.steps.find((s) => s.step === 'tls')).toMatchObject({ status: 'failed', code: '#810', remedy: expect.stringMatching(/^The server does not offer TLS 1\.3: set Minimum TLS Version to TLS 1\.2/) });
     } finally {
@@ -407,8 +408,8 @@ describe('TLS versions the server and the device do not share (a Node TLS server
   it('a TLS 1.1 server: #810, ask its administrator for TLS 1.2 or later', async () => {
     const server = await tlsOnly('TLSv1', 'TLSv1.1');
     try {
-      const check = await device.transport.check(settingsFor(server.port, { security: 'tls' }), TO);
-      expect(check.steps.find((s) => s.step === 'tls')).toMatchObject({ status: 'failed', code: '#810', remedy: SEND_ERRORS.tlsVersion.remedy });
+      const check = presentCheck(await device.transport.check(settingsFor(server.port, { security: 'tls' }), TO));
+      expect(check.steps.find((s) => s.step === 'tls')).toMatchObject({ status: 'failed', code: '#810', remedy: DEVICE_CODES.tlsVersion.remedy });
     } finally {
       server.close();
     }
@@ -462,7 +463,7 @@ describe('aiosmtpd (STARTTLS required, AUTH after TLS, SIZE, 8BITMIME)', () => {
   });
 
   it('"Check connection" goes as far as RCPT, then RSET and QUIT: no DATA', async () => {
-    const check = await device.transport.check(settingsFor(aiosmtpd.port), TO);
+    const check = presentCheck(await device.transport.check(settingsFor(aiosmtpd.port), TO));
     const transcript = device.transcripts.get(check.transcriptId)?.text;
     expect(check.ok, transcript).toBe(true);
     expect(check.steps.map((s) => `${s.step}:${s.status}`)).toEqual(['dns:ok', 'tcp:ok', 'tls:ok', 'certificate:ok', 'ehlo:ok', 'auth:ok', 'mail:ok', 'rcpt:ok']);
@@ -482,7 +483,7 @@ describe('aiosmtpd (STARTTLS required, AUTH after TLS, SIZE, 8BITMIME)', () => {
     const none = smallMessage('no recipient at all');
     const refused = await device.transport.send(settingsFor(aiosmtpd.port), none, ['nobody@peer.test'], 'send');
     expect(refused.ok).toBe(false);
-    expect(refused.code).toBe(SEND_ERRORS.recipientRefused.code);
+    expect(refused.code).toBe(DEVICE_CODES.recipientRefused.code);
     expect(refused.message).toContain('nobody@peer.test');
     expect(verbs(await lastConnection(aiosmtpd))).toEqual(['EHLO', 'STARTTLS', 'EHLO/tls', 'AUTH/tls', 'MAIL/tls', 'RCPT/tls', 'RSET/tls', 'QUIT/tls']);
   });
@@ -492,7 +493,7 @@ describe('aiosmtpd (STARTTLS required, AUTH after TLS, SIZE, 8BITMIME)', () => {
   it('tells the operator which recipient the server refused when others were accepted', async () => {
     const sent = await device.transport.send(settingsFor(aiosmtpd.port), smallMessage('partial, reported'), [TO, 'nobody@peer.test'], 'send');
     expect(sent.ok).toBe(true);
-    expect(sent.code).toBe(SEND_ERRORS.recipientRefused.code);
+    expect(sent.code).toBe(DEVICE_CODES.recipientRefused.code);
     expect(sent.message).toContain('nobody@peer.test');
     expect(sent.recipients?.map((r) => [r.address, r.accepted])).toEqual([
       [TO, true],
@@ -504,7 +505,7 @@ describe('aiosmtpd (STARTTLS required, AUTH after TLS, SIZE, 8BITMIME)', () => {
     const message = fullMessage();
     const { result, transcript } = await sendComposed(settingsFor(aiosmtpdSmall.port), message);
     expect(result.ok, transcript).toBe(false);
-    expect(result.ok ? '' : result.code).toBe(SEND_ERRORS.tooLarge.code);
+    expect(result.ok ? '' : result.code).toBe(DEVICE_CODES.tooLarge.code);
     const conn = await lastConnection(aiosmtpdSmall);
     expect(verbs(conn)).not.toContain('MAIL/tls');
     expect(await aiosmtpdSmall.messages()).toEqual([]);
@@ -571,7 +572,7 @@ describe('postfix (STARTTLS offered, no AUTH from 127.0.0.1, Maildir)', () => {
 
   it('"Check connection" goes as far as RCPT, then RSET and QUIT: no DATA', async () => {
     const logBefore = (await postfix.log()).length;
-    const check = await device.transport.check(settingsFor(postfix.port('good'), { authMethod: 'none', userName: '', password: '' }), TO);
+    const check = presentCheck(await device.transport.check(settingsFor(postfix.port('good'), { authMethod: 'none', userName: '', password: '' }), TO));
     expect(check.ok, device.transcripts.get(check.transcriptId)?.text).toBe(true);
     expect(check.steps.map((s) => `${s.step}:${s.status}`)).toEqual(['dns:ok', 'tcp:ok', 'tls:ok', 'certificate:ok', 'ehlo:ok', 'auth:skipped', 'mail:ok', 'rcpt:ok']);
     const disconnect = await postfixDisconnect('good', logBefore);

@@ -10,7 +10,7 @@ import { bootDevice, type Device } from '../../firmware/device.ts';
 import { DeviceEvents } from '../../firmware/events.ts';
 import type { Scanner } from '../../firmware/hal/scanner.ts';
 import { ADDRESS_BOOK_RECORD, AddressBook } from '../../firmware/send/address-book.ts';
-import { Nvram } from '../../firmware/settings/nvram.ts';
+import { Nvram } from '../../firmware/nvram/nvram.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { MemoryStorage, memoryHal } from '../support/memory-hal.ts';

@@ -65,6 +65,16 @@ describe('dependency rules', () => {
     expect(problems).toEqual([]);
   });
 
+  it('no domain folder of the firmware imports the web layer: only web/ itself and the composition root do', async () => {
+    const problems: string[] = [];
+    for (const file of await sources('firmware')) {
+      if (file.startsWith('firmware/web/') || file === 'firmware/device.ts') continue;
+      for (const spec of importsOf(await readFile(join(ROOT, file), 'utf8'))) if (resolvesInto(file, spec, 'firmware/web')) problems.push(`${file} → ${spec}`);
+    }
+    expect(problems).toEqual([]);
+    expect(resolvesInto('firmware/send/job-queue.ts', '../web/api-types.ts', 'firmware/web'), 'the checker sees a domain → web import').toBe(true);
+  });
+
   it('firmware uses no global that hides I/O, time or randomness', async () => {
     const problems: string[] = [];
     for (const file of await sources('firmware')) {
@@ -75,7 +85,7 @@ describe('dependency rules', () => {
   });
 
   it('the Remote UI imports from firmware only the API types, roles, settings schemas and defaults', async () => {
-    const allowed = ['firmware/web/api-types.ts', 'firmware/web/roles.ts', 'firmware/settings/schemas.ts', 'firmware/settings/fields.ts', 'firmware/defaults.ts'];
+    const allowed = ['firmware/web/api-types.ts', 'firmware/web/api-routes.ts', 'firmware/menu.ts', 'firmware/web/roles.ts', 'firmware/settings/schemas.ts', 'firmware/settings/fields.ts', 'firmware/defaults.ts'];
     const problems: string[] = [];
     const files = [...(await sources('remote-ui/src')), ...(await sources('device-sim/control/page')), ...(await sources('device-sim/panel/page')), ...(await sources('device-sim/mailbox/page'))];
     for (const file of files) {

@@ -2,8 +2,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DeviceEvents } from '../../firmware/events.ts';
 import { DeviceCertificateStore, makeDeviceCertificate } from '../../firmware/pki/device-certificate.ts';
-import { Nvram } from '../../firmware/settings/nvram.ts';
-import { SecretBox } from '../../firmware/settings/secret-box.ts';
+import { Nvram } from '../../firmware/nvram/nvram.ts';
+import { SecretBox } from '../../firmware/nvram/secret-box.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { memoryHal, MemoryStorage, TEST_START_MS } from '../support/memory-hal.ts';
 

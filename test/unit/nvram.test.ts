@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { bootDevice } from '../../firmware/device.ts';
 import { DeviceEvents } from '../../firmware/events.ts';
-import { Nvram, type RecordSpec } from '../../firmware/settings/nvram.ts';
+import { Nvram, type RecordSpec } from '../../firmware/nvram/nvram.ts';
 import { settingsRecord } from '../../firmware/settings/settings-store.ts';
 import { FileStorage } from '../../device-sim/hal/file-storage.ts';
 import { consoleLog } from '../../device-sim/hal/node-basics.ts';

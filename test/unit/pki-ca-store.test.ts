@@ -11,7 +11,7 @@ import { PKI_CA_IMPORT_MAX_BYTES, PKI_CA_STORE_MAX_ENTRIES } from '../../firmwar
 import { DeviceEvents } from '../../firmware/events.ts';
 import { CaStore } from '../../firmware/pki/ca-store.ts';
 import { verifyChain } from '../../firmware/pki/verify-chain.ts';
-import { Nvram } from '../../firmware/settings/nvram.ts';
+import { Nvram } from '../../firmware/nvram/nvram.ts';
 import { consoleLog } from '../../device-sim/hal/node-basics.ts';
 import { memoryHal, MemoryStorage, TEST_START_MS } from '../support/memory-hal.ts';
 

@@ -93,6 +93,8 @@ beforeAll(async () => {
   f.noBasic = noBasic.der;
   f.underNoBasic = (await make({ ...leafLike, issuer: noBasic })).der;
   f.selfSigned = (await make({ ...leafLike })).der;
+  // A server that presents a self-signed CA certificate as its own: the CA store could hold this one.
+  f.selfSignedCa = (await make({ ...leafLike, ca: true, keyUsage: ['digitalSignature', 'keyCertSign'] })).der;
   // A CA limited to example.org by name constraints (RFC 5280 §4.2.1.10), and leaves outside and inside them.
   const nameConstrained = await make({ cn: 'Name Constrained CA', issuer: rootIssuer, keyKind: 'p256', ca: true, extra: [dnsNameConstraints(['example.org'], ['bad.example.org'])] });
   f.nameConstrained = nameConstrained.der;
@@ -221,7 +223,7 @@ describe('verifyChain: validity at device time', () => {
       const verdict = await verify(chain, { nowMs: RTC_FACTORY_WALL_MS, host: 'wrong.example.org' });
       expect(verdict).toEqual({ trusted: false, problems: [{ kind: 'clockNotSet', deviceTimeMs: RTC_FACTORY_WALL_MS }], path: [] });
     }
-    expect(explainProblem({ kind: 'clockNotSet', deviceTimeMs: RTC_FACTORY_WALL_MS }).message).toMatch(/^The device clock reads 2024-01-01: set the date and time/);
+    expect(explainProblem({ kind: 'clockNotSet', deviceTimeMs: RTC_FACTORY_WALL_MS }).message).toMatch(/^The device clock reads 2024-01-01: certificates cannot be checked/);
     expect((await verify([leaf.certDer, int.certDer], { nowMs: WALL_PLAUSIBLE_AFTER_MS - 1 })).problems.map((p) => p.kind)).toEqual(['clockNotSet']);
     expect((await verify([leaf.certDer, int.certDer], { nowMs: Number.NaN })).problems.map((p) => p.kind)).toEqual(['clockNotSet']);
   });
@@ -265,15 +267,24 @@ describe('verifyChain: trust and path', () => {
   it('reports a missing intermediate when the server sends only its own certificate', async () => {
     const verdict = await verify([leaf.certDer]);
     expect(verdict.trusted).toBe(false);
-    expect(kinds(verdict)).toEqual(['missingIntermediate', 'untrusted']);
+    // The specific problem only: "not in the CA store" would say the same thing again, less precisely.
+    expect(kinds(verdict)).toEqual(['missingIntermediate']);
     expect(only(verdict, 'missingIntermediate')[0]).toEqual({ kind: 'missingIntermediate', subject: `CN=${HOST}, O=MFP Simulator Test PKI`, issuer: 'CN=Matrix Issuing CA, O=MFP Simulator Test PKI' });
     // Importing the intermediate into the store fixes it.
     expectTrusted(await verify([leaf.certDer], { anchors: [root.certDer, int.certDer] }));
   });
 
-  it('refuses a self-signed server certificate', async () => {
+  it('refuses a self-signed server certificate as self-signed, which no CA import can fix', async () => {
     const verdict = await verify([f.selfSigned!]);
+    expect(verdict.problems).toEqual([{ kind: 'selfSigned', subject: `CN=${HOST}, O=PKI Matrix` }]);
+    expect(explainProblem(verdict.problems[0]!)).toMatchObject({ code: '#866', remedy: expect.stringContaining('certificate issued by a CA') });
+  });
+
+  it('refuses a self-signed CA certificate the store does not hold as untrusted: importing it is the remedy', async () => {
+    const verdict = await verify([f.selfSignedCa!]);
     expect(verdict.problems).toEqual([{ kind: 'untrusted', issuer: `CN=${HOST}, O=PKI Matrix` }]);
+    expect(explainProblem(verdict.problems[0]!).code).toBe('#851');
+    expectTrusted(await verify([f.selfSignedCa!], { anchors: [f.selfSignedCa!] }));
   });
 
   it('refuses a leaf signed by a certificate whose basicConstraints say cA=false', async () => {

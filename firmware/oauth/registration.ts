@@ -1,0 +1,154 @@
+/**
+ * One registration in progress: Microsoft's device code (RFC 8628: the device shows a user code
+ * and polls on the monotonic clock, DeviceFlow owning the interval and slow_down) or Google's
+ * pasted code (authorization code with PKCE and state; the admin pastes the code or the whole
+ * loopback address back). It ends with new tokens or a failure, handed to the OAuth service; it
+ * never touches a working grant.
+ *
+ * A pasted code is claimed before it is exchanged: a second paste while the first exchange is
+ * out is refused instead of spending the code twice (a strict server takes the second use of a
+ * code as a replay and revokes the grant).
+ */
+import type { Clock, TimerHandle } from '../hal/clock.ts';
+import type { Random } from '../hal/random.ts';
+import { DeviceFlow, type DeviceFlowAction } from './device-flow.ts';
+import { buildDeviceCodeRequest, buildDeviceTokenRequest, processDeviceCodeResponse, processTokenResponse, type EntraClient, type TokenSet } from './entra-device-code.ts';
+import { buildAuthorizationRequest, buildCodeExchangeRequest, processGoogleTokenResponse, processPastedCode, type GoogleClient, type PendingAuthorization } from './google-pasted-code.ts';
+import type { IdentityClient } from './identity-client.ts';
+import { googleRemedy, PASTE_MESSAGES } from './oauth-remedies.ts';
+import { entraRemedy, type OAuthError } from './oauth-error.ts';
+import type { OAuthProblem, PendingSignIn } from './oauth-state.ts';
+import { DEVICE_CODES } from '../device-codes.ts';
+
+export interface RegistrationDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly identity: IdentityClient;
+  /** The sign-in succeeded: store the tokens. */
+  readonly onTokens: (tokens: TokenSet) => Promise<void>;
+  /** It failed: show why. */
+  readonly onFailed: (problem: OAuthProblem) => void;
+  /** Work started by a timer failed unexpectedly: report it, never leave it unhandled. */
+  readonly background: (what: string, work: Promise<unknown>) => void;
+}
+
+type Attempt =
+  | { readonly kind: 'device-code'; readonly client: EntraClient; readonly flow: DeviceFlow; readonly deviceCode: string; timer: TimerHandle | undefined }
+  | { readonly kind: 'google'; readonly client: GoogleClient; readonly pending: PendingAuthorization; exchanging: boolean };
+
+export class Registration {
+  readonly #d: RegistrationDeps;
+  #attempt: Attempt | undefined;
+
+  constructor(deps: RegistrationDeps) {
+    this.#d = deps;
+  }
+
+  /** What the admin must do now, while a sign-in waits for them. */
+  pending(): PendingSignIn | undefined {
+    const a = this.#attempt;
+    if (a?.kind === 'device-code' && a.flow.state.name !== 'done' && a.flow.state.name !== 'failed') {
+      const auth = a.flow.authorization;
+      return {
+        kind: 'device-code',
+        userCode: auth.userCode,
+        verificationUri: auth.verificationUri,
+        ...(auth.message ? { message: auth.message } : {}),
+        userCodeExpiresInS: a.flow.remainingS(this.#d.clock.monoNowMs()),
+      };
+    }
+    if (a?.kind === 'google') return { kind: 'pasted-code', authorizationUrl: a.pending.authorizationUrl };
+    return undefined;
+  }
+
+  cancel(): void {
+    const a = this.#attempt;
+    if (a?.kind === 'device-code') a.timer?.cancel();
+    this.#attempt = undefined;
+  }
+
+  /** Ask Entra for a device code and start polling. */
+  async startDeviceCode(client: EntraClient): Promise<void> {
+    this.cancel();
+    const answer = await this.#d.identity.post(buildDeviceCodeRequest(client));
+    if (!answer.ok) return this.#d.onFailed(answer.problem);
+    const auth = processDeviceCodeResponse(answer.status, answer.bodyText);
+    if (!auth.ok) return this.#d.onFailed(refused(auth.error, 'The device code request was refused'));
+    const flow = new DeviceFlow(auth.value, this.#d.clock.monoNowMs());
+    const attempt: Attempt = { kind: 'device-code', client, flow, deviceCode: auth.value.deviceCode, timer: undefined };
+    this.#attempt = attempt;
+    this.#drive(attempt, flow.start());
+  }
+
+  /** Make the Google consent link (PKCE verifier and state kept until the code comes back). */
+  async startGoogle(client: GoogleClient): Promise<void> {
+    this.cancel();
+    this.#attempt = { kind: 'google', client, pending: await buildAuthorizationRequest(client, this.#d.random), exchanging: false };
+  }
+
+  /** The admin pasted the code (or the whole address). Returns a field message when it is not usable. */
+  async submitPasted(pasted: string): Promise<string | undefined> {
+    const a = this.#attempt;
+    if (a?.kind !== 'google') return 'Press Register first, then open the link and paste what the browser shows.';
+    if (a.exchanging) return 'The code is being exchanged already: wait for Token Status.';
+    const read = processPastedCode(pasted, a.pending);
+    if (!read.ok) return read.problem === 'google-error' ? `${PASTE_MESSAGES[read.problem]}: ${read.detail}` : PASTE_MESSAGES[read.problem];
+    a.exchanging = true;
+    try {
+      const answer = await this.#d.identity.post(buildCodeExchangeRequest(a.client, read.code, a.pending));
+      if (!answer.ok) {
+        this.#d.onFailed(answer.problem);
+        return answer.problem.detail;
+      }
+      const outcome = processGoogleTokenResponse(answer.status, answer.bodyText);
+      if (!outcome.ok) {
+        const problem = refused(outcome.error, googleRemedy(outcome.problem));
+        this.#d.onFailed(problem);
+        return problem.detail;
+      }
+      if (this.#attempt === a) this.#attempt = undefined;
+      await this.#d.onTokens(outcome.tokens);
+      return undefined;
+    } finally {
+      a.exchanging = false;
+    }
+  }
+
+  #drive(attempt: Extract<Attempt, { kind: 'device-code' }>, action: DeviceFlowAction): void {
+    if (this.#attempt !== attempt) return;
+    const clock = this.#d.clock;
+    switch (action.kind) {
+      case 'wait-until':
+        attempt.timer = clock.schedule(Math.max(0, action.atMonoMs - clock.monoNowMs()), () => this.#drive(attempt, attempt.flow.onTimer(clock.monoNowMs())));
+        return;
+      case 'poll':
+        this.#d.background(
+          'polling the token endpoint',
+          this.#d.identity.post(buildDeviceTokenRequest(attempt.client, attempt.deviceCode)).then((answer) => {
+            const now = clock.monoNowMs();
+            this.#drive(attempt, answer.ok ? attempt.flow.onOutcome(processTokenResponse(answer.status, answer.bodyText), now) : attempt.flow.onNoAnswer(now));
+          }),
+        );
+        return;
+      case 'done':
+        this.#attempt = undefined;
+        this.#d.background('storing the new tokens', this.#d.onTokens(action.tokens));
+        return;
+      case 'failed':
+        this.#attempt = undefined;
+        this.#d.onFailed(
+          refused(
+            action.error ?? { error: action.reason, codes: [], httpStatus: 0 },
+            action.reason === 'declined' ? 'The sign-in was declined: press Register to try again.' : action.reason === 'expired' ? 'The user code expired: press Register for a new one.' : undefined,
+          ),
+        );
+    }
+  }
+}
+
+/** The identity server said no: #848, its words as the detail, the remedy for Entra's AADSTS number or else the caller's. */
+export function refused(error: OAuthError, remedy?: string): OAuthProblem {
+  const aadsts = error.codes.length > 0 ? ` (AADSTS${error.codes[0]})` : '';
+  const advice = entraRemedy(error.codes) ?? remedy;
+  return { code: DEVICE_CODES.oauthRefused.code, detail: `${error.error}${aadsts}${error.description ? `: ${error.description}` : ''}`, ...(advice ? { remedy: advice } : {}) };
+}

@@ -1,0 +1,50 @@
+/**
+ * The OAuth page's words for where a grant stands (`GET /api/oauth/:provider`): Token Status as a
+ * sentence, the code and remedy of its problem, the sign-in the admin must complete, and the
+ * addresses the admin's browser should open instead of the real ones when the device runs in the
+ * simulator.
+ */
+import type { OAuthState, TokenStatusName } from '../../oauth/oauth-state.ts';
+import type { OAuthStatusView } from '../api-types.ts';
+
+const STATUS_WORDS: Readonly<Record<TokenStatusName, (s: OAuthState) => string>> = {
+  'not-configured': () => 'Not registered.',
+  active: () => 'Active',
+  refreshing: () => 'Refreshing the access token.',
+  revalidating: () => 'Re-validating against server time after a date/time change.',
+  'invalid-clock-changed': (s) => `Invalid: the date/time was changed after registration${s.problem?.detail ? ` (${s.problem.detail})` : ''}: register again.`,
+  'reauthorization-needed': (s) => `Re-authorization needed: ${s.problem?.detail ?? 'the identity service refused the refresh token'}.`,
+  'waiting-for-user': (s) => (s.pending?.kind === 'pasted-code' ? 'Waiting for the authorization code from the Google consent page.' : 'Waiting for the user to enter the code.'),
+  error: (s) => `Error: ${s.problem?.detail ?? 'the last attempt failed'}`,
+};
+
+/** `adminLink` maps an identity service's page to the address the admin's browser can open (Hal.adminLink). */
+export function presentOAuthStatus(state: OAuthState, adminLink?: (url: string) => string): OAuthStatusView {
+  const linked = (url: string): string | undefined => {
+    const link = adminLink?.(url);
+    return link !== undefined && link !== url ? link : undefined;
+  };
+  const pending = state.pending;
+  const verificationLink = pending?.kind === 'device-code' ? linked(pending.verificationUri) : undefined;
+  const authorizationLink = pending?.kind === 'pasted-code' ? linked(pending.authorizationUrl) : undefined;
+  return {
+    provider: state.provider,
+    tokenStatus: state.tokenStatus,
+    statusMessage: STATUS_WORDS[state.tokenStatus](state),
+    ...(state.problem ? { code: state.problem.code } : {}),
+    ...(state.problem?.remedy ? { remedy: state.problem.remedy } : {}),
+    serverConnection: state.serverConnection,
+    ...(pending?.kind === 'device-code'
+      ? {
+          userCode: pending.userCode,
+          verificationUri: pending.verificationUri,
+          ...(verificationLink ? { verificationLink } : {}),
+          ...(pending.message ? { message: pending.message } : {}),
+          userCodeExpiresInS: pending.userCodeExpiresInS,
+        }
+      : {}),
+    ...(pending?.kind === 'pasted-code' ? { authorizationUrl: pending.authorizationUrl, ...(authorizationLink ? { authorizationLink } : {}) } : {}),
+    ...(state.accessTokenRefreshInS !== undefined ? { accessTokenRefreshInS: state.accessTokenRefreshInS } : {}),
+    ...(state.skew ? { skew: state.skew } : {}),
+  };
+}
