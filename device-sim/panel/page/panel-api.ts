@@ -7,7 +7,7 @@
  * The shapes are the firmware's own (firmware/web/api-types.ts), as is the request body's
  * `scanRequest`.
  */
-import type { AddressBookEntry, AddressBookEntryRequest, PanelJobPhase, PanelJobView, PanelOperator, PanelStatus, ScanRequestBody } from '../../../firmware/web/api-types.ts';
+import type { AddressBookEntry, AddressBookEntryRequest, DeviceCode, PanelJobPhase, PanelJobView, PanelOperator, PanelStatus, ScanRequestBody } from '../../../firmware/web/api-types.ts';
 
 export const PANEL_API = '/panel/api';
 
@@ -20,7 +20,7 @@ export interface PanelError {
   readonly error: string;
   readonly message: string;
   /** 409 cannot-send: the device code (the same as in the job log and the Remote UI). */
-  readonly code?: string;
+  readonly code?: DeviceCode;
   /** 400: the fields that are not valid, by dotted path (`to.0`, `fileName`). */
   readonly fields?: readonly { readonly path: string; readonly message: string }[];
 }
