@@ -215,6 +215,8 @@ export const ADDRESS_BOOK_MAX = 500;
 export const ADDRESS_BOOK_NAME_MAX = 64;
 /** Longest search text, characters (a name or an address is shorter than this). */
 export const ADDRESS_BOOK_QUERY_MAX = 100;
+/** Longest field in an imported address book CSV file, characters: far above a name or an address, so a longer one is not an address book. */
+export const ADDRESS_BOOK_CSV_FIELD_MAX = 1000;
 
 // --- Send jobs: scan-to-email (firmware/send/job-queue.ts) --------------------------------------
 
@@ -228,6 +230,8 @@ export const SEND_JOB_RETRY_MAX_MS = 15 * 60_000;
 export const SEND_JOB_LOG_MAX = 500;
 /** Jobs waiting or being sent at once, count: beyond it a new scan is refused ("queue full"). */
 export const SEND_JOB_QUEUE_MAX = 500;
+/** Jobs the panel's Job Status lists, newest first, count: a screen's worth of scrolling (the job log keeps more). */
+export const PANEL_JOBS_SHOWN = 50;
 /** Read size from the spool into the composer, bytes (one reused buffer). */
 export const SPOOL_READ_CHUNK_BYTES = 256 * 1024;
 

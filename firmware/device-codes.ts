@@ -472,9 +472,12 @@ export function operatorSentence(code: DeviceCode, phase: OperatorPhase = 'faile
   return `${e.operator} ${phase === 'retrying' ? 'The device will try again.' : 'Try again later.'}`;
 }
 
-/** A code's remedy where the provider is known: "the OAuth 2.0 pages" narrowed to that provider's page. */
-export function remedyOnPage(code: DeviceCode, page: PageId): string {
-  return codeEntry(code).remedy.replace(oauthPages, menuPath(page));
+/**
+ * A remedy as the OAuth page of one provider shows it: "the OAuth 2.0 pages", and the E-mail page
+ * where a certificate problem points at the server's settings, become that provider's page.
+ */
+export function remedyOnPage(remedy: string, page: PageId): string {
+  return remedy.replaceAll(oauthPages, menuPath(page)).replaceAll(email, menuPath(page));
 }
 
 /** Why the operator cannot send, or why a job failed, as the panel shows it. */

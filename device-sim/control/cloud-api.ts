@@ -1,5 +1,5 @@
 /**
- * The tester's levers over the emulated identity services (issue 4: "users, apps, tenants and
+ * The tester's levers over the emulated identity services ("users, apps, tenants and
  * revocations configurable by testers"), a Hono sub-app mounted at CLOUD_API_BASE on the
  * simulator control port:
  *

@@ -1,5 +1,5 @@
 /**
- * Server time as a check on the device's wall clock (issue 4 clock rules, protocols.md D).
+ * Server time as a check on the device's wall clock (the clock rules, protocols.md D).
  *
  * The device has no trusted time source of its own, but the servers it talks to do: every
  * token-endpoint answer carries an HTTP `Date` (RFC 9110 §6.6.1), and Office 365's SMTP greeting

@@ -1,6 +1,6 @@
 /**
  * Watches the RTC for changes a running device can notice and keeps the history that later
- * rules need (issue 4: tokens issued before a wall-clock change are void).
+ * rules need (tokens issued before a wall-clock change are void).
  */
 import { WALL_PLAUSIBLE_AFTER_MS } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';

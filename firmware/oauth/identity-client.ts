@@ -6,7 +6,7 @@
  * the server, the failure as a device code.
  */
 import { clockSkewMs, SkewTracker, skewSentence } from '../clock/server-time.ts';
-import { DEVICE_CODES } from '../device-codes.ts';
+import { DEVICE_CODES, remedyOnPage } from '../device-codes.ts';
 import { OAUTH_HTTP_TIMEOUT_MS } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock } from '../hal/clock.ts';
@@ -18,7 +18,7 @@ import { verifyChain, type ChainVerdict } from '../pki/verify-chain.ts';
 import type { FormRequest } from './entra-device-code.ts';
 import { postForm, type OAuthHttpResult } from './oauth-http.ts';
 import type { OAuthProblem, ServerConnection } from './oauth-state.ts';
-import type { OAuthProvider } from './provider.ts';
+import { providerPage, type OAuthProvider } from './provider.ts';
 import type { SkewView } from '../clock/server-time.ts';
 
 export interface IdentityClientDeps {
@@ -77,11 +77,16 @@ export class IdentityClient {
     if (answer.kind === 'untrusted') {
       const explained = explainProblems(verdict?.problems ?? []);
       this.#connection = { ok: false, message: `${host}: ${explained ? `${explained.code} ${explained.message}` : 'certificate not trusted'}`, checkedWallMs };
-      return { ok: false, problem: { code: explained?.code ?? DEVICE_CODES.untrusted.code, detail: this.#connection.message, ...(explained ? { remedy: explained.remedy } : {}) } };
+      return { ok: false, problem: { code: explained?.code ?? DEVICE_CODES.untrusted.code, detail: this.#connection.message, ...(explained ? { remedy: this.#onPage(explained.remedy) } : {}) } };
     }
     const detail = answer.kind === 'net' ? `${answer.error.kind}: ${answer.error.detail}` : 'the answer was too large';
     this.#connection = { ok: false, message: `${host} could not be reached (${detail}).`, checkedWallMs };
-    return { ok: false, problem: { code: DEVICE_CODES.identityUnreachable.code, detail: this.#connection.message, remedy: DEVICE_CODES.identityUnreachable.remedy } };
+    return { ok: false, problem: { code: DEVICE_CODES.identityUnreachable.code, detail: this.#connection.message, remedy: this.#onPage(DEVICE_CODES.identityUnreachable.remedy) } };
+  }
+
+  /** A remedy naming this provider's page. */
+  #onPage(remedy: string): string {
+    return remedyOnPage(remedy, providerPage(this.#d.provider));
   }
 
   /**

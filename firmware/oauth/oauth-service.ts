@@ -1,12 +1,12 @@
 /**
  * OAuth 2.0 on the device, per provider: the grant's life (token-lifecycle.ts) kept in NVRAM,
  * access tokens for the send path with one shared in-flight refresh and a refresh ahead of
- * expiry, and the clock rules (a date/time change or RTC drift voids or re-validates the grant).
- * Registration is registration.ts; every request to the identity server goes through
- * identity-client.ts (trust decision, Server Connection Status, skew). A failed re-registration
+ * expiry, and the clock rules (a date/time change or RTC drift, drift-watch.ts, voids or
+ * re-validates the grant). Registration is registration.ts; every request to the identity server
+ * goes through identity-client.ts (trust decision, Server Connection Status, skew). A failed re-registration
  * never touches the working grant: new tokens replace the old only once they are in hand.
  */
-import { CLOCK_SKEW_TOLERANCE_MS, ENTRA_BUILTIN_CLIENT_ID, OAUTH_DRIFT_CHECK_MS } from '../defaults.ts';
+import { ENTRA_BUILTIN_CLIENT_ID } from '../defaults.ts';
 import { codeEntry, DEVICE_CODES, remedyOnPage, type DeviceCode } from '../device-codes.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
@@ -17,12 +17,13 @@ import type { SettingsStore } from '../settings/settings-store.ts';
 import type { SendFailure } from '../send/send-outcome.ts';
 import { buildRefreshRequest, processTokenResponse, type EntraClient, type TokenSet } from './entra-device-code.ts';
 import { buildGoogleRefreshRequest, processGoogleTokenResponse, type GoogleClient } from './google-pasted-code.ts';
+import { DriftWatch } from './drift-watch.ts';
 import type { GrantStore } from './grant-store.ts';
 import { IdentityClient } from './identity-client.ts';
 import { googleRemedy, refusedRefreshRemedy } from './oauth-remedies.ts';
 import type { OAuthError } from './oauth-error.ts';
 import type { OAuthProblem, OAuthState, TokenStatusName } from './oauth-state.ts';
-import type { OAuthProvider } from './provider.ts';
+import { providerPage, type OAuthProvider } from './provider.ts';
 import { refused, Registration } from './registration.ts';
 import { TokenLifecycle } from './token-lifecycle.ts';
 
@@ -50,12 +51,8 @@ export class OAuthService {
   #refreshTimer: TimerHandle | undefined;
   /** The latest failed attempt (registration or refresh), until the next success. */
   #lastError: OAuthProblem | undefined;
-  /**
-   * Wall and monotonic time when the grant became trusted (registration, power-on, a passed
-   * re-validation): their difference growing beyond tolerance is RTC drift (RAM only; across a
-   * power-on the skew against server time is the check).
-   */
-  #driftAnchor: { wallMs: number; monoMs: number } | undefined;
+  /** RTC drift since the grant became trusted, while it is Active. */
+  #drift: DriftWatch | undefined;
 
   private constructor(deps: OAuthServiceDeps) {
     this.#d = deps;
@@ -88,8 +85,14 @@ export class OAuthService {
       );
     }
     deps.clock.onWallChange((change) => void service.#onWallChange(change));
-    service.#anchorDrift();
-    service.#checkDriftLater();
+    service.#drift = new DriftWatch(
+      deps.clock,
+      () => service.#life.status.name === 'active',
+      (driftMs, wallMs, monoMs) => {
+        service.#life.onDrift(driftMs, wallMs, monoMs);
+        service.#background('applying the clock rule', service.#afterClockRule());
+      },
+    );
     // After a power-on the access token's age is unknown: refresh now, so the grant stays alive.
     if (service.#life.status.name === 'active') service.#refreshTimer = deps.clock.schedule(0, () => void service.#refreshNow());
     return service;
@@ -233,7 +236,7 @@ export class OAuthService {
       else this.#failed(refused(outcome.error, googleRemedy(outcome.problem)));
     }
     const after = this.#life.status;
-    if (revalidating && after.name === 'active') this.#anchorDrift();
+    if (revalidating && after.name === 'active') this.#drift?.anchor();
     if (revalidating && after.name === 'invalid-clock-changed') {
       this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: re-validation against server time failed (${after.detail ?? 'no detail'})`, { provider: this.#d.provider });
     }
@@ -263,7 +266,7 @@ export class OAuthService {
 
   /** A code's remedy, naming this provider's page. */
   #remedy(code: DeviceCode): string {
-    return remedyOnPage(code, this.#d.provider === 'microsoft' ? 'oauthMicrosoft' : 'oauthGoogle');
+    return remedyOnPage(codeEntry(code).remedy, providerPage(this.#d.provider));
   }
 
   #section() {
@@ -295,30 +298,8 @@ export class OAuthService {
     });
   }
 
-  #anchorDrift(): void {
-    this.#driftAnchor = { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs() };
-  }
-
-  /** Every OAUTH_DRIFT_CHECK_MS: has the RTC run away from the monotonic clock since the anchor? */
-  #checkDriftLater(): void {
-    // Never cancelled: it lives as long as the device is on (the clock drops its timers at power-off).
-    this.#d.clock.schedule(OAUTH_DRIFT_CHECK_MS, () => {
-      const anchor = this.#driftAnchor;
-      if (anchor && this.#life.status.name === 'active') {
-        const wallMs = this.#d.clock.wallNowMs();
-        const monoMs = this.#d.clock.monoNowMs();
-        const driftMs = wallMs - anchor.wallMs - (monoMs - anchor.monoMs);
-        if (Math.abs(driftMs) > CLOCK_SKEW_TOLERANCE_MS) {
-          this.#life.onDrift(driftMs, wallMs, monoMs);
-          this.#background('applying the clock rule', this.#afterClockRule());
-        }
-      }
-      this.#checkDriftLater();
-    });
-  }
-
   async #install(tokens: TokenSet): Promise<void> {
-    this.#anchorDrift();
+    this.#drift?.anchor();
     this.#life.install(tokens, { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch });
     this.#lastError = undefined;
     await this.#persist();

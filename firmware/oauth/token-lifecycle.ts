@@ -1,5 +1,5 @@
 /**
- * The life of one OAuth grant on the device (issue 4 clock rules), as a pure machine.
+ * The life of one OAuth grant on the device (the clock rules), as a pure machine.
  *
  * - Expiry runs on the MONOTONIC clock: an access token is used until `expires_in` minus the
  *   refresh margin has passed since it was obtained. The monotonic clock restarts at power-on, so

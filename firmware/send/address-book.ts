@@ -1,5 +1,5 @@
 /**
- * The device's address book (issue 5): named e-mail destinations kept in NVRAM, found at the
+ * The device's address book: named e-mail destinations kept in NVRAM, found at the
  * panel by part of a name or an address, managed at the panel and in the Remote UI.
  *
  * One record holds every entry (at most ADDRESS_BOOK_MAX). An address is in the book at most once,

@@ -153,7 +153,7 @@ export class EmailTransport {
       ...(hooks.onDataProgress ? { onDataProgress: hooks.onDataProgress } : {}),
       ...(hooks.beforeTerminator ? { beforeTerminator: hooks.beforeTerminator } : {}),
     });
-    // An XOAUTH2 rejection triggers one forced refresh, then one more attempt (issue 4).
+    // An XOAUTH2 rejection triggers one forced refresh, then one more attempt.
     const oauth = this.oauthFor(settings);
     if (!result.ok && result.code === 'smtp-auth-failed' && result.evidence.mechanism === 'XOAUTH2' && oauth && !tokenRetried) {
       oauth.onAccessTokenRejected();

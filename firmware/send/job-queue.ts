@@ -1,5 +1,5 @@
 /**
- * The send queue: scan-to-email jobs kept in NVRAM and sent one at a time (issue 5).
+ * The send queue: scan-to-email jobs kept in NVRAM and sent one at a time.
  *
  * States: queued → sending → delivered | failed (code) | retrying (next attempt at) → sending …
  *

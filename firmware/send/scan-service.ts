@@ -1,6 +1,6 @@
 /**
  * Scan to e-mail, as the panel starts it: check that sending can work at all, scan into the
- * spool, and record the job in the send queue before the scan is reported done (issue 5).
+ * spool, and record the job in the send queue before the scan is reported done.
  *
  * Nothing is left half-made: a request that cannot be sent is refused before the scanner moves
  * (with the operator's sentence and the device code), a scan that fails leaves nothing in the

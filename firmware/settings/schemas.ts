@@ -16,7 +16,7 @@ import {
 import { oneLine, optionalEmailAddress, optionalHostName, tcpPort, timeZone } from './fields.ts';
 
 const tlsVersion = z.enum(['TLSv1.2', 'TLSv1.3']);
-/** What happens to OAuth tokens after the wall clock is changed (issue 4): Canon's rule is "register again". */
+/** What happens to OAuth tokens after the wall clock is changed: Canon's rule is "register again". */
 const afterClockChange = z.enum(['register-again', 'revalidate']);
 
 export const deviceSettings = z.object({

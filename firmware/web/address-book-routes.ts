@@ -1,5 +1,5 @@
 /**
- * The address book over HTTP (issue 5), the same four operations under two roots: the control
+ * The address book over HTTP, the same four operations under two roots: the control
  * panel's (`/panel/api/address-book`, no session: the person at the printer) and the Remote UI's
  * (`/api/address-book`, for the roles with `manageAddressBook`). Who may ask is the caller's
  * `actor` guard: it answers the name to record in the event log, or the refusal.
@@ -11,7 +11,7 @@
  */
 import type { Context, Hono } from 'hono';
 import * as z from 'zod/mini';
-import { ADDRESS_BOOK_MAX, HTTP_BODY_MAX_BYTES } from '../defaults.ts';
+import { ADDRESS_BOOK_CSV_FIELD_MAX, ADDRESS_BOOK_MAX, HTTP_BODY_MAX_BYTES } from '../defaults.ts';
 import type { AddressBook, AddressBookResult } from '../send/address-book.ts';
 import { addressBookEntryRequest, addressBookQuery, type AddressBookEntryRequest } from './api-types.ts';
 import { csvField, parseCsv, undefuse } from './csv.ts';
@@ -69,7 +69,6 @@ export function registerAddressBookRoutes(app: Hono<any>, deps: AddressBookRoute
 /** Header names accepted for the two columns (any case), as other devices and mail programs write them. */
 const NAME_COLUMNS = ['name', 'display name', 'full name'];
 const ADDRESS_COLUMNS = ['e-mail address', 'email address', 'e-mail', 'email', 'address', 'mail'];
-const CSV_FIELD_MAX = 1000;
 
 const importRequest = z.object({ csv: z.string().check(z.minLength(1, 'Choose a CSV file.'), z.maxLength(HTTP_BODY_MAX_BYTES)) });
 
@@ -99,7 +98,7 @@ export function registerAddressBookFileRoutes(app: Hono<any>, deps: Pick<Address
     if (actor instanceof Response) return actor;
     const body = await readBody(c, importRequest);
     if (body instanceof Response) return body;
-    const parsed = parseCsv(body.csv, { maxRows: ADDRESS_BOOK_MAX + 1, maxFieldLength: CSV_FIELD_MAX });
+    const parsed = parseCsv(body.csv, { maxRows: ADDRESS_BOOK_MAX + 1, maxFieldLength: ADDRESS_BOOK_CSV_FIELD_MAX });
     if (!parsed.ok) return fail(c, 400, 'invalid', `This is not a CSV file the device can read (line ${parsed.line}: ${parsed.message}). Nothing was imported.`, [{ path: `line ${parsed.line}`, message: parsed.message }]);
     const [header, ...rows] = parsed.rows;
     const columns = header?.fields.map((f) => f.trim().toLowerCase()) ?? [];

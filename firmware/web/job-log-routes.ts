@@ -1,5 +1,5 @@
 /**
- * Remote UI API: the send job log (issue 5). Every job the device holds, newest first: time,
+ * Remote UI API: the send job log. Every job the device holds, newest first: time,
  * operator, destinations, pages, size, result and device code, and the link to the redacted SMTP
  * transcript of its last attempt; filtered by result; also as CSV for a spreadsheet.
  *

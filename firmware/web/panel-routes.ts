@@ -26,7 +26,7 @@ import { throttledLogin, type LoginThrottle } from './login-throttle.ts';
 import { loginRequest, scanRequest, type PanelJobView } from './api-types.ts';
 
 export type { PanelJobView };
-import { HTTP_BODY_MAX_BYTES } from '../defaults.ts';
+import { HTTP_BODY_MAX_BYTES, PANEL_JOBS_SHOWN } from '../defaults.ts';
 import { fail, limitBody, lockedResponse, readBody } from './http-helpers.ts';
 import { mayDo } from './roles.ts';
 import { registerAddressBookRoutes } from './address-book-routes.ts';
@@ -43,8 +43,6 @@ export interface PanelDeps {
   readonly events: DeviceEvents;
 }
 
-
-const PANEL_JOBS_SHOWN = 50;
 
 export function buildPanelApp(deps: PanelDeps): Hono {
   const app = new Hono();

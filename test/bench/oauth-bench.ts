@@ -1,5 +1,5 @@
 /**
- * OAuth figures for `make bench` (issue 4), against the simulated printer and its emulated cloud:
+ * OAuth figures for `make bench`, against the simulated printer and its emulated cloud:
  *
  * - oauth_approval_to_active_ms: the admin approves the user code on the (emulated) Microsoft
  *   sign-in page (EntraIdService.approve, what the page's Continue button calls); the figure is

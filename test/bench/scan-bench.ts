@@ -1,5 +1,5 @@
 /**
- * Scan-to-email figures for `make bench` (issue 5):
+ * Scan-to-email figures for `make bench`:
  *
  * - scan_100mb_send_s: a 100 MiB scan, already whole in the spool, from its job being queued to
  *   "delivered": composed while streaming (base64), sent over STARTTLS with XOAUTH2 (a token from

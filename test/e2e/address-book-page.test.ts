@@ -1,5 +1,5 @@
 /**
- * The Remote UI's Address Book (Send → Address Book, issue 5) in Chromium. An administrator adds
+ * The Remote UI's Address Book (Send → Address Book) in Chromium. An administrator adds
  * two entries, the first with an address that is not one (the device's 400 shown under the
  * field), searches, edits one in its row, is refused a duplicate address (409, under the field),
  * deletes one after a confirmation (Cancel first: nothing happens), and meets the full book's

@@ -1,5 +1,5 @@
 /**
- * The Remote UI's Job Log (Send → Job Log, issue 5) in Chromium, after one delivered and one
+ * The Remote UI's Job Log (Send → Job Log) in Chromium, after one delivered and one
  * failed scan-to-email job: a row each with the result, the device code, the operator and the
  * destinations; the "Failed" filter; the CSV export (the file Chromium downloads: the header and
  * a row per job, filtered like the page); and the transcript link, which opens the redacted SMTP

@@ -1,5 +1,5 @@
 /**
- * OAuth 2.0 (Google) in Chromium, as a new administrator does it (issue 4): log in for the first
+ * OAuth 2.0 (Google) in Chromium, as a new administrator does it: log in for the first
  * time, enter the Client ID and Client Secret, Save, Register, follow the consent link in a new
  * tab, allow access, copy the address of the page that failed to load (the loopback redirect
  * where nothing answers), paste it, and watch Token Status become Active; then send a Test

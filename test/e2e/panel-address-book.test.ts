@@ -1,5 +1,5 @@
 /**
- * The panel's Address Book and "Send to Myself" in Chromium (issue 5). The administrator gives an
+ * The panel's Address Book and "Send to Myself" in Chromium. The administrator gives an
  * account its e-mail address on the Remote UI's Accounts page (a bad one refused at the field).
  * At the panel an operator adds entries to the address book (refused at the field when a name is
  * missing, the address is not one, or it is in the book already), searches, adds entries to To and

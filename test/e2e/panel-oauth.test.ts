@@ -1,5 +1,5 @@
 /**
- * Scan to e-mail at the control panel with OAuth 2.0 (issue 5), once through the emulated
+ * Scan to e-mail at the control panel with OAuth 2.0, once through the emulated
  * Office 365 (OAuth 2.0 Microsoft) and once through the emulated Gmail (OAuth 2.0 Google, with
  * the emulated project's default Desktop client), each on a simulator of its own, in Chromium:
  *
@@ -10,7 +10,7 @@
  *    TLS, and its PDF is byte-exact with the scan: the simulator's scanner is deterministic, so the
  *    same request (job id, the job's createdWallMs from the job log API, pages, dpi, colour,
  *    format) is rendered again into a spool of the test's own and the bytes compared.
- * 2. The clock rule (issue 4): the tester jumps the device clock a day on. Token Status says
+ * 2. The clock rule: the tester jumps the device clock a day on. Token Status says
  *    "Invalid: the date/time was changed after registration: register again"; the panel's Home
  *    says "Contact the administrator: the e-mail sign-in is no longer valid because the date/time
  *    was changed" with #846, and Start is refused with the same code and sentence. A job that was

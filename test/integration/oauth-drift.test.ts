@@ -1,5 +1,5 @@
 /**
- * RTC drift and OAuth (issue 4 clock rules), on virtual time through the Remote UI API: the
+ * RTC drift and OAuth (the clock rules), on virtual time through the Remote UI API: the
  * device compares its RTC with its monotonic clock while a grant is Active. A crystal off by
  * 1000 ppm for an hour (3.6 s) leaves the grant alone; an RTC 10 % fast for an hour (6 min,
  * beyond the 5-minute tolerance) voids it, and the status says how far it drifted.

@@ -1,5 +1,5 @@
 /**
- * Conformance against an implementation nobody here wrote (issue 4 point 8): the firmware's
+ * Conformance against an implementation nobody here wrote: the firmware's
  * device flow, refresh and PKCE code flow run against oidc-provider on loopback (see
  * test/support/oidc-provider.ts). Everything on the device side is firmware code over the Node
  * HAL: the request builders and response processors, the RFC 8628 poll machine, postForm through

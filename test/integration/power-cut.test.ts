@@ -1,5 +1,5 @@
 /**
- * Power cuts (issue 5): 200 scan-to-email jobs are queued at the panel of a simulated printer
+ * Power cuts: 200 scan-to-email jobs are queued at the panel of a simulated printer
  * running in its own process; then the process is killed hard (SIGKILL) at random moments and
  * started again on the same state directory, until the queue has drained. Every job must end
  * delivered (or failed), none may be lost, and a message may arrive twice only for a job the

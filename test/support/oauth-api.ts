@@ -48,6 +48,14 @@ export async function registerMicrosoftWithApi(admin: ApiClient, sim: RunningSim
  * loopback address Google redirects to (where nothing answers) pasted back whole.
  */
 export async function registerGoogleWithApi(admin: ApiClient, sim: RunningSimulator, user: string): Promise<OAuthStatusView> {
+  const loopback = await googleConsent(admin, sim, user);
+  const submitted = await admin.call('POST', '/api/oauth/google/code', { pasted: loopback });
+  expect(submitted.status, JSON.stringify(submitted.json)).toBe(200);
+  return oauthStatusUntil(admin, 'google', 'active');
+}
+
+/** Up to the paste: Google on, Register, consent given as `user`; the loopback address to paste back. */
+export async function googleConsent(admin: ApiClient, sim: RunningSimulator, user: string): Promise<string> {
   const client = sim.cloud.identity!.google.defaultClient!;
   const settings = { ...SECTIONS.oauthGoogle.factory(), enabled: true, clientId: client.clientId, clientSecret: client.clientSecret };
   expect((await admin.call('PUT', '/api/settings/oauthGoogle', settings)).status).toBe(200);
@@ -66,7 +74,5 @@ export async function registerGoogleWithApi(admin: ApiClient, sim: RunningSimula
   expect(allowed.status).toBe(302);
   const loopback = allowed.headers.get('location')!;
   expect(new URL(loopback).searchParams.get('code')).toMatch(/^4\/0A/);
-  const submitted = await admin.call('POST', '/api/oauth/google/code', { pasted: loopback });
-  expect(submitted.status, JSON.stringify(submitted.json)).toBe(200);
-  return oauthStatusUntil(admin, 'google', 'active');
+  return loopback;
 }

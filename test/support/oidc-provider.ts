@@ -1,6 +1,6 @@
 /**
  * oidc-provider (panva) as an identity server nobody here wrote, for conformance runs of the
- * firmware's OAuth code (issue 4 point 8). Two provider instances share one HTTPS listener on
+ * firmware's OAuth code. Two provider instances share one HTTPS listener on
  * 127.0.0.1 and are told apart by the Host header:
  *
  * - "Entra": issuer https://login.microsoftonline.com/<tenant>/v2.0, device authorization at

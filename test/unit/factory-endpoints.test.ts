@@ -1,6 +1,6 @@
 /**
  * Outside the simulator the same firmware, with factory settings, talks to the real services
- * (issue 4): the simulator only changes where the names resolve. This boots a factory device on a
+ *: the simulator only changes where the names resolve. This boots a factory device on a
  * HAL that records where the firmware asks to connect (and refuses every connection), then uses
  * each feature once.
  */
