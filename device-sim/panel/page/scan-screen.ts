@@ -71,7 +71,7 @@ export class PanelScanScreen extends LitElement {
   declare addressError: string | undefined;
   declare errors: DraftErrors;
   /** The device's "cannot send now" (409), shown beside Start. */
-  declare refusal: PanelProblem | undefined;
+  declare refusal: { readonly code: string; readonly message: string } | undefined;
   declare busy: boolean;
 
   constructor() {
