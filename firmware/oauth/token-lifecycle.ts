@@ -61,15 +61,7 @@ export class TokenLifecycle {
 
   /** New tokens from a registration: the grant starts over (a failed registration never calls this). */
   install(tokens: TokenSet, at: { wallMs: number; monoMs: number; bootEpoch: string }): void {
-    this.#grant = {
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      registeredWallMs: at.wallMs,
-      obtainedWallMs: at.wallMs,
-      obtainedMonoMs: at.monoMs,
-      bootEpoch: at.bootEpoch,
-      accessLifetimeMs: tokens.expiresInS * 1000,
-    };
+    this.#grant = grantOf(tokens, tokens.refreshToken, at.wallMs, at);
     this.#status = { name: 'active' };
   }
 
@@ -122,16 +114,8 @@ export class TokenLifecycle {
     } else if (status.name !== 'active') {
       return; // a refresh answer that arrives after the grant was voided changes nothing
     }
-    this.#grant = {
-      accessToken: tokens.accessToken,
-      // Entra rotates (use the new one); Google does not (keep the original).
-      refreshToken: tokens.refreshToken ?? g.refreshToken,
-      registeredWallMs: g.registeredWallMs,
-      obtainedWallMs: at.wallMs,
-      obtainedMonoMs: at.monoMs,
-      bootEpoch: at.bootEpoch,
-      accessLifetimeMs: tokens.expiresInS * 1000,
-    };
+    // Entra rotates the refresh token (use the new one); Google does not (keep the original).
+    this.#grant = grantOf(tokens, tokens.refreshToken ?? g.refreshToken, g.registeredWallMs, at);
     this.#status = { name: 'active' };
   }
 
@@ -176,4 +160,9 @@ export class TokenLifecycle {
     this.#grant = { ...g, accessToken: undefined, refreshToken: undefined };
     this.#status = { name: 'invalid-clock-changed', change, ...(detail ? { detail } : {}) };
   }
+}
+
+/** The grant that `tokens` make, obtained at `at`. */
+function grantOf(tokens: TokenSet, refreshToken: string | undefined, registeredWallMs: number, at: { wallMs: number; monoMs: number; bootEpoch: string }): Grant {
+  return { accessToken: tokens.accessToken, refreshToken, registeredWallMs, obtainedWallMs: at.wallMs, obtainedMonoMs: at.monoMs, bootEpoch: at.bootEpoch, accessLifetimeMs: tokens.expiresInS * 1000 };
 }

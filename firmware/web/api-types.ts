@@ -11,6 +11,7 @@ import type { DeviceCode } from '../device-codes.ts';
 import type { TokenStatusName } from '../oauth/oauth-state.ts';
 import type { OAuthProvider } from '../oauth/provider.ts';
 import type { CheckStep, RecipientOutcome, SendOutcome } from '../send/send-outcome.ts';
+import type { TranscriptRecord } from '../send/transcript-log.ts';
 import * as z from 'zod/mini';
 import { accountName, optionalEmailAddress, password } from '../settings/fields.ts';
 import type { SectionName } from '../settings/schemas.ts';
@@ -151,14 +152,8 @@ export interface CheckConnectionResult {
 }
 
 
-export interface TranscriptSummary {
-  readonly id: string;
-  readonly kind: 'check' | 'test' | 'send';
-  readonly startedWallMs: number;
-  readonly server: string;
-  readonly ok: boolean;
-  readonly code?: DeviceCode;
-}
+/** One transcript in the list (`GET /api/email/transcripts`): the record without its text. */
+export type TranscriptSummary = Omit<TranscriptRecord, 'text'>;
 
 /**
  * Body of check / test / validate-and-save: the (possibly unsaved) e-mail settings from the form
