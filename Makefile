@@ -8,7 +8,7 @@ UI_STAMP := remote-ui/dist/index.html
 SIM_UI_STAMP := device-sim/dist/.built
 # What the pages are built from: their own folders, the shared shapes of the simulator's APIs, and
 # the firmware (the API types re-export the domain's terms; defaults, roles and the menu are read too).
-UI_SOURCES := $(shell find remote-ui/src remote-ui/index.html remote-ui/vite.config.ts device-sim/vite.config.ts device-sim/control device-sim/panel/page device-sim/mailbox/page device-sim/cloud/mailbox-types.ts firmware -type f 2>/dev/null)
+UI_SOURCES := $(shell find remote-ui/src remote-ui/index.html remote-ui/vite.config.ts remote-ui/trim-lit-literals.ts device-sim/vite.config.ts device-sim/control device-sim/panel/page device-sim/mailbox/page device-sim/cloud/mailbox-types.ts firmware -type f 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 APT_PACKAGES := chromium
 

@@ -75,6 +75,12 @@ export interface MailboxSummary {
   readonly attachmentCount: number;
 }
 
+/** `GET /sim/api/mailbox`: what the emulated mail servers accepted, newest first. */
+export interface MailboxList {
+  readonly total: number;
+  readonly messages: readonly MailboxSummary[];
+}
+
 /** The parsed summary of one message. */
 export interface MailboxMessage extends MailboxSummary {
   readonly delivery: DeliveryInfo;

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { MAILBOX_ID_PATTERN, type Mailbox } from '../cloud/mailbox.ts';
+import type { MailboxList } from '../cloud/mailbox-types.ts';
 
 export const MAILBOX_API_BASE = '/sim/api/mailbox';
 
@@ -49,7 +50,8 @@ export function buildMailboxApi(mailbox: Mailbox): Hono {
 
   app.get('/', (c) => {
     const messages = mailbox.list();
-    return c.json({ total: messages.length, messages });
+    const list: MailboxList = { total: messages.length, messages };
+    return c.json(list);
   });
 
   app.delete('/', async (c) => {

@@ -2,6 +2,7 @@
  * The simulator control API's answer shapes, shared by the server (control-api.ts) and the bench
  * pages (types only, no runtime code, so the browser pages pull in nothing from Node).
  */
+import type { DeviceEventView } from '../../firmware/web/api-routes.ts';
 
 /** `GET /sim/api/state`: the printer as the tester sees it. Clock fields are null while powered off. */
 export interface SimState {
@@ -19,13 +20,5 @@ export interface SimState {
   readonly timeZone: string | null;
 }
 
-/** `GET /sim/api/events`: one device event (firmware/events.ts). */
-export interface SimEvent {
-  readonly seq: number;
-  readonly code: string;
-  readonly level: string;
-  readonly message: string;
-  readonly wallMs: number;
-  readonly monoMs: number;
-  readonly fields: Readonly<Record<string, unknown>>;
-}
+/** `GET /sim/api/events`: one device event, the same record as the Remote UI's `GET /api/events`. */
+export type SimEvent = DeviceEventView;

@@ -7,11 +7,12 @@
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../firmware/defaults.ts';
-import { accountCreateRequest, accountUpdateRequest, type AccountInfo, type SessionInfo } from '../../firmware/web/api-types.ts';
+import { accountCreateRequest, accountUpdateRequest, type SessionInfo } from '../../firmware/web/api-types.ts';
 import { ROLES } from '../../firmware/web/roles.ts';
-import { request } from './api.ts';
-import { errorsFrom, formMessage, input, row, select, validate, type FieldErrors } from './form-fields.ts';
-import { LoadController } from './load-controller.ts';
+import { api } from './api.ts';
+import { confirmStrip, errorsFrom, formMessage, input, row, select, validate, type FieldErrors } from './form-fields.ts';
+import { action, ApiTask, pending } from './kit/api-task.ts';
+import type { HttpResult } from './kit/http-client.ts';
 import { sharedStyles } from './shared-styles.ts';
 
 type Mode = { kind: 'list' } | { kind: 'add' } | { kind: 'edit'; name: string } | { kind: 'delete'; name: string };
@@ -26,34 +27,16 @@ export class AccountsPage extends LitElement {
     mode: { state: true },
     errors: { state: true },
     message: { state: true },
-    busy: { state: true },
   };
 
   declare session: SessionInfo | undefined;
   declare mode: Mode;
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
-  declare busy: boolean;
-  private readonly accounts = new LoadController(this, () => request<AccountInfo[]>('GET', '/api/accounts'));
-
-  constructor() {
-    super();
-    this.mode = { kind: 'list' };
-    this.errors = {};
-    this.busy = false;
-  }
-
-  private open(mode: Mode): void {
-    this.mode = mode;
-    this.errors = {};
-    this.message = undefined;
-  }
-
-  /** Sends one change; on success shows `done`, returns to the list and re-reads it. */
-  private async send(method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, done: string, touchesSelf: boolean): Promise<void> {
-    this.busy = true;
-    const result = await request(method, path, body);
-    this.busy = false;
+  private readonly accounts = new ApiTask(this, (_, call) => api('GET /api/accounts', call));
+  /** One change at a time; on success it shows `done`, returns to the list and re-reads it. */
+  private readonly send = action(this, async (request: Promise<HttpResult<unknown>>, done: string, touchesSelf = false) => {
+    const result = await request;
     if (!result.ok) {
       this.errors = errorsFrom(result.error);
       this.message = { ok: false, text: result.error.message };
@@ -62,8 +45,20 @@ export class AccountsPage extends LitElement {
     this.mode = { kind: 'list' };
     this.errors = {};
     this.message = { ok: true, text: done };
-    void this.accounts.reload();
+    void this.accounts.refresh();
     if (touchesSelf) this.dispatchEvent(new CustomEvent('rui-session-changed', { bubbles: true, composed: true }));
+  });
+
+  constructor() {
+    super();
+    this.mode = { kind: 'list' };
+    this.errors = {};
+  }
+
+  private open(mode: Mode): void {
+    this.mode = mode;
+    this.errors = {};
+    this.message = undefined;
   }
 
   /** Reads password + confirmation from a form; adds a mismatch error. */
@@ -83,7 +78,7 @@ export class AccountsPage extends LitElement {
     this.errors = errors;
     this.message = undefined;
     if (!checked.data || Object.keys(errors).length > 0) return;
-    await this.send('POST', '/api/accounts', checked.data, `The account "${checked.data.name}" was added. It must change its password at the first login.`, false);
+    await this.send.run([api('POST /api/accounts', { body: checked.data }), `The account "${checked.data.name}" was added. It must change its password at the first login.`]);
   }
 
   private async onChangeDetails(event: SubmitEvent, name: string): Promise<void> {
@@ -94,7 +89,7 @@ export class AccountsPage extends LitElement {
     this.message = undefined;
     if (!checked.data) return;
     const address = checked.data.address ? `e-mail address ${checked.data.address}` : 'no e-mail address';
-    await this.send('PUT', `/api/accounts/${encodeURIComponent(name)}`, checked.data, `"${name}" is now ${checked.data.role} with ${address}.`, name === this.session?.user);
+    await this.send.run([api('PUT /api/accounts/:name', { params: { name }, body: checked.data }), `"${name}" is now ${checked.data.role} with ${address}.`, name === this.session?.user]);
   }
 
   private async onResetPassword(event: SubmitEvent, name: string): Promise<void> {
@@ -106,18 +101,18 @@ export class AccountsPage extends LitElement {
     this.errors = errors;
     this.message = undefined;
     if (!checked.data || Object.keys(errors).length > 0) return;
-    await this.send('PUT', `/api/accounts/${encodeURIComponent(name)}`, checked.data, `The password of "${name}" was reset. The user must change it at the next login.`, false);
+    await this.send.run([api('PUT /api/accounts/:name', { params: { name }, body: checked.data }), `The password of "${name}" was reset. The user must change it at the next login.`]);
   }
 
   private async onDelete(name: string): Promise<void> {
-    await this.send('DELETE', `/api/accounts/${encodeURIComponent(name)}`, undefined, `The account "${name}" was deleted.`, false);
+    await this.send.run([api('DELETE /api/accounts/:name', { params: { name } }), `The account "${name}" was deleted.`]);
   }
 
   override render() {
-    const list = this.accounts.value;
+    const list = this.accounts.last;
     return html`<h1>Accounts</h1>
       ${formMessage(this.message)}
-      ${this.accounts.error ? html`<p class="msg error" role="alert">${this.accounts.error.message}</p>` : nothing}
+      ${this.accounts.failure()}
       ${this.renderMode()}
       <div class="toolbar">
         <button type="button" @click=${() => this.open({ kind: 'add' })} ?disabled=${this.mode.kind === 'add'}>Add Account</button>
@@ -158,32 +153,37 @@ export class AccountsPage extends LitElement {
             ${row('password', 'Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], PASSWORD_HINT)}
             ${row('confirm', 'Confirm Password', input('confirm', '', e['confirm'], { type: 'password', autocomplete: 'new-password' }), e['confirm'])}
           </div>
-          <div class="actions">${cancel}<button class="primary" type="submit" ?disabled=${this.busy}>Add</button></div>
+          <div class="actions">${cancel}<button class="primary" type="submit" ?disabled=${pending(this.send)}>Add</button></div>
         </form>`;
     }
     if (mode.kind === 'edit') {
-      const account = this.accounts.value?.find((a) => a.name === mode.name);
+      const account = this.accounts.last?.find((a) => a.name === mode.name);
       return html`<h2>Edit Account: ${mode.name}</h2>
         <form @submit=${(ev: SubmitEvent) => this.onChangeDetails(ev, mode.name)} novalidate data-test="role-form">
           <div class="panel">
             ${row('role', 'Role', select('role', account?.role ?? 'GeneralUser', ROLE_OPTIONS, e['role']), e['role'])}
             ${row('address', 'E-mail Address', input('address', account?.address ?? '', e['address'], { type: 'email', autocomplete: 'off', placeholder: 'name@example.com' }), e['address'], ADDRESS_HINT)}
           </div>
-          <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Save Role and Address</button></div>
+          <div class="actions"><button class="primary" type="submit" ?disabled=${pending(this.send)}>Save Role and Address</button></div>
         </form>
         <form @submit=${(ev: SubmitEvent) => this.onResetPassword(ev, mode.name)} novalidate data-test="reset-password-form">
           <div class="panel">
             ${row('password', 'New Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], PASSWORD_HINT)}
             ${row('confirm', 'Confirm New Password', input('confirm', '', e['confirm'], { type: 'password', autocomplete: 'new-password' }), e['confirm'])}
           </div>
-          <div class="actions">${cancel}<button class="primary" type="submit" ?disabled=${this.busy}>Reset Password</button></div>
+          <div class="actions">${cancel}<button class="primary" type="submit" ?disabled=${pending(this.send)}>Reset Password</button></div>
         </form>`;
     }
     if (mode.kind === 'delete') {
-      return html`<div class="warning confirm" role="alertdialog" aria-label="Delete account" data-test="delete-confirm">
-        <span>Delete the account "${mode.name}"? This cannot be undone.</span>
-        <span class="buttons">${cancel}<button type="button" class="danger" ?disabled=${this.busy} @click=${() => void this.onDelete(mode.name)}>Yes, Delete</button></span>
-      </div>`;
+      return confirmStrip({
+        label: 'Delete account',
+        test: 'delete-confirm',
+        text: `Delete the account "${mode.name}"? This cannot be undone.`,
+        yes: 'Yes, Delete',
+        busy: pending(this.send),
+        onCancel: () => this.open({ kind: 'list' }),
+        onYes: () => void this.onDelete(mode.name),
+      });
     }
     return nothing;
   }
@@ -192,22 +192,13 @@ export class AccountsPage extends LitElement {
     sharedStyles,
     css`
       .toolbar {
-        display: flex;
-        align-items: center;
-        gap: 12px;
+        gap: var(--space-3);
         margin: 10px 0 6px;
-        color: #5b636d;
-      }
-      .row-actions {
-        white-space: nowrap;
-        width: 1%;
-      }
-      .row-actions button {
-        padding: 2px 10px;
+        color: var(--muted);
       }
       .you,
       .none {
-        color: #5b636d;
+        color: var(--muted);
       }
     `,
   ];

@@ -1,5 +1,5 @@
 /**
- * Address Book (Send → Address Book, issue 5): the named destinations an operator picks at the
+ * Address Book (Send → Address Book): the named destinations an operator picks at the
  * control panel, for the roles with `manageAddressBook`. A search box (the device searches: part
  * of a name or an address, any case), the entries in the device's order (by name), Add above the
  * list, Edit in the entry's own row, Delete after a confirmation in that row.
@@ -12,9 +12,10 @@
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { ADDRESS_BOOK_MAX, ADDRESS_BOOK_NAME_MAX, ADDRESS_BOOK_QUERY_MAX } from '../../firmware/defaults.ts';
 import type { AddressBookEntry } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
-import { errorsFrom, formMessage, input, row, unplacedErrors, type FieldErrors } from './form-fields.ts';
-import { LoadController } from './load-controller.ts';
+import { api } from './api.ts';
+import { confirmStrip, errorsFrom, formMessage, input, row, unplacedErrors, type FieldErrors } from './form-fields.ts';
+import { ApiTask, oneAtATime, pending } from './kit/api-task.ts';
+import { describeError, type HttpResult } from './kit/http-client.ts';
 import { sharedStyles } from './shared-styles.ts';
 
 /** What the page has open. A form's field errors belong to it: they go when it closes. */
@@ -24,7 +25,6 @@ type Mode =
   | { readonly kind: 'edit'; readonly entry: AddressBookEntry; readonly errors?: FieldErrors }
   | { readonly kind: 'delete'; readonly entry: AddressBookEntry };
 
-const ROOT = '/api/address-book';
 const FIELDS = ['name', 'address'];
 
 /** "Anna Berg (anna@example.com)": names need not be unique, addresses are. */
@@ -35,18 +35,18 @@ export class AddressBookPage extends LitElement {
     query: { state: true },
     mode: { state: true },
     message: { state: true },
-    busy: { state: true },
   };
 
   declare query: string;
   declare mode: Mode;
   declare message: { ok: boolean; text: string } | undefined;
-  declare busy: boolean;
-  private readonly entries = new LoadController(this, () => request<AddressBookEntry[]>('GET', this.query ? `${ROOT}?q=${encodeURIComponent(this.query)}` : ROOT));
+  /** The entries the device finds for the search text, read again as it changes. */
+  private readonly entries = new ApiTask(this, ([q], call) => api('GET /api/address-book', { ...call, query: q ? { q } : {} }), { args: () => [this.query] as const });
+  /** Add, save, delete or import: one at a time, its buttons off meanwhile. */
+  private readonly busy = oneAtATime(this);
 
   constructor() {
     super();
-    this.busy = false;
     this.query = '';
     this.open({ kind: 'list' });
   }
@@ -67,29 +67,31 @@ export class AddressBookPage extends LitElement {
     this.query = (event.target as HTMLInputElement).value;
     // "… was added" spoke of the list before the search; it would now stand over another one.
     if (this.message?.ok) this.message = undefined;
-    void this.entries.reload();
   }
 
   /** Sends one change. Done (or the entry is gone): back to the list, read again. Refused: errors at the fields. */
-  private async change(method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, done: (saved: AddressBookEntry | undefined) => string): Promise<void> {
-    this.busy = true;
-    this.message = undefined;
-    const result = await request<AddressBookEntry | undefined>(method, path, body);
-    this.busy = false;
-    if (result.ok || result.status === 404) {
-      this.mode = { kind: 'list' };
-      void this.entries.reload();
-    }
-    if (result.ok) {
-      this.message = { ok: true, text: done(result.data) };
-      return;
-    }
-    const errors = errorsFrom(result.error);
-    const unplaced = unplacedErrors(errors, FIELDS);
-    // The device's sentence, unless every problem already stands under its field.
-    const placed = Object.keys(errors).length > 0 && unplaced.length === 0;
-    this.message = placed ? undefined : { ok: false, text: [result.error.message, ...unplaced].join(' ') };
-    if (this.mode.kind === 'add' || this.mode.kind === 'edit') this.mode = { ...this.mode, errors };
+  private change(send: () => Promise<HttpResult<AddressBookEntry | undefined>>, done: (saved: AddressBookEntry | undefined) => string): Promise<void> {
+    return this.busy.run([
+      async () => {
+        this.message = undefined;
+        const result = await send();
+        if (result.ok || result.status === 404) {
+          this.mode = { kind: 'list' };
+          // What the message says is then what the list shows.
+          await this.entries.refresh();
+        }
+        if (result.ok) {
+          this.message = { ok: true, text: done(result.data) };
+          return;
+        }
+        const errors = errorsFrom(result.error);
+        const unplaced = unplacedErrors(errors, FIELDS);
+        // The device's sentence, unless every problem already stands under its field.
+        const placed = Object.keys(errors).length > 0 && unplaced.length === 0;
+        this.message = placed ? undefined : { ok: false, text: [result.error.message, ...unplaced].join(' ') };
+        if (this.mode.kind === 'add' || this.mode.kind === 'edit') this.mode = { ...this.mode, errors };
+      },
+    ]);
   }
 
   /** Import CSV: the file goes to the device as it is; the device checks every line before it adds any. */
@@ -98,19 +100,20 @@ export class AddressBookPage extends LitElement {
     const file = input.files?.[0];
     if (!file) return;
     this.open({ kind: 'list' });
-    this.busy = true;
-    const result = await request<{ added: number; skipped: { line: number; address: string }[] }>('POST', `${ROOT}/import`, { csv: await file.text() });
-    this.busy = false;
-    input.value = '';
-    if (!result.ok) {
-      const lines = result.error.fields?.map((f) => `${f.path}: ${f.message}`) ?? [];
-      this.message = { ok: false, text: [result.error.message, ...lines].join(' ') };
-      return;
-    }
-    const { added, skipped } = result.data;
-    const already = skipped.length > 0 ? ` ${skipped.length} already in the book (${skipped.map((s) => s.address).join(', ')}) skipped.` : '';
-    this.message = { ok: true, text: `${file.name}: ${added} ${added === 1 ? 'entry' : 'entries'} added.${already}` };
-    void this.entries.reload();
+    await this.busy.run([
+      async () => {
+        const result = await api('POST /api/address-book/import', { body: { csv: await file.text() } });
+        input.value = '';
+        if (!result.ok) {
+          this.message = { ok: false, text: describeError(result.error) };
+          return;
+        }
+        const { added, skipped } = result.data;
+        const already = skipped.length > 0 ? ` ${skipped.length} already in the book (${skipped.map((s) => s.address).join(', ')}) skipped.` : '';
+        this.message = { ok: true, text: `${file.name}: ${added} ${added === 1 ? 'entry' : 'entries'} added.${already}` };
+        void this.entries.refresh();
+      },
+    ]);
   };
 
   private onSubmit(event: SubmitEvent, entry: AddressBookEntry | undefined): Promise<void> {
@@ -118,12 +121,12 @@ export class AddressBookPage extends LitElement {
     const form = new FormData(event.target as HTMLFormElement);
     const body = { name: String(form.get('name') ?? ''), address: String(form.get('address') ?? '').trim() };
     return entry
-      ? this.change('PUT', `${ROOT}/${entry.id}`, body, (saved) => `${label(saved ?? body)} was saved.`)
-      : this.change('POST', ROOT, body, (saved) => `${label(saved ?? body)} was added.`);
+      ? this.change(() => api('PUT /api/address-book/:id', { params: { id: entry.id }, body }), (saved) => `${label(saved ?? body)} was saved.`)
+      : this.change(() => api('POST /api/address-book', { body }), (saved) => `${label(saved ?? body)} was added.`);
   }
 
   override render(): TemplateResult {
-    const list = this.entries.value;
+    const list = this.entries.last;
     const mode = this.mode;
     const count = !list
       ? 'Reading the address book…'
@@ -131,15 +134,15 @@ export class AddressBookPage extends LitElement {
     return html`<h1>Address Book</h1>
       <p class="hint">The destinations operators pick by name at the control panel.</p>
       ${mode.kind === 'add' || mode.kind === 'edit' ? nothing : formMessage(this.message)}
-      ${this.entries.error ? html`<p class="msg error" role="alert">${this.entries.error.message}</p>` : nothing}
+      ${this.entries.failure()}
       <div class="toolbar">
         <label for="q">Search</label>
         <input id="q" type="search" maxlength=${ADDRESS_BOOK_QUERY_MAX} placeholder="Part of a name or an address" .value=${this.query} @input=${this.onSearch} />
         <span class="count" data-test="entry-count">${count}</span>
         <button type="button" ?disabled=${mode.kind === 'add'} @click=${() => this.open({ kind: 'add' })}>Add Entry</button>
-        <a class="button" href=${`${ROOT}.csv`} download data-test="export-csv">Export CSV</a>
+        <a class="button" href="/api/address-book.csv" download data-test="export-csv">Export CSV</a>
         <label class="button" for="importCsv">Import CSV</label>
-        <input id="importCsv" class="file" type="file" accept=".csv,text/csv" ?disabled=${this.busy} @change=${this.onImport} />
+        <input id="importCsv" class="file" type="file" accept=".csv,text/csv" ?disabled=${pending(this.busy)} @change=${this.onImport} />
       </div>
       ${mode.kind === 'add' ? html`<h2>Add Entry</h2>${this.renderForm(undefined, mode.errors)}` : nothing}
       <table data-test="address-book">
@@ -162,15 +165,15 @@ export class AddressBookPage extends LitElement {
     if (opened) {
       return html`<tr class="open">
         <td colspan="3">
-          <div class="warning confirm" role="alertdialog" aria-label="Delete entry" data-test="delete-confirm">
-            <span>Delete ${label(entry)} from the address book? Operators can no longer pick it at the panel.</span>
-            <span class="buttons">
-              <button type="button" @click=${() => this.open({ kind: 'list' })}>Cancel</button>
-              <button type="button" class="danger" ?disabled=${this.busy} @click=${() => this.change('DELETE', `${ROOT}/${entry.id}`, undefined, () => `${label(entry)} was deleted.`)}>
-                Yes, Delete
-              </button>
-            </span>
-          </div>
+          ${confirmStrip({
+            label: 'Delete entry',
+            test: 'delete-confirm',
+            text: `Delete ${label(entry)} from the address book? Operators can no longer pick it at the panel.`,
+            yes: 'Yes, Delete',
+            busy: pending(this.busy),
+            onCancel: () => this.open({ kind: 'list' }),
+            onYes: () => this.change(() => api('DELETE /api/address-book/:id', { params: { id: entry.id } }), () => `${label(entry)} was deleted.`),
+          })}
         </td>
       </tr>`;
     }
@@ -194,7 +197,7 @@ export class AddressBookPage extends LitElement {
       </div>
       <div class="actions">
         <button type="button" @click=${() => this.open({ kind: 'list' })}>Cancel</button>
-        <button class="primary" type="submit" ?disabled=${this.busy}>${entry ? 'Save' : 'Add'}</button>
+        <button class="primary" type="submit" ?disabled=${pending(this.busy)}>${entry ? 'Save' : 'Add'}</button>
       </div>
     </form>`;
   }
@@ -210,18 +213,11 @@ export class AddressBookPage extends LitElement {
       }
       .toolbar .count {
         flex: 1;
-        color: #5b636d;
+        color: var(--muted);
       }
       /* Fixed shares, so that the columns stay put while a search narrows the list. */
       th:first-child {
         width: 35%;
-      }
-      .row-actions {
-        white-space: nowrap;
-        width: 1%;
-      }
-      .row-actions button {
-        padding: 2px 10px;
       }
       tr.open > td {
         background: #f7f8f9;

@@ -6,30 +6,26 @@
  * base64 DER; the device decides what it accepts and its refusal is shown as it is.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { caImportRequest, type CertificateView, type DeviceStatus } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
-import { formMessage, row, validate } from './form-fields.ts';
-import { LoadController } from './load-controller.ts';
+import type { CaImportResult } from '../../firmware/web/api-routes.ts';
+import { caImportRequest, type CertificateView } from '../../firmware/web/api-types.ts';
+import type * as z from 'zod/mini';
+import { api } from './api.ts';
+import { DeviceZone } from './device-zone.ts';
+import { confirmStrip, formMessage, row, validate } from './form-fields.ts';
+import { ApiTask, oneAtATime, pending } from './kit/api-task.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { formatWall } from './time-format.ts';
 import './settings-form.ts';
 
-type DeviceCertificateView = CertificateView & { readonly pem?: string };
 type Confirm = { kind: 'delete'; cert: CertificateView } | { kind: 'restore' } | { kind: 'regenerate' };
 type Message = { ok: boolean; text: string } | undefined;
 
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]+-----/;
 
-/** The 201 answer of an import: the certificates added, and those the store already held. */
-interface ImportResult {
-  readonly added: readonly CertificateView[];
-  readonly alreadyPresent?: readonly CertificateView[];
-}
-
-function describeImport(result: ImportResult): string {
+function describeImport(result: CaImportResult): string {
   const subjects = (list: readonly CertificateView[]) => list.map((c) => c.subject).join('; ');
-  const present = result.alreadyPresent ?? [];
+  const present = result.alreadyPresent;
   const parts: string[] = [];
   if (result.added.length > 0) parts.push(`Imported ${result.added.length === 1 ? 'the CA certificate' : `${result.added.length} CA certificates`}: ${subjects(result.added)}.`);
   if (present.length > 0) parts.push(`Already installed (not imported again): ${subjects(present)}.`);
@@ -52,7 +48,6 @@ export class CertificatesPage extends LitElement {
     caMessage: { state: true },
     importMessage: { state: true },
     deviceMessage: { state: true },
-    busy: { state: true },
   };
 
   declare confirm: Confirm | undefined;
@@ -61,19 +56,14 @@ export class CertificatesPage extends LitElement {
   /** Outcome of an import, next to the import form (the device's refusal verbatim). */
   declare importMessage: Message;
   declare deviceMessage: Message;
-  declare busy: boolean;
-  private readonly cas = new LoadController(this, () => request<CertificateView[]>('GET', '/api/certificates/ca'));
-  private readonly device = new LoadController(this, () => request<DeviceCertificateView>('GET', '/api/certificates/device'));
-  /** Only for the device's time zone. */
-  private readonly status = new LoadController(this, () => request<DeviceStatus>('GET', '/api/status'));
-
-  constructor() {
-    super();
-    this.busy = false;
-  }
+  private readonly cas = new ApiTask(this, (_, call) => api('GET /api/certificates/ca', call));
+  private readonly device = new ApiTask(this, (_, call) => api('GET /api/certificates/device', call));
+  private readonly zone = new DeviceZone(this);
+  /** Import, delete, restore or regenerate: one at a time, its buttons off meanwhile. */
+  private readonly change = oneAtATime(this);
 
   private get timeZone(): string {
-    return this.status.value?.clock.timeZone ?? 'UTC';
+    return this.zone.name;
   }
 
   /** Validity as an admin reads it: date and minute in the device's zone. */
@@ -100,44 +90,43 @@ export class CertificatesPage extends LitElement {
       this.importMessage = { ok: false, text: 'This is too large for one import. Import the certificates a few at a time.' };
       return;
     }
-    this.busy = true;
-    const result = await request<ImportResult>('POST', '/api/certificates/ca', checked.data);
-    this.busy = false;
+    await this.change.run([() => this.importCertificates(checked.data, form)]);
+  }
+
+  private async importCertificates(body: z.infer<typeof caImportRequest>, form: HTMLFormElement): Promise<void> {
+    const result = await api('POST /api/certificates/ca', { body });
     if (!result.ok) {
       this.importMessage = { ok: false, text: result.error.message };
       return;
     }
     form.reset();
     this.importMessage = { ok: true, text: describeImport(result.data) };
-    void this.cas.reload();
+    void this.cas.refresh();
   }
 
   private async onConfirmed(confirm: Confirm): Promise<void> {
-    this.busy = true;
     if (confirm.kind === 'regenerate') {
-      const result = await request<DeviceCertificateView>('POST', '/api/certificates/device/regenerate', {});
-      this.busy = false;
+      const result = await api('POST /api/certificates/device/regenerate', { body: {} });
       this.confirm = undefined;
       if (!result.ok) {
         this.deviceMessage = { ok: false, text: result.error.message };
         return;
       }
-      this.device.value = result.data;
+      void this.device.set(result.data);
       this.deviceMessage = { ok: true, text: 'A new key and certificate were generated. The Remote UI serves them from the next power-on (when HTTPS is on).' };
       return;
     }
     const result =
       confirm.kind === 'delete'
-        ? await request('DELETE', `/api/certificates/ca/${encodeURIComponent(confirm.cert.id)}`)
-        : await request<CertificateView[]>('POST', '/api/certificates/ca/restore-factory', {});
-    this.busy = false;
+        ? await api('DELETE /api/certificates/ca/:id', { params: { id: confirm.cert.id } })
+        : await api('POST /api/certificates/ca/restore-factory', { body: {} });
     this.confirm = undefined;
     if (!result.ok) {
       this.caMessage = { ok: false, text: result.error.message };
       return;
     }
     this.caMessage = { ok: true, text: confirm.kind === 'delete' ? `The CA certificate "${confirm.cert.subject}" was deleted.` : 'The factory CA certificates were restored.' };
-    void this.cas.reload();
+    void this.cas.refresh();
   }
 
   override render() {
@@ -147,12 +136,12 @@ export class CertificatesPage extends LitElement {
   }
 
   private renderCaPart(): TemplateResult {
-    const list = this.cas.value;
+    const list = this.cas.last;
     const confirm = this.confirm;
     return html`<h2>CA Certificate Settings</h2>
       <p class="hint">The device trusts a mail or OAuth server when its certificate chains to one of these CA certificates.</p>
       ${formMessage(this.caMessage, 'ca-message')}
-      ${this.cas.error ? html`<p class="msg error" role="alert">${this.cas.error.message}</p>` : nothing}
+      ${this.cas.failure()}
       ${confirm?.kind === 'delete'
         ? this.renderConfirm(
             `Delete the CA certificate "${confirm.cert.subject}"? Servers whose certificates it signed will no longer be trusted.`,
@@ -169,7 +158,7 @@ export class CertificatesPage extends LitElement {
         : nothing}
       <div class="toolbar">
         <span>${list ? `${list.length} CA certificate${list.length === 1 ? '' : 's'}` : 'Reading the CA certificates…'}</span>
-        <button type="button" ?disabled=${this.busy} @click=${() => this.ask({ kind: 'restore' })}>Restore Factory Certificates</button>
+        <button type="button" ?disabled=${pending(this.change)} @click=${() => this.ask({ kind: 'restore' })}>Restore Factory Certificates</button>
       </div>
       <table data-test="ca-table">
         <thead>
@@ -191,7 +180,7 @@ export class CertificatesPage extends LitElement {
               <td class="mono nowrap">${this.when(c.notAfterMs)}</td>
               <td class="nowrap">${c.keyType}</td>
               <td class="nowrap">
-                <button type="button" class="danger small" aria-label=${`Delete ${c.subject}`} ?disabled=${this.busy} @click=${() => this.ask({ kind: 'delete', cert: c })}>
+                <button type="button" class="danger small" aria-label=${`Delete ${c.subject}`} ?disabled=${pending(this.change)} @click=${() => this.ask({ kind: 'delete', cert: c })}>
                   Delete
                 </button>
               </td>
@@ -206,18 +195,18 @@ export class CertificatesPage extends LitElement {
           ${row('caFile', 'Certificate File', html`<input id="caFile" name="caFile" type="file" accept=".pem,.crt,.cer,.der" />`, undefined, 'PEM (.pem, .crt) or DER (.cer, .der). A file may hold several certificates.')}
           ${row('caPem', 'Or Paste PEM Text', html`<textarea id="caPem" name="caPem" rows="5" spellcheck="false" placeholder="-----BEGIN CERTIFICATE-----"></textarea>`)}
         </div>
-        <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Import</button></div>
+        <div class="actions"><button class="primary" type="submit" ?disabled=${pending(this.change)}>Import</button></div>
       </form>`;
   }
 
   private renderDevicePart(): TemplateResult {
-    const cert = this.device.value;
+    const cert = this.device.last;
     const field = (label: string, test: string, value: unknown) =>
       html`<div class="row"><span class="label">${label}</span><span class="cell" data-test=${test}>${value}</span></div>`;
     return html`<h2>Key and Certificate Settings</h2>
       <p class="hint">The device's own key pair and self-signed certificate, used when the Remote UI is served over HTTPS.</p>
       ${formMessage(this.deviceMessage, 'device-message')}
-      ${this.device.error ? html`<p class="msg error" role="alert">${this.device.error.message}</p>` : nothing}
+      ${this.device.failure()}
       ${this.confirm?.kind === 'regenerate'
         ? this.renderConfirm(
             'Generate a new key pair and certificate? The old key is discarded. The new certificate is served from the next power-on; browsers will ask again to trust it.',
@@ -245,7 +234,7 @@ export class CertificatesPage extends LitElement {
               >Download Certificate (PEM)</a
             >`
           : nothing}
-        <button type="button" ?disabled=${this.busy || !cert} @click=${() => this.ask({ kind: 'regenerate' })}>Regenerate Key and Certificate</button>
+        <button type="button" ?disabled=${pending(this.change) || !cert} @click=${() => this.ask({ kind: 'regenerate' })}>Regenerate Key and Certificate</button>
       </div>`;
   }
 
@@ -257,39 +246,36 @@ export class CertificatesPage extends LitElement {
 
   private renderConfirm(text: string, yes: string, test: string): TemplateResult {
     const confirm = this.confirm;
-    return html`<div class="warning confirm" role="alertdialog" aria-label=${yes.replace('Yes, ', '')} data-test=${test}>
-      <span>${text}</span>
-      <span class="buttons">
-        <button type="button" @click=${() => (this.confirm = undefined)}>Cancel</button>
-        <button type="button" class="danger" ?disabled=${this.busy} @click=${() => confirm && void this.onConfirmed(confirm)}>${yes}</button>
-      </span>
-    </div>`;
+    return confirmStrip({
+      label: yes.replace('Yes, ', ''),
+      test,
+      text,
+      yes,
+      busy: pending(this.change),
+      onCancel: () => (this.confirm = undefined),
+      onYes: () => confirm && void this.change.run([() => this.onConfirmed(confirm)]),
+    });
   }
 
   static override styles = [
     sharedStyles,
     css`
       .toolbar {
-        display: flex;
-        align-items: center;
         justify-content: space-between;
-        gap: 12px;
+        gap: var(--space-3);
         margin: 6px 0;
-        color: #5b636d;
+        color: var(--muted);
       }
       .dn {
         overflow-wrap: anywhere;
-      }
-      button.small {
-        padding: 2px 10px;
       }
       .badge {
         display: inline-block;
         margin-left: 6px;
         padding: 0 6px;
-        border: 1px solid #a9bfd6;
+        border: 1px solid var(--note-line);
         border-radius: 8px;
-        background: #eef4fa;
+        background: var(--note-bg);
         font-size: 11px;
         color: #2f4a66;
         white-space: nowrap;
@@ -300,22 +286,15 @@ export class CertificatesPage extends LitElement {
         color: #6b4b00;
       }
       .badge.expired {
-        border-color: #e3a8a4;
-        background: #fdf0ef;
+        border-color: var(--error-line);
+        background: var(--error-bg);
         color: var(--error);
       }
       tr.expired td {
         color: #7b838c;
       }
-      textarea {
-        font: 12px/1.4 ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace;
-        width: 100%;
-        box-sizing: border-box;
-        border: 1px solid #9aa3ad;
-        border-radius: 2px;
-      }
       .fingerprint {
-        font: 11px ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace;
+        font: 11px var(--mono);
         overflow-wrap: anywhere;
       }
       .actions {

@@ -5,9 +5,11 @@
  * belong to one printer); the device checks the whole import before it stores any of it.
  */
 import { LitElement, css, html, nothing } from 'lit';
-import type { ApiError, ConfigurationFile, ConfigurationImportResult } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
+import { isSectionName, type SectionName } from '../../firmware/settings/schemas.ts';
+import type { ApiError, ConfigurationFile } from '../../firmware/web/api-types.ts';
+import { api } from './api.ts';
 import { formMessage } from './form-fields.ts';
+import { action, pending } from './kit/api-task.ts';
 import { NAV_ITEMS } from './nav.ts';
 import { sharedStyles } from './shared-styles.ts';
 
@@ -18,25 +20,35 @@ const partLabel = (name: string): string => NAV_ITEMS.find((i) => i.section === 
 const UNTICKED: ReadonlySet<string> = new Set(['device']);
 
 export class ConfigurationPage extends LitElement {
-  static override properties = { file: { state: true }, chosen: { state: true }, message: { state: true }, problems: { state: true }, busy: { state: true } };
+  static override properties = { file: { state: true }, chosen: { state: true }, message: { state: true }, problems: { state: true } };
 
   declare file: (ConfigurationFile & { readonly fileName: string }) | undefined;
+  /** The file's parts to import, as the file names them. */
   declare chosen: Set<string>;
   declare message: { ok: boolean; text: string } | undefined;
   declare problems: ApiError['fields'];
-  declare busy: boolean;
+  /** The import on its way: the device checks every chosen part before it stores any. */
+  private readonly importing = action(this, async (file: ConfigurationFile, sections: readonly SectionName[]) => {
+    const answer = await api('POST /api/configuration', { body: { file, sections } });
+    if (answer.ok) {
+      this.problems = undefined;
+      this.message = { ok: true, text: `Imported: ${answer.data.imported.map(partLabel).join(', ')}.` };
+    } else {
+      this.problems = answer.error.fields;
+      this.message = { ok: false, text: answer.error.message };
+    }
+  });
 
   constructor() {
     super();
     this.chosen = new Set();
-    this.busy = false;
   }
 
   override render() {
     return html`<h1>Import/Export</h1>
       <h2>Export</h2>
       <p class="hint">Saves every setting of this device to a file. Passwords and client secrets are left out: the device that imports the file keeps its own.</p>
-      <div class="actions left"><a class="button" href="/api/configuration" download data-test="export-link">Export Settings</a></div>
+      <div class="actions start"><a class="button" href="/api/configuration" download data-test="export-link">Export Settings</a></div>
       <h2>Import</h2>
       <p class="hint">Reads a file exported from this device or another. Choose the parts to import; nothing is stored unless every chosen setting is valid.</p>
       ${formMessage(this.message, 'import-message')} ${this.renderProblems()}
@@ -80,7 +92,7 @@ export class ConfigurationPage extends LitElement {
           </span>
         </div>
       </div>
-      <div class="actions"><button class="primary" type="button" ?disabled=${this.busy || this.chosen.size === 0} @click=${this.onImport}>Import</button></div>`;
+      <div class="actions"><button class="primary" type="button" ?disabled=${pending(this.importing) || this.chosen.size === 0} @click=${this.onImport}>Import</button></div>`;
   }
 
   private toggle(name: string, on: boolean): void {
@@ -113,27 +125,16 @@ export class ConfigurationPage extends LitElement {
     this.chosen = new Set(Object.keys(file.sections).filter((name) => !UNTICKED.has(name)));
   };
 
-  private readonly onImport = async (): Promise<void> => {
+  private readonly onImport = (): void => {
     if (!this.file) return;
     const { fileName: _name, ...file } = this.file;
-    this.busy = true;
-    const answer = await request<ConfigurationImportResult>('POST', '/api/configuration', { file, sections: [...this.chosen] });
-    this.busy = false;
-    if (answer.ok) {
-      this.problems = undefined;
-      this.message = { ok: true, text: `Imported: ${answer.data.imported.map(partLabel).join(', ')}.` };
-    } else {
-      this.problems = answer.error.fields;
-      this.message = { ok: false, text: answer.error.message };
-    }
+    // A part this device does not know is no section to apply; the device still names it in the file.
+    void this.importing.run([file, [...this.chosen].filter(isSectionName)]);
   };
 
   static override styles = [
     sharedStyles,
     css`
-      .actions.left {
-        justify-content: flex-start;
-      }
       .parts {
         display: flex;
         flex-wrap: wrap;

@@ -5,9 +5,10 @@
  */
 import { LitElement, html, nothing } from 'lit';
 import { clockSetRequest, type ClockView } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
+import type * as z from 'zod/mini';
+import { api } from './api.ts';
 import { errorsFrom, formMessage, input, row, validate, type FieldErrors } from './form-fields.ts';
-import { LoadController } from './load-controller.ts';
+import { action, ApiTask, pending } from './kit/api-task.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { TickController } from './tick-controller.ts';
@@ -30,20 +31,27 @@ export class DateTimePage extends LitElement {
     draft: { state: true },
     errors: { state: true },
     message: { state: true },
-    busy: { state: true },
   };
 
   /** The datetime-local input's value; filled once from the device clock, then the admin's. */
   declare draft: string | undefined;
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
-  declare busy: boolean;
-  private readonly clock = new LoadController(this, (background) => request<ClockView>('GET', '/api/clock', undefined, { background }), CLOCK_REFRESH_MS);
+  private readonly clock = new ApiTask(this, (_, call) => api('GET /api/clock', call), { everyMs: CLOCK_REFRESH_MS });
+  private readonly setClock = action(this, async (body: z.infer<typeof clockSetRequest>) => {
+    const result = await api('PUT /api/clock', { body });
+    if (!result.ok) {
+      this.errors = errorsFrom(result.error);
+      this.message = { ok: false, text: result.error.message };
+      return;
+    }
+    void this.clock.set(result.data);
+    this.message = { ok: true, text: `The device date/time was set to ${formatWall(result.data.wallMs, result.data.timeZone)}.` };
+  });
 
   constructor() {
     super();
     this.errors = {};
-    this.busy = false;
     new TickController(this);
   }
 
@@ -53,7 +61,7 @@ export class DateTimePage extends LitElement {
   }
 
   protected override willUpdate(): void {
-    const clock = this.clock.value;
+    const clock = this.clock.last;
     if (this.draft === undefined && clock) this.draft = toLocalInput(this.wallNowMs(clock), clock.timeZone);
   }
 
@@ -62,23 +70,12 @@ export class DateTimePage extends LitElement {
     const checked = validate(clockSetRequest, { local: this.draft ?? '' });
     this.message = undefined;
     this.errors = checked.errors ?? {};
-    if (!checked.data) return;
-    this.busy = true;
-    const result = await request<ClockView>('PUT', '/api/clock', checked.data);
-    this.busy = false;
-    if (!result.ok) {
-      this.errors = errorsFrom(result.error);
-      this.message = { ok: false, text: result.error.message };
-      return;
-    }
-    this.clock.value = result.data;
-    this.clock.loadedAtMs = performance.now();
-    this.message = { ok: true, text: `The device date/time was set to ${formatWall(result.data.wallMs, result.data.timeZone)}.` };
+    if (checked.data) await this.setClock.run([checked.data]);
   }
 
   /** A new time zone changes the local reading: start the draft again from the device clock. */
   private async onZoneSaved(): Promise<void> {
-    await this.clock.reload();
+    await this.clock.refresh();
     this.draft = undefined;
   }
 
@@ -88,19 +85,18 @@ export class DateTimePage extends LitElement {
   }
 
   private useComputerTime(): void {
-    const tz = this.clock.value?.timeZone ?? 'UTC';
+    const tz = this.clock.last?.timeZone ?? 'UTC';
     this.draft = toLocalInput(Date.now(), tz);
   }
 
   override render() {
-    const clock = this.clock.value;
+    const clock = this.clock.last;
     return html`<h1>Date/Time Settings</h1>
       <p class="note" role="note" data-test="page-note">
         NTP time synchronization arrives in a later firmware. The NTP settings are stored now; until then the device clock changes only
         when an administrator sets it below.
       </p>
-      ${this.clock.error ? html`<p class="msg error" role="alert">${this.clock.error.message}</p>` : nothing}
-      ${clock ? this.renderClock(clock) : nothing}
+      ${this.clock.view((c) => this.renderClock(c))}
       <rui-settings-form embedded .section=${'datetime'} .spec=${SECTION_FORMS.datetime} @rui-saved=${this.onZoneSaved}></rui-settings-form>
       <h2>Set Date/Time</h2>
       ${formMessage(this.message)}
@@ -115,7 +111,7 @@ export class DateTimePage extends LitElement {
             `In the device's time zone (${clock?.timeZone ?? '…'}). Check the date and time before setting up OAuth 2.0: changing them afterwards requires registering again.`,
           )}
         </div>
-        <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy || !clock}>Set Date/Time</button></div>
+        <div class="actions"><button class="primary" type="submit" ?disabled=${pending(this.setClock) || !clock}>Set Date/Time</button></div>
       </form>`;
   }
 

@@ -6,12 +6,16 @@
  * transcript the device recorded. A secret is sent only when the admin typed a new one; otherwise
  * the device uses the stored one (docs/api.md, "E-mail sending").
  */
+import { Task } from '@lit/task';
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import type * as z from 'zod/mini';
 import { emailAddress } from '../../firmware/settings/fields.ts';
-import { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStep, type CheckStepResult, type SendResultView } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
+import { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStep, type CheckStepResult, type emailActionRequest, type SendResultView } from '../../firmware/web/api-types.ts';
+import { api } from './api.ts';
 import type { EmailTranscripts } from './email-transcripts.ts';
 import { formMessage, input, row, validate } from './form-fields.ts';
+import { pending } from './kit/api-task.ts';
+import { unwrap, type HttpError, type HttpResult } from './kit/http-client.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import type { SettingsForm } from './settings-form.ts';
 import { sharedStyles } from './shared-styles.ts';
@@ -43,29 +47,38 @@ const BUSY_TEXT: Readonly<Record<Action, string>> = {
   validate: 'Sending the test e-mail; the settings are saved if the server accepts it… This can take up to 30 seconds.',
 };
 
-const ENDPOINTS: Readonly<Record<Action, string>> = {
-  check: '/api/email/check',
-  test: '/api/email/test',
-  validate: '/api/email/validate-and-save',
-};
+/** The two actions that send a test message. */
+const SEND_ROUTES = {
+  test: 'POST /api/email/test',
+  validate: 'POST /api/email/validate-and-save',
+} as const;
 
 export class EmailPage extends LitElement {
   static override properties = {
     to: { state: true },
     toError: { state: true },
-    running: { state: true },
-    outcome: { state: true },
     message: { state: true },
   };
 
   /** The shared "Test Recipient" field. */
   declare to: string;
   declare toError: string | undefined;
-  /** The action waiting for the device, if any. */
-  declare running: Action | undefined;
-  declare outcome: Outcome | undefined;
-  /** A request the device refused before trying (validation, role, network). */
+  /** What the page refused before asking the device (a recipient or settings that are not valid). */
   declare message: { ok: boolean; text: string } | undefined;
+  /** The action last asked for. */
+  private asked: Action = 'check';
+  /** The action on the device: pending while it works, then its outcome or the device's refusal. */
+  private readonly outcome = new Task(this, {
+    autoRun: false,
+    task: async ([action, body]: readonly [Action, z.infer<typeof emailActionRequest>]): Promise<Outcome> =>
+      action === 'check'
+        ? { action, result: await this.settle(api('POST /api/email/check', { body })) }
+        : { action, result: await this.settle(api(SEND_ROUTES[action], { body })) },
+    onComplete: (outcome) => {
+      this.reveal('[data-test=check-summary], [data-test=test-result]');
+      if (outcome.action === 'validate' && outcome.result.saved) void this.form?.reloadSaved();
+    },
+  });
 
   constructor() {
     super();
@@ -80,7 +93,7 @@ export class EmailPage extends LitElement {
     return this.renderRoot.querySelector('rui-email-transcripts');
   }
 
-  private async run(action: Action): Promise<void> {
+  private run(action: Action): void {
     this.message = undefined;
     this.toError = undefined;
     const to = this.to.trim();
@@ -92,14 +105,14 @@ export class EmailPage extends LitElement {
     const settings = this.form?.readSettings();
     if (!settings) this.message = { ok: false, text: 'Some settings above are not valid. Correct the marked fields first.' };
     if (!settings || this.toError) return;
-    this.outcome = undefined;
-    this.running = action;
+    this.asked = action;
+    void this.outcome.run([action, { settings, ...(to === '' ? {} : { to }) }]);
     this.reveal('[data-test=action-busy]');
-    const result = await request<CheckConnectionResult & SendResultView & { saved?: boolean }>('POST', ENDPOINTS[action], {
-      settings,
-      ...(to === '' ? {} : { to }),
-    });
-    this.running = undefined;
+  }
+
+  /** The device's answer; a refusal's fields go to their inputs (`to`, or a settings field) before it is thrown. */
+  private async settle<T>(answer: Promise<HttpResult<T>>): Promise<T> {
+    const result = await answer;
     void this.transcripts?.reload();
     if (!result.ok) {
       // `to` is the recipient; any other path names a settings field (with or without `settings.`).
@@ -107,25 +120,22 @@ export class EmailPage extends LitElement {
       this.toError = fields.find((f) => f.path === 'to')?.message;
       const settingsErrors = Object.fromEntries(fields.filter((f) => f.path !== 'to').map((f) => [f.path.replace(/^settings\./, ''), f.message]));
       if (this.form && Object.keys(settingsErrors).length > 0) this.form.errors = settingsErrors;
-      this.message = { ok: false, text: result.error.message };
-      return;
     }
-    this.outcome = action === 'check' ? { action: 'check', result: result.data } : { action, result: result.data };
-    this.reveal('[data-test=check-summary], [data-test=test-result]');
-    if (action === 'validate' && result.data.saved) await this.form?.reloadSaved();
+    return unwrap(result);
   }
 
   /** Scroll what the admin waits for into sight once it is rendered (the actions sit below a long form). */
   private reveal(selector: string): void {
+    this.requestUpdate();
     void this.updateComplete.then(() => this.renderRoot.querySelector(selector)?.scrollIntoView({ block: 'nearest' }));
   }
 
   override render() {
-    const busy = this.running !== undefined;
+    const busy = pending(this.outcome);
     return html`<rui-settings-form .section=${'email'} .spec=${SECTION_FORMS.email}></rui-settings-form>
       <h2>Check and Test</h2>
       <p class="hint">These use the values in the form above, saved or not. A password is sent only if you typed a new one; otherwise the stored one is used.</p>
-      ${formMessage(this.message, 'action-message')}
+      ${formMessage(this.message ?? this.outcome.render({ error: (e) => ({ ok: false, text: (e as HttpError).message }) }), 'action-message')}
       <div class="panel" @input=${(e: InputEvent) => (this.to = (e.target as HTMLInputElement).value)}>
         ${row(
           'testTo',
@@ -136,13 +146,16 @@ export class EmailPage extends LitElement {
         )}
       </div>
       <div class="actions start" aria-busy=${busy ? 'true' : 'false'}>
-        <button type="button" ?disabled=${busy} @click=${() => void this.run('check')}>Check Connection</button>
-        <button type="button" ?disabled=${busy} @click=${() => void this.run('test')}>Send Test E-mail</button>
-        <button type="button" class="primary" ?disabled=${busy} @click=${() => void this.run('validate')}>Validate and Save</button>
+        <button type="button" ?disabled=${busy} @click=${() => this.run('check')}>Check Connection</button>
+        <button type="button" ?disabled=${busy} @click=${() => this.run('test')}>Send Test E-mail</button>
+        <button type="button" class="primary" ?disabled=${busy} @click=${() => this.run('validate')}>Validate and Save</button>
       </div>
-      ${this.running ? html`<p class="busy" role="status" data-test="action-busy"><span class="spinner"></span>${BUSY_TEXT[this.running]}</p>` : nothing}
-      ${this.outcome ? this.renderOutcome(this.outcome) : nothing}
-      ${this.outcome?.result.clockWarning ? html`<p class="warning" role="alert" data-test="clock-warning">⚠ ${this.outcome.result.clockWarning}</p>` : nothing}
+      ${this.outcome.render({
+        pending: () => html`<p class="busy" role="status" data-test="action-busy"><span class="spinner"></span>${BUSY_TEXT[this.asked]}</p>`,
+        complete: (outcome) =>
+          html`${this.renderOutcome(outcome)}
+          ${outcome.result.clockWarning ? html`<p class="warning" role="alert" data-test="clock-warning">⚠ ${outcome.result.clockWarning}</p>` : nothing}`,
+      })}
       <rui-email-transcripts></rui-email-transcripts>`;
   }
 
@@ -207,7 +220,7 @@ export class EmailPage extends LitElement {
       data-test="view-transcript"
       @click=${(e: MouseEvent) => {
         e.preventDefault();
-        void this.transcripts?.show(id);
+        this.transcripts?.show(id);
       }}
       >View transcript</a
     >`;
@@ -216,9 +229,6 @@ export class EmailPage extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .actions.start {
-        justify-content: flex-start;
-      }
       .busy {
         display: flex;
         align-items: center;
@@ -228,7 +238,7 @@ export class EmailPage extends LitElement {
       .spinner {
         width: 12px;
         height: 12px;
-        border: 2px solid #a9bfd6;
+        border: 2px solid var(--note-line);
         border-top-color: var(--accent);
         border-radius: 50%;
         animation: spin 0.9s linear infinite;
@@ -237,10 +247,6 @@ export class EmailPage extends LitElement {
         to {
           transform: rotate(360deg);
         }
-      }
-      .remedy {
-        margin-top: 3px;
-        color: #3d4650;
       }
       .result {
         display: flex;
@@ -265,9 +271,6 @@ export class EmailPage extends LitElement {
       .ladder tr.failed .status {
         color: var(--error);
         font-weight: 600;
-      }
-      .ladder tr.failed td {
-        background: #fdf0ef;
       }
       .ladder tr.skipped td {
         color: #7b838c;

@@ -4,10 +4,13 @@
  * the firmware), with a download link. Part of the E-mail page so that opening a transcript keeps
  * the unsaved form.
  */
+import { Task } from '@lit/task';
 import { LitElement, css, html, nothing } from 'lit';
-import type { DeviceStatus, TranscriptSummary } from '../../firmware/web/api-types.ts';
-import { request, requestText } from './api.ts';
-import { LoadController } from './load-controller.ts';
+import type { TranscriptSummary } from '../../firmware/web/api-types.ts';
+import { api } from './api.ts';
+import { DeviceZone } from './device-zone.ts';
+import { alertLine, ApiTask } from './kit/api-task.ts';
+import { unwrap, type HttpError } from './kit/http-client.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { formatWall } from './time-format.ts';
 
@@ -22,50 +25,39 @@ export function transcriptUrl(id: string, download = false): string {
 }
 
 export class EmailTranscripts extends LitElement {
-  static override properties = {
-    selectedId: { state: true },
-    text: { state: true },
-    textError: { state: true },
-  };
+  static override properties = { selectedId: { state: true } };
 
   declare selectedId: string | undefined;
-  /** The selected transcript's text; undefined while it loads. */
-  declare text: string | undefined;
-  declare textError: string | undefined;
-  private readonly list = new LoadController(this, () => request<TranscriptSummary[]>('GET', '/api/email/transcripts'));
-  /** Only for the device's time zone. */
-  private readonly status = new LoadController(this, () => request<DeviceStatus>('GET', '/api/status'));
-  private generation = 0;
+  private readonly list = new ApiTask(this, (_, call) => api('GET /api/email/transcripts', call));
+  private readonly zone = new DeviceZone(this);
+  /** The selected transcript as the device recorded it (`text/plain`). */
+  private readonly text = new Task(this, {
+    autoRun: false,
+    task: async ([id]: readonly [string], { signal }) => unwrap(await api('GET /api/email/transcripts/:id', { params: { id }, signal })),
+  });
 
   reload(): Promise<void> {
-    return this.list.reload();
+    return this.list.refresh();
   }
 
   /** Open one transcript in the viewer and bring the viewer into sight. */
-  async show(id: string): Promise<void> {
-    const generation = ++this.generation;
+  show(id: string): void {
     this.selectedId = id;
-    this.text = undefined;
-    this.textError = undefined;
+    void this.text.run([id]);
     void this.updateComplete.then(() => this.renderRoot.querySelector('.viewer')?.scrollIntoView({ block: 'nearest' }));
-    const result = await requestText(transcriptUrl(id));
-    if (generation !== this.generation) return;
-    if (result.ok) this.text = result.data;
-    else this.textError = result.error.message;
   }
 
   override render() {
-    const timeZone = this.status.value?.clock.timeZone ?? 'UTC';
-    const list = this.list.value;
+    const timeZone = this.zone.name;
     return html`<h2>Transcripts</h2>
       <p class="hint">
         What the device and the mail server said to each other, newest first. Passwords and tokens are never recorded.
         <button type="button" class="small" @click=${() => void this.reload()}>Refresh</button>
       </p>
-      ${this.list.error ? html`<p class="msg error" role="alert">${this.list.error.message}</p>` : nothing}
-      ${list && list.length === 0 ? html`<p data-test="no-transcripts">No transcripts yet. Check Connection or Send Test E-mail records one.</p>` : nothing}
-      ${list && list.length > 0
-        ? html`<table data-test="transcripts-table">
+      ${this.list.view((list) =>
+        list.length === 0
+          ? html`<p data-test="no-transcripts">No transcripts yet. Check Connection or Send Test E-mail records one.</p>`
+          : html`<table data-test="transcripts-table">
             <thead>
               <tr><th>Date/Time (${timeZone})</th><th>Kind</th><th>Server</th><th>Result</th><th></th></tr>
             </thead>
@@ -76,18 +68,18 @@ export class EmailTranscripts extends LitElement {
                   <td>${KIND_LABELS[t.kind] ?? t.kind}</td>
                   <td>${t.server}</td>
                   <td class=${t.ok ? 'ok' : 'failed'}>${t.ok ? '✓ OK' : `✗ ${t.code ?? 'Failed'}`}</td>
-                  <td class="nowrap"><button type="button" class="small" @click=${() => void this.show(t.id)}>View</button></td>
+                  <td class="nowrap"><button type="button" class="small" @click=${() => this.show(t.id)}>View</button></td>
                 </tr>`,
               )}
             </tbody>
-          </table>`
-        : nothing}
+          </table>`,
+      )}
       ${this.selectedId ? this.renderViewer(this.selectedId) : nothing}`;
   }
 
   private renderViewer(id: string) {
-    const summary = this.list.value?.find((t) => t.id === id);
-    const timeZone = this.status.value?.clock.timeZone ?? 'UTC';
+    const summary = this.list.last?.find((t) => t.id === id);
+    const timeZone = this.zone.name;
     return html`<div class="viewer" data-test="transcript-viewer" data-id=${id}>
       <div class="viewer-head">
         <b>${summary ? `${KIND_LABELS[summary.kind] ?? summary.kind}, ${summary.server}, ${formatWall(summary.startedWallMs, timeZone)}` : `Transcript ${id}`}</b>
@@ -96,9 +88,11 @@ export class EmailTranscripts extends LitElement {
           <button type="button" class="small" @click=${() => (this.selectedId = undefined)}>Close</button>
         </span>
       </div>
-      ${this.textError
-        ? html`<p class="msg error" role="alert">${this.textError}</p>`
-        : html`<pre data-test="transcript-text" aria-busy=${this.text === undefined ? 'true' : 'false'}>${this.text ?? 'Reading the transcript…'}</pre>`}
+      ${this.text.render({
+        pending: () => html`<pre data-test="transcript-text" aria-busy="true">Reading the transcript…</pre>`,
+        complete: (text) => html`<pre data-test="transcript-text" aria-busy="false">${text}</pre>`,
+        error: (e) => alertLine(e as HttpError),
+      })}
     </div>`;
   }
 
@@ -107,7 +101,7 @@ export class EmailTranscripts extends LitElement {
     css`
       button.small {
         padding: 1px 10px;
-        margin-left: 8px;
+        margin-left: var(--space-2);
       }
       td.ok {
         color: var(--ok);
@@ -137,7 +131,7 @@ export class EmailTranscripts extends LitElement {
         max-height: 420px;
         overflow: auto;
         background: #fbfbfc;
-        font: 12px/1.45 ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace;
+        font: var(--text-small) / 1.45 var(--mono);
         white-space: pre;
       }
     `,

@@ -1,31 +1,25 @@
 /** Event Log: what the device noticed (logins, lockouts, clock changes, settings), newest first. */
-import { LitElement, css, html, nothing } from 'lit';
-import type { DeviceStatus } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
-import { LoadController } from './load-controller.ts';
+import { LitElement, css, html } from 'lit';
+import type { DeviceEventView } from '../../firmware/web/api-routes.ts';
+import { api } from './api.ts';
+import { DeviceZone } from './device-zone.ts';
+import { ApiTask } from './kit/api-task.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { formatWall } from './time-format.ts';
 
-/** The wire shape of `GET /api/events` (firmware/events.ts DeviceEvent). */
-interface DeviceEvent {
-  readonly seq: number;
-  readonly code: string;
-  readonly level: string;
-  readonly message: string;
-  readonly wallMs: number;
-}
-
 export class EventsPage extends LitElement {
-  private readonly events = new LoadController(this, (background) => request<DeviceEvent[]>('GET', '/api/events?after=0', undefined, { background }), 5000);
-  /** Only for the device's time zone. */
-  private readonly status = new LoadController(this, () => request<DeviceStatus>('GET', '/api/status'));
+  private readonly events = new ApiTask(this, (_, call) => api('GET /api/events', { ...call, query: { after: 0 } }), { everyMs: 5000 });
+  private readonly zone = new DeviceZone(this);
 
   override render() {
-    const timeZone = this.status.value?.clock.timeZone ?? 'UTC';
-    const events = [...(this.events.value ?? [])].reverse();
     return html`<h1>Event Log</h1>
-      ${this.events.error ? html`<p class="msg error" role="alert">${this.events.error.message}</p>` : nothing}
-      <table data-test="events-table">
+      ${this.events.view((list) => this.renderTable(list), this.renderTable([]))}`;
+  }
+
+  private renderTable(list: readonly DeviceEventView[]) {
+    const timeZone = this.zone.name;
+    const events = [...list].reverse();
+    return html`<table data-test="events-table">
         <thead>
           <tr><th>No.</th><th>Device Date/Time (${timeZone})</th><th>Level</th><th>Event</th><th>Message</th></tr>
         </thead>
@@ -48,9 +42,6 @@ export class EventsPage extends LitElement {
     css`
       tr.warn td {
         background: var(--warn-bg);
-      }
-      tr.error td {
-        background: #fdf0ef;
       }
     `,
   ];

@@ -101,6 +101,25 @@ export function checkbox(id: string, checked: boolean): TemplateResult {
   return html`<input id=${id} name=${id} type="checkbox" .checked=${checked} />`;
 }
 
+/** An "are you sure?" strip: the question, Cancel, and the answer that does it (off while `busy`). */
+export function confirmStrip(o: {
+  readonly label: string;
+  readonly test: string;
+  readonly text: unknown;
+  readonly yes: string;
+  readonly busy: boolean;
+  readonly onCancel: () => void;
+  readonly onYes: () => void;
+}): TemplateResult {
+  return html`<div class="warning confirm" role="alertdialog" aria-label=${o.label} data-test=${o.test}>
+    <span>${o.text}</span>
+    <span class="buttons">
+      <button type="button" @click=${o.onCancel}>Cancel</button>
+      <button type="button" class="danger" ?disabled=${o.busy} @click=${o.onYes}>${o.yes}</button>
+    </span>
+  </div>`;
+}
+
 /** The form's top line: a failure (role=alert) or a confirmation (role=status). */
 export function formMessage(message: { readonly ok: boolean; readonly text: string } | undefined, test = 'form-message'): TemplateResult | typeof nothing {
   if (!message) return nothing;

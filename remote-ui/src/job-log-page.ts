@@ -1,21 +1,23 @@
 /**
  * Job Log: every scan-to-email job the device holds, newest first, with its result and device
  * code, a link to the redacted SMTP transcript of its last attempt, a filter by result and a CSV
- * export (issue 5). Refreshes itself while jobs are waiting or being sent.
+ * export. Refreshes itself every 3 s, so jobs waiting or being sent move on by themselves.
  */
 import { LitElement, css, html, nothing } from 'lit';
-import type { DeviceStatus, JobLogEntry } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
-import { LoadController } from './load-controller.ts';
+import type { JobLogFilter } from '../../firmware/web/api-routes.ts';
+import type { JobLogEntry } from '../../firmware/web/api-types.ts';
+import { api } from './api.ts';
+import { DeviceZone } from './device-zone.ts';
+import { ApiTask } from './kit/api-task.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { formatWall } from './time-format.ts';
 
-const FILTERS = [
+const FILTERS: readonly (readonly [JobLogFilter | '', string])[] = [
   ['', 'All'],
   ['delivered', 'Delivered'],
   ['failed', 'Failed'],
   ['pending', 'Waiting or sending'],
-] as const;
+];
 
 const STATE_TEXT: Record<JobLogEntry['state'], string> = {
   queued: 'Waiting',
@@ -27,34 +29,31 @@ const STATE_TEXT: Record<JobLogEntry['state'], string> = {
 
 export class JobLogPage extends LitElement {
   static override properties = { filter: { state: true } };
-  declare filter: string;
-  private readonly jobs = new LoadController(this, (background) => request<JobLogEntry[]>('GET', `/api/jobs${this.filter ? `?result=${this.filter}` : ''}`, undefined, { background }), 3000);
-  /** Only for the device's time zone. */
-  private readonly status = new LoadController(this, () => request<DeviceStatus>('GET', '/api/status'));
+  declare filter: JobLogFilter | '';
+  private readonly jobs = new ApiTask(this, ([result], call) => api('GET /api/jobs', { ...call, query: result ? { result } : {} }), {
+    args: () => [this.filter] as const,
+    everyMs: 3000,
+  });
+  private readonly zone = new DeviceZone(this);
 
   constructor() {
     super();
     this.filter = '';
   }
 
-  private setFilter(value: string): void {
-    this.filter = value;
-    void this.jobs.reload();
-  }
-
   override render() {
-    const timeZone = this.status.value?.clock.timeZone ?? 'UTC';
-    const jobs = this.jobs.value ?? [];
+    const timeZone = this.zone.name;
+    const jobs = this.jobs.last ?? [];
     return html`<h1>Job Log</h1>
       <div class="toolbar">
         <label for="filter">Show</label>
-        <select id="filter" data-test="job-filter" @change=${(e: Event) => this.setFilter((e.target as HTMLSelectElement).value)}>
+        <select id="filter" data-test="job-filter" @change=${(e: Event) => (this.filter = (e.target as HTMLSelectElement).value as JobLogFilter)}>
           ${FILTERS.map(([v, t]) => html`<option value=${v} ?selected=${v === this.filter}>${t}</option>`)}
         </select>
         <a class="button" href=${`/api/jobs.csv${this.filter ? `?result=${this.filter}` : ''}`} download="send-job-log.csv" data-test="job-csv">Export CSV</a>
       </div>
-      ${this.jobs.error ? html`<p class="msg error" role="alert">${this.jobs.error.message}</p>` : nothing}
-      ${jobs.length === 0 && this.jobs.value ? html`<p data-test="job-log-empty">No jobs${this.filter ? ' match this filter' : ' yet'}.</p>` : nothing}
+      ${this.jobs.failure()}
+      ${jobs.length === 0 && this.jobs.last ? html`<p data-test="job-log-empty">No jobs${this.filter ? ' match this filter' : ' yet'}.</p>` : nothing}
       ${jobs.length > 0
         ? html`<table data-test="job-log">
             <thead>
@@ -86,26 +85,17 @@ export class JobLogPage extends LitElement {
     sharedStyles,
     css`
       .toolbar {
-        display: flex;
-        gap: 10px;
-        align-items: center;
-        margin-bottom: 12px;
+        margin-bottom: var(--space-3);
       }
       .toolbar select {
         min-width: 180px;
       }
       .toolbar .button {
         margin-left: auto;
-        padding: 4px 14px;
-        border: 1px solid #7d8894;
-        border-radius: 2px;
-        background: linear-gradient(#fdfdfd, #e4e7ea);
-        color: inherit;
-        text-decoration: none;
       }
       .sub {
-        color: #5b636d;
-        font-size: 12px;
+        color: var(--muted);
+        font-size: var(--text-small);
       }
       .num {
         text-align: right;
@@ -113,9 +103,6 @@ export class JobLogPage extends LitElement {
       /* Server replies carry long unbroken tokens (Office 365's Message-ID): wrap them rather than widen the page. */
       .details {
         overflow-wrap: anywhere;
-      }
-      tr.failed td {
-        background: #fdf0ef;
       }
       tr.retrying td,
       tr.queued td,

@@ -3,9 +3,11 @@
  * The server's own sentence is shown for a wrong login (401) and a locked one (429).
  */
 import { LitElement, css, html, nothing } from 'lit';
-import { loginRequest, type DeviceInfo, type SessionInfo } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
+import { loginRequest, type DeviceInfo } from '../../firmware/web/api-types.ts';
+import type * as z from 'zod/mini';
+import { api } from './api.ts';
 import { errorsFrom, formMessage, input, row, validate, type FieldErrors } from './form-fields.ts';
+import { action, pending } from './kit/api-task.ts';
 import { sharedStyles } from './shared-styles.ts';
 
 export class LoginPage extends LitElement {
@@ -14,32 +16,14 @@ export class LoginPage extends LitElement {
     notice: {},
     errors: { state: true },
     message: { state: true },
-    busy: { state: true },
   };
 
   declare info: DeviceInfo | undefined;
   declare notice: string;
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
-  declare busy: boolean;
-
-  constructor() {
-    super();
-    this.notice = '';
-    this.errors = {};
-    this.busy = false;
-  }
-
-  private async onSubmit(event: SubmitEvent): Promise<void> {
-    event.preventDefault();
-    const form = new FormData(event.target as HTMLFormElement);
-    const checked = validate(loginRequest, { user: String(form.get('user') ?? ''), password: String(form.get('password') ?? '') });
-    this.message = undefined;
-    this.errors = checked.errors ?? {};
-    if (!checked.data) return;
-    this.busy = true;
-    const result = await request<SessionInfo>('POST', '/api/session', checked.data);
-    this.busy = false;
+  private readonly login = action(this, async (body: z.infer<typeof loginRequest>) => {
+    const result = await api('POST /api/session', { body });
     if (result.ok) {
       this.dispatchEvent(new CustomEvent('rui-login', { detail: result.data, bubbles: true, composed: true }));
       return;
@@ -48,7 +32,22 @@ export class LoginPage extends LitElement {
     this.message = { ok: false, text: result.error.message };
     // Clear the refused password, unless the user has already typed another one meanwhile.
     const password = this.renderRoot.querySelector<HTMLInputElement>('#password');
-    if (password?.value === checked.data.password) password.value = '';
+    if (password?.value === body.password) password.value = '';
+  });
+
+  constructor() {
+    super();
+    this.notice = '';
+    this.errors = {};
+  }
+
+  private async onSubmit(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    const checked = validate(loginRequest, { user: String(form.get('user') ?? ''), password: String(form.get('password') ?? '') });
+    this.message = undefined;
+    this.errors = checked.errors ?? {};
+    if (checked.data) await this.login.run([checked.data]);
   }
 
   override render() {
@@ -66,7 +65,7 @@ export class LoginPage extends LitElement {
           ${row('user', 'User Name', input('user', '', e['user'], { autocomplete: 'username' }), e['user'])}
           ${row('password', 'Password', input('password', '', e['password'], { type: 'password', autocomplete: 'current-password' }), e['password'])}
         </div>
-        <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Log In</button></div>
+        <div class="actions"><button class="primary" type="submit" ?disabled=${pending(this.login)}>Log In</button></div>
       </form>
       ${this.info ? html`<div class="fw">Firmware ${this.info.firmwareVersion}</div>` : nothing}
     </div>`;
@@ -84,7 +83,7 @@ export class LoginPage extends LitElement {
       }
       .title {
         padding: 12px 18px;
-        background: linear-gradient(#3b4652, #28313a);
+        background: var(--bar);
         color: #fff;
       }
       .product {
@@ -92,7 +91,7 @@ export class LoginPage extends LitElement {
         font-weight: 600;
       }
       .device {
-        color: #d5dbe1;
+        color: var(--bar-muted);
         margin-top: 2px;
       }
       form {
@@ -103,8 +102,8 @@ export class LoginPage extends LitElement {
       }
       .fw {
         padding: 0 18px 10px;
-        color: #5b636d;
-        font-size: 12px;
+        color: var(--muted);
+        font-size: var(--text-small);
       }
     `,
   ];

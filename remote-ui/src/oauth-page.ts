@@ -8,9 +8,10 @@
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { googlePastedCodeRequest, type OAuthProvider, type OAuthStatusView, type TokenStatusName } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
-import { errorsFrom, formMessage, invalid, row, validate } from './form-fields.ts';
-import { LoadController } from './load-controller.ts';
+import { api } from './api.ts';
+import { confirmStrip, errorsFrom, formMessage, invalid, row, validate } from './form-fields.ts';
+import { action, ApiTask, pending } from './kit/api-task.ts';
+import type { HttpResult } from './kit/http-client.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { TickController } from './tick-controller.ts';
@@ -53,7 +54,6 @@ export function countdown(seconds: number): string {
 export class OAuthPage extends LitElement {
   static override properties = {
     provider: { attribute: false },
-    busy: { state: true },
     confirming: { state: true },
     message: { state: true },
     pasted: { state: true },
@@ -61,8 +61,6 @@ export class OAuthPage extends LitElement {
   };
 
   declare provider: OAuthProvider;
-  /** An action waiting for the device. */
-  declare busy: boolean;
   /** The Deregister confirmation strip is open. */
   declare confirming: boolean;
   declare message: { ok: boolean; text: string } | undefined;
@@ -70,15 +68,28 @@ export class OAuthPage extends LitElement {
   declare pastedError: string | undefined;
   /** The Token Status a success message spoke about: it goes once the status moves on. */
   private messageStatus: TokenStatusName | undefined;
-  private readonly status = new LoadController(
-    this,
-    (background) => request<OAuthStatusView>('GET', `/api/oauth/${this.provider}`, undefined, { background }),
-    POLL_MS,
-  );
+  private readonly status = new ApiTask(this, ([provider], call) => api('GET /api/oauth/:provider', { ...call, params: { provider } }), {
+    args: () => [this.provider] as const,
+    everyMs: POLL_MS,
+  });
+  /** Register, Deregister or Submit Code: the device answers with the new status, or refuses. */
+  private readonly act = action(this, async (request: Promise<HttpResult<OAuthStatusView>>, done: string, onDone?: () => void) => {
+    this.message = undefined;
+    const result = await request;
+    if (!result.ok) {
+      const fieldError = errorsFrom(result.error)['pasted'];
+      if (fieldError) this.pastedError = fieldError;
+      else this.message = { ok: false, text: result.error.message };
+      return;
+    }
+    void this.status.set(result.data);
+    if (done) this.message = { ok: true, text: done };
+    this.messageStatus = result.data.tokenStatus;
+    onDone?.();
+  });
 
   constructor() {
     super();
-    this.busy = false;
     this.confirming = false;
     this.pasted = '';
     new TickController(this);
@@ -89,40 +100,22 @@ export class OAuthPage extends LitElement {
     return seconds - (performance.now() - this.status.loadedAtMs) / 1000;
   }
 
-  private async act(method: 'POST' | 'DELETE', path: string, body: unknown, done: string): Promise<boolean> {
-    this.busy = true;
-    this.message = undefined;
-    const result = await request<OAuthStatusView>(method, path, body);
-    this.busy = false;
-    if (!result.ok) {
-      const fieldError = errorsFrom(result.error)['pasted'];
-      if (fieldError) this.pastedError = fieldError;
-      else this.message = { ok: false, text: result.error.message };
-      return false;
-    }
-    this.status.set(result.data);
-    if (done) this.message = { ok: true, text: done };
-    this.messageStatus = result.data.tokenStatus;
-    return true;
-  }
-
-  private async register(): Promise<void> {
+  private register(): void {
     this.confirming = false;
     this.pastedError = undefined;
-    await this.act('POST', `/api/oauth/${this.provider}/register`, {}, '');
+    void this.act.run([api('POST /api/oauth/:provider/register', { params: { provider: this.provider }, body: {} }), '']);
   }
 
-  private async deregister(): Promise<void> {
+  private deregister(): void {
     this.confirming = false;
-    await this.act('DELETE', `/api/oauth/${this.provider}`, undefined, 'Deregistered: the device deleted its tokens.');
+    void this.act.run([api('DELETE /api/oauth/:provider', { params: { provider: this.provider } }), 'Deregistered: the device deleted its tokens.']);
   }
 
-  private async submitCode(event: SubmitEvent): Promise<void> {
+  private submitCode(event: SubmitEvent): void {
     event.preventDefault();
     const checked = validate(googlePastedCodeRequest, { pasted: this.pasted.trim() });
     this.pastedError = checked.errors?.['pasted'];
-    if (!checked.data) return;
-    if (await this.act('POST', '/api/oauth/google/code', checked.data, 'Code accepted.')) this.pasted = '';
+    if (checked.data) void this.act.run([api('POST /api/oauth/google/code', { body: checked.data }), 'Code accepted.', () => (this.pasted = '')]);
   }
 
   private copy(event: Event): void {
@@ -143,26 +136,24 @@ export class OAuthPage extends LitElement {
     const section = this.provider === 'microsoft' ? 'oauthMicrosoft' : 'oauthGoogle';
     return html`<rui-settings-form .section=${section} .spec=${SECTION_FORMS[section]}></rui-settings-form>
       <h2>Information for Authorization</h2>
-      ${formMessage(this.message?.ok && this.status.value?.tokenStatus !== this.messageStatus ? undefined : this.message, 'oauth-message')}
-      ${this.renderStatus()}`;
+      ${formMessage(this.message?.ok && this.status.last?.tokenStatus !== this.messageStatus ? undefined : this.message, 'oauth-message')}
+      ${this.status.view(
+        (v) => this.renderStatus(v),
+        html`<p>Reading the status…</p>`,
+        (e) =>
+          this.status.last
+            ? html`<p class="msg error" role="alert" data-test="poll-error">The status could not be updated: ${e.message}</p>`
+            : html`<p class="msg error" role="alert">${e.message}</p>`,
+      )}`;
   }
 
-  private renderStatus(): TemplateResult {
-    const v = this.status.value;
-    if (!v) {
-      return this.status.error
-        ? html`<p class="msg error" role="alert">${this.status.error.message}</p>`
-        : html`<p>Reading the status…</p>`;
-    }
+  private renderStatus(v: OAuthStatusView): TemplateResult {
     const [text, tone] = TOKEN_STATUS[v.tokenStatus] ?? [v.tokenStatus, 'off'];
     const conn = v.serverConnection;
     const waiting = v.tokenStatus === 'waiting-for-user';
     // As PaperCut: no new authorization while one is working; the device refuses it too (409).
     const inUse = IN_USE.includes(v.tokenStatus);
-    return html`${this.status.error
-        ? html`<p class="msg error" role="alert" data-test="poll-error">The status could not be updated: ${this.status.error.message}</p>`
-        : nothing}
-      <div class="panel">
+    return html`<div class="panel">
         <div class="row">
           <span class="label">Token Status</span>
           <div class="cell" data-test="token-status" data-status=${v.tokenStatus} aria-live="polite">
@@ -199,26 +190,28 @@ export class OAuthPage extends LitElement {
           </p>`
         : nothing}
       ${this.confirming
-        ? html`<div class="warning confirm" role="alertdialog" aria-label="Deregister" data-test="confirm-deregister">
-            <span>Deregister? The device deletes its tokens and can no longer send e-mail with OAuth 2.0 until it is registered again.</span>
-            <span class="buttons">
-              <button type="button" @click=${() => (this.confirming = false)}>Cancel</button>
-              <button type="button" class="danger" ?disabled=${this.busy} @click=${() => void this.deregister()}>Yes, Deregister</button>
-            </span>
-          </div>`
+        ? confirmStrip({
+            label: 'Deregister',
+            test: 'confirm-deregister',
+            text: 'Deregister? The device deletes its tokens and can no longer send e-mail with OAuth 2.0 until it is registered again.',
+            yes: 'Yes, Deregister',
+            busy: pending(this.act),
+            onCancel: () => (this.confirming = false),
+            onYes: () => this.deregister(),
+          })
         : nothing}
       <div class="actions start">
         <button
           type="button"
           class=${inUse ? '' : 'primary'}
-          ?disabled=${this.busy || inUse}
+          ?disabled=${pending(this.act) || inUse}
           title=${inUse ? 'The tokens are in use: Deregister first, then Register.' : nothing}
-          @click=${() => void this.register()}
+          @click=${() => this.register()}
         >
           Register
         </button>
         ${HAS_GRANT.includes(v.tokenStatus)
-          ? html`<button type="button" class="danger" ?disabled=${this.busy || this.confirming} @click=${() => (this.confirming = true)}>Deregister</button>`
+          ? html`<button type="button" class="danger" ?disabled=${pending(this.act) || this.confirming} @click=${() => (this.confirming = true)}>Deregister</button>`
           : nothing}
       </div>
       ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderCodeForm() : nothing}
@@ -296,16 +289,13 @@ export class OAuthPage extends LitElement {
           'The whole address from the browser, or only the part after code=.',
         )}
       </div>
-      <div class="actions start"><button type="submit" class="primary" ?disabled=${this.busy}>Submit Code</button></div>
+      <div class="actions start"><button type="submit" class="primary" ?disabled=${pending(this.act)}>Submit Code</button></div>
     </form>`;
   }
 
   static override styles = [
     sharedStyles,
     css`
-      .actions.start {
-        justify-content: flex-start;
-      }
       .badge {
         display: inline-block;
         padding: 1px 9px;
@@ -332,37 +322,24 @@ export class OAuthPage extends LitElement {
         color: var(--error);
         margin-right: 8px;
       }
-      .remedy,
       .code {
         margin-top: 3px;
         color: #3d4650;
       }
       .user-code {
-        font: 600 24px/1.3 ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace;
+        font: 600 24px/1.3 var(--mono);
         letter-spacing: 2px;
         padding: 2px 10px;
         margin-right: 10px;
-        border: 1px dashed #a9bfd6;
-        background: #eef4fa;
+        border: 1px dashed var(--note-line);
+        background: var(--note-bg);
         user-select: all;
       }
       button.small {
-        padding: 2px 10px;
         vertical-align: middle;
       }
       .consent {
         font-weight: 600;
-      }
-      textarea {
-        font: 12px/1.4 ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace;
-        width: 100%;
-        box-sizing: border-box;
-        border: 1px solid #9aa3ad;
-        border-radius: 2px;
-      }
-      textarea[aria-invalid='true'] {
-        border-color: var(--error);
-        outline: 1px solid var(--error);
       }
     `,
   ];

@@ -5,9 +5,11 @@
  */
 import { LitElement, html } from 'lit';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../firmware/defaults.ts';
-import { passwordChangeRequest, type SessionInfo } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
+import { passwordChangeRequest } from '../../firmware/web/api-types.ts';
+import type * as z from 'zod/mini';
+import { api } from './api.ts';
 import { errorsFrom, formMessage, input, row, validate, type FieldErrors } from './form-fields.ts';
+import { action, pending } from './kit/api-task.ts';
 import { sharedStyles } from './shared-styles.ts';
 
 export class PasswordPage extends LitElement {
@@ -15,19 +17,27 @@ export class PasswordPage extends LitElement {
     forced: { type: Boolean },
     errors: { state: true },
     message: { state: true },
-    busy: { state: true },
   };
 
   declare forced: boolean;
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
-  declare busy: boolean;
+  private readonly change = action(this, async (body: z.infer<typeof passwordChangeRequest>, formElement: HTMLFormElement) => {
+    const result = await api('POST /api/session/password', { body });
+    if (!result.ok) {
+      this.errors = errorsFrom(result.error);
+      this.message = { ok: false, text: result.error.message };
+      return;
+    }
+    formElement.reset();
+    this.message = { ok: true, text: 'Your password has been changed.' };
+    this.dispatchEvent(new CustomEvent('rui-session', { detail: result.data, bubbles: true, composed: true }));
+  });
 
   constructor() {
     super();
     this.forced = false;
     this.errors = {};
-    this.busy = false;
   }
 
   private async onSubmit(event: SubmitEvent): Promise<void> {
@@ -41,17 +51,7 @@ export class PasswordPage extends LitElement {
     this.errors = errors;
     this.message = undefined;
     if (!checked.data || Object.keys(errors).length > 0) return;
-    this.busy = true;
-    const result = await request<SessionInfo>('POST', '/api/session/password', checked.data);
-    this.busy = false;
-    if (!result.ok) {
-      this.errors = errorsFrom(result.error);
-      this.message = { ok: false, text: result.error.message };
-      return;
-    }
-    formElement.reset();
-    this.message = { ok: true, text: 'Your password has been changed.' };
-    this.dispatchEvent(new CustomEvent('rui-session', { detail: result.data, bubbles: true, composed: true }));
+    await this.change.run([checked.data, formElement]);
   }
 
   override render() {
@@ -71,7 +71,7 @@ export class PasswordPage extends LitElement {
           ${row('newPassword', 'New Password', input('newPassword', '', e['newPassword'], { type: 'password', autocomplete: 'new-password' }), e['newPassword'], hint)}
           ${row('confirmPassword', 'Confirm New Password', input('confirmPassword', '', e['confirmPassword'], { type: 'password', autocomplete: 'new-password' }), e['confirmPassword'])}
         </div>
-        <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Change Password</button></div>
+        <div class="actions"><button class="primary" type="submit" ?disabled=${pending(this.change)}>Change Password</button></div>
       </form>`;
   }
 

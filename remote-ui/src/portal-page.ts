@@ -5,9 +5,9 @@
  */
 import { LitElement, html, nothing } from 'lit';
 import type { DeviceNotice, DeviceStatus, SessionInfo } from '../../firmware/web/api-types.ts';
-import { request } from './api.ts';
-import { LoadController } from './load-controller.ts';
-import { mayOpen, NAV_ITEMS, sectionPage, type NavItem } from './nav.ts';
+import { api } from './api.ts';
+import { ApiTask } from './kit/api-task.ts';
+import { mayOpen, page, sectionPage, type NavItem } from './nav.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { TickController } from './tick-controller.ts';
 import { formatUptime, formatWall } from './time-format.ts';
@@ -19,14 +19,14 @@ const NOTICE_PAGES: Record<DeviceNotice['page'], NavItem> = {
   certificates: sectionPage('certificates'),
   oauthMicrosoft: sectionPage('oauthMicrosoft'),
   oauthGoogle: sectionPage('oauthGoogle'),
-  events: NAV_ITEMS.find((i) => i.path === '/events')!,
+  events: page('events'),
 };
 
 export class PortalPage extends LitElement {
   static override properties = { session: { attribute: false } };
 
   declare session: SessionInfo | undefined;
-  private readonly status = new LoadController(this, (background) => request<DeviceStatus>('GET', '/api/status', undefined, { background }), STATUS_REFRESH_MS);
+  private readonly status = new ApiTask(this, (_, call) => api('GET /api/status', call), { everyMs: STATUS_REFRESH_MS });
 
   constructor() {
     super();
@@ -34,7 +34,6 @@ export class PortalPage extends LitElement {
   }
 
   override render() {
-    const status = this.status.value;
     const canSetClock = this.session?.capabilities.includes('setClock') ?? false;
     const mayChangeSettings = (this.session?.sections.length ?? 0) > 0 || (this.session?.capabilities.length ?? 0) > 0;
     return html`<h1>Portal</h1>
@@ -43,8 +42,7 @@ export class PortalPage extends LitElement {
         : html`<p class="note" role="note" data-test="no-settings-note">
             Your role cannot change settings. Ask an administrator if something needs to be changed.
           </p>`}
-      ${this.status.error ? html`<p class="msg error" role="alert">${this.status.error.message}</p>` : nothing}
-      ${status ? this.renderStatus(status, canSetClock) : html`<p>Reading the device status…</p>`}`;
+      ${this.status.view((status) => this.renderStatus(status, canSetClock), html`<p>Reading the device status…</p>`)}`;
   }
 
   private renderStatus(status: DeviceStatus, canSetClock: boolean) {

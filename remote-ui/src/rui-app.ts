@@ -6,7 +6,7 @@
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import type { DeviceInfo, SessionInfo } from '../../firmware/web/api-types.ts';
-import { request, setCsrfToken, setSessionLossHandler, type SessionLoss } from './api.ts';
+import { api, setCsrfToken, setSessionLossHandler, type SessionLoss } from './api.ts';
 import { interceptLinks, navigate, ROUTE_EVENT } from './router.ts';
 import { NAV, NAV_ITEMS, mayOpen } from './nav.ts';
 import { SECTION_FORMS } from './section-forms.ts';
@@ -59,12 +59,12 @@ export class RuiApp extends LitElement {
   }
 
   private async loadInfo(): Promise<void> {
-    const result = await request<DeviceInfo>('GET', '/api/info');
+    const result = await api('GET /api/info');
     if (result.ok) this.info = result.data;
   }
 
   private async loadSession(): Promise<void> {
-    const result = await request<SessionInfo>('GET', '/api/session');
+    const result = await api('GET /api/session');
     this.setSession(result.ok ? result.data : null);
   }
 
@@ -94,7 +94,7 @@ export class RuiApp extends LitElement {
   }
 
   private async logout(): Promise<void> {
-    await request('DELETE', '/api/session');
+    await api('DELETE /api/session');
     this.returnTo = '/';
     this.notice = 'You have logged out.';
     this.setSession(null);
@@ -203,7 +203,7 @@ export class RuiApp extends LitElement {
       .loading {
         padding: 40px;
         text-align: center;
-        color: #5b636d;
+        color: var(--muted);
       }
       header {
         display: flex;
@@ -211,7 +211,7 @@ export class RuiApp extends LitElement {
         align-items: center;
         gap: 16px;
         padding: 6px 16px;
-        background: linear-gradient(#3b4652, #28313a);
+        background: var(--bar);
         color: #fff;
       }
       .brand {
@@ -224,7 +224,7 @@ export class RuiApp extends LitElement {
         font-weight: 600;
       }
       .device {
-        color: #d5dbe1;
+        color: var(--bar-muted);
       }
       .user {
         display: flex;
@@ -256,7 +256,7 @@ export class RuiApp extends LitElement {
         display: block;
         padding: 4px 16px 4px 22px;
         text-decoration: none;
-        color: #1d1f22;
+        color: var(--ink);
       }
       nav a:hover {
         background: #e3e8ee;
@@ -277,8 +277,8 @@ export class RuiApp extends LitElement {
       }
       .nav-group {
         padding: 6px 12px 2px;
-        color: #5b636d;
-        font-size: 12px;
+        color: var(--muted);
+        font-size: var(--text-small);
         font-weight: 600;
         text-transform: uppercase;
         letter-spacing: 0.03em;

@@ -9,9 +9,9 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { SECTIONS, type SectionName } from '../../firmware/settings/schemas.ts';
 import type { SettingsView } from '../../firmware/web/api-types.ts';
 import type * as z from 'zod/mini';
-import { request } from './api.ts';
+import { api } from './api.ts';
 import { checkbox, errorsFrom, formMessage, input, row, select, unplacedErrors, validate, type FieldErrors } from './form-fields.ts';
-import { LoadController } from './load-controller.ts';
+import { action, ApiTask, pending } from './kit/api-task.ts';
 import type { FieldSpec, SectionForm } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 
@@ -22,7 +22,6 @@ export class SettingsForm extends LitElement {
     embedded: { type: Boolean },
     errors: { state: true },
     message: { state: true },
-    busy: { state: true },
     draft: { state: true },
   };
 
@@ -32,16 +31,25 @@ export class SettingsForm extends LitElement {
   declare embedded: boolean;
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
-  declare busy: boolean;
   /** The form's values as edited so far (for field advice); undefined until the first edit. */
   declare draft: Record<string, unknown> | undefined;
-  private readonly view = new LoadController(this, () => request<SettingsView>('GET', `/api/settings/${this.section}`));
+  private readonly view = new ApiTask(this, ([section], call) => api('GET /api/settings/:section', { ...call, params: { section } }), { args: () => [this.section] as const });
+  private readonly save = action(this, async (body: Record<string, unknown>, form: HTMLFormElement) => {
+    const result = await api('PUT /api/settings/:section', { params: { section: this.section }, body });
+    if (!result.ok) {
+      this.errors = errorsFrom(result.error);
+      return this.explain(this.errors, result.error.message);
+    }
+    void this.view.set(result.data);
+    this.clearSecrets(form);
+    this.message = { ok: true, text: 'The settings were saved.' };
+    this.dispatchEvent(new CustomEvent('rui-saved', { detail: this.section, bubbles: true, composed: true }));
+  });
 
   constructor() {
     super();
     this.embedded = false;
     this.errors = {};
-    this.busy = false;
   }
 
   /** The form's values as the section's types, plus the secrets to send (only those typed or cleared). */
@@ -71,7 +79,7 @@ export class SettingsForm extends LitElement {
    * undefined after marking what is not valid. For pages that act on unsaved settings.
    */
   readSettings(): Record<string, unknown> | undefined {
-    const stored = this.view.value?.values;
+    const stored = this.view.last?.values;
     const form = this.formElement;
     if (!stored || !form) return undefined;
     const { value, omit } = this.collect(form, stored);
@@ -89,7 +97,7 @@ export class SettingsForm extends LitElement {
 
   /** Someone else stored the settings (validate-and-save): read them again and forget typed secrets. */
   async reloadSaved(): Promise<void> {
-    await this.view.reload();
+    await this.view.refresh();
     this.draft = undefined;
     const form = this.formElement;
     if (form) this.clearSecrets(form);
@@ -99,18 +107,7 @@ export class SettingsForm extends LitElement {
     event.preventDefault();
     const form = event.target as HTMLFormElement;
     const body = this.readSettings();
-    if (!body) return;
-    this.busy = true;
-    const result = await request<SettingsView>('PUT', `/api/settings/${this.section}`, body);
-    this.busy = false;
-    if (!result.ok) {
-      this.errors = errorsFrom(result.error);
-      return this.explain(this.errors, result.error.message);
-    }
-    this.view.value = result.data;
-    this.clearSecrets(form);
-    this.message = { ok: true, text: 'The settings were saved.' };
-    this.dispatchEvent(new CustomEvent('rui-saved', { detail: this.section, bubbles: true, composed: true }));
+    if (body) await this.save.run([body, form]);
   }
 
   private clearSecrets(form: HTMLFormElement): void {
@@ -123,7 +120,7 @@ export class SettingsForm extends LitElement {
   }
 
   private onEdit(event: Event): void {
-    const stored = this.view.value?.values;
+    const stored = this.view.last?.values;
     if (stored) this.draft = this.collect(event.currentTarget as HTMLFormElement, stored).value;
   }
 
@@ -134,17 +131,16 @@ export class SettingsForm extends LitElement {
 
   override render() {
     const heading = this.embedded ? html`<h2>${this.spec.title}</h2>` : html`<h1>${this.spec.title}</h1>`;
-    const view = this.view.value;
     return html`${heading}
       ${this.spec.note ? html`<p class="note" role="note" data-test="page-note">${this.spec.note}</p>` : nothing}
       ${formMessage(this.message)}
-      ${this.view.error && !view ? html`<p class="msg error" role="alert">${this.view.error.message}</p>` : nothing}
-      ${view
-        ? html`<form @submit=${this.onSubmit} @input=${this.onEdit} @change=${this.onEdit} novalidate data-test=${`settings-${this.section}`}>
-            <div class="panel">${this.spec.fields.map((f) => this.renderField(f, view, this.draft ?? view.values))}</div>
-            <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>Save</button></div>
-          </form>`
-        : this.view.error ? nothing : html`<p>Reading the settings…</p>`}`;
+      ${this.view.view(
+        (view) => html`<form @submit=${this.onSubmit} @input=${this.onEdit} @change=${this.onEdit} novalidate data-test=${`settings-${this.section}`}>
+          <div class="panel">${this.spec.fields.map((f) => this.renderField(f, view, this.draft ?? view.values))}</div>
+          <div class="actions"><button class="primary" type="submit" ?disabled=${pending(this.save)}>Save</button></div>
+        </form>`,
+        html`<p>Reading the settings…</p>`,
+      )}`;
   }
 
   private renderField(f: FieldSpec, view: SettingsView, current: Readonly<Record<string, unknown>>): TemplateResult {

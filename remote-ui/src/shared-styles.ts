@@ -1,19 +1,20 @@
-/** The Remote UI's look: compact, neutral, a printer's admin pages rather than a web app. */
+/**
+ * The Remote UI's look: compact, neutral, a printer's admin pages rather than a web app. Colours,
+ * lines and type come from the shared tokens (kit/style-tokens.ts).
+ */
 import { css } from 'lit';
+import { deskButtonStyles, styleTokens } from './kit/style-tokens.ts';
 
 export const sharedStyles = css`
+  ${styleTokens}
   :host {
     display: block;
-    --line: #c9ced6;
-    --head: #eef0f3;
-    --accent: #2f5d8a;
-    --error: #b3261e;
-    --ok: #1e6b35;
-    --warn-bg: #fff4d6;
-    --warn-line: #e0b44c;
+    /* The dark bar of the header and the login box. */
+    --bar: linear-gradient(#3b4652, #28313a);
+    --bar-muted: #d5dbe1;
   }
   h1 {
-    font-size: 17px;
+    font-size: var(--text-title);
     font-weight: 600;
     margin: 0 0 10px;
     padding-bottom: 6px;
@@ -55,8 +56,8 @@ export const sharedStyles = css`
   select {
     font: inherit;
     padding: 3px 5px;
-    border: 1px solid #9aa3ad;
-    border-radius: 2px;
+    border: 1px solid var(--field-line);
+    border-radius: var(--radius);
     min-width: 260px;
     box-sizing: border-box;
     background: #fff;
@@ -65,33 +66,37 @@ export const sharedStyles = css`
     min-width: 90px;
     width: 90px;
   }
+  /* Multi-line text to paste (PEM, an address): monospace, the width of the cell. */
+  textarea {
+    font: var(--text-small) / 1.4 var(--mono);
+    width: 100%;
+    box-sizing: border-box;
+    border: 1px solid var(--field-line);
+    border-radius: var(--radius);
+  }
   input[aria-invalid='true'],
-  select[aria-invalid='true'] {
+  select[aria-invalid='true'],
+  textarea[aria-invalid='true'] {
     border-color: var(--error);
     outline: 1px solid var(--error);
   }
   .hint {
-    color: #5b636d;
-    font-size: 12px;
+    color: var(--muted);
+    font-size: var(--text-small);
     margin-top: 2px;
   }
   .field-error {
     color: var(--error);
-    font-size: 12px;
+    font-size: var(--text-small);
     margin-top: 2px;
   }
   .field-error::before {
     content: '⚠ ';
   }
-  button,
-  a.button,
-  label.button {
-    font: inherit;
-    padding: 4px 14px;
-    border: 1px solid #7d8894;
-    border-radius: 2px;
-    background: linear-gradient(#fdfdfd, #e4e7ea);
-    cursor: pointer;
+  ${deskButtonStyles}
+  button.small,
+  .row-actions button {
+    padding: 2px 10px;
   }
   /* A download link or a file picker's label that looks like the buttons beside it. */
   a.button,
@@ -114,24 +119,33 @@ export const sharedStyles = css`
   }
   .actions {
     display: flex;
-    gap: 8px;
+    gap: var(--space-2);
     justify-content: flex-end;
-    margin: 8px 0 12px;
+    margin: var(--space-2) 0 var(--space-3);
+  }
+  .actions.start {
+    justify-content: flex-start;
+  }
+  /* What to do about a failure, under its sentence. */
+  .remedy {
+    margin-top: 3px;
+    color: #3d4650;
   }
   .msg {
     padding: 6px 10px;
     margin: 0 0 10px;
     border: 1px solid;
   }
-  .msg.error {
+  .msg.error,
+  .warning.error {
     color: var(--error);
-    border-color: #e3a8a4;
-    background: #fdf0ef;
+    border-color: var(--error-line);
+    background: var(--error-bg);
   }
   .msg.ok {
     color: var(--ok);
-    border-color: #9ccfa9;
-    background: #eef8f0;
+    border-color: var(--ok-line);
+    background: var(--ok-bg);
   }
   .note,
   .warning {
@@ -140,14 +154,9 @@ export const sharedStyles = css`
     border: 1px solid var(--warn-line);
     background: var(--warn-bg);
   }
-  .warning.error {
-    color: var(--error);
-    border-color: #e3a8a4;
-    background: #fdf0ef;
-  }
   .note {
-    border-color: #a9bfd6;
-    background: #eef4fa;
+    border-color: var(--note-line);
+    background: var(--note-bg);
   }
   table {
     border-collapse: collapse;
@@ -176,6 +185,15 @@ export const sharedStyles = css`
     align-items: center;
     gap: 10px;
     margin: 0 0 10px;
+  }
+  /* A table row's Edit and Delete. */
+  .row-actions {
+    white-space: nowrap;
+    width: 1%;
+  }
+  tr.failed td,
+  tr.error td {
+    background: var(--error-bg);
   }
   /* An inline "are you sure?" strip above a table. */
   .confirm {

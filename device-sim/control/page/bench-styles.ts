@@ -1,17 +1,35 @@
-/** The look shared by the tester's bench pages (control, mailbox): page frame, header, headings; panels and controls. */
+/**
+ * The look shared by the tester's bench pages (control, mailbox): page frame, header, headings;
+ * panels and controls. Colours, lines and type are the shared tokens (remote-ui/src/kit/style-tokens.ts);
+ * `benchTokens` adds the bench's own greys.
+ */
 import { css } from 'lit';
+import { deskButtonStyles, styleTokens } from '../../../remote-ui/src/kit/style-tokens.ts';
+
+/** The shared tokens and the bench's own: label and note greys, the light lines inside a section. */
+export const benchTokens = css`
+  ${styleTokens}
+  :host {
+    --label: #4a5561;
+    --faint: #6b7580;
+    --line-soft: #e3e6ea;
+    --space-1: 4px;
+    --button-padding: 3px 10px;
+  }
+`;
 
 /** A section's heading: small capitals, with room for a muted note or a button beside it. */
 export const benchHeadingStyles = css`
+  ${benchTokens}
   h2 {
     font-size: 13px;
     text-transform: uppercase;
     letter-spacing: 0.04em;
-    color: #4a5561;
+    color: var(--label);
     margin: 0 0 6px;
     display: flex;
     align-items: center;
-    gap: 8px;
+    gap: var(--space-2);
   }
 `;
 
@@ -25,15 +43,15 @@ export const benchFrameStyles = css`
     align-items: baseline;
     justify-content: space-between;
     border-bottom: 2px solid #5a6b7b;
-    margin-bottom: 12px;
+    margin-bottom: var(--space-3);
   }
   h1 {
-    font-size: 17px;
+    font-size: var(--text-title);
     margin: 12px 0 6px;
   }
   nav a {
     margin-left: 14px;
-    color: #2f5d8a;
+    color: var(--accent);
   }
   ${benchHeadingStyles}
 `;
@@ -46,16 +64,35 @@ export const benchMessageStyles = css`
     margin: 0 0 10px;
   }
   .msg.error {
-    color: #b3261e;
-    background: #fdf0ef;
+    color: var(--error);
+    background: var(--error-bg);
   }
   .msg.ok {
-    color: #1e6b35;
-    background: #eef8f0;
+    color: var(--ok);
+    background: var(--ok-bg);
   }
   .muted {
-    color: #6b7580;
+    color: var(--faint);
     font-weight: normal;
+    text-transform: none;
+    letter-spacing: 0;
+  }
+`;
+
+/** The bench's buttons (also the mailbox's download link that looks like one). */
+export const benchButtonStyles = css`
+  ${deskButtonStyles}
+  button,
+  a.button {
+    white-space: nowrap;
+  }
+  button:disabled {
+    opacity: 0.5;
+    cursor: default;
+  }
+  button.small {
+    font-size: var(--text-small);
+    padding: 1px 8px;
     text-transform: none;
     letter-spacing: 0;
   }
@@ -65,42 +102,26 @@ export const benchMessageStyles = css`
 export const benchFormStyles = css`
   section {
     background: #fff;
-    border: 1px solid #c9ced6;
+    border: 1px solid var(--line);
     padding: 10px 12px;
-    margin-bottom: 12px;
+    margin-bottom: var(--space-3);
   }
   .line {
     display: flex;
     align-items: center;
-    gap: 8px;
+    gap: var(--space-2);
     margin: 5px 0;
   }
   input {
     font: inherit;
     padding: 3px 5px;
-    border: 1px solid #9aa3ad;
-    border-radius: 2px;
+    border: 1px solid var(--field-line);
+    border-radius: var(--radius);
     width: 200px;
   }
-  button {
-    font: inherit;
-    padding: 3px 10px;
-    border: 1px solid #7d8894;
-    border-radius: 2px;
-    background: linear-gradient(#fdfdfd, #e4e7ea);
-    cursor: pointer;
-    white-space: nowrap;
-  }
-  button:disabled {
-    opacity: 0.5;
-    cursor: default;
-  }
+  ${benchButtonStyles}
   button.small {
     margin-left: auto;
-    font-size: 12px;
-    padding: 1px 8px;
-    text-transform: none;
-    letter-spacing: 0;
   }
   ${benchMessageStyles}
 `;

@@ -6,8 +6,12 @@
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { RTC_DRIFT_MAX_PPM, RTC_FACTORY_WALL_MS, WALL_PLAUSIBLE_AFTER_MS } from '../../../firmware/defaults.ts';
-import { PollController } from './poll-controller.ts';
-import { formatOffset, formatUtc, simRequest, type SimEvent, type SimState } from './sim-api.ts';
+import { action, ApiTask, pending } from '../../../remote-ui/src/kit/api-task.ts';
+import { describeError, type HttpResult } from '../../../remote-ui/src/kit/http-client.ts';
+import type { ClockAction } from '../sim-routes.ts';
+import type { SimEvent, SimState } from '../sim-state.ts';
+import { formatOffset, formatUtc } from './bench-time.ts';
+import { simApi } from './sim-api.ts';
 import { benchFormStyles, benchFrameStyles } from './bench-styles.ts';
 import './identity-services.ts';
 
@@ -20,43 +24,45 @@ type LogRow = { readonly kind: 'event'; readonly event: SimEvent } | { readonly 
 
 export class SimControlPage extends LitElement {
   static override properties = {
-    state: { state: true },
-    stateError: { state: true },
     log: { state: true },
     message: { state: true },
-    busy: { state: true },
   };
 
-  declare state: SimState | undefined;
-  declare stateError: string | undefined;
   /** Oldest first. */
   declare log: readonly LogRow[];
   declare message: { ok: boolean; text: string } | undefined;
-  declare busy: boolean;
   /** Highest event sequence number seen from the running firmware. */
   private cursor = 0;
   private lastMonoMs = -1;
   private wasPowered: boolean | undefined;
   private setDraft = '';
-  private readonly poller = new PollController(this, () => this.poll(), POLL_MS);
+  /** Events are being read: the next answer of the state waits for the next round (no event twice). */
+  private readingEvents = false;
+  /** The printer as the simulator reports it, read every POLL_MS; each answer brings the new events. */
+  private readonly state = new ApiTask(this, (_, call) => simApi('GET /sim/api/state', call), {
+    everyMs: POLL_MS,
+    onAnswer: (state) => {
+      this.noticeRestart(state);
+      if (state.powered) void this.readEvents();
+    },
+  });
+  /** A lever: the simulator answers with the new state. */
+  private readonly lever = action(this, async (request: Promise<HttpResult<SimState>>, done: string) => {
+    const result = await request;
+    this.message = result.ok ? { ok: true, text: done } : { ok: false, text: describeError(result.error) };
+    if (result.ok) void this.state.set(result.data);
+  });
 
   constructor() {
     super();
     this.log = [];
-    this.busy = false;
   }
 
-  private async poll(): Promise<void> {
-    const result = await simRequest<SimState>('/sim/api/state');
-    if (!result.ok) {
-      this.stateError = result.message;
-      return;
-    }
-    this.stateError = undefined;
-    this.noticeRestart(result.data);
-    this.state = result.data;
-    if (!result.data.powered) return;
-    const events = await simRequest<SimEvent[]>(`/sim/api/events?after=${this.cursor}`);
+  private async readEvents(): Promise<void> {
+    if (this.readingEvents) return;
+    this.readingEvents = true;
+    const events = await simApi('GET /sim/api/events', { query: { after: this.cursor } });
+    this.readingEvents = false;
     if (!events.ok || events.data.length === 0) return;
     this.cursor = events.data[events.data.length - 1]!.seq;
     this.appendLog(events.data.map((event) => ({ kind: 'event', event }) as const));
@@ -78,20 +84,16 @@ export class SimControlPage extends LitElement {
     this.log = [...this.log, ...rows].slice(-EVENTS_KEPT);
   }
 
-  private async act(path: string, body: unknown, done: string): Promise<void> {
-    this.busy = true;
-    const result = await simRequest<SimState>(path, body);
-    this.busy = false;
-    this.message = result.ok ? { ok: true, text: done } : { ok: false, text: result.message };
-    if (result.ok) {
-      this.noticeRestart(result.data);
-      this.state = result.data;
-      void this.poller.run();
-    }
+  private clock(body: ClockAction, done: string): void {
+    void this.lever.run([simApi('POST /sim/api/clock', { body }), done]);
+  }
+
+  private power(action: 'cycle' | 'off' | 'on', done: string): void {
+    void this.lever.run([simApi('POST /sim/api/power', { body: { action } }), done]);
   }
 
   private jump(deltaMs: number, text: string): void {
-    void this.act('/sim/api/clock', { action: 'jump', deltaMs }, `Device clock jumped ${text}.`);
+    this.clock({ action: 'jump', deltaMs }, `Device clock jumped ${text}.`);
   }
 
   private field(form: HTMLFormElement, name: string): string {
@@ -116,7 +118,7 @@ export class SimControlPage extends LitElement {
       this.message = { ok: false, text: 'Choose a date and time (UTC) to set the device clock to.' };
       return;
     }
-    void this.act('/sim/api/clock', { action: 'set', wallMs }, `Device clock set to ${formatUtc(wallMs)} UTC.`);
+    this.clock({ action: 'set', wallMs }, `Device clock set to ${formatUtc(wallMs)} UTC.`);
   }
 
   private onDrift(event: SubmitEvent): void {
@@ -127,7 +129,7 @@ export class SimControlPage extends LitElement {
       this.message = { ok: false, text: `Drift must be a number between -${RTC_DRIFT_MAX_PPM} and ${RTC_DRIFT_MAX_PPM} ppm.` };
       return;
     }
-    void this.act('/sim/api/clock', { action: 'drift', ppm }, `The RTC now runs at ${ppm} ppm.`);
+    this.clock({ action: 'drift', ppm }, `The RTC now runs at ${ppm} ppm.`);
   }
 
   private onAdvance(event: SubmitEvent): void {
@@ -137,11 +139,11 @@ export class SimControlPage extends LitElement {
       this.message = { ok: false, text: 'Enter a positive number of seconds to advance virtual time by.' };
       return;
     }
-    void this.act('/sim/api/time/advance', { ms: Math.round(seconds * 1000) }, `Virtual time advanced by ${seconds} s.`);
+    void this.lever.run([simApi('POST /sim/api/time/advance', { body: { ms: Math.round(seconds * 1000) } }), `Virtual time advanced by ${seconds} s.`]);
   }
 
   override render(): TemplateResult {
-    const s = this.state;
+    const s = this.state.last;
     return html`<header>
         <h1>Device Simulator: Test Bench</h1>
         ${s
@@ -152,7 +154,7 @@ export class SimControlPage extends LitElement {
             </nav>`
           : nothing}
       </header>
-      ${this.stateError ? html`<p class="msg error" role="alert" data-test="sim-error">${this.stateError}</p>` : nothing}
+      ${this.state.failure((e) => html`<p class="msg error" role="alert" data-test="sim-error">${describeError(e)}</p>`)}
       ${this.message
         ? html`<p class="msg ${this.message.ok ? 'ok' : 'error'}" role=${this.message.ok ? 'status' : 'alert'} data-test="sim-message">${this.message.text}</p>`
         : nothing}
@@ -165,18 +167,19 @@ export class SimControlPage extends LitElement {
 
   private renderDevice(s: SimState): TemplateResult {
     const off = !s.powered;
+    const busy = pending(this.lever);
     const notSet = s.wallMs !== null && s.wallMs < WALL_PLAUSIBLE_AFTER_MS;
     return html`
       <section>
         <h2>Power</h2>
         <div class="line">
           <span>Printer is <b data-test="sim-power">${s.powered ? 'on' : 'off'}</b></span>
-          <button type="button" ?disabled=${this.busy} @click=${() => this.act('/sim/api/power', { action: 'cycle' }, 'Power cycled: the firmware restarted from NVRAM.')}>
+          <button type="button" ?disabled=${busy} @click=${() => this.power('cycle', 'Power cycled: the firmware restarted from NVRAM.')}>
             Power Cycle
           </button>
           ${s.powered
-            ? html`<button type="button" ?disabled=${this.busy} @click=${() => this.act('/sim/api/power', { action: 'off' }, 'Printer switched off.')}>Power Off</button>`
-            : html`<button type="button" ?disabled=${this.busy} @click=${() => this.act('/sim/api/power', { action: 'on' }, 'Printer switched on.')}>Power On</button>`}
+            ? html`<button type="button" ?disabled=${busy} @click=${() => this.power('off', 'Printer switched off.')}>Power Off</button>`
+            : html`<button type="button" ?disabled=${busy} @click=${() => this.power('on', 'Printer switched on.')}>Power On</button>`}
         </div>
       </section>
       <section>
@@ -203,7 +206,7 @@ export class SimControlPage extends LitElement {
       </section>
       <section>
         <h2>Clock Levers</h2>
-        <fieldset ?disabled=${off || this.busy}>
+        <fieldset ?disabled=${off || busy}>
           <div class="line">
             <span class="what">Jump</span>
             <button type="button" @click=${() => this.jump(-DAY_MS, 'back 1 day')}>−1 day</button>
@@ -228,7 +231,7 @@ export class SimControlPage extends LitElement {
           </form>
           <div class="line">
             <span class="what">Backup battery</span>
-            <button type="button" @click=${() => this.act('/sim/api/clock', { action: 'battery-loss' }, 'Battery loss: the RTC restarted at its factory date.')}>Battery Loss</button>
+            <button type="button" @click=${() => this.clock({ action: 'battery-loss' }, 'Battery loss: the RTC restarted at its factory date.')}>Battery Loss</button>
             <span class="muted">RTC restarts at ${formatUtc(RTC_FACTORY_WALL_MS)} UTC</span>
           </div>
           ${s.virtualTime
@@ -298,13 +301,13 @@ export class SimControlPage extends LitElement {
     .clocks td {
       text-align: left;
       padding: 3px 6px;
-      border-bottom: 1px solid #e3e6ea;
+      border-bottom: 1px solid var(--line-soft);
       font-variant-numeric: tabular-nums;
     }
     .clocks th {
       font-weight: 500;
       width: 210px;
-      color: #4a5561;
+      color: var(--label);
     }
     .label {
       display: grid;
@@ -313,19 +316,19 @@ export class SimControlPage extends LitElement {
       padding: 8px 10px;
       border: 1px dashed #7d8894;
       background: #fafafa;
-      font-family: ui-monospace, 'DejaVu Sans Mono', monospace;
+      font-family: var(--mono);
     }
     .label dt {
-      color: #4a5561;
+      color: var(--label);
     }
     .label dd {
       margin: 0;
       font-weight: 600;
     }
     .flag {
-      color: #8a5a00;
-      background: #fff4d6;
-      padding: 0 4px;
+      color: var(--warn-ink);
+      background: var(--warn-bg);
+      padding: 0 var(--space-1);
     }
     .events ol {
       list-style: none;
@@ -333,7 +336,7 @@ export class SimControlPage extends LitElement {
       padding: 0;
       max-height: calc(100vh - 130px);
       overflow: auto;
-      font-size: 12px;
+      font-size: var(--text-small);
     }
     .events li {
       display: grid;
@@ -344,20 +347,20 @@ export class SimControlPage extends LitElement {
       font-variant-numeric: tabular-nums;
     }
     .events li.warn {
-      background: #fff4d6;
+      background: var(--warn-bg);
     }
     .events li.error {
-      background: #fdf0ef;
+      background: var(--error-bg);
     }
     .events li.marker,
     .events li.empty {
       display: block;
       text-align: center;
-      color: #4a5561;
-      background: #eef1f4;
+      color: var(--label);
+      background: var(--shade);
     }
     .seq {
-      color: #6b7580;
+      color: var(--faint);
     }
     .code {
       font-weight: 600;

@@ -6,57 +6,42 @@
  * and polls it every few seconds, so the live-grant counts follow what the device does.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import type { EntraDirectoryView, EntraUserView, GoogleDirectoryView, GoogleUserView, IdentityDirectoryView } from '../../cloud/identity-views.ts';
-import { PollController } from './poll-controller.ts';
-import { formatUtc, simRequest, type SimMethod } from './sim-api.ts';
+import type { EntraDirectoryView, EntraUserView, GoogleDirectoryView, GoogleUserView } from '../../cloud/identity-views.ts';
+import { action, ApiTask, pending } from '../../../remote-ui/src/kit/api-task.ts';
+import { describeError, type HttpResult } from '../../../remote-ui/src/kit/http-client.ts';
+import { formatUtc } from './bench-time.ts';
+import { simApi } from './sim-api.ts';
 import { benchFormStyles, benchHeadingStyles } from './bench-styles.ts';
 
-const CLOUD_API = '/sim/api/cloud';
 const POLL_MS = 3000;
 const MAX_LIFETIME_S = 2 * 86_400;
 
 export class SimIdentityServices extends LitElement {
-  static override properties = {
-    view: { state: true },
-    message: { state: true },
-    busy: { state: true },
-  };
+  static override properties = { message: { state: true } };
 
-  declare view: IdentityDirectoryView | undefined;
   declare message: { ok: boolean; text: string } | undefined;
-  declare busy: boolean;
-  private readonly poller = new PollController(this, () => this.load(), POLL_MS);
-
-  constructor() {
-    super();
-    this.busy = false;
-  }
-
-  private async load(): Promise<void> {
-    const result = await simRequest<IdentityDirectoryView>(CLOUD_API);
-    if (result.ok) this.view = result.data;
-    else if (!this.view) this.message = { ok: false, text: result.message };
-  }
-
+  private readonly directories = new ApiTask(this, (_, call) => simApi('GET /sim/api/cloud', call), { everyMs: POLL_MS });
   /** One lever; the message says what happened, and the lists are read again at once. */
-  private async act(method: SimMethod, path: string, body: unknown, done: string): Promise<boolean> {
-    this.busy = true;
-    const result = await simRequest<unknown>(`${CLOUD_API}${path}`, body, method);
-    this.busy = false;
-    this.message = result.ok ? { ok: true, text: done } : { ok: false, text: result.message };
-    if (result.ok) await this.poller.run();
-    return result.ok;
+  private readonly lever = action(this, async (request: Promise<HttpResult<unknown>>, done: string, form?: HTMLFormElement) => {
+    const result = await request;
+    this.message = result.ok ? { ok: true, text: done } : { ok: false, text: describeError(result.error) };
+    if (!result.ok) return;
+    form?.reset();
+    await this.directories.refresh();
+  });
+
+  private act(request: Promise<HttpResult<unknown>>, done: string): void {
+    void this.lever.run([request, done]);
   }
 
-  /** An add form: its fields to a body, then cleared when the simulator took it. */
-  private submit(build: (fields: Record<string, string>, form: HTMLFormElement) => { path: string; body: unknown; done: string }) {
-    return async (event: SubmitEvent): Promise<void> => {
+  /** An add form: its fields to a request, the form cleared when the simulator took it. */
+  private submit(build: (fields: Record<string, string>) => readonly [request: Promise<HttpResult<unknown>>, done: string]) {
+    return (event: SubmitEvent): void => {
       event.preventDefault();
       const form = event.target as HTMLFormElement;
       const fields: Record<string, string> = {};
       for (const [name, value] of new FormData(form)) fields[name] = String(value).trim();
-      const { path, body, done } = build(fields, form);
-      if (await this.act('POST', path, body, done)) form.reset();
+      void this.lever.run([...build(fields), form]);
     };
   }
 
@@ -72,18 +57,21 @@ export class SimIdentityServices extends LitElement {
   }
 
   override render(): TemplateResult {
-    const v = this.view;
     return html`${this.message
         ? html`<p class="msg ${this.message.ok ? 'ok' : 'error'}" role=${this.message.ok ? 'status' : 'alert'} data-test="identity-message">${this.message.text}</p>`
         : nothing}
-      ${v ? html`${this.renderEntra(v.entra)}${this.renderGoogle(v.google)}` : html`<section><p class="muted">Asking the emulated identity services…</p></section>`}`;
+      ${this.directories.view(
+        (v) => html`${this.renderEntra(v.entra)}${this.renderGoogle(v.google)}`,
+        html`<section><p class="muted">Asking the emulated identity services…</p></section>`,
+        (e) => html`<p class="msg error" role="alert" data-test="identity-error">${describeError(e)}</p>`,
+      )}`;
   }
 
   // --- Entra ID -------------------------------------------------------------------------------
 
   private renderEntra(e: EntraDirectoryView): TemplateResult {
     const tenantName = (id: string) => e.tenants.find((t) => t.id === id)?.displayName ?? id;
-    const off = this.busy;
+    const off = pending(this.lever);
     return html`<section data-test="entra-directory">
       <h2>Microsoft Entra ID <span class="muted">login.microsoftonline.com/{tenant}: a verified domain, a tenant ID, or ${e.aliases.join(' / ')}</span></h2>
       <h3>Tenants</h3>
@@ -95,11 +83,17 @@ export class SimIdentityServices extends LitElement {
             <td class="mono">${t.id}</td>
             <td>${t.domains.join(', ')}</td>
             <td class="num">${e.users.filter((u) => u.tenantId === t.id).length}</td>
-            <td class="actions"><button type="button" class="small" ?disabled=${off} @click=${() => this.act('DELETE', `/entra/tenants/${encodeURIComponent(t.id)}`, undefined, `Tenant ${t.displayName} removed, with its users.`)}>Remove</button></td>
+            <td class="actions"><button type="button" class="small" ?disabled=${off} @click=${() => this.act(simApi('DELETE /sim/api/cloud/entra/tenants/:tenant', { params: { tenant: t.id } }), `Tenant ${t.displayName} removed, with its users.`)}>Remove</button></td>
           </tr>`,
         )}
       </table>
-      <form class="line add" @submit=${this.submit((f) => ({ path: '/entra/tenants', body: { displayName: f['displayName'], domains: splitList(f['domains']) }, done: `Tenant ${f['displayName']} added.` }))}>
+      <form
+        class="line add"
+        @submit=${this.submit((f) => [
+          simApi('POST /sim/api/cloud/entra/tenants', { body: { displayName: f['displayName'] ?? '', domains: splitList(f['domains']) } }),
+          `Tenant ${f['displayName']} added.`,
+        ])}
+      >
         <input name="displayName" aria-label="Tenant name" placeholder="Tenant name" required />
         <input name="domains" class="wide" aria-label="Verified domains" placeholder="Domains, e.g. northwind.com" required />
         <button type="submit" ?disabled=${off}>Add Tenant</button>
@@ -120,15 +114,19 @@ export class SimIdentityServices extends LitElement {
                 ${a.publicClientFlows ? 'Yes' : html`<span class="warn">No (AADSTS7000218)</span>`}
               </label>
             </td>
-            <td class="actions"><button type="button" class="small" ?disabled=${off} @click=${() => this.act('DELETE', `/entra/apps/${a.clientId}`, undefined, `App ${a.displayName} removed: its client ID now gets AADSTS700016.`)}>Remove</button></td>
+            <td class="actions"><button type="button" class="small" ?disabled=${off} @click=${() => this.act(simApi('DELETE /sim/api/cloud/entra/apps/:clientId', { params: { clientId: a.clientId } }), `App ${a.displayName} removed: its client ID now gets AADSTS700016.`)}>Remove</button></td>
           </tr>`,
         )}
       </table>
-      <form class="line add" @submit=${this.submit((f) => ({
-        path: '/entra/apps',
-        body: { displayName: f['displayName'], homeTenant: f['homeTenant'], publicClientFlows: f['publicClientFlows'] === 'on', ...(f['clientId'] ? { clientId: f['clientId'] } : {}) },
-        done: `App ${f['displayName']} registered.`,
-      }))}>
+      <form
+        class="line add"
+        @submit=${this.submit((f) => [
+          simApi('POST /sim/api/cloud/entra/apps', {
+            body: { displayName: f['displayName'] ?? '', homeTenant: f['homeTenant'] ?? '', publicClientFlows: f['publicClientFlows'] === 'on', ...(f['clientId'] ? { clientId: f['clientId'] } : {}) },
+          }),
+          `App ${f['displayName']} registered.`,
+        ])}
+      >
         <input name="displayName" aria-label="App name" placeholder="App name" required />
         <select name="homeTenant" aria-label="Home tenant">${e.tenants.map((t) => html`<option value=${t.id}>${t.displayName}</option>`)}</select>
         <input name="clientId" class="guid" aria-label="Client ID" placeholder="Client ID (empty: a new one)" />
@@ -148,7 +146,13 @@ export class SimIdentityServices extends LitElement {
           </tr>`,
         )}
       </table>
-      <form class="line add" @submit=${this.submit((f) => ({ path: '/entra/users', body: { userPrincipalName: f['userPrincipalName'], ...(f['displayName'] ? { displayName: f['displayName'] } : {}) }, done: `User ${f['userPrincipalName']} added.` }))}>
+      <form
+        class="line add"
+        @submit=${this.submit((f) => [
+          simApi('POST /sim/api/cloud/entra/users', { body: { userPrincipalName: f['userPrincipalName'] ?? '', ...(f['displayName'] ? { displayName: f['displayName'] } : {}) } }),
+          `User ${f['userPrincipalName']} added.`,
+        ])}
+      >
         <input name="userPrincipalName" type="email" aria-label="User principal name" placeholder="name@verified-domain" required />
         <input name="displayName" aria-label="Display name" placeholder="Display name (optional)" />
         <button type="submit" ?disabled=${off}>Add User</button>
@@ -158,13 +162,16 @@ export class SimIdentityServices extends LitElement {
   }
 
   private onPublicClientFlows(clientId: string, name: string, on: boolean): void {
-    void this.act('PATCH', `/entra/apps/${clientId}`, { publicClientFlows: on }, `${name}: public client flows ${on ? 'allowed' : 'off (the token endpoint now answers AADSTS7000218)'}.`);
+    this.act(
+      simApi('PATCH /sim/api/cloud/entra/apps/:clientId', { params: { clientId }, body: { publicClientFlows: on } }),
+      `${name}: public client flows ${on ? 'allowed' : 'off (the token endpoint now answers AADSTS7000218)'}.`,
+    );
   }
 
   // --- Google ---------------------------------------------------------------------------------
 
   private renderGoogle(g: GoogleDirectoryView): TemplateResult {
-    const off = this.busy;
+    const off = pending(this.lever);
     return html`<section data-test="google-directory">
       <h2>Google <span class="muted">accounts.google.com, oauth2.googleapis.com: Desktop-app clients to paste into the Remote UI</span></h2>
       <h3>OAuth clients</h3>
@@ -185,11 +192,17 @@ export class SimIdentityServices extends LitElement {
               </label>
             </td>
             <td class="num">${c.liveRefreshTokens}</td>
-            <td class="actions"><button type="button" class="small" ?disabled=${off} @click=${() => this.act('DELETE', `/google/clients/${encodeURIComponent(c.clientId)}`, undefined, `Client ${c.displayName} deleted.`)}>Remove</button></td>
+            <td class="actions"><button type="button" class="small" ?disabled=${off} @click=${() => this.act(simApi('DELETE /sim/api/cloud/google/clients/:clientId', { params: { clientId: c.clientId } }), `Client ${c.displayName} deleted.`)}>Remove</button></td>
           </tr>`,
         )}
       </table>
-      <form class="line add" @submit=${this.submit((f) => ({ path: '/google/clients', body: { displayName: f['displayName'], testing: f['testing'] === 'on' }, done: `Client ${f['displayName']} created: copy its ID and secret from the list.` }))}>
+      <form
+        class="line add"
+        @submit=${this.submit((f) => [
+          simApi('POST /sim/api/cloud/google/clients', { body: { displayName: f['displayName'] ?? '', testing: f['testing'] === 'on' } }),
+          `Client ${f['displayName']} created: copy its ID and secret from the list.`,
+        ])}
+      >
         <input name="displayName" aria-label="Client name" placeholder="Client name" required />
         <label class="check"><input type="checkbox" name="testing" /> Testing</label>
         <button type="submit" ?disabled=${off}>Add Client</button>
@@ -207,7 +220,13 @@ export class SimIdentityServices extends LitElement {
           </tr>`,
         )}
       </table>
-      <form class="line add" @submit=${this.submit((f) => ({ path: '/google/users', body: { email: f['email'], ...(f['displayName'] ? { displayName: f['displayName'] } : {}) }, done: `Account ${f['email']} added.` }))}>
+      <form
+        class="line add"
+        @submit=${this.submit((f) => [
+          simApi('POST /sim/api/cloud/google/users', { body: { email: f['email'] ?? '', ...(f['displayName'] ? { displayName: f['displayName'] } : {}) } }),
+          `Account ${f['email']} added.`,
+        ])}
+      >
         <input name="email" type="email" aria-label="Google account" placeholder="name@gmail.com" required />
         <input name="displayName" aria-label="Account name" placeholder="Display name (optional)" />
         <button type="submit" ?disabled=${off}>Add Account</button>
@@ -217,21 +236,26 @@ export class SimIdentityServices extends LitElement {
   }
 
   private onTesting(clientId: string, name: string, testing: boolean): void {
-    void this.act('PATCH', `/google/clients/${encodeURIComponent(clientId)}`, { testing }, `${name}: ${testing ? 'Testing (refresh tokens issued from now on expire after 7 days)' : 'In production'}.`);
+    this.act(
+      simApi('PATCH /sim/api/cloud/google/clients/:clientId', { params: { clientId }, body: { testing } }),
+      `${name}: ${testing ? 'Testing (refresh tokens issued from now on expire after 7 days)' : 'In production'}.`,
+    );
   }
 
   // --- shared ---------------------------------------------------------------------------------
 
   /** The last cells of a user's row: live grants, the last password change, and the levers. */
   private userCells(provider: 'entra' | 'google', user: string, u: EntraUserView | GoogleUserView, refusal: string): TemplateResult {
-    const path = `/${provider}/users/${encodeURIComponent(user)}`;
-    const off = this.busy;
+    const lever = (what: 'password' | 'revoke') => simApi(`POST /sim/api/cloud/${provider}/users/:user/${what}` as const, { params: { user }, body: {} });
+    const remove = () =>
+      provider === 'entra' ? simApi('DELETE /sim/api/cloud/entra/users/:upn', { params: { upn: user } }) : simApi('DELETE /sim/api/cloud/google/users/:email', { params: { email: user } });
+    const off = pending(this.lever);
     return html`<td class="num" data-test="live-grants">${u.liveRefreshTokens}</td>
       <td>${u.passwordChangedAtMs === null ? '—' : formatUtc(u.passwordChangedAtMs)}</td>
       <td class="actions">
-        <button type="button" class="small" ?disabled=${off} @click=${() => this.act('POST', `${path}/password`, {}, `${user} changed the password: refresh tokens now get ${refusal}.`)}>Change Password</button>
-        <button type="button" class="small" ?disabled=${off} @click=${() => this.act('POST', `${path}/revoke`, {}, `${user}: every refresh token revoked (${refusal}).`)}>Revoke</button>
-        <button type="button" class="small" ?disabled=${off} @click=${() => this.act('DELETE', path, undefined, `${user} removed.`)}>Remove</button>
+        <button type="button" class="small" ?disabled=${off} @click=${() => this.act(lever('password'), `${user} changed the password: refresh tokens now get ${refusal}.`)}>Change Password</button>
+        <button type="button" class="small" ?disabled=${off} @click=${() => this.act(lever('revoke'), `${user}: every refresh token revoked (${refusal}).`)}>Revoke</button>
+        <button type="button" class="small" ?disabled=${off} @click=${() => this.act(remove(), `${user} removed.`)}>Remove</button>
       </td>`;
   }
 
@@ -240,13 +264,13 @@ export class SimIdentityServices extends LitElement {
     const onSubmit = (event: SubmitEvent) => {
       event.preventDefault();
       const seconds = Number(new FormData(event.target as HTMLFormElement).get('seconds'));
-      void this.act('PATCH', `/${provider}`, { accessTokenLifetimeS: seconds }, `Access tokens issued from now on live ${seconds} s.`);
+      this.act(simApi(`PATCH /sim/api/cloud/${provider}` as const, { body: { accessTokenLifetimeS: seconds } }), `Access tokens issued from now on live ${seconds} s.`);
     };
     return html`<form class="line lifetime" @submit=${onSubmit}>
       <label for=${id}>Access tokens issued from now on live</label>
       <input id=${id} name="seconds" class="seconds" type="number" min="1" max=${MAX_LIFETIME_S} step="1" required .value=${String(lifetimeS)} />
       <span>s</span>
-      <button type="submit" ?disabled=${this.busy}>Apply</button>
+      <button type="submit" ?disabled=${pending(this.lever)}>Apply</button>
     </form>`;
   }
 
@@ -264,25 +288,25 @@ export class SimIdentityServices extends LitElement {
         z-index: 1;
       }
       h3 {
-        font-size: 12px;
+        font-size: var(--text-small);
         margin: 10px 0 2px;
         color: #2b333b;
       }
       table {
         width: 100%;
         border-collapse: collapse;
-        font-size: 12px;
+        font-size: var(--text-small);
       }
       th,
       td {
         text-align: left;
         padding: 2px 6px;
-        border-bottom: 1px solid #e3e6ea;
+        border-bottom: 1px solid var(--line-soft);
         vertical-align: middle;
       }
       th {
         font-weight: 500;
-        color: #4a5561;
+        color: var(--label);
         background: #f5f6f8;
       }
       .num {
@@ -292,7 +316,7 @@ export class SimIdentityServices extends LitElement {
       }
       .mono,
       code {
-        font-family: ui-monospace, 'DejaVu Sans Mono', monospace;
+        font-family: var(--mono);
         font-size: 11.5px;
       }
       .actions {
@@ -311,7 +335,7 @@ export class SimIdentityServices extends LitElement {
       }
       .credentials .key {
         width: 44px;
-        color: #4a5561;
+        color: var(--label);
       }
       button.copy {
         font-size: 11px;
@@ -320,13 +344,13 @@ export class SimIdentityServices extends LitElement {
       }
       .tag {
         font-size: 11px;
-        color: #2f5d8a;
+        color: var(--accent);
         background: #e8f0f8;
-        padding: 0 4px;
+        padding: 0 var(--space-1);
         white-space: nowrap;
       }
       .warn {
-        color: #8a5a00;
+        color: var(--warn-ink);
       }
       .switch,
       .check {

@@ -8,22 +8,14 @@
  * it), never rendered as HTML; raw source and attachments are served by the API as downloads with
  * a sandbox CSP (device-sim/control/mailbox-api.ts).
  */
+import { Task, TaskStatus } from '@lit/task';
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { PollController } from '../../control/page/poll-controller.ts';
-import { formatUtc } from '../../control/page/sim-api.ts';
-import {
-  attachmentUrl,
-  deleteAll,
-  deleteMessage,
-  getMessage,
-  listMessages,
-  rawUrl,
-  readRawHead,
-  type DeliveryInfo,
-  type MailboxMessage,
-  type MailboxSummary,
-} from './mailbox-client.ts';
-import { benchFrameStyles, benchMessageStyles } from '../../control/page/bench-styles.ts';
+import { ApiTask, oneAtATime, pending } from '../../../remote-ui/src/kit/api-task.ts';
+import { describeError, unwrap, type HttpError } from '../../../remote-ui/src/kit/http-client.ts';
+import type { DeliveryInfo, MailboxMessage, MailboxSummary } from '../../cloud/mailbox-types.ts';
+import { formatUtc } from '../../control/page/bench-time.ts';
+import { attachmentUrl, mailboxApi, rawUrl, readRawHead } from './mailbox-client.ts';
+import { benchButtonStyles, benchFrameStyles, benchMessageStyles } from '../../control/page/bench-styles.ts';
 
 const POLL_MS = 2000;
 /** The raw box shows at most this much of the source; the "Raw source" link has all of it. */
@@ -34,51 +26,58 @@ const SMTP_MAX_LINE_OCTETS = 1000;
 const SERVER_NAMES: Readonly<Record<string, string>> = { office365: 'Office 365', gmail: 'Gmail', direct: 'Injected' };
 
 type Notice = { readonly ok: boolean; readonly text: string };
-type RawView = { readonly id: string; readonly text: string; readonly shownBytes: number; readonly totalBytes: number };
 
 export class SimMailboxPage extends LitElement {
   static override properties = {
-    messages: { state: true },
-    listError: { state: true },
     selectedId: { state: true },
-    detail: { state: true },
-    detailError: { state: true },
     showRaw: { state: true },
-    raw: { state: true },
-    rawError: { state: true },
     notice: { state: true },
     confirmingDeleteAll: { state: true },
-    busy: { state: true },
     opened: { state: true },
   };
 
-  /** Newest first; undefined until the first answer. */
-  declare messages: readonly MailboxSummary[] | undefined;
-  declare listError: string | undefined;
   declare selectedId: string | undefined;
-  declare detail: MailboxMessage | undefined;
-  declare detailError: string | undefined;
   declare showRaw: boolean;
-  declare raw: RawView | undefined;
-  declare rawError: string | undefined;
   declare notice: Notice | undefined;
   declare confirmingDeleteAll: boolean;
-  declare busy: boolean;
   /** Messages the tester has opened (the others are listed in bold, as unread). */
   declare opened: ReadonlySet<string>;
-  /** Bumped by every change the page makes, so a list fetched before it is not shown after it. */
-  private listVersion = 0;
-  private readonly poller = new PollController(this, () => this.poll(), POLL_MS);
+  /** The list, newest first, read again every POLL_MS. */
+  private readonly list = new ApiTask(this, (_, call) => mailboxApi('GET /sim/api/mailbox', call), {
+    everyMs: POLL_MS,
+    onAnswer: ({ messages }) => {
+      const shown = this.detail.value?.id;
+      // While a delete is on its way, a list read before it took effect proves nothing.
+      if (pending(this.change) || shown === undefined || shown !== this.selectedId || messages.some((m) => m.id === shown)) return;
+      this.clearSelection();
+      this.notice = { ok: false, text: `Message ${shown} is no longer in the mailbox (deleted, or dropped by the mailbox limits).` };
+    },
+  });
+  /** The open message. */
+  private readonly detail = new Task(this, {
+    autoRun: false,
+    task: async ([id]: readonly [string], { signal }) => unwrap(await mailboxApi('GET /sim/api/mailbox/:id', { params: { id }, signal })),
+    onComplete: (message) => {
+      this.opened = new Set([...this.opened, message.id]);
+      if (this.showRaw) this.loadRaw(message.id);
+    },
+  });
+  /** The head of the open message's raw source, while Show Raw is on. */
+  private readonly raw = new Task(this, {
+    autoRun: false,
+    task: async ([id]: readonly [string]) => ({ id, ...unwrap(await readRawHead(id, RAW_SHOWN_BYTES)) }),
+  });
+  /** Delete one or all: one at a time, their buttons off meanwhile. */
+  private readonly change = oneAtATime(this);
   private readonly onHashChange = (): void => {
     const id = this.idFromHash();
-    if (id && id !== this.selectedId) void this.select(id);
+    if (id && id !== this.selectedId) this.select(id);
   };
 
   constructor() {
     super();
     this.showRaw = false;
     this.confirmingDeleteAll = false;
-    this.busy = false;
     this.opened = new Set();
   }
 
@@ -86,7 +85,7 @@ export class SimMailboxPage extends LitElement {
     super.connectedCallback();
     window.addEventListener('hashchange', this.onHashChange);
     const id = this.idFromHash();
-    if (id) void this.select(id);
+    if (id) this.select(id);
   }
 
   override disconnectedCallback(): void {
@@ -99,112 +98,70 @@ export class SimMailboxPage extends LitElement {
     return id === '' ? undefined : id;
   }
 
-  private async poll(): Promise<void> {
-    const version = this.listVersion;
-    const result = await listMessages();
-    if (version !== this.listVersion) return;
-    if (!result.ok) {
-      this.listError = result.message;
-      return;
-    }
-    this.listError = undefined;
-    this.messages = result.data.messages;
-    const shown = this.detail?.id;
-    if (shown !== undefined && shown === this.selectedId && !this.messages.some((m) => m.id === shown)) {
-      this.clearSelection();
-      this.notice = { ok: false, text: `Message ${shown} is no longer in the mailbox (deleted, or dropped by the mailbox limits).` };
-    }
-  }
-
-  private async select(id: string): Promise<void> {
-    if (id === this.selectedId && (this.detail || this.detailError)) return;
+  private select(id: string): void {
+    if (id === this.selectedId) return;
     this.selectedId = id;
-    this.detail = undefined;
-    this.detailError = undefined;
-    this.raw = undefined;
-    this.rawError = undefined;
     this.confirmingDeleteAll = false;
     if (window.location.hash !== `#${id}`) history.replaceState(null, '', `#${encodeURIComponent(id)}`);
-    const result = await getMessage(id);
-    if (this.selectedId !== id) return; // the tester moved on meanwhile
-    if (!result.ok) {
-      this.detailError = result.message;
-      return;
-    }
-    this.detail = result.data;
-    this.opened = new Set([...this.opened, id]);
-    if (this.showRaw) void this.loadRaw(id);
+    void this.detail.run([id]);
   }
 
   private clearSelection(): void {
     this.selectedId = undefined;
-    this.detail = undefined;
-    this.detailError = undefined;
-    this.raw = undefined;
-    this.rawError = undefined;
     history.replaceState(null, '', window.location.pathname + window.location.search);
   }
 
-  private async loadRaw(id: string): Promise<void> {
-    if (this.raw?.id === id) return;
-    this.rawError = undefined;
-    const result = await readRawHead(id, RAW_SHOWN_BYTES);
-    if (this.selectedId !== id || !this.showRaw) return;
-    if (!result.ok) {
-      this.rawError = result.message;
-      return;
-    }
-    this.raw = { id, ...result.data };
+  private loadRaw(id: string): void {
+    if (this.raw.status !== TaskStatus.COMPLETE || this.raw.value?.id !== id) void this.raw.run([id]);
   }
 
   private toggleRaw(): void {
     this.showRaw = !this.showRaw;
-    if (this.showRaw && this.selectedId) void this.loadRaw(this.selectedId);
+    if (this.showRaw && this.selectedId) this.loadRaw(this.selectedId);
   }
 
-  private async deleteSelected(): Promise<void> {
+  private deleteSelected(): void {
     const id = this.selectedId;
     if (!id) return;
-    const list = this.messages ?? [];
+    const list = this.list.last?.messages ?? [];
     const at = list.findIndex((m) => m.id === id);
     const next = list[at + 1] ?? list[at - 1];
-    this.busy = true;
-    this.listVersion++;
-    const result = await deleteMessage(id);
-    this.listVersion++;
-    this.busy = false;
-    if (!result.ok) {
-      this.notice = { ok: false, text: result.message };
-      return;
-    }
-    this.messages = list.filter((m) => m.id !== id);
-    this.notice = { ok: true, text: `Message ${id} deleted.` };
-    if (next && at >= 0) void this.select(next.id);
-    else this.clearSelection();
-    void this.poller.run();
+    void this.change.run([
+      async () => {
+        const result = await mailboxApi('DELETE /sim/api/mailbox/:id', { params: { id } });
+        if (!result.ok) {
+          this.notice = { ok: false, text: result.error.message };
+          return;
+        }
+        const messages = list.filter((m) => m.id !== id);
+        void this.list.set({ total: messages.length, messages }).then(() => this.list.refresh());
+        this.notice = { ok: true, text: `Message ${id} deleted.` };
+        if (next && at >= 0) this.select(next.id);
+        else this.clearSelection();
+      },
+    ]);
   }
 
-  private async deleteEverything(): Promise<void> {
-    this.busy = true;
-    this.listVersion++;
-    const result = await deleteAll();
-    this.listVersion++;
-    this.busy = false;
-    this.confirmingDeleteAll = false;
-    if (!result.ok) {
-      this.notice = { ok: false, text: result.message };
-      return;
-    }
-    const count = this.messages?.length ?? 0;
-    this.messages = [];
-    this.clearSelection();
-    this.notice = { ok: true, text: `Deleted all ${count} message${count === 1 ? '' : 's'}.` };
-    void this.poller.run();
+  private deleteEverything(): void {
+    void this.change.run([
+      async () => {
+        const result = await mailboxApi('DELETE /sim/api/mailbox');
+        this.confirmingDeleteAll = false;
+        if (!result.ok) {
+          this.notice = { ok: false, text: result.error.message };
+          return;
+        }
+        const count = this.list.last?.messages.length ?? 0;
+        void this.list.set({ total: 0, messages: [] }).then(() => this.list.refresh());
+        this.clearSelection();
+        this.notice = { ok: true, text: `Deleted all ${count} message${count === 1 ? '' : 's'}.` };
+      },
+    ]);
   }
 
   /** Arrow keys move through the list, Enter or Space opens the focused row. */
   private onRowKey(event: KeyboardEvent, index: number): void {
-    const list = this.messages ?? [];
+    const list = this.list.last?.messages ?? [];
     let target: number;
     if (event.key === 'ArrowDown') target = Math.min(index + 1, list.length - 1);
     else if (event.key === 'ArrowUp') target = Math.max(index - 1, 0);
@@ -213,7 +170,7 @@ export class SimMailboxPage extends LitElement {
     event.preventDefault();
     const message = list[target];
     if (!message) return;
-    void this.select(message.id);
+    this.select(message.id);
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(message.id)}"]`)?.focus());
   }
 
@@ -225,7 +182,7 @@ export class SimMailboxPage extends LitElement {
           <a href="/panel/" target="_blank" rel="noopener">Control Panel</a>
         </nav>
       </header>
-      ${this.listError ? html`<p class="msg error" role="alert" data-test="mail-error">${this.listError}</p>` : nothing}
+      ${this.list.failure((e) => html`<p class="msg error" role="alert" data-test="mail-error">${e.message}</p>`)}
       ${this.notice
         ? html`<p class="msg ${this.notice.ok ? 'ok' : 'error'}" role=${this.notice.ok ? 'status' : 'alert'} data-test="mail-notice">
             ${this.notice.text}
@@ -236,7 +193,7 @@ export class SimMailboxPage extends LitElement {
   }
 
   private renderList(): TemplateResult {
-    const list = this.messages;
+    const list = this.list.last?.messages;
     const totalBytes = (list ?? []).reduce((sum, m) => sum + m.size, 0);
     return html`<section class="list">
       <h2>
@@ -248,14 +205,14 @@ export class SimMailboxPage extends LitElement {
         <span class="actions">
           ${this.confirmingDeleteAll
             ? html`<span class="confirm" role="alert">Delete all ${list?.length ?? 0} messages?</span>
-                <button type="button" class="small danger" ?disabled=${this.busy} data-test="mail-delete-all-confirm" @click=${() => this.deleteEverything()}>
+                <button type="button" class="small danger" ?disabled=${pending(this.change)} data-test="mail-delete-all-confirm" @click=${() => this.deleteEverything()}>
                   Delete All
                 </button>
                 <button type="button" class="small" @click=${() => (this.confirmingDeleteAll = false)}>Cancel</button>`
             : html`<button
                 type="button"
                 class="small"
-                ?disabled=${this.busy || !list || list.length === 0}
+                ?disabled=${pending(this.change) || !list || list.length === 0}
                 data-test="mail-delete-all"
                 @click=${() => (this.confirmingDeleteAll = true)}
               >
@@ -264,7 +221,7 @@ export class SimMailboxPage extends LitElement {
         </span>
       </h2>
       ${!list
-        ? html`<p class="muted">${this.listError ? 'The mailbox cannot be read.' : 'Asking the simulator…'}</p>`
+        ? html`<p class="muted">${this.list.error ? 'The mailbox cannot be read.' : 'Asking the simulator…'}</p>`
         : list.length === 0
           ? html`<p class="empty" data-test="mail-empty">
               The mailbox is empty.<br />
@@ -314,13 +271,19 @@ export class SimMailboxPage extends LitElement {
     </tr>`;
   }
 
-  private renderDetail(): TemplateResult | typeof nothing {
-    if (!this.selectedId) {
-      return this.messages && this.messages.length > 0 ? html`<p class="hint muted">Click a message to open it.</p>` : nothing;
+  private renderDetail(): unknown {
+    const id = this.selectedId;
+    if (!id) {
+      return this.list.last?.messages.length ? html`<p class="hint muted">Click a message to open it.</p>` : nothing;
     }
-    if (this.detailError) return html`<section class="detail"><p class="msg error" role="alert" data-test="mail-detail-error">${this.detailError}</p></section>`;
-    const m = this.detail;
-    if (!m) return html`<section class="detail"><p class="muted">Opening message ${this.selectedId}…</p></section>`;
+    return this.detail.render({
+      pending: () => html`<section class="detail"><p class="muted">Opening message ${id}…</p></section>`,
+      complete: (m) => this.renderMessage(m),
+      error: (e) => html`<section class="detail"><p class="msg error" role="alert" data-test="mail-detail-error">${(e as HttpError).message}</p></section>`,
+    });
+  }
+
+  private renderMessage(m: MailboxMessage): TemplateResult {
     return html`<section class="detail" data-test="mail-detail" data-id=${m.id}>
       <div class="toolbar">
         <h2 class="subject" data-test="mail-detail-subject">${m.subject ?? html`<span class="muted">(no subject)</span>`}</h2>
@@ -329,7 +292,7 @@ export class SimMailboxPage extends LitElement {
             ${this.showRaw ? 'Hide Raw' : 'Show Raw'}
           </button>
           <a class="button" href=${rawUrl(m.id)} target="_blank" rel="noopener" data-test="mail-raw-link">Raw Source</a>
-          <button type="button" class="danger" ?disabled=${this.busy} data-test="mail-delete" @click=${() => this.deleteSelected()}>Delete</button>
+          <button type="button" class="danger" ?disabled=${pending(this.change)} data-test="mail-delete" @click=${() => this.deleteSelected()}>Delete</button>
         </span>
       </div>
       <div class="panes">
@@ -421,10 +384,17 @@ export class SimMailboxPage extends LitElement {
         : nothing}`;
   }
 
-  private renderRaw(m: MailboxMessage): TemplateResult {
-    if (this.rawError) return html`<p class="msg error" role="alert">${this.rawError}</p>`;
-    const raw = this.raw?.id === m.id ? this.raw : undefined;
-    if (!raw) return html`<p class="muted">Reading the raw source…</p>`;
+  private renderRaw(m: MailboxMessage): unknown {
+    const reading = html`<p class="muted">Reading the raw source…</p>`;
+    return this.raw.render({
+      initial: () => reading,
+      pending: () => reading,
+      complete: (raw) => (raw.id === m.id ? this.renderRawText(m, raw) : reading),
+      error: (e) => html`<p class="msg error" role="alert">${describeError(e as HttpError)}</p>`,
+    });
+  }
+
+  private renderRawText(m: MailboxMessage, raw: { readonly shownBytes: number; readonly totalBytes: number; readonly text: string }): TemplateResult {
     const cut = raw.shownBytes < raw.totalBytes;
     return html`<h3>Raw Source</h3>
       ${cut
@@ -439,19 +409,20 @@ export class SimMailboxPage extends LitElement {
   static override styles = [
     benchFrameStyles,
     benchMessageStyles,
+    benchButtonStyles,
     css`
     h3 {
-      font-size: 12px;
+      font-size: var(--text-small);
       text-transform: uppercase;
       letter-spacing: 0.04em;
-      color: #4a5561;
+      color: var(--label);
       margin: 14px 0 4px;
     }
     section {
       background: #fff;
-      border: 1px solid #c9ced6;
+      border: 1px solid var(--line);
       padding: 10px 12px;
-      margin-bottom: 12px;
+      margin-bottom: var(--space-3);
     }
     .actions {
       margin-left: auto;
@@ -459,34 +430,20 @@ export class SimMailboxPage extends LitElement {
       align-items: center;
       gap: 6px;
     }
+    /* In a heading too: the buttons keep their own case and spacing. */
     button,
     a.button {
-      font: inherit;
       color: inherit;
       text-decoration: none;
-      padding: 3px 10px;
-      border: 1px solid #7d8894;
-      border-radius: 2px;
-      background: linear-gradient(#fdfdfd, #e4e7ea);
-      cursor: pointer;
-      white-space: nowrap;
       text-transform: none;
       letter-spacing: 0;
-    }
-    button:disabled {
-      opacity: 0.5;
-      cursor: default;
     }
     button[aria-pressed='true'] {
       background: linear-gradient(#dfe6ee, #cfd8e2);
       box-shadow: inset 0 1px 2px rgba(0, 0, 0, 0.15);
     }
-    button.small {
-      font-size: 12px;
-      padding: 1px 8px;
-    }
     button.danger {
-      color: #b3261e;
+      color: var(--error);
     }
     button.link {
       border: 0;
@@ -498,7 +455,7 @@ export class SimMailboxPage extends LitElement {
       color: inherit;
     }
     .confirm {
-      color: #b3261e;
+      color: var(--error);
       text-transform: none;
       letter-spacing: 0;
       font-weight: 600;
@@ -510,31 +467,31 @@ export class SimMailboxPage extends LitElement {
       text-align: center;
       padding: 28px 0;
       margin: 0;
-      color: #4a5561;
+      color: var(--label);
       background: #f6f7f9;
-      border: 1px dashed #c9ced6;
+      border: 1px dashed var(--line);
     }
     .note {
-      margin: 4px 0;
-      color: #8a5a00;
-      background: #fff4d6;
+      margin: var(--space-1) 0;
+      color: var(--warn-ink);
+      background: var(--warn-bg);
       padding: 3px 6px;
     }
     .flag {
-      color: #8a5a00;
-      background: #fff4d6;
-      padding: 0 4px;
+      color: var(--warn-ink);
+      background: var(--warn-bg);
+      padding: 0 var(--space-1);
     }
     .tag {
       font-size: 11px;
-      color: #4a5561;
-      border: 1px solid #c9ced6;
-      padding: 0 4px;
+      color: var(--label);
+      border: 1px solid var(--line);
+      padding: 0 var(--space-1);
     }
     .mono,
     pre {
-      font-family: ui-monospace, 'DejaVu Sans Mono', monospace;
-      font-size: 12px;
+      font-family: var(--mono);
+      font-size: var(--text-small);
     }
     .hash {
       word-break: break-all;
@@ -545,7 +502,7 @@ export class SimMailboxPage extends LitElement {
     .scroll {
       max-height: 38vh;
       overflow: auto;
-      border: 1px solid #e3e6ea;
+      border: 1px solid var(--line-soft);
     }
     table {
       border-collapse: collapse;
@@ -558,12 +515,12 @@ export class SimMailboxPage extends LitElement {
     .messages th {
       position: sticky;
       top: 0;
-      background: #eef1f4;
+      background: var(--shade);
       text-align: left;
       font-weight: 600;
-      color: #4a5561;
+      color: var(--label);
       padding: 4px 6px;
-      border-bottom: 1px solid #c9ced6;
+      border-bottom: 1px solid var(--line);
       z-index: 1;
     }
     .messages td {
@@ -601,10 +558,10 @@ export class SimMailboxPage extends LitElement {
     }
     .messages tbody tr.selected {
       background: #dce8f4;
-      box-shadow: inset 3px 0 0 #2f5d8a;
+      box-shadow: inset 3px 0 0 var(--accent);
     }
     .messages tbody tr:focus-visible {
-      outline: 2px solid #2f5d8a;
+      outline: 2px solid var(--accent);
       outline-offset: -2px;
     }
     .cut {
@@ -634,8 +591,8 @@ export class SimMailboxPage extends LitElement {
       background: #fcebe8;
     }
     .kind.direct {
-      color: #4a5561;
-      background: #eef1f4;
+      color: var(--label);
+      background: var(--shade);
     }
 
     /* The open message */
@@ -643,14 +600,14 @@ export class SimMailboxPage extends LitElement {
       display: flex;
       align-items: center;
       gap: 8px;
-      border-bottom: 1px solid #e3e6ea;
-      padding-bottom: 8px;
+      border-bottom: 1px solid var(--line-soft);
+      padding-bottom: var(--space-2);
     }
     .toolbar h2.subject {
       font-size: 15px;
       text-transform: none;
       letter-spacing: 0;
-      color: #1d1f22;
+      color: var(--ink);
       margin: 0;
       overflow-wrap: anywhere;
     }
@@ -664,12 +621,12 @@ export class SimMailboxPage extends LitElement {
       text-align: left;
       vertical-align: top;
       padding: 3px 6px;
-      border-bottom: 1px solid #e3e6ea;
+      border-bottom: 1px solid var(--line-soft);
     }
     .fields th {
       font-weight: 500;
       width: 120px;
-      color: #4a5561;
+      color: var(--label);
       white-space: nowrap;
     }
     .fields td {
@@ -681,7 +638,7 @@ export class SimMailboxPage extends LitElement {
       margin: 0;
       padding: 8px 10px;
       background: #fafafa;
-      border: 1px solid #e3e6ea;
+      border: 1px solid var(--line-soft);
       max-height: 50vh;
       overflow: auto;
     }
@@ -700,19 +657,19 @@ export class SimMailboxPage extends LitElement {
     }
     summary {
       cursor: pointer;
-      color: #2f5d8a;
+      color: var(--accent);
     }
     .attachments th,
     .attachments td {
       text-align: left;
       vertical-align: top;
       padding: 4px 6px;
-      border-bottom: 1px solid #e3e6ea;
+      border-bottom: 1px solid var(--line-soft);
     }
     .attachments th {
-      background: #eef1f4;
+      background: var(--shade);
       font-weight: 600;
-      color: #4a5561;
+      color: var(--label);
     }
     .attachments th.num,
     .attachments td.num {
@@ -725,7 +682,7 @@ export class SimMailboxPage extends LitElement {
     .attachments a,
     .msg a,
     .note a {
-      color: #2f5d8a;
+      color: var(--accent);
     }
   `,
   ];

@@ -9,16 +9,9 @@
  * The entry form checks with the device's schema and shows the device's 400 / 409 at the field.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { addressBookEntryRequest } from '../../../firmware/web/api-types.ts';
-import {
-  addAddressBookEntry,
-  deleteAddressBookEntry,
-  getStatus,
-  searchAddressBook,
-  updateAddressBookEntry,
-  type AddressBookEntry,
-  type PanelError,
-} from './panel-api.ts';
+import { addressBookEntryRequest, type AddressBookEntry } from '../../../firmware/web/api-types.ts';
+import { ApiTask, oneAtATime, pending } from '../../../remote-ui/src/kit/api-task.ts';
+import { panelApi } from './panel-api.ts';
 import { panelStyles } from './panel-styles.ts';
 import { DESTINATION_KINDS, KIND_LABELS, checkNewAddress, fieldsToErrors, type DestinationKind, type DraftErrors, type ScanDraft } from './scan-draft.ts';
 
@@ -43,57 +36,45 @@ export class PanelAddressBook extends LitElement {
   static override properties = {
     draft: { attribute: false },
     query: { state: true },
-    entries: { state: true },
-    loadError: { state: true },
     form: { state: true },
     errors: { state: true },
     confirmDelete: { state: true },
-    busy: { state: true },
     notice: { state: true },
   };
 
   declare draft: ScanDraft;
   declare query: string;
-  /** The entries matching `query`; undefined until the device answered. */
-  declare entries: readonly AddressBookEntry[] | undefined;
-  declare loadError: PanelError | undefined;
   declare form: EntryForm | undefined;
   declare errors: DraftErrors;
   declare confirmDelete: boolean;
-  declare busy: boolean;
   /** The outcome of the last tap or save, in one line. */
   declare notice: { readonly ok: boolean; readonly text: string } | undefined;
-  /** Answers to older searches are dropped when a newer one was asked. */
-  private generation = 0;
-  /** This operator may add, change and delete entries (Security → Address Book Editing at the Panel). */
-  private editable = true;
+  /** The entries the device finds for `query` (an answer to an older search is dropped). */
+  private readonly entries = new ApiTask(this, ([q], call) => panelApi('GET /panel/api/address-book', { ...call, query: { q } }), { args: () => [this.query.trim()] as const });
+  /** Whether this operator may add, change and delete entries (Security → Address Book Editing at the Panel), read with each search. */
+  private readonly status = new ApiTask(this, (_, call) => panelApi('GET /panel/api/status', call), { args: () => [this.query.trim()] as const });
+  /** Save or delete: one at a time, their keys off meanwhile. */
+  private readonly change = oneAtATime(this);
 
   constructor() {
     super();
     this.query = '';
     this.errors = {};
     this.confirmDelete = false;
-    this.busy = false;
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    void this.load();
+  private get editable(): boolean {
+    return this.status.last?.addressBookEditable ?? true;
   }
 
-  private async load(): Promise<void> {
-    const generation = ++this.generation;
-    const [result, status] = await Promise.all([searchAddressBook(this.query.trim()), getStatus()]);
-    if (status.ok) this.editable = status.data.addressBookEditable;
-    if (generation !== this.generation) return;
-    this.entries = result.ok ? result.data : this.entries;
-    this.loadError = result.ok ? undefined : result.error;
+  private reload(): void {
+    void this.entries.refresh();
+    void this.status.refresh();
   }
 
   private search(text: string): void {
     this.query = text;
     this.notice = undefined;
-    void this.load();
   }
 
   private pick(entry: AddressBookEntry, kind: DestinationKind): void {
@@ -131,32 +112,39 @@ export class PanelAddressBook extends LitElement {
       this.errors = fieldsToErrors(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || FORM, message: i.message })));
       return;
     }
-    this.busy = true;
-    const result = form.id === undefined ? await addAddressBookEntry(parsed.data) : await updateAddressBookEntry(form.id, parsed.data);
-    this.busy = false;
-    if (!result.ok) {
-      this.errors = result.error.fields ? fieldsToErrors(result.error.fields) : { [FORM]: result.error.message };
-      return;
-    }
-    this.form = undefined;
-    this.notice = { ok: true, text: form.id === undefined ? `${result.data.name} was added to the address book.` : `${result.data.name} was saved.` };
-    await this.load();
+    const id = form.id;
+    const body = parsed.data;
+    await this.change.run([
+      async () => {
+        const result = id === undefined ? await panelApi('POST /panel/api/address-book', { body }) : await panelApi('PUT /panel/api/address-book/:id', { params: { id }, body });
+        if (!result.ok) {
+          this.errors = result.error.fields ? fieldsToErrors(result.error.fields) : { [FORM]: result.error.message };
+          return;
+        }
+        this.form = undefined;
+        this.notice = { ok: true, text: id === undefined ? `${result.data.name} was added to the address book.` : `${result.data.name} was saved.` };
+        this.reload();
+      },
+    ]);
   }
 
   private async deleteEntry(): Promise<void> {
     const form = this.form;
-    if (!form?.id) return;
-    this.busy = true;
-    const result = await deleteAddressBookEntry(form.id);
-    this.busy = false;
-    if (!result.ok && result.status !== 404) {
-      this.errors = { [FORM]: result.error.message };
-      this.confirmDelete = false;
-      return;
-    }
-    this.form = undefined;
-    this.notice = { ok: true, text: `${form.name} was deleted from the address book.` };
-    await this.load();
+    const id = form?.id;
+    if (!form || id === undefined) return;
+    await this.change.run([
+      async () => {
+        const result = await panelApi('DELETE /panel/api/address-book/:id', { params: { id } });
+        if (!result.ok && result.status !== 404) {
+          this.errors = { [FORM]: result.error.message };
+          this.confirmDelete = false;
+          return;
+        }
+        this.form = undefined;
+        this.notice = { ok: true, text: `${form.name} was deleted from the address book.` };
+        this.reload();
+      },
+    ]);
   }
 
   override render(): TemplateResult {
@@ -164,7 +152,6 @@ export class PanelAddressBook extends LitElement {
   }
 
   private renderList(): TemplateResult {
-    const entries = this.entries;
     return html`<div class="search-line">
         <input
           id="ab-search"
@@ -183,19 +170,22 @@ export class PanelAddressBook extends LitElement {
           ? html`<button type="button" class="new" data-test="ab-new" @click=${() => this.open({ name: '', address: '' })}>+ New Entry</button>`
           : html`<span class="locked" data-test="ab-locked">Editing is restricted</span>`}
       </div>
-      ${this.loadError ? html`<div class="alert error" role="alert" data-test="ab-error">${this.loadError.message}</div>` : nothing}
+      ${this.entries.failure((e) => html`<div class="alert error" role="alert" data-test="ab-error">${e.message}</div>`)}
       ${this.notice
         ? html`<div class="notice ${this.notice.ok ? 'ok' : 'error'}" role=${this.notice.ok ? 'status' : 'alert'} data-test="ab-notice">${this.notice.text}</div>`
         : nothing}
-      ${entries === undefined
-        ? html`<p class="empty">Reading the address book…</p>`
-        : entries.length === 0
-          ? html`<p class="empty" data-test="ab-empty">
-              ${this.query.trim() === '' ? 'The address book is empty. Press New Entry to add someone.' : `No entry matches “${this.query.trim()}”.`}
-            </p>`
-          : html`<ul id="ab-list" class="book" aria-label="Address book entries" data-test="ab-list">
-              ${entries.map((entry) => this.renderEntry(entry))}
-            </ul>`}`;
+      ${this.entries.view(
+        (entries) =>
+          entries.length === 0
+            ? html`<p class="empty" data-test="ab-empty">
+                ${this.query.trim() === '' ? 'The address book is empty. Press New Entry to add someone.' : `No entry matches “${this.query.trim()}”.`}
+              </p>`
+            : html`<ul id="ab-list" class="book" aria-label="Address book entries" data-test="ab-list">
+                ${entries.map((entry) => this.renderEntry(entry))}
+              </ul>`,
+        html`<p class="empty">Reading the address book…</p>`,
+        () => nothing,
+      )}`;
   }
 
   private renderEntry(entry: AddressBookEntry): TemplateResult {
@@ -255,12 +245,12 @@ export class PanelAddressBook extends LitElement {
         ? html`<div class="confirm" role="alertdialog" aria-label="Delete entry" data-test="ab-confirm-delete">
             <span>Delete “${form.name}” from the address book?</span>
             <button type="button" data-test="ab-keep" @click=${() => (this.confirmDelete = false)}>Keep</button>
-            <button type="button" class="danger" data-test="ab-delete-yes" ?disabled=${this.busy} @click=${() => void this.deleteEntry()}>Yes, Delete</button>
+            <button type="button" class="danger" data-test="ab-delete-yes" ?disabled=${pending(this.change)} @click=${() => void this.deleteEntry()}>Yes, Delete</button>
           </div>`
         : html`<div class="form-actions">
             <button type="button" data-test="ab-cancel" @click=${() => this.open(undefined)}>Cancel</button>
             ${form.id === undefined ? nothing : html`<button type="button" class="danger" data-test="ab-delete" @click=${() => (this.confirmDelete = true)}>Delete</button>`}
-            <button type="submit" class="primary save" data-test="ab-save" ?disabled=${this.busy}>Save</button>
+            <button type="submit" class="primary save" data-test="ab-save" ?disabled=${pending(this.change)}>Save</button>
           </div>`}
     </form>`;
   }
@@ -288,13 +278,13 @@ export class PanelAddressBook extends LitElement {
         font-size: 15px;
       }
       .notice.ok {
-        color: #17692f;
+        color: var(--touch-ok);
       }
       .notice.error {
-        color: #b3261e;
+        color: var(--error);
       }
       .empty {
-        color: #5d6975;
+        color: var(--touch-muted);
         margin: 8px 0;
       }
       .book {
@@ -304,7 +294,7 @@ export class PanelAddressBook extends LitElement {
         overflow: auto;
         flex: 1;
         min-height: 0;
-        border-top: 1px solid #c3ccd5;
+        border-top: 1px solid var(--touch-line);
       }
       .book li {
         display: flex;
@@ -326,7 +316,7 @@ export class PanelAddressBook extends LitElement {
         text-overflow: ellipsis;
       }
       .name {
-        font-size: 17px;
+        font-size: var(--touch-text);
         font-weight: 600;
       }
       .mail {
@@ -351,8 +341,8 @@ export class PanelAddressBook extends LitElement {
         border-radius: 0 8px 8px 0;
       }
       .keys button.chosen {
-        background: #1f6fbf;
-        border-color: #1a5c9e;
+        background: var(--touch-primary);
+        border-color: var(--touch-primary-line);
         color: #fff;
         font-weight: 600;
       }
@@ -367,7 +357,7 @@ export class PanelAddressBook extends LitElement {
         gap: 8px;
       }
       .form-title {
-        font-size: 17px;
+        font-size: var(--touch-text);
         font-weight: 600;
       }
       .form-actions,
@@ -386,7 +376,7 @@ export class PanelAddressBook extends LitElement {
         font-weight: 600;
       }
       button.danger {
-        color: #a31d16;
+        color: var(--touch-danger-ink);
         border-color: #d08a86;
       }
       .confirm button.danger {

@@ -5,15 +5,16 @@
  * progress screen.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { PollController } from '../../control/page/poll-controller.ts';
-import { listJobs, type JobPhase, type PanelJob } from './panel-api.ts';
+import type { PanelJobPhase, PanelJobView } from '../../../firmware/web/api-types.ts';
+import { ApiTask } from '../../../remote-ui/src/kit/api-task.ts';
+import { panelApi } from './panel-api.ts';
 import { navigate, type PanelClock } from './panel-navigation.ts';
 import { panelStyles } from './panel-styles.ts';
 import { formatJobTime } from './panel-time.ts';
 
 const POLL_MS = 2000;
 
-const STATE_LABELS: Readonly<Record<JobPhase, string>> = {
+const STATE_LABELS: Readonly<Record<PanelJobPhase, string>> = {
   scanning: 'Scanning',
   queued: 'Waiting',
   connecting: 'Sending',
@@ -25,26 +26,10 @@ const STATE_LABELS: Readonly<Record<JobPhase, string>> = {
 };
 
 export class PanelJobsScreen extends LitElement {
-  static override properties = {
-    clock: { attribute: false },
-    jobs: { state: true },
-    error: { state: true },
-  };
+  static override properties = { clock: { attribute: false } };
 
   declare clock: PanelClock | undefined;
-  declare jobs: readonly PanelJob[] | undefined;
-  declare error: string | undefined;
-
-  constructor() {
-    super();
-    new PollController(this, () => this.poll(), POLL_MS);
-  }
-
-  private async poll(): Promise<void> {
-    const result = await listJobs();
-    if (result.ok) this.jobs = result.data;
-    this.error = result.ok ? undefined : result.error.message;
-  }
+  private readonly jobs = new ApiTask(this, (_, call) => panelApi('GET /panel/api/jobs', call), { everyMs: POLL_MS });
 
   private time(wallMs: number): string {
     return this.clock ? formatJobTime(wallMs, this.clock.wallMs, this.clock.timeZone) : new Date(wallMs).toISOString().slice(11, 19);
@@ -57,12 +42,11 @@ export class PanelJobsScreen extends LitElement {
         <span class="hint right">Send jobs, newest first</span>
       </div>
       <div class="content">
-        ${this.error ? html`<div class="alert error" role="alert" data-test="jobs-error">${this.error}</div>` : nothing}
-        ${this.jobs === undefined
-          ? html`<p class="empty">Loading…</p>`
-          : this.jobs.length === 0
-            ? html`<p class="empty" data-test="no-jobs">No jobs yet.</p>`
-            : html`<table data-test="jobs">
+        ${this.jobs.view(
+          (jobs) =>
+            jobs.length === 0
+              ? html`<p class="empty" data-test="no-jobs">No jobs yet.</p>`
+              : html`<table data-test="jobs">
                 <thead>
                   <tr>
                     <th scope="col">Time</th>
@@ -74,13 +58,16 @@ export class PanelJobsScreen extends LitElement {
                   </tr>
                 </thead>
                 <tbody>
-                  ${this.jobs.map((job) => this.renderRow(job))}
+                  ${jobs.map((job) => this.renderRow(job))}
                 </tbody>
-              </table>`}
+              </table>`,
+          html`<p class="empty">Loading…</p>`,
+          (e) => html`<div class="alert error" role="alert" data-test="jobs-error">${e.message}</div>`,
+        )}
       </div>`;
   }
 
-  private renderRow(job: PanelJob): TemplateResult {
+  private renderRow(job: PanelJobView): TemplateResult {
     const first = job.to[0] ?? '—';
     return html`<tr data-test="job-row" data-id=${job.id} data-phase=${job.phase} data-code=${job.code ?? ''}>
       <td class="nowrap">${this.time(job.createdWallMs)}</td>
@@ -117,7 +104,7 @@ export class PanelJobsScreen extends LitElement {
       }
       .empty {
         font-size: 18px;
-        color: #5d6975;
+        color: var(--touch-muted);
       }
       table {
         width: 100%;
@@ -132,7 +119,7 @@ export class PanelJobsScreen extends LitElement {
         font-size: 14px;
         color: #4a5866;
         padding: 8px;
-        border-bottom: 1px solid #c3ccd5;
+        border-bottom: 1px solid var(--touch-line);
       }
       td {
         padding: 8px;

@@ -3,23 +3,30 @@
  * carry the operator's name. The device's own sentence is shown for a refused login.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { loginRequest } from '../../../firmware/web/api-types.ts';
-import { logIn, type PanelOperator } from './panel-api.ts';
+import type * as z from 'zod/mini';
+import { loginRequest, type PanelOperator } from '../../../firmware/web/api-types.ts';
+import { action, pending } from '../../../remote-ui/src/kit/api-task.ts';
+import { panelApi } from './panel-api.ts';
 import { navigate } from './panel-navigation.ts';
 import { panelStyles } from './panel-styles.ts';
 
 export const LOGGED_IN_EVENT = 'panel-logged-in';
 
 export class PanelLoginScreen extends LitElement {
-  static override properties = { message: { state: true }, busy: { state: true } };
+  static override properties = { message: { state: true } };
 
   declare message: string | undefined;
-  declare busy: boolean;
-
-  constructor() {
-    super();
-    this.busy = false;
-  }
+  private readonly login = action(this, async (body: z.infer<typeof loginRequest>) => {
+    const result = await panelApi('POST /panel/api/login', { body });
+    if (!result.ok) {
+      this.message = result.error.message;
+      const password = this.renderRoot.querySelector<HTMLInputElement>('#password');
+      if (password) password.value = '';
+      return;
+    }
+    this.dispatchEvent(new CustomEvent<PanelOperator>(LOGGED_IN_EVENT, { detail: result.data.operator, bubbles: true, composed: true }));
+    navigate(this, { name: 'home' });
+  });
 
   override firstUpdated(): void {
     this.renderRoot.querySelector<HTMLInputElement>('#user')?.focus();
@@ -33,17 +40,7 @@ export class PanelLoginScreen extends LitElement {
       this.message = parsed.error.issues[0]?.message ?? 'Enter the user name and the password.';
       return;
     }
-    this.busy = true;
-    const result = await logIn(parsed.data.user, parsed.data.password);
-    this.busy = false;
-    if (!result.ok) {
-      this.message = result.error.message;
-      const password = this.renderRoot.querySelector<HTMLInputElement>('#password');
-      if (password) password.value = '';
-      return;
-    }
-    this.dispatchEvent(new CustomEvent<PanelOperator>(LOGGED_IN_EVENT, { detail: result.data.operator, bubbles: true, composed: true }));
-    navigate(this, { name: 'home' });
+    await this.login.run([parsed.data]);
   }
 
   override render(): TemplateResult {
@@ -63,7 +60,7 @@ export class PanelLoginScreen extends LitElement {
             <input id="password" name="password" type="password" autocomplete="current-password" data-test="login-password" />
           </div>
           ${this.message ? html`<div class="alert error" role="alert" data-test="login-error">${this.message}</div>` : nothing}
-          <button type="submit" class="primary" data-test="login-submit" ?disabled=${this.busy}>Log In</button>
+          <button type="submit" class="primary" data-test="login-submit" ?disabled=${pending(this.login)}>Log In</button>
         </form>
       </div>`;
   }

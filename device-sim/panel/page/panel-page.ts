@@ -6,14 +6,18 @@
  * (progress-screen.ts), Job Status (jobs-screen.ts) and Log In (login-screen.ts).
  *
  * The power state and the clock come from the simulator (`/sim/api/state`), the rest from the
- * firmware's panel API (`/panel/api/*`, panel-api.ts). Switching the printer off darkens the
- * screen; when it comes back, the panel starts at Home again, as after a power cycle.
+ * firmware's panel API (`/panel/api/*`, panel-api.ts), both read every second. Switching the
+ * printer off darkens the screen; when it comes back, the panel starts at Home again, as after a
+ * power cycle.
  */
 import { LitElement, css, html, nothing, svg, type TemplateResult } from 'lit';
 import { WALL_PLAUSIBLE_AFTER_MS } from '../../../firmware/defaults.ts';
-import { PollController } from '../../control/page/poll-controller.ts';
-import { simRequest, type SimState } from '../../control/page/sim-api.ts';
-import { getStatus, logOut, type PanelError, type PanelOperator, type PanelStatus } from './panel-api.ts';
+import type { PanelOperator, PanelStatus } from '../../../firmware/web/api-types.ts';
+import { ApiTask } from '../../../remote-ui/src/kit/api-task.ts';
+import type { HttpError } from '../../../remote-ui/src/kit/http-client.ts';
+import { simApi } from '../../control/page/sim-api.ts';
+import type { SimState } from '../../control/sim-state.ts';
+import { panelApi } from './panel-api.ts';
 import { NAVIGATE_EVENT, type PanelClock, type PanelScreen } from './panel-navigation.ts';
 import { formatClock } from './panel-time.ts';
 import { LOGGED_IN_EVENT } from './login-screen.ts';
@@ -27,62 +31,59 @@ const POLL_MS = 1000;
 const PERSON_ICON = svg`<svg class="person" viewBox="0 0 16 16" width="18" height="18" aria-hidden="true"><circle cx="8" cy="5" r="3.2" fill="currentColor"/><path d="M1.8 15.5c0-3.6 2.8-6 6.2-6s6.2 2.4 6.2 6z" fill="currentColor"/></svg>`;
 
 export class SimPanelPage extends LitElement {
-  static override properties = {
-    sim: { state: true },
-    offline: { state: true },
-    status: { state: true },
-    statusError: { state: true },
-    screen: { state: true },
-  };
+  static override properties = { screen: { state: true } };
 
-  declare sim: SimState | undefined;
-  declare offline: boolean;
-  declare status: PanelStatus | undefined;
-  /** Why the panel API does not answer (no scanner, printer off). */
-  declare statusError: PanelError | undefined;
   declare screen: PanelScreen;
   private lastMonoMs = -1;
-  private readonly poller = new PollController(this, () => this.poll(), POLL_MS);
+  /** The power state and the clock, from the simulator. */
+  private readonly sim = new ApiTask(this, (_, call) => simApi('GET /sim/api/state', call), {
+    everyMs: POLL_MS,
+    onAnswer: (sim) => {
+      // A new firmware run (switched on again, or power-cycled between two polls) starts at Home.
+      const mono = sim.monoMs ?? -1;
+      if (!sim.powered || mono < this.lastMonoMs) this.screen = { name: 'home' };
+      this.lastMonoMs = mono;
+    },
+  });
+  /** The device name, the operator and why sending cannot work now, from the firmware's panel API. */
+  private readonly status = new ApiTask(this, (_, call) => panelApi('GET /panel/api/status', call), { everyMs: POLL_MS });
 
   constructor() {
     super();
-    this.offline = false;
     this.screen = { name: 'home' };
     this.addEventListener(NAVIGATE_EVENT, (e) => {
       this.screen = (e as CustomEvent<PanelScreen>).detail;
-      void this.poller.run();
+      this.refresh();
     });
     this.addEventListener(LOGGED_IN_EVENT, (e) => {
       const operator = (e as CustomEvent<PanelOperator>).detail;
-      if (this.status) this.status = { ...this.status, operator };
+      const status = this.status.last;
+      if (status) void this.status.set({ ...status, operator });
     });
   }
 
-  private async poll(): Promise<void> {
-    const [sim, status] = await Promise.all([simRequest<SimState>('/sim/api/state'), getStatus()]);
-    this.offline = !sim.ok;
-    if (!sim.ok) return;
-    // A new firmware run (switched on again, or power-cycled between two polls) starts at Home.
-    const mono = sim.data.monoMs ?? -1;
-    if (!sim.data.powered || mono < this.lastMonoMs) this.screen = { name: 'home' };
-    this.lastMonoMs = mono;
-    this.sim = sim.data;
-    if (status.ok) {
-      this.status = status.data;
-      this.statusError = undefined;
-    } else {
-      this.status = undefined;
-      this.statusError = status.error;
-    }
+  private refresh(): void {
+    void this.sim.refresh();
+    void this.status.refresh();
+  }
+
+  /** The simulator did not answer the latest read (kept while the next one runs): the screen stays dark. */
+  private get offline(): boolean {
+    return this.sim.error !== undefined;
+  }
+
+  /** The panel's status of the latest read (kept while the next one runs); none while the panel API refuses (no scanner, printer off). */
+  private get panelStatus(): PanelStatus | undefined {
+    return this.status.value;
   }
 
   private async logOut(): Promise<void> {
-    await logOut();
-    await this.poller.run();
+    await panelApi('POST /panel/api/logout');
+    this.refresh();
   }
 
   override render(): TemplateResult {
-    const s = this.sim;
+    const s = this.sim.last;
     const on = s?.powered === true && !this.offline;
     return html`<div class="bezel">
       <div class="screen ${on ? 'on' : 'off'}" role="region" aria-label="Control panel screen" data-test="panel-screen" data-screen=${on ? this.screen.name : 'off'}>
@@ -102,10 +103,10 @@ export class SimPanelPage extends LitElement {
   private renderStatusBar(s: SimState): TemplateResult {
     const clock = this.clock(s);
     const notSet = s.wallMs !== null && s.wallMs < WALL_PLAUSIBLE_AFTER_MS;
-    const operator = this.status?.operator;
-    const canLogIn = this.status !== undefined && this.screen.name !== 'login';
+    const operator = this.panelStatus?.operator;
+    const canLogIn = this.panelStatus !== undefined && this.screen.name !== 'login';
     return html`<div class="status-bar" role="banner">
-      <span class="device" data-test="panel-device">${this.status?.deviceName ?? s.deviceName ?? 'MFP'}${s.label ? html` <span class="dim">· ${s.label.serialNumber}</span>` : nothing}</span>
+      <span class="device" data-test="panel-device">${this.panelStatus?.deviceName ?? s.deviceName ?? 'MFP'}${s.label ? html` <span class="dim">· ${s.label.serialNumber}</span>` : nothing}</span>
       <span class="operator" data-test="operator" data-operator=${operator?.name ?? ''}>
         ${PERSON_ICON} ${operator ? operator.name : 'Guest'}
         ${operator
@@ -122,7 +123,7 @@ export class SimPanelPage extends LitElement {
     const clock = this.clock(s);
     switch (this.screen.name) {
       case 'scan':
-        return html`<panel-scan-screen .operator=${this.status?.operator ?? null}></panel-scan-screen>`;
+        return html`<panel-scan-screen .operator=${this.panelStatus?.operator ?? null}></panel-scan-screen>`;
       case 'progress':
         return html`<panel-progress-screen .jobId=${this.screen.jobId} .request=${this.screen.request} .clock=${clock}></panel-progress-screen>`;
       case 'jobs':
@@ -135,8 +136,8 @@ export class SimPanelPage extends LitElement {
   }
 
   private renderHome(): TemplateResult {
-    const noPanel = this.statusError;
-    const problems = this.status?.problems ?? [];
+    const noPanel = this.status.error as HttpError | undefined;
+    const problems = this.panelStatus?.problems ?? [];
     return html`<div class="home">
       <div class="tiles">
         <button type="button" class="tile" data-test="tile-scan-and-send" ?disabled=${noPanel !== undefined} @click=${() => (this.screen = { name: 'scan' })}>
@@ -179,7 +180,7 @@ export class SimPanelPage extends LitElement {
       background: #0b0c0d;
       display: flex;
       flex-direction: column;
-      font-size: 17px;
+      font-size: var(--touch-text);
     }
     .screen.on {
       background: linear-gradient(#f4f6f8, #dde3e8);
@@ -267,14 +268,14 @@ export class SimPanelPage extends LitElement {
     }
     .tile:disabled {
       color: #9aa3ad;
-      background: #eef1f4;
+      background: var(--shade);
       box-shadow: none;
       cursor: default;
     }
     .tile:focus-visible,
     .key:focus-visible,
     .bar-button:focus-visible {
-      outline: 3px solid #f2a900;
+      outline: 3px solid var(--touch-focus);
       outline-offset: 2px;
     }
     .icon {

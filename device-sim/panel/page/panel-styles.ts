@@ -1,12 +1,35 @@
 /**
  * The touch panel's look, shared by its screens: a title row with a way back, big touch targets
  * (at least 48 px), segmented choices made of real radio buttons, inputs a finger can hit, and the
- * colours of a job's outcome.
+ * colours of a job's outcome. Colours and sizes are the shared tokens
+ * (remote-ui/src/kit/style-tokens.ts) and the touch screen's own (`touchTokens`).
  */
 import { css } from 'lit';
+import { styleTokens } from '../../../remote-ui/src/kit/style-tokens.ts';
+
+/** The shared tokens and a touch screen's own: target size, corners, type sizes, its brighter palette. */
+export const touchTokens = css`
+  ${styleTokens}
+  :host {
+    --touch-target: 48px;
+    --touch-radius: 8px;
+    --touch-text: 17px;
+    --touch-ink: #1f2a35;
+    --touch-label: #3c4a58;
+    --touch-muted: #5d6975;
+    --touch-line: #c3ccd5;
+    --touch-primary: #1f6fbf;
+    --touch-primary-line: #1a5c9e;
+    --touch-focus: #f2a900;
+    --touch-ok: #17692f;
+    --touch-danger: #c62828;
+    --touch-danger-ink: #a31d16;
+  }
+`;
 
 /** A device code and the boxes that say why something cannot be done (also on the Home screen). */
 export const panelAlertStyles = css`
+  ${touchTokens}
   .code {
     font-family: ui-monospace, 'DejaVu Sans Mono', monospace;
     font-weight: 600;
@@ -16,7 +39,7 @@ export const panelAlertStyles = css`
     align-items: center;
     gap: 10px;
     padding: 8px 14px;
-    border-radius: 8px;
+    border-radius: var(--touch-radius);
     border: 1px solid #e0a100;
     background: #fff7de;
     color: #5e4200;
@@ -36,7 +59,7 @@ export const panelStyles = css`
     flex-direction: column;
     flex: 1;
     min-height: 0;
-    color: #1f2a35;
+    color: var(--touch-ink);
   }
   .titlebar {
     display: flex;
@@ -44,7 +67,7 @@ export const panelStyles = css`
     gap: 14px;
     height: 60px;
     padding: 0 16px;
-    border-bottom: 1px solid #c3ccd5;
+    border-bottom: 1px solid var(--touch-line);
     background: #fff;
     flex: none;
   }
@@ -52,10 +75,10 @@ export const panelStyles = css`
   .footer {
     display: flex;
     align-items: center;
-    gap: 12px;
+    gap: var(--space-3);
     height: 76px;
     padding: 0 16px;
-    border-top: 1px solid #c3ccd5;
+    border-top: 1px solid var(--touch-line);
     background: #fff;
     flex: none;
   }
@@ -72,12 +95,12 @@ export const panelStyles = css`
   button,
   .choice span {
     font: inherit;
-    min-height: 48px;
+    min-height: var(--touch-target);
     padding: 0 18px;
     border: 1px solid #9fabb7;
-    border-radius: 8px;
+    border-radius: var(--touch-radius);
     background: linear-gradient(#ffffff, #e8edf1);
-    color: #1f2a35;
+    color: var(--touch-ink);
     cursor: pointer;
     touch-action: manipulation;
   }
@@ -86,18 +109,18 @@ export const panelStyles = css`
   }
   button:disabled {
     color: #9aa4ae;
-    background: #eef1f4;
+    background: var(--shade);
     border-color: #c9d0d7;
     cursor: default;
   }
   button.primary {
-    background: linear-gradient(#2f8ae0, #1f6fbf);
-    border-color: #1a5c9e;
+    background: linear-gradient(#2f8ae0, var(--touch-primary));
+    border-color: var(--touch-primary-line);
     color: #fff;
     font-weight: 600;
   }
   button.back {
-    font-size: 17px;
+    font-size: var(--touch-text);
   }
   input[type='text'],
   input[type='search'],
@@ -107,11 +130,11 @@ export const panelStyles = css`
   textarea {
     font: inherit;
     font-size: 18px;
-    min-height: 48px;
+    min-height: var(--touch-target);
     box-sizing: border-box;
     padding: 6px 12px;
     border: 1px solid #8e9aa6;
-    border-radius: 8px;
+    border-radius: var(--touch-radius);
     background: #fff;
     width: 100%;
   }
@@ -120,23 +143,23 @@ export const panelStyles = css`
   }
   input[aria-invalid='true'],
   textarea[aria-invalid='true'] {
-    border: 2px solid #c62828;
+    border: 2px solid var(--touch-danger);
     background: #fff6f5;
   }
   label.field {
     display: block;
     font-size: 15px;
     font-weight: 600;
-    color: #3c4a58;
+    color: var(--touch-label);
     margin: 0 0 4px;
   }
   .field-error {
-    color: #b3261e;
+    color: var(--error);
     font-size: 15px;
     margin-top: 4px;
   }
   .hint {
-    color: #5d6975;
+    color: var(--touch-muted);
     font-size: 14px;
     font-weight: normal;
   }
@@ -150,7 +173,7 @@ export const panelStyles = css`
   legend {
     font-size: 15px;
     font-weight: 600;
-    color: #3c4a58;
+    color: var(--touch-label);
     padding: 0;
     margin-bottom: 4px;
   }
@@ -179,21 +202,21 @@ export const panelStyles = css`
     padding: 0 10px;
   }
   .choice:first-child span {
-    border-radius: 8px 0 0 8px;
+    border-radius: var(--touch-radius) 0 0 var(--touch-radius);
     margin-left: 0;
   }
   .choice:last-child span {
-    border-radius: 0 8px 8px 0;
+    border-radius: 0 var(--touch-radius) var(--touch-radius) 0;
   }
   .choice input:checked + span {
-    background: #1f6fbf;
-    border-color: #1a5c9e;
+    background: var(--touch-primary);
+    border-color: var(--touch-primary-line);
     color: #fff;
     font-weight: 600;
   }
   .choice input:focus-visible + span,
   button:focus-visible {
-    outline: 3px solid #f2a900;
+    outline: 3px solid var(--touch-focus);
     outline-offset: 1px;
   }
   .badge {
@@ -209,11 +232,11 @@ export const panelStyles = css`
   }
   .phase-delivered {
     background: #dff3e4;
-    color: #17692f;
+    color: var(--touch-ok);
   }
   .phase-failed {
     background: #fde3e1;
-    color: #a31d16;
+    color: var(--touch-danger-ink);
   }
   .phase-retrying {
     background: #fff1cc;

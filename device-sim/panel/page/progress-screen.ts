@@ -5,9 +5,9 @@
  * and Job Status shows it.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { PollController } from '../../control/page/poll-controller.ts';
-import type { ScanRequestBody } from '../../../firmware/web/api-types.ts';
-import { getJob, type JobPhase, type PanelJob } from './panel-api.ts';
+import type { PanelJobPhase, PanelJobView, ScanRequestBody } from '../../../firmware/web/api-types.ts';
+import { ApiTask } from '../../../remote-ui/src/kit/api-task.ts';
+import { panelApi } from './panel-api.ts';
 import { navigate, type PanelClock } from './panel-navigation.ts';
 import { panelStyles } from './panel-styles.ts';
 import { formatJobTime } from './panel-time.ts';
@@ -16,7 +16,7 @@ import { attachmentNames, settingsSummary } from './scan-draft.ts';
 const POLL_MS = 500;
 
 /** The steps shown, and the share of the bar each one fills (start %, end %). */
-const STEPS: readonly { readonly phase: JobPhase; readonly label: string; readonly from: number; readonly to: number }[] = [
+const STEPS: readonly { readonly phase: PanelJobPhase; readonly label: string; readonly from: number; readonly to: number }[] = [
   { phase: 'scanning', label: 'Scanning', from: 0, to: 45 },
   { phase: 'queued', label: 'Queued', from: 45, to: 50 },
   { phase: 'connecting', label: 'Connecting', from: 50, to: 55 },
@@ -26,17 +26,17 @@ const STEPS: readonly { readonly phase: JobPhase; readonly label: string; readon
 
 const CONNECTING_STEP = STEPS.findIndex((s) => s.phase === 'connecting');
 
-const PHASE_TEXT: Partial<Record<JobPhase, (job: PanelJob) => string>> = {
+const PHASE_TEXT: Partial<Record<PanelJobPhase, (job: PanelJobView) => string>> = {
   queued: () => 'Waiting to be sent…',
   connecting: () => 'Connecting to the mail server…',
   sending: (job) => `Sending… ${job.percent} %`,
   finishing: () => 'Waiting for the mail server to confirm…',
 };
 
-const RESULT_TITLE: Partial<Record<JobPhase, string>> = { delivered: 'Job complete', failed: 'Job failed', retrying: 'Not sent yet' };
-const RESULT_ICON: Partial<Record<JobPhase, string>> = { delivered: '✓', failed: '✕', retrying: '↻' };
+const RESULT_TITLE: Partial<Record<PanelJobPhase, string>> = { delivered: 'Job complete', failed: 'Job failed', retrying: 'Not sent yet' };
+const RESULT_ICON: Partial<Record<PanelJobPhase, string>> = { delivered: '✓', failed: '✕', retrying: '↻' };
 
-export function isFinal(phase: JobPhase): boolean {
+export function isFinal(phase: PanelJobPhase): boolean {
   return phase === 'delivered' || phase === 'failed';
 }
 
@@ -45,16 +45,18 @@ export class PanelProgressScreen extends LitElement {
     jobId: { attribute: false },
     request: { attribute: false },
     clock: { attribute: false },
-    job: { state: true },
-    error: { state: true },
   };
 
   declare jobId: string;
   /** What was asked for, when the job was started on this screen's way here. */
   declare request: ScanRequestBody | undefined;
   declare clock: PanelClock | undefined;
-  declare job: PanelJob | undefined;
-  declare error: string | undefined;
+  /** The job, read every POLL_MS until it has ended. */
+  private readonly job = new ApiTask(this, ([id], call) => panelApi('GET /panel/api/jobs/:id', { ...call, params: { id } }), {
+    args: () => [this.jobId] as const,
+    everyMs: POLL_MS,
+    onAnswer: (job) => this.onJob(job),
+  });
   /** The bar never runs backwards (a retry starts connecting again; the bar waits where it was). */
   private highestPercent = 0;
   /** The furthest step reached: a failed or retrying job stopped there. */
@@ -63,19 +65,10 @@ export class PanelProgressScreen extends LitElement {
   constructor() {
     super();
     this.jobId = '';
-    new PollController(this, () => this.poll(), POLL_MS);
   }
 
-  private async poll(): Promise<void> {
-    if (!this.jobId || (this.job && isFinal(this.job.phase))) return;
-    const result = await getJob(this.jobId);
-    if (!result.ok) {
-      this.error = result.error.message;
-      return;
-    }
-    this.error = undefined;
-    this.job = result.data;
-    const job = result.data;
+  private onJob(job: PanelJobView): void {
+    if (isFinal(job.phase)) this.job.stop();
     this.reachedStep = Math.max(this.reachedStep, STEPS.findIndex((s) => s.phase === job.phase));
     // A job that waits to retry, or failed once queued (it has destinations; a failed scan has
     // none), got as far as the mail server, even when the polls saw none of it.
@@ -84,7 +77,7 @@ export class PanelProgressScreen extends LitElement {
   }
 
   override render(): TemplateResult {
-    const job = this.job;
+    const job = this.job.last;
     return html`<div class="titlebar">
         <h1>Scan and Send</h1>
         <div class="right">
@@ -94,7 +87,7 @@ export class PanelProgressScreen extends LitElement {
       <div class="content">
         ${this.renderJobLine(job)}
         ${this.renderProgress(job)} ${job && (isFinal(job.phase) || job.phase === 'retrying') ? this.renderResult(job) : nothing}
-        ${this.error ? html`<div class="alert error" role="alert" data-test="progress-error">${this.error}</div>` : nothing}
+        ${this.job.failure((e) => html`<div class="alert error" role="alert" data-test="progress-error">${e.message}</div>`)}
       </div>
       <div class="footer">
         ${job && isFinal(job.phase)
@@ -106,7 +99,7 @@ export class PanelProgressScreen extends LitElement {
   }
 
   /** The job's destinations and settings: from the request when started here, else from the job. */
-  private renderJobLine(job: PanelJob | undefined): TemplateResult {
+  private renderJobLine(job: PanelJobView | undefined): TemplateResult {
     const r = this.request;
     const to = r ? [...r.to, ...r.cc, ...r.bcc] : (job?.to ?? []);
     const subject = r?.subject ?? job?.subject;
@@ -125,7 +118,7 @@ export class PanelProgressScreen extends LitElement {
     </dl>`;
   }
 
-  private renderProgress(job: PanelJob | undefined): TemplateResult {
+  private renderProgress(job: PanelJobView | undefined): TemplateResult {
     const phase = job?.phase ?? 'scanning';
     const stopped = phase === 'failed' || phase === 'retrying';
     const current = stopped ? this.reachedStep : STEPS.findIndex((s) => s.phase === phase);
@@ -157,7 +150,7 @@ export class PanelProgressScreen extends LitElement {
       ${text ? html`<div class="phase-text" data-test="progress-text">${text}</div>` : nothing}`;
   }
 
-  private renderResult(job: PanelJob): TemplateResult {
+  private renderResult(job: PanelJobView): TemplateResult {
     const next = job.nextAttemptWallMs !== undefined && this.clock ? formatJobTime(job.nextAttemptWallMs, this.clock.wallMs, this.clock.timeZone) : undefined;
     return html`<div class="result phase-${job.phase}" role="status" data-test="result" data-phase=${job.phase} data-code=${job.code ?? ''}>
       <span class="icon" aria-hidden="true">${RESULT_ICON[job.phase]}</span>
@@ -189,8 +182,8 @@ export class PanelProgressScreen extends LitElement {
         grid-template-columns: max-content 1fr max-content 1fr;
         gap: 2px 14px;
         margin: 0;
-        font-size: 17px;
-        color: #3c4a58;
+        font-size: var(--touch-text);
+        color: var(--touch-label);
       }
       .job-line dt {
         font-weight: 600;
@@ -214,15 +207,15 @@ export class PanelProgressScreen extends LitElement {
         display: flex;
         align-items: center;
         gap: 8px;
-        font-size: 17px;
+        font-size: var(--touch-text);
         color: #7a8591;
       }
       .steps li.current {
-        color: #1f2a35;
+        color: var(--touch-ink);
         font-weight: 600;
       }
       .steps li.done {
-        color: #17692f;
+        color: var(--touch-ok);
       }
       .dot {
         width: 32px;
@@ -236,17 +229,17 @@ export class PanelProgressScreen extends LitElement {
         flex: none;
       }
       .current .dot {
-        background: #1f6fbf;
-        border-color: #1f6fbf;
+        background: var(--touch-primary);
+        border-color: var(--touch-primary);
         color: #fff;
       }
       .steps li.stopped {
-        color: #a31d16;
+        color: var(--touch-danger-ink);
         font-weight: 600;
       }
       .stopped .dot {
-        background: #c62828;
-        border-color: #c62828;
+        background: var(--touch-danger);
+        border-color: var(--touch-danger);
         color: #fff;
       }
       .done .dot {
@@ -263,14 +256,14 @@ export class PanelProgressScreen extends LitElement {
       }
       .fill {
         height: 100%;
-        background: linear-gradient(#4aa3f0, #1f6fbf);
+        background: linear-gradient(#4aa3f0, var(--touch-primary));
         transition: width 0.3s ease-out;
       }
       .bar.phase-delivered .fill {
         background: linear-gradient(#4cc774, #23904a);
       }
       .bar.phase-failed .fill {
-        background: linear-gradient(#ef6f68, #c62828);
+        background: linear-gradient(#ef6f68, var(--touch-danger));
       }
       .bar.phase-retrying .fill {
         background: linear-gradient(#f6c453, #d99a00);
@@ -312,7 +305,7 @@ export class PanelProgressScreen extends LitElement {
 }
 
 /** Where the whole job stands, 0–100: each step fills its share of the bar. */
-function overallPercent(job: PanelJob): number {
+function overallPercent(job: PanelJobView): number {
   if (job.phase === 'delivered') return 100;
   const step = STEPS.find((s) => s.phase === job.phase);
   if (!step) return 0;

@@ -7,7 +7,9 @@
  * Start.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { startScan, type PanelOperator, type PanelProblem } from './panel-api.ts';
+import type { PanelOperator, ScanRequestBody } from '../../../firmware/web/api-types.ts';
+import { action, pending } from '../../../remote-ui/src/kit/api-task.ts';
+import { panelApi } from './panel-api.ts';
 import { navigate } from './panel-navigation.ts';
 import { panelStyles } from './panel-styles.ts';
 import { ADD_DESTINATION_EVENT, type AddDestinationDetail } from './address-book-panel.ts';
@@ -58,7 +60,6 @@ export class PanelScanScreen extends LitElement {
     addressError: { state: true },
     errors: { state: true },
     refusal: { state: true },
-    busy: { state: true },
   };
 
   declare operator: PanelOperator | null;
@@ -70,9 +71,18 @@ export class PanelScanScreen extends LitElement {
   declare typed: string;
   declare addressError: string | undefined;
   declare errors: DraftErrors;
-  /** The device's "cannot send now" (409), shown beside Start. */
+  /** The device's "cannot send now" (409) with its device code, shown beside Start. */
   declare refusal: { readonly code: string; readonly message: string } | undefined;
-  declare busy: boolean;
+  /** Start: the device takes the scan (and the progress screen follows it), or says why not. */
+  private readonly starting = action(this, async (request: ScanRequestBody) => {
+    const result = await panelApi('POST /panel/api/scan', { body: request });
+    if (result.ok) {
+      navigate(this, { name: 'progress', jobId: result.data.jobId, request });
+      return;
+    }
+    if (result.status === 400 && result.error.fields) this.showErrors(fieldsToErrors(result.error.fields));
+    else this.refusal = { code: result.error.code ?? '', message: result.error.message };
+  });
 
   constructor() {
     super();
@@ -83,7 +93,6 @@ export class PanelScanScreen extends LitElement {
     this.kind = 'to';
     this.typed = '';
     this.errors = {};
-    this.busy = false;
     this.addEventListener(ADD_DESTINATION_EVENT, (e) => {
       const { kind, address } = (e as CustomEvent<AddDestinationDetail>).detail;
       this.added(addDestination(this.draft, kind, address));
@@ -171,16 +180,7 @@ export class PanelScanScreen extends LitElement {
       this.showErrors(errors);
       return;
     }
-    this.busy = true;
-    const request = toRequest(this.draft);
-    const result = await startScan(request);
-    this.busy = false;
-    if (result.ok) {
-      navigate(this, { name: 'progress', jobId: result.data.jobId, request });
-      return;
-    }
-    if (result.status === 400 && result.error.fields) this.showErrors(fieldsToErrors(result.error.fields));
-    else this.refusal = { code: result.error.code ?? '', message: result.error.message };
+    await this.starting.run([toRequest(this.draft)]);
   }
 
   override render(): TemplateResult {
@@ -358,7 +358,7 @@ export class PanelScanScreen extends LitElement {
           </div>`
         : html`<div class="summary" data-test="summary">${summary}</div>`}
       <button type="button" class="reset" data-test="reset" @click=${() => this.reset()}>Reset</button>
-      <button type="button" class="primary start" data-test="start" ?disabled=${this.busy} @click=${() => void this.start()}>◆ Start</button>
+      <button type="button" class="primary start" data-test="start" ?disabled=${pending(this.starting)} @click=${() => void this.start()}>◆ Start</button>
     </div>`;
   }
 
@@ -400,11 +400,11 @@ export class PanelScanScreen extends LitElement {
     css`
       .tab {
         min-width: 150px;
-        font-size: 17px;
+        font-size: var(--touch-text);
       }
       .tab[aria-selected='true'] {
-        background: #1f2a35;
-        border-color: #1f2a35;
+        background: var(--touch-ink);
+        border-color: var(--touch-ink);
         color: #fff;
         font-weight: 600;
       }
@@ -414,7 +414,7 @@ export class PanelScanScreen extends LitElement {
         height: 22px;
         line-height: 22px;
         border-radius: 50%;
-        background: #c62828;
+        background: var(--touch-danger);
         color: #fff;
         font-size: 14px;
         font-weight: 700;
@@ -448,7 +448,7 @@ export class PanelScanScreen extends LitElement {
       }
       .subtabs button[aria-selected='true'] {
         background: #e3eefa;
-        border-color: #1f6fbf;
+        border-color: var(--touch-primary);
         color: #134a80;
         font-weight: 600;
       }
@@ -494,12 +494,12 @@ export class PanelScanScreen extends LitElement {
       }
       .list {
         background: #fff;
-        border: 1px solid #c3ccd5;
+        border: 1px solid var(--touch-line);
         border-radius: 10px;
         padding: 10px 12px;
       }
       .list-title {
-        font-size: 17px;
+        font-size: var(--touch-text);
         font-weight: 600;
       }
       ul {
@@ -517,13 +517,13 @@ export class PanelScanScreen extends LitElement {
         border-bottom: 1px solid #e3e8ed;
       }
       li[data-invalid='true'] .address {
-        color: #b3261e;
+        color: var(--error);
       }
       .address {
         flex: 1;
         min-width: 0;
         overflow-wrap: anywhere;
-        font-size: 17px;
+        font-size: var(--touch-text);
         display: flex;
         flex-direction: column;
       }
@@ -536,7 +536,7 @@ export class PanelScanScreen extends LitElement {
         font-size: 18px;
       }
       .empty {
-        color: #5d6975;
+        color: var(--touch-muted);
         margin: 8px 0;
       }
       .column {
@@ -570,8 +570,8 @@ export class PanelScanScreen extends LitElement {
       }
       .summary {
         flex: 1;
-        font-size: 17px;
-        color: #3c4a58;
+        font-size: var(--touch-text);
+        color: var(--touch-label);
       }
       .refusal {
         flex: 1;

@@ -1,0 +1,92 @@
+/**
+ * The simulator's one source of chance: a seeded generator, so a run with the same seed makes the
+ * same choices (fault probabilities, emulated ids and tokens, the device's own random bytes in the
+ * simulator) and a failure can be replayed exactly.
+ *
+ * Each user takes its own stream with `stream(name)`: streams are independent, so a new lever
+ * drawing numbers does not shift the numbers another lever sees. The generator is xoshiro128**
+ * (Blackman and Vigna), seeded through splitmix32 from the seed and the stream's name; it is for
+ * simulation, never for secrets a real device would keep (the device's keys in the simulator are
+ * simulated too).
+ */
+
+/** A seed as a tester types it: a number or any text. */
+export type Seed = number | string;
+
+export class SimRandom {
+  readonly seed: string;
+
+  constructor(seed: Seed) {
+    this.seed = String(seed);
+  }
+
+  /** A new seed for a run that was not given one: printed at start so the run can be repeated. */
+  static freshSeed(): string {
+    // The one place chance enters from outside: where a run's seed comes from.
+    return Math.floor(Math.random() * 2 ** 32).toString(36);
+  }
+
+  /** The generator named `name`, independent of every other name's. */
+  stream(name: string): RandomStream {
+    return new RandomStream(`${this.seed}/${name}`);
+  }
+}
+
+export class RandomStream {
+  readonly #s = new Uint32Array(4);
+
+  constructor(key: string) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+    for (let i = 0; i < 4; i++) {
+      h = (h + 0x9e3779b9) >>> 0;
+      let z = h;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.#s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+    if (this.#s.every((v) => v === 0)) this.#s[0] = 1;
+  }
+
+  /** The next 32 random bits. */
+  nextUint32(): number {
+    const s = this.#s;
+    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1]! << 9) >>> 0;
+    s[2]! ^= s[0]!;
+    s[3]! ^= s[1]!;
+    s[1]! ^= s[2]!;
+    s[0]! ^= s[3]!;
+    s[2]! ^= t;
+    s[3] = rotl(s[3]!, 11);
+    return result;
+  }
+
+  /** A number in [0, 1). */
+  next(): number {
+    return this.nextUint32() / 2 ** 32;
+  }
+
+  /** True with probability `p` (0 ≤ p ≤ 1). */
+  chance(p: number): boolean {
+    return p >= 1 || (p > 0 && this.next() < p);
+  }
+
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  bytes(length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i += 4) {
+      const v = this.nextUint32();
+      for (let j = 0; j < 4 && i + j < length; j++) out[i + j] = (v >>> (8 * j)) & 0xff;
+    }
+    return out;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
