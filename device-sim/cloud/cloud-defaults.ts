@@ -82,6 +82,44 @@ export const OFFICE365_SMTP_SCOPE = 'https://outlook.office.com/SMTP.Send';
 export const GMAIL_SMTP_SCOPE = 'https://mail.google.com/';
 
 // ---------------------------------------------------------------------------------------------
+// SMTP rules (smtp-rules.ts): the tester's scripted replies, delays and disconnects.
+
+/** RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including the code and the CRLF. */
+export const SMTP_REPLY_LINE_MAX_OCTETS = 512;
+/** Lines a rule's reply may have (a multi-line reply such as Gmail's three-line 552). */
+export const SMTP_RULE_MAX_REPLY_LINES = 20;
+/** Longest `match` (substring or regular expression source), characters. */
+export const SMTP_RULE_MAX_MATCH_CHARS = 500;
+/** Longest delay a rule may ask for: past the client's longest RFC 5321 wait (10 min after "."). */
+export const SMTP_RULE_MAX_DELAY_MS = 30 * 60_000;
+/** Largest `times` / `nth` a rule may ask for. */
+export const SMTP_RULE_MAX_COUNT = 1_000_000;
+/** Rules one service holds at once (a bench needs a handful; this stops a runaway script). */
+export const SMTP_RULES_MAX = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Exchange Online limits for SMTP AUTH submission (graph-exchange.md G; exchange-limits.ts).
+
+/** Concurrent connections sending at once per mailbox; the next gets 432 4.3.2 [DOC]. */
+export const EXCHANGE_CONCURRENT_SUBMISSIONS = 3;
+/** Messages a mailbox submits per minute; the excess is carried over to the next minutes [DOC]. */
+export const EXCHANGE_MESSAGES_PER_MINUTE = 30;
+/** The minute of the rate above, ms of the world clock. */
+export const EXCHANGE_MESSAGE_RATE_WINDOW_MS = 60_000;
+/** Recipients a mailbox may submit to in a rolling 24 h (not from midnight) [DOC]. */
+export const EXCHANGE_RECIPIENTS_PER_DAY = 10_000;
+export const EXCHANGE_RECIPIENT_WINDOW_MS = DAY_MS;
+/**
+ * Continuous-error throttling [DOC]: Microsoft publishes the five reasons but not the numbers
+ * ("the throttling period will be decided by Microsoft"). These three are this emulator's guesses,
+ * marked uncertain: failures of one reason that throttle a mailbox, the window they are counted
+ * in, and how long the throttle lasts.
+ */
+export const EXCHANGE_CONTINUOUS_ERRORS_THRESHOLD = 10;
+export const EXCHANGE_CONTINUOUS_ERRORS_WINDOW_MS = 10 * 60_000;
+export const EXCHANGE_CONTINUOUS_ERRORS_THROTTLE_MS = 60 * 60_000;
+
+// ---------------------------------------------------------------------------------------------
 // Mailbox (the testers' Mailpit-like store).
 
 export const MAILBOX_LIMITS = {

@@ -11,8 +11,10 @@
  * this emulator's own and says so here:
  * - `lineTooLong` (both): real servers differ (Gmail is said to fold, Exchange to reject); ours
  *   rejects after DATA with 500 5.5.6 to make a framing bug loud.
- * - O365 `basicAuthDisabled` and `authBeforeTls`: modelled on the 5.7.139 family and on Exchange's
- *   504 5.7.4; exact texts unconfirmed.
+ * - O365 `authBeforeTls`: modelled on Exchange's 504 5.7.4; exact text unconfirmed.
+ * - O365 refusals of a password (basic authentication retired): both of graph-exchange.md G's
+ *   wordings, [OBS] 535 5.7.139 and [DOC] 550 5.7.30; which one a tenant sees is not confirmed,
+ *   so exchange-limits.ts lets the tester choose.
  * - O365 `rset`, `noop`, `quit`: Exchange's usual words, not checked against a transcript.
  */
 import { randomBytes, randomInt } from 'node:crypto';
@@ -60,7 +62,10 @@ export type AuthFailure =
   | 'refused'
   | 'bad-password'
   | 'no-app-password'
-  | 'basic-auth-disabled';
+  /** A password where only OAuth is taken: O365's 535 5.7.139 wording. */
+  | 'basic-auth-disabled'
+  /** The same, in O365's 550 5.7.30 wording (the retirement announcement's). */
+  | 'basic-auth-unsupported';
 
 /**
  * How a failed AUTH is answered: at once with a reply, or (Gmail bearer mechanisms) with a 334
@@ -88,7 +93,10 @@ export interface MailPersonality {
   readonly defaultSizeOctets: number;
   /** Mechanisms offered after TLS, in the order advertised. */
   readonly authMechanisms: readonly string[];
-  /** AUTH PLAIN / LOGIN: retired (O365 client submission, C.3) or app passwords (Gmail). */
+  /**
+   * AUTH PLAIN / LOGIN: retired (O365 client submission, C.3) or app passwords (Gmail). For O365
+   * this is the start value of the `basicAuthRetired` Exchange behaviour (exchange-limits.ts).
+   */
   readonly basicAuth: 'retired' | 'app-passwords';
   newConnectionId(): string;
   greeting(ctx: ReplyContext): string;
@@ -180,7 +188,11 @@ export function office365Personality(): MailPersonality {
             reply: one(535, `5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. ${diag(ctx)}`),
           };
         case 'basic-auth-disabled':
+          // [OBS] G: nodemailer#1714, mailR#107
           return { kind: 'reply', reply: one(535, `5.7.139 Authentication unsuccessful, basic authentication is disabled. ${diag(ctx)}`) };
+        case 'basic-auth-unsupported':
+          // [DOC] G: the Exchange Team's retirement post
+          return { kind: 'reply', reply: one(550, '5.7.30 Basic authentication is not supported for Client Submission.') };
         default:
           // [OBS] MailKit#1126: no 334 challenge from O365, 535 5.7.3 at once.
           return { kind: 'reply', reply: one(535, `5.7.3 Authentication unsuccessful ${diag(ctx)}`) };

@@ -18,6 +18,10 @@
  * - `_sendGreeting`: the 220 banner, which carries the simulated date (O365) or a session id (Gmail).
  * - `handler_AUTH` (Gmail only): adds OAUTHBEARER, which smtp-server lacks; other mechanisms go
  *   to the library.
+ * - `handler_EHLO`, `_HELO`, `_STARTTLS`, `_AUTH`, `_MAIL`, `_RCPT`, `_DATA`: wrapped, so that
+ *   the tester's rules (smtp-rules.ts) and, on Office 365, Exchange Online's limits
+ *   (exchange-limits.ts) see each command before the library carries it out. A rule's reply that
+ *   stands in for the library's own goes through `send` (the `replace` of the connection).
  * A test over real sockets pins each of these, so a library upgrade that changes them fails loudly.
  *
  * What smtp-server cannot do, so the emulation differs from the real services:
@@ -30,18 +34,32 @@
  * - The 1000-octet line limit is checked on the unstuffed stream and answered after the final
  *   ".", since smtp-server has no per-line hook in DATA mode.
  *
- * Deliberately not done: rate limits (O365's 30 messages/minute), recipient validation,
- * delivery to anywhere but the Mailbox, Gmail's rewriting of a From it does not own.
+ * The tester's levers: faults (`setFaults`: a slow banner, a stall or drop in DATA, no reply after
+ * "."), rules (`addRule`: any reply, delay, disconnect or stall at any step, N times or by
+ * chance), accounts (`setAccount`), SIZE (`setSizeOctets`), certificates (`setTlsIdentities`)
+ * and, on Office 365, Exchange Online's limits (`setExchangeBehaviours`). Each firing is an event.
+ *
+ * Deliberately not done: recipient validation, delivery to anywhere but the Mailbox, Gmail's
+ * limits and its rewriting of a From it does not own.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { SimRandom } from '../sim-random.ts';
 import { SMTP_MAX_COMMAND_LINE_OCTETS, SMTP_SERVER_IDLE_TIMEOUT_MS } from './cloud-defaults.ts';
 import { FramingCheck } from './data-framing.ts';
-import type { Mailbox } from './mailbox.ts';
+import {
+  EXCHANGE_BEHAVIOUR_DEFAULTS,
+  EXCHANGE_BEHAVIOUR_SETTINGS,
+  ExchangeLimits,
+  type ExchangeBehaviours,
+  type ExchangeBehavioursPatch,
+} from './exchange-limits.ts';
+import type { Mailbox, MessageSink } from './mailbox.ts';
 import type { AuthFailure, MailPersonality, Reply, ReplyContext, ReplySlot } from './mail-personalities.ts';
 import { tlsServerOptions, type TlsIdentity } from './sim-pki.ts';
+import { describeAct, SmtpRuleBook, type FiredRule, type RuleView, type SmtpRuleSpec, type SmtpRuleStage } from './smtp-rules.ts';
 import { sameUser, type TokenVerifier } from './token-table.ts';
 
 /** One port of a service: 587 with STARTTLS, or 465 with implicit TLS (RFC 8314). */
@@ -65,8 +83,21 @@ export interface MailAccount {
   readonly refuseAuth?: boolean;
   /** O365: other addresses this user may use in MAIL FROM (Send As permission). */
   readonly sendAs?: readonly string[];
-  /** Gmail: the app password for AUTH PLAIN / LOGIN. Absent: 534 5.7.9 (app password required). */
+  /**
+   * The password for AUTH PLAIN / LOGIN. Gmail: the app password (absent: 534 5.7.9, app password
+   * required). O365: only used while basic authentication is not retired (`setExchangeBehaviours`).
+   */
   readonly appPassword?: string;
+}
+
+/** An account as `accounts()` lists it: whether a password is set, never the password. */
+export interface MailAccountView {
+  /** The mailbox, lower-cased. */
+  readonly user: string;
+  readonly smtpAuthDisabled: boolean;
+  readonly refuseAuth: boolean;
+  readonly sendAs: readonly string[];
+  readonly appPasswordSet: boolean;
 }
 
 /** The tester's levers on a service. Real-time durations (sockets wait in host time). */
@@ -83,12 +114,17 @@ export interface MailServerFaults {
   readonly smtpAuthDisabledForTenant?: boolean;
 }
 
-/** Something a tester may want to know that has no reply line: TLS failures, resets, faults firing. */
+/**
+ * Something a tester may want to know that has no reply line: TLS failures, resets ('error'), a
+ * fault or rule firing ('fault'), an Exchange Online limit answering ('limit').
+ */
 export interface MailServiceEvent {
   readonly atMs: number;
   readonly listener: string;
-  readonly kind: 'error' | 'fault';
+  readonly kind: 'error' | 'fault' | 'limit';
   readonly detail: string;
+  /** The rule that fired (kind 'fault' from a rule). */
+  readonly rule?: string;
 }
 
 export interface MailServiceOptions {
@@ -105,6 +141,8 @@ export interface MailServiceOptions {
   /** Default: the personality's SIZE. */
   readonly sizeOctets?: number;
   readonly idleTimeoutMs?: number;
+  /** The world's seeded chance (rules with a probability); default: a fresh seed. */
+  readonly random?: SimRandom;
 }
 
 /** A text that already carries an enhanced status code (RFC 3463 class.subject.detail). */
@@ -115,29 +153,64 @@ interface ConnState {
   readonly conn: SMTPConnection;
   readonly connectionId: string;
   readonly listener: MailListener;
+  /** "smtp.gmail.com:587", for events and greeting rules. */
+  readonly label: string;
+  /** Send a reply exactly as given (no library enhanced code added). */
+  emit(reply: Reply): void;
+  /**
+   * A rule's reply standing in for the library's next reply of the same class (a 3xx such as
+   * AUTH LOGIN's 334 passes by; a reply of another class cancels it: the library refused).
+   */
+  replace?: Reply;
 }
 
-type AuthOutcome = { readonly ok: true; readonly user: string } | { readonly ok: false; readonly failure: AuthFailure };
+type AuthOutcome =
+  | { readonly ok: true; readonly user: string }
+  | { readonly ok: false; readonly failure: AuthFailure }
+  /** Refused by an Exchange limit after good credentials. */
+  | { readonly ok: false; readonly reply: Reply; readonly user: string };
+
+/** The command handlers a rule can stand in front of. */
+const RULE_HANDLERS: readonly (readonly [SmtpRuleStage, 'handler_EHLO' | 'handler_HELO' | 'handler_STARTTLS' | 'handler_AUTH' | 'handler_MAIL' | 'handler_RCPT' | 'handler_DATA'])[] = [
+  ['ehlo', 'handler_EHLO'],
+  ['ehlo', 'handler_HELO'],
+  ['starttls', 'handler_STARTTLS'],
+  ['auth', 'handler_AUTH'],
+  ['mail', 'handler_MAIL'],
+  ['rcpt', 'handler_RCPT'],
+  ['data', 'handler_DATA'],
+];
 
 export class EmulatedMailService {
   readonly personality: MailPersonality;
   readonly hostName: string;
-  readonly sizeOctets: number;
   readonly #options: MailServiceOptions;
   readonly #servers: { smtp: HookedSmtpServer; listener: MailListener }[] = [];
   readonly #conns = new Map<string, ConnState>();
   readonly #accounts = new Map<string, MailAccount>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #events: MailServiceEvent[] = [];
+  readonly #rules: SmtpRuleBook;
+  /** Office 365 only. */
+  readonly #exchange: ExchangeLimits | undefined;
   #faults: MailServerFaults = {};
   #tls: readonly TlsIdentity[];
+  #sizeOctets: number;
 
   private constructor(options: MailServiceOptions) {
     this.#options = options;
     this.personality = options.personality;
     this.hostName = options.hostName;
-    this.sizeOctets = options.sizeOctets ?? options.personality.defaultSizeOctets;
+    this.#sizeOctets = options.sizeOctets ?? options.personality.defaultSizeOctets;
     this.#tls = options.tls;
+    this.#rules = new SmtpRuleBook(options.random ?? new SimRandom(SimRandom.freshSeed()), `${options.hostName}/smtp-rule`);
+    this.#exchange =
+      options.personality.kind === 'office365'
+        ? new ExchangeLimits({
+            ...EXCHANGE_BEHAVIOUR_DEFAULTS,
+            basicAuthRetired: options.personality.basicAuth === 'retired' ? EXCHANGE_BEHAVIOUR_SETTINGS.basicAuthRetired : false,
+          })
+        : undefined;
   }
 
   /** Start listening on 127.0.0.1, one ephemeral port per endpoint. */
@@ -178,6 +251,60 @@ export class EmulatedMailService {
 
   clearAccounts(): void {
     this.#accounts.clear();
+  }
+
+  /** Every account with settings, by mailbox, without secrets. */
+  accounts(): MailAccountView[] {
+    return [...this.#accounts]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([user, a]) => ({
+        user,
+        smtpAuthDisabled: a.smtpAuthDisabled ?? false,
+        refuseAuth: a.refuseAuth ?? false,
+        sendAs: [...(a.sendAs ?? [])],
+        appPasswordSet: a.appPassword !== undefined,
+      }));
+  }
+
+  /** The SIZE the EHLO advertises and MAIL FROM and DATA enforce, octets; 0: no limit (RFC 1870 §4). */
+  get sizeOctets(): number {
+    return this.#sizeOctets;
+  }
+
+  /** Change SIZE for commands from now on (a message already in DATA keeps the limit it began with). */
+  setSizeOctets(octets: number): void {
+    if (!Number.isSafeInteger(octets) || octets < 0) throw new RangeError(`sizeOctets: a whole number of octets, 0 for no limit (got ${octets})`);
+    this.#sizeOctets = octets;
+    for (const { smtp } of this.#servers) smtp.options.size = octets;
+  }
+
+  /** Add a rule (smtp-rules.ts); it acts on commands from now on. Throws InvalidInputError naming bad fields. */
+  addRule(spec: SmtpRuleSpec): RuleView {
+    return this.#rules.add(spec);
+  }
+
+  removeRule(id: string): boolean {
+    return this.#rules.remove(id);
+  }
+
+  clearRules(): void {
+    this.#rules.clear();
+  }
+
+  /** The rules in the order they are tried, spent ones included, with their counters. */
+  rules(): RuleView[] {
+    return this.#rules.views();
+  }
+
+  /** Office 365's Exchange Online behaviours (exchange-limits.ts); undefined for Gmail. */
+  exchangeBehaviours(): ExchangeBehaviours | undefined {
+    return this.#exchange?.behaviours;
+  }
+
+  /** Switch Exchange Online behaviours on, off or to other settings; unnamed ones stay as they are. */
+  setExchangeBehaviours(patch: ExchangeBehavioursPatch): ExchangeBehaviours {
+    if (!this.#exchange) throw new Error(`${this.hostName} is not Office 365: Exchange Online behaviours do not apply`);
+    return this.#exchange.set(patch);
   }
 
   get tlsIdentities(): readonly TlsIdentity[] {
@@ -230,7 +357,7 @@ export class EmulatedMailService {
       name: this.personality.serverName,
       heloResponse: this.personality.heloFormat, // for HELO; the EHLO reply comes from the personality
       authMethods: this.personality.authMechanisms.filter((m) => m !== 'OAUTHBEARER'),
-      size: this.sizeOctets,
+      size: this.#sizeOctets,
       rejectOversized: true,
       hideENHANCEDSTATUSCODES: false,
       hideDSN: true,
@@ -242,7 +369,10 @@ export class EmulatedMailService {
       onConnect: (session, callback) => this.#onConnect(session, callback),
       onAuth: (auth, session, callback) => this.#onAuth(auth, session, callback),
       onData: (stream, session, callback) => this.#onData(stream, session, callback),
-      onClose: (session) => void this.#conns.delete(session.id),
+      onClose: (session) => {
+        this.#conns.delete(session.id);
+        this.#exchange?.onClose(session.id);
+      },
     };
     const smtp = new HookedSmtpServer(options, (conn) => this.#attach(conn, listener));
     const label = `${this.hostName}:${endpoint.publicPort}`;
@@ -261,33 +391,48 @@ export class EmulatedMailService {
 
   /** Give a new connection the provider's voice (see the file header). */
   #attach(conn: SMTPConnection, listener: MailListener): void {
-    const state: ConnState = { conn, connectionId: this.personality.newConnectionId(), listener };
-    this.#conns.set(conn.id, state);
     const personality = this.personality;
     const send = conn.send.bind(conn);
+    /** The one way out: every reply is seen by the Exchange error count on its way. */
+    const deliver = (code: number, data: string | string[] | null | undefined, context?: string | false) => {
+      this.#onReplySent(state, code, data);
+      send(code, data, context);
+    };
+    const emit = (reply: Reply) => deliver(reply.code, reply.lines.length === 1 ? reply.lines[0]! : [...reply.lines], false);
+    const state: ConnState = { conn, connectionId: personality.newConnectionId(), listener, label: `${this.hostName}:${listener.publicPort}`, emit };
+    this.#conns.set(conn.id, state);
     const ctx = () => this.#ctx(state);
-    const emit = (reply: Reply) => send(reply.code, reply.lines.length === 1 ? reply.lines[0]! : [...reply.lines], false);
 
     conn.send = (code, data, context) => {
+      const replacement = state.replace;
+      if (replacement !== undefined) {
+        const replyClass = Math.floor(code / 100);
+        if (replyClass === Math.floor(replacement.code / 100)) {
+          state.replace = undefined;
+          return emit(replacement);
+        }
+        if (replyClass !== 3) state.replace = undefined;
+      }
       if (typeof data === 'string') {
         const slot = librarySlot(code, data, context);
         if (slot !== undefined) return emit(personality.reply(slot, ctx()));
-        if (data.includes('\n')) return send(code, data.split('\n'), false);
-        if (ENHANCED_CODE.test(data)) return send(code, data, false);
+        if (data.includes('\n')) return deliver(code, data.split('\n'), false);
+        if (ENHANCED_CODE.test(data)) return deliver(code, data, false);
       } else if (Array.isArray(data) && code === 250 && context === false) {
         // The EHLO reply (the only multi-line 250 the library sends).
         const lines = personality.ehlo(ctx(), {
           secure: conn.secure,
           startTls: listener.mode === 'starttls',
           authenticated: Boolean(conn.session.user),
-          sizeOctets: this.sizeOctets,
+          sizeOctets: this.#sizeOctets,
         });
         return emit({ code: 250, lines });
       }
-      return send(code, data, context);
+      return deliver(code, data, context);
     };
 
-    conn._sendGreeting = () => send(220, personality.greeting(ctx()), false);
+    // Through `send`, so that a greeting rule's 220 can stand in for the banner.
+    conn._sendGreeting = () => conn.send(220, personality.greeting(ctx()), false);
 
     if (personality.authMechanisms.includes('OAUTHBEARER')) {
       const libraryAuth = conn.handler_AUTH.bind(conn);
@@ -297,23 +442,109 @@ export class EmulatedMailService {
         this.#oauthBearer(state, args, callback);
       };
     }
+
+    for (const [stage, name] of RULE_HANDLERS) {
+      const carryOut = conn[name].bind(conn);
+      conn[name] = (command, callback) => this.#onCommand(state, stage, command, callback, carryOut);
+    }
+  }
+
+  /** A command, before the library carries it out: the rules first, then Exchange's limits at MAIL. */
+  #onCommand(state: ConnState, stage: SmtpRuleStage, command: Buffer, callback: () => void, carryOut: (command: Buffer, callback: () => void) => void): void {
+    const proceed = () => {
+      const refusal = stage === 'mail' ? this.#exchangeAtMail(state) : undefined;
+      if (refusal) {
+        state.emit(refusal);
+        return callback();
+      }
+      carryOut(command, callback);
+    };
+    const line = commandLine(stage, command);
+    const fired = this.#rules.decide(stage, line);
+    if (!fired) return proceed();
+    this.#ruleFired(state, stage, fired, line);
+    this.#applyRule(state, fired, proceed, (reply) => {
+      state.emit(reply); // a 421 closes the connection (the library's send does that)
+      callback();
+    });
+  }
+
+  /**
+   * Carry out a fired rule. `proceed` answers normally; `refuse` sends the rule's refusal. A
+   * success reply is put in `replace` for the library's own; a stall does nothing, ever.
+   */
+  #applyRule(state: ConnState, fired: FiredRule, proceed: () => void, refuse: (reply: Reply) => void): void {
+    const { act } = fired;
+    if ('reply' in act) {
+      if (!fired.positive) return refuse(fired.reply!);
+      state.replace = fired.reply;
+      return proceed();
+    }
+    if ('delayMs' in act) return void this.#sleep(act.delayMs).then(() => isClosed(state) || proceed());
+    if ('disconnect' in act) state.conn._socket.destroy();
+  }
+
+  #ruleFired(state: ConnState, stage: SmtpRuleStage, fired: FiredRule, line: string): void {
+    this.#event(state.label, 'fault', `rule ${fired.id} at ${stage}: ${describeAct(fired.act)} (${line})`, fired.id);
+  }
+
+  /** Exchange's answer to MAIL FROM of an authenticated session: throttled, or over the concurrency limit. */
+  #exchangeAtMail(state: ConnState): Reply | undefined {
+    const user = authUser(state.conn.session);
+    if (!this.#exchange || !user) return undefined;
+    const refusal = this.#exchange.onMail(user.username, state.conn.id, this.#options.nowMs());
+    if (refusal) this.#limitEvent(state.label, user.username, refusal);
+    return refusal;
+  }
+
+  /** Every refusal to an authenticated Office 365 session counts towards continuous-error throttling. */
+  #onReplySent(state: ConnState, code: number, data: string | string[] | null | undefined): void {
+    const user = code >= 500 ? authUser(state.conn.session) : undefined;
+    if (!this.#exchange || !user) return;
+    const text = Array.isArray(data) ? data.join('\n') : (data ?? '');
+    const counted = this.#exchange.onRefusal(user.username, code, text, this.#options.nowMs());
+    if (counted?.throttled) this.#event(state.label, 'limit', `${user.username} throttled for continuous ${counted.reason} errors`);
+  }
+
+  #limitEvent(label: string, user: string, reply: Reply): void {
+    this.#event(label, 'limit', `${reply.code} ${reply.lines.join(' / ')} (${user})`);
+  }
+
+  /** Wait on host time (the world clock's virtual time does not drive server timers yet). */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        resolve();
+      }, ms);
+      this.#timers.add(timer);
+    });
   }
 
   #ctx(state: ConnState): ReplyContext {
     return { connectionId: state.connectionId, nowMs: this.#options.nowMs(), clientAddress: state.conn.remoteAddress };
   }
 
+  /** Before the banner: a greeting rule, then the `greetingDelayMs` fault. */
   #onConnect(session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    const state = this.#conns.get(session.id);
+    const greet = () => this.#greetingFault(state?.label ?? this.hostName, callback);
+    const fired = state ? this.#rules.decide('greeting', state.label) : undefined;
+    if (!state || !fired) return greet();
+    this.#ruleFired(state, 'greeting', fired, state.label);
+    // A refusal goes out through the library's _refuse, which closes the connection after it.
+    this.#applyRule(state, fired, greet, (reply) => {
+      state.replace = reply;
+      callback(replyError(reply));
+    });
+  }
+
+  #greetingFault(label: string, callback: (err?: Error | null) => void): void {
     const delayMs = this.#faults.greetingDelayMs;
     if (delayMs === undefined || delayMs <= 0) return callback();
-    const state = this.#conns.get(session.id);
-    this.#event(state ? `${this.hostName}:${state.listener.publicPort}` : this.hostName, 'fault', `greeting delayed by ${delayMs} ms`);
+    this.#event(label, 'fault', `greeting delayed by ${delayMs} ms`);
     if (delayMs === Infinity) return; // never greet; the library's idle timeout or the client ends it
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      callback();
-    }, delayMs);
-    this.#timers.add(timer);
+    void this.#sleep(delayMs).then(() => callback());
   }
 
   #onAuth(
@@ -324,9 +555,13 @@ export class EmulatedMailService {
     const state = this.#conns.get(session.id);
     const mechanism = auth.method;
     const secret = mechanism === 'XOAUTH2' ? (auth.accessToken ?? '') : (auth.password ?? '');
-    this.#decideAuth(mechanism, auth.username ?? '', secret).then(
+    this.#decideAuth(mechanism, auth.username ?? '', secret, session.id).then(
       (outcome) => {
         if (outcome.ok) return callback(null, { user: { username: outcome.user, method: mechanism } });
+        if ('reply' in outcome) {
+          this.#limitEvent(state?.label ?? this.hostName, outcome.user, outcome.reply);
+          return callback(replyError(outcome.reply));
+        }
         const answer = this.personality.authFailure(outcome.failure, mechanism, state ? this.#ctx(state) : this.#fallbackCtx());
         // The library sends the 334 with this JSON and answers the client's next line with 535, which
         // the `send` override words as the 'bearerFailed' slot.
@@ -343,7 +578,8 @@ export class EmulatedMailService {
     return replyError({ code: 454, lines: ['4.7.0 Temporary authentication failure'] });
   }
 
-  async #decideAuth(mechanism: string, username: string, secret: string): Promise<AuthOutcome> {
+  /** `connectionId`: the connection that would take one of the mailbox's places (Exchange, at AUTH). */
+  async #decideAuth(mechanism: string, username: string, secret: string, connectionId?: string): Promise<AuthOutcome> {
     const fail = (failure: AuthFailure): AuthOutcome => ({ ok: false, failure });
     const account = this.account(username);
     if (account?.refuseAuth) return fail('refused');
@@ -361,16 +597,17 @@ export class EmulatedMailService {
       if (username !== '' && !sameUser(verdict.user, username)) return fail('user-mismatch');
       if (!verdict.scopes.some((s) => this.personality.acceptedScopes.includes(s))) return fail('wrong-scope');
       user = verdict.user;
-    } else if (this.personality.basicAuth === 'retired') {
-      return fail('basic-auth-disabled');
     } else {
+      const retired = this.#exchange?.behaviours.basicAuthRetired;
+      if (retired) return fail(retired.wording === 'not-supported-for-client-submission' ? 'basic-auth-unsupported' : 'basic-auth-disabled');
       if (account === undefined) return fail('bad-password');
       if (account.appPassword === undefined) return fail('no-app-password');
       if (account.appPassword !== secret) return fail('bad-password');
       user = username;
     }
     if (this.#faults.smtpAuthDisabledForTenant || this.account(user)?.smtpAuthDisabled) return fail('smtp-auth-disabled');
-    return { ok: true, user };
+    const over = connectionId === undefined ? undefined : this.#exchange?.onAuthenticated(user, connectionId);
+    return over ? { ok: false, reply: over, user } : { ok: true, user };
   }
 
   /** SASL OAUTHBEARER (RFC 7628), which smtp-server does not implement. */
@@ -400,6 +637,10 @@ export class EmulatedMailService {
           conn.send(235, 'Authentication successful');
           return done();
         }
+        if ('reply' in outcome) {
+          conn.send(outcome.reply.code, outcome.reply.lines.join('\n'));
+          return done();
+        }
         const answer = this.personality.authFailure(outcome.failure, 'OAUTHBEARER', this.#ctx(state));
         if (answer.kind === 'reply') {
           conn.send(answer.reply.code, answer.reply.lines.join('\n'));
@@ -427,7 +668,7 @@ export class EmulatedMailService {
   #onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
     const state = this.#conns.get(session.id);
     const faults = this.#faults;
-    const label = state ? `${this.hostName}:${state.listener.publicPort}` : this.hostName;
+    const label = state?.label ?? this.hostName;
     const sink = this.#options.mailbox.openSink();
     const framing = new FramingCheck();
     let octets = 0;
@@ -464,68 +705,120 @@ export class EmulatedMailService {
     });
 
     stream.on('end', () => {
-      void (async () => {
-        // Over SIZE: the library answers 552 itself (the 'sizeExceeded' slot) whatever we say.
-        if (stream.sizeExceeded) {
-          await sink.discard();
-          return callback();
-        }
-        await new Promise<void>((resolve, reject) => {
-          sink.once('error', reject);
-          sink.end(() => resolve());
-        });
-        const ctx = state ? this.#ctx(state) : this.#fallbackCtx();
-        const fr = framing.result();
-        if (fr.linesOverLimit > 0) {
-          await sink.discard();
-          return callback(replyError(this.personality.reply('lineTooLong', ctx)));
-        }
-        const envelope = session.envelope;
-        const mailFrom = envelope.mailFrom ? envelope.mailFrom.address : '';
-        const user = authUser(session);
-        const sendAsDenied = this.personality.sendAsDenied;
-        if (sendAsDenied && user !== undefined && !this.#maySendAs(user.username, mailFrom)) {
-          await sink.discard();
-          return callback(replyError(sendAsDenied(ctx, user.username, mailFrom)));
-        }
-        const socket = state?.conn._socket as (Socket & Partial<Pick<TLSSocket, 'getProtocol' | 'getCipher'>>) | undefined;
-        const stored = this.#options.mailbox.add(sink, {
-          envelope: { mailFrom, rcptTo: envelope.rcptTo.map((r) => r.address) },
-          receivedAtMs: ctx.nowMs,
-          delivery: {
-            server: { kind: this.personality.kind, host: this.hostName, port: state?.listener.publicPort ?? 0 },
-            tls: session.secure
-              ? {
-                  mode: state?.listener.mode ?? 'starttls',
-                  protocol: socket?.getProtocol?.() ?? null,
-                  cipher: socket?.getCipher?.()?.standardName ?? null,
-                  servername: typeof session.servername === 'string' && session.servername !== '' ? session.servername : null,
-                }
-              : null,
-            auth: user ? { user: user.username, method: user.method } : null,
-            remoteAddress: session.remoteAddress,
-            bodyType: envelope.bodyType ?? '7bit',
-            smtpUtf8: envelope.smtpUtf8 ?? false,
-            framing: fr,
-          },
-        });
-        // A small message is listed before the 250, so a client that got its 250 finds it at once.
-        // A large one (already on disk) is answered now and listed once parsed (use waitFor): parsing
-        // 100 MB takes seconds, which would otherwise count against the sender in a benchmark.
-        if (sink.size <= this.#options.mailbox.limits.spillAboveOctets) await stored;
-        else stored.catch((e: unknown) => this.#event(label, 'error', `parsing a stored message failed: ${(e as Error).message}`));
-        if (this.#faults.noReplyAfterData) {
-          this.#event(label, 'fault', 'stored the message and left the final "." unanswered');
-          return; // the callback is never called: no reply, the connection stays open
-        }
-        const accepted = this.personality.dataAccepted(ctx);
-        callback(null, accepted.lines.join('\n'));
-      })().catch((e: unknown) => {
+      // Over SIZE: the library answers 552 itself (the 'sizeExceeded' slot) whatever we say.
+      if (stream.sizeExceeded) return void sink.discard().then(() => callback());
+      void this.#onDot(state, session, sink, framing, callback).catch((e: unknown) => {
         void sink.discard();
         this.#event(label, 'error', `storing a message failed: ${(e as Error).message}`);
         callback(Object.assign(new Error('4.3.0 Temporary server error, please try again later'), { responseCode: 451 }));
       });
     });
+  }
+
+  /**
+   * The final "." has come: a `dot` rule, our own checks (line length, Send As), Exchange's limits
+   * (recipients, rate), then store and answer. Order of a rule's act against the store: a
+   * disconnect or a refusal before it (nothing delivered), a delay or a stall after it (delivered,
+   * the answer late or never: RFC 5321 §4.5.3.2.6's duplicate-delivery case).
+   */
+  async #onDot(
+    state: ConnState | undefined,
+    session: SMTPServerSession,
+    sink: MessageSink,
+    framing: FramingCheck,
+    callback: (err?: Error | null, message?: string) => void,
+  ): Promise<void> {
+    const label = state?.label ?? this.hostName;
+    const refuse = async (reply: Reply) => {
+      await sink.discard();
+      if (state) state.replace = reply; // exactly these words, whatever enhanced code the library would add
+      callback(replyError(reply));
+    };
+    const envelope = session.envelope;
+    const mailFrom = envelope.mailFrom ? envelope.mailFrom.address : '';
+    const rcptTo = envelope.rcptTo.map((r) => r.address);
+    const line = [`FROM:<${mailFrom}>`, ...rcptTo.map((r) => `TO:<${r}>`)].join(' ');
+    const fired = state ? this.#rules.decide('dot', line) : undefined;
+    if (state && fired) this.#ruleFired(state, 'dot', fired, line);
+    const act = fired?.act;
+    if (act && 'disconnect' in act) {
+      await sink.discard();
+      state?.conn._socket.destroy();
+      return;
+    }
+    if (fired?.reply && !fired.positive) return refuse(fired.reply);
+
+    await new Promise<void>((resolve, reject) => {
+      sink.once('error', reject);
+      sink.end(() => resolve());
+    });
+    const ctx = state ? this.#ctx(state) : this.#fallbackCtx();
+    const fr = framing.result();
+    if (fr.linesOverLimit > 0) return refuse(this.personality.reply('lineTooLong', ctx));
+    const user = authUser(session);
+    const sendAsDenied = this.personality.sendAsDenied;
+    if (sendAsDenied && user !== undefined && !this.#maySendAs(user.username, mailFrom)) return refuse(sendAsDenied(ctx, user.username, mailFrom));
+
+    if (this.#exchange && user) {
+      const verdict = this.#exchange.onDot(user.username, session.id, rcptTo.length, ctx.nowMs);
+      if (!verdict.accept) {
+        this.#limitEvent(label, user.username, verdict.reply);
+        return refuse(verdict.reply);
+      }
+      if (verdict.delayMs > 0) {
+        // Carried over to the next minute with room. The minute is the world clock's; the wait
+        // runs on host timers today (server timers do not follow a virtual clock yet), rechecking
+        // the world clock until it has reached that minute.
+        this.#event(label, 'limit', `message rate: ${user.username}'s message waits ${verdict.delayMs} ms for the next minute's budget`);
+        const notBeforeMs = ctx.nowMs + verdict.delayMs;
+        for (let now = ctx.nowMs; now < notBeforeMs; now = this.#options.nowMs()) {
+          await this.#sleep(notBeforeMs - now);
+          if (state && isClosed(state)) {
+            await sink.discard();
+            this.#event(label, 'limit', 'the client left while its message waited for the rate limit; nothing stored');
+            return;
+          }
+        }
+      }
+    }
+
+    const socket = state?.conn._socket as (Socket & Partial<Pick<TLSSocket, 'getProtocol' | 'getCipher'>>) | undefined;
+    const stored = this.#options.mailbox.add(sink, {
+      envelope: { mailFrom, rcptTo },
+      receivedAtMs: this.#options.nowMs(),
+      delivery: {
+        server: { kind: this.personality.kind, host: this.hostName, port: state?.listener.publicPort ?? 0 },
+        tls: session.secure
+          ? {
+              mode: state?.listener.mode ?? 'starttls',
+              protocol: socket?.getProtocol?.() ?? null,
+              cipher: socket?.getCipher?.()?.standardName ?? null,
+              servername: typeof session.servername === 'string' && session.servername !== '' ? session.servername : null,
+            }
+          : null,
+        auth: user ? { user: user.username, method: user.method } : null,
+        remoteAddress: session.remoteAddress,
+        bodyType: envelope.bodyType ?? '7bit',
+        smtpUtf8: envelope.smtpUtf8 ?? false,
+        framing: fr,
+      },
+    });
+    // A small message is listed before the 250, so a client that got its 250 finds it at once.
+    // A large one (already on disk) is answered now and listed once parsed (use waitFor): parsing
+    // 100 MB takes seconds, which would otherwise count against the sender in a benchmark.
+    if (sink.size <= this.#options.mailbox.limits.spillAboveOctets) await stored;
+    else stored.catch((e: unknown) => this.#event(label, 'error', `parsing a stored message failed: ${(e as Error).message}`));
+    if (this.#faults.noReplyAfterData) {
+      this.#event(label, 'fault', 'stored the message and left the final "." unanswered');
+      return; // the callback is never called: no reply, the connection stays open
+    }
+    if (act && 'stall' in act) return; // stored; never answered
+    if (act && 'delayMs' in act) {
+      await this.#sleep(act.delayMs);
+      if (state && isClosed(state)) return;
+    }
+    if (state && fired?.positive) state.replace = fired.reply;
+    callback(null, this.personality.dataAccepted(state ? this.#ctx(state) : this.#fallbackCtx()).lines.join('\n'));
   }
 
   #maySendAs(user: string, from: string): boolean {
@@ -536,8 +829,8 @@ export class EmulatedMailService {
     return { connectionId: '-', nowMs: this.#options.nowMs(), clientAddress: '' };
   }
 
-  #event(listener: string, kind: MailServiceEvent['kind'], detail: string): void {
-    this.#events.push({ atMs: this.#options.nowMs(), listener, kind, detail });
+  #event(listener: string, kind: MailServiceEvent['kind'], detail: string, rule?: string): void {
+    this.#events.push({ atMs: this.#options.nowMs(), listener, kind, detail, ...(rule === undefined ? {} : { rule }) });
     if (this.#events.length > MAX_EVENTS) this.#events.splice(0, this.#events.length - MAX_EVENTS);
   }
 }
@@ -589,6 +882,18 @@ function librarySlot(code: number, text: string, context: string | false | undef
   }
   if (code === 552 && text.startsWith('Error: message exceeds fixed maximum message size')) return 'sizeExceeded';
   return undefined;
+}
+
+/** What a rule at `stage` is matched against: the command line; for AUTH only "AUTH <mechanism>" (no credentials). */
+function commandLine(stage: SmtpRuleStage, command: Buffer): string {
+  const line = command.toString().trim();
+  if (stage !== 'auth') return line;
+  const [verb = '', mechanism = ''] = line.split(/\s+/);
+  return `${verb} ${mechanism}`.trim();
+}
+
+function isClosed(state: ConnState): boolean {
+  return state.conn._closed || state.conn._closing || state.conn._socket.destroyed;
 }
 
 function replyError(reply: Reply): Error {

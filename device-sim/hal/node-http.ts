@@ -11,6 +11,9 @@
  * response. The response body is capped at `maxBodyBytes`, checked against Content-Length before
  * reading and against the bytes while reading.
  *
+ * Network faults apply as for NodeNet: `openSocket` sends a connection that has data faults
+ * (latency, bandwidth, reset, stall) through the simulator's relay, TLS end to end.
+ *
  * Deliberately not done: redirects, keep-alive and connection reuse, proxies, compression,
  * chunked request bodies, HTTP/2.
  */

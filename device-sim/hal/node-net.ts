@@ -18,6 +18,10 @@
  * socket buffer is below its high-water mark again ('drain'), so a sender that awaits each write
  * keeps memory flat however large the message, and may reuse the buffer it wrote.
  *
+ * Network faults: a route that carries data faults (latency, bandwidth, reset, stall; see
+ * net-faults.ts) is connected through a per-connection relay (net-relay.ts) that applies them; TLS
+ * still runs end to end. Without data faults the socket goes straight to the server, as before.
+ *
  * Deliberately not done: idle timeouts on an established connection (the firmware's own timers run on its monotonic
  * clock), client certificates, ALPN.
  */
@@ -34,7 +38,9 @@ import type {
   TlsInfo,
   TlsOptions,
 } from '../../firmware/hal/net.ts';
-import type { SimNetwork } from './sim-network.ts';
+import { setupDelayMs, startRelay, type RelayListener, type RelayPlan } from './net-relay.ts';
+import { sleep } from './net-toxics.ts';
+import type { SimNetwork, SimTarget } from './sim-network.ts';
 
 /** Bytes a socket keeps for handlers that are not set yet; a peer that sends more is cut off. */
 const MAX_UNDELIVERED_BYTES = 1024 * 1024;
@@ -80,7 +86,10 @@ export async function openSocket(network: SimNetwork, options: ConnectOptions): 
     return netFail(route.error.kind === 'unreachable' ? 'other' : route.error.kind, route.error.detail);
   }
 
-  const tcp = await connectTcp(route.host, route.port, options.timeoutMs, where);
+  const tcp =
+    route.relay === undefined
+      ? await connectTcp(route.host, route.port, options.timeoutMs, where)
+      : await connectThroughRelay(route, route.relay, options.timeoutMs, where);
   if (!tcp.ok || options.tls === undefined) {
     return tcp.ok ? { ok: true, value: { socket: tcp.value, tls: undefined } } : tcp;
   }
@@ -285,10 +294,46 @@ class NodeNetSocket implements NetSocket {
   }
 }
 
+/**
+ * A connection with data faults: connect the emulated server first (so a closed port is still
+ * 'refused' and a slow one still a 'timeout'), then start a relay for it and connect the device's
+ * socket to the relay. Latency faults make the setup take one round trip, within `timeoutMs`.
+ */
+async function connectThroughRelay(target: SimTarget, plan: RelayPlan, timeoutMs: number, where: string): Promise<NetResult<Socket>> {
+  const startedMs = performance.now();
+  const remainingMs = (): number => Math.max(1, timeoutMs - (performance.now() - startedMs));
+  const setupMs = setupDelayMs(plan);
+  if (setupMs >= timeoutMs) {
+    await sleep(plan.timers, timeoutMs);
+    return netFail('timeout', `connect to ${where} timed out after ${timeoutMs} ms (simulated latency of ${setupMs} ms per round trip)`);
+  }
+  if (setupMs > 0) await sleep(plan.timers, setupMs);
+
+  // The relay relays half-closes, so its side of the server connection must not close on a FIN.
+  const upstream = await connectTcp(target.host, target.port, remainingMs(), where, { allowHalfOpen: true });
+  if (!upstream.ok) return upstream;
+  let relay: RelayListener;
+  try {
+    relay = await startRelay(upstream.value, plan);
+  } catch (err) {
+    return netFail('other', `${where}: cannot start the simulated network's relay: ${errorText(err)}`);
+  }
+  const device = await connectTcp('127.0.0.1', relay.port, remainingMs(), where);
+  if (device.ok) relay.start(device.value.localPort ?? 0);
+  else relay.abort();
+  return device;
+}
+
 /** TCP connect with a deadline; errors mapped to NetErrorKind. */
-function connectTcp(host: string, port: number, timeoutMs: number, where: string): Promise<NetResult<Socket>> {
+function connectTcp(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  where: string,
+  socketOptions: { readonly allowHalfOpen?: boolean } = {},
+): Promise<NetResult<Socket>> {
   return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
+    const socket = tcpConnect({ host, port, ...socketOptions });
     swallowErrors(socket);
     let settled = false;
     const finish = (result: NetResult<Socket>): void => {

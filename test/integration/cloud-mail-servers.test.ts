@@ -557,6 +557,53 @@ describe('size limits and large messages', () => {
   });
 });
 
+describe('accounts and SIZE as settable state', () => {
+  it('lists the accounts by mailbox without their passwords', () => {
+    const gmail = cloud.servers.gmail;
+    gmail.setAccount('Scanner.Bench@Gmail.com ', { appPassword: 'abcdefghijklmnop' });
+    gmail.setAccount('front-desk@gmail.com', { refuseAuth: true, sendAs: ['desk@example.org'] });
+    const listed = gmail.accounts();
+    expect(listed).toEqual([
+      { user: 'front-desk@gmail.com', smtpAuthDisabled: false, refuseAuth: true, sendAs: ['desk@example.org'], appPasswordSet: false },
+      { user: GMAIL_USER, smtpAuthDisabled: false, refuseAuth: false, sendAs: [], appPasswordSet: true },
+    ]);
+    expect(JSON.stringify(listed)).not.toContain('abcdefghijklmnop');
+    gmail.setAccount(GMAIL_USER, undefined);
+    expect(gmail.accounts().map((a) => a.user)).toEqual(['front-desk@gmail.com']);
+  });
+
+  it('changes SIZE at run time: advertised by EHLO, enforced at MAIL FROM and after DATA; 0 is no limit', async () => {
+    const gmail = cloud.servers.gmail;
+    const ehloSize = async (p: SmtpProbe) => (await p.command('EHLO printer.local')).split('\n').find((l) => l.startsWith('250-SIZE'));
+    const message = (octets: number) => `Subject: size\r\n\r\n${`${'s'.repeat(98)}\r\n`.repeat(Math.ceil(octets / 100))}.\r\n`;
+    expect(() => gmail.setSizeOctets(-1)).toThrow(RangeError);
+    expect(() => gmail.setSizeOctets(1.5)).toThrow(/sizeOctets: a whole number of octets/);
+    try {
+      gmail.setSizeOctets(1000);
+      expect(gmail.sizeOctets).toBe(1000);
+      const p = await gmailSession();
+      expect(await ehloSize(p)).toBe('250-SIZE 1000');
+      expect(await p.command('MAIL FROM:<scanner.bench@gmail.com> SIZE=1001')).toMatch(/^552-5\.3\.4 /);
+      await p.command('MAIL FROM:<scanner.bench@gmail.com>');
+      await p.command('RCPT TO:<bob@example.org>');
+      await p.command('DATA');
+      p.write(message(2000));
+      expect(await p.reply()).toMatch(/^552-5\.3\.4 /);
+
+      gmail.setSizeOctets(0);
+      const q = await gmailSession();
+      expect(await ehloSize(q)).toBe('250-SIZE 0'); // RFC 1870 §4: no fixed maximum
+      await q.command('MAIL FROM:<scanner.bench@gmail.com> SIZE=900000000');
+      await q.command('RCPT TO:<bob@example.org>');
+      await q.command('DATA');
+      q.write(message(50_000));
+      expect(await q.reply()).toMatch(/^250 2\.0\.0 OK /);
+    } finally {
+      gmail.setSizeOctets(gmail.personality.defaultSizeOctets);
+    }
+  });
+});
+
 describe('certificates', () => {
   const handshake = (name: string, port: number, options: ConnectionOptions) =>
     new Promise<TLSSocket>((resolve, reject) => {
