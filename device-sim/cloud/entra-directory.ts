@@ -1,7 +1,7 @@
 /**
  * The directory behind the emulated Entra ID: tenants (an id GUID and verified domains), app
  * registrations (client id, display name, home tenant, "Allow public client flows"), and users
- * (a user principal name in one tenant's verified domain, and an object id).
+ * (a user principal name in one tenant's verified domain, an object id, and a password or none).
  *
  * What `{tenant}` in a request path allows (protocols.md A.1): one tenant, by id or by domain, or
  * a multi-tenant alias: `common` (every account), `organizations` (work or school accounts: every
@@ -11,13 +11,18 @@
  * Bookkeeping only: no HTTP and no tokens (EntraIdService owns those and asks here). A change that
  * cannot be made is a value saying why (duplicate, not-found, in-use) and which field.
  *
+ * A user without a password signs in by name alone on the device-login page (the bench's quick
+ * path); with one, the page asks for it and then for consent. Passwords belong to the directory
+ * object: a user removed and made again under the same name has none.
+ *
  * Deliberately not done: sign-in audience (single-tenant apps, AADSTS50194), service principals
  * and consent per tenant (every registered app works with every tenant), guest users (B2B),
- * groups, passwords themselves (only the fact and time of a change is kept).
+ * groups, password policies (any 1 to 256 characters will do), MFA.
  */
 import { randomUUID } from 'node:crypto';
 import type { DirectoryProblem, DirectoryResult, EntraAppView, EntraTenantView } from './identity-views.ts';
 import { PERSONAL_ACCOUNTS_TENANT_ID, type EntraDirectorySeed } from './identity-seed.ts';
+import { AccountPassword } from './account-password.ts';
 
 export const TENANT_ALIASES = ['common', 'organizations', 'consumers'] as const;
 export type TenantAlias = (typeof TENANT_ALIASES)[number];
@@ -41,6 +46,8 @@ export class EntraDirectory {
   readonly #apps = new Map<string, Mutable<EntraAppView>>();
   /** By lower-cased user principal name. */
   readonly #users = new Map<string, Mutable<EntraUser>>();
+  /** By user object id. */
+  readonly #passwords = new Map<string, AccountPassword>();
 
   constructor(seed: EntraDirectorySeed) {
     for (const tenant of seed.tenants) must(this.addTenant(tenant));
@@ -148,7 +155,7 @@ export class EntraDirectory {
   }
 
   /** A user in the tenant that has the domain of `userPrincipalName` verified. */
-  addUser(input: { readonly userPrincipalName: string; readonly displayName?: string | undefined }): DirectoryResult<EntraUser> {
+  addUser(input: { readonly userPrincipalName: string; readonly displayName?: string | undefined; readonly password?: string | undefined }): DirectoryResult<EntraUser> {
     const upn = input.userPrincipalName.trim();
     if (this.user(upn)) return refused('duplicate', 'userPrincipalName', `There is already a user ${upn}.`);
     const domain = upn.slice(upn.lastIndexOf('@') + 1);
@@ -156,6 +163,7 @@ export class EntraDirectory {
     if (!tenant) return refused('not-found', 'userPrincipalName', `No tenant has the domain ${domain} verified: add the tenant (or the domain) first.`);
     const user = { id: randomUUID(), userPrincipalName: upn, displayName: input.displayName?.trim() || upn.slice(0, upn.indexOf('@')), tenantId: tenant.id, passwordChangedAtMs: undefined };
     this.#users.set(upn.toLowerCase(), user);
+    if (input.password !== undefined) this.#passwords.set(user.id, AccountPassword.of(input.password));
     return { ok: true, value: { ...user } };
   }
 
@@ -163,7 +171,29 @@ export class EntraDirectory {
     const user = this.user(userPrincipalName);
     if (!user) return refused('not-found', 'userPrincipalName', `There is no user ${userPrincipalName}.`);
     this.#users.delete(user.userPrincipalName.toLowerCase());
+    this.#passwords.delete(user.id);
     return { ok: true, value: user };
+  }
+
+  /**
+   * The password the sign-in page asks for, or none (sign-in by name). Setting it is not a
+   * password change: the caller decides what that does to grants (`markPasswordChanged`).
+   */
+  setPassword(userPrincipalName: string, password: string | undefined): DirectoryResult<EntraUser> {
+    const user = this.user(userPrincipalName);
+    if (!user) return refused('not-found', 'userPrincipalName', `There is no user ${userPrincipalName}.`);
+    if (password === undefined) this.#passwords.delete(user.id);
+    else this.#passwords.set(user.id, AccountPassword.of(password));
+    return { ok: true, value: user };
+  }
+
+  hasPassword(userId: string): boolean {
+    return this.#passwords.has(userId);
+  }
+
+  /** Whether `attempt` is the user's password; false for a user without one. */
+  passwordMatches(userId: string, attempt: string): boolean {
+    return this.#passwords.get(userId)?.matches(attempt) ?? false;
   }
 
   /** Records a password change (the caller revokes the user's refresh tokens, A.9). */

@@ -6,7 +6,8 @@
  *   POST /{tenant}/oauth2/v2.0/devicecode   client_id, scope           → device_code, user_code, …
  *   POST /{tenant}/oauth2/v2.0/token        grant_type=device_code     → tokens or a polling error
  *                                           grant_type=refresh_token   → tokens, refresh token rotated
- *   GET  /device                            "Enter code" page (then a sign-in step: Continue / Cancel)
+ *   GET  /device                            "Enter code" page; the steps after it POST to /device:
+ *                                           sign in (account name), password, permissions (Accept / Cancel)
  *
  * Errors are HTTP 400 JSON in Entra's shape (A.5): `error`, `error_description` of the form
  * `AADSTS<n>: <text>\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …`, `error_codes`,
@@ -18,33 +19,60 @@
  * on (else AADSTS7000218 at /token); the sign-in page accepts only a user of a tenant the
  * request's `{tenant}` allows; a refresh token dies with its user (AADSTS50034).
  *
- * Testers' levers: the directory, `approve(userCode, user)`, `decline(userCode)`,
- * `setPublicClientFlows(clientId, on)`, `revokeUser(user)` and `changePassword(user)` (refresh
- * tokens; → AADSTS50173), `setAccessTokenLifetimeS(s)`, `pendingCodes()` (what the page would
- * show), `directoryView()` (for the control API).
+ * Testers' levers: the directory, `approveUserCode(userCode, user)` and `declineUserCode(userCode)`
+ * (saying why not when the code is unknown, expired or answered; `approve` and `decline` are the
+ * same as booleans), `setPublicClientFlows(clientId, on)`, `revokeUser(user)` and
+ * `changePassword(user)` (refresh tokens; → AADSTS50173), `setPassword(user, password)` (what the
+ * sign-in page asks for), `setAccessTokenLifetimeS(s)`, `pendingCodes()` and `deviceCodes()` (with
+ * each code's polls), `directoryView()` (for the control API). Faults, each undone by the same
+ * lever with its neutral value: `setSlowDown(polls)`, `setPendingForever(on)`,
+ * `setPollIntervalS(s)` and `setDeviceCodeLifetimeS(s)` for new codes; `tokenLevers` (expire every
+ * access token, revoke one grant: identity-faults.ts); outages through `EndpointOutages`.
  *
  * Choices where the real service is unclear or where the lead asked otherwise:
  * - slow_down is returned when polled faster than `interval` (Entra itself was seen answering
- *   AADSTS50196 instead; A.5). The required gap stays `interval`; it does not grow.
+ *   AADSTS50196 instead; A.5). The required gap stays `interval`; it does not grow. The slow_down
+ *   lever answers it whatever the timing, with the same body.
+ * - authorization_pending "forever" still lets the code expire (expired_token after `expires_in`):
+ *   a user who never approves looks like that in the field.
  * - A refresh token is single-use here: the response rotates it and the old one then fails with
  *   AADSTS70008. Real Entra keeps the old one valid and only asks the client to discard it (A.7).
  * - AADSTS numbers for authorization_declined and bad_verification_code are unconfirmed (A.5).
  * - Access tokens stay valid after `revokeUser` or a password change until they expire, as
  *   Entra's do (A.9).
- * - The sign-in page asks for the user name only, no password: the emulator keeps no passwords,
- *   only the fact of a change.
+ * - A user without a password signs in by name alone and is not asked for consent (the bench's
+ *   quick path, which the existing flows use); with a password, the page asks for it ("Your
+ *   account or password is incorrect…" when wrong) and then for consent every time (real Entra
+ *   remembers a consent; here Cancel must stay reachable). Cancel at any step declines the code.
+ * - Revoking one grant (the lever) does not reach its access tokens, as Entra's cannot (A.9).
+ * - An outage's 503 is `temporarily_unavailable` AADSTS90033 (identity-faults.ts); other statuses
+ *   get a plain page.
  *
- * Deliberately not done: id_token (openid), single-tenant apps (50194), consent, `?mkt=`
- * localisation, MFA / Conditional Access, the auth-code flow.
+ * Deliberately not done: id_token (openid), single-tenant apps (50194), remembered consent,
+ * `?mkt=` localisation, MFA / Conditional Access, smart lockout, the auth-code flow.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
-import { escapeHtml, providerPage } from './html-page.ts';
-import { EntraDirectory, TENANT_ALIASES, type Authority } from './entra-directory.ts';
+import { EntraDirectory, TENANT_ALIASES, type Authority, type EntraUser } from './entra-directory.ts';
 import { DEFAULT_ENTRA_DIRECTORY, type EntraDirectorySeed } from './identity-seed.ts';
-import type { EntraDirectoryView, EntraUserView } from './identity-views.ts';
+import type { DeviceCodePollView, DeviceCodeView, EntraDirectoryView, EntraPollingView, EntraUserView, LeverResult } from './identity-views.ts';
+import { CODE_UNUSABLE, consentPage, donePage, enterCodePage, passwordPage, signInPage } from './entra-pages.ts';
+import {
+  accountSchema,
+  checked,
+  deviceCodeLifetimeSSchema,
+  EndpointOutages,
+  grantRecord,
+  leverRefused,
+  passwordSchema,
+  pollIntervalSSchema,
+  slowDownPollsSchema,
+  TokenLevers,
+  userCodeSchema,
+  type GrantRecord,
+} from './identity-faults.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Tunables (move to cloud-defaults.ts when this is merged; STYLE.md habit 3).
@@ -73,6 +101,8 @@ const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 /** Scopes that steer the grant but are not part of the access token's resource scopes. */
 const OIDC_SCOPES = new Set(['offline_access', 'openid', 'profile', 'email']);
+/** Polls of a device code the tester's view keeps. */
+const POLLS_KEPT = 20;
 
 export interface EntraIdOptions {
   readonly tokens: TokenTable;
@@ -83,6 +113,8 @@ export interface EntraIdOptions {
   readonly verificationUri?: string;
   /** The tenants, apps and users at start; default DEFAULT_ENTRA_DIRECTORY. */
   readonly directory?: EntraDirectorySeed;
+  /** The outage table the services share; default a table of this service's own. */
+  readonly outages?: EndpointOutages;
 }
 
 export type DeviceCodeStatus = 'pending' | 'approved' | 'declined' | 'redeemed';
@@ -110,9 +142,15 @@ interface DeviceCodeEntry {
   lastPollMs: number | undefined;
   status: DeviceCodeStatus;
   user: { readonly id: string; readonly userPrincipalName: string } | undefined;
+  /** The latest polls (DeviceCodeView). */
+  readonly polls: DeviceCodePollView[];
+  /** A sign-in on the device-login page past its name step: its token, who, and the step it is at. */
+  signIn: { readonly flow: string; readonly user: EntraUser; step: 'password' | 'consent' } | undefined;
 }
 
 interface RefreshEntry {
+  /** The grant (the device-code sign-in) this token and its rotations belong to. */
+  readonly grantId: string;
   readonly userId: string;
   readonly user: string;
   readonly clientId: string;
@@ -128,6 +166,21 @@ interface EntraErrorSpec {
   readonly text: string;
 }
 
+type EntraUserRef = { readonly id: string; readonly userPrincipalName: string };
+
+// The device-code poll answers (A.5).
+const EXPIRED_TOKEN: EntraErrorSpec = { error: 'expired_token', code: 70020, text: "The provided value for the input parameter 'device_code' is not valid. This device code has expired." };
+const ALREADY_REDEEMED: EntraErrorSpec = {
+  error: 'invalid_grant',
+  code: 54005,
+  text: 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+};
+const SLOW_DOWN: EntraErrorSpec = { error: 'slow_down', code: 50196, text: 'The server terminated an operation because it encountered a client request loop. Please contact your app vendor.' };
+const AUTHORIZATION_PENDING: EntraErrorSpec = { error: 'authorization_pending', code: 70016, text: 'The provided request has not yet been authorized by the user. The user must input their code.' };
+const AUTHORIZATION_DECLINED: EntraErrorSpec = { error: 'authorization_declined', code: 70000, text: 'The user has declined the authorization request.' };
+/** An outage's 503 [OBS Azure/azure-sdk-for-python#14241]. */
+const TEMPORARILY_UNAVAILABLE: EntraErrorSpec = { error: 'temporarily_unavailable', code: 90033, text: 'A transient error has occurred. Please try again.' };
+
 export class EntraIdService {
   /** Tenants, app registrations and users (the testers change them through the control API). */
   readonly directory: EntraDirectory;
@@ -137,43 +190,79 @@ export class EntraIdService {
   readonly #byUserCode = new Map<string, DeviceCodeEntry>();
   readonly #refreshTokens = new Map<string, RefreshEntry>();
   #accessTokenLifetimeS: number;
-  readonly #deviceCodeExpiresInS: number;
-  readonly #pollIntervalS: number;
+  readonly #defaultDeviceCodeExpiresInS: number;
+  readonly #defaultPollIntervalS: number;
+  #deviceCodeExpiresInS: number;
+  #pollIntervalS: number;
+  #slowDownPolls = 0;
+  #pendingForever = false;
+  #grants = 0;
+  readonly #outages: EndpointOutages;
   readonly verificationUri: string;
+  /** Expire every access token now; revoke one grant (its refresh token: AADSTS50173). */
+  readonly tokenLevers: TokenLevers;
 
   constructor(options: EntraIdOptions) {
     this.directory = new EntraDirectory(options.directory ?? DEFAULT_ENTRA_DIRECTORY);
     this.#tokens = options.tokens;
     this.#nowMs = options.nowMs;
     this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? ENTRA_ACCESS_TOKEN_LIFETIME_S;
-    this.#deviceCodeExpiresInS = options.deviceCodeExpiresInS ?? ENTRA_DEVICE_CODE_EXPIRES_IN_S;
-    this.#pollIntervalS = options.pollIntervalS ?? ENTRA_POLL_INTERVAL_S;
+    this.#defaultDeviceCodeExpiresInS = this.#deviceCodeExpiresInS = options.deviceCodeExpiresInS ?? ENTRA_DEVICE_CODE_EXPIRES_IN_S;
+    this.#defaultPollIntervalS = this.#pollIntervalS = options.pollIntervalS ?? ENTRA_POLL_INTERVAL_S;
     this.verificationUri = options.verificationUri ?? ENTRA_VERIFICATION_URI;
+    this.#outages = options.outages ?? new EndpointOutages(options.nowMs);
+    this.tokenLevers = new TokenLevers('entra', { tokens: options.tokens, nowMs: options.nowMs, grants: () => this.#grantRecords(), grantRevocationReachesAccessTokens: false });
   }
 
   // -------------------------------------------------------------------------------------------
   // Levers.
 
   /**
-   * `user` signs in on the device page and accepts. False if the code is unknown, expired or
-   * used, or if the sign-in page would refuse the user (not in the directory, or of a tenant the
-   * request's `{tenant}` does not allow).
+   * `user` signs in on the device page and accepts (no password asked: the tester vouches). Refused
+   * when the code is unknown (not-found), expired, already answered (settled), or when the sign-in
+   * page would refuse the user: not in the directory (not-found), or of a tenant the request's
+   * `{tenant}` does not allow (refused, in the page's words).
    */
-  approve(userCode: string, user: string): boolean {
-    const entry = this.#openEntry(userCode);
-    const known = this.directory.user(user);
-    if (!entry || !known || this.#signInProblem(entry, user) !== undefined) return false;
-    entry.status = 'approved';
-    entry.user = { id: known.id, userPrincipalName: known.userPrincipalName };
-    return true;
+  approveUserCode(userCode: string, user: string): LeverResult<DeviceCodeView> {
+    const entry = this.#leverEntry(userCode);
+    if (!entry.ok) return entry;
+    const login = checked(accountSchema, user, 'user');
+    if (!login.ok) return login;
+    const known = this.directory.user(login.value);
+    if (!known) return leverRefused('not-found', 'user', `There is no user ${login.value} in the directory.`);
+    const problem = this.#signInProblem(entry.value, known.userPrincipalName);
+    if (problem !== undefined) return leverRefused('refused', 'user', problem);
+    entry.value.status = 'approved';
+    entry.value.user = { id: known.id, userPrincipalName: known.userPrincipalName };
+    return { ok: true, value: this.#codeView(entry.value) };
   }
 
-  /** The user presses Cancel on the sign-in step; false if the code is unknown, expired or used. */
+  /** The user presses Cancel: the next poll is answered authorization_declined. Refused as approveUserCode. */
+  declineUserCode(userCode: string): LeverResult<DeviceCodeView> {
+    const entry = this.#leverEntry(userCode);
+    if (!entry.ok) return entry;
+    entry.value.status = 'declined';
+    return { ok: true, value: this.#codeView(entry.value) };
+  }
+
+  /** `approveUserCode` as a boolean (tests and benches). */
+  approve(userCode: string, user: string): boolean {
+    return this.approveUserCode(userCode, user).ok;
+  }
+
+  /** `declineUserCode` as a boolean. */
   decline(userCode: string): boolean {
-    const entry = this.#openEntry(userCode);
-    if (!entry) return false;
-    entry.status = 'declined';
-    return true;
+    return this.declineUserCode(userCode).ok;
+  }
+
+  /** The password the sign-in page asks `user` for (then consent); `undefined`: sign-in by name. */
+  setPassword(user: string, password: string | undefined): LeverResult<EntraUserView> {
+    const login = checked(accountSchema, user, 'user');
+    if (!login.ok) return login;
+    const valid = checked(passwordSchema.optional(), password, 'password');
+    if (!valid.ok) return valid;
+    const set = this.directory.setPassword(login.value, valid.value);
+    return set.ok ? { ok: true, value: this.#userView(set.value) } : leverRefused('not-found', 'user', set.message);
   }
 
   /** "Allow public client flows" on one app registration (A.12); false if there is no such app. */
@@ -229,16 +318,80 @@ export class EntraIdService {
       }));
   }
 
+  /** Every device code still remembered, newest first, with its latest polls. */
+  deviceCodes(): DeviceCodeView[] {
+    return [...this.#deviceCodes.values()].reverse().map((e) => this.#codeView(e));
+  }
+
   /** The directory as the tester sees it, with how many refresh tokens each user still has. */
   directoryView(): EntraDirectoryView {
-    const users: EntraUserView[] = this.directory.users().map((u) => ({
+    const users = this.directory.users().map((u) => this.#userView(u));
+    return { aliases: TENANT_ALIASES, tenants: this.directory.tenants(), apps: this.directory.apps(), users, accessTokenLifetimeS: this.#accessTokenLifetimeS };
+  }
+
+  #userView(u: EntraUser): EntraUserView {
+    return {
       userPrincipalName: u.userPrincipalName,
       displayName: u.displayName,
       tenantId: u.tenantId,
       passwordChangedAtMs: u.passwordChangedAtMs ?? null,
+      passwordSet: this.directory.hasPassword(u.id),
       liveRefreshTokens: [...this.#refreshTokens.values()].filter((e) => e.userId === u.id && this.#refreshProblem(e) === undefined).length,
-    }));
-    return { aliases: TENANT_ALIASES, tenants: this.directory.tenants(), apps: this.directory.apps(), users, accessTokenLifetimeS: this.#accessTokenLifetimeS };
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Faults: how polls are answered, what new device codes ask for.
+
+  /** The next `polls` device-code polls are answered slow_down, whatever the code's state; 0 ends it. */
+  setSlowDown(polls: number): LeverResult<EntraPollingView> {
+    const valid = checked(slowDownPollsSchema, polls, 'polls');
+    if (!valid.ok) return valid;
+    this.#slowDownPolls = valid.value;
+    return { ok: true, value: this.pollingView() };
+  }
+
+  /** While on, every poll is answered authorization_pending: approvals wait until it is off. */
+  setPendingForever(on: boolean): LeverResult<EntraPollingView> {
+    if (typeof on !== 'boolean') return leverRefused('invalid', 'on', 'on: true or false');
+    this.#pendingForever = on;
+    return { ok: true, value: this.pollingView() };
+  }
+
+  /** `interval` of device codes issued from now on, s; `undefined`: the service's own. */
+  setPollIntervalS(seconds: number | undefined): LeverResult<EntraPollingView> {
+    const valid = checked(pollIntervalSSchema.optional(), seconds, 'pollIntervalS');
+    if (!valid.ok) return valid;
+    this.#pollIntervalS = valid.value ?? this.#defaultPollIntervalS;
+    return { ok: true, value: this.pollingView() };
+  }
+
+  /** `expires_in` of device codes issued from now on, s; `undefined`: the service's own. */
+  setDeviceCodeLifetimeS(seconds: number | undefined): LeverResult<EntraPollingView> {
+    const valid = checked(deviceCodeLifetimeSSchema.optional(), seconds, 'deviceCodeExpiresInS');
+    if (!valid.ok) return valid;
+    this.#deviceCodeExpiresInS = valid.value ?? this.#defaultDeviceCodeExpiresInS;
+    return { ok: true, value: this.pollingView() };
+  }
+
+  pollingView(): EntraPollingView {
+    return {
+      slowDownPolls: this.#slowDownPolls,
+      pendingForever: this.#pendingForever,
+      pollIntervalS: this.#pollIntervalS,
+      deviceCodeExpiresInS: this.#deviceCodeExpiresInS,
+      defaultPollIntervalS: this.#defaultPollIntervalS,
+      defaultDeviceCodeExpiresInS: this.#defaultDeviceCodeExpiresInS,
+    };
+  }
+
+  /** Undoes every fault of this service (outages are the shared table's). */
+  clearFaults(): void {
+    this.#slowDownPolls = 0;
+    this.#pendingForever = false;
+    this.#pollIntervalS = this.#defaultPollIntervalS;
+    this.#deviceCodeExpiresInS = this.#defaultDeviceCodeExpiresInS;
+    this.tokenLevers.clear();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -247,11 +400,16 @@ export class EntraIdService {
   /** The routes of `login.microsoftonline.com`. */
   loginApp(): Hono {
     const app = new Hono();
+    const serviceAnswer = (c: Context, status: number) => (status === 503 ? this.#error(c, TEMPORARILY_UNAVAILABLE, 503) : undefined);
+    app.use('/:tenant/oauth2/v2.0/devicecode', this.#outages.guard('entra-devicecode', serviceAnswer));
+    app.use('/:tenant/oauth2/v2.0/token', this.#outages.guard('entra-token', serviceAnswer));
+    for (const path of ['/device', '/device/*']) app.use(path, this.#outages.guard('entra-device-login'));
     app.post('/:tenant/oauth2/v2.0/devicecode', (c) => this.#onDeviceCode(c));
     app.post('/:tenant/oauth2/v2.0/token', (c) => this.#onToken(c));
     app.get('/device', (c) => c.html(enterCodePage()));
-    app.post('/device', (c) => this.#onEnterCode(c));
-    app.post('/device/signin', (c) => this.#onSignIn(c));
+    app.post('/device', (c) => this.#onDevicePage(c));
+    // The sign-in step's own address from before every step posted to /device (clients still post here).
+    app.post('/device/signin', (c) => this.#onDevicePage(c, 'signin'));
     return app;
   }
 
@@ -283,6 +441,8 @@ export class EntraIdService {
       lastPollMs: undefined,
       status: 'pending',
       user: undefined,
+      polls: [],
+      signIn: undefined,
     };
     this.#forgetOld();
     this.#deviceCodes.set(entry.deviceCode, entry);
@@ -330,26 +490,28 @@ export class EntraIdService {
       return this.#error(c, { error: 'bad_verification_code', code: 70000, text: "The provided value for the input parameter 'device_code' is not valid." });
     }
     const now = this.#nowMs();
-    if (now >= entry.expiresAtMs) {
-      return this.#error(c, { error: 'expired_token', code: 70020, text: "The provided value for the input parameter 'device_code' is not valid. This device code has expired." });
-    }
-    if (entry.status === 'redeemed') {
-      return this.#error(c, { error: 'invalid_grant', code: 54005, text: 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.' });
-    }
+    const problem = this.#pollProblem(entry, now);
+    entry.polls.push({ atMs: now, answer: problem?.error ?? 'tokens' });
+    if (entry.polls.length > POLLS_KEPT) entry.polls.shift();
+    if (problem || !entry.user) return this.#error(c, problem ?? AUTHORIZATION_DECLINED);
+    entry.status = 'redeemed';
+    return this.#issue(c, entry.user, clientId, entry.scopes, `entra-${++this.#grants}`);
+  }
+
+  /** What a poll of `entry` at `now` is answered (A.5, RFC 8628 §3.5), the levers included; undefined: tokens. */
+  #pollProblem(entry: DeviceCodeEntry, now: number): EntraErrorSpec | undefined {
+    if (now >= entry.expiresAtMs) return EXPIRED_TOKEN;
+    if (entry.status === 'redeemed') return ALREADY_REDEEMED;
     // RFC 8628 §3.5: polled before `interval` seconds had passed since the last poll.
     const tooSoon = entry.lastPollMs !== undefined && now - entry.lastPollMs < entry.intervalS * 1000;
     entry.lastPollMs = now;
-    if (tooSoon && entry.status === 'pending') {
-      return this.#error(c, { error: 'slow_down', code: 50196, text: 'The server terminated an operation because it encountered a client request loop. Please contact your app vendor.' });
+    if (this.#slowDownPolls > 0) {
+      this.#slowDownPolls--;
+      return SLOW_DOWN;
     }
-    if (entry.status === 'pending') {
-      return this.#error(c, { error: 'authorization_pending', code: 70016, text: 'The provided request has not yet been authorized by the user. The user must input their code.' });
-    }
-    if (entry.status === 'declined' || !entry.user) {
-      return this.#error(c, { error: 'authorization_declined', code: 70000, text: 'The user has declined the authorization request.' });
-    }
-    entry.status = 'redeemed';
-    return this.#issue(c, entry.user, clientId, entry.scopes);
+    const waiting = entry.status === 'pending' || this.#pendingForever;
+    if (waiting) return tooSoon ? SLOW_DOWN : AUTHORIZATION_PENDING;
+    return entry.status === 'declined' || !entry.user ? AUTHORIZATION_DECLINED : undefined;
   }
 
   #onRefreshGrant(c: Context, clientId: string, form: URLSearchParams): Response {
@@ -372,18 +534,17 @@ export class EntraIdService {
     entry.state = 'rotated';
     // The rotated token keeps offline_access: the client asked for it originally.
     const withOffline = granted.includes('offline_access') || !entry.scopes.includes('offline_access') ? granted : [...granted, 'offline_access'];
-    return this.#issue(c, { id: entry.userId, userPrincipalName: entry.user }, clientId, withOffline, entry.issuedMs);
+    return this.#issue(c, { id: entry.userId, userPrincipalName: entry.user }, clientId, withOffline, entry.grantId, entry.issuedMs);
   }
 
   /** Why a refresh token no longer works, or undefined while it does. */
   #refreshProblem(entry: RefreshEntry): EntraErrorSpec | undefined {
-    if (entry.state === 'revoked') {
-      return {
-        error: 'invalid_grant',
-        code: 50173,
-        text: `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${isoSeconds(entry.issuedMs)}'.`,
-      };
-    }
+    return this.tokenLevers.isRevoked(entry.grantId) ? revokedGrant(entry) : this.#ownRefreshProblem(entry);
+  }
+
+  /** #refreshProblem but for the revoke-grant lever. */
+  #ownRefreshProblem(entry: RefreshEntry): EntraErrorSpec | undefined {
+    if (entry.state === 'revoked') return revokedGrant(entry);
     if (entry.state === 'rotated') {
       return { error: 'invalid_grant', code: 70008, text: 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.' };
     }
@@ -402,11 +563,18 @@ export class EntraIdService {
     return undefined;
   }
 
-  #issue(c: Context, user: { readonly id: string; readonly userPrincipalName: string }, clientId: string, scopes: readonly string[], firstIssuedMs?: number): Response {
+  /** The grants: the newest refresh token of each, oldest grant first. */
+  #grantRecords(): GrantRecord[] {
+    const newest = new Map<string, RefreshEntry>();
+    for (const entry of this.#refreshTokens.values()) newest.set(entry.grantId, entry);
+    return [...newest.values()].map((e) => grantRecord(e, this.#ownRefreshProblem(e) === undefined));
+  }
+
+  #issue(c: Context, user: EntraUserRef, clientId: string, scopes: readonly string[], grantId: string, firstIssuedMs?: number): Response {
     const resource = resourceScopes(scopes);
     const scope = resource.join(' ');
     const lifetimeS = this.#accessTokenLifetimeS;
-    const accessToken = this.#tokens.issue(user.userPrincipalName, scope, lifetimeS * 1000, { prefix: 'EwBYA8l6BAAUbDba3x2OMJElkF7gJ4z' });
+    const accessToken = this.#tokens.issue(user.userPrincipalName, scope, lifetimeS * 1000, { prefix: 'EwBYA8l6BAAUbDba3x2OMJElkF7gJ4z', issuer: 'entra', grant: grantId });
     const body: Record<string, string | number> = {
       token_type: 'Bearer',
       scope,
@@ -418,6 +586,7 @@ export class EntraIdService {
       const now = this.#nowMs();
       const refreshToken = `1.AXEAtWFvSyZ6ZUWzvdRLAbHUf${randomBytes(144).toString('base64url')}`;
       this.#refreshTokens.set(refreshToken, {
+        grantId,
         userId: user.id,
         user: user.userPrincipalName,
         clientId,
@@ -431,32 +600,68 @@ export class EntraIdService {
     return this.#json(c, 200, body);
   }
 
-  // The device-login page: step 1 "Enter code", step 2 sign-in (user name, Continue / Cancel).
+  // The device-login page (entra-pages.ts): "Enter code", sign-in (user name), then for a user
+  // with a password: password, permissions (Accept / Cancel). Every step posts to /device.
 
-  async #onEnterCode(c: Context): Promise<Response> {
+  async #onDevicePage(c: Context, step?: string): Promise<Response> {
     const form = await readForm(c);
-    const userCode = form.get('otc') ?? '';
-    const entry = this.#openEntry(userCode);
-    if (!entry) return c.html(enterCodePage("That code didn't work. Check the code and try again."), 400);
-    return c.html(signInPage(entry.userCode, entry.scopes));
+    const entry = this.#openEntry(form.get('otc') ?? '');
+    switch (step ?? form.get('step') ?? 'code') {
+      case 'signin':
+        return this.#onSignIn(c, entry, form);
+      case 'password':
+        return this.#onPassword(c, entry, form);
+      case 'consent':
+        return this.#onConsent(c, entry, form);
+      default:
+        return entry ? c.html(signInPage(entry.userCode, entry.scopes)) : c.html(enterCodePage("That code didn't work. Check the code and try again."), 400);
+    }
   }
 
-  async #onSignIn(c: Context): Promise<Response> {
-    const form = await readForm(c);
-    const userCode = form.get('otc') ?? '';
+  #onSignIn(c: Context, entry: DeviceCodeEntry | undefined, form: URLSearchParams): Response {
     const action = form.get('action');
     const user = (form.get('login') ?? '').trim();
-    const entry = this.#openEntry(userCode);
-    if (!entry) return c.html(enterCodePage('This code has expired or was already used. Start again on your device.'), 400);
-    if (action === 'cancel') {
-      this.decline(entry.userCode);
-      return c.html(donePage('You have declined to sign in to the application on your device. You may now close this window.'));
-    }
+    if (!entry) return c.html(enterCodePage(CODE_UNUSABLE), 400);
+    if (action === 'cancel') return this.#onDeclined(c, entry);
     if (action !== 'continue' || user === '') return c.html(signInPage(entry.userCode, entry.scopes, 'Enter a valid email address, phone number, or Skype name.'), 400);
     const problem = this.#signInProblem(entry, user);
-    if (problem !== undefined) return c.html(signInPage(entry.userCode, entry.scopes, problem, user), 400);
-    this.approve(entry.userCode, user);
-    return c.html(donePage(`${user} is signed in to the application on your device. You may now close this window.`));
+    const known = this.directory.user(user);
+    if (problem !== undefined || !known) return c.html(signInPage(entry.userCode, entry.scopes, problem, user), 400);
+    // The quick path: a user without a password is signed in by name.
+    if (!this.directory.hasPassword(known.id)) return this.#onAccepted(c, entry, known);
+    entry.signIn = { flow: randomBytes(18).toString('base64url'), user: known, step: 'password' };
+    return c.html(passwordPage(entry.userCode, entry.signIn.flow, known.userPrincipalName));
+  }
+
+  #onPassword(c: Context, entry: DeviceCodeEntry | undefined, form: URLSearchParams): Response {
+    const signIn = entry && signInAt(entry, form, 'password');
+    if (!entry || !signIn) return c.html(enterCodePage(CODE_UNUSABLE), 400);
+    const attempt = form.get('passwd') ?? '';
+    const login = signIn.user.userPrincipalName;
+    if (attempt === '') return c.html(passwordPage(entry.userCode, signIn.flow, login, 'Please enter your password.'), 400);
+    if (!this.directory.passwordMatches(signIn.user.id, attempt)) {
+      return c.html(passwordPage(entry.userCode, signIn.flow, login, "Your account or password is incorrect. If you don't remember your password, reset it now."), 400);
+    }
+    signIn.step = 'consent';
+    const appName = this.directory.app(entry.clientId)?.displayName ?? entry.clientId;
+    return c.html(consentPage(entry.userCode, signIn.flow, login, appName, entry.scopes));
+  }
+
+  #onConsent(c: Context, entry: DeviceCodeEntry | undefined, form: URLSearchParams): Response {
+    const signIn = entry && signInAt(entry, form, 'consent');
+    if (!entry || !signIn) return c.html(enterCodePage(CODE_UNUSABLE), 400);
+    return form.get('action') === 'accept' ? this.#onAccepted(c, entry, signIn.user) : this.#onDeclined(c, entry);
+  }
+
+  #onAccepted(c: Context, entry: DeviceCodeEntry, user: EntraUser): Response {
+    const approved = this.approveUserCode(entry.userCode, user.userPrincipalName);
+    if (!approved.ok) return c.html(enterCodePage(approved.message), 400);
+    return c.html(donePage(`${user.userPrincipalName} is signed in to the application on your device. You may now close this window.`));
+  }
+
+  #onDeclined(c: Context, entry: DeviceCodeEntry): Response {
+    this.declineUserCode(entry.userCode);
+    return c.html(donePage('You have declined to sign in to the application on your device. You may now close this window.'));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -472,6 +677,37 @@ export class EntraIdService {
     const entry = this.#byUserCode.get(normalizeUserCode(userCode));
     if (!entry || entry.status !== 'pending' || this.#nowMs() >= entry.expiresAtMs) return undefined;
     return entry;
+  }
+
+  /** The open device code a lever names, or why there is none. */
+  #leverEntry(userCode: string): LeverResult<DeviceCodeEntry> {
+    const code = checked(userCodeSchema, userCode, 'userCode');
+    if (!code.ok) return code;
+    const entry = this.#byUserCode.get(normalizeUserCode(code.value));
+    if (!entry) return leverRefused('not-found', 'userCode', `There is no device code with the user code ${code.value} (or it expired over an hour ago).`);
+    if (entry.status === 'redeemed' || entry.status === 'approved') {
+      return leverRefused('settled', 'userCode', `The user code ${entry.userCode} was already approved by ${entry.user?.userPrincipalName ?? 'a user'}${entry.status === 'redeemed' ? ' and redeemed' : ''}.`);
+    }
+    if (entry.status === 'declined') return leverRefused('settled', 'userCode', `The user code ${entry.userCode} was already declined.`);
+    if (this.#nowMs() >= entry.expiresAtMs) {
+      return leverRefused('expired', 'userCode', `The user code ${entry.userCode} expired at ${new Date(entry.expiresAtMs).toISOString()}: the device must ask for a new one.`);
+    }
+    return { ok: true, value: entry };
+  }
+
+  #codeView(e: DeviceCodeEntry): DeviceCodeView {
+    const expired = e.status !== 'redeemed' && this.#nowMs() >= e.expiresAtMs;
+    return {
+      userCode: e.userCode,
+      clientId: e.clientId,
+      tenant: e.tenant,
+      scope: e.scopes.join(' '),
+      state: expired ? 'expired' : e.status,
+      user: e.user?.userPrincipalName ?? null,
+      expiresAtMs: e.expiresAtMs,
+      intervalS: e.intervalS,
+      polls: [...e.polls],
+    };
   }
 
   #newUserCode(): string {
@@ -493,19 +729,19 @@ export class EntraIdService {
     }
   }
 
-  #json(c: Context, status: 200 | 400, body: object): Response {
+  #json(c: Context, status: 200 | 400 | 503, body: object): Response {
     for (const [name, value] of Object.entries(ENTRA_HEADERS)) c.header(name, value);
     c.header('Content-Type', 'application/json; charset=utf-8');
     return c.body(JSON.stringify(body), status);
   }
 
   /** A.5: the error body, with the `\r\n` separators inside `error_description`. */
-  #error(c: Context, spec: EntraErrorSpec): Response {
+  #error(c: Context, spec: EntraErrorSpec, status: 400 | 503 = 400): Response {
     const traceId = randomUUID();
     const correlationId = c.req.header('client-request-id') ?? randomUUID();
     const timestamp = isoSeconds(this.#nowMs());
-    // A.14: HTTP 400 for every error, invalid_client included.
-    return this.#json(c, 400, {
+    // A.14: HTTP 400 for every error, invalid_client included (503 only in an outage).
+    return this.#json(c, status, {
       error: spec.error,
       error_description: `AADSTS${spec.code}: ${spec.text}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
       error_codes: [spec.code],
@@ -515,6 +751,21 @@ export class EntraIdService {
       error_uri: `https://login.microsoftonline.com/error?code=${spec.code}`,
     });
   }
+}
+
+/** AADSTS50173: the grant was revoked (revokeUser, a password change, the revoke-grant lever). */
+function revokedGrant(entry: RefreshEntry): EntraErrorSpec {
+  return {
+    error: 'invalid_grant',
+    code: 50173,
+    text: `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${isoSeconds(entry.issuedMs)}'.`,
+  };
+}
+
+/** The sign-in of `entry` when the form carries its token and it is at `step`. */
+function signInAt(entry: DeviceCodeEntry, form: URLSearchParams, step: 'password' | 'consent'): NonNullable<DeviceCodeEntry['signIn']> | undefined {
+  const signIn = entry.signIn;
+  return signIn && signIn.step === step && signIn.flow === form.get('flow') ? signIn : undefined;
 }
 
 /** AADSTS90002 (A.1): `{tenant}` is neither an alias nor a tenant id or verified domain. */
@@ -562,37 +813,3 @@ function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 
-
-function page(title: string, body: string): string {
-  return providerPage('Microsoft', title, body);
-}
-
-function enterCodePage(error?: string): string {
-  return page(
-    'Enter code',
-    `<p>Enter the code displayed on your app or device.</p>
-${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
-<form method="post" action="device">
-<label for="otc">Code</label> <input id="otc" name="otc" autocomplete="off" maxlength="16" required autofocus>
-<button type="submit">Next</button>
-</form>`,
-  );
-}
-
-function signInPage(userCode: string, scopes: readonly string[], error?: string, login = ''): string {
-  return page(
-    'Sign in',
-    `<p>You're signing in to an application on another device. It asks for: ${escapeHtml(scopes.join(' '))}</p>
-${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
-<form method="post" action="device/signin">
-<input type="hidden" name="otc" value="${escapeHtml(userCode)}">
-<label for="login">Email, phone, or Skype</label> <input id="login" name="login" type="email" value="${escapeHtml(login)}" autocomplete="username">
-<button type="submit" name="action" value="continue">Continue</button>
-<button type="submit" name="action" value="cancel" formnovalidate>Cancel</button>
-</form>`,
-  );
-}
-
-function donePage(text: string): string {
-  return page('Done', `<p>${escapeHtml(text)}</p>`);
-}

@@ -2,8 +2,9 @@
  * Emulated Google OAuth 2.0 for installed (desktop) apps with the loopback redirect
  * (protocols.md B.1–B.9; PKCE RFC 7636; loopback redirect RFC 8252 §7.3).
  *
- *   accounts.google.com    GET  /o/oauth2/v2/auth   consent page (account field, Allow / Cancel)
- *                          POST /o/oauth2/v2/auth   the page's answer → 302 to the loopback redirect_uri
+ *   accounts.google.com    GET  /o/oauth2/v2/auth   account page (account field, Allow / Cancel)
+ *                          POST /o/oauth2/v2/auth   each step's answer (account; password; consent:
+ *                                                   Cancel / Allow) → 302 to the loopback redirect_uri
  *   oauth2.googleapis.com  POST /token              authorization_code and refresh_token grants
  *
  * Allow redirects to `redirect_uri?state=…&code=4%2F0A…&scope=…&authuser=0&prompt=consent` (B.3);
@@ -15,31 +16,40 @@
  * are not rotated, expire after 7 days for "Testing" clients, after 6 months unused, on
  * `revokeUser`, on `changePassword` (Gmail scope), and past 100 per user and client (oldest first).
  *
- * The consent page accepts only known accounts ("Couldn't find your Google Account" otherwise).
+ * The account page accepts only known accounts ("Couldn't find your Google Account" otherwise).
+ * An account without a password is signed in by Allow on that page (the bench's quick path, which
+ * the existing flows use); one with a password is then asked for it ("Wrong password. Try again or
+ * click Forgot password to reset it.") and for consent, where Cancel redirects with
+ * `error=access_denied` as Cancel on the account page does.
  *
  * Testers' levers: clients (`registerClient({ clientId, clientSecret, testing? })`,
- * `removeClient`, `setClientTesting`, `client(id)`), accounts (`addUser`, `removeUser`),
- * `revokeUser(user)`, `changePassword(user)`, `setAccessTokenLifetimeS(s)`; `directoryView()`
- * lists clients (secrets included) and accounts for the control API.
+ * `removeClient`, `setClientTesting`, `client(id)`), accounts (`addUser`, `removeUser`,
+ * `setPassword`), `revokeUser(user)`, `changePassword(user)`, `setAccessTokenLifetimeS(s)`;
+ * `directoryView()` lists clients (secrets included) and accounts for the control API;
+ * `tokenLevers` expires every access token or revokes one grant (its refresh token and its access
+ * tokens, as Google's revocation does, B.1), each undone (identity-faults.ts).
  * `defaultClient` is the Desktop-app client the cloud made at its first start.
  *
  * Choices where the real service is unclear: a removed client's consent link shows Google's
  * `deleted_client` page (B.3); its token requests answer 401 invalid_client "The OAuth client was
- * deleted." [UNCONFIRMED wording].
+ * deleted." [UNCONFIRMED wording]. An outage's 500 and 503 at the token endpoint carry the
+ * `internal_failure` bodies seen in the field (identity-faults.ts); other answers a plain page.
  *
  * Deliberately not done: the /revoke endpoint, granular consent (unticking scopes), id_token,
  * time-based access (`refresh_token_expires_in`), `prompt=none`, `login_hint` beyond prefilling
  * the account field, `hd=`, the state-in-fragment variant, the test-user list of Testing apps,
- * passwords themselves (only the fact and time of a change is kept).
+ * account choosers, 2-Step Verification, remembered consent.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { GMAIL_SMTP_SCOPE } from './cloud-defaults.ts';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
-import { escapeHtml, providerPage } from './html-page.ts';
 import { DEFAULT_GOOGLE_USERS, type GoogleUserSeed } from './identity-seed.ts';
-import type { DirectoryResult, GoogleClientView, GoogleDirectoryView, GoogleUserView } from './identity-views.ts';
+import type { DirectoryResult, GoogleClientView, GoogleDirectoryView, GoogleUserView, LeverResult } from './identity-views.ts';
+import { AccountPassword } from './account-password.ts';
+import { accountPage, consentPage, errorPageHtml, passwordPage } from './google-pages.ts';
+import { accountSchema, checked, EndpointOutages, grantRecord, leverRefused, passwordSchema, TokenLevers, type GrantRecord } from './identity-faults.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Tunables (move to cloud-defaults.ts when this is merged; STYLE.md habit 3).
@@ -74,6 +84,8 @@ export interface GoogleOAuthOptions {
   readonly users?: readonly GoogleUserSeed[];
   /** A Desktop-app client registered at start and marked as the default one. */
   readonly defaultClient?: GoogleClient;
+  /** The outage table the services share; default a table of this service's own. */
+  readonly outages?: EndpointOutages;
 }
 
 export interface GoogleClient {
@@ -89,6 +101,8 @@ interface GoogleUser {
   readonly email: string;
   readonly displayName: string;
   passwordChangedAtMs: number | undefined;
+  /** None: Allow on the account page signs in. */
+  password: AccountPassword | undefined;
 }
 
 interface ConsentSession {
@@ -99,6 +113,8 @@ interface ConsentSession {
   readonly codeChallenge: string | undefined;
   readonly codeChallengeMethod: 'S256' | 'plain';
   readonly createdMs: number;
+  /** Past the account page (an account with a password): who, and the step it is at. */
+  signIn?: { readonly account: GoogleUser; step: 'password' | 'consent' };
 }
 
 interface AuthCodeEntry extends ConsentSession {
@@ -108,6 +124,8 @@ interface AuthCodeEntry extends ConsentSession {
 }
 
 interface RefreshEntry {
+  /** This refresh token as a grant (the revoke-grant lever, the grant list). */
+  readonly grantId: string;
   readonly clientId: string;
   readonly user: string;
   readonly scopes: readonly string[];
@@ -132,12 +150,18 @@ export class GoogleOAuthService {
   readonly #codes = new Map<string, AuthCodeEntry>();
   readonly #refreshTokens = new Map<string, RefreshEntry>();
   #accessTokenLifetimeS: number;
+  #grants = 0;
+  readonly #outages: EndpointOutages;
   /** The Desktop-app client the cloud made at its first start, if any. */
   readonly defaultClient: GoogleClient | undefined;
+  /** Expire every access token now; revoke one grant (refresh token and access tokens). */
+  readonly tokenLevers: TokenLevers;
 
   constructor(options: GoogleOAuthOptions) {
     this.#tokens = options.tokens;
     this.#nowMs = options.nowMs;
+    this.#outages = options.outages ?? new EndpointOutages(options.nowMs);
+    this.tokenLevers = new TokenLevers('google', { tokens: options.tokens, nowMs: options.nowMs, grants: () => this.#grantRecords(), grantRevocationReachesAccessTokens: true });
     this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? GOOGLE_ACCESS_TOKEN_LIFETIME_S;
     for (const user of options.users ?? DEFAULT_GOOGLE_USERS) this.addUser(user);
     this.defaultClient = options.defaultClient;
@@ -177,13 +201,38 @@ export class GoogleOAuthService {
   // -------------------------------------------------------------------------------------------
   // Levers: accounts.
 
-  /** A Google account the consent page will accept. */
-  addUser(user: GoogleUserSeed): DirectoryResult<GoogleUserView> {
+  /** A Google account the consent page will accept; with a password, the page asks for it. */
+  addUser(user: GoogleUserSeed & { readonly password?: string | undefined }): DirectoryResult<GoogleUserView> {
     const key = user.email.trim().toLowerCase();
     if (this.#users.has(key)) return { ok: false, problem: 'duplicate', field: 'email', message: `There is already a Google account ${user.email}.` };
-    const entry: GoogleUser = { email: user.email.trim(), displayName: user.displayName.trim() || key.slice(0, key.indexOf('@')), passwordChangedAtMs: undefined };
+    const entry: GoogleUser = {
+      email: user.email.trim(),
+      displayName: user.displayName.trim() || key.slice(0, key.indexOf('@')),
+      passwordChangedAtMs: undefined,
+      password: user.password === undefined ? undefined : AccountPassword.of(user.password),
+    };
     this.#users.set(key, entry);
     return { ok: true, value: this.#userView(entry) };
+  }
+
+  /**
+   * The password the consent page asks for (then consent); `undefined`: Allow is enough. Not a
+   * password change (`changePassword` is what revokes Gmail-scoped refresh tokens).
+   */
+  setPassword(email: string, password: string | undefined): LeverResult<GoogleUserView> {
+    const login = checked(accountSchema, email, 'user');
+    if (!login.ok) return login;
+    const valid = checked(passwordSchema.optional(), password, 'password');
+    if (!valid.ok) return valid;
+    const account = this.#users.get(login.value.toLowerCase());
+    if (!account) return leverRefused('not-found', 'user', `There is no Google account ${login.value}.`);
+    account.password = valid.value === undefined ? undefined : AccountPassword.of(valid.value);
+    return { ok: true, value: this.#userView(account) };
+  }
+
+  /** Undoes every fault of this service (outages are the shared table's). */
+  clearFaults(): void {
+    this.tokenLevers.clear();
   }
 
   hasUser(email: string): boolean {
@@ -255,6 +304,7 @@ export class GoogleOAuthService {
       email: user.email,
       displayName: user.displayName,
       passwordChangedAtMs: user.passwordChangedAtMs ?? null,
+      passwordSet: user.password !== undefined,
       liveRefreshTokens: this.#liveRefreshTokens((e) => sameUser(e.user, user.email)),
     };
   }
@@ -266,8 +316,17 @@ export class GoogleOAuthService {
   }
 
   #refreshUsable(entry: RefreshEntry): boolean {
+    return !this.tokenLevers.isRevoked(entry.grantId) && this.#refreshUsableButForLevers(entry);
+  }
+
+  #refreshUsableButForLevers(entry: RefreshEntry): boolean {
     const now = this.#nowMs();
     return !entry.revoked && now < entry.expiresAtMs && now - entry.lastUsedMs < GOOGLE_REFRESH_MAX_INACTIVE_MS;
+  }
+
+  /** Every refresh token is a grant; oldest first. */
+  #grantRecords(): GrantRecord[] {
+    return [...this.#refreshTokens.values()].map((e) => grantRecord(e, this.#refreshUsableButForLevers(e)));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -275,8 +334,9 @@ export class GoogleOAuthService {
 
   accountsApp(): Hono {
     const app = new Hono();
+    app.use('/o/oauth2/v2/auth', this.#outages.guard('google-consent'));
     app.get('/o/oauth2/v2/auth', (c) => this.#onAuthorize(c));
-    app.post('/o/oauth2/v2/auth', (c) => this.#onConsent(c));
+    app.post('/o/oauth2/v2/auth', (c) => this.#onSignInStep(c));
     return app;
   }
 
@@ -319,39 +379,57 @@ export class GoogleOAuthService {
       codeChallengeMethod: method === 'S256' ? 'S256' : 'plain',
       createdMs: now,
     });
-    return c.html(consentPage(sessionId, scopes, q.get('login_hint') ?? ''));
+    return c.html(accountPage(sessionId, scopes, q.get('login_hint') ?? ''));
   }
 
-  async #onConsent(c: Context): Promise<Response> {
+  /** A step of the sign-in pages (google-pages.ts): the account page, then password and consent. */
+  async #onSignInStep(c: Context): Promise<Response> {
     const form = new URLSearchParams(await c.req.text());
     const sessionId = form.get('session') ?? '';
     const session = this.#sessions.get(sessionId);
-    if (!session || this.#nowMs() - session.createdMs >= GOOGLE_CONSENT_SESSION_MS) {
+    const step = form.get('step') ?? 'account';
+    const signIn = session?.signIn;
+    if (!session || this.#nowMs() - session.createdMs >= GOOGLE_CONSENT_SESSION_MS || (step !== 'account' && signIn?.step !== step)) {
       return errorPage(c, 400, 'invalid_request', 'This sign-in session has expired. Go back to the app and try again.');
     }
-    const back = new URL(session.redirectUri);
-    if (form.get('action') === 'cancel') {
-      this.#sessions.delete(sessionId);
-      back.searchParams.set('error', 'access_denied');
-      if (session.state !== undefined) back.searchParams.set('state', session.state);
-      return c.redirect(back.toString(), 302);
+    const action = form.get('action');
+    if (step === 'password' && signIn) {
+      const attempt = form.get('password') ?? '';
+      if (attempt === '') return c.html(passwordPage(sessionId, signIn.account.email, 'Enter a password'), 400);
+      if (!signIn.account.password?.matches(attempt)) return c.html(passwordPage(sessionId, signIn.account.email, 'Wrong password. Try again or click Forgot password to reset it.'), 400);
+      signIn.step = 'consent';
+      const appName = this.#clients.get(session.clientId)?.displayName ?? session.clientId;
+      return c.html(consentPage(sessionId, appName, signIn.account.email, session.scopes));
     }
+    // B.3: denial is `error=access_denied&state=…`.
+    if (action === 'cancel') return this.#redirect(c, sessionId, session, [['error', 'access_denied'], ...stateParam(session)]);
+    if (step === 'consent' && signIn) return action === 'allow' ? this.#redirectWithCode(c, sessionId, session, signIn.account) : errorPage(c, 400, 'invalid_request', 'Choose Allow or Cancel.');
+
     const user = (form.get('account') ?? '').trim();
-    if (form.get('action') !== 'allow' || !/^[^\s@]+@[^\s@]+$/.test(user)) {
-      return c.html(consentPage(sessionId, session.scopes, user, 'Enter a valid email address.'), 400);
+    if (action !== 'allow' || !/^[^\s@]+@[^\s@]+$/.test(user)) {
+      return c.html(accountPage(sessionId, session.scopes, user, 'Enter a valid email address.'), 400);
     }
     const account = this.#users.get(user.toLowerCase());
-    if (!account) return c.html(consentPage(sessionId, session.scopes, user, "Couldn't find your Google Account"), 400);
-    this.#sessions.delete(sessionId);
-    const now = this.#nowMs();
+    if (!account) return c.html(accountPage(sessionId, session.scopes, user, "Couldn't find your Google Account"), 400);
+    // The quick path: an account without a password is signed in by Allow.
+    if (!account.password) return this.#redirectWithCode(c, sessionId, session, account);
+    session.signIn = { account, step: 'password' };
+    return c.html(passwordPage(sessionId, account.email));
+  }
+
+  #redirectWithCode(c: Context, sessionId: string, session: ConsentSession, account: GoogleUser): Response {
     const code = `4/0A${randomBytes(54).toString('base64url')}`;
-    this.#codes.set(code, { ...session, user: account.email, issuedMs: now, redeemed: false });
+    this.#codes.set(code, { ...session, user: account.email, issuedMs: this.#nowMs(), redeemed: false });
     // B.3: state, code, scope, authuser, prompt, in this order; URLSearchParams encodes `/` as %2F.
-    if (session.state !== undefined) back.searchParams.set('state', session.state);
-    back.searchParams.set('code', code);
-    back.searchParams.set('scope', session.scopes.join(' '));
-    back.searchParams.set('authuser', '0');
-    back.searchParams.set('prompt', 'consent');
+    const params: [string, string][] = [...stateParam(session), ['code', code], ['scope', session.scopes.join(' ')], ['authuser', '0'], ['prompt', 'consent']];
+    return this.#redirect(c, sessionId, session, params);
+  }
+
+  /** Ends the session: back to the loopback redirect_uri with `params`, in their order. */
+  #redirect(c: Context, sessionId: string, session: ConsentSession, params: readonly (readonly [string, string])[]): Response {
+    this.#sessions.delete(sessionId);
+    const back = new URL(session.redirectUri);
+    for (const [name, value] of params) back.searchParams.set(name, value);
     return c.redirect(back.toString(), 302);
   }
 
@@ -360,8 +438,16 @@ export class GoogleOAuthService {
 
   tokenApp(): Hono {
     const app = new Hono();
+    app.use('/token', this.#outages.guard('google-token', (c, status) => this.#outageAnswer(c, status)));
     app.post('/token', (c) => this.#onToken(c));
     return app;
+  }
+
+  /** The token endpoint's bodies seen for 500 and 503 (identity-faults.ts). */
+  #outageAnswer(c: Context, status: number): Response | undefined {
+    if (status === 500) return this.#json(c, 500, { error: 'internal_failure', error_description: 'Backend Error' });
+    if (status === 503) return this.#json(c, 503, { error: 'internal_failure' });
+    return undefined;
   }
 
   async #onToken(c: Context): Promise<Response> {
@@ -406,7 +492,9 @@ export class GoogleOAuthService {
 
     const refreshToken = `1//0${randomBytes(72).toString('base64url')}`;
     const onlyProfile = entry.scopes.every((s) => PROFILE_SCOPES.has(s));
+    const grantId = `google-${++this.#grants}`;
     this.#refreshTokens.set(refreshToken, {
+      grantId,
       clientId: client.clientId,
       user: entry.user,
       scopes: entry.scopes,
@@ -416,7 +504,7 @@ export class GoogleOAuthService {
       revoked: false,
     });
     this.#evictBeyondLimit(entry.user, client.clientId);
-    return this.#json(c, 200, { ...this.#accessToken(entry.user, entry.scopes), refresh_token: refreshToken });
+    return this.#json(c, 200, { ...this.#accessToken(entry.user, entry.scopes, grantId), refresh_token: refreshToken });
   }
 
   #onRefreshGrant(c: Context, client: GoogleClient, form: URLSearchParams): Response {
@@ -427,14 +515,14 @@ export class GoogleOAuthService {
     if (!this.#refreshUsable(entry)) return this.#error(c, 400, 'invalid_grant', 'Token has been expired or revoked.');
     entry.lastUsedMs = this.#nowMs();
     // B.6: no new refresh token; the client keeps the original.
-    return this.#json(c, 200, this.#accessToken(entry.user, entry.scopes));
+    return this.#json(c, 200, this.#accessToken(entry.user, entry.scopes, entry.grantId));
   }
 
-  #accessToken(user: string, scopes: readonly string[]): Record<string, string | number> {
+  #accessToken(user: string, scopes: readonly string[], grantId: string): Record<string, string | number> {
     const scope = scopes.join(' ');
     const lifetimeS = this.#accessTokenLifetimeS;
     return {
-      access_token: this.#tokens.issue(user, scope, lifetimeS * 1000, { prefix: 'ya29.a0A' }),
+      access_token: this.#tokens.issue(user, scope, lifetimeS * 1000, { prefix: 'ya29.a0A', issuer: 'google', grant: grantId }),
       expires_in: lifetimeS,
       scope,
       token_type: 'Bearer',
@@ -452,7 +540,7 @@ export class GoogleOAuthService {
     for (const [code, e] of this.#codes) if (now - e.issuedMs >= 2 * GOOGLE_AUTH_CODE_LIFETIME_MS) this.#codes.delete(code);
   }
 
-  #json(c: Context, status: 200 | OAuthErrorStatus, body: object): Response {
+  #json(c: Context, status: 200 | OAuthErrorStatus | 500 | 503, body: object): Response {
     for (const [name, value] of Object.entries(TOKEN_HEADERS)) c.header(name, value);
     c.header('Content-Type', 'application/json; charset=utf-8');
     return c.body(JSON.stringify(body, null, 2), status);
@@ -494,30 +582,11 @@ function splitScopes(scope: string | null): string[] {
 }
 
 
-function page(title: string, body: string): string {
-  return providerPage('Google', title, body);
+function stateParam(session: ConsentSession): [string, string][] {
+  return session.state === undefined ? [] : [['state', session.state]];
 }
 
 /** Google's own error page (B.3: these errors are shown, not redirected). */
 function errorPage(c: Context, status: 400 | 401, error: string, detail: string): Response {
-  return c.html(
-    page('Access blocked: authorization error', `<p>Error ${status}: ${escapeHtml(error)}</p><p>${escapeHtml(detail)}</p>`),
-    status,
-  );
-}
-
-function consentPage(sessionId: string, scopes: readonly string[], account: string, error?: string): string {
-  const items = scopes.map((s) => `<li>${escapeHtml(s === GMAIL_SMTP_SCOPE ? 'Read, compose, send, and permanently delete all your email from Gmail' : s)}</li>`).join('');
-  return page(
-    'Sign in with Google',
-    `<p>The app wants access to your Google Account:</p>
-<ul>${items}</ul>
-${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
-<form method="post" action="auth">
-<input type="hidden" name="session" value="${escapeHtml(sessionId)}">
-<label for="account">Email</label> <input id="account" name="account" type="email" value="${escapeHtml(account)}" autocomplete="username">
-<button type="submit" name="action" value="allow">Allow</button>
-<button type="submit" name="action" value="cancel" formnovalidate>Cancel</button>
-</form>`,
-  );
+  return c.html(errorPageHtml(status, error, detail), status);
 }

@@ -15,7 +15,8 @@ main{max-width:440px;margin:48px auto;background:#fff;padding:28px 36px;box-shad
 main>p:first-child{font-weight:600;color:#555;margin:0}
 h1{font-size:22px;font-weight:600}
 label{display:block;margin:12px 0 4px}
-input[type=email],input[name=otc],input[type=text]{width:100%;box-sizing:border-box;padding:6px;font-size:15px}
+input[type=email],input[name=otc],input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:6px;font-size:15px}
+.account{color:#1b1b1b;font-size:14px}
 button{margin:16px 8px 0 0;padding:6px 18px}
 [role=alert]{color:#a80000}
 </style></head>

@@ -9,6 +9,18 @@
  *   identity.google.registerClient({ clientId, clientSecret });
  *   identity.entra.approve(userCode, 'alice@contoso.com');
  *   identity.directoryView();   // tenants, apps, users, Google clients (device-sim/control/cloud-api.ts)
+ *   identity.setOutage('entra-token', { kind: 'status', status: 503, retryAfterS: 30 });
+ *   identity.faults();          // every identity fault in force (GET /sim/api/state)
+ *
+ * The tester's levers (each answers a LeverResult and has its undo; identity-faults.ts):
+ *   setOutage(endpoint, mode | undefined), outages()            an endpoint answers 5xx or never
+ *   entra.setSlowDown(polls), setPendingForever(on), setPollIntervalS(s | undefined),
+ *     setDeviceCodeLifetimeS(s | undefined), pollingView(), deviceCodes()
+ *   entra.approveUserCode(userCode, user), declineUserCode(userCode)
+ *   entra|google.tokenLevers.expireAccessTokens() / restoreAccessTokens(),
+ *     .grants(), .revokeGrant(id) / restoreGrant(id)
+ *   entra|google.setPassword(user, password | undefined)           the sign-in pages ask for it
+ *   faults(), clearFaults()
  *
  * The services issue access tokens into the same TokenTable the SMTP servers verify against,
  * so a token got through the device-code or loopback flow works for XOAUTH2 end to end.
@@ -16,7 +28,8 @@
  * Every response carries a `Date` header from the world clock (`nowMs`), not the host clock,
  * since a client that estimates skew from it must see the simulated time.
  *
- * Deliberately not done: HTTP/2, IPv6 listeners, per-host faults (use SimNetwork.setFault).
+ * Deliberately not done: HTTP/2, IPv6 listeners, refused connections and other per-host network
+ * faults (SimNetwork.setFault).
  */
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -29,7 +42,8 @@ import { EntraIdService, type EntraIdOptions } from './entra-id.ts';
 import { GoogleOAuthService, type GoogleOAuthOptions } from './google-oauth.ts';
 import type { SimPki, TlsIdentity } from './sim-pki.ts';
 import type { TokenTable } from './token-table.ts';
-import type { IdentityDirectoryView } from './identity-views.ts';
+import type { IdentityDirectoryView, IdentityEndpoint, IdentityFaultsView, LeverResult, OutageMode, OutageView } from './identity-views.ts';
+import { describeFaults, EndpointOutages } from './identity-faults.ts';
 
 /** The identity endpoints are HTTPS on the standard port. */
 export const IDENTITY_HTTPS_PORT = 443;
@@ -41,8 +55,8 @@ export interface IdentityServicesOptions {
   readonly tokens: TokenTable;
   /** The world's clock, ms since the epoch. */
   readonly nowMs: () => number;
-  readonly entra?: Omit<EntraIdOptions, 'tokens' | 'nowMs'>;
-  readonly google?: Omit<GoogleOAuthOptions, 'tokens' | 'nowMs'>;
+  readonly entra?: Omit<EntraIdOptions, 'tokens' | 'nowMs' | 'outages'>;
+  readonly google?: Omit<GoogleOAuthOptions, 'tokens' | 'nowMs' | 'outages'>;
 }
 
 export interface IdentityListener {
@@ -58,13 +72,21 @@ export interface RunningIdentityServices {
   readonly listeners: readonly IdentityListener[];
   /** Both directories as the tester sees them (`GET /sim/api/cloud`). */
   directoryView(): IdentityDirectoryView;
+  /** `endpoint` answers as `mode` says instead of the service; `undefined` ends it. Every outage now. */
+  setOutage(endpoint: IdentityEndpoint, mode: OutageMode | undefined): LeverResult<OutageView[]>;
+  outages(): OutageView[];
+  /** Every identity fault in force, each also in a sentence. */
+  faults(): IdentityFaultsView;
+  /** Undoes every identity fault (not directory changes: users, apps, passwords stay). */
+  clearFaults(): IdentityFaultsView;
   stop(): Promise<void>;
 }
 
 export async function startIdentityServices(options: IdentityServicesOptions): Promise<RunningIdentityServices> {
   const { network, pki, tokens, nowMs } = options;
-  const entra = new EntraIdService({ ...options.entra, tokens, nowMs });
-  const google = new GoogleOAuthService({ ...options.google, tokens, nowMs });
+  const outages = new EndpointOutages(nowMs);
+  const entra = new EntraIdService({ ...options.entra, tokens, nowMs, outages });
+  const google = new GoogleOAuthService({ ...options.google, tokens, nowMs, outages });
   const apps: [EmulatedHostName, Hono][] = [
     ['login.microsoftonline.com', entra.loginApp()],
     ['accounts.google.com', google.accountsApp()],
@@ -75,6 +97,7 @@ export async function startIdentityServices(options: IdentityServicesOptions): P
   const listeners: IdentityListener[] = [];
   const registered: EmulatedHostName[] = [];
   const stop = async () => {
+    outages.clear();
     for (const name of registered.splice(0)) {
       network.unexpose(name, IDENTITY_HTTPS_PORT);
       network.removeHost(name);
@@ -96,7 +119,24 @@ export async function startIdentityServices(options: IdentityServicesOptions): P
     await stop();
     throw e;
   }
-  return { entra, google, listeners, directoryView: () => ({ entra: entra.directoryView(), google: google.directoryView() }), stop };
+  const faults = () =>
+    describeFaults({ outages: outages.list(), entraPolling: entra.pollingView(), entra: entra.tokenLevers.view(), google: google.tokenLevers.view() });
+  return {
+    entra,
+    google,
+    listeners,
+    directoryView: () => ({ entra: entra.directoryView(), google: google.directoryView() }),
+    setOutage: (endpoint, mode) => outages.set(endpoint, mode),
+    outages: () => outages.list(),
+    faults,
+    clearFaults: () => {
+      outages.clear();
+      entra.clearFaults();
+      google.clearFaults();
+      return faults();
+    },
+    stop,
+  };
 }
 
 /** `Date` in IMF-fixdate form (RFC 9110 §5.6.7) from the world clock, on every response. */

@@ -6,6 +6,8 @@
  *
  * No secrets but one: a Google Desktop-app client secret is shown, because the tester pastes it
  * into the Remote UI (and Google treats it as non-confidential for that client type, B.5).
+ * Passwords, tokens and device codes never appear: only whether a password is set, and grants and
+ * codes by ids that reveal nothing.
  */
 
 /** A tenant: `{tenant}` in a request path may be its id or any of its verified domains (A.1). */
@@ -34,6 +36,8 @@ export interface EntraUserView {
   readonly tenantId: string;
   /** World time of the last password change, or null. */
   readonly passwordChangedAtMs: number | null;
+  /** The sign-in page asks for a password (and then for consent); without one it signs in by name. */
+  readonly passwordSet: boolean;
   /** Refresh tokens that would still be accepted now. */
   readonly liveRefreshTokens: number;
 }
@@ -63,6 +67,8 @@ export interface GoogleUserView {
   readonly email: string;
   readonly displayName: string;
   readonly passwordChangedAtMs: number | null;
+  /** The consent page asks for a password (and then for consent); without one Allow is enough. */
+  readonly passwordSet: boolean;
   readonly liveRefreshTokens: number;
 }
 
@@ -85,3 +91,119 @@ export type DirectoryProblem = 'duplicate' | 'not-found' | 'in-use';
 export type DirectoryResult<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly problem: DirectoryProblem; readonly field: string; readonly message: string };
+
+// ---------------------------------------------------------------------------------------------
+// The identity faults a tester sets (identity-faults.ts): outages, Entra's polling levers,
+// expired access tokens and revoked grants. `GET /sim/api/state` shows IdentityFaultsView.
+
+/** Why a lever was not pulled: the API answers 400, 404, 410, 409 and 409. */
+export type LeverProblem = 'invalid' | 'not-found' | 'expired' | 'settled' | 'refused';
+
+/** A lever pulled: what it did (a view), or why not, the argument it is about and a sentence. */
+export type LeverResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problem: LeverProblem; readonly field: string; readonly message: string };
+
+export type IdentityProvider = 'entra' | 'google';
+
+/** The HTTP endpoints of the identity services that the device (or the admin's browser) uses. */
+export type IdentityEndpoint = 'entra-devicecode' | 'entra-token' | 'entra-device-login' | 'google-consent' | 'google-token';
+
+/**
+ * What an endpoint in an outage does: answer an HTTP 5xx (with the body that service really
+ * sends for it where one is known, `body: 'service'`, the default; or a plain page), or accept the
+ * request and never answer. A refused connection is a network fault (SimNetwork), not this.
+ */
+export type OutageMode =
+  | { readonly kind: 'status'; readonly status: 500 | 502 | 503 | 504; readonly retryAfterS?: number; readonly body?: 'service' | 'plain' }
+  | { readonly kind: 'timeout' };
+
+export interface OutageView {
+  readonly endpoint: IdentityEndpoint;
+  readonly host: string;
+  /** The requests it covers, e.g. `POST /{tenant}/oauth2/v2.0/token`. */
+  readonly requests: string;
+  readonly mode: OutageMode;
+  readonly sinceMs: number;
+  /** Requests the outage has taken so far. */
+  readonly hits: number;
+  /** Requests accepted and not answered, now (timeout). */
+  readonly held: number;
+}
+
+/** How Entra answers polls and what new device codes ask for. */
+export interface EntraPollingView {
+  /** Polls still to be answered slow_down, whatever the code's state. */
+  readonly slowDownPolls: number;
+  /** Every poll is answered authorization_pending, approved or not (expiry still applies). */
+  readonly pendingForever: boolean;
+  /** `interval` of new device codes, s. */
+  readonly pollIntervalS: number;
+  /** `expires_in` of new device codes, s. */
+  readonly deviceCodeExpiresInS: number;
+  /** The service's own values, for comparison. */
+  readonly defaultPollIntervalS: number;
+  readonly defaultDeviceCodeExpiresInS: number;
+}
+
+export type DeviceCodeState = 'pending' | 'approved' | 'declined' | 'redeemed' | 'expired';
+
+/** One poll of a device code at the token endpoint: when, and the `error` answered (or `tokens`). */
+export interface DeviceCodePollView {
+  readonly atMs: number;
+  readonly answer: string;
+}
+
+/** A device code as the tester sees it (the device code itself is never shown). */
+export interface DeviceCodeView {
+  readonly userCode: string;
+  readonly clientId: string;
+  readonly tenant: string;
+  readonly scope: string;
+  readonly state: DeviceCodeState;
+  /** Who approved it, or null. */
+  readonly user: string | null;
+  readonly expiresAtMs: number;
+  readonly intervalS: number;
+  /** The latest polls, oldest first. */
+  readonly polls: readonly DeviceCodePollView[];
+}
+
+/**
+ * A grant: what one sign-in gave one user for one client (Entra: a refresh token and its
+ * rotations; Google: one refresh token). The id names it without revealing any token.
+ */
+export interface GrantView {
+  readonly id: string;
+  readonly provider: IdentityProvider;
+  readonly user: string;
+  readonly clientId: string;
+  readonly scope: string;
+  readonly issuedAtMs: number;
+  readonly lastUsedAtMs: number;
+  /** `revoked`: by the revoke-grant lever (restoreGrant undoes it). */
+  readonly state: 'live' | 'revoked';
+}
+
+/** The expire-access-tokens lever while it holds. */
+export interface AccessTokenExpiryView {
+  readonly provider: IdentityProvider;
+  readonly expiredAtMs: number;
+  /** Access tokens that were still live when it was pulled. */
+  readonly tokens: number;
+}
+
+/** The token levers of one provider while any holds. */
+export interface TokenFaultsView {
+  readonly expiredAccessTokens: AccessTokenExpiryView | null;
+  readonly revokedGrants: readonly GrantView[];
+}
+
+/** Every identity fault in force (`GET /sim/api/state`); `active` says each in a sentence. */
+export interface IdentityFaultsView {
+  readonly outages: readonly OutageView[];
+  readonly entraPolling: EntraPollingView;
+  readonly entra: TokenFaultsView;
+  readonly google: TokenFaultsView;
+  readonly active: readonly string[];
+}

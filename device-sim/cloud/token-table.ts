@@ -9,6 +9,11 @@
  * Expiry is judged against the simulated clock (`nowMs`), never the host clock, so a tester who
  * moves the world's time forward expires tokens the way the real services would.
  *
+ * The testers' levers reach tokens through two tags a token may carry: its issuer (`entra`,
+ * `google`: `expireAllOf(issuer)` expires every token that issuer has issued so far, later ones
+ * live) and its grant (`suspendGrant(grant)`: the access tokens of one revoked grant). Both are
+ * undone without touching the tokens themselves (`unexpireAllOf`, `resumeGrant`).
+ *
  * Deliberately not done: token introspection over HTTP, audience checks beyond the scope list,
  * rate limits.
  */
@@ -27,12 +32,20 @@ export interface TokenVerifier {
 export interface IssueTokenOptions {
   /** Prefix of the random token text (e.g. `ya29.` to look like Google's); default `simtok.`. */
   readonly prefix?: string;
+  /** Who issued it (`entra`, `google`), for `expireAllOf`. */
+  readonly issuer?: string;
+  /** The grant it was issued from, for `suspendGrant`. */
+  readonly grant?: string;
 }
 
 interface TokenEntry {
   readonly user: string;
   readonly scopes: readonly string[];
   readonly expiresAtMs: number;
+  /** Issue order: `expireAllOf` expires an issuer's tokens up to a number, never by time (two may share a millisecond). */
+  readonly serial: number;
+  readonly issuer: string | undefined;
+  readonly grant: string | undefined;
   revoked: boolean;
 }
 
@@ -41,6 +54,10 @@ const FORGET_AFTER_MS = 7 * 86_400_000;
 
 export class TokenTable implements TokenVerifier {
   readonly #tokens = new Map<string, TokenEntry>();
+  #serial = 0;
+  /** Issuer → the last serial `expireAllOf` expired. */
+  readonly #expiredUpTo = new Map<string, number>();
+  readonly #suspendedGrants = new Set<string>();
 
   constructor(private readonly nowMs: () => number) {}
 
@@ -58,9 +75,36 @@ export class TokenTable implements TokenVerifier {
       user,
       scopes: scope.split(/\s+/).filter((s) => s !== ''),
       expiresAtMs: this.nowMs() + lifetimeMs,
+      serial: ++this.#serial,
+      issuer: options.issuer,
+      grant: options.grant,
       revoked: false,
     });
     return token;
+  }
+
+  /** Every token `issuer` has issued so far is expired from now on; how many were still good. */
+  expireAllOf(issuer: string): number {
+    const live = this.#count((e) => e.issuer === issuer);
+    this.#expiredUpTo.set(issuer, this.#serial);
+    return live;
+  }
+
+  /** Undoes `expireAllOf`: those tokens work again until their own expiry; how many. */
+  unexpireAllOf(issuer: string): number {
+    this.#expiredUpTo.delete(issuer);
+    return this.#count((e) => e.issuer === issuer);
+  }
+
+  /** The access tokens of `grant` are refused as revoked until `resumeGrant`; how many were good. */
+  suspendGrant(grant: string): number {
+    const live = this.#count((e) => e.grant === grant);
+    this.#suspendedGrants.add(grant);
+    return live;
+  }
+
+  resumeGrant(grant: string): void {
+    this.#suspendedGrants.delete(grant);
   }
 
   /** Revoke one token; false if it is not known. */
@@ -85,14 +129,29 @@ export class TokenTable implements TokenVerifier {
 
   clear(): void {
     this.#tokens.clear();
+    this.#expiredUpTo.clear();
+    this.#suspendedGrants.clear();
   }
 
   verify(accessToken: string): TokenVerdict {
     const entry = this.#tokens.get(accessToken);
     if (!entry) return { ok: false, reason: 'unknown' };
-    if (entry.revoked) return { ok: false, reason: 'revoked' };
-    if (this.nowMs() >= entry.expiresAtMs) return { ok: false, reason: 'expired' };
+    const rejection = this.#rejection(entry);
+    if (rejection) return { ok: false, reason: rejection };
     return { ok: true, user: entry.user, scopes: entry.scopes, expiresAtMs: entry.expiresAtMs };
+  }
+
+  #rejection(entry: TokenEntry): TokenRejection | undefined {
+    if (entry.revoked || (entry.grant !== undefined && this.#suspendedGrants.has(entry.grant))) return 'revoked';
+    const expiredUpTo = entry.issuer === undefined ? undefined : this.#expiredUpTo.get(entry.issuer);
+    if (this.nowMs() >= entry.expiresAtMs || (expiredUpTo !== undefined && entry.serial <= expiredUpTo)) return 'expired';
+    return undefined;
+  }
+
+  #count(which: (entry: TokenEntry) => boolean): number {
+    let n = 0;
+    for (const entry of this.#tokens.values()) if (which(entry) && this.#rejection(entry) === undefined) n++;
+    return n;
   }
 
   #forgetOld(): void {

@@ -3,6 +3,9 @@
  * the SimNetwork by their public names and verified against the sim root CA (never with checks
  * turned off). The world clock is a variable the tests move; access tokens land in the same
  * TokenTable the SMTP servers verify against, and the last tests send mail with them over XOAUTH2.
+ * Both sign-in pages' password and consent steps are driven form by form, as a browser posts them;
+ * Google's token levers (expire every access token, revoke one grant) against its token endpoint.
+ * The Entra side of the faults, driven by the firmware's own code, is identity-faults.test.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -243,6 +246,51 @@ describe('Entra ID device authorization grant', () => {
     expect(done.text).toContain('declined');
     expect((await poll(deviceCode)).json()['error']).toBe('authorization_declined');
   });
+
+  it('asks a user with a password for it (refused as Microsoft words it), then for consent: Accept signs in, Cancel declines', async () => {
+    const dana = 'dana@contoso.com';
+    expect(identity.entra.directory.addUser({ userPrincipalName: dana, password: 'Dana-pw-1' }).ok).toBe(true);
+    expect(identity.entra.directoryView().users.find((u) => u.userPrincipalName === dana)).toMatchObject({ passwordSet: true });
+    const step = (fields: Record<string, string>) => call(ENTRA, 'POST', '/device', fields);
+
+    const { deviceCode, userCode } = await startDeviceFlow();
+    const password = await step({ step: 'signin', otc: userCode, login: dana, action: 'continue' });
+    expect(password.status).toBe(200);
+    expect(password.text).toContain('<h1>Enter password</h1>');
+    expect(password.text).toContain('<input id="passwd" name="passwd" type="password"');
+    const flow = /name="flow" value="([^"]+)"/.exec(password.text)?.[1] ?? '';
+    const wrong = await step({ step: 'password', otc: userCode, flow, passwd: 'Dana-pw-2' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain('Your account or password is incorrect. If you don&#39;t remember your password, reset it now.');
+    // No way round the password: consent before it, or with another sign-in's token, is refused.
+    expect((await step({ step: 'consent', otc: userCode, flow, action: 'accept' })).status).toBe(400);
+    expect((await step({ step: 'password', otc: userCode, flow: 'forged', passwd: 'Dana-pw-1' })).status).toBe(400);
+    expectEntraError(await poll(deviceCode), 'authorization_pending', 70016);
+
+    const consent = await step({ step: 'password', otc: userCode, flow, passwd: 'Dana-pw-1' });
+    expect(consent.status).toBe(200);
+    expect(consent.text).toContain('<h1>Permissions requested</h1>');
+    expect(consent.text).toContain('<strong>Sample app</strong>');
+    expect(consent.text).toContain('<li>Send emails from mailboxes using SMTP AUTH</li><li>Maintain access to data you have given it access to</li>');
+    const done = await step({ step: 'consent', otc: userCode, flow, action: 'accept' });
+    expect(done.text).toContain(`${dana} is signed in`);
+    advance(5_000);
+    const ok = await poll(deviceCode);
+    expect(ok.status).toBe(200);
+    expect(tokens.verify(String(ok.json()['access_token']))).toMatchObject({ ok: true, user: dana });
+
+    // Consent refused: the device's next poll is declined.
+    const second = await startDeviceFlow();
+    const flow2 = /name="flow" value="([^"]+)"/.exec((await step({ step: 'signin', otc: second.userCode, login: dana, action: 'continue' })).text)?.[1] ?? '';
+    expect((await step({ step: 'password', otc: second.userCode, flow: flow2, passwd: 'Dana-pw-1' })).status).toBe(200);
+    expect((await step({ step: 'consent', otc: second.userCode, flow: flow2, action: 'cancel' })).text).toContain('You have declined to sign in');
+    expectEntraError(await poll(second.deviceCode), 'authorization_declined', 70000);
+
+    // Without a password the user signs in by name again.
+    expect(identity.entra.setPassword(dana, undefined)).toMatchObject({ ok: true, value: { passwordSet: false } });
+    const third = await startDeviceFlow();
+    expect((await step({ step: 'signin', otc: third.userCode, login: dana, action: 'continue' })).text).toContain(`${dana} is signed in`);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -406,6 +454,67 @@ describe('Google installed-app loopback flow', () => {
     advance(DAY_MS + 1_000);
     expectGoogleError(await refreshGoogle(testingRt, GOOGLE_TESTING_CLIENT), 400, 'invalid_grant', 'Token has been expired or revoked.');
     expect((await refreshGoogle(publishedRt)).status).toBe(200);
+  });
+
+  it('asks an account with a password for it (refused as Google words it), then for consent: Allow gives a code, Cancel → access_denied', async () => {
+    const erin = 'erin@gmail.com';
+    expect(identity.google.addUser({ email: erin, displayName: 'Erin', password: 'Erin-pw-1' })).toMatchObject({ ok: true, value: { passwordSet: true } });
+    const signIn = async (pkce: Pkce): Promise<string> => {
+      const page = await call(ACCOUNTS, 'GET', authorizePath(GOOGLE_CLIENT, pkce));
+      const session = /name="session" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
+      const password = await call(ACCOUNTS, 'POST', '/o/oauth2/v2/auth', { session, account: erin, action: 'allow' });
+      expect(password.status).toBe(200);
+      expect(password.text).toContain('<h1>Welcome</h1>');
+      const wrong = await call(ACCOUNTS, 'POST', '/o/oauth2/v2/auth', { session, step: 'password', password: 'Erin-pw-2' });
+      expect(wrong.status).toBe(400);
+      expect(wrong.text).toContain('Wrong password. Try again or click Forgot password to reset it.');
+      expect((await call(ACCOUNTS, 'POST', '/o/oauth2/v2/auth', { session, step: 'consent', action: 'allow' })).status).toBe(400);
+      const consent = await call(ACCOUNTS, 'POST', '/o/oauth2/v2/auth', { session, step: 'password', password: 'Erin-pw-1' });
+      expect(consent.text).toContain(`<h1>${GOOGLE_CLIENT.clientId} wants access to your Google Account</h1>`);
+      expect(consent.text).toContain('Read, compose, send, and permanently delete all your email from Gmail');
+      return session;
+    };
+
+    const pkce = newPkce();
+    const allowed = await call(ACCOUNTS, 'POST', '/o/oauth2/v2/auth', { session: await signIn(pkce), step: 'consent', action: 'allow' });
+    expect(allowed.status).toBe(302);
+    const code = new URL(String(allowed.headers['location'])).searchParams.get('code') ?? '';
+    const res = await exchange(code, pkce);
+    expect(res.status).toBe(200);
+    expect(tokens.verify(String(res.json()['access_token']))).toMatchObject({ ok: true, user: erin });
+
+    const refused = await call(ACCOUNTS, 'POST', '/o/oauth2/v2/auth', { session: await signIn(newPkce()), step: 'consent', action: 'cancel' });
+    expect(refused.status).toBe(302);
+    expect(new URL(String(refused.headers['location'])).search).toBe('?error=access_denied&state=st4te-xyz');
+  });
+
+  it('expires every access token at once (a refresh still works) and revokes one grant (its refresh and access tokens), each undone', async () => {
+    const mine = newPkce();
+    const first = (await exchange(await codeFor(GOOGLE_CLIENT, mine), mine)).json();
+    const grant = identity.google.tokenLevers.grants().at(-1)!;
+    expect(grant).toMatchObject({ id: expect.stringMatching(/^google-\d+$/), provider: 'google', user: GMAIL_USER, clientId: GOOGLE_CLIENT.clientId, state: 'live' });
+    const theirs = newPkce();
+    const other = (await exchange(await codeFor(GOOGLE_CLIENT, theirs, 'scanner@gmail.com'), theirs)).json();
+
+    expect(identity.google.tokenLevers.expireAccessTokens()).toMatchObject({ ok: true, value: { expiredAccessTokens: { provider: 'google', tokens: expect.any(Number) } } });
+    expect(tokens.verify(String(first['access_token']))).toEqual({ ok: false, reason: 'expired' });
+    const refreshed = await refreshGoogle(String(first['refresh_token']));
+    expect(refreshed.status).toBe(200);
+    expect(tokens.verify(String(refreshed.json()['access_token']))).toMatchObject({ ok: true, user: GMAIL_USER });
+    identity.google.tokenLevers.restoreAccessTokens();
+    expect(tokens.verify(String(first['access_token']))).toMatchObject({ ok: true });
+
+    expect(identity.google.tokenLevers.revokeGrant(grant.id)).toMatchObject({ ok: true, value: { state: 'revoked' } });
+    expectGoogleError(await refreshGoogle(String(first['refresh_token'])), 400, 'invalid_grant', 'Token has been expired or revoked.');
+    expect(tokens.verify(String(first['access_token']))).toEqual({ ok: false, reason: 'revoked' });
+    expect(tokens.verify(String(refreshed.json()['access_token']))).toEqual({ ok: false, reason: 'revoked' });
+    expect((await refreshGoogle(String(other['refresh_token']))).status).toBe(200);
+    expect(identity.faults().google.revokedGrants.map((g) => g.id)).toEqual([grant.id]);
+
+    expect(identity.google.tokenLevers.restoreGrant(grant.id)).toMatchObject({ ok: true, value: { state: 'live' } });
+    expect((await refreshGoogle(String(first['refresh_token']))).status).toBe(200);
+    expect(tokens.verify(String(first['access_token']))).toMatchObject({ ok: true });
+    expect(identity.faults().active).toEqual([]);
   });
 
   it('invalidates Gmail-scoped refresh tokens on a password change, and everything on revokeUser', async () => {

@@ -8,8 +8,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PeerVerdict } from '../../firmware/hal/http.ts';
-import type { TlsInfo } from '../../firmware/hal/net.ts';
 import { DeviceFlow, type DeviceFlowAction } from '../../firmware/oauth/device-flow.ts';
 import {
   buildDeviceCodeRequest,
@@ -20,26 +18,18 @@ import {
   type EntraClient,
 } from '../../firmware/oauth/entra-device-code.ts';
 import { postForm } from '../../firmware/oauth/oauth-http.ts';
-import { verifyChain } from '../../firmware/pki/verify-chain.ts';
 import { startCloud, type RunningCloud } from '../../device-sim/cloud/cloud.ts';
-import { NodeHttp } from '../../device-sim/hal/node-http.ts';
-import { SimClock } from '../../device-sim/hal/sim-clock.ts';
-import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
 import { sendWithToken } from '../support/send-with-token.ts';
+import type { PeerVerdict } from '../../firmware/hal/http.ts';
+import { firmwareSide } from '../support/firmware-side.ts';
 
 const world = new VirtualTimeSource(Date.now());
-const network = new SimNetwork();
-const clock = new SimClock(world);
-const http = new NodeHttp(network);
+const { network, clock, http, verifyPeer } = firmwareSide(world, () => cloud.factoryCaDer);
 let cloud: RunningCloud;
 const CLIENT: EntraClient = { cloud: 'global', tenant: 'organizations', clientId: '00000000-0000-4000-8000-000000000001' };
 const USER = 'scanner@contoso.com';
 
-const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
-  const verdict = await verifyChain(tls.peerChainDer, { nowMs: clock.wallNowMs(), trustAnchorsDer: cloud.factoryCaDer, expectedHost: host });
-  return verdict.trusted ? { trusted: true } : { trusted: false, reason: verdict };
-};
 
 beforeAll(async () => {
   cloud = await startCloud({ network, stateDir: await mkdtemp(join(tmpdir(), 'fw-entra-')), nowMs: () => world.hostNowMs() });

@@ -9,8 +9,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PeerVerdict } from '../../firmware/hal/http.ts';
-import type { TlsInfo } from '../../firmware/hal/net.ts';
 import {
   buildAuthorizationRequest,
   buildCodeExchangeRequest,
@@ -19,26 +17,17 @@ import {
   processPastedCode,
 } from '../../firmware/oauth/google-pasted-code.ts';
 import { postForm } from '../../firmware/oauth/oauth-http.ts';
-import { verifyChain } from '../../firmware/pki/verify-chain.ts';
 import { startCloud, type RunningCloud } from '../../device-sim/cloud/cloud.ts';
 import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
-import { NodeHttp } from '../../device-sim/hal/node-http.ts';
-import { SimClock } from '../../device-sim/hal/sim-clock.ts';
-import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { RealTimeSource } from '../../device-sim/hal/time-source.ts';
 import { sendWithToken } from '../support/send-with-token.ts';
+import { firmwareSide } from '../support/firmware-side.ts';
 
-const network = new SimNetwork();
-const clock = new SimClock(new RealTimeSource());
-const http = new NodeHttp(network);
+const { network, clock, http, verifyPeer } = firmwareSide(new RealTimeSource(), () => cloud.factoryCaDer);
 const CLIENT = { clientId: '1234-desktop.apps.googleusercontent.com', clientSecret: 'GOCSPX-bench-secret' };
 const USER = 'scanner@gmail.com';
 let cloud: RunningCloud;
 
-const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
-  const verdict = await verifyChain(tls.peerChainDer, { nowMs: clock.wallNowMs(), trustAnchorsDer: cloud.factoryCaDer, expectedHost: host });
-  return verdict.trusted ? { trusted: true } : { trusted: false, reason: verdict };
-};
 
 beforeAll(async () => {
   cloud = await startCloud({ network, stateDir: await mkdtemp(join(tmpdir(), 'fw-google-')), nowMs: () => Date.now() });

@@ -10,8 +10,6 @@
  * Where that matters (the provider's own device-code expiry) the test says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PeerVerdict } from '../../firmware/hal/http.ts';
-import type { TlsInfo } from '../../firmware/hal/net.ts';
 import { DeviceFlow, type DeviceFlowAction } from '../../firmware/oauth/device-flow.ts';
 import {
   buildDeviceCodeRequest,
@@ -35,27 +33,18 @@ import {
 } from '../../firmware/oauth/google-pasted-code.ts';
 import { postForm } from '../../firmware/oauth/oauth-http.ts';
 import { TokenLifecycle } from '../../firmware/oauth/token-lifecycle.ts';
-import { verifyChain } from '../../firmware/pki/verify-chain.ts';
 import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
-import { NodeHttp } from '../../device-sim/hal/node-http.ts';
-import { SimClock } from '../../device-sim/hal/sim-clock.ts';
-import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
 import { ENTRA_CLIENT_ID, ENTRA_SHORT_CLIENT_ID, ENTRA_TENANT, GOOGLE_CLIENT, startOidcProvider, type RunningOidcProvider } from '../support/oidc-provider.ts';
+import { firmwareSide } from '../support/firmware-side.ts';
 
 const world = new VirtualTimeSource(Date.now());
-const network = new SimNetwork();
-const clock = new SimClock(world);
-const http = new NodeHttp(network);
+const { network, clock, http, verifyPeer } = firmwareSide(world, () => [op.rootCaDer]);
 const ENTRA: EntraClient = { cloud: 'global', tenant: ENTRA_TENANT, clientId: ENTRA_CLIENT_ID };
 const USER = 'scanner@contoso.com';
 const TIMEOUT_MS = 10_000;
 let op: RunningOidcProvider;
 
-const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
-  const verdict = await verifyChain(tls.peerChainDer, { nowMs: clock.wallNowMs(), trustAnchorsDer: [op.rootCaDer], expectedHost: host });
-  return verdict.trusted ? { trusted: true } : { trusted: false, reason: verdict };
-};
 
 beforeAll(async () => {
   op = await startOidcProvider({ network, nowMs: clock.wallNowMs() });
@@ -108,12 +97,9 @@ async function refreshEntra(refreshToken: string): Promise<TokenOutcome> {
 
 describe('device authorization grant (RFC 8628) against oidc-provider', () => {
   it('is refused by the device when the test root is not in its CA store', async () => {
-    const emptyStore = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
-      const verdict = await verifyChain(tls.peerChainDer, { nowMs: clock.wallNowMs(), trustAnchorsDer: [], expectedHost: host });
-      return verdict.trusted ? { trusted: true } : { trusted: false, reason: verdict.problems };
-    };
+    const emptyStore = firmwareSide(world, () => []).verifyPeer;
     const answer = await postForm(http, buildDeviceCodeRequest(ENTRA), emptyStore, TIMEOUT_MS);
-    expect(answer).toMatchObject({ ok: false, kind: 'untrusted', reason: [expect.objectContaining({ kind: 'untrusted' })] });
+    expect(answer).toMatchObject({ ok: false, kind: 'untrusted', reason: { trusted: false, problems: [expect.objectContaining({ kind: 'untrusted' })] } });
   });
 
   it('polls while the user is away, gets tokens after approval, and refreshes with rotation', async () => {
