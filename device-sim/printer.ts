@@ -1,6 +1,12 @@
 /**
  * One simulated printer: the firmware booted on the Node HAL, its Remote UI listener, the RTC
- * that survives power cycles (it has a battery), and the power switch.
+ * that survives power cycles (it has a battery), the power switch, and the tester's faults of the
+ * printer itself (`faults`: power cuts at named points, scanner faults; printer-faults.ts).
+ *
+ * Each boot's ports go through a power domain of its own (hal/power-domain.ts): at a power off,
+ * by the switch or by a cut, whatever of that boot is still running in this process (a send in
+ * flight, an NVRAM write between two steps, a timer) can no longer touch NVRAM, the spool, the
+ * network or the clock, so the next boot starts on exactly what the power off left.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -11,14 +17,18 @@ import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import { bootDevice, type Device } from '../firmware/device.ts';
 import type { LogLevel } from '../firmware/hal/log.ts';
-import { FileSpool } from './hal/file-spool.ts';
-import { FileStorage } from './hal/file-storage.ts';
+import type { Scanner } from '../firmware/hal/scanner.ts';
+import { DEFAULT_SPOOL_CAPACITY_BYTES, FileSpool } from './hal/file-spool.ts';
+import { FileStorage, PoweredOffError, type WriteStage } from './hal/file-storage.ts';
 import { consoleLog, directoryAssets, nodeRandom } from './hal/node-basics.ts';
 import { NodeHttp } from './hal/node-http.ts';
 import { NodeNet } from './hal/node-net.ts';
+import { PowerDomain, poweredClock, poweredHttp, poweredLog, poweredNet, poweredScanner, poweredSpool, poweredStorage } from './hal/power-domain.ts';
 import { SimClock, type RtcState } from './hal/sim-clock.ts';
 import { SimNetwork } from './hal/sim-network.ts';
+import type { SmtpWireEvent } from './hal/smtp-wire-watch.ts';
 import { RealTimeSource, type TimeSource } from './hal/time-source.ts';
+import { PrinterFaults } from './printer-faults.ts';
 import { SimScanner } from './scanner/sim-scanner.ts';
 
 export interface PrinterOptions {
@@ -40,26 +50,48 @@ export interface PrinterOptions {
   readonly factoryCaDer?: readonly Uint8Array[];
   /** Hal.adminLink: where the admin's browser finds the emulated cloud's pages. */
   readonly adminLink?: (url: string) => string;
-  /** Size of the simulated scan storage (`<stateDir>/spool/`), bytes; default 2 GiB. Set it small to provoke "spool full". */
+  /**
+   * Size of the simulated scan storage (`<stateDir>/spool/`), bytes; default 2 GiB. Set it small
+   * to provoke "spool full" (or at run time: a `spool-full` fault of `faults`).
+   */
   readonly spoolCapacityBytes?: number;
 }
 
 const RTC_FILE = 'rtc.json';
 
+/** What one power-on made; gone at the power off. */
+interface Boot {
+  readonly domain: PowerDomain;
+  readonly clock: SimClock;
+  readonly scanner: SimScanner;
+  spool?: FileSpool;
+  device?: Device;
+  server?: Server;
+}
+
 export class SimPrinter {
   private current: Device | undefined;
-  private server: Server | undefined;
+  private boot: Boot | undefined;
   private boundPort: number;
   private scheme: 'http' | 'https' = 'http';
-  private clockNow: SimClock | undefined;
-  private scanner: SimScanner | undefined;
+  /** Power on and off one at a time: the power off after a cut waits for a boot under way. */
+  private switching: Promise<void> = Promise.resolve();
+  private readonly timeSource: TimeSource;
   /** How long the last boot took, from power-on to the Remote UI answering, ms. */
   lastBootMs = 0;
   readonly network: SimNetwork;
+  /** The tester's faults of this printer: they outlive its power cycles. */
+  readonly faults: PrinterFaults;
 
   private constructor(private readonly options: PrinterOptions) {
     this.boundPort = options.port;
     this.network = options.network ?? new SimNetwork();
+    this.timeSource = options.timeSource ?? new RealTimeSource();
+    this.faults = new PrinterFaults({
+      nowMs: () => this.timeSource.hostNowMs(),
+      cutPower: () => this.cutPower(),
+      spoolCapacityChanged: () => this.boot?.spool?.setCapacityBytes(this.spoolCapacityBytes()),
+    });
   }
 
   static async start(options: PrinterOptions): Promise<SimPrinter> {
@@ -79,67 +111,167 @@ export class SimPrinter {
 
   /** The RTC; present while powered (a new monotonic clock starts at each power-on). */
   get clock(): SimClock {
-    if (!this.clockNow) throw new Error('the printer is powered off');
-    return this.clockNow;
+    if (!this.current || !this.boot) throw new Error('the printer is powered off');
+    return this.boot.clock;
   }
 
   get remoteUiUrl(): string {
     return `${this.scheme}://127.0.0.1:${this.boundPort}/`;
   }
 
-  async powerOn(): Promise<void> {
-    if (this.current) return;
-    const started = performance.now();
-    const rtc = await this.loadRtc();
-    const source = this.options.timeSource ?? new RealTimeSource();
-    const clock = new SimClock(source, rtc);
-    // The RTC setting lives beside NVRAM, like a battery-backed clock chip; a failed write costs only that setting.
-    clock.onWallChange(() => void this.saveRtc(clock.state()).catch((err: unknown) => process.stderr.write(`simulator: the RTC setting could not be saved: ${String(err)}\n`)));
-    const storage = await FileStorage.open(this.options.stateDir);
-    // Opening the spool sweeps the files a power cut left half-written.
-    const spool = await FileSpool.open(this.options.stateDir, this.options.spoolCapacityBytes !== undefined ? { capacityBytes: this.options.spoolCapacityBytes } : {});
-    const scanner = new SimScanner();
-    const device = await bootDevice({
-      clock,
-      storage,
-      net: new NodeNet(this.network),
-      http: new NodeHttp(this.network),
-      random: nodeRandom,
-      log: consoleLog(this.options.logLevel),
-      assets: directoryAssets(this.options.remoteUiDir),
-      scanner,
-      spool,
-      factoryCaDer: this.options.factoryCaDer ?? [],
-      ...(this.options.adminLink ? { adminLink: this.options.adminLink } : {}),
-    });
-    this.server = await listen(device, this.boundPort);
-    this.scheme = device.remoteUiTls ? 'https' : 'http';
-    this.boundPort = (this.server.address() as AddressInfo).port;
-    this.clockNow = clock;
-    this.scanner = scanner;
-    this.current = device;
-    this.lastBootMs = performance.now() - started;
+  /** Power on. A cut during the boot (a fault at a point the boot reaches) leaves the printer off. */
+  powerOn(): Promise<void> {
+    return this.switch(() => this.bootUp());
   }
 
   /** Hard stop: the listener goes away mid-request, RAM state is lost, NVRAM stays as written. */
-  async powerOff(): Promise<void> {
-    const server = this.server;
-    if (this.clockNow) await this.saveRtc(this.clockNow.state());
-    this.current?.shutdown();
-    this.clockNow?.powerOff();
-    this.scanner?.stop();
-    this.scanner = undefined;
-    this.current = undefined;
-    this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+  powerOff(): Promise<void> {
+    return this.switch(() => this.shutDown());
   }
 
   async powerCycle(): Promise<void> {
     await this.powerOff();
     await this.powerOn();
+  }
+
+  private switch(step: () => Promise<void>): Promise<void> {
+    const run = this.switching.then(step);
+    this.switching = run.catch(() => {});
+    return run;
+  }
+
+  /** A cut: the running boot's ports die now, then the printer powers off as by the switch. */
+  private cutPower(): Promise<void> {
+    this.boot?.domain.cut();
+    return this.powerOff().catch((err: unknown) => {
+      process.stderr.write(`simulator: powering off after a power cut: ${String(err)}\n`);
+    });
+  }
+
+  private async bootUp(): Promise<void> {
+    if (this.boot) return;
+    const started = performance.now();
+    const rtc = await this.loadRtc();
+    const clock = new SimClock(this.timeSource, rtc);
+    // The RTC setting lives beside NVRAM, like a battery-backed clock chip; a failed write costs only that setting.
+    clock.onWallChange(() => void this.saveRtc(clock.state()).catch((err: unknown) => process.stderr.write(`simulator: the RTC setting could not be saved: ${String(err)}\n`)));
+    const domain = new PowerDomain();
+    const scanner = new SimScanner();
+    const boot: Boot = { domain, clock, scanner };
+    this.boot = boot;
+    domain.atCut(() => {
+      if (this.current !== undefined && this.current === boot.device) this.current = undefined;
+      boot.device?.shutdown();
+      clock.powerOff();
+      scanner.stop();
+    });
+    try {
+      const storage = await FileStorage.open(this.options.stateDir, {
+        onWriteStage: (name, stage, bytes) => this.onNvramStage(domain, name, stage, bytes),
+        isPowered: () => domain.on,
+      });
+      // Opening the spool sweeps the files a power cut left half-written.
+      const spool = await FileSpool.open(this.options.stateDir, {
+        capacityBytes: this.spoolCapacityBytes(),
+        faults: {
+          onWriteStage: (name, stage) => {
+            if (!domain.on) throw new PoweredOffError();
+            if (this.faults.reach({ family: 'spool', file: name, stage })) throw new PoweredOffError(`power cut at spool:${stage}`);
+          },
+          isPowered: () => domain.on,
+        },
+      });
+      boot.spool = spool;
+      const device = await bootDevice({
+        clock: poweredClock(domain, clock),
+        storage: poweredStorage(domain, storage),
+        net: poweredNet(domain, new NodeNet(this.network), (event) => this.onWire(domain, event)),
+        http: poweredHttp(domain, new NodeHttp(this.network)),
+        random: nodeRandom,
+        log: poweredLog(domain, consoleLog(this.options.logLevel)),
+        assets: directoryAssets(this.options.remoteUiDir),
+        scanner: poweredScanner(domain, this.scannerWithFaults(domain, scanner)),
+        spool: poweredSpool(domain, spool),
+        factoryCaDer: this.options.factoryCaDer ?? [],
+        ...(this.options.adminLink ? { adminLink: this.options.adminLink } : {}),
+      });
+      boot.device = device;
+      if (!domain.on) {
+        device.shutdown();
+        return;
+      }
+      boot.server = await listen(device, this.boundPort);
+      if (!domain.on) return;
+      this.scheme = device.remoteUiTls ? 'https' : 'http';
+      this.boundPort = (boot.server.address() as AddressInfo).port;
+      this.current = device;
+      this.lastBootMs = performance.now() - started;
+    } catch (err) {
+      // The power went during the boot: the printer is off (the cut's power off cleans up).
+      if (!domain.on) return;
+      domain.cut();
+      this.boot = undefined;
+      await domain.settled();
+      throw err;
+    }
+  }
+
+  private async shutDown(): Promise<void> {
+    const boot = this.boot;
+    if (!boot) return;
+    boot.domain.cut();
+    this.current = undefined;
+    this.boot = undefined;
+    try {
+      await this.saveRtc(boot.clock.state());
+    } finally {
+      const server = boot.server;
+      if (server) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+      // The old boot's file operations under way at the cut end before the next boot sweeps.
+      await boot.domain.settled();
+    }
+  }
+
+  /** An NVRAM write reached a stage: a cut there stops the write (the hook throws). */
+  private onNvramStage(domain: PowerDomain, name: string, stage: WriteStage, bytes: Uint8Array): void {
+    if (!domain.on) throw new PoweredOffError();
+    if (this.faults.onNvramWrite(name, stage, bytes)) throw new PoweredOffError(`power cut at nvram:${name}:${stage}`);
+  }
+
+  /** The device's SMTP conversation moved (its own writes, seen by the network). */
+  private onWire(domain: PowerDomain, event: SmtpWireEvent): void {
+    if (!domain.on) return;
+    if (event.kind === 'command') this.faults.reach({ family: 'smtp', step: event.verb.toLowerCase() });
+    else this.faults.reach({ family: 'job', phase: event.kind === 'message-data' ? 'sending' : 'after-final-dot' });
+  }
+
+  /** The scanner with the tester's faults of each scan, and the scanning phase reported at its first page. */
+  private scannerWithFaults(domain: PowerDomain, scanner: SimScanner): Scanner {
+    return {
+      scan: async (request, spool, onPage) => {
+        const faults = this.faults.scanFaults();
+        try {
+          return await scanner.scan(
+            request,
+            spool,
+            (done, total) => {
+              onPage?.(done, total);
+              if (done === 1 && domain.on) this.faults.reach({ family: 'job', phase: 'scanning', jobId: request.jobId });
+            },
+            faults.unit,
+          );
+        } finally {
+          faults.end();
+        }
+      },
+    };
+  }
+
+  private spoolCapacityBytes(): number {
+    return this.faults.spoolCapacityBytes() ?? this.options.spoolCapacityBytes ?? DEFAULT_SPOOL_CAPACITY_BYTES;
   }
 
   private async loadRtc(): Promise<RtcState> {

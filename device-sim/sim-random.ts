@@ -14,10 +14,16 @@
 export type Seed = number | string;
 
 export class SimRandom {
-  readonly seed: string;
+  #seed: string;
+  /** Every stream handed out, so that `reseed` reaches the users that hold one. */
+  readonly #streams = new Set<RandomStream>();
 
   constructor(seed: Seed) {
-    this.seed = String(seed);
+    this.#seed = String(seed);
+  }
+
+  get seed(): string {
+    return this.#seed;
   }
 
   /** A new seed for a run that was not given one: printed at start so the run can be repeated. */
@@ -28,14 +34,31 @@ export class SimRandom {
 
   /** The generator named `name`, independent of every other name's. */
   stream(name: string): RandomStream {
-    return new RandomStream(`${this.seed}/${name}`);
+    const stream = new RandomStream(`${this.#seed}/${name}`, name);
+    this.#streams.add(stream);
+    return stream;
+  }
+
+  /** Every stream starts again from `seed`: from now on the run is the one that seed gives. */
+  reseed(seed: Seed): void {
+    this.#seed = String(seed);
+    for (const stream of this.#streams) stream.rekey(`${this.#seed}/${stream.name}`);
   }
 }
 
 export class RandomStream {
   readonly #s = new Uint32Array(4);
 
-  constructor(key: string) {
+  /** `key` sets the state; `name` is what a reseed keys it by again (the key itself by default). */
+  constructor(
+    key: string,
+    readonly name: string = key,
+  ) {
+    this.rekey(key);
+  }
+
+  /** Start again from the state `key` gives. */
+  rekey(key: string): void {
     let h = 0x811c9dc5;
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
     for (let i = 0; i < 4; i++) {

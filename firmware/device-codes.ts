@@ -7,7 +7,7 @@
  * The numbers are ours, in the style of printers' `#8xx` send errors (Canon uses #801 for a server
  * timeout and #839 for SMTP authentication; we follow that spirit, not their full table):
  * #80x the connection, #81x TLS, #82x the message and the queue, #84x authentication and OAuth,
- * #85x–#86x the server's certificate (firmware/pki/cert-problems.ts words the details), #899 the
+ * #85x–#86x the server's certificate (firmware/pki/cert-problems.ts words the details), #89x the
  * device itself. A code never changes meaning once released; a new problem gets a new code.
  *
  * Remedies name pages by their place in the menu (firmware/menu.ts), so "Management →
@@ -280,9 +280,9 @@ export const DEVICE_CODES = {
   identityUnreachable: {
     code: '#849',
     transient: true,
-    admin: 'The sign-in service (OAuth 2.0) could not be reached.',
+    admin: 'The sign-in service (OAuth 2.0) could not be reached or is not available.',
     remedy: `The device tries again later; if it persists, check the network and Server Connection Status (${oauthPages}).`,
-    operator: 'The e-mail sign-in service could not be reached.',
+    operator: 'The e-mail sign-in service is not available.',
   },
   // --- The server's certificate (details: firmware/pki/cert-problems.ts) ---------------------------
   clockNotSet: {
@@ -415,6 +415,13 @@ export const DEVICE_CODES = {
     page: 'certificates',
   },
   // --- The device itself ----------------------------------------------------------------------------
+  paperJam: {
+    code: '#890',
+    transient: false,
+    admin: 'The paper jammed in the feeder during a scan.',
+    remedy: 'Open the feeder cover, remove the jammed paper, and scan the pages again.',
+    operator: 'Paper jam: open the feeder cover, remove the jammed paper, then scan again.',
+  },
   internal: {
     code: '#899',
     transient: false,

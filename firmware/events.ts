@@ -7,35 +7,38 @@ import { DEVICE_EVENTS_MAX } from './defaults.ts';
 import type { Clock } from './hal/clock.ts';
 import type { Log, LogLevel } from './hal/log.ts';
 
-export type EventCode =
-  | 'boot'
-  | 'nvram-record-reset'
-  | 'nvram-write-failed'
-  | 'clock-changed'
-  | 'account-locked'
-  | 'login-succeeded'
-  | 'password-changed'
-  | 'account-created'
-  | 'account-updated'
-  | 'account-deleted'
-  | 'settings-changed'
-  | 'oauth-registered'
-  | 'oauth-refreshed'
-  | 'oauth-voided'
-  | 'clock-skew'
-  | 'send-job-delivered'
-  | 'send-job-failed'
-  | 'secret-unreadable'
-  | 'internal-error'
+/** Every event the device records, by code. */
+export const EVENT_CODES = [
+  'boot',
+  'nvram-record-reset',
+  'nvram-write-failed',
+  'clock-changed',
+  'account-locked',
+  'login-succeeded',
+  'password-changed',
+  'account-created',
+  'account-updated',
+  'account-deleted',
+  'settings-changed',
+  'oauth-registered',
+  'oauth-refreshed',
+  'oauth-voided',
+  'clock-skew',
+  'send-job-delivered',
+  'send-job-failed',
+  'secret-unreadable',
+  'internal-error',
   // PKI: the device CA store (firmware/pki/ca-store.ts)
-  | 'ca-certificate-imported'
-  | 'ca-certificate-removed'
-  | 'ca-store-restored'
-  | 'ca-store-entry-dropped'
+  'ca-certificate-imported',
+  'ca-certificate-removed',
+  'ca-store-restored',
+  'ca-store-entry-dropped',
   // The address book (firmware/send/address-book.ts)
-  | 'address-book-entry-added'
-  | 'address-book-entry-changed'
-  | 'address-book-entry-deleted';
+  'address-book-entry-added',
+  'address-book-entry-changed',
+  'address-book-entry-deleted',
+] as const;
+export type EventCode = (typeof EVENT_CODES)[number];
 
 export interface DeviceEvent {
   readonly seq: number;

@@ -61,6 +61,22 @@ export const LEAF_NOT_BEFORE_MS = 1 * DAY_MS;
 export const LEAF_NOT_AFTER_MS = 90 * DAY_MS;
 
 // ---------------------------------------------------------------------------------------------
+// TLS of the emulated servers (tls-versions.ts, tls-levers.ts).
+
+/** Lowest protocol version the emulated servers accept: Exchange Online requires TLS 1.2+ (protocols.md C.5); Gmail's TLS 1.0/1.1 is doubtful (E.6). */
+export const TLS_SERVER_MIN_VERSION = 'TLSv1.2';
+/** Highest: TLS 1.3 (RFC 8446), Node's own highest. */
+export const TLS_SERVER_MAX_VERSION = 'TLSv1.3';
+/** The `expired` lever's leaf ended this long before the world's now at the moment it was applied. */
+export const TLS_LEVER_EXPIRED_AGO_MS = 1 * DAY_MS;
+/** The `not-yet-valid` lever's leaf starts this long after the world's now at the moment it was applied. */
+export const TLS_LEVER_NOT_YET_VALID_FOR_MS = 1 * DAY_MS;
+/** The name the `wrong-host` lever's certificate is for unless the tester gives names (RFC 2606 reserved). */
+export const TLS_LEVER_WRONG_HOST_NAME = 'mail.example.net';
+/** Names one lever's certificate may carry (a real SAN list seldom has more than a few dozen). */
+export const TLS_LEVER_MAX_DNS_NAMES = 50;
+
+// ---------------------------------------------------------------------------------------------
 // SMTP servers.
 
 /** O365 SIZE value for this emulator: 36 MiB (the default per-mailbox send limit, C.7), not the 150 MiB org maximum. */

@@ -17,6 +17,8 @@
  * client kept in `stateDir` (default-google-client.ts).
  */
 import type { SimNetwork } from '../hal/sim-network.ts';
+import type { Schedule } from '../hal/time-source.ts';
+import type { SimRandom } from '../sim-random.ts';
 import {
   EMULATED_HOSTS,
   GMAIL_IMPLICIT_TLS_PORT,
@@ -31,6 +33,7 @@ import { createSimPki, type KeyAlgorithm, type SimPki, type TlsIdentity } from '
 import { TokenTable, type TokenVerifier } from './token-table.ts';
 import { startIdentityServices, type RunningIdentityServices } from './identity-server.ts';
 import { loadOrCreateDefaultGoogleClient } from './default-google-client.ts';
+import { TlsLevers } from './tls-levers.ts';
 
 export interface CloudOptions<T extends TokenVerifier = TokenTable> {
   readonly network: SimNetwork;
@@ -38,6 +41,8 @@ export interface CloudOptions<T extends TokenVerifier = TokenTable> {
   readonly stateDir: string;
   /** The world's clock (not the device's RTC): dates in banners, token expiry, receive times, certificate validity. */
   readonly nowMs: () => number;
+  /** The world's timers (the mail servers' delays and waits; world-clock.ts); default: the host's. */
+  readonly schedule?: Schedule;
   /** Who decides whether a bearer token is good; default: a new TokenTable on `nowMs`. */
   readonly tokens?: T;
   readonly mailbox?: MailboxOptions;
@@ -49,6 +54,8 @@ export interface CloudOptions<T extends TokenVerifier = TokenTable> {
   readonly tls?: { readonly office365?: TlsChoice; readonly gmail?: TlsChoice };
   /** SIZE each server advertises and enforces, octets; default: the real service's (a bench raises it). */
   readonly sizeOctets?: { readonly office365?: number; readonly gmail?: number };
+  /** The simulator's seeded random source (rule chances); default: a fixed seed. */
+  readonly random?: SimRandom;
 }
 
 export type TlsChoice = KeyAlgorithm | 'both';
@@ -62,6 +69,8 @@ export interface RunningCloud<T extends TokenVerifier = TokenTable> {
   readonly servers: { readonly office365: EmulatedMailService; readonly gmail: EmulatedMailService };
   /** The simulator's root CAs (RSA, ECDSA) as DER, for the device's factory CA store. */
   readonly factoryCaDer: readonly Uint8Array[];
+  /** The tester's TLS levers for every emulated server: bad certificates, TLS versions (tls-levers.ts). */
+  readonly tls: TlsLevers;
   /** Certificates for `host` in the given choice (for `servers.x.setTlsIdentities` after a swap). */
   standardTls(host: EmulatedHostName, choice: TlsChoice): TlsIdentity[];
   stop(): Promise<void>;
@@ -88,7 +97,7 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
   };
 
   try {
-    const common = { tokens, mailbox, nowMs: options.nowMs };
+    const common = { tokens, mailbox, nowMs: options.nowMs, ...(options.random ? { random: options.random } : {}), ...(options.schedule ? { schedule: options.schedule } : {}) };
     const office365 = await EmulatedMailService.start({
       ...common,
       personality: office365Personality(),
@@ -136,6 +145,7 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
       tokens,
       identity,
       servers: { office365, gmail },
+      tls: new TlsLevers({ pki, nowMs: options.nowMs, mail: { office365, gmail }, identity }),
       factoryCaDer: pki.factoryCaDer,
       standardTls,
       stop: stopAll,

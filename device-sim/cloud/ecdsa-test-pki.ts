@@ -75,21 +75,21 @@ export async function generateEcdsaKeyPair(): Promise<CryptoKeyPair> {
 }
 
 /** A self-signed ECDSA P-256 root CA. */
-export async function createEcdsaRootCa(options: Omit<EcdsaIssueOptions, 'isCa' | 'dnsNames' | 'serverAuth'>): Promise<EcdsaCertificate> {
+export function createEcdsaRootCa(options: Omit<EcdsaIssueOptions, 'isCa' | 'dnsNames' | 'serverAuth'>): Promise<EcdsaCertificate> {
+  return selfSigned(options, true, (ski) => [basicConstraints(true, options.pathLen), keyUsage(KU_DIGITAL_SIGNATURE | KU_KEY_CERT_SIGN | KU_CRL_SIGN), subjectKeyIdentifier(ski), authorityKeyIdentifier(ski)]);
+}
+
+/** A certificate that signs itself with its own new (or given) key; `extensions` from its key id. */
+async function selfSigned(options: Omit<EcdsaIssueOptions, 'isCa'>, isCa: boolean, extensions: (ski: Uint8Array) => pkijs.Extension[]): Promise<EcdsaCertificate> {
   ensureEngine();
   const keyPair = options.keyPair ?? (await generateEcdsaKeyPair());
   const subject = distinguishedName(options.commonName, options.organization);
   const cert = newCertificate(subject, subject, options.notBeforeMs, options.notAfterMs);
   await cert.subjectPublicKeyInfo.importKey(keyPair.publicKey);
   const ski = keyIdentifier(cert);
-  cert.extensions = [
-    basicConstraints(true, options.pathLen),
-    keyUsage(KU_DIGITAL_SIGNATURE | KU_KEY_CERT_SIGN | KU_CRL_SIGN),
-    subjectKeyIdentifier(ski),
-    authorityKeyIdentifier(ski),
-  ];
+  cert.extensions = extensions(ski);
   await cert.sign(keyPair.privateKey, 'SHA-256');
-  return wrap(options.commonName, cert, keyPair.privateKey, ski, true);
+  return wrap(options.commonName, cert, keyPair.privateKey, ski, isCa);
 }
 
 /** A certificate signed by an ECDSA CA from this module. */
@@ -101,21 +101,15 @@ export async function issueEcdsaCertificate(issuer: EcdsaCertificate, options: E
   const cert = newCertificate(distinguishedName(options.commonName, options.organization), issuer.subject, options.notBeforeMs, options.notAfterMs);
   await cert.subjectPublicKeyInfo.importKey(keyPair.publicKey);
   const ski = keyIdentifier(cert);
-  const extensions = [
-    basicConstraints(isCa, options.pathLen),
-    keyUsage(isCa ? KU_DIGITAL_SIGNATURE | KU_KEY_CERT_SIGN | KU_CRL_SIGN : KU_DIGITAL_SIGNATURE),
-  ];
-  if (options.serverAuth ?? !isCa) {
-    extensions.push(extension(OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: [OID.serverAuth] }).toSchema()));
-  }
-  if (options.dnsNames && options.dnsNames.length > 0) {
-    const names = options.dnsNames.map((value) => new pkijs.GeneralName({ type: 2, value }));
-    extensions.push(extension(OID.subjectAltName, false, new pkijs.GeneralNames({ names }).toSchema()));
-  }
-  extensions.push(subjectKeyIdentifier(ski), authorityKeyIdentifier(issuer.subjectKeyId));
-  cert.extensions = extensions;
+  cert.extensions = certificateExtensions(options, isCa, ski, issuer.subjectKeyId);
   await cert.sign(issuer.privateKey, 'SHA-256');
   return wrap(options.commonName, cert, keyPair.privateKey, ski, isCa);
+}
+
+/** A server certificate that signs itself and is no CA (cA=false): the ECDSA twin of test-pki's createSelfSignedLeaf. */
+export function createEcdsaSelfSignedLeaf(options: Omit<EcdsaIssueOptions, 'isCa' | 'pathLen'>): Promise<EcdsaCertificate> {
+  // A self-signed certificate names itself as its authority.
+  return selfSigned(options, false, (ski) => certificateExtensions(options, false, ski, ski));
 }
 
 /** Load an ECDSA CA (for example the root kept in the simulator's state directory). */
@@ -179,6 +173,23 @@ function distinguishedName(commonName: string, organization = DEFAULT_ORGANIZATI
       new pkijs.AttributeTypeAndValue({ type: OID.organizationName, value: new asn1js.Utf8String({ value: organization }) }),
     ],
   });
+}
+
+/** The extensions of a CA or server certificate (see the file header). */
+function certificateExtensions(options: Pick<EcdsaIssueOptions, 'pathLen' | 'serverAuth' | 'dnsNames'>, isCa: boolean, ski: Uint8Array, issuerSki: Uint8Array): pkijs.Extension[] {
+  const extensions = [
+    basicConstraints(isCa, options.pathLen),
+    keyUsage(isCa ? KU_DIGITAL_SIGNATURE | KU_KEY_CERT_SIGN | KU_CRL_SIGN : KU_DIGITAL_SIGNATURE),
+  ];
+  if (options.serverAuth ?? !isCa) {
+    extensions.push(extension(OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: [OID.serverAuth] }).toSchema()));
+  }
+  if (options.dnsNames && options.dnsNames.length > 0) {
+    const names = options.dnsNames.map((value) => new pkijs.GeneralName({ type: 2, value }));
+    extensions.push(extension(OID.subjectAltName, false, new pkijs.GeneralNames({ names }).toSchema()));
+  }
+  extensions.push(subjectKeyIdentifier(ski), authorityKeyIdentifier(issuerSki));
+  return extensions;
 }
 
 function extension(extnID: string, critical: boolean, value: asn1js.AsnType): pkijs.Extension {

@@ -21,6 +21,8 @@
  *     .grants(), .revokeGrant(id) / restoreGrant(id)
  *   entra|google.setPassword(user, password | undefined)           the sign-in pages ask for it
  *   faults(), clearFaults()
+ *   setTlsIdentities(host, identities), setTlsVersions(host, bounds)  the certificate and TLS
+ *     versions a host presents from the next handshake on (tls-levers.ts; not a fault here)
  *
  * The services issue access tokens into the same TokenTable the SMTP servers verify against,
  * so a token got through the device-code or loopback flow works for XOAUTH2 end to end.
@@ -31,8 +33,7 @@
  * Deliberately not done: HTTP/2, IPv6 listeners, refused connections and other per-host network
  * faults (SimNetwork.setFault).
  */
-import type { Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -40,13 +41,18 @@ import type { SimNetwork } from '../hal/sim-network.ts';
 import { EMULATED_HOSTS, type EmulatedHostName } from './cloud-defaults.ts';
 import { EntraIdService, type EntraIdOptions } from './entra-id.ts';
 import { GoogleOAuthService, type GoogleOAuthOptions } from './google-oauth.ts';
-import type { SimPki, TlsIdentity } from './sim-pki.ts';
+import { tlsServerOptions, type SimPki, type TlsIdentity } from './sim-pki.ts';
+import { DEFAULT_TLS_VERSIONS, tlsVersionOptions, type TlsVersionBounds } from './tls-versions.ts';
 import type { TokenTable } from './token-table.ts';
 import type { IdentityDirectoryView, IdentityEndpoint, IdentityFaultsView, LeverResult, OutageMode, OutageView } from './identity-views.ts';
 import { describeFaults, EndpointOutages } from './identity-faults.ts';
 
 /** The identity endpoints are HTTPS on the standard port. */
 export const IDENTITY_HTTPS_PORT = 443;
+
+/** The host names the identity services answer on, each its own HTTPS server. */
+export const IDENTITY_HOSTS = ['login.microsoftonline.com', 'accounts.google.com', 'oauth2.googleapis.com'] as const satisfies readonly EmulatedHostName[];
+export type IdentityHostName = (typeof IDENTITY_HOSTS)[number];
 
 export interface IdentityServicesOptions {
   readonly network: SimNetwork;
@@ -60,7 +66,7 @@ export interface IdentityServicesOptions {
 }
 
 export interface IdentityListener {
-  readonly hostName: EmulatedHostName;
+  readonly hostName: IdentityHostName;
   /** Where the server really listens (127.0.0.1 and an ephemeral port). */
   readonly host: string;
   readonly port: number;
@@ -79,6 +85,14 @@ export interface RunningIdentityServices {
   faults(): IdentityFaultsView;
   /** Undoes every identity fault (not directory changes: users, apps, passwords stay). */
   clearFaults(): IdentityFaultsView;
+  /** What `hostName` presents in the TLS handshake (at start: the sim PKI's RSA certificate for it). */
+  tlsIdentities(hostName: IdentityHostName): readonly TlsIdentity[];
+  /** Present other certificates on `hostName` from the next handshake on; open connections keep theirs. */
+  setTlsIdentities(hostName: IdentityHostName, identities: readonly TlsIdentity[]): void;
+  /** The TLS protocol versions `hostName` accepts, lowest and highest. */
+  tlsVersions(hostName: IdentityHostName): TlsVersionBounds;
+  /** Accept other TLS versions on `hostName` from the next handshake on (tls-versions.ts). */
+  setTlsVersions(hostName: IdentityHostName, bounds: TlsVersionBounds): void;
   stop(): Promise<void>;
 }
 
@@ -87,15 +101,28 @@ export async function startIdentityServices(options: IdentityServicesOptions): P
   const outages = new EndpointOutages(nowMs);
   const entra = new EntraIdService({ ...options.entra, tokens, nowMs, outages });
   const google = new GoogleOAuthService({ ...options.google, tokens, nowMs, outages });
-  const apps: [EmulatedHostName, Hono][] = [
-    ['login.microsoftonline.com', entra.loginApp()],
-    ['accounts.google.com', google.accountsApp()],
-    ['oauth2.googleapis.com', google.tokenApp()],
-  ];
+  const apps: Record<IdentityHostName, Hono> = {
+    'login.microsoftonline.com': entra.loginApp(),
+    'accounts.google.com': google.accountsApp(),
+    'oauth2.googleapis.com': google.tokenApp(),
+  };
 
   const servers: Server[] = [];
   const listeners: IdentityListener[] = [];
   const registered: EmulatedHostName[] = [];
+  /** Each host's server and what its TLS presents and accepts now. */
+  const tlsOf = new Map<IdentityHostName, { server: Server; identities: readonly TlsIdentity[]; versions: TlsVersionBounds }>();
+  const tlsFor = (hostName: IdentityHostName) => {
+    const found = tlsOf.get(hostName);
+    if (!found) throw new Error(`identity services: no server for ${hostName}`);
+    return found;
+  };
+  const setTls = (hostName: IdentityHostName, identities: readonly TlsIdentity[], versions: TlsVersionBounds) => {
+    const entry = tlsFor(hostName);
+    entry.server.setSecureContext({ ...tlsServerOptions(identities), ...tlsVersionOptions(versions) });
+    entry.identities = [...identities];
+    entry.versions = { minVersion: versions.minVersion, maxVersion: versions.maxVersion };
+  };
   const stop = async () => {
     outages.clear();
     for (const name of registered.splice(0)) {
@@ -106,9 +133,11 @@ export async function startIdentityServices(options: IdentityServicesOptions): P
   };
 
   try {
-    for (const [hostName, app] of apps) {
-      const server = await listenHttps(withWorldDate(app, nowMs), pki.identity(hostName, 'rsa'));
+    for (const hostName of IDENTITY_HOSTS) {
+      const identities = [pki.identity(hostName, 'rsa')];
+      const server = await listenHttps(withWorldDate(apps[hostName], nowMs), identities);
       servers.push(server);
+      tlsOf.set(hostName, { server, identities, versions: DEFAULT_TLS_VERSIONS });
       const { address, port } = server.address() as AddressInfo;
       listeners.push({ hostName, host: address, port });
       network.addHost(hostName, EMULATED_HOSTS[hostName].address);
@@ -135,6 +164,10 @@ export async function startIdentityServices(options: IdentityServicesOptions): P
       google.clearFaults();
       return faults();
     },
+    tlsIdentities: (hostName) => tlsFor(hostName).identities,
+    setTlsIdentities: (hostName, identities) => setTls(hostName, identities, tlsFor(hostName).versions),
+    tlsVersions: (hostName) => tlsFor(hostName).versions,
+    setTlsVersions: (hostName, bounds) => setTls(hostName, tlsFor(hostName).identities, bounds),
     stop,
   };
 }
@@ -156,15 +189,15 @@ export function httpDate(ms: number): string {
   return new Date(ms).toUTCString();
 }
 
-/** An HTTPS server on 127.0.0.1, ephemeral port, presenting `identity`. */
-export function listenHttps(app: Hono, identity: TlsIdentity): Promise<Server> {
+/** An HTTPS server on 127.0.0.1, ephemeral port, presenting `identities` (several: the client's signature algorithms pick). */
+export function listenHttps(app: Hono, identities: readonly TlsIdentity[], versions: TlsVersionBounds = DEFAULT_TLS_VERSIONS): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = serve({
       fetch: app.fetch,
       port: 0,
       hostname: '127.0.0.1',
       createServer: createHttpsServer,
-      serverOptions: { cert: identity.certChainPem, key: identity.keyPem, minVersion: 'TLSv1.2' },
+      serverOptions: { ...tlsServerOptions(identities), ...tlsVersionOptions(versions) },
     }) as Server;
     server.once('listening', () => resolve(server));
     server.once('error', reject);

@@ -36,8 +36,19 @@
  *
  * The tester's levers: faults (`setFaults`: a slow banner, a stall or drop in DATA, no reply after
  * "."), rules (`addRule`: any reply, delay, disconnect or stall at any step, N times or by
- * chance), accounts (`setAccount`), SIZE (`setSizeOctets`), certificates (`setTlsIdentities`)
- * and, on Office 365, Exchange Online's limits (`setExchangeBehaviours`). Each firing is an event.
+ * chance), accounts (`setAccount`), SIZE (`setSizeOctets`), certificates (`setTlsIdentities`),
+ * TLS versions (`setTlsVersions`) and, on Office 365, Exchange Online's limits
+ * (`setExchangeBehaviours`). Each firing is an event.
+ *
+ * Time. Dates (banners, receive times, token expiry, Exchange's minutes and days) come from the
+ * world clock (`nowMs`); every wait of ours (a rule's delay, the greeting delay, a message held for
+ * Exchange's rate limit) runs on `schedule`, the world's timers, so under virtual time it ends only
+ * when virtual time is advanced. smtp-server's own timers stay on host time, as they live inside
+ * the library and act on its sockets: the idle timeout (`socketTimeout`, a Node socket timeout
+ * that every byte re-arms), the half-close deadline after QUIT, the TLS handshake timeout and
+ * `closeTimeout` at `stop()`. They bound how long a real socket may hang, not anything a client
+ * can measure in a session that moves. Its 100 ms "early talker" pause before the banner is not
+ * kept at all (HookedSmtpServer): the services greet at once, unless a tester delays them.
  *
  * Deliberately not done: recipient validation, delivery to anywhere but the Mailbox, Gmail's
  * limits and its rewriting of a From it does not own.
@@ -46,6 +57,8 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { TimerHandle } from '../../firmware/hal/clock.ts';
+import { HOST_SCHEDULE, type Schedule } from '../hal/time-source.ts';
 import { SimRandom } from '../sim-random.ts';
 import { SMTP_MAX_COMMAND_LINE_OCTETS, SMTP_SERVER_IDLE_TIMEOUT_MS } from './cloud-defaults.ts';
 import { FramingCheck } from './data-framing.ts';
@@ -59,6 +72,7 @@ import {
 import type { Mailbox, MessageSink } from './mailbox.ts';
 import type { AuthFailure, MailPersonality, Reply, ReplyContext, ReplySlot } from './mail-personalities.ts';
 import { tlsServerOptions, type TlsIdentity } from './sim-pki.ts';
+import { DEFAULT_TLS_VERSIONS, tlsVersionOptions, type TlsVersionBounds } from './tls-versions.ts';
 import { describeAct, SmtpRuleBook, type FiredRule, type RuleView, type SmtpRuleSpec, type SmtpRuleStage } from './smtp-rules.ts';
 import { sameUser, type TokenVerifier } from './token-table.ts';
 
@@ -100,7 +114,7 @@ export interface MailAccountView {
   readonly appPasswordSet: boolean;
 }
 
-/** The tester's levers on a service. Real-time durations (sockets wait in host time). */
+/** The tester's levers on a service. Durations are waited on the service's `schedule` (the world's timers). */
 export interface MailServerFaults {
   /** Wait this long before the 220 banner; Infinity: never greet (the client's own timeout must end it). */
   readonly greetingDelayMs?: number;
@@ -143,6 +157,11 @@ export interface MailServiceOptions {
   readonly idleTimeoutMs?: number;
   /** The world's seeded chance (rules with a probability); default: a fresh seed. */
   readonly random?: SimRandom;
+  /**
+   * The world's timers, for every wait of ours (rule delays, the greeting delay, Exchange's rate
+   * limit); the simulator gives its WorldClock's, virtual under virtual time. Default: the host's.
+   */
+  readonly schedule?: Schedule;
 }
 
 /** A text that already carries an enhanced status code (RFC 3463 class.subject.detail). */
@@ -188,13 +207,15 @@ export class EmulatedMailService {
   readonly #servers: { smtp: HookedSmtpServer; listener: MailListener }[] = [];
   readonly #conns = new Map<string, ConnState>();
   readonly #accounts = new Map<string, MailAccount>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  /** Waits in progress (`#sleep`), cancelled at `stop()`. */
+  readonly #timers = new Set<TimerHandle>();
   readonly #events: MailServiceEvent[] = [];
   readonly #rules: SmtpRuleBook;
   /** Office 365 only. */
   readonly #exchange: ExchangeLimits | undefined;
   #faults: MailServerFaults = {};
   #tls: readonly TlsIdentity[];
+  #tlsVersions: TlsVersionBounds = DEFAULT_TLS_VERSIONS;
   #sizeOctets: number;
 
   private constructor(options: MailServiceOptions) {
@@ -318,6 +339,18 @@ export class EmulatedMailService {
     this.#tls = [...identities];
   }
 
+  /** The TLS protocol versions the handshake accepts, lowest and highest. */
+  get tlsVersions(): TlsVersionBounds {
+    return this.#tlsVersions;
+  }
+
+  /** Accept other TLS versions from the next handshake on (tls-versions.ts); open connections keep theirs. */
+  setTlsVersions(bounds: TlsVersionBounds): void {
+    const options = tlsVersionOptions(bounds);
+    for (const { smtp } of this.#servers) smtp.updateSecureContext(options);
+    this.#tlsVersions = { minVersion: bounds.minVersion, maxVersion: bounds.maxVersion };
+  }
+
   /** Recent events (newest last), e.g. a TLS handshake the client aborted. */
   events(): readonly MailServiceEvent[] {
     return [...this.#events];
@@ -330,7 +363,7 @@ export class EmulatedMailService {
 
   /** Close the listeners and cut every open connection. */
   async stop(): Promise<void> {
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers) t.cancel();
     this.#timers.clear();
     for (const { conn } of this.#conns.values()) conn._socket.destroy();
     this.#conns.clear();
@@ -352,7 +385,7 @@ export class EmulatedMailService {
     const listener: { -readonly [K in keyof MailListener]: MailListener[K] } = { ...endpoint, host: '127.0.0.1', port: 0 };
     const options: SMTPServerOptions = {
       ...tlsServerOptions(this.#tls),
-      minVersion: 'TLSv1.2', // O365 and Gmail require TLS 1.2+ (C.5)
+      ...tlsVersionOptions(this.#tlsVersions), // O365 and Gmail: TLS 1.2+ (C.5)
       secure: implicit,
       name: this.personality.serverName,
       heloResponse: this.personality.heloFormat, // for HELO; the EHLO reply comes from the personality
@@ -510,13 +543,14 @@ export class EmulatedMailService {
     this.#event(label, 'limit', `${reply.code} ${reply.lines.join(' / ')} (${user})`);
   }
 
-  /** Wait on host time (the world clock's virtual time does not drive server timers yet). */
+  /** Wait on the world's timers (virtual under virtual time; see the file header). */
   #sleep(ms: number): Promise<void> {
+    const schedule = this.#options.schedule ?? HOST_SCHEDULE;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = schedule(ms, () => {
         this.#timers.delete(timer);
         resolve();
-      }, ms);
+      });
       this.#timers.add(timer);
     });
   }
@@ -767,8 +801,8 @@ export class EmulatedMailService {
       }
       if (verdict.delayMs > 0) {
         // Carried over to the next minute with room. The minute is the world clock's; the wait
-        // runs on host timers today (server timers do not follow a virtual clock yet), rechecking
-        // the world clock until it has reached that minute.
+        // runs on the world's timers, rechecking the world clock until it has reached that minute
+        // (a tester may have set the world clock back meanwhile, or let it run slow).
         this.#event(label, 'limit', `message rate: ${user.username}'s message waits ${verdict.delayMs} ms for the next minute's budget`);
         const notBeforeMs = ctx.nowMs + verdict.delayMs;
         for (let now = ctx.nowMs; now < notBeforeMs; now = this.#options.nowMs()) {
@@ -845,11 +879,17 @@ class HookedSmtpServer extends SMTPServer {
   }
 
   override connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
-    super.connect(socket, socketOptions);
-    // The greeting comes at the earliest 100 ms later (the library's early-talker delay).
+    super.connect(socket, socketOptions); // init() arms the library's 100 ms early-talker timer in here
     for (const conn of this.connections) {
       if (conn._socket === socket) {
         this.#hook(conn);
+        // Greet at once: that pause is smtp-server's spam defence, not the providers' behaviour,
+        // and a host timer in every session would put 100 ms of wall time into each send under
+        // virtual time. The library's timer fires into nothing; a tester's greeting delay or
+        // greeting rule still holds the banner (onConnect, on the world's timers).
+        const ready = conn.connectionReady.bind(conn);
+        conn.connectionReady = () => {};
+        ready();
         return;
       }
     }

@@ -12,8 +12,9 @@
  * fresh at each start, relative to the simulated now (STYLE.md habit 7), so leaves never expire
  * under a test: issuing CAs now−30 d … now+3 y, leaves now−1 d … now+90 d (cloud-defaults.ts).
  *
- * `issueFor` makes odd certificates for certificate-swap scenarios: expired, not yet valid, for
- * the wrong host, from a CA the device does not trust.
+ * `issueFor` makes odd certificates for certificate-swap scenarios (tls-levers.ts): expired, not
+ * yet valid, for the wrong host or a wildcard name, from a CA the device does not trust, self-signed,
+ * or sent without the issuing CA.
  *
  * All RSA leaves share one key pair (RSA key generation costs ~100 ms each and the key is not
  * what any test looks at); ECDSA keys are cheap, so each ECDSA leaf has its own.
@@ -33,15 +34,15 @@ import {
   ROOT_CA_NOT_BEFORE_MS,
   type EmulatedHostName,
 } from './cloud-defaults.ts';
-import { createEcdsaRootCa, ecdsaCaFromPem, issueEcdsaCertificate, type EcdsaCertificate } from './ecdsa-test-pki.ts';
-import { caFromPem, createRootCa, generateKeyPair, issueCertificate, type TestCertificate } from './test-pki.ts';
+import { createEcdsaRootCa, createEcdsaSelfSignedLeaf, ecdsaCaFromPem, issueEcdsaCertificate, type EcdsaCertificate } from './ecdsa-test-pki.ts';
+import { caFromPem, createRootCa, createSelfSignedLeaf, generateKeyPair, issueCertificate, type TestCertificate } from './test-pki.ts';
 
 export type KeyAlgorithm = 'rsa' | 'ecdsa';
 
-/** What a TLS server presents: certificate chain (leaf first, without the root) and key. */
+/** What a TLS server presents: certificate chain (leaf first, without the root unless a scenario sends it) and key. */
 export interface TlsIdentity {
   readonly algorithm: KeyAlgorithm;
-  /** Leaf, then the issuing CA, PEM; for a TLS server's `cert`. */
+  /** Leaf, then the issuing CA unless the server leaves it out, PEM; for a TLS server's `cert`. */
   readonly certChainPem: string;
   /** PKCS#8 PEM; for a TLS server's `key`. */
   readonly keyPem: string;
@@ -71,8 +72,18 @@ export interface IssueForOptions {
   readonly commonName?: string;
   /** ECDSA P-256 chain instead of RSA. */
   readonly ecdsa?: boolean;
-  /** 'untrusted': signed by a CA that is not in the device's factory store. Default 'sim'. */
-  readonly issuer?: 'sim' | 'untrusted';
+  /**
+   * 'sim': the simulator's issuing CA; 'untrusted': a root CA that is not in the device's factory
+   * store; 'self': the leaf signs itself and is no CA. Default 'sim'.
+   */
+  readonly issuer?: 'sim' | 'untrusted' | 'self';
+  /**
+   * Whether the chain sent carries the issuer after the leaf. Default: yes for 'sim' (its
+   * intermediate), no for 'untrusted' (a root, which servers leave out). false with 'sim' is the
+   * missing-intermediate case; true with 'untrusted' sends that root along, as a TLS-inspecting
+   * proxy sends its own CA. A self-signed leaf is always sent alone.
+   */
+  readonly sendIssuer?: boolean;
 }
 
 export interface SimPki {
@@ -98,7 +109,8 @@ export interface SimPkiOptions {
 
 const ROOT_NAMES = { rsa: 'MFP Simulator Root CA (RSA)', ecdsa: 'MFP Simulator Root CA (ECDSA)' } as const;
 const ISSUER_NAMES = { rsa: 'MFP Simulator TLS Issuing CA (RSA)', ecdsa: 'MFP Simulator TLS Issuing CA (ECDSA)' } as const;
-const UNTRUSTED_ROOT_NAME = 'Untrusted Test Root CA';
+/** The CN of the CA behind `issuer: 'untrusted'`, which the device's factory store does not hold. */
+export const UNTRUSTED_ROOT_NAME = 'Untrusted Test Root CA';
 const ROOT_FILES = {
   rsa: { cert: 'sim-root-ca-rsa.pem', key: 'sim-root-ca-rsa.key.pem' },
   ecdsa: { cert: 'sim-root-ca-ecdsa.pem', key: 'sim-root-ca-ecdsa.key.pem' },
@@ -156,13 +168,19 @@ export async function createSimPki(options: SimPkiOptions): Promise<SimPki> {
         notBeforeMs: issueOptions.notBeforeMs ?? leafWindow.notBeforeMs,
         notAfterMs: issueOptions.notAfterMs ?? leafWindow.notAfterMs,
       };
+      if (issueOptions.issuer === 'self') {
+        return issueOptions.ecdsa
+          ? ecdsaIdentity(await createEcdsaSelfSignedLeaf(subject), undefined, subject)
+          : rsaIdentity(createSelfSignedLeaf({ ...subject, keyPair: rsaLeafKey }), undefined, subject);
+      }
       const viaUntrusted = issueOptions.issuer === 'untrusted';
+      const sendIssuer = issueOptions.sendIssuer ?? !viaUntrusted;
       if (issueOptions.ecdsa) {
         const issuer = viaUntrusted ? (await untrustedCas()).ecdsa : ecIssuer;
-        return ecdsaIdentity(await issueEcdsaCertificate(issuer, subject), issuer, subject, !viaUntrusted);
+        return ecdsaIdentity(await issueEcdsaCertificate(issuer, subject), sendIssuer ? issuer : undefined, subject);
       }
       const issuer = viaUntrusted ? (await untrustedCas()).rsa : rsaIssuer;
-      return rsaIdentity(issueCertificate(issuer, { ...subject, keyPair: rsaLeafKey }), issuer, subject, !viaUntrusted);
+      return rsaIdentity(issueCertificate(issuer, { ...subject, keyPair: rsaLeafKey }), sendIssuer ? issuer : undefined, subject);
     },
   };
 }
@@ -180,9 +198,9 @@ interface Subject {
   readonly notAfterMs: number;
 }
 
-/** `sendIssuer` false when the issuer is a root: servers leave the root out of the chain they send. */
-function rsaIdentity(leaf: TestCertificate, issuer: TestCertificate, subject: Subject, sendIssuer = true): TlsIdentity {
-  const chain = sendIssuer ? [leaf, issuer] : [leaf];
+/** The leaf, then `sentIssuer` when the server sends it (servers leave a root out of the chain they send). */
+function rsaIdentity(leaf: TestCertificate, sentIssuer: TestCertificate | undefined, subject: Subject): TlsIdentity {
+  const chain = sentIssuer ? [leaf, sentIssuer] : [leaf];
   return {
     algorithm: 'rsa',
     certChainPem: chain.map((c) => c.certPem).join(''),
@@ -192,8 +210,8 @@ function rsaIdentity(leaf: TestCertificate, issuer: TestCertificate, subject: Su
   };
 }
 
-function ecdsaIdentity(leaf: EcdsaCertificate, issuer: EcdsaCertificate, subject: Subject, sendIssuer = true): TlsIdentity {
-  const chain = sendIssuer ? [leaf, issuer] : [leaf];
+function ecdsaIdentity(leaf: EcdsaCertificate, sentIssuer: EcdsaCertificate | undefined, subject: Subject): TlsIdentity {
+  const chain = sentIssuer ? [leaf, sentIssuer] : [leaf];
   return {
     algorithm: 'ecdsa',
     certChainPem: chain.map((c) => c.certPem).join(''),

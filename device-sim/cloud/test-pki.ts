@@ -95,23 +95,23 @@ export function issueCertificate(issuer: TestCertificate, options: IssueOptions)
     options.notAfterMs,
   );
 
-  const extensions: object[] = [basicConstraints(isCa, options.pathLen)];
-  extensions.push(
-    isCa
-      ? { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true, digitalSignature: true }
-      : { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
-  );
-  if (options.serverAuth ?? !isCa) extensions.push({ name: 'extKeyUsage', serverAuth: true });
-  const altNames = [
-    ...(options.dnsNames ?? []).map((value) => ({ type: 2, value })),
-    ...(options.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
-  ];
-  if (altNames.length > 0) extensions.push({ name: 'subjectAltName', altNames });
-  extensions.push({ name: 'subjectKeyIdentifier' });
-  extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierOf(issuer.cert) });
-  cert.setExtensions(extensions);
+  cert.setExtensions(certificateExtensions(options, isCa, subjectKeyIdentifierOf(issuer.cert)));
   cert.sign(issuer.keyPair.privateKey, forge.md.sha256.create());
   return wrap(options.commonName, cert, keyPair, isCa);
+}
+
+/**
+ * A server certificate that signs itself and is no CA (basicConstraints cA=false), as appliances
+ * ship from the factory: no CA store can make it trusted, since there is no CA to import.
+ */
+export function createSelfSignedLeaf(options: Omit<IssueOptions, 'isCa' | 'pathLen'>): TestCertificate {
+  const keyPair = options.keyPair ?? generateKeyPair();
+  const subject = nameAttributes(options.commonName, options.organization);
+  const cert = newCertificate(keyPair.publicKey, subject, subject, options.notBeforeMs, options.notAfterMs);
+  // A self-signed certificate names itself as its authority.
+  cert.setExtensions(certificateExtensions(options, false, cert.generateSubjectKeyIdentifier().getBytes()));
+  cert.sign(keyPair.privateKey, forge.md.sha256.create());
+  return wrap(options.commonName, cert, keyPair, false);
 }
 
 /** Load a CA (for example one kept in the simulator's state directory) to issue more certificates. */
@@ -163,6 +163,25 @@ function nameAttributes(commonName: string, organization = DEFAULT_ORGANIZATION)
     { name: 'commonName', value: commonName },
     { name: 'organizationName', value: organization },
   ];
+}
+
+/** The extensions of a CA or server certificate (see the file header); `authorityKeyId` as a binary string. */
+function certificateExtensions(options: Omit<IssueOptions, 'commonName' | 'notBeforeMs' | 'notAfterMs'>, isCa: boolean, authorityKeyId: string): object[] {
+  const extensions: object[] = [basicConstraints(isCa, options.pathLen)];
+  extensions.push(
+    isCa
+      ? { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true, digitalSignature: true }
+      : { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+  );
+  if (options.serverAuth ?? !isCa) extensions.push({ name: 'extKeyUsage', serverAuth: true });
+  const altNames = [
+    ...(options.dnsNames ?? []).map((value) => ({ type: 2, value })),
+    ...(options.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
+  ];
+  if (altNames.length > 0) extensions.push({ name: 'subjectAltName', altNames });
+  extensions.push({ name: 'subjectKeyIdentifier' });
+  extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: authorityKeyId });
+  return extensions;
 }
 
 function basicConstraints(cA: boolean, pathLen: number | undefined): object {

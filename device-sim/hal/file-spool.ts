@@ -4,10 +4,13 @@
  * A file is written under a hidden temporary name and becomes visible only at `commit()`: fsync
  * the file, rename it to its name, fsync the directory (the same discipline as file-storage.ts).
  * A temp file left by a power cut is never listed and is swept at the next open. The `faults`
- * hook lets tests cut the power between those steps.
+ * hooks let tests and the tester's bench cut the power between those steps: a hook that throws
+ * stops the write there, and once `isPowered` says false no further step runs (an abort then
+ * leaves the temp file where the cut left it, as a real cut would).
  *
- * Capacity is the simulated storage's size: committed files plus the bytes written so far to
- * open files may not exceed it. A write or create that would go past it is refused with a
+ * Capacity is the simulated storage's size, which the tester may change at run time
+ * (`setCapacityBytes`): committed files plus the bytes written so far to open files may not
+ * exceed it. A write or create that would go past it is refused with a
  * `SpoolFullError` (so is a real ENOSPC from the host disk); the caller then aborts the file.
  * Not done: quotas per job, and reserving room up front (a scan's size is not known until it
  * is written).
@@ -15,7 +18,7 @@
 import { mkdir, open, readdir, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Spool, SpoolWriter } from '../../firmware/hal/spool.ts';
-import { syncDir } from './file-storage.ts';
+import { PoweredOffError, syncDir } from './file-storage.ts';
 
 /** The simulated scan storage's size when the tester does not choose one: 2 GiB. */
 export const DEFAULT_SPOOL_CAPACITY_BYTES = 2 * 1024 ** 3;
@@ -28,6 +31,8 @@ export type SpoolWriteStage = 'chunk-written' | 'temp-synced' | 'renamed';
 export interface SpoolFaults {
   /** Called after each write step; throwing simulates a power cut at that point. */
   onWriteStage?(name: string, stage: SpoolWriteStage): void;
+  /** False once the device has lost power: a write in progress stops before its next step, and nothing new starts. */
+  isPowered?(): boolean;
 }
 
 export interface FileSpoolOptions {
@@ -46,17 +51,19 @@ export class FileSpool implements Spool {
   /** Open files by name, with the bytes written to each so far. */
   private readonly open = new Map<string, { writtenBytes: number }>();
   private counter = 0;
+  #capacityBytes: number;
 
   private constructor(
     readonly root: string,
-    readonly capacityBytes: number,
+    capacityBytes: number,
     private readonly faults: SpoolFaults,
-  ) {}
+  ) {
+    this.#capacityBytes = capacityBytes;
+  }
 
   /** Open (creating) the spool directory, sweep temp files left by a power cut, and size what is there. */
   static async open(stateDir: string, options: FileSpoolOptions = {}): Promise<FileSpool> {
-    const capacityBytes = options.capacityBytes ?? DEFAULT_SPOOL_CAPACITY_BYTES;
-    if (!Number.isSafeInteger(capacityBytes) || capacityBytes < 0) throw new Error(`spool capacity must be a whole number of bytes, got ${capacityBytes}`);
+    const capacityBytes = checkedCapacity(options.capacityBytes ?? DEFAULT_SPOOL_CAPACITY_BYTES);
     const root = join(stateDir, 'spool');
     await mkdir(root, { recursive: true });
     const spool = new FileSpool(root, capacityBytes, options.faults ?? {});
@@ -67,10 +74,25 @@ export class FileSpool implements Spool {
     return spool;
   }
 
+  /** The simulated storage's size, bytes. */
+  get capacityBytes(): number {
+    return this.#capacityBytes;
+  }
+
+  /**
+   * Resize the simulated storage (the tester's "spool full"). Files already written stay; a
+   * capacity below what they use refuses every new byte until enough of them are removed.
+   */
+  setCapacityBytes(capacityBytes: number): void {
+    this.#capacityBytes = checkedCapacity(capacityBytes);
+  }
+
   async create(name: string): Promise<SpoolWriter> {
     const path = this.pathOf(name);
+    this.assertPowered();
     if (this.open.has(name) || (await this.size(name)) !== undefined) throw new Error(`spool file ${name} exists`);
     if (this.usedBytes() >= this.capacityBytes) throw this.full(name, 1);
+    this.assertPowered();
     const entry = { writtenBytes: 0 };
     this.open.set(name, entry);
     const temp = join(this.root, `.${name}.${process.pid}-${++this.counter}${TMP_SUFFIX}`);
@@ -91,6 +113,7 @@ export class FileSpool implements Spool {
         if (committed) this.committedBytes += entry.writtenBytes;
       },
       step: (stage) => this.faults.onWriteStage?.(name, stage),
+      powered: () => this.faults.isPowered?.() !== false,
     });
   }
 
@@ -127,8 +150,10 @@ export class FileSpool implements Spool {
   }
 
   async remove(name: string): Promise<void> {
+    this.assertPowered();
     const size = await this.size(name);
     if (size === undefined) return;
+    this.assertPowered();
     await rm(this.pathOf(name), { force: true });
     this.committedBytes = Math.max(0, this.committedBytes - size);
   }
@@ -149,6 +174,10 @@ export class FileSpool implements Spool {
     return join(this.root, name);
   }
 
+  private assertPowered(): void {
+    if (this.faults.isPowered?.() === false) throw new PoweredOffError();
+  }
+
   private usedBytes(): number {
     let used = this.committedBytes;
     for (const entry of this.open.values()) used += entry.writtenBytes;
@@ -167,6 +196,8 @@ interface WriterHooks {
   /** The file is closed: committed (its bytes now count as committed) or thrown away. */
   close(committed: boolean): void;
   step(stage: SpoolWriteStage): void;
+  /** False once the device has lost power. */
+  powered(): boolean;
 }
 
 class FileSpoolWriter implements SpoolWriter {
@@ -183,6 +214,7 @@ class FileSpoolWriter implements SpoolWriter {
 
   async write(bytes: Uint8Array): Promise<void> {
     this.assertOpen();
+    await this.assertPowered();
     this.hooks.reserve(bytes.length);
     try {
       // handle.write may write less than asked; writeFile on a handle loops until all is written.
@@ -197,9 +229,12 @@ class FileSpoolWriter implements SpoolWriter {
 
   async commit(): Promise<number> {
     this.assertOpen();
+    await this.assertPowered();
     await this.handle.sync();
     await this.step('temp-synced');
+    await this.assertPowered();
     await this.handle.close();
+    await this.assertPowered();
     await rename(this.temp, this.path);
     await syncDir(dirname(this.path));
     this.state = 'committed';
@@ -213,6 +248,8 @@ class FileSpoolWriter implements SpoolWriter {
     if (this.state === 'open') await this.handle.close().catch(() => undefined);
     this.state = 'aborted';
     this.hooks.close(false);
+    // Without power nothing is removed: the temp file stays for the next power-on to sweep.
+    if (!this.hooks.powered()) return;
     await rm(this.temp, { force: true });
   }
 
@@ -227,7 +264,20 @@ class FileSpoolWriter implements SpoolWriter {
     }
   }
 
+  /** No power: the handle goes (as with the process) and the write stops here. */
+  private async assertPowered(): Promise<void> {
+    if (this.hooks.powered()) return;
+    this.state = 'cut';
+    await this.handle.close().catch(() => undefined);
+    throw new PoweredOffError();
+  }
+
   private assertOpen(): void {
     if (this.state !== 'open') throw new Error(`spool file ${this.name} is ${this.state}`);
   }
+}
+
+function checkedCapacity(capacityBytes: number): number {
+  if (!Number.isSafeInteger(capacityBytes) || capacityBytes < 0) throw new Error(`spool capacity must be a whole number of bytes, got ${capacityBytes}`);
+  return capacityBytes;
 }

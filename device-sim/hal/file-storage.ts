@@ -3,7 +3,9 @@
  *
  * `replace` is atomic across power cuts: write a temp file, fsync it, rename it over the record,
  * fsync the directory. A temp file left by a cut is ignored by readers and swept at the next
- * open. The `faults` hook lets tests cut the power between those steps.
+ * open. The `faults` hooks let tests and the tester's bench (device-sim/printer-faults.ts) cut
+ * the power between those steps: a hook that throws stops the write where it is, and once
+ * `isPowered` says false no further step runs (the temp file stays as the cut left it).
  */
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -16,8 +18,18 @@ const TMP_SUFFIX = '.tmp';
 export type WriteStage = 'temp-written' | 'temp-synced' | 'renamed';
 
 export interface StorageFaults {
-  /** Called after each write step; throwing simulates a power cut at that point. */
-  onWriteStage?(name: string, stage: WriteStage): void;
+  /** Called after each write step with the record's new bytes; throwing simulates a power cut at that point. */
+  onWriteStage?(name: string, stage: WriteStage, bytes: Uint8Array): void;
+  /** False once the device has lost power: a write in progress stops before its next step, and nothing new starts. */
+  isPowered?(): boolean;
+}
+
+/** What an operation of a device that has lost its power gets. */
+export class PoweredOffError extends Error {
+  override readonly name = 'PoweredOffError';
+  constructor(what = 'the device is powered off') {
+    super(what);
+  }
 }
 
 export class FileStorage implements Storage {
@@ -52,24 +64,31 @@ export class FileStorage implements Storage {
 
   async replace(name: string, bytes: Uint8Array): Promise<void> {
     const path = this.pathOf(name);
+    this.assertPowered();
     await mkdir(dirname(path), { recursive: true });
+    this.assertPowered();
     const temp = `${path}.${process.pid}-${++this.counter}${TMP_SUFFIX}`;
     const handle = await open(temp, 'w', 0o600);
     try {
+      this.assertPowered();
       await handle.writeFile(bytes);
-      this.faults.onWriteStage?.(name, 'temp-written');
+      this.faults.onWriteStage?.(name, 'temp-written', bytes);
+      this.assertPowered();
       await handle.sync();
-      this.faults.onWriteStage?.(name, 'temp-synced');
+      this.faults.onWriteStage?.(name, 'temp-synced', bytes);
     } finally {
       await handle.close();
     }
+    this.assertPowered();
     await rename(temp, path);
     await syncDir(dirname(path));
-    this.faults.onWriteStage?.(name, 'renamed');
+    this.faults.onWriteStage?.(name, 'renamed', bytes);
   }
 
   async remove(name: string): Promise<void> {
-    await rm(this.pathOf(name), { force: true });
+    const path = this.pathOf(name);
+    this.assertPowered();
+    await rm(path, { force: true });
   }
 
   async list(): Promise<string[]> {
@@ -78,6 +97,10 @@ export class FileStorage implements Storage {
       .filter((f) => f.endsWith('.rec'))
       .map((f) => relative(this.root, f).split(sep).join('/').slice(0, -'.rec'.length))
       .sort();
+  }
+
+  private assertPowered(): void {
+    if (this.faults.isPowered?.() === false) throw new PoweredOffError();
   }
 
   /** Where a record lives on disk (tests use it to corrupt records). */

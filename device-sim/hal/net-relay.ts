@@ -22,7 +22,7 @@
  * before the device's connect completed, so a fault that acts "at once" (reset after 0 bytes)
  * meets an established connection, never a half-made one.
  *
- * Timers: through the plan's RelayTimers (see net-toxics.ts); today the host's.
+ * Timers: through the plan's RelayTimers (see net-toxics.ts): the world's in the simulator.
  */
 import { createServer, type Socket } from 'node:net';
 import type { RandomStream } from '../sim-random.ts';

@@ -9,8 +9,9 @@
  * in that order, and a peer's RST does not overtake data still on the wire.
  *
  * Time: the stages only ever set and clear timers through `RelayTimers`, and never read a clock,
- * so virtual time can drive them by injecting its own. Today the simulator gives them the host's
- * timers (HOST_TIMERS): relayed connections run on host time.
+ * so virtual time drives them by injecting its own: the simulator gives them the world's timers
+ * (WorldClock.timers), so under virtual time a latency or bandwidth fault lets bytes through only
+ * as virtual time is advanced. HOST_TIMERS is the default of a SimNetwork built on its own.
  */
 import type { RandomStream } from '../sim-random.ts';
 
@@ -19,7 +20,7 @@ export interface RelayTimers {
   clearTimeout(handle: unknown): void;
 }
 
-/** Node's own timers. Today relays run on host time with these (see the file header). */
+/** Node's own timers: the default of a SimNetwork that was given none (see the file header). */
 export const HOST_TIMERS: RelayTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),

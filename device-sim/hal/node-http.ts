@@ -8,7 +8,7 @@
  * of the request (DESIGN.md rule 4; tokens and client secrets travel in these requests).
  *
  * One deadline (`timeoutMs`, monotonic) covers connect, handshake, verification and the whole
- * response. The response body is capped at `maxBodyBytes`, checked against Content-Length before
+ * response. It runs on host time, as node-net.ts's socket deadlines do (see its "Time"). The response body is capped at `maxBodyBytes`, checked against Content-Length before
  * reading and against the bytes while reading.
  *
  * Network faults apply as for NodeNet: `openSocket` sends a connection that has data faults

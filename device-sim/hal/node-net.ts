@@ -22,6 +22,13 @@
  * net-faults.ts) is connected through a per-connection relay (net-relay.ts) that applies them; TLS
  * still runs end to end. Without data faults the socket goes straight to the server, as before.
  *
+ * Time: what the simulated network makes the device wait (a blackholed SYN, latency at setup)
+ * runs on the network's timers, which are the world's (virtual under virtual time). The
+ * deadlines that bound a real socket here (TCP connect, TLS handshake, the close grace) stay on
+ * host time: they guard loopback sockets that finish in wall time, and a tester's single large
+ * step of virtual time (`advance(ms)`) must not expire a handshake that is merely waiting for its
+ * loopback bytes. The firmware's own deadlines run on its clock, which is the world's time source.
+ *
  * Deliberately not done: idle timeouts on an established connection (the firmware's own timers run on its monotonic
  * clock), client certificates, ALPN.
  */
@@ -79,8 +86,9 @@ export async function openSocket(network: SimNetwork, options: ConnectOptions): 
   const route = network.resolve(options.host, options.port);
   if (!route.ok) {
     if (route.error.kind === 'blackhole') {
-      // Nothing answers the SYN: the only way out is the caller's timeout.
-      await delay(options.timeoutMs);
+      // Nothing answers the SYN: the only way out is the caller's timeout, waited on the
+      // network's timers (the world's: virtual under virtual time).
+      await sleep(network.timers, options.timeoutMs);
       return netFail('timeout', `connect to ${where} timed out after ${options.timeoutMs} ms (${route.error.detail})`);
     }
     return netFail(route.error.kind === 'unreachable' ? 'other' : route.error.kind, route.error.detail);
@@ -501,6 +509,3 @@ export function netFail(kind: NetErrorKind, detail: string): { readonly ok: fals
   return { ok: false, error: { kind, detail } };
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -65,7 +65,11 @@ export interface SimNetworkOptions {
   readonly random?: RandomStream;
   /** Told each time a fault fires (a refusal, a delayed connection, a reset, a stall). */
   readonly onFaultFired?: NetFaultListener;
-  /** Timers of the relays that apply data faults. Default Node's: today relays run on host time. */
+  /**
+   * Timers of the network's own waits: the relays that apply data faults and a blackholed
+   * connect. Default: the host's; the simulator gives its world's (world-clock.ts), virtual under
+   * virtual time.
+   */
   readonly timers?: RelayTimers;
 }
 
@@ -116,7 +120,7 @@ export class SimNetwork {
   readonly #faults: NetFaultTable;
   /** Seeds each relayed connection's own stream, apart from the probability draws. */
   readonly #jitterSeeds: RandomStream;
-  readonly #timers: RelayTimers;
+  #timers: RelayTimers;
 
   constructor(options: SimNetworkOptions = {}) {
     const random = options.random ?? new SimRandom(DEFAULT_NETWORK_SEED).stream('network');
@@ -124,6 +128,16 @@ export class SimNetwork {
     this.#faults = new NetFaultTable(random);
     if (options.onFaultFired !== undefined) this.#faults.addListener(options.onFaultFired);
     this.#timers = options.timers ?? HOST_TIMERS;
+  }
+
+  /** The timers the network waits on (see SimNetworkOptions.timers). */
+  get timers(): RelayTimers {
+    return this.#timers;
+  }
+
+  /** Wait on other timers from now on (connections already relayed keep theirs); the simulator hands over its world's. */
+  setTimers(timers: RelayTimers): void {
+    this.#timers = timers;
   }
 
   /**

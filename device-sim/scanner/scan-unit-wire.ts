@@ -6,7 +6,8 @@
  *
  * A frame is a 5-byte header, a type byte and a u32 big-endian payload length, then the
  * payload: `D` bytes of the current file, `E` end of the current file (the next `D` starts the
- * next spool name), `P` one more page scanned. Only `D` has a payload.
+ * next spool name), `P` one more page scanned, `J` the paper jammed (the unit stops; nothing
+ * more follows). Only `D` has a payload.
  */
 
 import type { ScanRequest } from '../../firmware/hal/scanner.ts';
@@ -15,14 +16,19 @@ import type { ScanRequest } from '../../firmware/hal/scanner.ts';
 export type ScanUnitRequest = Omit<ScanRequest, 'spoolNames'> & {
   /** Tester's fault: the unit kills itself (SIGKILL) after reporting this many pages. */
   readonly killAfterPages?: number;
+  /** Tester's fault: the unit falls silent (sends nothing more, does not exit) after this many pages. */
+  readonly stallAfterPages?: number;
+  /** Tester's fault: the paper jams after this many pages; the unit says so (`J`) and exits. */
+  readonly jamAfterPages?: number;
 };
 
-export type ScanFrameEvent = { readonly kind: 'data'; readonly bytes: Uint8Array } | { readonly kind: 'file-end' } | { readonly kind: 'page' };
+export type ScanFrameEvent = { readonly kind: 'data'; readonly bytes: Uint8Array } | { readonly kind: 'file-end' } | { readonly kind: 'page' } | { readonly kind: 'jam' };
 
 const HEADER_BYTES = 5;
 const TYPE_DATA = 0x44; // 'D'
 const TYPE_FILE_END = 0x45; // 'E'
 const TYPE_PAGE = 0x50; // 'P'
+const TYPE_JAM = 0x4a; // 'J'
 /** Largest `D` payload the unit sends at once (the parent never needs more than one chunk in hand). */
 export const SCAN_FRAME_MAX_PAYLOAD_BYTES = 256 * 1024;
 
@@ -30,7 +36,7 @@ export function buildScanFrameHeader(kind: ScanFrameEvent['kind'], payloadBytes 
   if (kind !== 'data' && payloadBytes !== 0) throw new Error(`a ${kind} frame has no payload`);
   if (payloadBytes > SCAN_FRAME_MAX_PAYLOAD_BYTES) throw new Error(`frame payload of ${payloadBytes} bytes is over ${SCAN_FRAME_MAX_PAYLOAD_BYTES}`);
   const header = new Uint8Array(HEADER_BYTES);
-  header[0] = kind === 'data' ? TYPE_DATA : kind === 'file-end' ? TYPE_FILE_END : TYPE_PAGE;
+  header[0] = kind === 'data' ? TYPE_DATA : kind === 'file-end' ? TYPE_FILE_END : kind === 'jam' ? TYPE_JAM : TYPE_PAGE;
   new DataView(header.buffer).setUint32(1, payloadBytes);
   return header;
 }
@@ -85,6 +91,7 @@ export class ScanFrameParser {
     if (length !== 0) throw new Error(`scan unit sent a payload of ${length} bytes on a frame of type ${type}`);
     if (type === TYPE_FILE_END) return { kind: 'file-end' };
     if (type === TYPE_PAGE) return { kind: 'page' };
+    if (type === TYPE_JAM) return { kind: 'jam' };
     throw new Error(`scan unit sent an unknown frame type ${type}`);
   }
 }

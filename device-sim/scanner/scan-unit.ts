@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2] ?? '') as ScanUnitRequest;
   // One job and done: libvips' operation cache would only hold rasters we never render twice.
   sharp.cache(false);
+  await faultPoint(request, 0);
   const specOf = (page: number): PageSpec => ({ jobId: request.jobId, page, pages: request.pages, dpi: request.dpi, colour: request.colour, wallMs: request.wallMs });
   if (request.format === 'jpeg') {
     for (let page = 1; page <= request.pages; page++) {
@@ -81,7 +82,21 @@ async function pageDone(request: ScanUnitRequest, page: number): Promise<void> {
   // Collect now (scanUnitCommand starts the unit with --expose-gc): this page's rasters go before the next one's come.
   (globalThis as { gc?: () => void }).gc?.();
   await send(buildScanFrameHeader('page'));
-  if (request.killAfterPages === page) process.kill(process.pid, 'SIGKILL');
+  await faultPoint(request, page);
+}
+
+/** The tester's faults, once `pages` pages are in (0: before the first). */
+async function faultPoint(request: ScanUnitRequest, pages: number): Promise<void> {
+  if (request.killAfterPages === pages) process.kill(process.pid, 'SIGKILL');
+  if (request.jamAfterPages === pages) {
+    await send(buildScanFrameHeader('jam'));
+    process.exit(0);
+  }
+  if (request.stallAfterPages === pages) {
+    // Silent and alive, as a unit whose feeder motor hangs: the device's watchdog ends it.
+    setInterval(() => {}, 60_000);
+    await new Promise<never>(() => {});
+  }
 }
 
 /** Bytes of the current file, in frames of at most SCAN_FRAME_MAX_PAYLOAD_BYTES. */

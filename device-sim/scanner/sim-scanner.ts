@@ -3,23 +3,38 @@
  * its files into the spool as they come (awaiting each write, so a slow spool slows the unit
  * through the pipe), and reports each page for the panel's progress bar.
  *
- * Whatever goes wrong (the spool is full, the unit dies, stalls or sends nonsense) the unit is
- * killed, every file of the scan is thrown away, and the caller gets a failure result: nothing
- * half-made stays in the spool. Files are committed only after the unit has exited cleanly.
+ * Whatever goes wrong (the spool is full, the paper jams, the unit dies, stalls or sends
+ * nonsense) the unit is killed, every file of the scan is thrown away, and the caller gets a
+ * failure result: nothing half-made stays in the spool. Files are committed only after the unit
+ * has exited cleanly.
+ *
+ * The tester's faults (a unit that dies, stalls or jams after N pages) come with the scanner, or
+ * with each scan (the printer's bench passes the ones in force for that scan).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Scanner, ScanRequest, ScanResult } from '../../firmware/hal/scanner.ts';
 import type { Spool, SpoolWriter } from '../../firmware/hal/spool.ts';
 import { SpoolFullError } from '../hal/file-spool.ts';
+import { holdSettles } from '../hal/settle-io.ts';
 import { ScanFrameParser, type ScanUnitRequest } from './scan-unit-wire.ts';
 import { scanUnitCommand } from './scan-unit-script.ts';
 
 export interface ScannerFaults {
   /** The scan unit dies (SIGKILL) after this many pages. */
   readonly killUnitAfterPages?: number;
+  /** The scan unit falls silent after this many pages; the stall watchdog ends the scan. */
+  readonly stallAfterPages?: number;
+  /**
+   * The watchdog's timeout from the stall on, ms (instead of `stallTimeoutMs`): short, so that a
+   * test sees the stall end quickly, without a slow start being taken for the stall.
+   */
+  readonly stallWatchdogMs?: number;
+  /** The paper jams after this many pages. */
+  readonly jamAfterPages?: number;
 }
 
 export interface SimScannerOptions {
+  /** Faults of every scan (a scan given faults of its own uses those instead). */
   readonly faults?: ScannerFaults;
   /** Give up on a unit that sends nothing for this long, ms (a 600 dpi page takes a few seconds). */
   readonly stallTimeoutMs?: number;
@@ -32,12 +47,16 @@ const STDERR_TAIL_BYTES = 2048;
 /** A failure of the unit or of its wire (as opposed to the spool's). */
 class ScanUnitError extends Error {}
 
+/** The unit reported a paper jam. */
+class PaperJamError extends Error {}
+
 export class SimScanner implements Scanner {
   private readonly units = new Set<ChildProcess>();
 
   constructor(private readonly options: SimScannerOptions = {}) {}
 
-  async scan(request: ScanRequest, spool: Spool, onPage?: (done: number, total: number) => void): Promise<ScanResult> {
+  /** `faults`: the tester's faults for this scan (the simulated printer passes them; the firmware never does). */
+  async scan(request: ScanRequest, spool: Spool, onPage?: (done: number, total: number) => void, faults: ScannerFaults = this.options.faults ?? {}): Promise<ScanResult> {
     const problem = requestProblem(request);
     if (problem) return { ok: false, kind: 'scanner-error', detail: problem };
     // Refuse before the paper moves when the answer is already known.
@@ -48,10 +67,12 @@ export class SimScanner implements Scanner {
     const writers: SpoolWriter[] = [];
     const committed: string[] = [];
     let unit: RunningUnit | undefined;
+    // The unit works in wall time in its own process: virtual time waits for it (settle-io.ts).
+    const release = holdSettles('a scan unit at work');
     try {
-      unit = await this.start(request);
+      unit = await this.start(request, faults);
       const parser = new ScanFrameParser();
-      const incomplete = await receiveFiles(unit, parser, request, spool, writers, onPage);
+      const incomplete = await receiveFiles(unit, parser, request, spool, writers, onPage, faults);
       // A unit that died says why through its exit: that comes before what is missing.
       const exit = await unit.exited;
       if (exit.error || exit.code !== 0) throw new ScanUnitError(unit.describeExit(exit));
@@ -69,9 +90,10 @@ export class SimScanner implements Scanner {
       for (const writer of writers) await writer.abort().catch(() => undefined);
       for (const name of committed) await spool.remove(name).catch(() => undefined);
       const detail = err instanceof Error ? err.message : String(err);
-      return { ok: false, kind: err instanceof SpoolFullError ? 'spool-full' : 'scanner-error', detail };
+      return { ok: false, kind: err instanceof SpoolFullError ? 'spool-full' : err instanceof PaperJamError ? 'paper-jam' : 'scanner-error', detail };
     } finally {
       unit?.dispose();
+      release();
     }
   }
 
@@ -80,7 +102,7 @@ export class SimScanner implements Scanner {
     for (const child of this.units) child.kill('SIGKILL');
   }
 
-  private async start(request: ScanRequest): Promise<RunningUnit> {
+  private async start(request: ScanRequest, faults: ScannerFaults): Promise<RunningUnit> {
     const unitRequest: ScanUnitRequest = {
       jobId: request.jobId,
       pages: request.pages,
@@ -88,12 +110,16 @@ export class SimScanner implements Scanner {
       dpi: request.dpi,
       format: request.format,
       wallMs: request.wallMs,
-      ...(this.options.faults?.killUnitAfterPages !== undefined ? { killAfterPages: this.options.faults.killUnitAfterPages } : {}),
+      ...(faults.killUnitAfterPages !== undefined ? { killAfterPages: faults.killUnitAfterPages } : {}),
+      ...(faults.stallAfterPages !== undefined ? { stallAfterPages: faults.stallAfterPages } : {}),
+      ...(faults.jamAfterPages !== undefined ? { jamAfterPages: faults.jamAfterPages } : {}),
     };
     const { args, env } = await scanUnitCommand(unitRequest);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.units.add(child);
-    return new RunningUnit(child, this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, () => this.units.delete(child));
+    const unit = new RunningUnit(child, this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, () => this.units.delete(child));
+    if (faults.stallAfterPages === 0 && faults.stallWatchdogMs !== undefined) unit.setStallTimeout(faults.stallWatchdogMs);
+    return unit;
   }
 }
 
@@ -109,6 +135,7 @@ async function receiveFiles(
   spool: Spool,
   writers: SpoolWriter[],
   onPage: ((done: number, total: number) => void) | undefined,
+  faults: ScannerFaults,
 ): Promise<string | undefined> {
   let current: SpoolWriter | undefined;
   let pagesDone = 0;
@@ -130,8 +157,11 @@ async function receiveFiles(
         // A file with no data frame is an empty file: it still takes its name.
         if (current === undefined) await nextWriter();
         current = undefined;
+      } else if (event.kind === 'jam') {
+        throw new PaperJamError(`the paper jammed after ${pagesDone} of ${request.pages} pages`);
       } else {
         onPage?.(++pagesDone, request.pages);
+        if (pagesDone === faults.stallAfterPages && faults.stallWatchdogMs !== undefined) unit.setStallTimeout(faults.stallWatchdogMs);
       }
     }
   }
@@ -154,7 +184,7 @@ class RunningUnit {
 
   constructor(
     readonly child: ChildProcess,
-    private readonly stallTimeoutMs: number,
+    private stallTimeoutMs: number,
     private readonly onGone: () => void,
   ) {
     this.exited = new Promise((resolve) => {
@@ -176,6 +206,12 @@ class RunningUnit {
       this.stalled = true;
       this.child.kill('SIGKILL');
     }, this.stallTimeoutMs);
+  }
+
+  /** From now on the watchdog waits `ms` (restarted now). */
+  setStallTimeout(ms: number): void {
+    this.stallTimeoutMs = ms;
+    this.alive();
   }
 
   async kill(): Promise<void> {

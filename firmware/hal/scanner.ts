@@ -24,7 +24,7 @@ export interface ScanRequest {
 
 export type ScanResult =
   | { readonly ok: true; readonly files: readonly { readonly spoolName: string; readonly sizeBytes: number }[] }
-  | { readonly ok: false; readonly kind: 'spool-full' | 'scanner-error'; readonly detail: string };
+  | { readonly ok: false; readonly kind: 'spool-full' | 'paper-jam' | 'scanner-error'; readonly detail: string };
 
 export interface Scanner {
   /**

@@ -91,7 +91,7 @@ export class ScanService {
       (done, total) => this.#scans.set(jobId, { jobId, pagesDone: done, pages: total }),
     );
     if (!scanned.ok) {
-      const error = deviceError(scanned.kind === 'spool-full' ? 'spoolFull' : 'scannerError');
+      const error = deviceError(scanned.kind === 'spool-full' ? 'spoolFull' : scanned.kind === 'paper-jam' ? 'paperJam' : 'scannerError');
       this.#scans.set(jobId, { jobId, pagesDone: 0, pages: request.pages, failed: { code: error.code, message: `${error.message} ${error.remedy}` } });
       return;
     }

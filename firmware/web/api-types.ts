@@ -275,7 +275,8 @@ export interface PanelStatus {
   readonly addressBookEditable: boolean;
 }
 
-export type PanelJobPhase = 'scanning' | 'queued' | 'connecting' | 'sending' | 'finishing' | 'retrying' | 'delivered' | 'failed';
+export const PANEL_JOB_PHASES = ['scanning', 'queued', 'connecting', 'sending', 'finishing', 'retrying', 'delivered', 'failed'] as const;
+export type PanelJobPhase = (typeof PANEL_JOB_PHASES)[number];
 
 /** Where a job is, as the panel's progress bar and history show it (`GET /panel/api/jobs[/:id]`). */
 export interface PanelJobView {

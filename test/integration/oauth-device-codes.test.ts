@@ -49,7 +49,7 @@ describe('OAuth 2.0 device codes', () => {
       expect(register.remedy).toBe('The device tries again later; if it persists, check the network and Server Connection Status (Send → OAuth 2.0 (Microsoft)).');
       // The panel says the same code, in the operator's words.
       const panel = await (await fetch(new URL('/panel/api/status', sim.controlUrl))).json();
-      expect(panel.problems).toEqual([{ code: '#849', message: 'The e-mail sign-in service could not be reached. Try again later.' }]);
+      expect(panel.problems).toEqual([{ code: '#849', message: 'The e-mail sign-in service is not available. Try again later.' }]);
     } finally {
       network.setFault('login.microsoftonline.com', undefined);
       await admin.call('DELETE', '/api/oauth/microsoft');

@@ -10,10 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partialInfo, reassemble } from '../../device-sim/cloud/partial-reassembly.ts';
-import { createRootCa, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
+import type { TestCertificate } from '../../device-sim/cloud/test-pki.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { NodeNet } from '../../device-sim/hal/node-net.ts';
 import { NodeHttp } from '../../device-sim/hal/node-http.ts';
@@ -28,13 +28,13 @@ import type { JobQueue } from '../../firmware/send/job-queue.ts';
 import type { JobRecord } from '../../firmware/send/job-record.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { LoopbackServers } from '../support/loopback-servers.ts';
+import { tlsSmtpSink } from '../support/tls-smtp-sink.ts';
 import { MemoryStorage } from '../support/memory-hal.ts';
 import { MemorySpool } from '../support/memory-spool.ts';
 
 const HOST = 'smtp.jobs.test';
 const USER = 'scanner@jobs.test';
 const PASSWORD = 'Jobs-S3cret!';
-const DAY_MS = 86_400_000;
 
 interface Arrived {
   readonly raw: Buffer;
@@ -50,35 +50,19 @@ const arrived: Arrived[] = [];
 const scriptedDataReplies: { code: number; text: string }[] = [];
 
 beforeAll(async () => {
-  const now = Date.now();
-  root = createRootCa({ commonName: 'Jobs Test Root', notBeforeMs: now - DAY_MS, notAfterMs: now + 365 * DAY_MS });
-  const leaf = issueCertificate(root, { commonName: HOST, dnsNames: [HOST], notBeforeMs: now - DAY_MS, notAfterMs: now + 90 * DAY_MS });
-  server = new SMTPServer({
-    secure: false,
-    cert: pemChain(leaf, root),
-    key: leaf.keyPem,
-    authMethods: ['PLAIN'],
-    size: 50 * 1024 * 1024,
-    logger: false,
-    onAuth(auth, _session, done) {
-      if (auth.username === USER && auth.password === PASSWORD) done(null, { user: USER });
-      else done(Object.assign(new Error('5.7.8 Authentication failed'), { responseCode: 535 }));
+  ({ server, root } = tlsSmtpSink({
+    host: HOST,
+    user: USER,
+    password: PASSWORD,
+    rootName: 'Jobs Test Root',
+    onRcptTo: (address) => (address.startsWith('refused') ? { code: 550, text: '5.1.1 No such user' } : undefined),
+    onMessage(raw, session) {
+      const scripted = scriptedDataReplies.shift();
+      if (scripted) return scripted;
+      arrived.push({ raw, rcptTo: session.envelope.rcptTo.map((r) => r.address) });
+      return undefined;
     },
-    onRcptTo(address, _session, done) {
-      if (address.address.startsWith('refused')) done(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
-      else done();
-    },
-    onData(stream, session, done) {
-      const parts: Buffer[] = [];
-      stream.on('data', (d: Buffer) => parts.push(d));
-      stream.on('end', () => {
-        const scripted = scriptedDataReplies.shift();
-        if (scripted) return done(Object.assign(new Error(scripted.text), { responseCode: scripted.code }));
-        arrived.push({ raw: Buffer.concat(parts), rcptTo: session.envelope.rcptTo.map((r) => r.address) });
-        done();
-      });
-    },
-  });
+  }));
   port = await loopback.listenSmtp(server);
 });
 afterAll(() => loopback.closeAll());

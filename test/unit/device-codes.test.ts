@@ -79,7 +79,7 @@ describe('device codes', () => {
   it('gives a transient code the panel words for a job that retries and for one that gave up', () => {
     expect(operatorSentence('#801', 'retrying')).toBe('The mail server could not be reached. The device will try again.');
     expect(operatorSentence('#801')).toBe('The mail server could not be reached. Try again later.');
-    expect(operatorSentence('#849')).toBe('The e-mail sign-in service could not be reached. Try again later.');
+    expect(operatorSentence('#849')).toBe('The e-mail sign-in service is not available. Try again later.');
     expect(operatorSentence('#846')).toBe('Contact the administrator: the e-mail sign-in is no longer valid because the date/time was changed.');
     expect(operatorSentence('#821', 'delivered-with-problem')).toBe(DEVICE_CODES.recipientRefused.operator);
   });
@@ -106,6 +106,7 @@ describe('device codes', () => {
       spoolFull: '#827',
       queueFull: '#828',
       scannerError: '#829',
+      paperJam: '#890',
       authFailed: '#839',
       authMechanism: '#840',
       authDisabled: '#841',
