@@ -3,8 +3,8 @@
  * bench (simulator control page and API, the panel page), then prints where to open them.
  *
  *   tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device]
- *                          [--virtual-time] [--log-level info|debug|warn|error|silent]
- * The same options come from the environment: PORT, SIM_PORT, STATE_DIR, VIRTUAL_TIME=1, LOG_LEVEL.
+ *                          [--virtual-time] [--seed N] [--log-level info|debug|warn|error|silent]
+ * The same options come from the environment: PORT, SIM_PORT, STATE_DIR, VIRTUAL_TIME=1, SEED, LOG_LEVEL.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,9 +17,12 @@ import { buildControlApp, mirroredCloudPage } from './control/control-api.ts';
 import { directoryAssets } from './hal/node-basics.ts';
 import { RealTimeSource, VirtualTimeSource, type TimeSource } from './hal/time-source.ts';
 import { SimNetwork } from './hal/sim-network.ts';
+import { WorldClock } from './hal/world-clock.ts';
 import { startCloud, type RunningCloud } from './cloud/cloud.ts';
 import type { RunningIdentityServices } from './cloud/identity-server.ts';
 import { SimPrinter } from './printer.ts';
+import { LeverBench } from './control/lever-bench.ts';
+import { SimRandom } from './sim-random.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,6 +31,8 @@ const optionsSchema = z.object({
   simPort: z.coerce.number().int().min(0).max(65535).optional(),
   stateDir: z.string().min(1),
   virtualTime: z.boolean(),
+  /** Seeds every random choice of the simulator; the device's own random bytes too when given. */
+  seed: z.union([z.number().int().min(0), z.string().trim().min(1).max(64)]).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
 });
 export type SimulatorOptions = z.infer<typeof optionsSchema>;
@@ -35,6 +40,14 @@ export type SimulatorOptions = z.infer<typeof optionsSchema>;
 export interface RunningSimulator {
   readonly printer: SimPrinter;
   readonly cloud: RunningCloud;
+  /**
+   * What the emulated servers believe the time is, apart from the device's RTC (world-clock.ts);
+   * its `source` is the time line of both (a VirtualTimeSource with --virtual-time).
+   */
+  readonly worldClock: WorldClock;
+  /** The levers of the bench (the same ones the control API pulls). */
+  readonly levers: LeverBench;
+  readonly random: SimRandom;
   readonly controlUrl: string;
   readonly panelUrl: string;
   stop(): Promise<void>;
@@ -42,12 +55,17 @@ export interface RunningSimulator {
 
 /** Boot a printer and its bench; used by `make run`, the tests and the benchmarks. */
 export async function startSimulator(options: SimulatorOptions & { readonly network?: SimNetwork }): Promise<RunningSimulator> {
-  // One world: the printer and the emulated cloud share the network and the time line.
+  // One world: the printer and the emulated cloud share the network and the time line. The
+  // device reads it through its RTC (SimClock), the servers through the world clock, so either
+  // can be moved without the other; every timer of both runs on the time line.
   const world: TimeSource = options.virtualTime ? new VirtualTimeSource(Date.now()) : new RealTimeSource();
+  const worldClock = new WorldClock(world);
+  const random = new SimRandom(options.seed ?? SimRandom.freshSeed());
   // A caller may bring its own network (the bench counts the connections the device opens).
-  const network = options.network ?? new SimNetwork();
+  const network = options.network ?? new SimNetwork({ random: random.stream('network') });
+  network.setTimers(worldClock.timers);
   const stateDir = resolve(options.stateDir);
-  const cloud = await startCloud({ network, stateDir: join(stateDir, 'cloud'), nowMs: () => world.hostNowMs() });
+  const cloud = await startCloud({ network, stateDir: join(stateDir, 'cloud'), nowMs: worldClock.nowMs, schedule: worldClock.schedule, random });
   let printer: SimPrinter;
   // Known once the control server listens (after the printer boots); the links are made later.
   let controlUrl = '';
@@ -60,16 +78,28 @@ export async function startSimulator(options: SimulatorOptions & { readonly netw
       timeSource: world,
       network,
       factoryCaDer: cloud.factoryCaDer,
+      // Only a seed the tester chose makes the device's own bytes (session ids, keys) repeatable.
+      ...(options.seed !== undefined ? { random: random.stream('device') } : {}),
       adminLink: (url) => (controlUrl ? mirroredCloudPage(url, controlUrl) : url),
     });
   } catch (e) {
     await cloud.stop();
     throw e;
   }
+  const levers = new LeverBench({ printer, cloud, network, time: world, world: worldClock, random }, worldClock.nowMs, () => {
+    network.clearFaults();
+    for (const server of Object.values(cloud.servers)) server.clearRules();
+    cloud.identity?.clearFaults();
+    cloud.tls.clear();
+    printer.faults.clear();
+    worldClock.reset();
+  });
   const control = buildControlApp(printer, directoryAssets(join(ROOT, 'device-sim/dist')), () => controlUrl, {
     mailbox: cloud.mailbox,
     ...(cloud.identity ? { identity: cloud.identity } : {}),
-    nowMs: () => world.hostNowMs(),
+    nowMs: worldClock.nowMs,
+    levers,
+    seed: () => random.seed,
   });
   const simPort = options.simPort ?? (options.port === 0 ? 0 : options.port + 1);
   const server = await new Promise<Server>((ok, fail) => {
@@ -81,6 +111,9 @@ export async function startSimulator(options: SimulatorOptions & { readonly netw
   return {
     printer,
     cloud,
+    worldClock,
+    levers,
+    random,
     controlUrl: new URL('/control/', controlUrl).href,
     panelUrl: new URL('/panel/', controlUrl).href,
     async stop() {
@@ -100,13 +133,14 @@ function readOptions(argv: string[]): SimulatorOptions {
       'sim-port': { type: 'string' },
       'state-dir': { type: 'string' },
       'virtual-time': { type: 'boolean' },
+      seed: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--virtual-time] [--log-level info]\n');
+    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--virtual-time] [--seed N] [--log-level info]\n');
     process.exit(0);
   }
   const env = process.env;
@@ -115,6 +149,7 @@ function readOptions(argv: string[]): SimulatorOptions {
     simPort: values['sim-port'] ?? (env.SIM_PORT || undefined),
     stateDir: values['state-dir'] ?? (env.STATE_DIR || '.device'),
     virtualTime: values['virtual-time'] ?? env.VIRTUAL_TIME === '1',
+    seed: values.seed ?? (env.SEED || undefined),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'info'),
   });
   if (!parsed.success) {
@@ -164,7 +199,7 @@ async function main(): Promise<void> {
       `   Mailbox (delivered mail):     ${new URL('/mailbox/', sim.controlUrl).href}`,
       `   Log in as Administrator with the factory password from the label: ${device.label.factoryPassword}`,
       `   (you must change it at first login; it stays valid until then)`,
-      `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}`,
+      `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}   Seed: ${sim.random.seed}`,
       ...sim.cloud.pki.rootEvents.map((e) => `   Simulator PKI: ${e}`),
       '   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587',
       `   Emulated sign-in pages (the Remote UI's OAuth pages link to them): ${new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href}`,
@@ -191,10 +226,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === 'scan') {
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain && process.argv[2] === 'scan') {
   // `npm run sim -- scan …`: the tester's CLI against a running simulator (device-sim/cli).
   const { scanCli } = await import('./cli/scan-cli.ts');
   process.exitCode = await scanCli(process.argv.slice(3));
+} else if (isMain && (await import('./cli/lever-cli.ts')).isLeverCommand(process.argv[2])) {
+  // `npm run sim -- levers | faults | clear | fault net … | smtp … | …`: the levers.
+  const { leverCli } = await import('./cli/lever-cli.ts');
+  process.exitCode = await leverCli(process.argv.slice(2));
 } else if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((e: unknown) => {
     process.stderr.write(`the simulator failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -6,8 +6,6 @@
  */
 import { Hono, type Context } from 'hono';
 import { limitBody } from '../../firmware/web/http-helpers.ts';
-import { z } from 'zod';
-import { RTC_DRIFT_MAX_PPM } from '../../firmware/defaults.ts';
 import { contentTypeFor } from '../../firmware/web/content-type.ts';
 import type { Assets } from '../../firmware/hal/assets.ts';
 import type { SimPrinter } from '../printer.ts';
@@ -16,7 +14,8 @@ import type { Mailbox } from '../cloud/mailbox.ts';
 import { buildMailboxApi, MAILBOX_API_BASE } from './mailbox-api.ts';
 import { buildCloudApi, CLOUD_API_BASE } from './cloud-api.ts';
 import { withWorldDate, type RunningIdentityServices } from '../cloud/identity-server.ts';
-import { fail, parseJson } from './json-api.ts';
+import { fail } from './json-api.ts';
+import type { LeverBench } from './lever-bench.ts';
 
 import { VirtualTimeSource } from '../hal/time-source.ts';
 
@@ -36,22 +35,18 @@ export function mirroredCloudPage(url: string, controlUrl: string): string {
   return new URL(`${CLOUD_PAGES_BASE}/${parsed.host}${parsed.pathname}${parsed.search}`, controlUrl).href;
 }
 
-const clockAction = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('set'), wallMs: z.number().int().min(0).max(4_102_444_800_000) }),
-  z.object({ action: z.literal('jump'), deltaMs: z.number().int().min(-100 * 365 * 86_400_000).max(100 * 365 * 86_400_000) }),
-  z.object({ action: z.literal('drift'), ppm: z.number().min(-RTC_DRIFT_MAX_PPM).max(RTC_DRIFT_MAX_PPM) }),
-  z.object({ action: z.literal('battery-loss') }),
-]);
-const powerAction = z.object({ action: z.enum(['cycle', 'off', 'on']) });
-const advanceAction = z.object({ ms: z.number().int().min(0).max(366 * 86_400_000) });
+export interface ControlWorld {
+  readonly mailbox?: Mailbox;
+  readonly identity?: RunningIdentityServices;
+  /** The world's clock (what the servers believe). */
+  readonly nowMs?: () => number;
+  /** The levers; without them only the state, the events and the pages answer. */
+  readonly levers?: LeverBench;
+  /** The seed the simulator's random choices started from. */
+  readonly seed?: () => string;
+}
 
-
-export function buildControlApp(
-  printer: SimPrinter,
-  pages: Assets,
-  selfUrl: () => string,
-  world: { mailbox?: Mailbox; identity?: RunningIdentityServices; nowMs?: () => number } = {},
-): Hono {
+export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () => string, world: ControlWorld = {}): Hono {
   const app = new Hono();
   app.use('/sim/api/*', limitBody(16 * 1024));
   app.use('/sim/api/*', async (c, next) => {
@@ -80,6 +75,9 @@ export function buildControlApp(
       driftPpm: rtc ? rtc.driftPpm : null,
       monoMs: clock ? Math.round(clock.monoNowMs()) : null,
       virtualTime: clock ? clock.source instanceof VirtualTimeSource : false,
+      worldMs: world.nowMs ? world.nowMs() : null,
+      seed: world.seed ? world.seed() : null,
+      faults: world.levers ? world.levers.faults() : [],
       remoteUiUrl: printer.remoteUiUrl,
       panelUrl: new URL('/panel/', selfUrl()).href,
       label: device ? { ...device.label } : null,
@@ -90,46 +88,50 @@ export function buildControlApp(
 
   app.get('/sim/api/state', (c) => c.json(state()));
 
-  app.post('/sim/api/clock', async (c) => {
-    const body = await parseJson(c, clockAction);
-    if (body instanceof Response) return body;
-    if (!printer.powered) return fail(c, 409, 'powered-off', 'The printer is off: switch it on first.');
-    const clock = printer.clock;
-    switch (body.action) {
-      case 'set':
-        clock.setWallMs(body.wallMs, 'tester-set');
-        break;
-      case 'jump':
-        clock.jump(body.deltaMs);
-        break;
-      case 'drift':
-        clock.setDriftPpm(body.ppm);
-        break;
-      case 'battery-loss':
-        clock.batteryLoss();
-        break;
-    }
-    return c.json(state());
-  });
-
-  app.post('/sim/api/time/advance', async (c) => {
-    const body = await parseJson(c, advanceAction);
-    if (body instanceof Response) return body;
-    if (!printer.powered) return fail(c, 409, 'powered-off', 'The printer is off: switch it on first.');
-    const source = printer.clock.source;
-    if (!(source instanceof VirtualTimeSource)) return fail(c, 409, 'real-time', 'The simulator runs in real time; start it with --virtual-time to advance time by hand.');
-    source.advance(body.ms);
-    return c.json(state());
-  });
-
-  app.post('/sim/api/power', async (c) => {
-    const body = await parseJson(c, powerAction);
-    if (body instanceof Response) return body;
-    if (body.action === 'cycle') await printer.powerCycle();
-    else if (body.action === 'off') await printer.powerOff();
-    else await printer.powerOn();
-    return c.json(state());
-  });
+  const levers = world.levers;
+  if (levers) {
+    /** Pull a lever and answer with the state (the older routes) or with what the pull did. */
+    const pull = async (c: Context, name: string, args: unknown, answer: 'state' | 'pull'): Promise<Response> => {
+      const done = await levers.pull(name, args);
+      if (!done.ok) return fail(c, done.status, done.error, done.message, done.fields);
+      return answer === 'state' ? c.json(state()) : c.json(done.pull, done.pull.fault ? 201 : 200);
+    };
+    const body = async (c: Context): Promise<unknown> => {
+      const text = await c.req.text();
+      return text.trim() === '' ? {} : JSON.parse(text);
+    };
+    app.get('/sim/api/levers', (c) => c.json(levers.catalogue()));
+    app.post('/sim/api/levers/:name', async (c) => {
+      let args: unknown;
+      try {
+        args = await body(c);
+      } catch {
+        return fail(c, 400, 'bad-json', 'The request body is not valid JSON.');
+      }
+      return pull(c, c.req.param('name'), args, 'pull');
+    });
+    app.get('/sim/api/faults', (c) => c.json(levers.faults()));
+    app.delete('/sim/api/faults', async (c) => c.json({ cleared: await levers.clearAll() }));
+    app.delete('/sim/api/faults/:id', async (c) => {
+      const id = c.req.param('id');
+      return (await levers.clear(id)) ? c.body(null, 204) : fail(c, 404, 'not-found', `There is no fault ${id}: GET /sim/api/faults lists them.`);
+    });
+    app.get('/sim/api/history', (c) => c.json(levers.history()));
+    // The first levers had routes of their own; they stay, as pulls of the same levers.
+    const legacy = (path: string, name: string) =>
+      app.post(path, async (c) => {
+        let args: unknown;
+        try {
+          args = await body(c);
+        } catch {
+          return fail(c, 400, 'bad-json', 'The request body is not valid JSON.');
+        }
+        return pull(c, name, args, 'state');
+      });
+    legacy('/sim/api/clock', 'clock.device');
+    legacy('/sim/api/time/advance', 'time.advance');
+    legacy('/sim/api/power', 'power.switch');
+  }
 
   app.get('/sim/api/events', (c) => {
     const after = Number(c.req.query('after') ?? '0');

@@ -10,7 +10,7 @@
  */
 import type { MailboxList, MailboxMessage } from '../cloud/mailbox-types.ts';
 import type { EntraAppView, EntraDirectoryView, EntraTenantView, EntraUserView, GoogleClientView, GoogleDirectoryView, GoogleUserView, IdentityDirectoryView } from '../cloud/identity-views.ts';
-import type { SimEvent, SimState } from './sim-state.ts';
+import type { FaultView, LeverInfo, LeverPull, SimEvent, SimState } from './sim-state.ts';
 
 /** `POST /sim/api/clock` (`clockAction` in control-api.ts). */
 export type ClockAction =
@@ -30,6 +30,13 @@ type NoBody = Readonly<Record<string, never>>;
 /** The control API: `/sim/api/*` on the simulator port. */
 export interface SimRoutes {
   'GET /sim/api/state': { response: SimState };
+  'GET /sim/api/levers': { response: LeverInfo[] };
+  /** The lever's arguments are checked by its schema on the server (levers.ts). */
+  'POST /sim/api/levers/:name': { body: Readonly<Record<string, unknown>>; response: LeverPull };
+  'GET /sim/api/faults': { response: FaultView[] };
+  'DELETE /sim/api/faults': { response: { readonly cleared: number } };
+  'DELETE /sim/api/faults/:id': { response: undefined };
+  'GET /sim/api/history': { response: LeverPull[] };
   'POST /sim/api/clock': { body: ClockAction; response: SimState };
   /** Only with `--virtual-time`. */
   'POST /sim/api/time/advance': { body: { readonly ms: number }; response: SimState };

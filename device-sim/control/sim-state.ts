@@ -13,6 +13,12 @@ export interface SimState {
   readonly driftPpm: number | null;
   readonly monoMs: number | null;
   readonly virtualTime: boolean;
+  /** What the emulated servers believe the time is (the world clock), ms since the epoch. */
+  readonly worldMs: number | null;
+  /** The seed the simulator's random choices follow (repeat a run with `--seed`). */
+  readonly seed: string | null;
+  /** Every fault in force, oldest first. */
+  readonly faults: readonly FaultView[];
   readonly remoteUiUrl: string;
   readonly panelUrl: string;
   readonly label: { readonly serialNumber: string; readonly factoryPassword: string } | null;
@@ -22,3 +28,45 @@ export interface SimState {
 
 /** `GET /sim/api/events`: one device event, the same record as the Remote UI's `GET /api/events`. */
 export type SimEvent = DeviceEventView;
+
+/** `GET /sim/api/levers`: one lever of the table (device-sim/control/levers.ts). */
+export interface LeverInfo {
+  /** Dotted, group first: `net.fault`, `smtp.rule`, `clock.device`. */
+  readonly name: string;
+  readonly group: string;
+  readonly groupTitle: string;
+  readonly summary: string;
+  /** `fault`: lasts until cleared; `action`: happens once. */
+  readonly makes: 'fault' | 'action';
+  /** JSON Schema (draft 2020-12) of the arguments, as zod's toJSONSchema gives it. */
+  readonly schema: unknown;
+  /** Arguments that work on a freshly started simulator. */
+  readonly example: unknown;
+}
+
+/** A fault in force (`GET /sim/api/faults`, and in the state). */
+export interface FaultView {
+  /** `f-1`, `f-2`… for `DELETE /sim/api/faults/:id`. */
+  readonly id: string;
+  readonly lever: string;
+  /** The arguments as they were given. */
+  readonly args: unknown;
+  readonly target: string;
+  readonly sentence: string;
+  /** World time it was made. */
+  readonly sinceMs: number;
+  /** False once it has run its course (limited to N connections, a one-shot spent); it stays listed until cleared. */
+  readonly active: boolean;
+  /** Counters and the part's own view of it, where it has one. */
+  readonly detail?: unknown;
+}
+
+/** A lever pulled: what it did; `fault` when it made one, `result` when an action answers something. */
+export interface LeverPull {
+  readonly atMs: number;
+  readonly lever: string;
+  readonly args: unknown;
+  readonly sentence: string;
+  readonly fault?: FaultView;
+  readonly result?: unknown;
+}

@@ -24,7 +24,7 @@ import { googleRemedy, refusedRefreshRemedy } from './oauth-remedies.ts';
 import type { OAuthError } from './oauth-error.ts';
 import type { OAuthProblem, OAuthState, TokenStatusName } from './oauth-state.ts';
 import { providerPage, type OAuthProvider } from './provider.ts';
-import { refused, Registration } from './registration.ts';
+import { refused, Registration, unavailable } from './registration.ts';
 import { TokenLifecycle } from './token-lifecycle.ts';
 
 export interface OAuthServiceDeps {
@@ -40,13 +40,15 @@ export interface OAuthServiceDeps {
 }
 
 export type AccessTokenResult = { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly failure: SendFailure };
+/** A refresh's result: `refreshed` is false when the answer held no new tokens (a still-good old one may be used). */
+type RefreshResult = AccessTokenResult & { readonly refreshed: boolean };
 
 export class OAuthService {
   readonly #d: OAuthServiceDeps;
   readonly #life: TokenLifecycle;
   readonly #identity: IdentityClient;
   readonly #signIn: Registration;
-  #refreshing: Promise<AccessTokenResult> | undefined;
+  #refreshing: Promise<RefreshResult> | undefined;
   /** The refresh ahead of expiry, on the monotonic clock. */
   #refreshTimer: TimerHandle | undefined;
   /** The latest failed attempt (registration or refresh), until the next success. */
@@ -194,11 +196,15 @@ export class OAuthService {
    * A new access token now, from the identity server ("Check connection": it proves the refresh
    * token works). When there is nothing to refresh, accessToken()'s answer says why.
    */
-  freshAccessToken(): Promise<AccessTokenResult> {
-    return this.#refreshNow() ?? this.accessToken();
+  async freshAccessToken(): Promise<AccessTokenResult> {
+    const refreshing = this.#refreshNow();
+    if (!refreshing) return this.accessToken();
+    const result = await refreshing;
+    // A refresh that failed while the old access token is still good proves nothing: say why it failed.
+    return result.ok && !result.refreshed ? this.#unusable(this.#lastError) : result;
   }
 
-  #refreshNow(): Promise<AccessTokenResult> | undefined {
+  #refreshNow(): Promise<RefreshResult> | undefined {
     const refreshToken = this.#life.grant?.refreshToken;
     if (this.#life.status.name !== 'active' || !refreshToken) return undefined;
     this.#refreshing ??= this.#refresh(refreshToken).finally(() => (this.#refreshing = undefined));
@@ -215,25 +221,31 @@ export class OAuthService {
     this.#identity.noteServerTime(source, skewMs);
   }
 
-  async #refresh(refreshToken: string): Promise<AccessTokenResult> {
+  async #refresh(refreshToken: string): Promise<RefreshResult> {
     const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entraClient(), refreshToken) : buildGoogleRefreshRequest(this.#googleClient(), refreshToken);
     const revalidating = this.#life.status.name === 'revalidating';
     const answer = await this.#identity.post(request);
     if (!answer.ok) {
       this.#lastError = answer.problem;
-      return this.#unusable();
+      return { ...this.#unusable(), refreshed: false };
     }
     const at = { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch, ...(answer.serverDateMs === undefined ? {} : { serverDateMs: answer.serverDateMs }) };
-    if (this.#d.provider === 'microsoft') {
+    let refreshed = false;
+    if (answer.status >= 500) {
+      // The service is there but not working (RFC 9110 §15.6): a passing trouble, not a refusal of the grant.
+      this.#failed(unavailable(new URL(request.url).host, answer.status, answer.bodyText, this.#remedy(DEVICE_CODES.identityUnreachable.code)));
+    } else if (this.#d.provider === 'microsoft') {
       const outcome = processTokenResponse(answer.status, answer.bodyText);
       if (outcome.kind === 'tokens') this.#life.onRefreshed(outcome.tokens, at);
       else if (outcome.kind === 'failed' && outcome.error.error === 'invalid_grant') this.#life.onRefreshRefused(outcome.error);
       else this.#failed(refused(outcome.kind === 'failed' || outcome.kind === 'declined' || outcome.kind === 'expired' ? outcome.error : { error: outcome.kind, codes: [], httpStatus: answer.status }, 'The token refresh failed'));
+      refreshed = outcome.kind === 'tokens';
     } else {
       const outcome = processGoogleTokenResponse(answer.status, answer.bodyText);
       if (outcome.ok) this.#life.onRefreshed(outcome.tokens, at);
       else if (outcome.problem === 'invalid-grant') this.#life.onRefreshRefused(outcome.error);
       else this.#failed(refused(outcome.error, googleRemedy(outcome.problem)));
+      refreshed = outcome.ok;
     }
     const after = this.#life.status;
     if (revalidating && after.name === 'active') this.#drift?.anchor();
@@ -243,10 +255,10 @@ export class OAuthService {
     await this.#persist();
     const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
     if (decision.kind === 'use') {
-      this.#d.events.record('oauth-refreshed', 'info', `OAuth 2.0 (${this.#d.provider}) access token refreshed`, { provider: this.#d.provider });
-      return { ok: true, accessToken: decision.accessToken };
+      if (refreshed) this.#d.events.record('oauth-refreshed', 'info', `OAuth 2.0 (${this.#d.provider}) access token refreshed`, { provider: this.#d.provider });
+      return { ok: true, accessToken: decision.accessToken, refreshed };
     }
-    return this.#unusable();
+    return { ...this.#unusable(), refreshed };
   }
 
   /**
@@ -254,12 +266,11 @@ export class OAuthService {
    * rule 7). An identity server that cannot be reached is worth trying again later (#849 is
    * transient); a void or refused grant needs the administrator.
    */
-  #unusable(): AccessTokenResult {
-    const state = this.status();
-    const code = state.problem?.code ?? DEVICE_CODES.oauthNotRegistered.code;
+  #unusable(problem: OAuthProblem | undefined = this.status().problem): AccessTokenResult {
+    const code = problem?.code ?? DEVICE_CODES.oauthNotRegistered.code;
     const entry = codeEntry(code);
-    const detail = state.problem?.detail;
-    return { ok: false, failure: { code, message: entry.admin, remedy: state.problem?.remedy ?? this.#remedy(code), transient: entry.transient, ...(detail ? { detail } : {}) } };
+    const detail = problem?.detail;
+    return { ok: false, failure: { code, message: entry.admin, remedy: problem?.remedy ?? this.#remedy(code), transient: entry.transient, ...(detail ? { detail } : {}) } };
   }
 
   // --- Internals --------------------------------------------------------------------------------

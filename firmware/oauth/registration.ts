@@ -147,6 +147,12 @@ export class Registration {
 }
 
 /** The identity server said no: #848, its words as the detail, the remedy for Entra's AADSTS number or else the caller's. */
+/** An identity server that answered with a 5xx: working again later, most likely (#849, transient). */
+export function unavailable(host: string, status: number, bodyText: string, remedy: string): OAuthProblem {
+  const error = /"error"\s*:\s*"([\w.-]{1,64})"/.exec(bodyText)?.[1];
+  return { code: DEVICE_CODES.identityUnreachable.code, detail: `${host} answered ${status}${error ? ` (${error})` : ''}: the service is not available now.`, remedy };
+}
+
 export function refused(error: OAuthError, remedy?: string): OAuthProblem {
   const aadsts = error.codes.length > 0 ? ` (AADSTS${error.codes[0]})` : '';
   const advice = entraRemedy(error.codes) ?? remedy;

@@ -8,7 +8,8 @@
  *   Remote UI answers, NVRAM present; includes loading and compiling the TypeScript. Median of 3.
  * - remote_ui_js_gzip_kb: all JavaScript of the built admin UI, gzip -9, summed. Goal <= 40.
  * - oauth_*: see oauth-bench.ts; scan_*: see scan-bench.ts; scan_unit_*: see scan-unit-bench.ts;
- *   smtp_*: see smtp-bench.ts.
+ *   smtp_*: see smtp-bench.ts; virtual_day_wall_ms: see virtual-day-bench.ts; lever_apply_ms: see
+ *   lever-bench.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -21,6 +22,8 @@ import { oauthFigures } from './oauth-bench.ts';
 import { scanFigures } from './scan-bench.ts';
 import { scanUnitFigures } from './scan-unit-bench.ts';
 import { smtpFigures } from './smtp-bench.ts';
+import { virtualDayFigures } from './virtual-day-bench.ts';
+import { leverFigures } from './lever-bench.ts';
 import { benchLine } from './bench-line.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -109,3 +112,5 @@ await oauthFigures();
 await scanFigures();
 await scanUnitFigures();
 await smtpFigures();
+await virtualDayFigures();
+await leverFigures();

@@ -12,19 +12,17 @@
  * answering the final ".", which widens the window so that some kills land in it.
  * The counts are printed: `power-cut: …`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import type { JobLogEntry } from '../../firmware/web/api-types.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { LoopbackServers } from '../support/loopback-servers.ts';
+import { startSimProcess, type SimProcess } from '../support/sim-process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const JOBS = 200;
 const PASSWORD = 'Power-cut-admin-1';
 const loopback = new LoopbackServers();
@@ -63,37 +61,13 @@ afterAll(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly remoteUi: string;
-  readonly control: string;
-  readonly factoryPassword: string;
-  readonly exited: Promise<void>;
-}
+type Running = SimProcess;
 
 /** Power on: the simulator in its own process, on the shared state directory. */
-async function powerOn(): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'device-sim/main.ts', '--port', '0', '--sim-port', '0', '--state-dir', stateDir, '--log-level', 'silent'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const found: Record<string, string> = {};
-  await new Promise<void>((ok, fail) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /Remote UI \(administrators\):\s+(\S+)|Simulator control \(testers\):\s+(\S+)|password from the label: (\S+)/.exec(line);
-      if (m?.[1]) found.remoteUi = m[1];
-      if (m?.[2]) found.control = m[2];
-      if (m?.[3]) found.password = m[3];
-      if (found.remoteUi && found.control && found.password) ok();
-    });
-    void exited.then(() => fail(new Error(`the simulator exited before it was ready: ${stderr}`)));
-  });
-  return { child, remoteUi: found.remoteUi!, control: found.control!, factoryPassword: found.password!, exited };
-}
+const powerOn = (): Promise<Running> => startSimProcess(stateDir);
 
 async function cut(running: Running): Promise<void> {
-  running.child.kill('SIGKILL');
-  await running.exited;
+  await running.kill();
 }
 
 async function admin(running: Running, first: boolean): Promise<ApiClient> {

@@ -125,3 +125,32 @@ export const benchFormStyles = css`
   }
   ${benchMessageStyles}
 `;
+
+/** The bench's lists: full-width tables with a shaded head row. */
+export const benchTableStyles = css`
+  table {
+    width: 100%;
+    border-collapse: collapse;
+    font-size: var(--text-small);
+  }
+  th,
+  td {
+    text-align: left;
+    padding: 2px 6px;
+    border-bottom: 1px solid var(--line-soft);
+    vertical-align: middle;
+  }
+  th {
+    font-weight: 500;
+    color: var(--label);
+    background: #f5f6f8;
+  }
+  /* A small label in a cell (a lever's name, a flag). */
+  .tag {
+    font-size: 11px;
+    color: var(--accent);
+    background: #e8f0f8;
+    padding: 0 var(--space-1);
+    white-space: nowrap;
+  }
+`;

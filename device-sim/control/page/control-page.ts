@@ -1,8 +1,9 @@
 /**
  * The tester's bench (`/control/`): the device clock against the host clock, levers that jump,
  * set, skew or reset the RTC, the power switch, the label on the device, and the device's events
- * as they happen (polled every second); below them the emulated identity services' directories
- * (identity-services.ts). No login: the bench listens on loopback only.
+ * as they happen (polled every second); below them the faults in force (faults-section.ts, from
+ * the same polled state), every lever of the bench as a form (lever-catalogue.ts), and the
+ * emulated identity services' directories (identity-services.ts). No login: the bench listens on loopback only.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { RTC_DRIFT_MAX_PPM, RTC_FACTORY_WALL_MS, WALL_PLAUSIBLE_AFTER_MS } from '../../../firmware/defaults.ts';
@@ -14,6 +15,9 @@ import { formatOffset, formatUtc } from './bench-time.ts';
 import { simApi } from './sim-api.ts';
 import { benchFormStyles, benchFrameStyles } from './bench-styles.ts';
 import './identity-services.ts';
+import './faults-section.ts';
+import './lever-catalogue.ts';
+import { WORLD_CHANGED } from './lever-form.ts';
 
 const POLL_MS = 1000;
 const EVENTS_KEPT = 500;
@@ -56,6 +60,9 @@ export class SimControlPage extends LitElement {
   constructor() {
     super();
     this.log = [];
+    // A lever was pulled or a fault cleared (the sections below send it up): the fault list and
+    // the clocks are read again now, not at the next poll.
+    this.addEventListener(WORLD_CHANGED, () => void this.state.refresh());
   }
 
   private async readEvents(): Promise<void> {
@@ -162,6 +169,8 @@ export class SimControlPage extends LitElement {
         <div>${s ? this.renderDevice(s) : html`<p>Asking the simulator…</p>`}</div>
         ${this.renderEvents()}
       </div>
+      <sim-faults .faults=${s?.faults}></sim-faults>
+      <sim-lever-catalogue></sim-lever-catalogue>
       <sim-identity-services></sim-identity-services>`;
   }
 
@@ -197,11 +206,13 @@ export class SimControlPage extends LitElement {
         <h2>Clocks</h2>
         <table class="clocks">
           <tr><th>Device clock (RTC, UTC)</th><td data-test="sim-device-time">${s.wallMs === null ? '—' : formatUtc(s.wallMs)}${notSet ? html` <span class="flag">not set</span>` : nothing}</td></tr>
+          <tr><th>World clock (servers, UTC)</th><td data-test="sim-world-time">${s.worldMs === null ? '—' : formatUtc(s.worldMs)}</td></tr>
           <tr><th>Host clock (UTC)</th><td data-test="sim-host-time">${s.hostMs === null ? '—' : formatUtc(s.hostMs)}</td></tr>
           <tr><th>Offset (device − host)</th><td data-test="sim-offset">${s.offsetMs === null ? '—' : formatOffset(s.offsetMs)}</td></tr>
           <tr><th>Drift</th><td data-test="sim-drift">${s.driftPpm === null ? '—' : `${s.driftPpm} ppm`}</td></tr>
           <tr><th>Since power-on (monotonic)</th><td data-test="sim-mono">${s.monoMs === null ? '—' : formatOffset(s.monoMs).slice(1)}</td></tr>
           ${s.virtualTime ? html`<tr><th>Time source</th><td>Virtual (advanced by hand)</td></tr>` : nothing}
+          <tr><th>Seed (random choices)</th><td data-test="sim-seed" class="seed">${s.seed ?? '—'}</td></tr>
         </table>
       </section>
       <section>

@@ -11,7 +11,7 @@ import { action, ApiTask, pending } from '../../../remote-ui/src/kit/api-task.ts
 import { describeError, type HttpResult } from '../../../remote-ui/src/kit/http-client.ts';
 import { formatUtc } from './bench-time.ts';
 import { simApi } from './sim-api.ts';
-import { benchFormStyles, benchHeadingStyles } from './bench-styles.ts';
+import { benchFormStyles, benchTableStyles, benchHeadingStyles } from './bench-styles.ts';
 
 const POLL_MS = 3000;
 const MAX_LIFETIME_S = 2 * 86_400;
@@ -277,6 +277,7 @@ export class SimIdentityServices extends LitElement {
   static override styles = [
     benchHeadingStyles,
     benchFormStyles,
+    benchTableStyles,
     css`
       :host {
         display: block;
@@ -291,23 +292,6 @@ export class SimIdentityServices extends LitElement {
         font-size: var(--text-small);
         margin: 10px 0 2px;
         color: #2b333b;
-      }
-      table {
-        width: 100%;
-        border-collapse: collapse;
-        font-size: var(--text-small);
-      }
-      th,
-      td {
-        text-align: left;
-        padding: 2px 6px;
-        border-bottom: 1px solid var(--line-soft);
-        vertical-align: middle;
-      }
-      th {
-        font-weight: 500;
-        color: var(--label);
-        background: #f5f6f8;
       }
       .num {
         text-align: right;
@@ -341,13 +325,6 @@ export class SimIdentityServices extends LitElement {
         font-size: 11px;
         padding: 0 6px;
         margin-left: 6px;
-      }
-      .tag {
-        font-size: 11px;
-        color: var(--accent);
-        background: #e8f0f8;
-        padding: 0 var(--space-1);
-        white-space: nowrap;
       }
       .warn {
         color: var(--warn-ink);

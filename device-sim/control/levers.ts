@@ -1,0 +1,776 @@
+/**
+ * Every lever of the tester's bench, in one table: its name, group, what it does, the zod schema
+ * of its arguments, an example, and what pulling it does (with the undo of a lasting fault). The
+ * control API (`GET /sim/api/levers`, `POST /sim/api/levers/:name`), the control page's forms,
+ * the CLI (`npm run sim -- …`) and the scenario steps are all driven from this table; a new lever
+ * is one entry here (lever-kit.ts says what an entry is made of, lever-bench.ts runs them).
+ *
+ * Arguments are flat objects of plain fields where the library's own shape is nested (a network
+ * fault is `{target, fault, afterBytes…}`, not `{target, spec: {kind…}}`), so forms and command
+ * lines can be made from the schema alone; the library checks its own shape again behind it.
+ */
+import { z } from 'zod';
+import { RTC_DRIFT_MAX_PPM } from '../../firmware/defaults.ts';
+import type { EmulatedMailService } from '../cloud/mail-servers.ts';
+import { smtpRuleSpecSchema } from '../cloud/smtp-rules.ts';
+import { exchangeBehavioursPatchSchema } from '../cloud/exchange-limits.ts';
+import { tlsLeverSchema } from '../cloud/tls-levers.ts';
+import { powerCutSchema, scannerFaultSchema } from '../printer-faults.ts';
+import {
+  accountSchema,
+  deviceCodeLifetimeSSchema,
+  grantIdSchema,
+  IDENTITY_ENDPOINTS,
+  identityEndpointSchema,
+  outageModeSchema,
+  passwordSchema,
+  pollIntervalSSchema,
+  slowDownPollsSchema,
+  userCodeSchema,
+} from '../cloud/identity-faults.ts';
+import type { RunningIdentityServices } from '../cloud/identity-server.ts';
+import type { LeverResult } from '../cloud/identity-views.ts';
+import { MAX_AFTER_BYTES, MAX_BANDWIDTH_BYTES_PER_S, MAX_FAULT_CONNECTIONS, MAX_LATENCY_MS, type NetFaultSpec } from '../hal/net-faults.ts';
+import { UnknownHostError } from '../hal/sim-network.ts';
+import { VirtualTimeSource } from '../hal/time-source.ts';
+import { advanceUntil } from '../hal/advance-until.ts';
+import { formatDurationMs, worldClockActionSchema } from '../hal/world-clock.ts';
+import { deviceEventSeen, panelJobInPhase } from '../advance-conditions.ts';
+import { EVENT_CODES } from '../../firmware/events.ts';
+import { PANEL_JOB_PHASES } from '../../firmware/web/api-types.ts';
+import { durationMs, durationS, sizeBytes } from '../cli/units.ts';
+import { lever, LeverError, leverValue, type Bench, type Lever } from './lever-kit.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Shared argument parts.
+
+const MAIL_SERVERS = { office365: 'smtp.office365.com', gmail: 'smtp.gmail.com' } as const;
+type MailServerName = keyof typeof MAIL_SERVERS;
+const mailServer = z.enum(Object.keys(MAIL_SERVERS) as [MailServerName, ...MailServerName[]]);
+const hostName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'a host name such as mail.example.com');
+/** A name, an address, `name:port` or `[v6]:port`, as SimNetwork takes it. */
+const netTarget = z.string().trim().min(1, 'a host name, an address or name:port such as smtp.office365.com:587').max(300);
+const email = z.string().trim().toLowerCase().max(254).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address such as scanner@contoso.com');
+const YEAR_MS = 366 * 86_400_000;
+
+function mailService(bench: Bench, server: MailServerName): EmulatedMailService {
+  return bench.cloud.servers[server];
+}
+
+function identityOf(bench: Bench): RunningIdentityServices {
+  const identity = bench.cloud.identity;
+  if (!identity) throw new LeverError('conflict', 'This simulator runs without the emulated identity services.');
+  return identity;
+}
+
+function poweredPrinter(bench: Bench): Bench['printer'] {
+  if (!bench.printer.powered) throw new LeverError('conflict', 'The printer is off: switch it on first.', undefined, 'powered-off');
+  return bench.printer;
+}
+
+function virtualTime(bench: Bench): VirtualTimeSource {
+  if (!(bench.time instanceof VirtualTimeSource)) {
+    throw new LeverError('conflict', 'The simulator runs in real time; start it with --virtual-time to advance time by hand.', undefined, 'real-time');
+  }
+  return bench.time;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network and DNS.
+
+const NET_FAULTS = ['dns-fail', 'refuse', 'blackhole', 'latency', 'bandwidth', 'reset', 'stall'] as const;
+
+const netFaultArgs = z
+  .strictObject({
+    target: netTarget,
+    fault: z.enum(NET_FAULTS),
+    latencyMs: z.number().int().min(0).max(MAX_LATENCY_MS).optional().describe('latency: one-way delay per chunk, ms'),
+    jitterMs: z.number().int().min(0).max(MAX_LATENCY_MS).optional().describe('latency: ± up to this much, seeded'),
+    bytesPerS: z.number().int().min(1).max(MAX_BANDWIDTH_BYTES_PER_S).optional().describe('bandwidth: bytes a second'),
+    afterBytes: z.number().int().min(0).max(MAX_AFTER_BYTES).optional().describe('reset, stall: bytes that pass first'),
+    direction: z.enum(['upstream', 'downstream', 'both', 'either']).optional().describe('upstream: device → server'),
+    connections: z.number().int().min(1).max(MAX_FAULT_CONNECTIONS).optional().describe('only the next N connections'),
+    probability: z.number().gt(0).lte(1).optional().describe('each connection with this chance (seeded)'),
+  })
+  .superRefine((a, ctx) => {
+    const need = (field: keyof typeof a, why: string) => a[field] === undefined && ctx.addIssue({ code: 'custom', path: [field], message: `needed for ${why}` });
+    const only = (field: keyof typeof a, kinds: readonly string[]) =>
+      a[field] !== undefined && !kinds.includes(a.fault) && ctx.addIssue({ code: 'custom', path: [field], message: `only for ${kinds.join(', ')}` });
+    if (a.fault === 'latency') need('latencyMs', 'latency');
+    if (a.fault === 'bandwidth') need('bytesPerS', 'bandwidth');
+    if (a.fault === 'reset') need('afterBytes', 'reset');
+    only('latencyMs', ['latency']);
+    only('jitterMs', ['latency']);
+    only('bytesPerS', ['bandwidth']);
+    only('afterBytes', ['reset', 'stall']);
+    only('direction', ['bandwidth', 'reset', 'stall']);
+    const directions: Record<string, readonly string[]> = { bandwidth: ['upstream', 'downstream', 'both'], reset: ['upstream', 'downstream', 'either'], stall: ['upstream', 'downstream', 'both'] };
+    const allowed = directions[a.fault];
+    if (a.direction !== undefined && allowed && !allowed.includes(a.direction)) {
+      ctx.addIssue({ code: 'custom', path: ['direction'], message: `for ${a.fault}: ${allowed.join(', ')}` });
+    }
+  });
+
+function netFaultSpec(a: z.output<typeof netFaultArgs>): NetFaultSpec {
+  switch (a.fault) {
+    case 'latency':
+      return { kind: 'latency', ms: a.latencyMs!, ...(a.jitterMs !== undefined ? { jitterMs: a.jitterMs } : {}) };
+    case 'bandwidth':
+      return { kind: 'bandwidth', bytesPerS: a.bytesPerS!, direction: (a.direction ?? 'both') as 'upstream' | 'downstream' | 'both' };
+    case 'reset':
+      return { kind: 'reset', afterBytes: a.afterBytes!, direction: (a.direction ?? 'either') as 'upstream' | 'downstream' | 'either' };
+    case 'stall':
+      return { kind: 'stall', afterBytes: a.afterBytes ?? 0, direction: (a.direction ?? 'both') as 'upstream' | 'downstream' | 'both' };
+    default:
+      return { kind: a.fault };
+  }
+}
+
+const NET_FAULT_WORDS: Record<(typeof NET_FAULTS)[number], (s: NetFaultSpec) => string> = {
+  'dns-fail': () => 'does not resolve',
+  refuse: () => 'refuses connections',
+  blackhole: () => 'swallows connections (no answer, no refusal)',
+  latency: (s) => (s.kind === 'latency' ? `is ${s.ms} ms slower each way${s.jitterMs ? ` (± ${s.jitterMs} ms)` : ''}` : ''),
+  bandwidth: (s) => (s.kind === 'bandwidth' ? `carries at most ${s.bytesPerS} bytes/s (${s.direction ?? 'both'})` : ''),
+  reset: (s) => (s.kind === 'reset' ? `resets the connection after ${s.afterBytes} bytes (${s.direction})` : ''),
+  stall: (s) => (s.kind === 'stall' ? `falls silent after ${s.afterBytes ?? 0} bytes (${s.direction})` : ''),
+};
+
+// ---------------------------------------------------------------------------------------------
+// The table.
+
+export const LEVERS = {
+  'net.fault': lever({
+    group: 'network',
+    summary: 'A network fault on a name, an address or name:port: dns-fail, refuse, blackhole, latency, bandwidth, reset after N bytes, stall',
+    makes: 'fault',
+    args: netFaultArgs,
+    example: { target: 'smtp.office365.com:587', fault: 'reset', afterBytes: 2_000_000, direction: 'upstream' },
+    cli: {
+      words: ['fault', 'net'],
+      positional: ['target'],
+      flags: {
+        'reset-after': { help: 'reset after SIZE bytes (e.g. 2MB), either direction', type: 'string', set: (a, v) => Object.assign(a, { fault: 'reset', afterBytes: sizeBytes(String(v)) }) },
+        'stall-after': { help: 'fall silent after SIZE bytes', type: 'string', set: (a, v) => Object.assign(a, { fault: 'stall', afterBytes: sizeBytes(String(v)) }) },
+        latency: { help: 'add DURATION each way (e.g. 300ms)', type: 'string', set: (a, v) => Object.assign(a, { fault: 'latency', latencyMs: durationMs(String(v)) }) },
+        bandwidth: { help: 'at most SIZE bytes a second (e.g. 64k)', type: 'string', set: (a, v) => Object.assign(a, { fault: 'bandwidth', bytesPerS: sizeBytes(String(v)) }) },
+        refuse: { help: 'refuse connections', type: 'boolean', set: (a) => Object.assign(a, { fault: 'refuse' }) },
+        blackhole: { help: 'swallow connections', type: 'boolean', set: (a) => Object.assign(a, { fault: 'blackhole' }) },
+        'dns-fail': { help: 'the name does not resolve', type: 'boolean', set: (a) => Object.assign(a, { fault: 'dns-fail' }) },
+      },
+    },
+    apply(bench, a) {
+      const spec = netFaultSpec(a);
+      let view;
+      try {
+        view = bench.network.addFault(a.target, spec, { ...(a.connections !== undefined ? { connections: a.connections } : {}), ...(a.probability !== undefined ? { probability: a.probability } : {}) });
+      } catch (e) {
+        if (e instanceof UnknownHostError) throw new LeverError('not-found', `There is no host ${e.host} in the simulated DNS: add it with dns.host, or name an address.`, 'target');
+        throw e;
+      }
+      const limits = [a.connections !== undefined ? `the next ${a.connections} connection${a.connections === 1 ? '' : 's'}` : '', a.probability !== undefined ? `with chance ${a.probability}` : ''].filter(Boolean);
+      const id = view.id;
+      return {
+        kind: 'fault',
+        target: view.target,
+        sentence: `${view.target} ${NET_FAULT_WORDS[a.fault](view.spec)}${limits.length ? ` (${limits.join(', ')})` : ''}.`,
+        detail: () => bench.network.faults().find((f) => f.id === id),
+        active: () => {
+          const now = bench.network.faults().find((f) => f.id === id);
+          return now !== undefined && now.connectionsLeft !== 0;
+        },
+        undo: () => void bench.network.removeFault(id),
+      };
+    },
+  }),
+
+  'dns.host': lever({
+    group: 'dns',
+    summary: "Add or re-point a host name in the simulated DNS, at an address or at another name's address (e.g. a customer's mail.example.com at smtp.gmail.com)",
+    makes: 'fault',
+    args: z.strictObject({ name: hostName, to: z.string().trim().toLowerCase().min(1, 'an address or a name in the simulated DNS').max(253) }),
+    example: { name: 'mail.example.com', to: 'smtp.gmail.com' },
+    cli: { words: ['dns', 'add'], positional: ['name', 'to'] },
+    apply(bench, a) {
+      const before = bench.network.lookup(a.name);
+      const to = bench.network.lookup(a.to) ?? a.to;
+      try {
+        bench.network.addHost(a.name, a.to);
+      } catch {
+        throw new LeverError('not-found', `${a.to} is neither an address nor a name in the simulated DNS.`, 'to');
+      }
+      return {
+        kind: 'fault',
+        target: a.name,
+        sentence: `${a.name} resolves to ${to}${a.to !== to ? ` (${a.to})` : ''}${before !== undefined ? `, not ${before}` : ''}.`,
+        undo: () => (before === undefined ? void bench.network.removeHost(a.name) : bench.network.addHost(a.name, before)),
+      };
+    },
+  }),
+
+  'dns.remove': lever({
+    group: 'dns',
+    summary: 'Take a host name out of the simulated DNS (the name no longer resolves)',
+    makes: 'fault',
+    args: z.strictObject({ name: hostName }),
+    example: { name: 'smtp.gmail.com' },
+    cli: { words: ['dns', 'remove'], positional: ['name'] },
+    apply(bench, a) {
+      const before = bench.network.lookup(a.name);
+      if (before === undefined) throw new LeverError('not-found', `There is no host ${a.name} in the simulated DNS.`, 'name');
+      bench.network.removeHost(a.name);
+      return { kind: 'fault', target: a.name, sentence: `${a.name} is gone from the DNS (it was ${before}).`, undo: () => bench.network.addHost(a.name, before) };
+    },
+  }),
+
+  'smtp.rule': lever({
+    group: 'smtp',
+    summary: 'A rule on an emulated mail server: on greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA or the final dot, reply, delay, disconnect or stall; times, nth or a chance',
+    makes: 'fault',
+    args: z.strictObject({ server: mailServer, rule: smtpRuleSpecSchema }),
+    example: { server: 'office365', rule: { on: 'mail', act: { reply: { code: 421, enhanced: '4.7.0', text: 'Try again later' } }, times: 2 } },
+    cli: {
+      words: ['smtp'],
+      positional: ['server'],
+      flags: {
+        on: { help: 'GREETING, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA or DOT', type: 'string', set: (a, v) => void (ruleOf(a).on = String(v).toLowerCase()) },
+        reply: { help: '"CODE [x.y.z] TEXT", e.g. "421 4.7.0 Try again later"', type: 'string', set: (a, v) => void (ruleOf(a).act = { reply: replyFromText(String(v)) }) },
+        delay: { help: 'wait DURATION before going on (e.g. 30s)', type: 'string', set: (a, v) => void (ruleOf(a).act = { delayMs: durationMs(String(v)) }) },
+        disconnect: { help: 'drop the connection', type: 'boolean', set: (a) => void (ruleOf(a).act = { disconnect: true }) },
+        stall: { help: 'fall silent', type: 'boolean', set: (a) => void (ruleOf(a).act = { stall: true }) },
+        match: { help: 'only commands containing TEXT', type: 'string', set: (a, v) => void (ruleOf(a).match = String(v)) },
+        times: { help: 'act N times, then normal', type: 'string', set: (a, v) => void (ruleOf(a).times = Number(v)) },
+        nth: { help: 'act on the Nth matching command', type: 'string', set: (a, v) => void (ruleOf(a).nth = Number(v)) },
+        probability: { help: 'act with this chance (seeded)', type: 'string', set: (a, v) => void (ruleOf(a).probability = Number(v)) },
+      },
+    },
+    apply(bench, a) {
+      const service = mailService(bench, a.server);
+      const view = service.addRule(a.rule);
+      const id = view.id;
+      const rule = () => service.rules().find((r) => r.id === id);
+      return {
+        kind: 'fault',
+        target: service.hostName,
+        sentence: `${service.hostName} ${ruleWords(a.rule)}.`,
+        detail: rule,
+        active: () => rule()?.spent === false,
+        undo: () => void service.removeRule(id),
+      };
+    },
+  }),
+
+  'mail.account': lever({
+    group: 'smtp',
+    summary: "A mailbox's settings on an emulated mail server: app password, refuse AUTH, SMTP AUTH disabled, Send As rights",
+    makes: 'fault',
+    args: z.strictObject({
+      server: mailServer,
+      user: email,
+      appPassword: z.string().min(1).max(256).optional().describe('the password AUTH PLAIN/LOGIN takes (Gmail: an app password)'),
+      refuseAuth: z.boolean().optional(),
+      smtpAuthDisabled: z.boolean().optional().describe('Office 365: 535 5.7.139 after good credentials'),
+      sendAs: z.array(email).max(50).optional().describe('other From addresses this mailbox may use'),
+    }),
+    example: { server: 'gmail', user: 'scanner@gmail.com', appPassword: 'abcd efgh ijkl mnop' },
+    cli: { words: ['mail', 'account'], positional: ['server', 'user'] },
+    apply(bench, a) {
+      const service = mailService(bench, a.server);
+      const before = service.account(a.user);
+      const { server: _server, user, ...settings } = a;
+      service.setAccount(user, { ...before, ...settings });
+      const words = [
+        a.appPassword !== undefined ? 'has an app password' : '',
+        a.refuseAuth ? 'is refused at AUTH' : a.refuseAuth === false ? 'is not refused at AUTH' : '',
+        a.smtpAuthDisabled ? 'has SMTP AUTH disabled' : a.smtpAuthDisabled === false ? 'has SMTP AUTH enabled' : '',
+        a.sendAs ? `may send as ${a.sendAs.join(', ') || 'nobody else'}` : '',
+      ].filter(Boolean);
+      return {
+        kind: 'fault',
+        target: `${service.hostName} ${user}`,
+        sentence: `On ${service.hostName}, ${user} ${words.join(', ') || 'keeps its settings'}.`,
+        undo: () => service.setAccount(user, before),
+      };
+    },
+  }),
+
+  'mail.size': lever({
+    group: 'smtp',
+    summary: 'The SIZE an emulated mail server advertises and enforces, octets (0: no limit)',
+    makes: 'fault',
+    args: z.strictObject({ server: mailServer, octets: z.number().int().min(0).max(2 ** 40) }),
+    example: { server: 'gmail', octets: 1_000_000 },
+    cli: { words: ['mail', 'size'], positional: ['server', 'octets'] },
+    apply(bench, a) {
+      const service = mailService(bench, a.server);
+      const before = service.sizeOctets;
+      service.setSizeOctets(a.octets);
+      return {
+        kind: 'fault',
+        target: service.hostName,
+        sentence: `${service.hostName} takes messages of ${a.octets === 0 ? 'any size' : `at most ${a.octets} octets`} (was ${before === 0 ? 'no limit' : before}).`,
+        undo: () => service.setSizeOctets(before),
+      };
+    },
+  }),
+
+  'exchange.limits': lever({
+    group: 'smtp',
+    summary: "Exchange Online's behaviours on the emulated Office 365: concurrent submissions, message rate, recipient quota, continuous-error throttling, basic authentication retired",
+    makes: 'fault',
+    args: exchangeBehavioursPatchSchema,
+    example: { concurrentSubmissions: true, messageRate: { messages: 30 } },
+    cli: { words: ['exchange', 'limits'] },
+    apply(bench, a) {
+      const service = bench.cloud.servers.office365;
+      const before = service.exchangeBehaviours()!;
+      const now = service.setExchangeBehaviours(a);
+      const on = [
+        now.concurrentSubmissions && `at most ${now.concurrentSubmissions.limit} concurrent submissions`,
+        now.messageRate && `${now.messageRate.messages} messages a ${now.messageRate.windowMs / 60_000} min (${now.messageRate.mode === 'delay' ? 'delayed' : 'refused'} beyond)`,
+        now.recipientQuota && `${now.recipientQuota.recipients} recipients a ${now.recipientQuota.windowMs / 3_600_000} h`,
+        now.continuousErrors && `throttling after ${now.continuousErrors.failures} errors`,
+        now.basicAuthRetired && 'basic authentication retired',
+      ].filter(Boolean);
+      return {
+        kind: 'fault',
+        target: service.hostName,
+        sentence: `Office 365 runs with ${on.join(', ') || 'no Exchange Online limits'}.`,
+        detail: () => service.exchangeBehaviours(),
+        undo: () => void service.setExchangeBehaviours(Object.fromEntries(Object.entries(before).map(([k, v]) => [k, v === false ? false : v]))),
+      };
+    },
+  }),
+
+  'exchange.tenant-smtp-auth': lever({
+    group: 'smtp',
+    summary: 'SMTP AUTH switched off for the whole Office 365 tenant (every mailbox gets 535 5.7.139)',
+    makes: 'fault',
+    args: z.strictObject({}),
+    example: {},
+    apply(bench) {
+      const service = bench.cloud.servers.office365;
+      const before = service.faults;
+      service.setFaults({ ...before, smtpAuthDisabledForTenant: true });
+      return {
+        kind: 'fault',
+        target: service.hostName,
+        sentence: 'Office 365 has SMTP AUTH disabled for the tenant.',
+        undo: () => service.setFaults({ ...service.faults, smtpAuthDisabledForTenant: before.smtpAuthDisabledForTenant ?? false }),
+      };
+    },
+  }),
+
+  'tls.server': lever({
+    group: 'tls',
+    summary: 'What an emulated server presents: an expired, not yet valid, wrong-host, untrusted, leaf-only, self-signed or wildcard certificate (RSA, ECDSA or both), and the TLS versions it accepts',
+    makes: 'fault',
+    args: tlsLeverSchema,
+    example: { server: 'gmail', preset: 'expired' },
+    cli: { words: ['tls'], positional: ['server'] },
+    async apply(bench, a) {
+      const view = await bench.cloud.tls.apply(a);
+      return {
+        kind: 'fault',
+        target: view.host,
+        sentence: view.sentence,
+        detail: () => bench.cloud.tls.state(a.server),
+        undo: () => void bench.cloud.tls.restore(a.server),
+      };
+    },
+  }),
+
+  'identity.outage': lever({
+    group: 'identity',
+    summary: 'An identity endpoint answers 500/502/503/504 (in the service\'s own words, optionally with Retry-After) or accepts and never answers',
+    makes: 'fault',
+    args: z.strictObject({ endpoint: identityEndpointSchema, mode: outageModeSchema }),
+    example: { endpoint: 'entra-token', mode: { kind: 'status', status: 503, retryAfterS: 30 } },
+    cli: {
+      words: ['identity', 'outage'],
+      positional: ['endpoint'],
+      flags: {
+        status: { help: 'answer 500, 502, 503 or 504', type: 'string', set: (a, v) => void (a.mode = { ...(a.mode as object), kind: 'status', status: Number(v) }) },
+        'retry-after': { help: 'with Retry-After: SECONDS', type: 'string', set: (a, v) => void (a.mode = { ...(a.mode as object), kind: 'status', retryAfterS: durationS(String(v)) }) },
+        timeout: { help: 'accept and never answer', type: 'boolean', set: (a) => void (a.mode = { kind: 'timeout' }) },
+      },
+    },
+    apply(bench, a) {
+      const identity = identityOf(bench);
+      leverValue(identity.setOutage(a.endpoint, a.mode));
+      const { host, requests } = IDENTITY_ENDPOINTS[a.endpoint];
+      return {
+        kind: 'fault',
+        target: `${host} ${a.endpoint}`,
+        sentence: `${host} ${requests} ${a.mode.kind === 'timeout' ? 'accepts and never answers' : `answers ${a.mode.status}${a.mode.retryAfterS !== undefined ? ` with Retry-After: ${a.mode.retryAfterS}` : ''}`}.`,
+        detail: () => identity.outages().find((o) => o.endpoint === a.endpoint),
+        active: () => identity.outages().some((o) => o.endpoint === a.endpoint),
+        undo: () => void identity.setOutage(a.endpoint, undefined),
+      };
+    },
+  }),
+
+  'identity.slow-down': lever({
+    group: 'identity',
+    summary: 'Entra ID answers slow_down to the next N device-code polls',
+    makes: 'fault',
+    args: z.strictObject({ polls: slowDownPollsSchema.min(1) }),
+    example: { polls: 3 },
+    apply(bench, a) {
+      const entra = identityOf(bench).entra;
+      leverValue(entra.setSlowDown(a.polls));
+      return {
+        kind: 'fault',
+        target: 'login.microsoftonline.com',
+        sentence: `Entra ID answers slow_down to the next ${a.polls} device-code polls.`,
+        detail: () => entra.pollingView().slowDownPolls,
+        active: () => entra.pollingView().slowDownPolls > 0,
+        undo: () => void entra.setSlowDown(0),
+      };
+    },
+  }),
+
+  'identity.pending-forever': lever({
+    group: 'identity',
+    summary: 'Entra ID answers authorization_pending to every device-code poll, approved or not',
+    makes: 'fault',
+    args: z.strictObject({}),
+    example: {},
+    apply(bench) {
+      const entra = identityOf(bench).entra;
+      leverValue(entra.setPendingForever(true));
+      return { kind: 'fault', target: 'login.microsoftonline.com', sentence: 'Entra ID answers authorization_pending to every device-code poll.', undo: () => void entra.setPendingForever(false) };
+    },
+  }),
+
+  'identity.device-codes': lever({
+    group: 'identity',
+    summary: 'New Entra device codes ask for another poll interval and/or live another time',
+    makes: 'fault',
+    args: z
+      .strictObject({ pollIntervalS: pollIntervalSSchema.optional(), expiresInS: deviceCodeLifetimeSSchema.optional() })
+      .refine((a) => a.pollIntervalS !== undefined || a.expiresInS !== undefined, { message: 'pollIntervalS, expiresInS or both', path: ['pollIntervalS'] }),
+    example: { pollIntervalS: 90 },
+    apply(bench, a) {
+      const entra = identityOf(bench).entra;
+      const before = entra.pollingView();
+      if (a.pollIntervalS !== undefined) leverValue(entra.setPollIntervalS(a.pollIntervalS));
+      if (a.expiresInS !== undefined) leverValue(entra.setDeviceCodeLifetimeS(a.expiresInS));
+      const now = entra.pollingView();
+      return {
+        kind: 'fault',
+        target: 'login.microsoftonline.com',
+        sentence: `New Entra device codes ask for a poll every ${now.pollIntervalS} s and expire after ${now.deviceCodeExpiresInS} s.`,
+        undo: () => {
+          entra.setPollIntervalS(before.pollIntervalS === before.defaultPollIntervalS ? undefined : before.pollIntervalS);
+          entra.setDeviceCodeLifetimeS(before.deviceCodeExpiresInS === before.defaultDeviceCodeExpiresInS ? undefined : before.deviceCodeExpiresInS);
+        },
+      };
+    },
+  }),
+
+  'identity.approve': lever({
+    group: 'identity',
+    summary: 'A user approves a device code, as on the Microsoft sign-in page',
+    makes: 'action',
+    args: z.strictObject({ userCode: userCodeSchema, user: accountSchema }),
+    example: { userCode: 'YZMYLD4K', user: 'alice@contoso.com' },
+    cli: { words: ['identity', 'approve'], positional: ['userCode', 'user'] },
+    apply(bench, a) {
+      const view = leverValue(identityOf(bench).entra.approveUserCode(a.userCode, a.user));
+      return { kind: 'action', sentence: `${a.user} approved ${view.userCode}.`, result: view };
+    },
+  }),
+
+  'identity.decline': lever({
+    group: 'identity',
+    summary: 'The user presses Cancel for a device code (the device is told authorization_declined)',
+    makes: 'action',
+    args: z.strictObject({ userCode: userCodeSchema }),
+    example: { userCode: 'YZMYLD4K' },
+    cli: { words: ['identity', 'decline'], positional: ['userCode'] },
+    apply(bench, a) {
+      const view = leverValue(identityOf(bench).entra.declineUserCode(a.userCode));
+      return { kind: 'action', sentence: `${view.userCode} was declined.`, result: view };
+    },
+  }),
+
+  'identity.expire-tokens': lever({
+    group: 'identity',
+    summary: 'Every access token a provider has issued so far is expired now (a refresh still works)',
+    makes: 'fault',
+    args: z.strictObject({ provider: z.enum(['entra', 'google']) }),
+    example: { provider: 'entra' },
+    apply(bench, a) {
+      const levers = identityOf(bench)[a.provider].tokenLevers;
+      const view = leverValue(levers.expireAccessTokens());
+      return {
+        kind: 'fault',
+        target: a.provider,
+        sentence: `${a.provider === 'entra' ? 'Entra ID' : 'Google'} access tokens issued so far are expired (${view.expiredAccessTokens?.tokens ?? 0} were live).`,
+        undo: () => void levers.restoreAccessTokens(),
+      };
+    },
+  }),
+
+  'identity.revoke-grant': lever({
+    group: 'identity',
+    summary: "One grant's refresh token is refused as revoked (see the grants in GET /sim/api/state)",
+    makes: 'fault',
+    args: z.strictObject({ provider: z.enum(['entra', 'google']), grantId: grantIdSchema }),
+    example: { provider: 'entra', grantId: 'g-1' },
+    apply(bench, a) {
+      const levers = identityOf(bench)[a.provider].tokenLevers;
+      const grant = leverValue(levers.revokeGrant(a.grantId));
+      return { kind: 'fault', target: `${a.provider} ${grant.id}`, sentence: `Grant ${grant.id} (${grant.user}) is revoked.`, undo: () => void levers.restoreGrant(grant.id) };
+    },
+  }),
+
+  'identity.password': lever({
+    group: 'identity',
+    summary: 'The sign-in pages ask this account for a password (the password step can be rehearsed, right or wrong)',
+    makes: 'fault',
+    args: z.strictObject({ provider: z.enum(['entra', 'google']), user: accountSchema, password: passwordSchema }),
+    example: { provider: 'entra', user: 'alice@contoso.com', password: 'Correct-Horse-1' },
+    apply(bench, a) {
+      const service = identityOf(bench)[a.provider];
+      const setPassword = (password: string | undefined) => service.setPassword(a.user, password) as LeverResult<unknown>;
+      leverValue(setPassword(a.password));
+      return { kind: 'fault', target: `${a.provider} ${a.user}`, sentence: `${a.user} signs in with a password.`, undo: () => void setPassword(undefined) };
+    },
+  }),
+
+  'clock.device': lever({
+    group: 'clock',
+    summary: "The device's RTC: set it, jump it, let it drift, or lose the battery (the device sees a clock change)",
+    makes: 'action',
+    args: z.discriminatedUnion('action', [
+      z.strictObject({ action: z.literal('set'), wallMs: z.number().int().min(0).max(4_102_444_800_000) }),
+      z.strictObject({ action: z.literal('jump'), deltaMs: z.number().int().min(-100 * YEAR_MS).max(100 * YEAR_MS) }),
+      z.strictObject({ action: z.literal('drift'), ppm: z.number().min(-RTC_DRIFT_MAX_PPM).max(RTC_DRIFT_MAX_PPM) }),
+      z.strictObject({ action: z.literal('battery-loss') }),
+    ]),
+    example: { action: 'jump', deltaMs: 600_000 },
+    cli: {
+      words: ['clock', 'device'],
+      flags: {
+        set: { help: 'set it to an ISO date-time', type: 'string', set: (a, v) => Object.assign(a, { action: 'set', wallMs: isoMs(String(v)) }) },
+        jump: { help: 'jump by DURATION (e.g. +10m, -1d)', type: 'string', set: (a, v) => Object.assign(a, { action: 'jump', deltaMs: durationMs(String(v)) }) },
+        drift: { help: 'drift PPM', type: 'string', set: (a, v) => Object.assign(a, { action: 'drift', ppm: Number(v) }) },
+        'battery-loss': { help: 'the RTC loses its battery', type: 'boolean', set: (a) => Object.assign(a, { action: 'battery-loss' }) },
+      },
+    },
+    apply(bench, a) {
+      const clock = poweredPrinter(bench).clock;
+      switch (a.action) {
+        case 'set':
+          clock.setWallMs(a.wallMs, 'tester-set');
+          return { kind: 'action', sentence: `The device clock was set to ${new Date(a.wallMs).toISOString()}.` };
+        case 'jump':
+          clock.jump(a.deltaMs);
+          return { kind: 'action', sentence: `The device clock jumped ${a.deltaMs >= 0 ? '+' : ''}${a.deltaMs} ms.` };
+        case 'drift':
+          clock.setDriftPpm(a.ppm);
+          return { kind: 'action', sentence: `The device clock drifts ${a.ppm} ppm.` };
+        case 'battery-loss':
+          clock.batteryLoss();
+          return { kind: 'action', sentence: 'The RTC lost its battery.' };
+      }
+    },
+  }),
+
+  'clock.world': lever({
+    group: 'clock',
+    summary: "The world clock (what the servers believe the time is): set, jump or drift it apart from the device clock, so skew is made without touching the device; reset is the undo",
+    makes: 'fault',
+    args: worldClockActionSchema,
+    example: { action: 'jump', deltaMs: 600_000 },
+    cli: {
+      words: ['clock', 'world'],
+      flags: {
+        set: { help: 'set it to an ISO date-time', type: 'string', set: (a, v) => Object.assign(a, { action: 'set', worldMs: isoMs(String(v)) }) },
+        jump: { help: 'jump by DURATION (e.g. +10m, -1d)', type: 'string', set: (a, v) => Object.assign(a, { action: 'jump', deltaMs: durationMs(String(v)) }) },
+        drift: { help: 'drift PPM', type: 'string', set: (a, v) => Object.assign(a, { action: 'drift', ppm: Number(v) }) },
+        reset: { help: 'back to true time', type: 'boolean', set: (a) => Object.assign(a, { action: 'reset' }) },
+      },
+    },
+    apply(bench, a) {
+      const before = bench.world.view();
+      const now = bench.world.apply(a);
+      return {
+        kind: 'fault',
+        target: 'world clock',
+        sentence: now.sentence,
+        detail: () => bench.world.view(),
+        undo: () => {
+          bench.world.reset();
+          if (before.offsetMs !== 0) bench.world.jump(before.offsetMs);
+          if (before.driftPpm !== 0) bench.world.setDriftPpm(before.driftPpm);
+        },
+      };
+    },
+  }),
+
+  'time.advance': lever({
+    group: 'clock',
+    summary: 'Move virtual time forward (only with --virtual-time), letting every timer of the device and the world fire and its I/O finish; with `until`, stop as soon as a device event is recorded or a panel job reaches a phase',
+    makes: 'action',
+    args: z.strictObject({
+      ms: z.number().int().min(0).max(YEAR_MS).describe('how far at most, ms'),
+      until: z
+        .strictObject({
+          event: z.enum(EVENT_CODES).optional().describe('a device event code, e.g. send-job-delivered'),
+          jobPhase: z.enum(PANEL_JOB_PHASES).optional().describe("the newest panel job's phase (or jobId's)"),
+          jobId: z.string().trim().min(1).max(64).optional(),
+        })
+        .refine((u) => u.event !== undefined || u.jobPhase !== undefined, { message: 'event, jobPhase or both', path: ['event'] })
+        .optional(),
+    }),
+    example: { ms: 3_600_000 },
+    cli: {
+      words: ['advance'],
+      positional: ['ms'],
+      flags: {
+        'until-event': { help: 'stop once the device records EVENT', type: 'string', set: (a, v) => void (a.until = { ...(a.until as object), event: String(v) }) },
+        'until-job': { help: 'stop once the newest panel job is in PHASE', type: 'string', set: (a, v) => void (a.until = { ...(a.until as object), jobPhase: String(v) }) },
+      },
+    },
+    async apply(bench, a) {
+      const source = virtualTime(bench);
+      const printer = poweredPrinter(bench);
+      const until = a.until;
+      const checks: (() => boolean | Promise<boolean>)[] = [];
+      if (until?.event !== undefined) checks.push(deviceEventSeen(printer, { code: until.event }));
+      if (until?.jobPhase !== undefined) checks.push(panelJobInPhase(printer, { phases: until.jobPhase, ...(until.jobId !== undefined ? { jobId: until.jobId } : {}) }));
+      const predicate = async () => {
+        for (const check of checks) if (await check()) return true;
+        return false;
+      };
+      const done = await advanceUntil(source, predicate, { boundMs: a.ms });
+      const what = [until?.event, until?.jobPhase && `job ${until.jobPhase}`].filter(Boolean).join(' or ');
+      return {
+        kind: 'action',
+        sentence: until
+          ? done.met
+            ? `Virtual time moved ${formatDurationMs(done.advancedMs)} until ${what}.`
+            : `Virtual time moved ${formatDurationMs(done.advancedMs)}; ${what} did not happen.`
+          : `Virtual time moved ${formatDurationMs(done.advancedMs)}.`,
+        result: { met: until ? done.met : true, advancedMs: done.advancedMs },
+      };
+    },
+  }),
+
+  'power.switch': lever({
+    group: 'power',
+    summary: 'The power switch: off, on, or a cycle (off then on)',
+    makes: 'action',
+    args: z.strictObject({ action: z.enum(['cycle', 'off', 'on']) }),
+    example: { action: 'cycle' },
+    cli: { words: ['power'], positional: ['action'] },
+    async apply(bench, a) {
+      if (a.action === 'cycle') await bench.printer.powerCycle();
+      else if (a.action === 'off') await bench.printer.powerOff();
+      else await bench.printer.powerOn();
+      return { kind: 'action', sentence: a.action === 'cycle' ? 'The printer was switched off and on.' : `The printer was switched ${a.action}.` };
+    },
+  }),
+
+  'power.cut': lever({
+    group: 'power',
+    summary: "Cut the power at a named point, on its nth occurrence: an NVRAM record's write stage, the spool's, a job phase (after-final-dot: the dot sent, the reply not read) or an SMTP step",
+    makes: 'fault',
+    args: powerCutSchema,
+    example: { at: 'job:after-final-dot' },
+    cli: { words: ['power', 'cut'] },
+    apply(bench, a) {
+      const cut = bench.printer.faults.armPowerCut(a);
+      const now = () => bench.printer.faults.view().powerCuts;
+      const find = () => [...now().armed, ...now().fired].find((c) => c.id === cut.id);
+      return {
+        kind: 'fault',
+        target: cut.at,
+        sentence: cut.sentence,
+        detail: find,
+        active: () => find()?.state === 'armed',
+        undo: () => void bench.printer.faults.disarm(cut.id),
+      };
+    },
+  }),
+
+  'scanner.fault': lever({
+    group: 'scanner',
+    summary: 'The scanner fails: the scan unit dies or stalls after N pages, the paper jams after N pages, or the spool is only so big',
+    makes: 'fault',
+    args: scannerFaultSchema,
+    example: { kind: 'paper-jam', afterPages: 1 },
+    cli: { words: ['scanner'], positional: ['kind'] },
+    apply(bench, a) {
+      const fault = bench.printer.faults.addScannerFault(a);
+      const find = () => bench.printer.faults.view().scanner.find((f) => f.id === fault.id);
+      return {
+        kind: 'fault',
+        target: 'scanner',
+        sentence: fault.sentence,
+        detail: find,
+        active: () => find() !== undefined,
+        undo: () => void bench.printer.faults.disarm(fault.id),
+      };
+    },
+  }),
+
+  'random.seed': lever({
+    group: 'random',
+    summary: "Seed every random choice of the simulator from now on (fault chances, jitter, the mail servers' choices)",
+    makes: 'action',
+    args: z.strictObject({ seed: z.union([z.number().int().min(0).max(2 ** 53 - 1), z.string().trim().min(1).max(64)]) }),
+    example: { seed: 42 },
+    cli: { words: ['seed'], positional: ['seed'] },
+    apply(bench, a) {
+      bench.random.reseed(a.seed);
+      return { kind: 'action', sentence: `The simulator's random choices follow seed ${bench.random.seed} from now on.` };
+    },
+  }),
+} satisfies Record<string, Lever<z.ZodType>>;
+
+export type LeverName = keyof typeof LEVERS;
+export const LEVER_NAMES = Object.keys(LEVERS) as LeverName[];
+
+/** The `rule` of smtp.rule's arguments, made on first use (the CLI fills it flag by flag). */
+function ruleOf(args: Record<string, unknown>): Record<string, unknown> {
+  return (args.rule ??= {}) as Record<string, unknown>;
+}
+
+/** "421 4.7.0 Try again later" as a rule's reply. */
+function replyFromText(text: string): { code: number; enhanced?: string; text: string } {
+  const m = /^\s*(\d{3})(?:\s+([245]\.\d{1,3}\.\d{1,3}))?\s+(.+)$/.exec(text);
+  if (!m) throw new Error(`--reply: "CODE [x.y.z] TEXT" such as "421 4.7.0 Try again later", not ${JSON.stringify(text)}`);
+  return { code: Number(m[1]), ...(m[2] !== undefined ? { enhanced: m[2] } : {}), text: m[3]! };
+}
+
+function isoMs(text: string): number {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new Error(`not a date-time such as 2027-01-31T12:00:00Z: ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** An SMTP rule in words, for the fault list. */
+function ruleWords(rule: z.output<typeof smtpRuleSpecSchema>): string {
+  const act = rule.act;
+  const does =
+    'reply' in act
+      ? `answers ${act.reply.code}${act.reply.enhanced ? ` ${act.reply.enhanced}` : ''} ${act.reply.text}`
+      : 'delayMs' in act
+        ? `waits ${act.delayMs} ms`
+        : 'disconnect' in act
+          ? 'drops the connection'
+          : 'falls silent';
+  const limit = [rule.times !== undefined ? `${rule.times} time${rule.times === 1 ? '' : 's'}` : '', rule.nth !== undefined ? `at match ${rule.nth}` : '', rule.probability !== undefined ? `with chance ${rule.probability}` : '']
+    .filter(Boolean)
+    .join(', ');
+  return `${does} at ${rule.on.toUpperCase()}${rule.match !== undefined ? ` matching ${typeof rule.match === 'string' ? rule.match : `/${rule.match.regex}/`}` : ''}${limit ? ` (${limit})` : ''}`;
+}
+

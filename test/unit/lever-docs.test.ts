@@ -1,0 +1,31 @@
+/**
+ * docs/testing.md carries the lever reference made from the lever table (device-sim/cli/lever-docs.ts):
+ * a lever added, renamed or re-worded without `npm run docs:levers` fails here. And each lever's
+ * command-line example parses back to the arguments of its API example.
+ */
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { leverArgs } from '../../device-sim/cli/lever-cli.ts';
+import { cliExample, DOC_FILE, documentWithReference } from '../../device-sim/cli/lever-docs.ts';
+import { LEVERS, LEVER_NAMES } from '../../device-sim/control/levers.ts';
+
+/** A shell line's words (single quotes as the examples write them). */
+function shellWords(line: string): string[] {
+  return [...line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]!));
+}
+
+describe('the lever reference in docs/testing.md', () => {
+  it('is the one the lever table makes (run npm run docs:levers)', async () => {
+    expect(await readFile(DOC_FILE, 'utf8')).toBe(await documentWithReference());
+  });
+
+  it.each(LEVER_NAMES)('%s: the command-line example means the API example', (name) => {
+    const words = shellWords(cliExample(name)).slice(4);
+    const leverWords = LEVERS[name].cli?.words ?? name.split('.');
+    expect(words.slice(0, leverWords.length)).toEqual([...leverWords]);
+    const parsed = LEVERS[name].args.safeParse(leverArgs(name, words.slice(leverWords.length)));
+    const expected = LEVERS[name].args.safeParse(LEVERS[name].example);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    expect(parsed.data).toEqual(expected.data);
+  });
+});
