@@ -110,6 +110,38 @@ export class RandomStream {
   }
 }
 
+// Emulated ids and tokens drawn from a stream: the same seed gives the same ones, so a run that
+// shows one in a log can be repeated with it.
+
+/** `length` random bytes in base64url without padding (RFC 4648 §5), as `Buffer#toString('base64url')` writes them. */
+export function base64url(stream: RandomStream, length: number): string {
+  let binary = '';
+  for (const byte of stream.bytes(length)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** A version 4 UUID (RFC 9562 §5.4, formerly RFC 4122 §4.4) from 16 random bytes, lower case as `randomUUID` gives it. */
+export function uuid(stream: RandomStream): string {
+  const b = stream.bytes(16);
+  b[6] = (b[6]! & 0x0f) | 0x40; // version 4
+  b[8] = (b[8]! & 0x3f) | 0x80; // variant 10xx
+  let h = '';
+  for (const byte of b) h += byte.toString(16).padStart(2, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * `draw()` again until it gives a value `taken` does not hold. After a reseed to a seed the run
+ * already used, the streams replay values handed out before: an id or token still in use must not
+ * be handed out a second time (two users on one access token).
+ */
+export function drawUnused(draw: () => string, taken: { has(value: string): boolean }): string {
+  for (;;) {
+    const value = draw();
+    if (!taken.has(value)) return value;
+  }
+}
+
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }

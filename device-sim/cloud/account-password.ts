@@ -13,6 +13,7 @@ export class AccountPassword {
   readonly #hash: Buffer;
 
   private constructor(password: string) {
+    // From node:crypto, not the seeded SimRandom: a salt is not a choice a tester replays.
     this.#salt = randomBytes(SALT_BYTES);
     this.#hash = scryptSync(password, this.#salt, HASH_BYTES);
   }

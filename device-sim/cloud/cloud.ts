@@ -18,7 +18,7 @@
  */
 import type { SimNetwork } from '../hal/sim-network.ts';
 import type { Schedule } from '../hal/time-source.ts';
-import type { SimRandom } from '../sim-random.ts';
+import { SimRandom } from '../sim-random.ts';
 import {
   EMULATED_HOSTS,
   GMAIL_IMPLICIT_TLS_PORT,
@@ -54,7 +54,10 @@ export interface CloudOptions<T extends TokenVerifier = TokenTable> {
   readonly tls?: { readonly office365?: TlsChoice; readonly gmail?: TlsChoice };
   /** SIZE each server advertises and enforces, octets; default: the real service's (a bench raises it). */
   readonly sizeOctets?: { readonly office365?: number; readonly gmail?: number };
-  /** The simulator's seeded random source (rule chances); default: a fixed seed. */
+  /**
+   * The simulator's seeded random source: the mail servers' rule chances, the identity services'
+   * codes, tokens and ids, the TokenTable's access tokens (when the cloud makes it); default: a fresh seed.
+   */
   readonly random?: SimRandom;
 }
 
@@ -79,7 +82,8 @@ export interface RunningCloud<T extends TokenVerifier = TokenTable> {
 export async function startCloud<T extends TokenVerifier = TokenTable>(options: CloudOptions<T>): Promise<RunningCloud<T>> {
   const pki = await createSimPki({ stateDir: options.stateDir, nowMs: options.nowMs() });
   const mailbox = new Mailbox(options.mailbox);
-  const tokens = (options.tokens ?? new TokenTable(options.nowMs)) as T;
+  const random = options.random ?? new SimRandom(SimRandom.freshSeed());
+  const tokens = (options.tokens ?? new TokenTable(options.nowMs, { random })) as T;
   const standardTls = (host: EmulatedHostName, choice: TlsChoice) =>
     choice === 'both' ? [pki.identity(host, 'rsa'), pki.identity(host, 'ecdsa')] : [pki.identity(host, choice)];
 
@@ -97,7 +101,7 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
   };
 
   try {
-    const common = { tokens, mailbox, nowMs: options.nowMs, ...(options.random ? { random: options.random } : {}), ...(options.schedule ? { schedule: options.schedule } : {}) };
+    const common = { tokens, mailbox, nowMs: options.nowMs, random, ...(options.schedule ? { schedule: options.schedule } : {}) };
     const office365 = await EmulatedMailService.start({
       ...common,
       personality: office365Personality(),
@@ -135,6 +139,7 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
             pki,
             tokens,
             nowMs: options.nowMs,
+            random,
             google: { defaultClient: await loadOrCreateDefaultGoogleClient(options.stateDir) },
           })
         : undefined;

@@ -42,6 +42,8 @@ export async function loadOrCreateDefaultGoogleClient(stateDir: string): Promise
 }
 
 /** A client id and secret in the shapes Google's console gives out (B.5: the secret is `GOCSPX-…`). */
+// From node:crypto, not the seeded SimRandom: the default client is made once and kept in the state
+// directory (a seed does not remake it), and a client a tester adds carries a secret.
 export function newGoogleDesktopClient(): { readonly clientId: string; readonly clientSecret: string } {
   const projectNumber = String(randomInt(100_000, 999_999)) + String(randomInt(100_000, 999_999));
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';

@@ -70,6 +70,7 @@ function ensureEngine(): void {
   engineReady = true;
 }
 
+/** A fresh P-256 key pair from WebCrypto (never seeded: a key is not a choice a tester replays). */
 export async function generateEcdsaKeyPair(): Promise<CryptoKeyPair> {
   return (await crypto.subtle.generateKey(EC_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
@@ -149,7 +150,8 @@ function newCertificate(subject: pkijs.RelativeDistinguishedNames, issuer: pkijs
   if (!(notAfterMs > notBeforeMs)) throw new Error('ecdsa-test-pki: notAfterMs must be after notBeforeMs');
   const cert = new pkijs.Certificate();
   cert.version = 2;
-  // 16 random bytes, positive and minimally encoded (RFC 5280 §4.1.2.2), as in test-pki.ts.
+  // 16 random bytes, positive and minimally encoded (RFC 5280 §4.1.2.2), as in test-pki.ts; from
+  // node:crypto, not the seeded SimRandom, for the same reason (serials stay unique across runs).
   const serial = randomBytes(16);
   serial[0] = (serial[0]! & 0x3f) | 0x40;
   cert.serialNumber = new asn1js.Integer({ valueHex: new Uint8Array(serial).buffer });

@@ -15,11 +15,14 @@
  * path); with one, the page asks for it and then for consent. Passwords belong to the directory
  * object: a user removed and made again under the same name has none.
  *
+ * Ids the directory makes (tenants and apps added without one, every user's object id) come from
+ * the simulator's seeded random source (stream `entra-directory`): the same seed, the same ids.
+ *
  * Deliberately not done: sign-in audience (single-tenant apps, AADSTS50194), service principals
  * and consent per tenant (every registered app works with every tenant), guest users (B2B),
  * groups, password policies (any 1 to 256 characters will do), MFA.
  */
-import { randomUUID } from 'node:crypto';
+import { drawUnused, SimRandom, uuid, type RandomStream } from '../sim-random.ts';
 import type { DirectoryProblem, DirectoryResult, EntraAppView, EntraTenantView } from './identity-views.ts';
 import { PERSONAL_ACCOUNTS_TENANT_ID, type EntraDirectorySeed } from './identity-seed.ts';
 import { AccountPassword } from './account-password.ts';
@@ -39,6 +42,11 @@ export interface EntraUser {
   readonly passwordChangedAtMs: number | undefined;
 }
 
+export interface EntraDirectoryOptions {
+  /** The simulator's seeded random source; default: a fresh seed. */
+  readonly random?: SimRandom;
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export class EntraDirectory {
@@ -48,8 +56,12 @@ export class EntraDirectory {
   readonly #users = new Map<string, Mutable<EntraUser>>();
   /** By user object id. */
   readonly #passwords = new Map<string, AccountPassword>();
+  /** Every user object id made so far, removed users' too: a new user never gets an old one's id (its grants stay dead). */
+  readonly #userIds = new Set<string>();
+  readonly #random: RandomStream;
 
-  constructor(seed: EntraDirectorySeed) {
+  constructor(seed: EntraDirectorySeed, options: EntraDirectoryOptions = {}) {
+    this.#random = (options.random ?? new SimRandom(SimRandom.freshSeed())).stream('entra-directory');
     for (const tenant of seed.tenants) must(this.addTenant(tenant));
     for (const app of seed.apps) must(this.addApp({ ...app, homeTenant: app.homeTenantId }, app.builtIn ?? false));
     for (const user of seed.users) must(this.addUser(user));
@@ -77,7 +89,7 @@ export class EntraDirectory {
   }
 
   addTenant(input: { readonly id?: string | undefined; readonly displayName: string; readonly domains: readonly string[] }): DirectoryResult<EntraTenantView> {
-    const id = (input.id ?? randomUUID()).toLowerCase();
+    const id = (input.id ?? drawUnused(() => uuid(this.#random), this.#tenants)).toLowerCase();
     if (this.#tenants.has(id)) return refused('duplicate', 'id', `There is already a tenant with the id ${id}.`);
     const domains = [...new Set(input.domains.map((d) => d.trim().toLowerCase()))];
     for (const domain of domains) {
@@ -118,7 +130,7 @@ export class EntraDirectory {
     input: { readonly clientId?: string | undefined; readonly displayName: string; readonly homeTenant: string; readonly publicClientFlows?: boolean | undefined },
     builtIn = false,
   ): DirectoryResult<EntraAppView> {
-    const clientId = (input.clientId ?? randomUUID()).toLowerCase();
+    const clientId = (input.clientId ?? drawUnused(() => uuid(this.#random), this.#apps)).toLowerCase();
     if (this.#apps.has(clientId)) return refused('duplicate', 'clientId', `There is already an app registration with the client id ${clientId}.`);
     const home = this.tenant(input.homeTenant);
     if (!home) return refused('not-found', 'homeTenant', `There is no tenant ${input.homeTenant}.`);
@@ -161,7 +173,9 @@ export class EntraDirectory {
     const domain = upn.slice(upn.lastIndexOf('@') + 1);
     const tenant = this.tenant(domain);
     if (!tenant) return refused('not-found', 'userPrincipalName', `No tenant has the domain ${domain} verified: add the tenant (or the domain) first.`);
-    const user = { id: randomUUID(), userPrincipalName: upn, displayName: input.displayName?.trim() || upn.slice(0, upn.indexOf('@')), tenantId: tenant.id, passwordChangedAtMs: undefined };
+    const id = drawUnused(() => uuid(this.#random), this.#userIds);
+    this.#userIds.add(id);
+    const user = { id, userPrincipalName: upn, displayName: input.displayName?.trim() || upn.slice(0, upn.indexOf('@')), tenantId: tenant.id, passwordChangedAtMs: undefined };
     this.#users.set(upn.toLowerCase(), user);
     if (input.password !== undefined) this.#passwords.set(user.id, AccountPassword.of(input.password));
     return { ok: true, value: { ...user } };

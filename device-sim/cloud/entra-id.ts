@@ -48,11 +48,17 @@
  * - An outage's 503 is `temporarily_unavailable` AADSTS90033 (identity-faults.ts); other statuses
  *   get a plain page.
  *
+ * Device codes, user codes, refresh tokens and sign-in flow ids come from the simulator's seeded
+ * random source (stream `entra`), the trace and correlation ids of error bodies from a stream of
+ * their own (`entra-trace`: how many polls a flow takes must not shift the codes and tokens after
+ * it), the directory's object ids from `entra-directory`. The same seed and the same requests
+ * give the same values.
+ *
  * Deliberately not done: id_token (openid), single-tenant apps (50194), remembered consent,
  * `?mkt=` localisation, MFA / Conditional Access, smart lockout, the auth-code flow.
  */
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { base64url, drawUnused, SimRandom, uuid, type RandomStream } from '../sim-random.ts';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
 import { EntraDirectory, TENANT_ALIASES, type Authority, type EntraUser } from './entra-directory.ts';
@@ -115,6 +121,8 @@ export interface EntraIdOptions {
   readonly directory?: EntraDirectorySeed;
   /** The outage table the services share; default a table of this service's own. */
   readonly outages?: EndpointOutages;
+  /** The simulator's seeded random source (codes, tokens, ids); default: a fresh seed. */
+  readonly random?: SimRandom;
 }
 
 export type DeviceCodeStatus = 'pending' | 'approved' | 'declined' | 'redeemed';
@@ -198,12 +206,19 @@ export class EntraIdService {
   #pendingForever = false;
   #grants = 0;
   readonly #outages: EndpointOutages;
+  /** Device codes, user codes, refresh tokens, sign-in flow ids. */
+  readonly #random: RandomStream;
+  /** Trace and correlation ids of error bodies (one per error: as many as the client polls). */
+  readonly #traceRandom: RandomStream;
   readonly verificationUri: string;
   /** Expire every access token now; revoke one grant (its refresh token: AADSTS50173). */
   readonly tokenLevers: TokenLevers;
 
   constructor(options: EntraIdOptions) {
-    this.directory = new EntraDirectory(options.directory ?? DEFAULT_ENTRA_DIRECTORY);
+    const random = options.random ?? new SimRandom(SimRandom.freshSeed());
+    this.#random = random.stream('entra');
+    this.#traceRandom = random.stream('entra-trace');
+    this.directory = new EntraDirectory(options.directory ?? DEFAULT_ENTRA_DIRECTORY, { random });
     this.#tokens = options.tokens;
     this.#nowMs = options.nowMs;
     this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? ENTRA_ACCESS_TOKEN_LIFETIME_S;
@@ -430,7 +445,7 @@ export class EntraIdService {
 
     const now = this.#nowMs();
     const entry: DeviceCodeEntry = {
-      deviceCode: `DAQABIQEAAADW6jl31mB3T7ugrWTT8pFe${randomBytes(96).toString('base64url')}`,
+      deviceCode: drawUnused(() => `DAQABIQEAAADW6jl31mB3T7ugrWTT8pFe${base64url(this.#random, 96)}`, this.#deviceCodes),
       userCode: this.#newUserCode(),
       clientId,
       tenant,
@@ -584,7 +599,7 @@ export class EntraIdService {
     };
     if (scopes.includes('offline_access')) {
       const now = this.#nowMs();
-      const refreshToken = `1.AXEAtWFvSyZ6ZUWzvdRLAbHUf${randomBytes(144).toString('base64url')}`;
+      const refreshToken = drawUnused(() => `1.AXEAtWFvSyZ6ZUWzvdRLAbHUf${base64url(this.#random, 144)}`, this.#refreshTokens);
       this.#refreshTokens.set(refreshToken, {
         grantId,
         userId: user.id,
@@ -629,7 +644,7 @@ export class EntraIdService {
     if (problem !== undefined || !known) return c.html(signInPage(entry.userCode, entry.scopes, problem, user), 400);
     // The quick path: a user without a password is signed in by name.
     if (!this.directory.hasPassword(known.id)) return this.#onAccepted(c, entry, known);
-    entry.signIn = { flow: randomBytes(18).toString('base64url'), user: known, step: 'password' };
+    entry.signIn = { flow: base64url(this.#random, 18), user: known, step: 'password' };
     return c.html(passwordPage(entry.userCode, entry.signIn.flow, known.userPrincipalName));
   }
 
@@ -711,11 +726,12 @@ export class EntraIdService {
   }
 
   #newUserCode(): string {
-    for (;;) {
+    const draw = () => {
       let code = '';
-      for (let i = 0; i < 8; i++) code += USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)];
-      if (!this.#byUserCode.has(code)) return code;
-    }
+      for (let i = 0; i < 8; i++) code += USER_CODE_ALPHABET[this.#random.int(USER_CODE_ALPHABET.length)];
+      return code;
+    };
+    return drawUnused(draw, this.#byUserCode);
   }
 
   /** Device codes are forgotten an hour after they expired (a later poll then gets bad_verification_code). */
@@ -737,8 +753,8 @@ export class EntraIdService {
 
   /** A.5: the error body, with the `\r\n` separators inside `error_description`. */
   #error(c: Context, spec: EntraErrorSpec, status: 400 | 503 = 400): Response {
-    const traceId = randomUUID();
-    const correlationId = c.req.header('client-request-id') ?? randomUUID();
+    const traceId = uuid(this.#traceRandom);
+    const correlationId = c.req.header('client-request-id') ?? uuid(this.#traceRandom);
     const timestamp = isoSeconds(this.#nowMs());
     // A.14: HTTP 400 for every error, invalid_client included (503 only in an outage).
     return this.#json(c, status, {

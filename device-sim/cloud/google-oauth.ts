@@ -35,13 +35,17 @@
  * deleted." [UNCONFIRMED wording]. An outage's 500 and 503 at the token endpoint carry the
  * `internal_failure` bodies seen in the field (identity-faults.ts); other answers a plain page.
  *
+ * Consent session ids, authorization codes and refresh tokens come from the simulator's seeded
+ * random source (stream `google`): the same seed and the same requests give the same values.
+ *
  * Deliberately not done: the /revoke endpoint, granular consent (unticking scopes), id_token,
  * time-based access (`refresh_token_expires_in`), `prompt=none`, `login_hint` beyond prefilling
  * the account field, `hd=`, the state-in-fragment variant, the test-user list of Testing apps,
  * account choosers, 2-Step Verification, remembered consent.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { base64url, drawUnused, SimRandom, type RandomStream } from '../sim-random.ts';
 import { GMAIL_SMTP_SCOPE } from './cloud-defaults.ts';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
@@ -86,6 +90,8 @@ export interface GoogleOAuthOptions {
   readonly defaultClient?: GoogleClient;
   /** The outage table the services share; default a table of this service's own. */
   readonly outages?: EndpointOutages;
+  /** The simulator's seeded random source (session ids, codes, refresh tokens); default: a fresh seed. */
+  readonly random?: SimRandom;
 }
 
 export interface GoogleClient {
@@ -152,6 +158,7 @@ export class GoogleOAuthService {
   #accessTokenLifetimeS: number;
   #grants = 0;
   readonly #outages: EndpointOutages;
+  readonly #random: RandomStream;
   /** The Desktop-app client the cloud made at its first start, if any. */
   readonly defaultClient: GoogleClient | undefined;
   /** Expire every access token now; revoke one grant (refresh token and access tokens). */
@@ -161,6 +168,7 @@ export class GoogleOAuthService {
     this.#tokens = options.tokens;
     this.#nowMs = options.nowMs;
     this.#outages = options.outages ?? new EndpointOutages(options.nowMs);
+    this.#random = (options.random ?? new SimRandom(SimRandom.freshSeed())).stream('google');
     this.tokenLevers = new TokenLevers('google', { tokens: options.tokens, nowMs: options.nowMs, grants: () => this.#grantRecords(), grantRevocationReachesAccessTokens: true });
     this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? GOOGLE_ACCESS_TOKEN_LIFETIME_S;
     for (const user of options.users ?? DEFAULT_GOOGLE_USERS) this.addUser(user);
@@ -369,7 +377,7 @@ export class GoogleOAuthService {
 
     const now = this.#nowMs();
     this.#forgetOld(now);
-    const sessionId = randomBytes(24).toString('base64url');
+    const sessionId = drawUnused(() => base64url(this.#random, 24), this.#sessions);
     this.#sessions.set(sessionId, {
       clientId,
       redirectUri,
@@ -418,7 +426,7 @@ export class GoogleOAuthService {
   }
 
   #redirectWithCode(c: Context, sessionId: string, session: ConsentSession, account: GoogleUser): Response {
-    const code = `4/0A${randomBytes(54).toString('base64url')}`;
+    const code = drawUnused(() => `4/0A${base64url(this.#random, 54)}`, this.#codes);
     this.#codes.set(code, { ...session, user: account.email, issuedMs: this.#nowMs(), redeemed: false });
     // B.3: state, code, scope, authuser, prompt, in this order; URLSearchParams encodes `/` as %2F.
     const params: [string, string][] = [...stateParam(session), ['code', code], ['scope', session.scopes.join(' ')], ['authuser', '0'], ['prompt', 'consent']];
@@ -490,7 +498,7 @@ export class GoogleOAuthService {
     }
     entry.redeemed = true;
 
-    const refreshToken = `1//0${randomBytes(72).toString('base64url')}`;
+    const refreshToken = drawUnused(() => `1//0${base64url(this.#random, 72)}`, this.#refreshTokens);
     const onlyProfile = entry.scopes.every((s) => PROFILE_SCOPES.has(s));
     const grantId = `google-${++this.#grants}`;
     this.#refreshTokens.set(refreshToken, {

@@ -27,6 +27,9 @@
  * The services issue access tokens into the same TokenTable the SMTP servers verify against,
  * so a token got through the device-code or loopback flow works for XOAUTH2 end to end.
  *
+ * Codes, tokens and ids come from `random` (the simulator's seeded source; each service its own
+ * named streams), so a run repeated with the same seed sees the same ones.
+ *
  * Every response carries a `Date` header from the world clock (`nowMs`), not the host clock,
  * since a client that estimates skew from it must see the simulated time.
  *
@@ -38,6 +41,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { SimNetwork } from '../hal/sim-network.ts';
+import { SimRandom } from '../sim-random.ts';
 import { EMULATED_HOSTS, type EmulatedHostName } from './cloud-defaults.ts';
 import { EntraIdService, type EntraIdOptions } from './entra-id.ts';
 import { GoogleOAuthService, type GoogleOAuthOptions } from './google-oauth.ts';
@@ -61,8 +65,10 @@ export interface IdentityServicesOptions {
   readonly tokens: TokenTable;
   /** The world's clock, ms since the epoch. */
   readonly nowMs: () => number;
-  readonly entra?: Omit<EntraIdOptions, 'tokens' | 'nowMs' | 'outages'>;
-  readonly google?: Omit<GoogleOAuthOptions, 'tokens' | 'nowMs' | 'outages'>;
+  /** The simulator's seeded random source, shared by both services; default: a fresh seed. */
+  readonly random?: SimRandom;
+  readonly entra?: Omit<EntraIdOptions, 'tokens' | 'nowMs' | 'outages' | 'random'>;
+  readonly google?: Omit<GoogleOAuthOptions, 'tokens' | 'nowMs' | 'outages' | 'random'>;
 }
 
 export interface IdentityListener {
@@ -99,8 +105,9 @@ export interface RunningIdentityServices {
 export async function startIdentityServices(options: IdentityServicesOptions): Promise<RunningIdentityServices> {
   const { network, pki, tokens, nowMs } = options;
   const outages = new EndpointOutages(nowMs);
-  const entra = new EntraIdService({ ...options.entra, tokens, nowMs, outages });
-  const google = new GoogleOAuthService({ ...options.google, tokens, nowMs, outages });
+  const random = options.random ?? new SimRandom(SimRandom.freshSeed());
+  const entra = new EntraIdService({ ...options.entra, tokens, nowMs, outages, random });
+  const google = new GoogleOAuthService({ ...options.google, tokens, nowMs, outages, random });
   const apps: Record<IdentityHostName, Hono> = {
     'login.microsoftonline.com': entra.loginApp(),
     'accounts.google.com': google.accountsApp(),

@@ -61,7 +61,7 @@ export interface IssueOptions {
 
 const DEFAULT_ORGANIZATION = 'MFP Simulator Test PKI';
 
-/** A fresh RSA 2048 key pair (native generator: forge uses node:crypto when it can). */
+/** A fresh RSA 2048 key pair (native generator: forge uses node:crypto when it can; never seeded, as serials). */
 export function generateKeyPair(): forge.pki.rsa.KeyPair {
   return forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
 }
@@ -153,6 +153,8 @@ function newCertificate(
  * INTEGER needs no leading zero and is never negative (RFC 5280 §4.1.2.2).
  */
 function serialNumberHex(): string {
+  // Not from the seeded SimRandom: the root CAs are kept in the state directory across runs, and a
+  // repeated seed must never make a second certificate with an issuer and serial already in use.
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x3f) | 0x40;
   return bytes.toString('hex');

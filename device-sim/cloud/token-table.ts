@@ -14,10 +14,18 @@
  * live) and its grant (`suspendGrant(grant)`: the access tokens of one revoked grant). Both are
  * undone without touching the tokens themselves (`unexpireAllOf`, `resumeGrant`).
  *
+ * The token text comes from the simulator's seeded random source (stream `tokens`), so a run
+ * repeated with the same seed issues the same tokens in the same order.
+ *
  * Deliberately not done: token introspection over HTTP, audience checks beyond the scope list,
  * rate limits.
  */
-import { randomBytes } from 'node:crypto';
+import { base64url, drawUnused, SimRandom, type RandomStream } from '../sim-random.ts';
+
+export interface TokenTableOptions {
+  /** The simulator's seeded random source; default: a fresh seed (tokens differ from run to run). */
+  readonly random?: SimRandom;
+}
 
 export type TokenRejection = 'unknown' | 'expired' | 'revoked' | (string & {});
 
@@ -58,8 +66,14 @@ export class TokenTable implements TokenVerifier {
   /** Issuer → the last serial `expireAllOf` expired. */
   readonly #expiredUpTo = new Map<string, number>();
   readonly #suspendedGrants = new Set<string>();
+  readonly #random: RandomStream;
 
-  constructor(private readonly nowMs: () => number) {}
+  constructor(
+    private readonly nowMs: () => number,
+    options: TokenTableOptions = {},
+  ) {
+    this.#random = (options.random ?? new SimRandom(SimRandom.freshSeed())).stream('tokens');
+  }
 
   /**
    * A new access token for `user` with `scope` (space-separated, as in OAuth), valid for
@@ -70,7 +84,7 @@ export class TokenTable implements TokenVerifier {
     if (!Number.isFinite(lifetimeMs)) throw new RangeError(`TokenTable.issue: lifetimeMs must be finite, got ${lifetimeMs}`);
     if (user.trim() === '') throw new Error('TokenTable.issue: empty user');
     this.#forgetOld();
-    const token = `${options.prefix ?? 'simtok.'}${randomBytes(32).toString('base64url')}`;
+    const token = drawUnused(() => `${options.prefix ?? 'simtok.'}${base64url(this.#random, 32)}`, this.#tokens);
     this.#tokens.set(token, {
       user,
       scopes: scope.split(/\s+/).filter((s) => s !== ''),

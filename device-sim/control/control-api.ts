@@ -78,6 +78,8 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
       worldMs: world.nowMs ? world.nowMs() : null,
       seed: world.seed ? world.seed() : null,
       faults: world.levers ? world.levers.faults() : [],
+      grants: world.identity ? [...world.identity.entra.tokenLevers.grants(), ...world.identity.google.tokenLevers.grants()] : [],
+      deviceCodes: world.identity ? world.identity.entra.deviceCodes() : [],
       remoteUiUrl: printer.remoteUiUrl,
       panelUrl: new URL('/panel/', selfUrl()).href,
       label: device ? { ...device.label } : null,

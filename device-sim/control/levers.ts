@@ -475,7 +475,7 @@ export const LEVERS = {
 
   'identity.approve': lever({
     group: 'identity',
-    summary: 'A user approves a device code, as on the Microsoft sign-in page',
+    summary: 'A user approves a device code, as on the Microsoft sign-in page (pending codes are in GET /sim/api/state)',
     makes: 'action',
     args: z.strictObject({ userCode: userCodeSchema, user: accountSchema }),
     example: { userCode: 'YZMYLD4K', user: 'alice@contoso.com' },
@@ -519,7 +519,7 @@ export const LEVERS = {
 
   'identity.revoke-grant': lever({
     group: 'identity',
-    summary: "One grant's refresh token is refused as revoked (see the grants in GET /sim/api/state)",
+    summary: "One grant's refresh token is refused as revoked (the grants and their ids are in GET /sim/api/state)",
     makes: 'fault',
     args: z.strictObject({ provider: z.enum(['entra', 'google']), grantId: grantIdSchema }),
     example: { provider: 'entra', grantId: 'g-1' },

@@ -3,6 +3,7 @@
  * pages (types only, no runtime code, so the browser pages pull in nothing from Node).
  */
 import type { DeviceEventView } from '../../firmware/web/api-routes.ts';
+import type { DeviceCodeView, GrantView } from '../cloud/identity-views.ts';
 
 /** `GET /sim/api/state`: the printer as the tester sees it. Clock fields are null while powered off. */
 export interface SimState {
@@ -19,6 +20,10 @@ export interface SimState {
   readonly seed: string | null;
   /** Every fault in force, oldest first. */
   readonly faults: readonly FaultView[];
+  /** The identity services' grants (ids for the identity.revoke-grant lever), oldest first. */
+  readonly grants: readonly GrantView[];
+  /** Entra's device codes, pending and recent (user codes for identity.approve and identity.decline). */
+  readonly deviceCodes: readonly DeviceCodeView[];
   readonly remoteUiUrl: string;
   readonly panelUrl: string;
   readonly label: { readonly serialNumber: string; readonly factoryPassword: string } | null;

@@ -225,6 +225,8 @@ export class OAuthService {
     const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entraClient(), refreshToken) : buildGoogleRefreshRequest(this.#googleClient(), refreshToken);
     const revalidating = this.#life.status.name === 'revalidating';
     const answer = await this.#identity.post(request);
+    // This attempt's outcome is the one the page shows: an older attempt's error is over.
+    this.#lastError = undefined;
     if (!answer.ok) {
       this.#lastError = answer.problem;
       return { ...this.#unusable(), refreshed: false };

@@ -49,7 +49,7 @@ describe('a new administrator in the Remote UI', () => {
     await page.getByLabel('New Password', { exact: true }).fill(ADMIN_PW);
     await page.getByLabel('Confirm New Password').fill(ADMIN_PW);
     await page.getByRole('button', { name: 'Change Password' }).click();
-    await expect.poll(() => page.locator('[data-test=device-status]').textContent()).toContain('Ready');
+    await expect.poll(() => page.locator('[data-test=device-status]').textContent(), { timeout: 15_000 }).toContain('Ready');
     expect(await page.locator('[data-test=login-user]').textContent()).toBe('Administrator');
     await shot(page, 'remote-ui', '03-portal');
 

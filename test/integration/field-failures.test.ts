@@ -234,6 +234,24 @@ describe('field failures set up through the bench API', () => {
       expect(sent.ok, JSON.stringify(sent)).toBe(true);
       expect(sent.clockWarning).toBeDefined();
       expect(((await admin.call('GET', '/api/oauth/microsoft')).json as OAuthStatusView).tokenStatus).toBe('active');
+      const events = (await bench.call('GET', '/sim/api/events')).json as { code: string }[];
+      expect(events.map((e) => e.code)).toContain('clock-skew');
+      expect(events.map((e) => e.code)).not.toContain('oauth-voided');
+    });
+
+    it('the grant is revoked at Entra ID (its id from the state): the next refresh is refused and the page asks to register again', async () => {
+      // An outage first: its #849 must not linger once a later refresh has its own answer.
+      const outage = await bench.lever('identity.outage', { endpoint: 'entra-token', mode: { kind: 'status', status: 503 } });
+      expect(rung(await check(), 'token')).toMatchObject({ code: DEVICE_CODES.identityUnreachable.code });
+      expect((await bench.call('DELETE', `/sim/api/faults/${outage.fault.id}`)).status).toBe(204);
+      const state = (await bench.call('GET', '/sim/api/state')).json as { grants: { id: string; provider: string; user: string; state: string }[] };
+      const grant = state.grants.find((g) => g.provider === 'entra' && g.user === O365_USER && g.state === 'live');
+      expect(grant, JSON.stringify(state.grants)).toBeDefined();
+      await bench.lever('identity.revoke-grant', { provider: 'entra', grantId: grant!.id });
+      const result = await check();
+      expect(rung(result, 'token'), JSON.stringify(state.grants)).toMatchObject({ status: 'failed', code: DEVICE_CODES.oauthReauthorize.code });
+      const status = (await admin.call('GET', '/api/oauth/microsoft')).json as OAuthStatusView;
+      expect(status).toMatchObject({ tokenStatus: 'reauthorization-needed', code: DEVICE_CODES.oauthReauthorize.code });
     });
 
     it('Exchange Online refuses a password (basic authentication retired): 535 5.7.139', async () => {

@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, scanCli } from '../../device-sim/cli/scan-cli.ts';
 import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { ApiClient } from '../support/api-client.ts';
+import { runCli } from '../support/cli-io.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ACCOUNT = 'scanner@gmail.com';
@@ -30,15 +30,8 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let outText = '';
-  let errText = '';
-  out.on('data', (d: Buffer) => (outText += d.toString()));
-  err.on('data', (d: Buffer) => (errText += d.toString()));
-  const code = await scanCli(args, { out, err, fetch });
-  return { code, out: outText, err: errText };
+function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli((io) => scanCli(args, io));
 }
 
 describe('npm run sim -- scan', () => {

@@ -11,6 +11,9 @@ import type { MailboxMessage, MailboxSummary } from '../../device-sim/cloud/mail
 import type { RunningSimulator } from '../../device-sim/main.ts';
 import { shot } from './browser.ts';
 
+/** How long a login may take to show the Remote UI: two password hashes on a loaded machine. */
+const LOGIN_WAIT_MS = 15_000;
+
 /** First login: the factory (label) password, then the forced change to `newPassword`. */
 export async function firstLogin(page: Page, sim: RunningSimulator, newPassword: string): Promise<void> {
   const factory = sim.printer.device!.label.factoryPassword;
@@ -22,7 +25,7 @@ export async function firstLogin(page: Page, sim: RunningSimulator, newPassword:
   await page.getByLabel('New Password', { exact: true }).fill(newPassword);
   await page.getByLabel('Confirm New Password').fill(newPassword);
   await page.getByRole('button', { name: 'Change Password' }).click();
-  await expect.poll(() => page.locator('[data-test=device-status]').textContent()).toContain('Ready');
+  await expect.poll(() => page.locator('[data-test=device-status]').textContent(), { timeout: LOGIN_WAIT_MS }).toContain('Ready');
 }
 
 export interface OAuthMailServer {
@@ -108,7 +111,8 @@ export async function logIn(page: Page, sim: RunningSimulator, password: string,
   await page.getByLabel('User Name').fill(user);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log In' }).click();
-  await expect.poll(() => page.locator('[data-test=device-status]').count()).toBe(1);
+  // Logging in hashes the password (scrypt): on a loaded machine that takes more than poll's default second.
+  await expect.poll(() => page.locator('[data-test=device-status]').count(), { timeout: LOGIN_WAIT_MS }).toBe(1);
 }
 
 /** Send → Job Log, once its table has rows. */
