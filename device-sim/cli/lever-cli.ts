@@ -70,7 +70,7 @@ export function typeOf(field: JsonSchemaField): string {
 function fieldValue(name: string, field: JsonSchemaField, text: string): unknown {
   const type = typeOf(field);
   if (type === 'integer' || type === 'number') {
-    if (name.endsWith('Ms')) return name === 'wallMs' && Number.isNaN(Number(text)) && !Number.isNaN(Date.parse(text)) ? Date.parse(text) : durationMs(text);
+    if (name.endsWith('Ms') || name === 'ms') return name === 'wallMs' && Number.isNaN(Number(text)) && !Number.isNaN(Date.parse(text)) ? Date.parse(text) : durationMs(text);
     if (name.endsWith('S') && name !== 'bytesPerS') return durationS(text);
     if (/(Bytes|Octets|bytesPerS|octets)$/.test(name)) return sizeBytes(text);
     const n = Number(text);
@@ -91,7 +91,7 @@ function fieldValue(name: string, field: JsonSchemaField, text: string): unknown
 }
 
 /** Which lever a command line names: the longest matching words. */
-function leverFor(argv: readonly string[]): { name: LeverName; rest: string[] } | undefined {
+export function leverFor(argv: readonly string[]): { name: LeverName; rest: string[] } | undefined {
   let best: { name: LeverName; length: number } | undefined;
   for (const name of LEVER_NAMES) {
     const words = wordsOf(name);

@@ -185,6 +185,13 @@ function throttleReply(reason: RefusalReason): Reply {
 // ---------------------------------------------------------------------------------------------
 // The bookkeeping.
 
+/** What other printers on one mailbox have under way (`ExchangeLimits.occupy`). */
+export interface FleetLoad {
+  readonly submitting?: number;
+  readonly messages?: number;
+  readonly recipients?: number;
+}
+
 /** The answer at the final ".": refuse with a reply, or accept (after waiting `delayMs`, host time). */
 export type DotVerdict = { readonly accept: false; readonly reply: Reply } | { readonly accept: true; readonly delayMs: number };
 
@@ -199,6 +206,7 @@ export class ExchangeLimits {
   /** Mailbox → reason → when each counted failure happened. */
   readonly #failures = new Map<string, Map<RefusalReason, number[]>>();
   readonly #throttled = new Map<string, { reason: RefusalReason; untilMs: number }>();
+  #fleetSeq = 0;
 
   constructor(behaviours: ExchangeBehaviours = EXCHANGE_BEHAVIOUR_DEFAULTS) {
     this.#behaviours = behaviours;
@@ -277,6 +285,36 @@ export class ExchangeLimits {
       holders.delete(connectionId);
       if (holders.size === 0) this.#places.delete(key);
     }
+  }
+
+  /**
+   * Other printers on the same mailbox, as the limits see them: `submitting` connections holding a
+   * place, `messages` already counted in the current minute, `recipients` submitted just now. What
+   * they took is released by the function returned (places at once; a minute's messages and the
+   * recipients are taken back where still counted).
+   */
+  occupy(mailbox: string, load: FleetLoad, nowMs: number): () => void {
+    const key = mailboxKey(mailbox);
+    const ids = Array.from({ length: load.submitting ?? 0 }, (_, i) => `fleet:${key}:${++this.#fleetSeq}:${i}`);
+    if (ids.length > 0) {
+      const holders = getOrSet(this.#places, key, () => new Set<string>());
+      for (const id of ids) holders.add(id);
+    }
+    const rate = this.#behaviours.messageRate;
+    const minute = rate ? Math.floor(nowMs / rate.windowMs) : undefined;
+    if (minute !== undefined && (load.messages ?? 0) > 0) {
+      const minutes = getOrSet(this.#minutes, key, () => new Map<number, number>());
+      minutes.set(minute, (minutes.get(minute) ?? 0) + load.messages!);
+    }
+    const entry = { atMs: nowMs, count: load.recipients ?? 0 };
+    if (entry.count > 0) getOrSet(this.#recipients, key, () => []).push(entry);
+    return () => {
+      for (const id of ids) this.onClose(id);
+      const minutes = minute === undefined ? undefined : this.#minutes.get(key);
+      if (minutes && minute !== undefined && minutes.has(minute)) minutes.set(minute, Math.max(0, minutes.get(minute)! - (load.messages ?? 0)));
+      const list = this.#recipients.get(key);
+      if (list) this.#recipients.set(key, list.filter((e) => e !== entry));
+    };
   }
 
   /** Until when a mailbox is throttled, and why (for the state view). */

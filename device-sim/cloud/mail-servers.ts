@@ -68,6 +68,7 @@ import {
   ExchangeLimits,
   type ExchangeBehaviours,
   type ExchangeBehavioursPatch,
+  type FleetLoad,
 } from './exchange-limits.ts';
 import type { Mailbox, MessageSink } from './mailbox.ts';
 import type { AuthFailure, MailPersonality, Reply, ReplyContext, ReplySlot } from './mail-personalities.ts';
@@ -326,6 +327,12 @@ export class EmulatedMailService {
   setExchangeBehaviours(patch: ExchangeBehavioursPatch): ExchangeBehaviours {
     if (!this.#exchange) throw new Error(`${this.hostName} is not Office 365: Exchange Online behaviours do not apply`);
     return this.#exchange.set(patch);
+  }
+
+  /** Other printers on `mailbox` (Exchange Online's limits count them); the function returned takes them away. */
+  occupyMailbox(mailbox: string, load: FleetLoad): () => void {
+    if (!this.#exchange) throw new Error(`${this.hostName} is not Office 365: Exchange Online behaviours do not apply`);
+    return this.#exchange.occupy(mailbox, load, this.#options.nowMs());
   }
 
   get tlsIdentities(): readonly TlsIdentity[] {

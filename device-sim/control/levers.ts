@@ -346,6 +346,32 @@ export const LEVERS = {
     },
   }),
 
+  'exchange.fleet': lever({
+    group: 'smtp',
+    summary: "Other printers on the same Office 365 mailbox, as Exchange Online's limits count them: connections submitting now, messages already sent this minute, recipients just submitted",
+    makes: 'fault',
+    args: z
+      .strictObject({
+        mailbox: email,
+        submitting: z.number().int().min(0).max(1000).optional().describe('connections of other printers submitting now (each holds a place)'),
+        messages: z.number().int().min(0).max(1_000_000).optional().describe('messages they sent in the current minute (with messageRate on)'),
+        recipients: z.number().int().min(0).max(100_000_000).optional().describe('recipients they submitted just now (with recipientQuota on)'),
+      })
+      .refine((a) => (a.submitting ?? 0) + (a.messages ?? 0) + (a.recipients ?? 0) > 0, { message: 'submitting, messages or recipients', path: ['submitting'] }),
+    example: { mailbox: 'scanner@contoso.com', submitting: 3 },
+    cli: { words: ['exchange', 'fleet'], positional: ['mailbox'] },
+    apply(bench, a) {
+      const service = bench.cloud.servers.office365;
+      const release = service.occupyMailbox(a.mailbox, a);
+      const load = [
+        a.submitting ? `${a.submitting} submitting now` : '',
+        a.messages ? `${a.messages} messages this minute` : '',
+        a.recipients ? `${a.recipients} recipients just now` : '',
+      ].filter(Boolean);
+      return { kind: 'fault', target: `${service.hostName} ${a.mailbox}`, sentence: `Other printers on ${a.mailbox}: ${load.join(', ')}.`, undo: release };
+    },
+  }),
+
   'exchange.tenant-smtp-auth': lever({
     group: 'smtp',
     summary: 'SMTP AUTH switched off for the whole Office 365 tenant (every mailbox gets 535 5.7.139)',

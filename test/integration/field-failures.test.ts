@@ -239,6 +239,16 @@ describe('field failures set up through the bench API', () => {
       expect(events.map((e) => e.code)).not.toContain('oauth-voided');
     });
 
+    it('three other printers are submitting on the same mailbox: Exchange Online answers 432 4.3.2 to the fourth', async () => {
+      await bench.lever('exchange.limits', { concurrentSubmissions: true });
+      await bench.lever('exchange.fleet', { mailbox: O365_USER, submitting: 3 });
+      const refused = await testEmail();
+      expect(refused).toMatchObject({ ok: false, code: DEVICE_CODES.serverBusy.code });
+      expect(refused.message).toContain('4.3.2');
+      await bench.clearFaults();
+      expect(await testEmail()).toMatchObject({ ok: true });
+    });
+
     it('the grant is revoked at Entra ID (its id from the state): the next refresh is refused and the page asks to register again', async () => {
       // An outage first: its #849 must not linger once a later refresh has its own answer.
       const outage = await bench.lever('identity.outage', { endpoint: 'entra-token', mode: { kind: 'status', status: 503 } });

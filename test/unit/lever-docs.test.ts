@@ -4,14 +4,15 @@
  * command-line example parses back to the arguments of its API example.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { leverArgs } from '../../device-sim/cli/lever-cli.ts';
+import { leverArgs, leverFor } from '../../device-sim/cli/lever-cli.ts';
 import { cliExample, DOC_FILE, documentWithReference } from '../../device-sim/cli/lever-docs.ts';
 import { LEVERS, LEVER_NAMES } from '../../device-sim/control/levers.ts';
 
-/** A shell line's words (single quotes as the examples write them). */
+/** A shell line's words (single or double quotes as the examples write them). */
 function shellWords(line: string): string[] {
-  return [...line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]!));
+  return [...line.matchAll(/'((?:[^']|'\\'')*)'|"([^"]*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : (m[2] ?? m[3]!)));
 }
 
 describe('the lever reference in docs/testing.md', () => {
@@ -27,5 +28,21 @@ describe('the lever reference in docs/testing.md', () => {
     const expected = LEVERS[name].args.safeParse(LEVERS[name].example);
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
     expect(parsed.data).toEqual(expected.data);
+  });
+
+  it('every command line in its prose and in the README pulls a lever with arguments the lever accepts', async () => {
+    const text = await readFile(DOC_FILE, 'utf8');
+    const prose = text.slice(0, text.indexOf('<!-- levers:begin'));
+    const readme = (await readFile(join(dirname(DOC_FILE), '../README.md'), 'utf8')).replace(/\n\s+/g, ' ');
+    const lines = [...prose.matchAll(/^npm run sim -- (.+?)(?:\s+#.*)?$/gm), ...readme.matchAll(/`npm run sim -- ([^`]+)`/g)].map((m) => m[1]!);
+    expect(lines.length).toBeGreaterThan(15);
+    for (const line of lines) {
+      const words = shellWords(line);
+      if (['levers', 'faults', 'clear', 'scan'].includes(words[0]!)) continue;
+      const found = leverFor(words);
+      expect(found, line).toBeDefined();
+      const parsed = LEVERS[found!.name].args.safeParse(leverArgs(found!.name, found!.rest));
+      expect(parsed.success, `${line}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+    }
   });
 });
