@@ -1,13 +1,18 @@
 import { defineConfig } from 'vitest/config';
+import { scenarioFiles } from './device-sim/scenario/scenario-plugin.ts';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     // Two cores: at most two test files at once; browser tests share one Chromium each.
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'tests', include: ['test/**/*.test.ts'] } },
+      // The scenario library: each *.scenario.yaml is a test file of its own (scenario-plugin.ts).
+      { extends: true, plugins: [scenarioFiles()], test: { name: 'scenarios', include: ['scenarios/**/*.scenario.yaml'] } },
+    ],
   },
 });

@@ -1,10 +1,17 @@
 /**
- * `make run`: boots one simulated printer (firmware + Node HAL + Remote UI) and the tester's
- * bench (simulator control page and API, the panel page), then prints where to open them.
+ * `make run`: boots one simulated printer (firmware + Node HAL + Remote UI), or a fleet of them,
+ * and the tester's bench (simulator control page and API, the panel page), then prints where to
+ * open them.
  *
- *   tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device]
+ *   tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--devices N]
  *                          [--virtual-time] [--seed N] [--log-level info|debug|warn|error|silent]
- * The same options come from the environment: PORT, SIM_PORT, STATE_DIR, VIRTUAL_TIME=1, SEED, LOG_LEVEL.
+ * The same options come from the environment: PORT, SIM_PORT, STATE_DIR, DEVICES, VIRTUAL_TIME=1, SEED, LOG_LEVEL.
+ *
+ * A fleet (`--devices N`, at most MAX_DEVICES) shares one world: the emulated cloud, the network,
+ * the time line, the seed and the lever bench. Each printer has its own state directory (device 1
+ * `<state-dir>`, as a single printer always had; device n `<state-dir>/device-<n>`), its own
+ * Remote UI port (device 1 `--port`, the others a free one each) and its own panel; the control
+ * app serves device 1's panel, and the printer levers take `device` (1-based) to pick one.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +30,7 @@ import type { RunningIdentityServices } from './cloud/identity-server.ts';
 import { SimPrinter } from './printer.ts';
 import { LeverBench } from './control/lever-bench.ts';
 import { SimRandom } from './sim-random.ts';
+import { deviceRandomStream, deviceStateDir, MAX_DEVICES } from './fleet.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,7 +38,11 @@ const optionsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535),
   simPort: z.coerce.number().int().min(0).max(65535).optional(),
   stateDir: z.string().min(1),
+  /** How many printers share the world (default 1). */
+  devices: z.coerce.number().int().min(1).max(MAX_DEVICES).optional(),
   virtualTime: z.boolean(),
+  /** With virtual time: where the time line starts, ms since the epoch (default the host's date now). */
+  virtualStartMs: z.number().int().min(0).optional(),
   /** Seeds every random choice of the simulator; the device's own random bytes too when given. */
   seed: z.union([z.number().int().min(0), z.string().trim().min(1).max(64)]).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
@@ -38,8 +50,13 @@ const optionsSchema = z.object({
 export type SimulatorOptions = z.infer<typeof optionsSchema>;
 
 export interface RunningSimulator {
+  /** Device 1 (the only one unless `devices` was given). */
   readonly printer: SimPrinter;
+  /** Every printer of the fleet, device 1 first (`printers[n - 1]` is device n). */
+  readonly printers: readonly SimPrinter[];
   readonly cloud: RunningCloud;
+  /** The simulated network every printer and server is on (DNS, faults). */
+  readonly network: SimNetwork;
   /**
    * What the emulated servers believe the time is, apart from the device's RTC (world-clock.ts);
    * its `source` is the time line of both (a VirtualTimeSource with --virtual-time).
@@ -58,7 +75,7 @@ export async function startSimulator(options: SimulatorOptions & { readonly netw
   // One world: the printer and the emulated cloud share the network and the time line. The
   // device reads it through its RTC (SimClock), the servers through the world clock, so either
   // can be moved without the other; every timer of both runs on the time line.
-  const world: TimeSource = options.virtualTime ? new VirtualTimeSource(Date.now()) : new RealTimeSource();
+  const world: TimeSource = options.virtualTime ? new VirtualTimeSource(options.virtualStartMs ?? Date.now()) : new RealTimeSource();
   const worldClock = new WorldClock(world);
   const random = new SimRandom(options.seed ?? SimRandom.freshSeed());
   // A caller may bring its own network (the bench counts the connections the device opens).
@@ -66,32 +83,41 @@ export async function startSimulator(options: SimulatorOptions & { readonly netw
   network.setTimers(worldClock.timers);
   const stateDir = resolve(options.stateDir);
   const cloud = await startCloud({ network, stateDir: join(stateDir, 'cloud'), nowMs: worldClock.nowMs, schedule: worldClock.schedule, random });
-  let printer: SimPrinter;
-  // Known once the control server listens (after the printer boots); the links are made later.
+  // Known once the control server listens (after the printers boot); the links are made later.
   let controlUrl = '';
-  try {
-    printer = await SimPrinter.start({
-      stateDir,
-      port: options.port,
+  const count = options.devices ?? 1;
+  // The printers boot side by side: a factory boot is mostly the label password's hash, which
+  // runs on libuv's thread pool, so N boots take about N hashes over the host's cores.
+  const booting = Array.from({ length: count }, (_, i) =>
+    SimPrinter.start({
+      stateDir: deviceStateDir(stateDir, i + 1),
+      port: i === 0 ? options.port : 0,
       remoteUiDir: join(ROOT, 'remote-ui/dist'),
       logLevel: options.logLevel,
       timeSource: world,
       network,
       factoryCaDer: cloud.factoryCaDer,
-      // Only a seed the tester chose makes the device's own bytes (session ids, keys) repeatable.
-      ...(options.seed !== undefined ? { random: random.stream('device') } : {}),
-      adminLink: (url) => (controlUrl ? mirroredCloudPage(url, controlUrl) : url),
-    });
-  } catch (e) {
+      // Only a seed the tester chose makes the devices' own bytes (session ids, keys, the label)
+      // repeatable; each device draws from a stream of its own, so no two share a serial number.
+      ...(options.seed !== undefined ? { random: random.stream(deviceRandomStream(i + 1)) } : {}),
+      adminLink: (url: string) => (controlUrl ? mirroredCloudPage(url, controlUrl) : url),
+    }),
+  );
+  const settled = await Promise.allSettled(booting);
+  const printers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(printers.map((p) => p.powerOff()));
     await cloud.stop();
-    throw e;
+    throw failed.reason;
   }
-  const levers = new LeverBench({ printer, cloud, network, time: world, world: worldClock, random }, worldClock.nowMs, () => {
+  const printer = printers[0]!;
+  const levers = new LeverBench({ printers, cloud, network, time: world, world: worldClock, random }, worldClock.nowMs, () => {
     network.clearFaults();
     for (const server of Object.values(cloud.servers)) server.clearRules();
     cloud.identity?.clearFaults();
     cloud.tls.clear();
-    printer.faults.clear();
+    for (const p of printers) p.faults.clear();
     worldClock.reset();
   });
   const control = buildControlApp(printer, directoryAssets(join(ROOT, 'device-sim/dist')), () => controlUrl, {
@@ -110,7 +136,9 @@ export async function startSimulator(options: SimulatorOptions & { readonly netw
   controlUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   return {
     printer,
+    printers,
     cloud,
+    network,
     worldClock,
     levers,
     random,
@@ -119,7 +147,7 @@ export async function startSimulator(options: SimulatorOptions & { readonly netw
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
-      await printer.powerOff();
+      await Promise.all(printers.map((p) => p.powerOff()));
       await cloud.stop();
     },
   };
@@ -132,6 +160,7 @@ function readOptions(argv: string[]): SimulatorOptions {
       port: { type: 'string' },
       'sim-port': { type: 'string' },
       'state-dir': { type: 'string' },
+      devices: { type: 'string' },
       'virtual-time': { type: 'boolean' },
       seed: { type: 'string' },
       'log-level': { type: 'string' },
@@ -140,7 +169,7 @@ function readOptions(argv: string[]): SimulatorOptions {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--virtual-time] [--seed N] [--log-level info]\n');
+    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--devices N] [--virtual-time] [--seed N] [--log-level info]\n');
     process.exit(0);
   }
   const env = process.env;
@@ -148,6 +177,7 @@ function readOptions(argv: string[]): SimulatorOptions {
     port: values.port ?? (env.PORT || '8080'),
     simPort: values['sim-port'] ?? (env.SIM_PORT || undefined),
     stateDir: values['state-dir'] ?? (env.STATE_DIR || '.device'),
+    devices: values.devices ?? (env.DEVICES || undefined),
     virtualTime: values['virtual-time'] ?? env.VIRTUAL_TIME === '1',
     seed: values.seed ?? (env.SEED || undefined),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'info'),
@@ -157,6 +187,14 @@ function readOptions(argv: string[]): SimulatorOptions {
     process.exit(2);
   }
   return parsed.data;
+}
+
+/** Devices 2…N of a fleet: where each Remote UI is, and its label. */
+function fleetBanner(printers: readonly SimPrinter[]): string[] {
+  return printers.slice(1).map((p, i) => {
+    const label = p.device?.label;
+    return `   Device ${i + 2}: Remote UI ${p.remoteUiUrl}${label ? `   serial ${label.serialNumber}, label password ${label.factoryPassword}` : '   (off)'}`;
+  });
 }
 
 /** Who can sign in out of the box, and the Google client to paste into the Remote UI. */
@@ -199,6 +237,7 @@ async function main(): Promise<void> {
       `   Mailbox (delivered mail):     ${new URL('/mailbox/', sim.controlUrl).href}`,
       `   Log in as Administrator with the factory password from the label: ${device.label.factoryPassword}`,
       `   (you must change it at first login; it stays valid until then)`,
+      ...fleetBanner(sim.printers),
       `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}   Seed: ${sim.random.seed}`,
       ...sim.cloud.pki.rootEvents.map((e) => `   Simulator PKI: ${e}`),
       '   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587',

@@ -17,6 +17,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import { bootDevice, type Device } from '../firmware/device.ts';
 import type { LogLevel } from '../firmware/hal/log.ts';
+import type { Random } from '../firmware/hal/random.ts';
 import type { Scanner } from '../firmware/hal/scanner.ts';
 import { DEFAULT_SPOOL_CAPACITY_BYTES, FileSpool } from './hal/file-spool.ts';
 import { FileStorage, PoweredOffError, type WriteStage } from './hal/file-storage.ts';
@@ -55,6 +56,12 @@ export interface PrinterOptions {
    * to provoke "spool full" (or at run time: a `spool-full` fault of `faults`).
    */
   readonly spoolCapacityBytes?: number;
+  /**
+   * The device's random bytes (session ids, salts, keys, the label); default the host's
+   * cryptographic ones. The simulator gives a seeded stream when the tester chose a seed, so a run
+   * repeats byte for byte.
+   */
+  readonly random?: Random;
 }
 
 const RTC_FILE = 'rtc.json';
@@ -187,7 +194,7 @@ export class SimPrinter {
         storage: poweredStorage(domain, storage),
         net: poweredNet(domain, new NodeNet(this.network), (event) => this.onWire(domain, event)),
         http: poweredHttp(domain, new NodeHttp(this.network)),
-        random: nodeRandom,
+        random: this.options.random ?? nodeRandom,
         log: poweredLog(domain, consoleLog(this.options.logLevel)),
         assets: directoryAssets(this.options.remoteUiDir),
         scanner: poweredScanner(domain, this.scannerWithFaults(domain, scanner)),

@@ -16,6 +16,13 @@
  *   wordings, [OBS] 535 5.7.139 and [DOC] 550 5.7.30; which one a tenant sees is not confirmed,
  *   so exchange-limits.ts lets the tester choose.
  * - O365 `rset`, `noop`, `quit`: Exchange's usual words, not checked against a transcript.
+ * - `idleTimeout` (the reply before an idle connection is closed): Gmail's is in Google's own
+ *   table of Gmail SMTP errors (Google Workspace Admin Help, "Gmail SMTP errors and codes":
+ *   451 4.4.2 "Timeout - closing connection.", and " - gsmtp" on every error). O365's is
+ *   Exchange's transport response for an inactivity timeout (SmtpResponse.TimeoutOccurred in
+ *   Microsoft.Exchange.Data.Transport, 451 4.7.0 "Timeout waiting for client input"), not seen
+ *   in an Exchange Online transcript: whether Online adds its diagnostic tail is not known, so
+ *   mail-servers.ts lets a tester put other words in its place (`setIdleTimeoutReply`).
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { GMAIL_SIZE_OCTETS, GMAIL_SMTP_SCOPE, OFFICE365_SIZE_OCTETS, OFFICE365_SMTP_SCOPE } from './cloud-defaults.ts';
@@ -50,7 +57,9 @@ export type ReplySlot =
   | 'lineTooLong'
   | 'quit'
   | 'rset'
-  | 'noop';
+  | 'noop'
+  /** Ours, not the library's: the idle timeout ends the connection with this (mail-servers.ts). */
+  | 'idleTimeout';
 
 /** Why an AUTH failed (decided by mail-servers.ts, worded here). */
 export type AuthFailure =
@@ -177,6 +186,8 @@ export function office365Personality(): MailPersonality {
           return one(250, '2.0.0 Resetting');
         case 'noop':
           return one(250, '2.0.0 OK');
+        case 'idleTimeout':
+          return one(451, '4.7.0 Timeout waiting for client input');
       }
     },
     authFailure(failure, _mechanism, ctx) {
@@ -282,6 +293,8 @@ export function gmailPersonality(): MailPersonality {
           return one(250, `2.1.5 Flushed ${tail(ctx)}`);
         case 'noop':
           return one(250, `2.0.0 OK  ${unixS(ctx)} ${tail(ctx)}`);
+        case 'idleTimeout':
+          return one(451, `4.4.2 Timeout - closing connection. ${tail(ctx)}`);
       }
     },
     authFailure(failure, mechanism, ctx) {

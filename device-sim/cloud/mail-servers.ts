@@ -29,8 +29,8 @@
  * - Dot-unstuffing removes the leading dot only from lines that start with "..": a client that
  *   forgets to stuff a line ".x" gets ".x" stored (RFC 5321 §4.5.2 says the server deletes the
  *   dot, giving "x"). The byte-exact comparison in the mailbox still catches such a bug.
- * - Replies to unknown commands, syntax errors and the idle timeout keep the library's wording
- *   (with an enhanced status code).
+ * - Replies to unknown commands and syntax errors keep the library's wording (with an enhanced
+ *   status code).
  * - The 1000-octet line limit is checked on the unstuffed stream and answered after the final
  *   ".", since smtp-server has no per-line hook in DATA mode.
  *
@@ -43,12 +43,16 @@
  * Time. Dates (banners, receive times, token expiry, Exchange's minutes and days) come from the
  * world clock (`nowMs`); every wait of ours (a rule's delay, the greeting delay, a message held for
  * Exchange's rate limit) runs on `schedule`, the world's timers, so under virtual time it ends only
- * when virtual time is advanced. smtp-server's own timers stay on host time, as they live inside
- * the library and act on its sockets: the idle timeout (`socketTimeout`, a Node socket timeout
- * that every byte re-arms), the half-close deadline after QUIT, the TLS handshake timeout and
- * `closeTimeout` at `stop()`. They bound how long a real socket may hang, not anything a client
- * can measure in a session that moves. Its 100 ms "early talker" pause before the banner is not
- * kept at all (HookedSmtpServer): the services greet at once, unless a tester delays them.
+ * when virtual time is advanced. So does the idle timeout, which is ours and not smtp-server's
+ * (a client can measure it: a session left idle ends with the provider's reply, see
+ * `#onIdle`): it is re-armed by every command line and every chunk of DATA, counts only while
+ * the client owes us input, as the library's did, and also bounds a TLS handshake (STARTTLS,
+ * and implicit TLS before the session starts). The library's own idle timer (`socketTimeout`,
+ * a host timer on the socket) is put out of reach (LIBRARY_SOCKET_TIMEOUT_MS). Two timers of the
+ * library stay on host time, as they live inside it and only free a socket nobody talks on any
+ * more: the half-close deadline (5 s) after the server ended a session, and `closeTimeout` at
+ * `stop()`. Its 100 ms "early talker" pause before the banner is not kept at all
+ * (HookedSmtpServer): the services greet at once, unless a tester delays them.
  *
  * Deliberately not done: recipient validation, delivery to anywhere but the Mailbox, Gmail's
  * limits and its rewriting of a From it does not own.
@@ -75,6 +79,7 @@ import type { AuthFailure, MailPersonality, Reply, ReplyContext, ReplySlot } fro
 import { tlsServerOptions, type TlsIdentity } from './sim-pki.ts';
 import { DEFAULT_TLS_VERSIONS, tlsVersionOptions, type TlsVersionBounds } from './tls-versions.ts';
 import { describeAct, SmtpRuleBook, type FiredRule, type RuleView, type SmtpRuleSpec, type SmtpRuleStage } from './smtp-rules.ts';
+import { SmtpServerLog } from './smtp-server-log.ts';
 import { sameUser, type TokenVerifier } from './token-table.ts';
 
 /** One port of a service: 587 with STARTTLS, or 465 with implicit TLS (RFC 8314). */
@@ -131,12 +136,13 @@ export interface MailServerFaults {
 
 /**
  * Something a tester may want to know that has no reply line: TLS failures, resets ('error'), a
- * fault or rule firing ('fault'), an Exchange Online limit answering ('limit').
+ * fault or rule firing ('fault'), an Exchange Online limit answering ('limit'), an idle
+ * connection closed ('timeout').
  */
 export interface MailServiceEvent {
   readonly atMs: number;
   readonly listener: string;
-  readonly kind: 'error' | 'fault' | 'limit';
+  readonly kind: 'error' | 'fault' | 'limit' | 'timeout';
   readonly detail: string;
   /** The rule that fired (kind 'fault' from a rule). */
   readonly rule?: string;
@@ -155,7 +161,10 @@ export interface MailServiceOptions {
   readonly nowMs: () => number;
   /** Default: the personality's SIZE. */
   readonly sizeOctets?: number;
+  /** How long a client may leave us waiting for its next line or DATA bytes, ms of `schedule`. Default: SMTP_SERVER_IDLE_TIMEOUT_MS. */
   readonly idleTimeoutMs?: number;
+  /** The reply that ends an idle connection. Default: the personality's `idleTimeout`. */
+  readonly idleTimeoutReply?: Reply;
   /** The world's seeded chance (rules with a probability); default: a fresh seed. */
   readonly random?: SimRandom;
   /**
@@ -164,6 +173,18 @@ export interface MailServiceOptions {
    */
   readonly schedule?: Schedule;
 }
+
+/**
+ * smtp-server's own idle timeout (`socketTimeout`), ms: the most a Node timer takes (2^31 - 1,
+ * about 24.8 days; more would fire after 1 ms). Ours on the world's timers takes its place
+ * (`#armIdle`). The library's is a host timer that every byte re-arms, so under virtual time it
+ * would end a session while the tester holds time still, and with real time it would race ours;
+ * set out of reach, it never fires first. The library also times its TLS handshakes with this
+ * value (ours bound them instead) and caps its 5 s half-close deadline with it (unchanged).
+ */
+const LIBRARY_SOCKET_TIMEOUT_MS = 2 ** 31 - 1;
+/** Longest idle timeout a service takes, ms (a day; RFC 5321 §4.5.3.2.7 asks for at least 5 minutes, tests use less). */
+export const SMTP_IDLE_TIMEOUT_MAX_MS = 86_400_000;
 
 /** A text that already carries an enhanced status code (RFC 3463 class.subject.detail). */
 const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3}[ ]/;
@@ -177,6 +198,8 @@ interface ConnState {
   readonly label: string;
   /** Send a reply exactly as given (no library enhanced code added). */
   emit(reply: Reply): void;
+  /** The idle timeout while it runs (`#armIdle`). */
+  idle?: TimerHandle;
   /**
    * A rule's reply standing in for the library's next reply of the same class (a 3xx such as
    * AUTH LOGIN's 334 passes by; a reply of another class cancels it: the library refused).
@@ -211,6 +234,8 @@ export class EmulatedMailService {
   /** Waits in progress (`#sleep`), cancelled at `stop()`. */
   readonly #timers = new Set<TimerHandle>();
   readonly #events: MailServiceEvent[] = [];
+  /** Each connection's commands and replies as this server saw them (smtp-server-log.ts). */
+  readonly transcript = new SmtpServerLog(() => this.#options.nowMs());
   readonly #rules: SmtpRuleBook;
   /** Office 365 only. */
   readonly #exchange: ExchangeLimits | undefined;
@@ -218,12 +243,16 @@ export class EmulatedMailService {
   #tls: readonly TlsIdentity[];
   #tlsVersions: TlsVersionBounds = DEFAULT_TLS_VERSIONS;
   #sizeOctets: number;
+  #idleTimeoutMs: number;
+  #idleTimeoutReply: Reply | undefined;
 
   private constructor(options: MailServiceOptions) {
     this.#options = options;
     this.personality = options.personality;
     this.hostName = options.hostName;
     this.#sizeOctets = options.sizeOctets ?? options.personality.defaultSizeOctets;
+    this.#idleTimeoutMs = checkedIdleTimeoutMs(options.idleTimeoutMs ?? SMTP_SERVER_IDLE_TIMEOUT_MS);
+    this.#idleTimeoutReply = options.idleTimeoutReply;
     this.#tls = options.tls;
     this.#rules = new SmtpRuleBook(options.random ?? new SimRandom(SimRandom.freshSeed()), `${options.hostName}/smtp-rule`);
     this.#exchange =
@@ -300,6 +329,32 @@ export class EmulatedMailService {
     for (const { smtp } of this.#servers) smtp.options.size = octets;
   }
 
+  /** How long a client may stay silent while we wait for it, ms of the world's time (see the file header). */
+  get idleTimeoutMs(): number {
+    return this.#idleTimeoutMs;
+  }
+
+  /** Another idle timeout, from each connection's next line on (a silent one keeps the one it was given). */
+  setIdleTimeoutMs(ms: number): void {
+    this.#idleTimeoutMs = checkedIdleTimeoutMs(ms);
+  }
+
+  /** The reply an idle connection is closed with. */
+  idleTimeoutReply(ctx: ReplyContext = this.#fallbackCtx()): Reply {
+    return this.#idleTimeoutReply ?? this.personality.reply('idleTimeout', ctx);
+  }
+
+  /**
+   * Other words for the idle timeout (where the provider's are not known for certain; see
+   * mail-personalities.ts); `undefined`: the personality's again.
+   */
+  setIdleTimeoutReply(reply: Reply | undefined): void {
+    if (reply !== undefined && (!Number.isInteger(reply.code) || reply.code < 400 || reply.code > 599 || reply.lines.length === 0)) {
+      throw new RangeError(`an idle timeout reply is a 4xx or 5xx code with at least one line (got ${reply.code}, ${reply.lines.length} lines)`);
+    }
+    this.#idleTimeoutReply = reply === undefined ? undefined : { code: reply.code, lines: [...reply.lines] };
+  }
+
   /** Add a rule (smtp-rules.ts); it acts on commands from now on. Throws InvalidInputError naming bad fields. */
   addRule(spec: SmtpRuleSpec): RuleView {
     return this.#rules.add(spec);
@@ -372,7 +427,10 @@ export class EmulatedMailService {
   async stop(): Promise<void> {
     for (const t of this.#timers) t.cancel();
     this.#timers.clear();
-    for (const { conn } of this.#conns.values()) conn._socket.destroy();
+    for (const state of this.#conns.values()) {
+      state.idle?.cancel();
+      state.conn._socket.destroy();
+    }
     this.#conns.clear();
     await Promise.all(
       this.#servers.splice(0).map(
@@ -403,19 +461,28 @@ export class EmulatedMailService {
       hideDSN: true,
       disableReverseLookup: true, // there is no DNS on the bench; the library would wait 1.5 s for it
       maxCommandLength: SMTP_MAX_COMMAND_LINE_OCTETS,
-      socketTimeout: this.#options.idleTimeoutMs ?? SMTP_SERVER_IDLE_TIMEOUT_MS,
+      socketTimeout: LIBRARY_SOCKET_TIMEOUT_MS, // ours runs instead (#armIdle)
+      // No Nagle on accepted sockets, as on the device's (node-net.ts) and the relay's: a reply
+      // held in the kernel for the client's delayed ACK (pipelined replies) is wall time no
+      // settle between two steps of virtual time can see, and the next step could then fire a
+      // deadline that guards it.
+      noDelay: true,
       closeTimeout: 1000,
-      logger: false,
+      logger: this.transcript.loggerFor(`${this.hostName}:${endpoint.publicPort}`),
       onConnect: (session, callback) => this.#onConnect(session, callback),
       onAuth: (auth, session, callback) => this.#onAuth(auth, session, callback),
       onData: (stream, session, callback) => this.#onData(stream, session, callback),
       onClose: (session) => {
+        this.#conns.get(session.id)?.idle?.cancel();
         this.#conns.delete(session.id);
         this.#exchange?.onClose(session.id);
       },
     };
-    const smtp = new HookedSmtpServer(options, (conn) => this.#attach(conn, listener));
     const label = `${this.hostName}:${endpoint.publicPort}`;
+    const smtp = new HookedSmtpServer(options, {
+      onConnection: (conn) => this.#attach(conn, listener),
+      guardHandshake: (cut) => this.#guardHandshake(label, cut),
+    });
     smtp.on('error', (err: Error) => this.#event(label, 'error', err.message));
     await new Promise<void>((resolve, reject) => {
       smtp.server.once('error', reject);
@@ -487,6 +554,64 @@ export class EmulatedMailService {
       const carryOut = conn[name].bind(conn);
       conn[name] = (command, callback) => this.#onCommand(state, stage, command, callback, carryOut);
     }
+
+    // Every line the parser hands on (commands, AUTH continuations, lines dropped during a
+    // STARTTLS handshake) re-arms the idle timeout; DATA bytes re-arm it in #onData.
+    const onLine = conn._onCommand.bind(conn);
+    conn._onCommand = (command, callback) => {
+      this.#armIdle(state);
+      onLine(command, callback);
+    };
+    this.#armIdle(state);
+  }
+
+  /** (Re)start a connection's idle timeout on the world's timers. */
+  #armIdle(state: ConnState): void {
+    state.idle?.cancel();
+    const ms = this.#idleTimeoutMs;
+    state.idle = this.#schedule(ms, () => this.#onIdle(state, ms));
+  }
+
+  /**
+   * The client left us waiting for `ms`: the provider's reply, then close. Not while the client
+   * waits for us, as smtp-server's own idle timeout did not: a command's handler has not answered
+   * yet (a rule's delay, AUTH being decided) or the message is in and not yet answered (Exchange's
+   * rate limit, a `dot` rule, `noReplyAfterData`); RFC 5321 §4.5.3.2 has the client wait minutes
+   * for those replies. During a STARTTLS handshake nothing can be said, so the connection is cut.
+   */
+  #onIdle(state: ConnState, ms: number): void {
+    state.idle = undefined;
+    const { conn } = state;
+    if (isClosed(state)) return;
+    if (conn._handlerPending || (conn._dataStream && conn._parser && !conn._parser._dataMode)) return this.#armIdle(state);
+    if (conn._upgrading) {
+      this.#event(state.label, 'timeout', `the TLS handshake after STARTTLS did not finish within the idle timeout of ${ms} ms; connection cut`);
+      conn._socket.destroy();
+      return;
+    }
+    const reply = this.idleTimeoutReply(this.#ctx(state));
+    this.#event(state.label, 'timeout', `idle for ${ms} ms: answered ${reply.code} ${reply.lines.join(' / ')} and closed`);
+    state.emit(reply);
+    conn.close(); // a 421 has closed it already; close() is then a no-op
+  }
+
+  /**
+   * Implicit TLS: the handshake comes before smtp-server hands the socket to a session, so the
+   * idle timeout cannot guard it; this deadline does, on the world's timers, with the idle
+   * timeout's length. `cut` ends the handshake as the library's own handshake timeout would.
+   */
+  #guardHandshake(label: string, cut: () => void): () => void {
+    const ms = this.#idleTimeoutMs;
+    const timer = this.#schedule(ms, () => {
+      this.#event(label, 'timeout', `the implicit TLS handshake did not finish within the idle timeout of ${ms} ms; connection cut`);
+      cut();
+    });
+    return () => timer.cancel();
+  }
+
+  /** The world's timers (virtual under virtual time; see the file header). */
+  get #schedule(): Schedule {
+    return this.#options.schedule ?? HOST_SCHEDULE;
   }
 
   /** A command, before the library carries it out: the rules first, then Exchange's limits at MAIL. */
@@ -552,9 +677,8 @@ export class EmulatedMailService {
 
   /** Wait on the world's timers (virtual under virtual time; see the file header). */
   #sleep(ms: number): Promise<void> {
-    const schedule = this.#options.schedule ?? HOST_SCHEDULE;
     return new Promise((resolve) => {
-      const timer = schedule(ms, () => {
+      const timer = this.#schedule(ms, () => {
         this.#timers.delete(timer);
         resolve();
       });
@@ -584,7 +708,7 @@ export class EmulatedMailService {
     const delayMs = this.#faults.greetingDelayMs;
     if (delayMs === undefined || delayMs <= 0) return callback();
     this.#event(label, 'fault', `greeting delayed by ${delayMs} ms`);
-    if (delayMs === Infinity) return; // never greet; the library's idle timeout or the client ends it
+    if (delayMs === Infinity) return; // never greet; the idle timeout (#onIdle) or the client ends it
     void this.#sleep(delayMs).then(() => callback());
   }
 
@@ -718,6 +842,7 @@ export class EmulatedMailService {
 
     stream.on('data', (chunk: Buffer) => {
       if (dropped) return;
+      if (state) this.#armIdle(state);
       octets += chunk.length;
       framing.update(chunk);
       if (faults.dropDataAfterOctets !== undefined && octets >= faults.dropDataAfterOctets) {
@@ -876,20 +1001,27 @@ export class EmulatedMailService {
   }
 }
 
-/** smtp-server with a hook that sees each connection before its first reply. */
-class HookedSmtpServer extends SMTPServer {
-  readonly #hook: (conn: SMTPConnection) => void;
+interface SmtpServerHooks {
+  /** Sees each connection before its first reply. */
+  readonly onConnection: (conn: SMTPConnection) => void;
+  /** Guards an implicit TLS handshake: arms a deadline that calls `cut`; the function returned disarms it. */
+  readonly guardHandshake: (cut: () => void) => () => void;
+}
 
-  constructor(options: SMTPServerOptions, hook: (conn: SMTPConnection) => void) {
+/** smtp-server with hooks on each connection and on each implicit TLS handshake. */
+class HookedSmtpServer extends SMTPServer {
+  readonly #hooks: SmtpServerHooks;
+
+  constructor(options: SMTPServerOptions, hooks: SmtpServerHooks) {
     super(options);
-    this.#hook = hook;
+    this.#hooks = hooks;
   }
 
   override connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
     super.connect(socket, socketOptions); // init() arms the library's 100 ms early-talker timer in here
     for (const conn of this.connections) {
       if (conn._socket === socket) {
-        this.#hook(conn);
+        this.#hooks.onConnection(conn);
         // Greet at once: that pause is smtp-server's spam defence, not the providers' behaviour,
         // and a host timer in every session would put 100 ms of wall time into each send under
         // virtual time. The library's timer fires into nothing; a tester's greeting delay or
@@ -900,6 +1032,27 @@ class HookedSmtpServer extends SMTPServer {
         return;
       }
     }
+  }
+
+  /**
+   * The library guards an accepted socket until its session starts with a host timer of
+   * `socketTimeout` (out of reach here, see LIBRARY_SOCKET_TIMEOUT_MS); for an implicit TLS
+   * handshake our deadline on the world's timers stands in. It ends a handshake as the library's
+   * own handshake timeout does: the TLS socket (once `_upgrade` has made one) is destroyed with
+   * ERR_TLS_HANDSHAKE_TIMEOUT, which the library reports as an 'error' and closes.
+   */
+  override _acceptSocket(socket: Socket, handshake: boolean): (() => void) | false {
+    const release = super._acceptSocket(socket, handshake);
+    if (release === false || !handshake) return release;
+    const disarm = this.#hooks.guardHandshake(() => {
+      const tls = this._pendingSockets.get(socket) ?? socket;
+      tls.destroy(Object.assign(new Error('TLS handshake timeout'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' }));
+    });
+    socket.once('close', disarm);
+    return () => {
+      disarm();
+      release();
+    };
   }
 }
 
@@ -941,6 +1094,13 @@ function commandLine(stage: SmtpRuleStage, command: Buffer): string {
 
 function isClosed(state: ConnState): boolean {
   return state.conn._closed || state.conn._closing || state.conn._socket.destroyed;
+}
+
+function checkedIdleTimeoutMs(ms: number): number {
+  if (!Number.isInteger(ms) || ms < 1 || ms > SMTP_IDLE_TIMEOUT_MAX_MS) {
+    throw new RangeError(`idleTimeoutMs: a whole number of ms from 1 to ${SMTP_IDLE_TIMEOUT_MAX_MS} (got ${ms})`);
+  }
+  return ms;
 }
 
 function replyError(reply: Reply): Error {

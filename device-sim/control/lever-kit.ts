@@ -18,7 +18,8 @@ import type { SimRandom } from '../sim-random.ts';
 
 /** The simulated world the levers move. */
 export interface Bench {
-  readonly printer: SimPrinter;
+  /** Every printer of the world, device 1 first (a printer lever's `device` n is `printers[n - 1]`). */
+  readonly printers: readonly SimPrinter[];
   readonly cloud: RunningCloud;
   readonly network: SimNetwork;
   /** The time line everything runs on (virtual with --virtual-time). */

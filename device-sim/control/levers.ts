@@ -15,7 +15,9 @@ import type { EmulatedMailService } from '../cloud/mail-servers.ts';
 import { smtpRuleSpecSchema } from '../cloud/smtp-rules.ts';
 import { exchangeBehavioursPatchSchema } from '../cloud/exchange-limits.ts';
 import { tlsLeverSchema } from '../cloud/tls-levers.ts';
-import { powerCutSchema, scannerFaultSchema } from '../printer-faults.ts';
+import { powerCutSchema, SCANNER_FAULT_KINDS, scannerFaultSchema } from '../printer-faults.ts';
+import { deviceNumberSchema } from '../fleet.ts';
+import type { SimPrinter } from '../printer.ts';
 import {
   accountSchema,
   deviceCodeLifetimeSSchema,
@@ -67,9 +69,26 @@ function identityOf(bench: Bench): RunningIdentityServices {
   return identity;
 }
 
-function poweredPrinter(bench: Bench): Bench['printer'] {
-  if (!bench.printer.powered) throw new LeverError('conflict', 'The printer is off: switch it on first.', undefined, 'powered-off');
-  return bench.printer;
+/** Device `device` (1-based, default 1); 404 naming `field` when the fleet has no such printer. */
+function printerOf(bench: Bench, device: number | undefined, field = 'device'): SimPrinter {
+  const n = device ?? 1;
+  const printer = bench.printers[n - 1];
+  if (!printer) {
+    const count = bench.printers.length;
+    throw new LeverError('not-found', `There is no device ${n}: this simulator runs ${count === 1 ? 'one printer (device 1)' : `${count} printers (devices 1 to ${count})`}.`, field);
+  }
+  return printer;
+}
+
+function poweredPrinter(bench: Bench, device: number | undefined, field = 'device'): SimPrinter {
+  const printer = printerOf(bench, device, field);
+  if (!printer.powered) throw new LeverError('conflict', `${device === undefined ? 'The printer' : `Device ${device}`} is off: switch it on first.`, undefined, 'powered-off');
+  return printer;
+}
+
+/** Which device a sentence is about: nothing for device 1 of a single printer, "Device n: " otherwise. */
+function onDevice(bench: Bench, device: number | undefined): string {
+  return device === undefined && bench.printers.length === 1 ? '' : `Device ${device ?? 1}: `;
 }
 
 function virtualTime(bench: Bench): VirtualTimeSource {
@@ -139,6 +158,21 @@ const NET_FAULT_WORDS: Record<(typeof NET_FAULTS)[number], (s: NetFaultSpec) => 
   reset: (s) => (s.kind === 'reset' ? `resets the connection after ${s.afterBytes} bytes (${s.direction})` : ''),
   stall: (s) => (s.kind === 'stall' ? `falls silent after ${s.afterBytes ?? 0} bytes (${s.direction})` : ''),
 };
+
+// ---------------------------------------------------------------------------------------------
+// The printer's own faults, on one printer of the fleet.
+
+/** scanner.fault's arguments: a scanner fault (printer-faults.ts) of `device`, each kind with the field. */
+const scannerFaultArgs = z.discriminatedUnion(
+  'kind',
+  [
+    scannerFaultSchema.options[0].extend({ device: deviceNumberSchema }),
+    scannerFaultSchema.options[1].extend({ device: deviceNumberSchema }),
+    scannerFaultSchema.options[2].extend({ device: deviceNumberSchema }),
+    scannerFaultSchema.options[3].extend({ device: deviceNumberSchema }),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? `the scanner fault kinds are ${SCANNER_FAULT_KINDS.join(', ')}` : undefined) },
+);
 
 // ---------------------------------------------------------------------------------------------
 // The table.
@@ -575,10 +609,10 @@ export const LEVERS = {
     summary: "The device's RTC: set it, jump it, let it drift, or lose the battery (the device sees a clock change)",
     makes: 'action',
     args: z.discriminatedUnion('action', [
-      z.strictObject({ action: z.literal('set'), wallMs: z.number().int().min(0).max(4_102_444_800_000) }),
-      z.strictObject({ action: z.literal('jump'), deltaMs: z.number().int().min(-100 * YEAR_MS).max(100 * YEAR_MS) }),
-      z.strictObject({ action: z.literal('drift'), ppm: z.number().min(-RTC_DRIFT_MAX_PPM).max(RTC_DRIFT_MAX_PPM) }),
-      z.strictObject({ action: z.literal('battery-loss') }),
+      z.strictObject({ action: z.literal('set'), wallMs: z.number().int().min(0).max(4_102_444_800_000), device: deviceNumberSchema }),
+      z.strictObject({ action: z.literal('jump'), deltaMs: z.number().int().min(-100 * YEAR_MS).max(100 * YEAR_MS), device: deviceNumberSchema }),
+      z.strictObject({ action: z.literal('drift'), ppm: z.number().min(-RTC_DRIFT_MAX_PPM).max(RTC_DRIFT_MAX_PPM), device: deviceNumberSchema }),
+      z.strictObject({ action: z.literal('battery-loss'), device: deviceNumberSchema }),
     ]),
     example: { action: 'jump', deltaMs: 600_000 },
     cli: {
@@ -591,20 +625,21 @@ export const LEVERS = {
       },
     },
     apply(bench, a) {
-      const clock = poweredPrinter(bench).clock;
+      const clock = poweredPrinter(bench, a.device).clock;
+      const on = onDevice(bench, a.device);
       switch (a.action) {
         case 'set':
           clock.setWallMs(a.wallMs, 'tester-set');
-          return { kind: 'action', sentence: `The device clock was set to ${new Date(a.wallMs).toISOString()}.` };
+          return { kind: 'action', sentence: `${on}The device clock was set to ${new Date(a.wallMs).toISOString()}.` };
         case 'jump':
           clock.jump(a.deltaMs);
-          return { kind: 'action', sentence: `The device clock jumped ${a.deltaMs >= 0 ? '+' : ''}${a.deltaMs} ms.` };
+          return { kind: 'action', sentence: `${on}The device clock jumped ${a.deltaMs >= 0 ? '+' : ''}${a.deltaMs} ms.` };
         case 'drift':
           clock.setDriftPpm(a.ppm);
-          return { kind: 'action', sentence: `The device clock drifts ${a.ppm} ppm.` };
+          return { kind: 'action', sentence: `${on}The device clock drifts ${a.ppm} ppm.` };
         case 'battery-loss':
           clock.batteryLoss();
-          return { kind: 'action', sentence: 'The RTC lost its battery.' };
+          return { kind: 'action', sentence: `${on}The RTC lost its battery.` };
       }
     },
   }),
@@ -652,6 +687,7 @@ export const LEVERS = {
           event: z.enum(EVENT_CODES).optional().describe('a device event code, e.g. send-job-delivered'),
           jobPhase: z.enum(PANEL_JOB_PHASES).optional().describe("the newest panel job's phase (or jobId's)"),
           jobId: z.string().trim().min(1).max(64).optional(),
+          device: deviceNumberSchema.describe('the printer whose event or job is waited for, 1-based (default 1)'),
         })
         .refine((u) => u.event !== undefined || u.jobPhase !== undefined, { message: 'event, jobPhase or both', path: ['event'] })
         .optional(),
@@ -663,12 +699,13 @@ export const LEVERS = {
       flags: {
         'until-event': { help: 'stop once the device records EVENT', type: 'string', set: (a, v) => void (a.until = { ...(a.until as object), event: String(v) }) },
         'until-job': { help: 'stop once the newest panel job is in PHASE', type: 'string', set: (a, v) => void (a.until = { ...(a.until as object), jobPhase: String(v) }) },
+        'until-device': { help: 'watch device N of a fleet (default 1)', type: 'string', set: (a, v) => void (a.until = { ...(a.until as object), device: Number(v) }) },
       },
     },
     async apply(bench, a) {
       const source = virtualTime(bench);
-      const printer = poweredPrinter(bench);
       const until = a.until;
+      const printer = poweredPrinter(bench, until?.device, 'until.device');
       const checks: (() => boolean | Promise<boolean>)[] = [];
       if (until?.event !== undefined) checks.push(deviceEventSeen(printer, { code: until.event }));
       if (until?.jobPhase !== undefined) checks.push(panelJobInPhase(printer, { phases: until.jobPhase, ...(until.jobId !== undefined ? { jobId: until.jobId } : {}) }));
@@ -694,14 +731,16 @@ export const LEVERS = {
     group: 'power',
     summary: 'The power switch: off, on, or a cycle (off then on)',
     makes: 'action',
-    args: z.strictObject({ action: z.enum(['cycle', 'off', 'on']) }),
+    args: z.strictObject({ action: z.enum(['cycle', 'off', 'on']), device: deviceNumberSchema }),
     example: { action: 'cycle' },
     cli: { words: ['power'], positional: ['action'] },
     async apply(bench, a) {
-      if (a.action === 'cycle') await bench.printer.powerCycle();
-      else if (a.action === 'off') await bench.printer.powerOff();
-      else await bench.printer.powerOn();
-      return { kind: 'action', sentence: a.action === 'cycle' ? 'The printer was switched off and on.' : `The printer was switched ${a.action}.` };
+      const printer = printerOf(bench, a.device);
+      if (a.action === 'cycle') await printer.powerCycle();
+      else if (a.action === 'off') await printer.powerOff();
+      else await printer.powerOn();
+      const which = a.device === undefined && bench.printers.length === 1 ? 'The printer' : `Device ${a.device ?? 1}`;
+      return { kind: 'action', sentence: a.action === 'cycle' ? `${which} was switched off and on.` : `${which} was switched ${a.action}.` };
     },
   }),
 
@@ -709,20 +748,22 @@ export const LEVERS = {
     group: 'power',
     summary: "Cut the power at a named point, on its nth occurrence: an NVRAM record's write stage, the spool's, a job phase (after-final-dot: the dot sent, the reply not read) or an SMTP step",
     makes: 'fault',
-    args: powerCutSchema,
+    args: powerCutSchema.extend({ device: deviceNumberSchema }),
     example: { at: 'job:after-final-dot' },
     cli: { words: ['power', 'cut'] },
     apply(bench, a) {
-      const cut = bench.printer.faults.armPowerCut(a);
-      const now = () => bench.printer.faults.view().powerCuts;
+      const { device, ...spec } = a;
+      const printer = printerOf(bench, device);
+      const cut = printer.faults.armPowerCut(spec);
+      const now = () => printer.faults.view().powerCuts;
       const find = () => [...now().armed, ...now().fired].find((c) => c.id === cut.id);
       return {
         kind: 'fault',
-        target: cut.at,
-        sentence: cut.sentence,
+        target: `${device === undefined ? '' : `device ${device} `}${cut.at}`,
+        sentence: `${onDevice(bench, device)}${cut.sentence}`,
         detail: find,
         active: () => find()?.state === 'armed',
-        undo: () => void bench.printer.faults.disarm(cut.id),
+        undo: () => void printer.faults.disarm(cut.id),
       };
     },
   }),
@@ -731,19 +772,21 @@ export const LEVERS = {
     group: 'scanner',
     summary: 'The scanner fails: the scan unit dies or stalls after N pages, the paper jams after N pages, or the spool is only so big',
     makes: 'fault',
-    args: scannerFaultSchema,
+    args: scannerFaultArgs,
     example: { kind: 'paper-jam', afterPages: 1 },
     cli: { words: ['scanner'], positional: ['kind'] },
     apply(bench, a) {
-      const fault = bench.printer.faults.addScannerFault(a);
-      const find = () => bench.printer.faults.view().scanner.find((f) => f.id === fault.id);
+      const { device, ...spec } = a;
+      const printer = printerOf(bench, device);
+      const fault = printer.faults.addScannerFault(spec);
+      const find = () => printer.faults.view().scanner.find((f) => f.id === fault.id);
       return {
         kind: 'fault',
-        target: 'scanner',
-        sentence: fault.sentence,
+        target: device === undefined ? 'scanner' : `device ${device} scanner`,
+        sentence: `${onDevice(bench, device)}${fault.sentence}`,
         detail: find,
         active: () => find() !== undefined,
-        undo: () => void bench.printer.faults.disarm(fault.id),
+        undo: () => void printer.faults.disarm(fault.id),
       };
     },
   }),

@@ -7,9 +7,13 @@
  * only on `{ trusted: true }` is the request written. An untrusted server never receives a byte
  * of the request (DESIGN.md rule 4; tokens and client secrets travel in these requests).
  *
- * One deadline (`timeoutMs`, monotonic) covers connect, handshake, verification and the whole
- * response. It runs on host time, as node-net.ts's socket deadlines do (see its "Time"). The response body is capped at `maxBodyBytes`, checked against Content-Length before
- * reading and against the bytes while reading.
+ * One deadline (`timeoutMs`) covers connect, handshake, verification and the whole response. It
+ * runs on the network's timers, as node-net.ts's socket deadlines do (see its "Time"): under
+ * virtual time a request to a server that never answers (an identity endpoint in a `timeout`
+ * outage, a stalled or blackholed host) fails as a timeout once virtual time is advanced past
+ * its deadline, and stays pending while the tester holds time still. The response body is capped
+ * at `maxBodyBytes`, checked against Content-Length before reading and against the bytes while
+ * reading.
  *
  * Network faults apply as for NodeNet: `openSocket` sends a connection that has data faults
  * (latency, bandwidth, reset, stall) through the simulator's relay, TLS end to end.
@@ -21,6 +25,7 @@ import { request as httpRequest, type IncomingMessage, type ClientRequest } from
 import type { Socket } from 'node:net';
 import type { Http, HttpRequest, HttpResult, PeerVerdict } from '../../firmware/hal/http.ts';
 import type { NetError, TlsInfo } from '../../firmware/hal/net.ts';
+import { NetDeadline } from './net-deadline.ts';
 import { errorText, netFail, openSocket, toNetError } from './node-net.ts';
 import type { SimNetwork } from './sim-network.ts';
 
@@ -50,7 +55,12 @@ export class NodeHttp implements Http {
     const secure = url.protocol === 'https:';
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
-    const deadline = new Deadline(request.timeoutMs, `${request.method} ${url.origin}`);
+    const deadline = new NetDeadline(this.#network.timers, request.timeoutMs);
+    const timedOut = (): HttpResult => ({
+      ok: false,
+      kind: 'net',
+      error: { kind: 'timeout', detail: `${request.method} ${url.origin} timed out after ${request.timeoutMs} ms` },
+    });
 
     try {
       const opened = await deadline.race(
@@ -64,7 +74,7 @@ export class NodeHttp implements Http {
           if (late.ok) late.value.socket.destroy();
         },
       );
-      if (opened === undefined) return deadline.timeoutResult();
+      if (opened === undefined) return timedOut();
       if (!opened.ok) return { ok: false, kind: 'net', error: opened.error };
       const { socket, tls } = opened.value;
       deadline.onExpiry(() => socket.destroy());
@@ -77,7 +87,7 @@ export class NodeHttp implements Http {
           socket.destroy();
           throw err; // a throwing verifier is a firmware bug; nothing was sent
         }
-        if (verdict === undefined) return deadline.timeoutResult();
+        if (verdict === undefined) return timedOut();
         if (!verdict.trusted) {
           socket.destroy(); // not one byte of the request goes to an untrusted peer
           return { ok: false, kind: 'untrusted', tls, reason: verdict.reason };
@@ -85,7 +95,7 @@ export class NodeHttp implements Http {
       }
 
       const exchanged = await deadline.race(exchange(socket, url, request));
-      if (exchanged === undefined) return deadline.timeoutResult();
+      if (exchanged === undefined) return timedOut();
       socket.destroy();
       if (!exchanged.ok) return exchanged.kind === 'too-large' ? exchanged : { ok: false, kind: 'net', error: exchanged.error };
       return { ok: true, response: { ...exchanged.response, tls } };
@@ -183,55 +193,4 @@ function flattenHeaders(headers: IncomingMessage['headers']): Record<string, str
     out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
-}
-
-/** One timer for the whole request. `race` yields undefined once the deadline has passed. */
-class Deadline {
-  #expired = false;
-  #timer: ReturnType<typeof setTimeout>;
-  #onExpiry: (() => void)[] = [];
-  #wake: (() => void)[] = [];
-  readonly #timeoutMs: number;
-  readonly #what: string;
-
-  constructor(timeoutMs: number, what: string) {
-    this.#timeoutMs = timeoutMs;
-    this.#what = what;
-    this.#timer = setTimeout(() => {
-      this.#expired = true;
-      for (const fn of this.#onExpiry) fn();
-      for (const wake of this.#wake) wake();
-    }, timeoutMs);
-  }
-
-  onExpiry(fn: () => void): void {
-    this.#onExpiry.push(fn);
-  }
-
-  /** The promise's value, or undefined if the deadline passes first; `late` cleans up a late value. */
-  async race<T>(promise: Promise<T>, late?: (value: T) => void): Promise<T | undefined> {
-    if (this.#expired) return undefined;
-    let wake!: () => void;
-    const expired = new Promise<undefined>((resolve) => {
-      wake = () => resolve(undefined);
-      this.#wake.push(wake);
-    });
-    const tagged = promise.then((value) => {
-      if (this.#expired && late !== undefined) late(value);
-      return value;
-    });
-    try {
-      return await Promise.race([tagged, expired]);
-    } finally {
-      this.#wake = this.#wake.filter((w) => w !== wake);
-    }
-  }
-
-  timeoutResult(): HttpResult {
-    return { ok: false, kind: 'net', error: { kind: 'timeout', detail: `${this.#what} timed out after ${this.#timeoutMs} ms` } };
-  }
-
-  clear(): void {
-    clearTimeout(this.#timer);
-  }
 }

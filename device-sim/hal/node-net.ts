@@ -22,12 +22,15 @@
  * net-faults.ts) is connected through a per-connection relay (net-relay.ts) that applies them; TLS
  * still runs end to end. Without data faults the socket goes straight to the server, as before.
  *
- * Time: what the simulated network makes the device wait (a blackholed SYN, latency at setup)
- * runs on the network's timers, which are the world's (virtual under virtual time). The
- * deadlines that bound a real socket here (TCP connect, TLS handshake, the close grace) stay on
- * host time: they guard loopback sockets that finish in wall time, and a tester's single large
- * step of virtual time (`advance(ms)`) must not expire a handshake that is merely waiting for its
- * loopback bytes. The firmware's own deadlines run on its clock, which is the world's time source.
+ * Time: everything here waits on the network's timers, which are the world's (virtual under
+ * virtual time): what the simulated network makes the device wait (a blackholed SYN, latency at
+ * setup) and the deadlines that bound a socket (one NetDeadline over the TCP connect, the relay's
+ * set-up and the TLS handshake of `openSocket`; one for a STARTTLS handshake; the close grace).
+ * So under virtual time a connect to a blackholed or stalled server times out when virtual time
+ * is advanced past the device's deadline, and never while the tester holds time still. Advancing
+ * goes through advanceUntil, which lets the loopback bytes of each step arrive before the next
+ * timer fires, so a handshake that is merely waiting for its bytes is not expired by a step. The
+ * firmware's own deadlines run on its clock, which is the world's time source too.
  *
  * Deliberately not done: idle timeouts on an established connection (the firmware's own timers run on its monotonic
  * clock), client certificates, ALPN.
@@ -45,8 +48,9 @@ import type {
   TlsInfo,
   TlsOptions,
 } from '../../firmware/hal/net.ts';
+import { NetDeadline } from './net-deadline.ts';
 import { setupDelayMs, startRelay, type RelayListener, type RelayPlan } from './net-relay.ts';
-import { sleep } from './net-toxics.ts';
+import { sleep, type RelayTimers } from './net-toxics.ts';
 import type { SimNetwork, SimTarget } from './sim-network.ts';
 
 /** Bytes a socket keeps for handlers that are not set yet; a peer that sends more is cut off. */
@@ -66,7 +70,7 @@ export class NodeNet implements Net {
   async connect(options: ConnectOptions): Promise<NetResult<NetSocket>> {
     const opened = await openSocket(this.#network, options);
     if (!opened.ok) return opened;
-    return { ok: true, value: new NodeNetSocket(opened.value.socket, opened.value.tls, `${options.host}:${options.port}`) };
+    return { ok: true, value: new NodeNetSocket(opened.value.socket, opened.value.tls, `${options.host}:${options.port}`, this.#network.timers) };
   }
 }
 
@@ -78,33 +82,35 @@ export interface OpenedSocket {
 
 /**
  * Resolve through the SimNetwork, connect TCP, and (for implicit TLS) finish the handshake, all
- * within `options.timeoutMs`. Shared with NodeHttp, which needs the raw Node socket.
+ * within `options.timeoutMs` on the network's timers (see the file header). Shared with
+ * NodeHttp, which needs the raw Node socket.
  */
 export async function openSocket(network: SimNetwork, options: ConnectOptions): Promise<NetResult<OpenedSocket>> {
-  const startedMs = performance.now();
   const where = `${options.host}:${options.port}`;
   const route = network.resolve(options.host, options.port);
-  if (!route.ok) {
-    if (route.error.kind === 'blackhole') {
-      // Nothing answers the SYN: the only way out is the caller's timeout, waited on the
-      // network's timers (the world's: virtual under virtual time).
-      await sleep(network.timers, options.timeoutMs);
-      return netFail('timeout', `connect to ${where} timed out after ${options.timeoutMs} ms (${route.error.detail})`);
-    }
+  if (!route.ok && route.error.kind !== 'blackhole') {
     return netFail(route.error.kind === 'unreachable' ? 'other' : route.error.kind, route.error.detail);
   }
-
-  const tcp =
-    route.relay === undefined
-      ? await connectTcp(route.host, route.port, options.timeoutMs, where)
-      : await connectThroughRelay(route, route.relay, options.timeoutMs, where);
-  if (!tcp.ok || options.tls === undefined) {
-    return tcp.ok ? { ok: true, value: { socket: tcp.value, tls: undefined } } : tcp;
+  const deadline = new NetDeadline(network.timers, options.timeoutMs);
+  try {
+    if (!route.ok) {
+      // Nothing answers the SYN: the only way out is the caller's timeout.
+      await deadline.passed();
+      return netFail('timeout', `connect to ${where} timed out after ${options.timeoutMs} ms (${route.error.detail})`);
+    }
+    const tcp =
+      route.relay === undefined
+        ? await connectTcp(route.host, route.port, deadline, where)
+        : await connectThroughRelay(route, route.relay, deadline, where);
+    if (!tcp.ok || options.tls === undefined) {
+      return tcp.ok ? { ok: true, value: { socket: tcp.value, tls: undefined } } : tcp;
+    }
+    const secured = await startTls(tcp.value, options.tls, deadline, where);
+    if (!secured.ok) return secured;
+    return { ok: true, value: { socket: secured.value.socket, tls: secured.value.info } };
+  } finally {
+    deadline.clear();
   }
-  const remainingMs = Math.max(1, options.timeoutMs - (performance.now() - startedMs));
-  const secured = await startTls(tcp.value, options.tls, remainingMs, where);
-  if (!secured.ok) return secured;
-  return { ok: true, value: { socket: secured.value.socket, tls: secured.value.info } };
 }
 
 /** NetSocket over a Node socket that may be swapped once for a TLSSocket (STARTTLS). */
@@ -124,6 +130,8 @@ class NodeNetSocket implements NetSocket {
   #closeReported = false;
   /** The name and port the firmware asked for, for error details. */
   readonly #where: string;
+  /** The network's timers at connect time: the STARTTLS deadline and the close grace wait on them. */
+  readonly #timers: RelayTimers;
 
   // Listeners kept as fields so STARTTLS can detach them from the plaintext socket.
   readonly #onData = (chunk: Buffer): void => this.#received(chunk);
@@ -135,9 +143,10 @@ class NodeNetSocket implements NetSocket {
   };
   readonly #onClose = (): void => this.#transportClosed();
 
-  constructor(socket: Socket, tls: TlsInfo | undefined, where: string) {
+  constructor(socket: Socket, tls: TlsInfo | undefined, where: string, timers: RelayTimers) {
     this.#socket = socket;
     this.#where = where;
+    this.#timers = timers;
     this.#tls = tls;
     this.#attach(socket);
   }
@@ -198,7 +207,9 @@ class NodeNetSocket implements NetSocket {
       // discard
     }
 
-    const secured = await startTls(plain, options, options.timeoutMs, this.#where);
+    const deadline = new NetDeadline(this.#timers, options.timeoutMs);
+    const secured = await startTls(plain, options, deadline, this.#where);
+    deadline.clear();
     this.#upgrading = false;
     if (!secured.ok) {
       this.#localClosed = true; // reported by the result, not by onClose
@@ -225,7 +236,9 @@ class NodeNetSocket implements NetSocket {
     if (this.#upgrading) return; // upgradeTls sees #localClosed and destroys the result
     if (socket.destroyed) return;
     socket.end(); // FIN (and TLS close_notify) after pending writes
-    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    const timers = this.#timers;
+    const grace = timers.setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    socket.once('close', () => timers.clearTimeout(grace));
   }
 
   #attach(socket: Socket): void {
@@ -305,20 +318,18 @@ class NodeNetSocket implements NetSocket {
 /**
  * A connection with data faults: connect the emulated server first (so a closed port is still
  * 'refused' and a slow one still a 'timeout'), then start a relay for it and connect the device's
- * socket to the relay. Latency faults make the setup take one round trip, within `timeoutMs`.
+ * socket to the relay. Latency faults make the setup take one round trip, within the deadline.
  */
-async function connectThroughRelay(target: SimTarget, plan: RelayPlan, timeoutMs: number, where: string): Promise<NetResult<Socket>> {
-  const startedMs = performance.now();
-  const remainingMs = (): number => Math.max(1, timeoutMs - (performance.now() - startedMs));
+async function connectThroughRelay(target: SimTarget, plan: RelayPlan, deadline: NetDeadline, where: string): Promise<NetResult<Socket>> {
   const setupMs = setupDelayMs(plan);
-  if (setupMs >= timeoutMs) {
-    await sleep(plan.timers, timeoutMs);
-    return netFail('timeout', `connect to ${where} timed out after ${timeoutMs} ms (simulated latency of ${setupMs} ms per round trip)`);
+  if (setupMs >= deadline.timeoutMs) {
+    await deadline.passed();
+    return netFail('timeout', `connect to ${where} timed out after ${deadline.timeoutMs} ms (simulated latency of ${setupMs} ms per round trip)`);
   }
   if (setupMs > 0) await sleep(plan.timers, setupMs);
 
   // The relay relays half-closes, so its side of the server connection must not close on a FIN.
-  const upstream = await connectTcp(target.host, target.port, remainingMs(), where, { allowHalfOpen: true });
+  const upstream = await connectTcp(target.host, target.port, deadline, where, { allowHalfOpen: true });
   if (!upstream.ok) return upstream;
   let relay: RelayListener;
   try {
@@ -326,17 +337,17 @@ async function connectThroughRelay(target: SimTarget, plan: RelayPlan, timeoutMs
   } catch (err) {
     return netFail('other', `${where}: cannot start the simulated network's relay: ${errorText(err)}`);
   }
-  const device = await connectTcp('127.0.0.1', relay.port, remainingMs(), where);
+  const device = await connectTcp('127.0.0.1', relay.port, deadline, where);
   if (device.ok) relay.start(device.value.localPort ?? 0);
   else relay.abort();
   return device;
 }
 
-/** TCP connect with a deadline; errors mapped to NetErrorKind. */
+/** TCP connect before `deadline` passes; errors mapped to NetErrorKind. */
 function connectTcp(
   host: string,
   port: number,
-  timeoutMs: number,
+  deadline: NetDeadline,
   where: string,
   socketOptions: { readonly allowHalfOpen?: boolean } = {},
 ): Promise<NetResult<Socket>> {
@@ -344,10 +355,11 @@ function connectTcp(
     const socket = tcpConnect({ host, port, ...socketOptions });
     swallowErrors(socket);
     let settled = false;
+    let stopWaiting = (): void => {};
     const finish = (result: NetResult<Socket>): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      stopWaiting();
       socket.off('connect', onConnect);
       socket.off('error', onError);
       if (!result.ok) socket.destroy();
@@ -358,26 +370,27 @@ function connectTcp(
       finish({ ok: true, value: socket });
     };
     const onError = (err: Error): void => finish({ ok: false, error: toNetError(err, 'connect', where) });
-    const timer = setTimeout(() => finish(netFail('timeout', `connect to ${where} timed out after ${timeoutMs} ms`)), timeoutMs);
     socket.once('connect', onConnect);
     socket.once('error', onError);
+    stopWaiting = deadline.onExpiry(() => finish(netFail('timeout', `connect to ${where} timed out after ${deadline.timeoutMs} ms`)));
   });
 }
 
-/** TLS client handshake over a connected socket. Trust is NOT checked here (see file header). */
+/** TLS client handshake over a connected socket, before `deadline` passes. Trust is NOT checked here (see file header). */
 function startTls(
   plain: Socket,
   options: TlsOptions,
-  timeoutMs: number,
+  deadline: NetDeadline,
   where: string,
 ): Promise<NetResult<{ socket: TLSSocket; info: TlsInfo }>> {
   return new Promise((resolve) => {
     let settled = false;
     let secure: TLSSocket;
+    let stopWaiting = (): void => {};
     const finish = (result: NetResult<{ socket: TLSSocket; info: TlsInfo }>): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      stopWaiting();
       secure.off('secureConnect', onSecure);
       secure.off('error', onError);
       secure.off('close', onClose);
@@ -396,10 +409,6 @@ function startTls(
     };
     const onError = (err: Error): void => finish({ ok: false, error: toNetError(err, 'tls', where) });
     const onClose = (): void => finish(netFail('tls-handshake', `TLS with ${where}: peer closed during the handshake`));
-    const timer = setTimeout(
-      () => finish(netFail('timeout', `TLS handshake with ${where} timed out after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
     try {
       secure = tlsConnect({
         socket: plain,
@@ -415,7 +424,6 @@ function startTls(
     } catch (err) {
       // Bad options (for example an unknown minVersion) throw synchronously.
       settled = true;
-      clearTimeout(timer);
       plain.destroy();
       resolve(netFail('tls-handshake', `TLS with ${where}: ${errorText(err)}`));
       return;
@@ -424,6 +432,7 @@ function startTls(
     secure.once('secureConnect', onSecure);
     secure.once('error', onError);
     secure.once('close', onClose);
+    stopWaiting = deadline.onExpiry(() => finish(netFail('timeout', `TLS handshake with ${where} timed out after ${deadline.timeoutMs} ms`)));
   });
 }
 

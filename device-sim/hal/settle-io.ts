@@ -30,9 +30,10 @@
  * The hooks are on only while someone waits (`trackIo`); async_hooks' promise hooks cost a
  * little on every promise, so nothing pays for them outside virtual-time stepping.
  *
- * Deliberately not done: host timers are not waited for (the world's timers are virtual; what
- * still runs on host time is smtp-server's idle and close deadlines and the device HAL's socket
- * deadlines, none of which a settled world is waiting on), nor zlib's thread-pool work.
+ * Deliberately not done: host timers are not waited for (the world's timers are virtual, the
+ * device HAL's deadlines and the emulated mail servers' idle timeout among them; what still runs
+ * on host time is smtp-server's half-close deadline after it ended a session and its close
+ * timeout at stop(), which no settled world is waiting on), nor zlib's thread-pool work.
  */
 import { createHook, type AsyncHook } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
@@ -105,9 +106,13 @@ export interface SettleResult {
   readonly turns: number;
 }
 
+/** The settle under way: callers at the same time share it (two loops would see each other's turns as work). */
+let current: Promise<SettleResult> | undefined;
+
 /** Wait until this process has no work in flight (see the file header). */
 export function settleIo(options: { readonly maxWallMs?: number } = {}): Promise<SettleResult> {
-  return trackIo(() => settleTracked(options.maxWallMs ?? SETTLE_MAX_WALL_MS));
+  current ??= trackIo(() => settleTracked(options.maxWallMs ?? SETTLE_MAX_WALL_MS)).finally(() => (current = undefined));
+  return current;
 }
 
 function settleTracked(maxWallMs: number): Promise<SettleResult> {

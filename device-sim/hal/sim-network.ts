@@ -66,9 +66,10 @@ export interface SimNetworkOptions {
   /** Told each time a fault fires (a refusal, a delayed connection, a reset, a stall). */
   readonly onFaultFired?: NetFaultListener;
   /**
-   * Timers of the network's own waits: the relays that apply data faults and a blackholed
-   * connect. Default: the host's; the simulator gives its world's (world-clock.ts), virtual under
-   * virtual time.
+   * Timers of the network's own waits (the relays that apply data faults, a blackholed connect)
+   * and of the device HAL's deadlines on it (connect, TLS handshake, close grace, HTTP request;
+   * net-deadline.ts). Default: the host's; the simulator gives its world's (world-clock.ts),
+   * virtual under virtual time.
    */
   readonly timers?: RelayTimers;
 }

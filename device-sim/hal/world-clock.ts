@@ -14,8 +14,9 @@
  * Durations are not the world clock's business: a server that waits 30 s waits 30 s of the time
  * source (`schedule`), whatever the offset or drift; drift moves the dates servers read, not how
  * long they wait. Under virtual time `schedule` is virtual, so every wait of the world (SMTP rule
- * delays, the greeting delay, Exchange's rate limit, the network relay's latency and bandwidth)
- * ends only when virtual time is advanced.
+ * delays, the greeting delay, Exchange's rate limit, the mail servers' idle timeout, the network
+ * relay's latency and bandwidth, the device HAL's connect, handshake and request deadlines on
+ * the network's timers) ends only when virtual time is advanced.
  *
  * Deliberately not done: a separate clock per server (one world, one belief), leap seconds.
  */

@@ -64,7 +64,8 @@ describe('lever forms from the JSON Schemas', () => {
   it('shows the fields of the chosen variant only, and places a refusal on the deepest field on show', () => {
     const model = formModel(lever('clock.device').schema);
     const drift = new Map([['action', '"drift"']]);
-    expect(visiblePaths(model, drift)).toEqual(['action', 'ppm']);
+    // Each variant carries `device` too (which printer of a fleet).
+    expect(visiblePaths(model, drift)).toEqual(['action', 'ppm', 'device']);
     expect(readArgs(model, new Map([...drift, ['ppm', '12.5']])).value).toEqual({ action: 'drift', ppm: 12.5 });
     const rule = visiblePaths(formModel(lever('smtp.rule').schema), new Map());
     expect(placeOf('rule.act.reply.code', rule)).toBe('rule.act.reply.code');
