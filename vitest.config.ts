@@ -12,7 +12,8 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'tests', include: ['test/**/*.test.ts'] } },
       // The scenario library: each *.scenario.yaml is a test file of its own (scenario-plugin.ts).
-      { extends: true, plugins: [scenarioFiles()], test: { name: 'scenarios', include: ['scenarios/**/*.scenario.yaml'] } },
+      // `npm run sim -- run <files>` may name files anywhere (SCENARIO_INCLUDE); make test runs the library.
+      { extends: true, plugins: [scenarioFiles()], test: { name: 'scenarios', include: [process.env.SCENARIO_INCLUDE ?? 'scenarios/**/*.scenario.yaml'] } },
     ],
   },
 });

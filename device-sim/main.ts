@@ -270,6 +270,10 @@ if (isMain && process.argv[2] === 'scan') {
   // `npm run sim -- scan …`: the tester's CLI against a running simulator (device-sim/cli).
   const { scanCli } = await import('./cli/scan-cli.ts');
   process.exitCode = await scanCli(process.argv.slice(3));
+} else if (isMain && process.argv[2] === 'run') {
+  // `npm run sim -- run <scenario files>`: the scenario runner (vitest underneath).
+  const { runCli } = await import('./cli/run-cli.ts');
+  process.exitCode = await runCli(process.argv.slice(3));
 } else if (isMain && (await import('./cli/lever-cli.ts')).isLeverCommand(process.argv[2])) {
   // `npm run sim -- levers | faults | clear | fault net … | smtp … | …`: the levers.
   const { leverCli } = await import('./cli/lever-cli.ts');

@@ -153,3 +153,8 @@ export const MAILBOX_LIMITS = {
 
 /** Longest `waitFor` a caller may ask for (so a typo does not hang a test for an hour). */
 export const MAILBOX_MAX_WAIT_MS = 10 * 60_000;
+
+/** How often the cloud looks whether a standard certificate is due for renewal, ms of world time. */
+export const CERTIFICATE_RENEWAL_CHECK_MS = 86_400_000;
+/** A standard certificate is renewed this long before it ends (real services renew about a month ahead), ms. */
+export const STANDARD_RENEW_BEFORE_MS = 30 * 86_400_000;

@@ -18,12 +18,14 @@
  */
 import type { SimNetwork } from '../hal/sim-network.ts';
 import type { Schedule } from '../hal/time-source.ts';
+import type { TimerHandle } from '../../firmware/hal/clock.ts';
 import { SimRandom } from '../sim-random.ts';
 import {
   EMULATED_HOSTS,
   GMAIL_IMPLICIT_TLS_PORT,
   GMAIL_STARTTLS_PORT,
   OFFICE365_SUBMISSION_PORT,
+  CERTIFICATE_RENEWAL_CHECK_MS,
   type EmulatedHostName,
 } from './cloud-defaults.ts';
 import { Mailbox, type MailboxOptions } from './mailbox.ts';
@@ -90,7 +92,9 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
   const started: EmulatedMailService[] = [];
   const registered: { name: string; ports: number[] }[] = [];
   let identity: RunningIdentityServices | undefined;
+  let renewal: TimerHandle | undefined;
   const stopAll = async () => {
+    renewal?.cancel();
     await identity?.stop();
     for (const { name, ports } of registered.splice(0)) {
       for (const port of ports) options.network.unexpose(name, port);
@@ -144,13 +148,26 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
           })
         : undefined;
 
+    const tls = new TlsLevers({ pki, nowMs: options.nowMs, mail: { office365, gmail }, identity });
+    // On the world's timers (virtual time lets months pass): the standard certificates are renewed
+    // before they end, once a day at most. Without world timers the cloud runs in real time and a
+    // run does not outlast them.
+    if (options.schedule) {
+      const schedule = options.schedule;
+      const renewDaily = (): void => {
+        renewal = schedule(CERTIFICATE_RENEWAL_CHECK_MS, () => {
+          void tls.renewStandard().finally(renewDaily);
+        });
+      };
+      renewDaily();
+    }
     return {
       pki,
       mailbox,
       tokens,
       identity,
       servers: { office365, gmail },
-      tls: new TlsLevers({ pki, nowMs: options.nowMs, mail: { office365, gmail }, identity }),
+      tls,
       factoryCaDer: pki.factoryCaDer,
       standardTls,
       stop: stopAll,

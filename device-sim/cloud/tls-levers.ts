@@ -35,6 +35,7 @@ import {
   TLS_LEVER_MAX_DNS_NAMES,
   TLS_LEVER_NOT_YET_VALID_FOR_MS,
   TLS_LEVER_WRONG_HOST_NAME,
+  STANDARD_RENEW_BEFORE_MS,
   type EmulatedHostName,
 } from './cloud-defaults.ts';
 import type { IdentityHostName, RunningIdentityServices } from './identity-server.ts';
@@ -228,8 +229,8 @@ interface ServerTls {
 /** One server's TLS as the levers set it, whether that is a mail service or an identity host. */
 interface TlsSlot {
   present(identities: readonly TlsIdentity[], versions: TlsVersionBounds): void;
-  /** What the server presented when the levers were made: what `restore` goes back to. */
-  readonly standard: ServerTls;
+  /** What the server presented when the levers were made, renewed as it nears its end: what `restore` goes back to. */
+  standard: ServerTls;
   readonly standardKey: TlsKeyChoice;
   state: ServerTls;
   /** Bumped by every apply and restore; an apply whose certificates arrive after a later call is dropped. */
@@ -297,6 +298,26 @@ export class TlsLevers {
     slot.latest = Promise.resolve();
     this.#present(slot, slot.standard);
     return this.#view(server, slot.state);
+  }
+
+  /**
+   * Renew the standard certificates that end within STANDARD_RENEW_BEFORE_MS of the world's now,
+   * as the real services renew theirs (a world that lets months pass must not see them expire);
+   * a server under a TLS lever gets its renewed standard back at restore. How many were renewed.
+   */
+  async renewStandard(): Promise<number> {
+    const now = this.#nowMs();
+    let renewed = 0;
+    for (const [server, slot] of this.#slots) {
+      if (slot.standard.identities.every((id) => id.notAfterMs - now > STANDARD_RENEW_BEFORE_MS)) continue;
+      const host = TLS_SERVERS[server].host;
+      const wasStandard = isStandard(slot);
+      const identities = await Promise.all(slot.standard.identities.map((id) => this.#pki.issueFor(host, { ecdsa: id.algorithm === 'ecdsa', dnsNames: id.dnsNames, commonName: id.commonName })));
+      slot.standard = { ...slot.standard, identities };
+      if (wasStandard) this.#present(slot, slot.standard);
+      renewed++;
+    }
+    return renewed;
   }
 
   /** Every server back to standard; the view, now empty. */

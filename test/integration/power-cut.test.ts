@@ -58,7 +58,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await loopback.closeAll();
-  await rm(stateDir, { recursive: true, force: true });
+  await rm(stateDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 type Running = SimProcess;
@@ -107,7 +107,7 @@ describe('power cuts', () => {
       const r = await fetch(new URL('/panel/api/scan', running.control), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...scan, subject: `Power cut ${i + 1}` }) });
       expect(r.status).toBe(202);
     }
-    await expect.poll(async () => (await jobLog(api)).length, { timeout: 240_000, interval: 500 }).toBe(JOBS);
+    await expect.poll(async () => (await jobLog(api)).length, { timeout: 480_000, interval: 500 }).toBe(JOBS);
 
     // Cut the power at random moments while the queue drains.
     accepting = true;
@@ -145,5 +145,5 @@ describe('power cuts', () => {
     expect(loopback.smtpErrors.filter((e) => !['ECONNRESET', 'EPIPE'].includes(e.code ?? ''))).toEqual([]);
     expect([...arrivals.keys()].filter((id) => !log.some((j) => j.messageId === id))).toEqual([]);
     await cut(running);
-  }, 600_000);
+  }, 900_000);
 });

@@ -3,7 +3,7 @@
  * a lever added, renamed or re-worded without `npm run docs:levers` fails here. And each lever's
  * command-line example parses back to the arguments of its API example.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { leverArgs, leverFor } from '../../device-sim/cli/lever-cli.ts';
@@ -38,11 +38,21 @@ describe('the lever reference in docs/testing.md', () => {
     expect(lines.length).toBeGreaterThan(15);
     for (const line of lines) {
       const words = shellWords(line);
-      if (['levers', 'faults', 'clear', 'scan'].includes(words[0]!)) continue;
+      if (['levers', 'faults', 'clear', 'scan', 'run'].includes(words[0]!)) continue;
       const found = leverFor(words);
       expect(found, line).toBeDefined();
       const parsed = LEVERS[found!.name].args.safeParse(leverArgs(found!.name, found!.rest));
       expect(parsed.success, `${line}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
     }
+  });
+
+  it('its example scenarios are scenarios of the library (so make test runs them)', async () => {
+    const text = await readFile(DOC_FILE, 'utf8');
+    const examples = [...text.matchAll(/```yaml\n(# yaml-language-server[^`]*?)```/g)].map((m) => m[1]!);
+    expect(examples.length).toBeGreaterThanOrEqual(2);
+    const library = join(dirname(DOC_FILE), '../scenarios');
+    const files = (await readdir(library, { recursive: true })).filter((f) => f.endsWith('.scenario.yaml'));
+    const texts = await Promise.all(files.map((f) => readFile(join(library, f), 'utf8')));
+    for (const example of examples) expect(texts, example.split('\n')[1]).toContain(example);
   });
 });
