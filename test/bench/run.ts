@@ -9,7 +9,7 @@
  * - remote_ui_js_gzip_kb: all JavaScript of the built admin UI, gzip -9, summed. Goal <= 40.
  * - oauth_*: see oauth-bench.ts; scan_*: see scan-bench.ts; scan_unit_*: see scan-unit-bench.ts;
  *   smtp_*: see smtp-bench.ts; virtual_day_wall_ms: see virtual-day-bench.ts; lever_apply_ms: see
- *   lever-bench.ts; fleet_*: see fleet-bench.ts.
+ *   lever-bench.ts; scenario_*: see scenario-bench.ts; fleet_*: see fleet-bench.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -24,6 +24,7 @@ import { scanUnitFigures } from './scan-unit-bench.ts';
 import { smtpFigures } from './smtp-bench.ts';
 import { virtualDayFigures } from './virtual-day-bench.ts';
 import { leverFigures } from './lever-bench.ts';
+import { scenarioFigures } from './scenario-bench.ts';
 import { fleetFigures } from './fleet-bench.ts';
 import { benchLine } from './bench-line.ts';
 
@@ -115,4 +116,5 @@ await scanUnitFigures();
 await smtpFigures();
 await virtualDayFigures();
 await leverFigures();
+await scenarioFigures();
 await fleetFigures();
