@@ -9,7 +9,7 @@
  *   report.html     all of it for people: self-contained (no script, no external file but the .eml links)
  * Re-running with the seed in scenario.json gives the same run.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import type { ScenarioRun } from './play-scenario.ts';
 
@@ -22,6 +22,8 @@ export function artifactsFolder(reportDir: string, file: string): string {
 
 export async function writeArtifacts(run: ScenarioRun, reportDir: string, retries: number): Promise<string> {
   const dir = artifactsFolder(reportDir, run.scenario.file);
+  // An earlier run's files would mix with this one's.
+  await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'transcripts'), { recursive: true });
   await mkdir(join(dir, 'mail'), { recursive: true });
   const failure = run.failure ? { at: run.failure.at, what: run.failure.what, detail: run.failure.detail, evidence: run.failure.evidence } : null;
@@ -64,7 +66,7 @@ function reportHtml(run: ScenarioRun, retries: number, transcripts: readonly { n
 ${run.failure.evidence !== undefined ? `<h3>What the world showed</h3><pre>${esc(typeof run.failure.evidence === 'string' ? run.failure.evidence : JSON.stringify(run.failure.evidence, jsonReplacer, 2))}</pre>` : ''}</section>`
     : '';
   const timeline = run.timeline
-    .map((t) => `<tr class="k-${esc(t.kind)}"><td class="t">${offset(t.atMs)}</td><td>${esc(new Date(t.worldMs).toISOString().replace('T', ' ').slice(0, 19))}</td><td>${t.device ?? ''}</td><td><span class="kind">${esc(t.kind)}</span></td><td>${esc(t.what)}</td></tr>`)
+    .map((t) => `<tr class="k-${esc(t.kind)}"><td class="t">${offset(t.atMs)}</td><td class="t">${esc(new Date(t.worldMs).toISOString().replace('T', ' ').slice(0, 19))}</td><td>${t.device ?? ''}</td><td><span class="kind">${esc(t.kind)}</span></td><td>${esc(t.what)}</td></tr>`)
     .join('\n');
   const checks = run.checks
     .map((c) => `<li class="${c.held ? 'held' : 'broken'}"><b>${esc(c.field)}</b> (line ${c.at.line}) ${c.held ? 'held' : esc(c.problems.join('; '))}</li>`)

@@ -214,13 +214,22 @@ export class ScenarioWorld {
   }
 
   /** Check Connection (`POST /api/email/check`), with unsaved settings when given. */
-  checkConnection(device: number, settings?: Readonly<Record<string, unknown>>): Promise<CheckConnectionResult> {
-    return this.#api(device, 'POST', '/api/email/check', settings === undefined ? {} : { settings }) as Promise<CheckConnectionResult>;
+  async checkConnection(device: number, settings?: Readonly<Record<string, unknown>>): Promise<CheckConnectionResult> {
+    const form = settings === undefined ? undefined : await this.#emailForm(device, settings);
+    return this.#api(device, 'POST', '/api/email/check', form === undefined ? {} : { settings: form }) as Promise<CheckConnectionResult>;
   }
 
-  /** Send a test e-mail (`POST /api/email/test`). */
-  testEmail(device: number, to: string): Promise<SendResultView> {
-    return this.#api(device, 'POST', '/api/email/test', { to }) as Promise<SendResultView>;
+  /** Send a test e-mail (`POST /api/email/test`), with the page's unsaved values as for checkConnection. */
+  async testEmail(device: number, to: string, settings?: Readonly<Record<string, unknown>>): Promise<SendResultView> {
+    const form = settings === undefined ? undefined : await this.#emailForm(device, settings);
+    return this.#api(device, 'POST', '/api/email/test', form === undefined ? { to } : { to, settings: form }) as Promise<SendResultView>;
+  }
+
+  /** The E-mail page's form as it is sent: the saved values (secrets left out: kept) with `changes` over them. */
+  async #emailForm(device: number, changes: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+    const current = (await this.#api(device, 'GET', '/api/settings/email')) as SettingsView;
+    const values = Object.fromEntries(Object.entries(current.values).filter(([field]) => !(field in current.secretsSet)));
+    return { ...values, ...changes };
   }
 
   /** Press Register on the OAuth 2.0 page (`POST /api/oauth/:provider/register`). */
