@@ -106,7 +106,11 @@ export function leverArgs(name: LeverName, argv: readonly string[]): Record<stri
   const fields = fieldsOf(l);
   const own: Readonly<Record<string, CliFlag>> = l.cli?.flags ?? {};
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { json: { type: 'string' } };
-  for (const [field, schema] of fields) options[kebab(field)] = { type: typeOf(schema) === 'boolean' ? 'boolean' : 'string', ...(typeOf(schema) === 'array' ? { multiple: true } : {}) };
+  for (const [field, schema] of fields) {
+    options[kebab(field)] = { type: typeOf(schema) === 'boolean' ? 'boolean' : 'string', ...(typeOf(schema) === 'array' ? { multiple: true } : {}) };
+    // A yes/no field also has its no: --no-enabled.
+    if (typeOf(schema) === 'boolean') options[`no-${kebab(field)}`] = { type: 'boolean' };
+  }
   for (const [flag, def] of Object.entries(own)) options[flag] = { type: def.type, ...(def.multiple ? { multiple: true } : {}) };
   const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   const args: Record<string, unknown> = values.json !== undefined ? (JSON.parse(values.json as string) as Record<string, unknown>) : {};
@@ -114,6 +118,7 @@ export function leverArgs(name: LeverName, argv: readonly string[]): Record<stri
   if (positionals.length > positional.length) throw new Error(`too many arguments: ${positionals.slice(positional.length).join(' ')}`);
   positionals.forEach((p, i) => (args[positional[i]!] = fieldValue(positional[i]!, fields.get(positional[i]!) ?? {}, p)));
   for (const [field, schema] of fields) {
+    if (values[`no-${kebab(field)}`] === true) args[field] = false;
     const v = values[kebab(field)];
     if (v === undefined) continue;
     if (typeOf(schema) === 'array') args[field] = (v as string[]).flatMap((x) => x.split(',').map((s) => s.trim())).filter(Boolean);

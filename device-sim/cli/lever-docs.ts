@@ -28,7 +28,7 @@ export function cliExample(name: LeverName): string {
   const fields = fieldsOf(l);
   for (const [field, value] of Object.entries(example)) {
     if (positional.includes(field)) continue;
-    if (value === true && typeOf(fields.get(field) ?? {}) === 'boolean') words.push(`--${kebab(field)}`);
+    if (typeof value === 'boolean' && typeOf(fields.get(field) ?? {}) === 'boolean') words.push(value ? `--${kebab(field)}` : `--no-${kebab(field)}`);
     else if (Array.isArray(value)) for (const v of value) words.push(`--${kebab(field)}`, shellWord(String(v)));
     else if (typeof value === 'object' && value !== null) words.push(`--${kebab(field)}`, shellWord(JSON.stringify(value)));
     else words.push(`--${kebab(field)}`, shellWord(String(value)));

@@ -10,7 +10,7 @@
  * lines can be made from the schema alone; the library checks its own shape again behind it.
  */
 import { z } from 'zod';
-import { RTC_DRIFT_MAX_PPM } from '../../firmware/defaults.ts';
+import { ENTRA_BUILTIN_CLIENT_ID, RTC_DRIFT_MAX_PPM } from '../../firmware/defaults.ts';
 import type { EmulatedMailService } from '../cloud/mail-servers.ts';
 import { smtpRuleSpecSchema } from '../cloud/smtp-rules.ts';
 import { exchangeBehavioursPatchSchema } from '../cloud/exchange-limits.ts';
@@ -535,14 +535,61 @@ export const LEVERS = {
 
   'identity.approve': lever({
     group: 'identity',
-    summary: 'A user approves a device code, as on the Microsoft sign-in page (pending codes are in GET /sim/api/state)',
+    summary: 'A user approves a device code, as on the Microsoft sign-in page: the code given, or the newest pending one (pending codes are in GET /sim/api/state)',
     makes: 'action',
-    args: z.strictObject({ userCode: userCodeSchema, user: accountSchema }),
-    example: { userCode: 'YZMYLD4K', user: 'alice@contoso.com' },
-    cli: { words: ['identity', 'approve'], positional: ['userCode', 'user'] },
+    args: z.strictObject({ userCode: userCodeSchema.optional().describe('default: the newest pending code'), user: accountSchema }),
+    example: { user: 'alice@contoso.com' },
+    cli: { words: ['identity', 'approve'], positional: ['user', 'userCode'] },
     apply(bench, a) {
-      const view = leverValue(identityOf(bench).entra.approveUserCode(a.userCode, a.user));
+      const entra = identityOf(bench).entra;
+      const userCode = a.userCode ?? entra.deviceCodes().find((c) => c.state === 'pending')?.userCode;
+      if (userCode === undefined) throw new LeverError('not-found', 'No device code is waiting for a sign-in: press Register first.', 'userCode');
+      const view = leverValue(entra.approveUserCode(userCode, a.user));
       return { kind: 'action', sentence: `${a.user} approved ${view.userCode}.`, result: view };
+    },
+  }),
+
+  'identity.public-client-flows': lever({
+    group: 'identity',
+    summary: "Entra ID app registration: \"Allow public client flows\" off (the device-code flow is refused with AADSTS7000218) or on; default the device's built-in app",
+    makes: 'fault',
+    args: z.strictObject({ enabled: z.boolean(), clientId: z.string().trim().toLowerCase().min(1).max(64).optional().describe("default: the device's built-in app") }),
+    example: { enabled: false },
+    cli: { words: ['identity', 'public-client-flows'] },
+    apply(bench, a) {
+      const entra = identityOf(bench).entra;
+      const clientId = a.clientId ?? ENTRA_BUILTIN_CLIENT_ID;
+      const before = entra.directory.app(clientId);
+      if (!before) throw new LeverError('not-found', `There is no app registration ${clientId} in the emulated Entra ID.`, 'clientId');
+      entra.setPublicClientFlows(clientId, a.enabled);
+      return {
+        kind: 'fault',
+        target: `login.microsoftonline.com app ${clientId}`,
+        sentence: `The app ${before.displayName} has public client flows ${a.enabled ? 'allowed' : 'off'}.`,
+        undo: () => void entra.setPublicClientFlows(clientId, before.publicClientFlows),
+      };
+    },
+  }),
+
+  'identity.google-testing': lever({
+    group: 'identity',
+    summary: 'Google OAuth client in "Testing" publishing status (refresh tokens issued from then on end after 7 days) or published; default the emulated project\'s Desktop client',
+    makes: 'fault',
+    args: z.strictObject({ testing: z.boolean(), clientId: z.string().trim().min(1).max(128).optional().describe('default: the Desktop client make run prints') }),
+    example: { testing: true },
+    cli: { words: ['identity', 'google-testing'] },
+    apply(bench, a) {
+      const google = identityOf(bench).google;
+      const clientId = a.clientId ?? google.defaultClient?.clientId;
+      const before = clientId === undefined ? undefined : google.client(clientId);
+      if (!before || clientId === undefined) throw new LeverError('not-found', `There is no Google client ${clientId ?? '(default)'} in the emulated project.`, 'clientId');
+      google.setClientTesting(clientId, a.testing);
+      return {
+        kind: 'fault',
+        target: `accounts.google.com client ${clientId}`,
+        sentence: `The Google client is ${a.testing ? 'in Testing (7-day refresh tokens)' : 'published (In production)'}.`,
+        undo: () => void google.setClientTesting(clientId, before.testing ?? false),
+      };
     },
   }),
 

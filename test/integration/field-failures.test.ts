@@ -201,7 +201,9 @@ describe('field failures set up through the bench API', () => {
       expect((await admin.call('PUT', '/api/settings/oauthMicrosoft', { ...SECTIONS.oauthMicrosoft.factory(), enabled: true })).status).toBe(200);
       const waiting = (await admin.call('POST', '/api/oauth/microsoft/register', {})).json as OAuthStatusView;
       expect(waiting.tokenStatus).toBe('waiting-for-user');
-      await bench.lever('identity.approve', { userCode: waiting.userCode, user: O365_USER });
+      // The newest pending code: the one the page shows.
+      expect(((await bench.call('GET', '/sim/api/state')).json as { deviceCodes: { userCode: string; state: string }[] }).deviceCodes[0]).toMatchObject({ userCode: waiting.userCode, state: 'pending' });
+      await bench.lever('identity.approve', { user: O365_USER });
       await oauthStatusUntil(admin, 'microsoft', 'active');
       await bench.clearFaults();
     }, 60_000);
