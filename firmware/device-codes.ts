@@ -201,6 +201,14 @@ export const DEVICE_CODES = {
     operator: 'The scanner could not complete the scan: scan again. If it persists, call service.',
   },
   // --- Authentication and OAuth 2.0 ---------------------------------------------------------------
+  basicAuthRetired: {
+    code: '#838',
+    transient: false,
+    admin: 'The mail server no longer accepts a password (basic authentication is disabled): it takes OAuth 2.0 only.',
+    remedy: `Choose OAuth 2.0 (Microsoft) as Authentication (${email}), then register the device (${menuPath('oauthMicrosoft')}).`,
+    operator: `${ADMIN} the mail server no longer accepts the device's password.`,
+    page: 'email',
+  },
   authFailed: {
     code: '#839',
     transient: false,

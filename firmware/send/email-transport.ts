@@ -305,6 +305,8 @@ export class EmailTransport {
         return withDetail(failure.evidence.mechanism === 'XOAUTH2' ? 'tokenRejected' : 'authFailed');
       case 'smtp-auth-disabled':
         return withDetail('authDisabled');
+      case 'smtp-basic-auth-retired':
+        return withDetail('basicAuthRetired');
       case 'smtp-size-exceeded':
         return withDetail('tooLarge');
       // A 4xx reply (RFC 5321 §4.2.1: transient) is "try again later", whatever it answered.

@@ -42,6 +42,7 @@ export type SmtpErrorCode =
   | 'smtp-auth-mechanism-unavailable'
   | 'smtp-auth-failed'
   | 'smtp-auth-disabled' // Office 365 5.7.139: SMTP AUTH disabled for the tenant or mailbox
+  | 'smtp-basic-auth-retired' // Exchange Online refuses passwords: 535 5.7.139 "basic authentication is disabled", 550 5.7.30
   | 'smtp-size-exceeded'
   | 'smtp-8bitmime-unavailable'
   | 'smtp-smtputf8-unavailable'

@@ -534,6 +534,9 @@ export class SmtpSession {
       const message = `Authentication failed (${s.mechanism})${tokenNote}: ${describeReply(reply)}`;
       this.#step('auth', false, message, reply);
       const evidence: SmtpEvidence = { command, mechanism: s.mechanism, ...(oauth === undefined ? {} : { oauthError: oauth }) };
+      if (basicAuthRetired(reply, s.mechanism)) {
+        return this.#fail('smtp-basic-auth-retired', `The server no longer accepts a password (basic authentication): ${describeReply(reply)}`, { after: 'quit', reply, evidence });
+      }
       if (reply.enhanced === '5.7.139') {
         return this.#fail('smtp-auth-disabled', `SMTP AUTH is disabled for this mailbox or tenant: ${describeReply(reply)}`, { after: 'quit', reply, evidence });
       }
@@ -735,6 +738,17 @@ export class SmtpSession {
 }
 
 // --- Helpers -----------------------------------------------------------------------------------
+
+/**
+ * A password (PLAIN, LOGIN) refused because the server takes OAuth only: Exchange Online's
+ * "535 5.7.139 … basic authentication is disabled" and "550 5.7.30 Basic authentication is not
+ * supported for Client Submission" (graph-exchange.md G). The same 5.7.139 with other words is
+ * SMTP AUTH switched off for the mailbox or tenant, which an administrator can switch on.
+ */
+function basicAuthRetired(reply: SmtpReply, mechanism: SaslMechanism): boolean {
+  if (mechanism === 'XOAUTH2') return false;
+  return reply.enhanced === '5.7.30' || (reply.enhanced === '5.7.139' && /basic authentication/i.test(reply.text));
+}
 
 /** A few enhanced codes name a cause an admin can act on (protocols.md C.3, C.7). */
 function refinedCode(reply: SmtpReply, fallback: SmtpErrorCode): SmtpErrorCode {

@@ -107,6 +107,7 @@ describe('device codes', () => {
       queueFull: '#828',
       scannerError: '#829',
       paperJam: '#890',
+      basicAuthRetired: '#838',
       authFailed: '#839',
       authMechanism: '#840',
       authDisabled: '#841',
