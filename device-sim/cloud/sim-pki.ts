@@ -16,8 +16,11 @@
  * yet valid, for the wrong host or a wildcard name, from a CA the device does not trust, self-signed,
  * or sent without the issuing CA.
  *
- * All RSA leaves share one key pair (RSA key generation costs ~100 ms each and the key is not
- * what any test looks at); ECDSA keys are cheap, so each ECDSA leaf has its own.
+ * RSA key generation costs ~150 ms a key and no test looks at the key itself, so RSA keys are made
+ * once per process and role (root, issuing CA, leaf, untrusted root; `rsaKeyFor`): every start of a
+ * simulator in one process (a scenario library run boots dozens) reuses them, and all RSA leaves
+ * share the leaf key. The roles never share a key, so a certificate from the untrusted root can
+ * never verify against the simulator's own. ECDSA keys are cheap, so each ECDSA certificate has its own.
  *
  * Deliberately not done: CRLs, OCSP stapling, certificate transparency SCTs, P-384 roots.
  */
@@ -36,6 +39,7 @@ import {
 } from './cloud-defaults.ts';
 import { createEcdsaRootCa, createEcdsaSelfSignedLeaf, ecdsaCaFromPem, issueEcdsaCertificate, type EcdsaCertificate } from './ecdsa-test-pki.ts';
 import { caFromPem, createRootCa, createSelfSignedLeaf, generateKeyPair, issueCertificate, type TestCertificate } from './test-pki.ts';
+import type forge from 'node-forge';
 
 export type KeyAlgorithm = 'rsa' | 'ecdsa';
 
@@ -122,18 +126,18 @@ export async function createSimPki(options: SimPkiOptions): Promise<SimPki> {
   const rootEvents: string[] = [];
 
   const rsaRoot = await loadOrMakeRoot(options.stateDir, 'rsa', nowMs, rootEvents, caFromPem, async () =>
-    createRootCa({ commonName: ROOT_NAMES.rsa, notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
+    createRootCa({ commonName: ROOT_NAMES.rsa, keyPair: rsaKeyFor('root'), notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
   );
   const ecRoot = await loadOrMakeRoot(options.stateDir, 'ecdsa', nowMs, rootEvents, ecdsaCaFromPem, () =>
     createEcdsaRootCa({ commonName: ROOT_NAMES.ecdsa, notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
   );
 
   const caWindow = { notBeforeMs: nowMs - INTERMEDIATE_NOT_BEFORE_MS, notAfterMs: nowMs + INTERMEDIATE_NOT_AFTER_MS };
-  const rsaIssuer = issueCertificate(rsaRoot, { commonName: ISSUER_NAMES.rsa, isCa: true, pathLen: 0, ...caWindow });
+  const rsaIssuer = issueCertificate(rsaRoot, { commonName: ISSUER_NAMES.rsa, isCa: true, pathLen: 0, keyPair: rsaKeyFor('issuer'), ...caWindow });
   const ecIssuer = await issueEcdsaCertificate(ecRoot, { commonName: ISSUER_NAMES.ecdsa, isCa: true, pathLen: 0, ...caWindow });
 
   const leafWindow = { notBeforeMs: nowMs - LEAF_NOT_BEFORE_MS, notAfterMs: nowMs + LEAF_NOT_AFTER_MS };
-  const rsaLeafKey = generateKeyPair();
+  const rsaLeafKey = rsaKeyFor('leaf');
   const identities = new Map<string, TlsIdentity>();
   for (const [host, info] of Object.entries(EMULATED_HOSTS)) {
     const subject = { commonName: info.commonName, dnsNames: info.dnsNames, ...leafWindow };
@@ -145,7 +149,7 @@ export async function createSimPki(options: SimPkiOptions): Promise<SimPki> {
   let untrusted: Promise<{ rsa: TestCertificate; ecdsa: EcdsaCertificate }> | undefined;
   const untrustedCas = () =>
     (untrusted ??= (async () => ({
-      rsa: createRootCa({ commonName: UNTRUSTED_ROOT_NAME, notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
+      rsa: createRootCa({ commonName: UNTRUSTED_ROOT_NAME, keyPair: rsaKeyFor('untrusted-root'), notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
       ecdsa: await createEcdsaRootCa({ commonName: UNTRUSTED_ROOT_NAME, notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
     }))());
 
@@ -183,6 +187,18 @@ export async function createSimPki(options: SimPkiOptions): Promise<SimPki> {
       return rsaIdentity(issueCertificate(issuer, { ...subject, keyPair: rsaLeafKey }), sendIssuer ? issuer : undefined, subject);
     },
   };
+}
+
+const rsaKeys = new Map<string, forge.pki.rsa.KeyPair>();
+
+/** The process's RSA key for one role of the PKI, made on first use (see the file header). */
+function rsaKeyFor(role: 'root' | 'issuer' | 'leaf' | 'untrusted-root'): forge.pki.rsa.KeyPair {
+  let key = rsaKeys.get(role);
+  if (!key) {
+    key = generateKeyPair();
+    rsaKeys.set(role, key);
+  }
+  return key;
 }
 
 /** TLS server options presenting one or more identities (e.g. RSA and ECDSA; the client's signature algorithms pick). */
