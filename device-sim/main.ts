@@ -70,8 +70,20 @@ export interface RunningSimulator {
   stop(): Promise<void>;
 }
 
+/** What a program (not the command line) may add: its own network, and cheap password hashes. */
+export interface ProgramOptions {
+  readonly network?: SimNetwork;
+  /**
+   * PBKDF2 iterations for the printers' new password hashes, instead of the firmware's
+   * PBKDF2_ITERATIONS. Only for worlds whose passwords guard nothing (a scenario logs in again
+   * after every idle stretch of virtual time, and each full-strength login costs ~0.1 s of CPU);
+   * not on the command line, so `make run` always hashes at full strength.
+   */
+  readonly passwordHashIterations?: number;
+}
+
 /** Boot a printer and its bench; used by `make run`, the tests and the benchmarks. */
-export async function startSimulator(options: SimulatorOptions & { readonly network?: SimNetwork }): Promise<RunningSimulator> {
+export async function startSimulator(options: SimulatorOptions & ProgramOptions): Promise<RunningSimulator> {
   // One world: the printer and the emulated cloud share the network and the time line. The
   // device reads it through its RTC (SimClock), the servers through the world clock, so either
   // can be moved without the other; every timer of both runs on the time line.
@@ -101,6 +113,7 @@ export async function startSimulator(options: SimulatorOptions & { readonly netw
       // repeatable; each device draws from a stream of its own, so no two share a serial number.
       ...(options.seed !== undefined ? { random: random.stream(deviceRandomStream(i + 1)) } : {}),
       adminLink: (url: string) => (controlUrl ? mirroredCloudPage(url, controlUrl) : url),
+      ...(options.passwordHashIterations !== undefined ? { passwordHashIterations: options.passwordHashIterations } : {}),
     }),
   );
   const settled = await Promise.allSettled(booting);

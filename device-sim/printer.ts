@@ -51,6 +51,8 @@ export interface PrinterOptions {
   readonly factoryCaDer?: readonly Uint8Array[];
   /** Hal.adminLink: where the admin's browser finds the emulated cloud's pages. */
   readonly adminLink?: (url: string) => string;
+  /** Hal.passwordHashIterations; default the firmware's PBKDF2_ITERATIONS (see startSimulator). */
+  readonly passwordHashIterations?: number;
   /**
    * Size of the simulated scan storage (`<stateDir>/spool/`), bytes; default 2 GiB. Set it small
    * to provoke "spool full" (or at run time: a `spool-full` fault of `faults`).
@@ -201,6 +203,7 @@ export class SimPrinter {
         spool: poweredSpool(domain, spool),
         factoryCaDer: this.options.factoryCaDer ?? [],
         ...(this.options.adminLink ? { adminLink: this.options.adminLink } : {}),
+        ...(this.options.passwordHashIterations !== undefined ? { passwordHashIterations: this.options.passwordHashIterations } : {}),
       });
       boot.device = device;
       if (!domain.on) {

@@ -196,6 +196,20 @@ export const GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS = 7 * 24 * 3_600_000;
 export const GOOGLE_TESTING_AGE_SLACK_MS = 3_600_000;
 /** Refresh an access token this long before it expires, ms (MSAL and google-auth-library both use 5 min; protocols.md D.1). */
 export const OAUTH_REFRESH_MARGIN_MS = 5 * 60_000;
+/** …but never more than this share of the token's lifetime, so a short-lived token is still used (a 60 s token for 54 s). */
+export const OAUTH_REFRESH_MARGIN_SHARE = 0.1;
+/**
+ * With no send asking for a token, the device checks its grant with a refresh this long after the
+ * last good one, ms: the refresh token never lies unused long enough to expire (Entra: 90 days
+ * inactive; Google: 6 months), and a grant that ended shows on the OAuth page within a day rather
+ * than at the next send. Access tokens are otherwise refreshed when a send needs one (as MSAL and
+ * google-auth-library do), not hourly in the background.
+ */
+export const OAUTH_CHECK_INTERVAL_MS = DAY_MS;
+/** A check that could not reach the identity service is tried again after this, doubled each time, ±20 % jitter, ms. */
+export const OAUTH_CHECK_RETRY_FIRST_MS = 5 * 60_000;
+/** Longest wait between those tries, ms. */
+export const OAUTH_CHECK_RETRY_MAX_MS = 2 * 3_600_000;
 /** Device clock vs a server's Date header: more apart than this is reported as skew, ms (Entra and .NET use 5 min; D.1). */
 export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
 /** The device's own Entra app (a vendor ships its own public client; the admin may override it). */
@@ -222,7 +236,7 @@ export const ADDRESS_BOOK_CSV_FIELD_MAX = 1000;
 
 /** Attempts per job, the first included: a transient failure (4xx, network, identity service down) is retried this often. */
 export const SEND_JOB_MAX_ATTEMPTS = 4;
-/** Wait before the first retry, ms; doubled for each later one (printers retry after ~1 min). */
+/** Wait before the first retry, ms; doubled for each later one, ±20 % jitter (hal/backoff.ts; printers retry after ~1 min). */
 export const SEND_JOB_RETRY_FIRST_MS = 60_000;
 /** Longest wait between retries, ms. */
 export const SEND_JOB_RETRY_MAX_MS = 15 * 60_000;
@@ -235,5 +249,10 @@ export const PANEL_JOBS_SHOWN = 50;
 /** Read size from the spool into the composer, bytes (one reused buffer). */
 export const SPOOL_READ_CHUNK_BYTES = 256 * 1024;
 
-/** How often the device compares its RTC with its monotonic clock for drift while OAuth is Active, ms (beyond CLOCK_SKEW_TOLERANCE_MS the tokens are void). */
-export const OAUTH_DRIFT_CHECK_MS = 60_000;
+/**
+ * How often the device compares its RTC with its monotonic clock for drift while OAuth is Active, ms
+ * (beyond CLOCK_SKEW_TOLERANCE_MS the tokens are void). Drift builds up slowly (a crystal is off by
+ * tens of ppm, a failing one by a few percent), so a quarter of an hour finds it long before a
+ * token's validity could be misjudged; a jump of the clock is seen at once, by the clock itself.
+ */
+export const OAUTH_DRIFT_CHECK_MS = 15 * 60_000;

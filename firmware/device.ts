@@ -68,7 +68,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts, oauth, events });
   const jobs = hal.spool ? await JobQueue.open({ storage: hal.storage, spool: hal.spool, clock: hal.clock, random: hal.random, settings, transport: emailTransport, events }) : undefined;
   const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
-  const accounts = await AccountStore.open(nvram, hal.random, events, PBKDF2_ITERATIONS);
+  const accounts = await AccountStore.open(nvram, hal.random, events, hal.passwordHashIterations ?? PBKDF2_ITERATIONS);
   const addressBook = await AddressBook.open(nvram, hal.random, events);
   const wallWatch = new WallClockWatch(hal.clock, events);
   // One lockout for both doors (the Remote UI and the control panel).

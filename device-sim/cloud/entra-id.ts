@@ -26,8 +26,10 @@
  * sign-in page asks for), `setAccessTokenLifetimeS(s)`, `pendingCodes()` and `deviceCodes()` (with
  * each code's polls), `directoryView()` (for the control API). Faults, each undone by the same
  * lever with its neutral value: `setSlowDown(polls)`, `setPendingForever(on)`,
- * `setPollIntervalS(s)` and `setDeviceCodeLifetimeS(s)` for new codes; `tokenLevers` (expire every
- * access token, revoke one grant: identity-faults.ts); outages through `EndpointOutages`.
+ * `setPollIntervalS(s)` and `setDeviceCodeLifetimeS(s)` for new codes; `setConditionalAccess`
+ * (a policy that blocks token issuance, for every user or one: AADSTS53003; `restoreConditionalAccess`
+ * puts a view back); `tokenLevers` (expire every access token, revoke one grant:
+ * identity-faults.ts); outages through `EndpointOutages`.
  *
  * Choices where the real service is unclear or where the lead asked otherwise:
  * - slow_down is returned when polled faster than `interval` (Entra itself was seen answering
@@ -47,6 +49,13 @@
  * - Revoking one grant (the lever) does not reach its access tokens, as Entra's cannot (A.9).
  * - An outage's 503 is `temporarily_unavailable` AADSTS90033 (identity-faults.ts); other statuses
  *   get a plain page.
+ * - A Conditional Access block (graph-exchange.md F) is evaluated where tokens are issued: the
+ *   device-code poll once the user has signed in, and every refresh; access tokens already issued
+ *   keep working until they expire (no continuous access evaluation). The sign-in page says "You
+ *   don't have access to this" with error code 53003 after the sign-in. Both token answers are
+ *   `interaction_required` AADSTS53003 with `suberror: message_only`, the shape seen from the
+ *   token endpoint; which `error` a device-code poll gets is not confirmed, and refreshes were
+ *   also seen answered `invalid_grant` with the same code.
  *
  * Device codes, user codes, refresh tokens and sign-in flow ids come from the simulator's seeded
  * random source (stream `entra`), the trace and correlation ids of error bodies from a stream of
@@ -55,7 +64,8 @@
  * give the same values.
  *
  * Deliberately not done: id_token (openid), single-tenant apps (50194), remembered consent,
- * `?mkt=` localisation, MFA / Conditional Access, smart lockout, the auth-code flow.
+ * `?mkt=` localisation, MFA and Conditional Access beyond a block of token issuance (grant
+ * controls, sign-in frequency, device compliance, report-only), smart lockout, the auth-code flow.
  */
 import { Hono, type Context } from 'hono';
 import { base64url, drawUnused, SimRandom, uuid, type RandomStream } from '../sim-random.ts';
@@ -63,8 +73,8 @@ import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
 import { EntraDirectory, TENANT_ALIASES, type Authority, type EntraUser } from './entra-directory.ts';
 import { DEFAULT_ENTRA_DIRECTORY, type EntraDirectorySeed } from './identity-seed.ts';
-import type { DeviceCodePollView, DeviceCodeView, EntraDirectoryView, EntraPollingView, EntraUserView, LeverResult } from './identity-views.ts';
-import { CODE_UNUSABLE, consentPage, donePage, enterCodePage, passwordPage, signInPage } from './entra-pages.ts';
+import type { ConditionalAccessView, DeviceCodePollView, DeviceCodeView, EntraDirectoryView, EntraPollingView, EntraUserView, LeverResult } from './identity-views.ts';
+import { blockedPage, CODE_UNUSABLE, consentPage, donePage, enterCodePage, passwordPage, signInPage } from './entra-pages.ts';
 import {
   accountSchema,
   checked,
@@ -172,6 +182,8 @@ interface EntraErrorSpec {
   readonly error: string;
   readonly code: number;
   readonly text: string;
+  /** Entra's `suberror` field, where it sends one. */
+  readonly suberror?: string;
 }
 
 type EntraUserRef = { readonly id: string; readonly userPrincipalName: string };
@@ -186,6 +198,13 @@ const ALREADY_REDEEMED: EntraErrorSpec = {
 const SLOW_DOWN: EntraErrorSpec = { error: 'slow_down', code: 50196, text: 'The server terminated an operation because it encountered a client request loop. Please contact your app vendor.' };
 const AUTHORIZATION_PENDING: EntraErrorSpec = { error: 'authorization_pending', code: 70016, text: 'The provided request has not yet been authorized by the user. The user must input their code.' };
 const AUTHORIZATION_DECLINED: EntraErrorSpec = { error: 'authorization_declined', code: 70000, text: 'The user has declined the authorization request.' };
+/** A Conditional Access policy blocks token issuance (graph-exchange.md F: the token endpoint's shape). */
+const BLOCKED_BY_CONDITIONAL_ACCESS: EntraErrorSpec = {
+  error: 'interaction_required',
+  code: 53003,
+  text: 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+  suberror: 'message_only',
+};
 /** An outage's 503 [OBS Azure/azure-sdk-for-python#14241]. */
 const TEMPORARILY_UNAVAILABLE: EntraErrorSpec = { error: 'temporarily_unavailable', code: 90033, text: 'A transient error has occurred. Please try again.' };
 
@@ -204,6 +223,10 @@ export class EntraIdService {
   #pollIntervalS: number;
   #slowDownPolls = 0;
   #pendingForever = false;
+  /** The Conditional Access block: for every user but the excluded, or for the listed users (lower case). */
+  #caAllUsers = false;
+  readonly #caUsers = new Set<string>();
+  readonly #caExcluded = new Set<string>();
   #grants = 0;
   readonly #outages: EndpointOutages;
   /** Device codes, user codes, refresh tokens, sign-in flow ids. */
@@ -389,6 +412,54 @@ export class EntraIdService {
     return { ok: true, value: this.pollingView() };
   }
 
+  /**
+   * A Conditional Access policy that blocks token issuance (AADSTS53003), switched on or off: for
+   * `user` (added to the policy's users; off: taken out of them, or excluded when the policy is for
+   * every user), or without `user` for every user (off: no policy at all). Refused for a user the
+   * directory does not have.
+   */
+  setConditionalAccess(policy: { readonly enabled: boolean; readonly user?: string | undefined }): LeverResult<ConditionalAccessView> {
+    if (typeof policy.enabled !== 'boolean') return leverRefused('invalid', 'enabled', 'enabled: true or false');
+    if (policy.user === undefined) {
+      this.#caAllUsers = policy.enabled;
+      this.#caUsers.clear();
+      this.#caExcluded.clear();
+      return { ok: true, value: this.conditionalAccessView() };
+    }
+    const login = checked(accountSchema, policy.user, 'user');
+    if (!login.ok) return login;
+    const known = this.directory.user(login.value);
+    if (!known) return leverRefused('not-found', 'user', `There is no user ${login.value} in the directory.`);
+    const upn = known.userPrincipalName.toLowerCase();
+    if (policy.enabled) {
+      this.#caExcluded.delete(upn);
+      if (!this.#caAllUsers) this.#caUsers.add(upn);
+    } else {
+      this.#caUsers.delete(upn);
+      if (this.#caAllUsers) this.#caExcluded.add(upn);
+    }
+    return { ok: true, value: this.conditionalAccessView() };
+  }
+
+  conditionalAccessView(): ConditionalAccessView {
+    return { allUsers: this.#caAllUsers, users: [...this.#caUsers].sort(), excluded: [...this.#caExcluded].sort() };
+  }
+
+  /** Puts a Conditional Access block back as `view` showed it (the undo of setConditionalAccess). */
+  restoreConditionalAccess(view: ConditionalAccessView): void {
+    this.#caAllUsers = view.allUsers;
+    this.#caUsers.clear();
+    this.#caExcluded.clear();
+    for (const u of view.users) this.#caUsers.add(u.toLowerCase());
+    for (const u of view.excluded) this.#caExcluded.add(u.toLowerCase());
+  }
+
+  /** Whether the Conditional Access block applies to `user`'s sign-in. */
+  #blockedByConditionalAccess(user: string): boolean {
+    const upn = user.toLowerCase();
+    return this.#caAllUsers ? !this.#caExcluded.has(upn) : this.#caUsers.has(upn);
+  }
+
   pollingView(): EntraPollingView {
     return {
       slowDownPolls: this.#slowDownPolls,
@@ -406,6 +477,7 @@ export class EntraIdService {
     this.#pendingForever = false;
     this.#pollIntervalS = this.#defaultPollIntervalS;
     this.#deviceCodeExpiresInS = this.#defaultDeviceCodeExpiresInS;
+    this.restoreConditionalAccess({ allUsers: false, users: [], excluded: [] });
     this.tokenLevers.clear();
   }
 
@@ -509,6 +581,11 @@ export class EntraIdService {
     entry.polls.push({ atMs: now, answer: problem?.error ?? 'tokens' });
     if (entry.polls.length > POLLS_KEPT) entry.polls.shift();
     if (problem || !entry.user) return this.#error(c, problem ?? AUTHORIZATION_DECLINED);
+    // The user signed in; Conditional Access is evaluated as the tokens are to be issued.
+    if (this.#blockedByConditionalAccess(entry.user.userPrincipalName)) {
+      entry.polls[entry.polls.length - 1] = { atMs: now, answer: BLOCKED_BY_CONDITIONAL_ACCESS.error };
+      return this.#error(c, BLOCKED_BY_CONDITIONAL_ACCESS);
+    }
     entry.status = 'redeemed';
     return this.#issue(c, entry.user, clientId, entry.scopes, `entra-${++this.#grants}`);
   }
@@ -546,6 +623,8 @@ export class EntraIdService {
     if (extra.length > 0) {
       return this.#error(c, { error: 'invalid_grant', code: 65001, text: `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.` });
     }
+    // Evaluated at every issuance: the refresh token stays as it is, a later refresh may pass.
+    if (this.#blockedByConditionalAccess(entry.user)) return this.#error(c, BLOCKED_BY_CONDITIONAL_ACCESS);
     entry.state = 'rotated';
     // The rotated token keeps offline_access: the client asked for it originally.
     const withOffline = granted.includes('offline_access') || !entry.scopes.includes('offline_access') ? granted : [...granted, 'offline_access'];
@@ -567,12 +646,15 @@ export class EntraIdService {
       const tenant = this.directory.tenant(entry.user.slice(entry.user.lastIndexOf('@') + 1));
       return { error: 'invalid_grant', code: 50034, text: `The user account {EmailHidden} does not exist in the ${tenant?.displayName ?? 'tenant'} directory. To sign into this application, the account must be added to the directory.` };
     }
-    const inactiveMs = this.#nowMs() - entry.lastUsedMs;
-    if (inactiveMs >= ENTRA_REFRESH_MAX_INACTIVE_MS) {
+    // A.9: max inactive time. This token was issued when it was last used (a refresh rotates it),
+    // so its inactivity runs from its own issue, on the world clock.
+    if (this.#nowMs() - entry.lastUsedMs >= ENTRA_REFRESH_MAX_INACTIVE_MS) {
+      // As seen in the field: Entra names this token's issue (not the grant's first) and the
+      // policy's maximum as a .NET TimeSpan, however long the token really lay unused.
       return {
         error: 'invalid_grant',
         code: 700082,
-        text: `The refresh token has expired due to inactivity. The token was issued on ${isoSeconds(entry.issuedMs)} and was inactive for ${Math.floor(inactiveMs / 86_400_000)}.00:00:00.`,
+        text: `The refresh token has expired due to inactivity. The token was issued on ${isoTicks(entry.lastUsedMs)} and was inactive for ${timeSpan(ENTRA_REFRESH_MAX_INACTIVE_MS)}.`,
       };
     }
     return undefined;
@@ -671,6 +753,8 @@ export class EntraIdService {
   #onAccepted(c: Context, entry: DeviceCodeEntry, user: EntraUser): Response {
     const approved = this.approveUserCode(entry.userCode, user.userPrincipalName);
     if (!approved.ok) return c.html(enterCodePage(approved.message), 400);
+    // The sign-in itself succeeded; the device's next poll is refused with 53003.
+    if (this.#blockedByConditionalAccess(user.userPrincipalName)) return c.html(blockedPage(user.userPrincipalName, BLOCKED_BY_CONDITIONAL_ACCESS.code));
     return c.html(donePage(`${user.userPrincipalName} is signed in to the application on your device. You may now close this window.`));
   }
 
@@ -765,6 +849,7 @@ export class EntraIdService {
       trace_id: traceId,
       correlation_id: correlationId,
       error_uri: `https://login.microsoftonline.com/error?code=${spec.code}`,
+      ...(spec.suberror !== undefined ? { suberror: spec.suberror } : {}),
     });
   }
 }
@@ -822,6 +907,19 @@ function resourceScopes(scopes: readonly string[]): string[] {
 
 function normalizeUserCode(text: string): string {
   return text.replace(/[\s-]/g, '').toUpperCase();
+}
+
+/** An instant as Entra writes one inside an error text: ISO 8601 with seven fractional digits (`2019-06-21T08:38:17.1046014Z`). */
+function isoTicks(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '0000Z');
+}
+
+/** A duration as a .NET TimeSpan prints it: `d.hh:mm:ss` (`90.00:00:00`). */
+function timeSpan(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const clock = `${two(Math.floor(s / 3600) % 24)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
+  return s >= 86_400 ? `${Math.floor(s / 86_400)}.${clock}` : clock;
 }
 
 /** `yyyy-mm-dd hh:mm:ssZ` as in Entra's error bodies (A.5). */

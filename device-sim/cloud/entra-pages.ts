@@ -90,6 +90,16 @@ ${hidden({ step: 'consent', otc: userCode, flow })}
   );
 }
 
+/** After a sign-in that a Conditional Access policy does not let through (graph-exchange.md F). */
+export function blockedPage(login: string, errorCode: number): string {
+  return page(
+    "You don't have access to this",
+    `<p class="account">${escapeHtml(login)}</p>
+<p>Your sign-in was successful but does not meet the criteria to access this resource. For example, you might be signing in from a browser, app, or location that is restricted by your admin.</p>
+<p>Error Code: ${errorCode}</p>`,
+  );
+}
+
 export function donePage(text: string): string {
   return page('Done', `<p>${escapeHtml(text)}</p>`);
 }

@@ -23,8 +23,8 @@
  * `error=access_denied` as Cancel on the account page does.
  *
  * Testers' levers: clients (`registerClient({ clientId, clientSecret, testing? })`,
- * `removeClient`, `setClientTesting`, `client(id)`), accounts (`addUser`, `removeUser`,
- * `setPassword`), `revokeUser(user)`, `changePassword(user)`, `setAccessTokenLifetimeS(s)`;
+ * `removeClient`, `setClientSecret`, `setClientTesting`, `client(id)`), accounts (`addUser`,
+ * `removeUser`, `setPassword`), `revokeUser(user)`, `changePassword(user)`, `setAccessTokenLifetimeS(s)`;
  * `directoryView()` lists clients (secrets included) and accounts for the control API;
  * `tokenLevers` expires every access token or revokes one grant (its refresh token and its access
  * tokens, as Google's revocation does, B.1), each undone (identity-faults.ts).
@@ -195,6 +195,17 @@ export class GoogleOAuthService {
     if (!this.#clients.delete(clientId)) return false;
     this.#deletedClients.add(clientId);
     for (const entry of this.#refreshTokens.values()) if (entry.clientId === clientId) entry.revoked = true;
+    return true;
+  }
+
+  /**
+   * The client's secret as the Cloud console holds it now (a reset, or a new secret with the old one
+   * deleted): token requests with any other secret get 401 invalid_client "Unauthorized" (B.7).
+   */
+  setClientSecret(clientId: string, clientSecret: string): boolean {
+    const client = this.#clients.get(clientId);
+    if (!client || clientSecret === '') return false;
+    this.#clients.set(clientId, { ...client, clientSecret });
     return true;
   }
 

@@ -338,6 +338,11 @@ export function describeFaults(parts: Omit<IdentityFaultsView, 'active'>): Ident
   if (p.deviceCodeExpiresInS !== p.defaultDeviceCodeExpiresInS) {
     active.push(`New Entra device codes expire after ${p.deviceCodeExpiresInS} s (normally ${p.defaultDeviceCodeExpiresInS} s).`);
   }
+  const ca = parts.entraConditionalAccess;
+  if (ca.allUsers || ca.users.length > 0) {
+    const who = ca.allUsers ? `every user${ca.excluded.length > 0 ? ` but ${ca.excluded.join(', ')}` : ''}` : ca.users.join(', ');
+    active.push(`A Conditional Access policy blocks token issuance for ${who} (AADSTS53003).`);
+  }
   for (const [provider, view] of [['entra', parts.entra], ['google', parts.google]] as const) {
     const expiry = view.expiredAccessTokens;
     if (expiry) active.push(`${PROVIDER_NAMES[provider]} access tokens issued before ${new Date(expiry.expiredAtMs).toISOString()} are expired (${expiry.tokens} were live).`);

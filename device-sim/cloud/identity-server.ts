@@ -17,6 +17,7 @@
  *   entra.setSlowDown(polls), setPendingForever(on), setPollIntervalS(s | undefined),
  *     setDeviceCodeLifetimeS(s | undefined), pollingView(), deviceCodes()
  *   entra.approveUserCode(userCode, user), declineUserCode(userCode)
+ *   entra.setConditionalAccess({ enabled, user? }), conditionalAccessView()   AADSTS53003
  *   entra|google.tokenLevers.expireAccessTokens() / restoreAccessTokens(),
  *     .grants(), .revokeGrant(id) / restoreGrant(id)
  *   entra|google.setPassword(user, password | undefined)           the sign-in pages ask for it
@@ -156,7 +157,13 @@ export async function startIdentityServices(options: IdentityServicesOptions): P
     throw e;
   }
   const faults = () =>
-    describeFaults({ outages: outages.list(), entraPolling: entra.pollingView(), entra: entra.tokenLevers.view(), google: google.tokenLevers.view() });
+    describeFaults({
+      outages: outages.list(),
+      entraPolling: entra.pollingView(),
+      entraConditionalAccess: entra.conditionalAccessView(),
+      entra: entra.tokenLevers.view(),
+      google: google.tokenLevers.view(),
+    });
   return {
     entra,
     google,

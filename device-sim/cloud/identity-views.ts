@@ -93,8 +93,9 @@ export type DirectoryResult<T> =
   | { readonly ok: false; readonly problem: DirectoryProblem; readonly field: string; readonly message: string };
 
 // ---------------------------------------------------------------------------------------------
-// The identity faults a tester sets (identity-faults.ts): outages, Entra's polling levers,
-// expired access tokens and revoked grants. `GET /sim/api/state` shows IdentityFaultsView.
+// The identity faults a tester sets (identity-faults.ts): outages, Entra's polling levers and its
+// Conditional Access block, expired access tokens and revoked grants. `GET /sim/api/state` shows
+// IdentityFaultsView.
 
 /** Why a lever was not pulled: the API answers 400, 404, 410, 409 and 409. */
 export type LeverProblem = 'invalid' | 'not-found' | 'expired' | 'settled' | 'refused';
@@ -199,10 +200,23 @@ export interface TokenFaultsView {
   readonly revokedGrants: readonly GrantView[];
 }
 
+/**
+ * A Conditional Access policy of the Entra tenant that blocks token issuance (AADSTS53003): for
+ * every user but `excluded`, or only for `users`; neither: no such policy.
+ */
+export interface ConditionalAccessView {
+  readonly allUsers: boolean;
+  /** The users it applies to when not all (lower case). */
+  readonly users: readonly string[];
+  /** The users it leaves out when it applies to all (lower case). */
+  readonly excluded: readonly string[];
+}
+
 /** Every identity fault in force (`GET /sim/api/state`); `active` says each in a sentence. */
 export interface IdentityFaultsView {
   readonly outages: readonly OutageView[];
   readonly entraPolling: EntraPollingView;
+  readonly entraConditionalAccess: ConditionalAccessView;
   readonly entra: TokenFaultsView;
   readonly google: TokenFaultsView;
   readonly active: readonly string[];

@@ -38,7 +38,7 @@ import {
   type EmulatedHostName,
 } from './cloud-defaults.ts';
 import { createEcdsaRootCa, createEcdsaSelfSignedLeaf, ecdsaCaFromPem, issueEcdsaCertificate, type EcdsaCertificate } from './ecdsa-test-pki.ts';
-import { caFromPem, createRootCa, createSelfSignedLeaf, generateKeyPair, issueCertificate, type TestCertificate } from './test-pki.ts';
+import { caFromPem, createRootCa, createSelfSignedLeaf, generateKeyPairAsync, issueCertificate, type TestCertificate } from './test-pki.ts';
 import type forge from 'node-forge';
 
 export type KeyAlgorithm = 'rsa' | 'ecdsa';
@@ -125,19 +125,21 @@ export async function createSimPki(options: SimPkiOptions): Promise<SimPki> {
   await mkdir(options.stateDir, { recursive: true });
   const rootEvents: string[] = [];
 
+  // Started together; a loaded root leaves its key unused (it is kept for the next world).
+  const [rootKey, issuerKey, leafKey] = [rsaKeyFor('root'), rsaKeyFor('issuer'), rsaKeyFor('leaf')];
   const rsaRoot = await loadOrMakeRoot(options.stateDir, 'rsa', nowMs, rootEvents, caFromPem, async () =>
-    createRootCa({ commonName: ROOT_NAMES.rsa, keyPair: rsaKeyFor('root'), notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
+    createRootCa({ commonName: ROOT_NAMES.rsa, keyPair: await rootKey, notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
   );
   const ecRoot = await loadOrMakeRoot(options.stateDir, 'ecdsa', nowMs, rootEvents, ecdsaCaFromPem, () =>
     createEcdsaRootCa({ commonName: ROOT_NAMES.ecdsa, notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
   );
 
   const caWindow = { notBeforeMs: nowMs - INTERMEDIATE_NOT_BEFORE_MS, notAfterMs: nowMs + INTERMEDIATE_NOT_AFTER_MS };
-  const rsaIssuer = issueCertificate(rsaRoot, { commonName: ISSUER_NAMES.rsa, isCa: true, pathLen: 0, keyPair: rsaKeyFor('issuer'), ...caWindow });
+  const rsaIssuer = issueCertificate(rsaRoot, { commonName: ISSUER_NAMES.rsa, isCa: true, pathLen: 0, keyPair: await issuerKey, ...caWindow });
   const ecIssuer = await issueEcdsaCertificate(ecRoot, { commonName: ISSUER_NAMES.ecdsa, isCa: true, pathLen: 0, ...caWindow });
 
   const leafWindow = { notBeforeMs: nowMs - LEAF_NOT_BEFORE_MS, notAfterMs: nowMs + LEAF_NOT_AFTER_MS };
-  const rsaLeafKey = rsaKeyFor('leaf');
+  const rsaLeafKey = await leafKey;
   const identities = new Map<string, TlsIdentity>();
   for (const [host, info] of Object.entries(EMULATED_HOSTS)) {
     const subject = { commonName: info.commonName, dnsNames: info.dnsNames, ...leafWindow };
@@ -149,7 +151,7 @@ export async function createSimPki(options: SimPkiOptions): Promise<SimPki> {
   let untrusted: Promise<{ rsa: TestCertificate; ecdsa: EcdsaCertificate }> | undefined;
   const untrustedCas = () =>
     (untrusted ??= (async () => ({
-      rsa: createRootCa({ commonName: UNTRUSTED_ROOT_NAME, keyPair: rsaKeyFor('untrusted-root'), notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
+      rsa: createRootCa({ commonName: UNTRUSTED_ROOT_NAME, keyPair: await rsaKeyFor('untrusted-root'), notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
       ecdsa: await createEcdsaRootCa({ commonName: UNTRUSTED_ROOT_NAME, notBeforeMs: nowMs - ROOT_CA_NOT_BEFORE_MS, notAfterMs: nowMs + ROOT_CA_NOT_AFTER_MS }),
     }))());
 
@@ -189,14 +191,20 @@ export async function createSimPki(options: SimPkiOptions): Promise<SimPki> {
   };
 }
 
-const rsaKeys = new Map<string, forge.pki.rsa.KeyPair>();
+type RsaRole = 'root' | 'issuer' | 'leaf' | 'untrusted-root';
+const rsaKeys = new Map<RsaRole, Promise<forge.pki.rsa.KeyPair>>();
 
-/** The process's RSA key for one role of the PKI, made on first use (see the file header). */
-function rsaKeyFor(role: 'root' | 'issuer' | 'leaf' | 'untrusted-root'): forge.pki.rsa.KeyPair {
+/**
+ * The process's RSA key for one role of the PKI, made on first use (see the file header) on
+ * libuv's thread pool, so the roles' keys are made side by side.
+ */
+function rsaKeyFor(role: RsaRole): Promise<forge.pki.rsa.KeyPair> {
   let key = rsaKeys.get(role);
   if (!key) {
-    key = generateKeyPair();
+    key = generateKeyPairAsync();
     rsaKeys.set(role, key);
+    // A failed generation is not kept: the next start tries again.
+    key.catch(() => rsaKeys.delete(role));
   }
   return key;
 }

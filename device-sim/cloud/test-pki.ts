@@ -20,7 +20,8 @@
  *
  * Deliberately not done: ECDSA (forge cannot), CRLs and OCSP, name constraints.
  */
-import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPair as generateKeyPairCallback, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import forge from 'node-forge';
 
 export interface TestCertificate {
@@ -65,6 +66,13 @@ const DEFAULT_ORGANIZATION = 'MFP Simulator Test PKI';
 /** A fresh RSA 2048 key pair (native generator: forge uses node:crypto when it can; never seeded, as serials). */
 export function generateKeyPair(): forge.pki.rsa.KeyPair {
   return forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
+}
+
+/** The same, made on libuv's thread pool (several side by side take the host's cores). */
+export async function generateKeyPairAsync(): Promise<forge.pki.rsa.KeyPair> {
+  const { privateKey } = await generateKeyPairNative('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
+  const forgeKey = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey;
+  return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
 }
 
 /** A self-signed root CA. */
@@ -148,6 +156,8 @@ function newCertificate(
   cert.setIssuer(issuer);
   return cert;
 }
+
+const generateKeyPairNative = promisify(generateKeyPairCallback);
 
 /** Node's key objects for forge's private keys, made once per key. */
 const nativeKeys = new WeakMap<forge.pki.rsa.PrivateKey, KeyObject>();

@@ -312,7 +312,10 @@ export class TlsLevers {
       if (slot.standard.identities.every((id) => id.notAfterMs - now > STANDARD_RENEW_BEFORE_MS)) continue;
       const host = TLS_SERVERS[server].host;
       const wasStandard = isStandard(slot);
-      const identities = await Promise.all(slot.standard.identities.map((id) => this.#pki.issueFor(host, { ecdsa: id.algorithm === 'ecdsa', dnsNames: id.dnsNames, commonName: id.commonName })));
+      // Valid from the world's now (without a window, issueFor keeps the one of the start).
+      const identities = await Promise.all(
+        slot.standard.identities.map((id) => this.#pki.issueFor(host, { ...fresh(now), ecdsa: id.algorithm === 'ecdsa', dnsNames: id.dnsNames, commonName: id.commonName })),
+      );
       slot.standard = { ...slot.standard, identities };
       if (wasStandard) this.#present(slot, slot.standard);
       renewed++;

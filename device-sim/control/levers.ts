@@ -31,6 +31,7 @@ import {
   userCodeSchema,
 } from '../cloud/identity-faults.ts';
 import type { RunningIdentityServices } from '../cloud/identity-server.ts';
+import { newGoogleDesktopClient } from '../cloud/default-google-client.ts';
 import type { LeverResult } from '../cloud/identity-views.ts';
 import { MAX_AFTER_BYTES, MAX_BANDWIDTH_BYTES_PER_S, MAX_FAULT_CONNECTIONS, MAX_LATENCY_MS, type NetFaultSpec } from '../hal/net-faults.ts';
 import { UnknownHostError } from '../hal/sim-network.ts';
@@ -571,6 +572,28 @@ export const LEVERS = {
     },
   }),
 
+  'identity.conditional-access': lever({
+    group: 'identity',
+    summary: 'An Entra ID Conditional Access policy blocks token issuance (AADSTS53003 at the device-code poll after the sign-in and at every refresh), for every user or one; enabled false takes the user out, or ends the policy',
+    makes: 'fault',
+    args: z.strictObject({ enabled: z.boolean(), user: accountSchema.optional().describe('default: every user') }),
+    example: { enabled: true, user: 'alice@contoso.com' },
+    cli: { words: ['identity', 'conditional-access'] },
+    apply(bench, a) {
+      const entra = identityOf(bench).entra;
+      const before = entra.conditionalAccessView();
+      const now = leverValue(entra.setConditionalAccess(a));
+      const who = now.allUsers ? `every user${now.excluded.length > 0 ? ` but ${now.excluded.join(', ')}` : ''}` : now.users.join(', ');
+      return {
+        kind: 'fault',
+        target: `login.microsoftonline.com${a.user === undefined ? '' : ` ${a.user}`}`,
+        sentence: now.allUsers || now.users.length > 0 ? `A Conditional Access policy blocks token issuance for ${who} (AADSTS53003).` : 'No Conditional Access policy blocks token issuance.',
+        detail: () => entra.conditionalAccessView(),
+        undo: () => entra.restoreConditionalAccess(before),
+      };
+    },
+  }),
+
   'identity.google-testing': lever({
     group: 'identity',
     summary: 'Google OAuth client in "Testing" publishing status (refresh tokens issued from then on end after 7 days) or published; default the emulated project\'s Desktop client',
@@ -589,6 +612,31 @@ export const LEVERS = {
         target: `accounts.google.com client ${clientId}`,
         sentence: `The Google client is ${a.testing ? 'in Testing (7-day refresh tokens)' : 'published (In production)'}.`,
         undo: () => void google.setClientTesting(clientId, before.testing ?? false),
+      };
+    },
+  }),
+
+  'identity.google-client-secret': lever({
+    group: 'identity',
+    summary: "The Google client's secret is reset in the Cloud console: the secret the device holds is refused at the token endpoint (401 invalid_client \"Unauthorized\"); default the emulated project's Desktop client and a new secret",
+    makes: 'fault',
+    args: z.strictObject({
+      clientSecret: z.string().trim().min(1).max(256).optional().describe('the new secret (default: a new one, as the Cloud console makes it)'),
+      clientId: z.string().trim().min(1).max(128).optional().describe('default: the Desktop client make run prints'),
+    }),
+    example: {},
+    cli: { words: ['identity', 'google-client-secret'] },
+    apply(bench, a) {
+      const google = identityOf(bench).google;
+      const clientId = a.clientId ?? google.defaultClient?.clientId;
+      const before = clientId === undefined ? undefined : google.client(clientId);
+      if (!before || clientId === undefined) throw new LeverError('not-found', `There is no Google client ${clientId ?? '(default)'} in the emulated project.`, 'clientId');
+      google.setClientSecret(clientId, a.clientSecret ?? newGoogleDesktopClient().clientSecret);
+      return {
+        kind: 'fault',
+        target: `oauth2.googleapis.com client ${clientId}`,
+        sentence: `The Google client ${before.displayName ?? clientId} has a new secret: the one given out before is refused (401 invalid_client).`,
+        undo: () => void google.setClientSecret(clientId, before.clientSecret),
       };
     },
   }),

@@ -81,6 +81,13 @@ export const SCENARIO_START_MS = Date.UTC(2026, 5, 1, 8, 0, 0);
 /** The account every printer's administrator logs in with after the first login. */
 export const ADMIN_USER = 'Administrator';
 export const ADMIN_PASSWORD = 'Scenario-Admin-2026!';
+/**
+ * PBKDF2 iterations of a scenario world's password hashes. Its passwords guard nothing, and the
+ * administrator logs in again after every idle stretch (the Remote UI session ends after 10
+ * minutes of virtual time): at the firmware's full strength a 90-day scenario would spend most of
+ * its time hashing. Lockout, login and password rules are the same at any count.
+ */
+export const SCENARIO_PASSWORD_HASH_ITERATIONS = 1000;
 /** How long makeOAuthActive lets pass for the device to pick up the grant: virtual time, ms (device-code polls are seconds apart). */
 export const OAUTH_ACTIVE_BOUND_MS = 15 * 60_000;
 /** The same under real time, ms of wall time. */
@@ -129,6 +136,7 @@ export class ScenarioWorld {
       ...(options.virtualTime ? { virtualStartMs: options.startMs ?? SCENARIO_START_MS } : {}),
       seed: options.seed,
       logLevel: 'silent',
+      passwordHashIterations: SCENARIO_PASSWORD_HASH_ITERATIONS,
       devices: options.devices,
     });
     const world = new ScenarioWorld(sim);
@@ -284,7 +292,7 @@ export class ScenarioWorld {
    */
   async advance(ms: number, until?: () => Promise<boolean> | boolean): Promise<{ met: boolean; advancedMs: number }> {
     const check = async (): Promise<boolean> => {
-      await this.#observer.look();
+      await this.#observer.look({ afterStep: true });
       return until ? await until() : false;
     };
     if (this.#virtual) {

@@ -16,6 +16,11 @@
  * first). Every entry of a look carries the time of the look: under virtual time, the end of the
  * step in which it happened.
  *
+ * A look after a step of time (`{ afterStep: true }`) reads a printer's job list only when the
+ * printer had a job under way at its last read or has logged events since: a day of virtual time
+ * is about 1500 steps, and nothing but a user's action (after which the look reads everything)
+ * starts a job on a printer that is idle and quiet.
+ *
  * Deliberately not done: job phases between two looks (a whole SMTP session can run inside one
  * step of virtual time; the panel shows only where the job is when it is asked), identity
  * services' outages (they keep no firing log), the mail servers' own errors (a TLS handshake the
@@ -39,6 +44,8 @@ interface DeviceWatch {
   /** Each job's phase (and code) as last recorded. */
   readonly jobs: Map<string, string>;
   readonly cutsSeen: Set<string>;
+  /** The job list at the last read had a job that is not finished (delivered or failed). */
+  busy: boolean;
 }
 
 const SERVERS = ['office365', 'gmail'] as const;
@@ -54,14 +61,14 @@ export class WorldObserver {
     private readonly sim: RunningSimulator,
     private readonly timeline: Timeline,
   ) {
-    this.#devices = sim.printers.map(() => ({ boot: undefined, lastSeq: 0, jobs: new Map(), cutsSeen: new Set() }));
+    this.#devices = sim.printers.map(() => ({ boot: undefined, lastSeq: 0, jobs: new Map(), cutsSeen: new Set(), busy: false }));
     for (const server of SERVERS) this.#serverSeen.set(server, sim.cloud.servers[server].events().at(-1));
     this.#unsubscribe = sim.network.addFaultListener((view, detail) => this.#netFired.push(netFaultEntry(view, detail)));
   }
 
   /** Record what happened since the last look. Looks run one at a time. */
-  look(): Promise<void> {
-    const run = this.#looking.then(() => this.#look());
+  look(options: { readonly afterStep?: boolean } = {}): Promise<void> {
+    const run = this.#looking.then(() => this.#look(options.afterStep ?? false));
     this.#looking = run.catch(() => undefined);
     return run;
   }
@@ -71,7 +78,7 @@ export class WorldObserver {
     this.#unsubscribe = undefined;
   }
 
-  async #look(): Promise<void> {
+  async #look(afterStep: boolean): Promise<void> {
     const record = (entry: NewTimelineEntry) => void this.timeline.record(entry);
     for (const entry of this.#netFired.splice(0)) record(entry);
     for (const server of SERVERS) for (const event of this.#newServerEvents(server)) record(serverEntry(event));
@@ -86,8 +93,12 @@ export class WorldObserver {
     for (const [i, printer] of this.sim.printers.entries()) {
       const device = i + 1;
       const watch = this.#devices[i]!;
-      for (const event of this.#newDeviceEvents(printer, watch)) record(eventEntry(device, event));
-      for (const job of await panelJobs(printer)) {
+      const events = this.#newDeviceEvents(printer, watch);
+      for (const event of events) record(eventEntry(device, event));
+      if (afterStep && !watch.busy && events.length === 0) continue;
+      const jobs = await panelJobs(printer);
+      watch.busy = jobs.some((job) => job.phase !== 'delivered' && job.phase !== 'failed');
+      for (const job of jobs) {
         const phase = `${job.phase}${job.code ? ` ${job.code}` : ''}`;
         if (watch.jobs.get(job.id) === phase) continue;
         watch.jobs.set(job.id, phase);

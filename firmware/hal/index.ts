@@ -41,4 +41,10 @@ export interface Hal {
    * changes "which pages the admin's browser opens").
    */
   readonly adminLink?: (url: string) => string;
+  /**
+   * PBKDF2-SHA256 iterations for new password hashes on this platform (what its CPU affords for a
+   * login); default PBKDF2_ITERATIONS. Hashes keep their own count, so a stored one verifies
+   * whatever this says.
+   */
+  readonly passwordHashIterations?: number;
 }

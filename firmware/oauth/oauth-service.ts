@@ -6,10 +6,11 @@
  * goes through identity-client.ts (trust decision, Server Connection Status, skew). A failed re-registration
  * never touches the working grant: new tokens replace the old only once they are in hand.
  */
-import { ENTRA_BUILTIN_CLIENT_ID } from '../defaults.ts';
+import { ENTRA_BUILTIN_CLIENT_ID, OAUTH_CHECK_RETRY_FIRST_MS, OAUTH_CHECK_RETRY_MAX_MS } from '../defaults.ts';
 import { codeEntry, DEVICE_CODES, remedyOnPage, type DeviceCode } from '../device-codes.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
+import { backoffMs } from '../hal/backoff.ts';
 import type { Http } from '../hal/http.ts';
 import type { Random } from '../hal/random.ts';
 import type { CaStore } from '../pki/ca-store.ts';
@@ -50,7 +51,11 @@ export class OAuthService {
   readonly #signIn: Registration;
   #refreshing: Promise<RefreshResult> | undefined;
   /** The refresh ahead of expiry, on the monotonic clock. */
-  #refreshTimer: TimerHandle | undefined;
+  #checkTimer: TimerHandle | undefined;
+  /** When #checkTimer fires (monotonic ms), for the page. */
+  #checkAtMonoMs: number | undefined;
+  /** Refreshes in a row that got no answer from the identity service (or an unusable one): the check's backoff. */
+  #failedTries = 0;
   /** The latest failed attempt (registration or refresh), until the next success. */
   #lastError: OAuthProblem | undefined;
   /** RTC drift since the grant became trusted, while it is Active. */
@@ -95,8 +100,9 @@ export class OAuthService {
         service.#background('applying the clock rule', service.#afterClockRule());
       },
     );
-    // After a power-on the access token's age is unknown: refresh now, so the grant stays alive.
-    if (service.#life.status.name === 'active') service.#refreshTimer = deps.clock.schedule(0, () => void service.#refreshNow());
+    // After a power-on the access token's age is unknown and the grant may have ended while the
+    // device was off: check it now (checkDueAtMonoMs is "now" for a grant of another boot).
+    service.#scheduleCheck();
     return service;
   }
 
@@ -110,12 +116,20 @@ export class OAuthService {
     if (life.name === 'reauthorization-needed') problem = { code: DEVICE_CODES.oauthReauthorize.code, detail: (life.error.description ?? life.error.error).replace(/\.$/, ''), remedy: this.#refusedRefreshRemedy(life.error) };
     const pending = this.#signIn.pending();
     if (pending) tokenStatus = 'waiting-for-user';
-    // The latest failed attempt (registration or refresh) is what the admin must act on first.
-    if (this.#lastError && tokenStatus !== 'active' && tokenStatus !== 'waiting-for-user') {
+    // The latest failed attempt (registration or refresh) is what the admin must act on first. A
+    // grant whose check could not reach the identity service stays Active, with the trouble shown
+    // (the device tries again), as it does through a fault of the device's own (the tokens are in
+    // RAM); one the service refused (its client, say) or could not be trusted is an error until fixed.
+    const lastError = this.#lastError;
+    const working = tokenStatus === 'active' || tokenStatus === 'refreshing';
+    const grantStands = codeEntry(lastError?.code ?? DEVICE_CODES.internal.code).transient || lastError?.code === DEVICE_CODES.internal.code;
+    if (lastError && tokenStatus !== 'waiting-for-user' && (!working || !grantStands)) {
       tokenStatus = 'error';
-      problem = { ...this.#lastError, remedy: this.#lastError.remedy ?? problem?.remedy ?? this.#remedy(this.#lastError.code) };
+      problem = { ...lastError, remedy: lastError.remedy ?? problem?.remedy ?? this.#remedy(lastError.code) };
+    } else if (lastError && working) {
+      problem = { ...lastError, remedy: lastError.remedy ?? this.#remedy(lastError.code) };
     }
-    const due = this.#life.refreshDueAtMonoMs(this.#d.bootEpoch);
+    const due = this.#checkAtMonoMs;
     const skew = this.#identity.skew;
     return {
       provider: this.#d.provider,
@@ -123,7 +137,7 @@ export class OAuthService {
       ...(problem ? { problem } : {}),
       serverConnection: this.#identity.connection,
       ...(pending ? { pending } : {}),
-      ...(due !== undefined && life.name === 'active' ? { accessTokenRefreshInS: Math.max(0, Math.round((due - now) / 1000)) } : {}),
+      ...(due !== undefined && life.name === 'active' ? { nextCheckInS: Math.max(0, Math.round((due - now) / 1000)) } : {}),
       ...(skew ? { skew } : {}),
     };
   }
@@ -170,8 +184,10 @@ export class OAuthService {
 
   async deregister(): Promise<void> {
     this.#signIn.cancel();
-    this.#refreshTimer?.cancel();
-    this.#refreshTimer = undefined;
+    this.#checkTimer?.cancel();
+    this.#checkTimer = undefined;
+    this.#checkAtMonoMs = undefined;
+    this.#failedTries = 0;
     this.#lastError = undefined;
     this.#life.clear();
     await this.#d.grants.remove(this.#d.provider);
@@ -229,6 +245,8 @@ export class OAuthService {
     this.#lastError = undefined;
     if (!answer.ok) {
       this.#lastError = answer.problem;
+      this.#failedTries++;
+      this.#scheduleCheck();
       return { ...this.#unusable(), refreshed: false };
     }
     const at = { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch, ...(answer.serverDateMs === undefined ? {} : { serverDateMs: answer.serverDateMs }) };
@@ -239,7 +257,8 @@ export class OAuthService {
     } else if (this.#d.provider === 'microsoft') {
       const outcome = processTokenResponse(answer.status, answer.bodyText);
       if (outcome.kind === 'tokens') this.#life.onRefreshed(outcome.tokens, at);
-      else if (outcome.kind === 'failed' && outcome.error.error === 'invalid_grant') this.#life.onRefreshRefused(outcome.error);
+      // interaction_required (Conditional Access, MFA newly required): only a new sign-in helps.
+      else if (outcome.kind === 'failed' && (outcome.error.error === 'invalid_grant' || outcome.error.error === 'interaction_required')) this.#life.onRefreshRefused(outcome.error);
       else this.#failed(refused(outcome.kind === 'failed' || outcome.kind === 'declined' || outcome.kind === 'expired' ? outcome.error : { error: outcome.kind, codes: [], httpStatus: answer.status }, 'The token refresh failed'));
       refreshed = outcome.kind === 'tokens';
     } else {
@@ -249,6 +268,7 @@ export class OAuthService {
       else this.#failed(refused(outcome.error, googleRemedy(outcome.problem)));
       refreshed = outcome.ok;
     }
+    this.#failedTries = refreshed ? 0 : this.#failedTries + 1;
     const after = this.#life.status;
     if (revalidating && after.name === 'active') this.#drift?.anchor();
     if (revalidating && after.name === 'invalid-clock-changed') {
@@ -315,25 +335,35 @@ export class OAuthService {
     this.#drift?.anchor();
     this.#life.install(tokens, { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch });
     this.#lastError = undefined;
+    this.#failedTries = 0;
     await this.#persist();
     this.#d.events.record('oauth-registered', 'info', `OAuth 2.0 (${this.#d.provider}) registered: token status Active`, { provider: this.#d.provider });
   }
 
-  /** Refresh ahead of expiry (OAUTH_REFRESH_MARGIN_MS before it), so a send never waits for it. */
-  #scheduleRefresh(): void {
-    this.#refreshTimer?.cancel();
-    this.#refreshTimer = undefined;
-    const due = this.#life.refreshDueAtMonoMs(this.#d.bootEpoch);
+  /**
+   * The grant's own check: a refresh OAUTH_CHECK_INTERVAL_MS after the last good one (a send that
+   * needs a token refreshes before that, and moves the check on); after a failed try, again with
+   * backoff. Access tokens are refreshed when a send needs one, not ahead of time.
+   */
+  #scheduleCheck(): void {
+    this.#checkTimer?.cancel();
+    this.#checkTimer = undefined;
+    this.#checkAtMonoMs = undefined;
+    const due = this.#life.checkDueAtMonoMs(this.#d.bootEpoch);
     if (due === undefined) return;
-    this.#refreshTimer = this.#d.clock.schedule(Math.max(0, due - this.#d.clock.monoNowMs()), () => {
-      this.#refreshTimer = undefined;
-      // Refresh now, whatever a clock read a hair before `due` would say (timers may fire early).
-      this.#background('the refresh ahead of expiry', this.#refreshNow());
+    const now = this.#d.clock.monoNowMs();
+    const waitMs =
+      this.#failedTries > 0 ? backoffMs(this.#failedTries, { firstMs: OAUTH_CHECK_RETRY_FIRST_MS, maxMs: OAUTH_CHECK_RETRY_MAX_MS }, this.#d.random) : Math.max(0, due - now);
+    this.#checkAtMonoMs = now + waitMs;
+    this.#checkTimer = this.#d.clock.schedule(waitMs, () => {
+      this.#checkTimer = undefined;
+      this.#checkAtMonoMs = undefined;
+      this.#background('the check of the grant', this.#refreshNow());
     });
   }
 
   async #persist(): Promise<void> {
-    this.#scheduleRefresh();
+    this.#scheduleCheck();
     const grant = this.#life.grant;
     const status = this.#life.status;
     if (!grant) return;
@@ -363,6 +393,9 @@ export class OAuthService {
     }
     const status = this.#life.status;
     if (status.name === 'invalid-clock-changed') {
+      // The void is the news now: an earlier failed check is no longer what the admin must act on.
+      this.#lastError = undefined;
+      this.#failedTries = 0;
       this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: the date/time was changed after registration${status.detail ? ` (${status.detail})` : ''}`, {
         provider: this.#d.provider,
         reason: status.change.reason,

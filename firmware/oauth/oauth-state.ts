@@ -49,8 +49,8 @@ export interface OAuthState {
   readonly problem?: OAuthProblem;
   readonly serverConnection: ServerConnection;
   readonly pending?: PendingSignIn;
-  /** Seconds until the access token is refreshed, when known and Active. */
-  readonly accessTokenRefreshInS?: number;
+  /** Seconds until the device checks the grant with a refresh of its own, when Active. */
+  readonly nextCheckInS?: number;
   /** The device clock against the latest server time seen, when beyond tolerance. */
   readonly skew?: SkewView;
 }

@@ -13,12 +13,15 @@ import type { Clock, TimerHandle } from '../hal/clock.ts';
 import type { Random } from '../hal/random.ts';
 import { DeviceFlow, type DeviceFlowAction } from './device-flow.ts';
 import { buildDeviceCodeRequest, buildDeviceTokenRequest, processDeviceCodeResponse, processTokenResponse, type EntraClient, type TokenSet } from './entra-device-code.ts';
-import { buildAuthorizationRequest, buildCodeExchangeRequest, processGoogleTokenResponse, processPastedCode, type GoogleClient, type PendingAuthorization } from './google-pasted-code.ts';
+import { buildAuthorizationRequest, buildCodeExchangeRequest, processGoogleTokenResponse, processPastedCode, type GoogleClient, type GoogleTokenProblem, type PendingAuthorization } from './google-pasted-code.ts';
 import type { IdentityClient } from './identity-client.ts';
 import { googleRemedy, PASTE_MESSAGES } from './oauth-remedies.ts';
 import { entraRemedy, type OAuthError } from './oauth-error.ts';
 import type { OAuthProblem, PendingSignIn } from './oauth-state.ts';
 import { DEVICE_CODES } from '../device-codes.ts';
+
+/** Google's refusals of a code exchange that are about the client, not the code pasted. */
+const CLIENT_PROBLEMS: ReadonlySet<GoogleTokenProblem> = new Set(['invalid-client', 'redirect-mismatch', 'secret-missing']);
 
 export interface RegistrationDeps {
   readonly clock: Clock;
@@ -104,6 +107,12 @@ export class Registration {
       if (!outcome.ok) {
         const problem = refused(outcome.error, googleRemedy(outcome.problem));
         this.#d.onFailed(problem);
+        // The pasted code was fine but the client is not (its ID, secret or type): no code will
+        // do until the settings are corrected, so the sign-in ends and Token Status says why.
+        if (CLIENT_PROBLEMS.has(outcome.problem)) {
+          if (this.#attempt === a) this.#attempt = undefined;
+          return undefined;
+        }
         return problem.detail;
       }
       if (this.#attempt === a) this.#attempt = undefined;
@@ -146,15 +155,17 @@ export class Registration {
   }
 }
 
-/** The identity server said no: #848, its words as the detail, the remedy for Entra's AADSTS number or else the caller's. */
 /** An identity server that answered with a 5xx: working again later, most likely (#849, transient). */
 export function unavailable(host: string, status: number, bodyText: string, remedy: string): OAuthProblem {
   const error = /"error"\s*:\s*"([\w.-]{1,64})"/.exec(bodyText)?.[1];
   return { code: DEVICE_CODES.identityUnreachable.code, detail: `${host} answered ${status}${error ? ` (${error})` : ''}: the service is not available now.`, remedy };
 }
 
+/** The identity server said no: #848, its words as the detail, the remedy for Entra's AADSTS number or else the caller's. */
 export function refused(error: OAuthError, remedy?: string): OAuthProblem {
-  const aadsts = error.codes.length > 0 ? ` (AADSTS${error.codes[0]})` : '';
+  // Entra's description starts with its AADSTS number already; name it once.
+  const named = error.codes.length > 0 && error.description?.startsWith(`AADSTS${error.codes[0]}`);
+  const aadsts = error.codes.length > 0 && !named ? ` (AADSTS${error.codes[0]})` : '';
   const advice = entraRemedy(error.codes) ?? remedy;
   return { code: DEVICE_CODES.oauthRefused.code, detail: `${error.error}${aadsts}${error.description ? `: ${error.description}` : ''}`, ...(advice ? { remedy: advice } : {}) };
 }

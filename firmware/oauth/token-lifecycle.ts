@@ -2,7 +2,7 @@
  * The life of one OAuth grant on the device (the clock rules), as a pure machine.
  *
  * - Expiry runs on the MONOTONIC clock: an access token is used until `expires_in` minus the
- *   refresh margin has passed since it was obtained. The monotonic clock restarts at power-on, so
+ *   refresh margin (5 min, or a tenth of a short lifetime) has passed since it was obtained. The monotonic clock restarts at power-on, so
  *   after a reboot (another `bootEpoch`) the access token's age is unknown and it is refreshed
  *   before use (protocols.md D.3: "after a reboot trust only the server-derived data").
  * - A change of the WALL clock after the grant was obtained voids it (Canon: "changing them
@@ -13,7 +13,7 @@
  *   (Google). A refused refresh (`invalid_grant`) means re-authorization is needed, with the reason.
  */
 import { clockSkewMs, isSkewed } from '../clock/server-time.ts';
-import { OAUTH_REFRESH_MARGIN_MS } from '../defaults.ts';
+import { OAUTH_CHECK_INTERVAL_MS, OAUTH_REFRESH_MARGIN_MS, OAUTH_REFRESH_MARGIN_SHARE } from '../defaults.ts';
 import type { WallChangeEvent } from '../hal/clock.ts';
 import type { TokenSet } from './entra-device-code.ts';
 import type { OAuthError } from './oauth-error.ts';
@@ -77,11 +77,18 @@ export class TokenLifecycle {
     this.#status = status;
   }
 
-  /** When to refresh ahead of expiry (monotonic ms), if the access token can be timed this boot. */
+  /** When the access token stops being used (monotonic ms), if it can be timed this boot. */
   refreshDueAtMonoMs(bootEpoch: string): number | undefined {
     const g = this.#grant;
     if (!g || this.#status.name !== 'active' || g.bootEpoch !== bootEpoch || !g.accessToken) return undefined;
-    return g.obtainedMonoMs + g.accessLifetimeMs - OAUTH_REFRESH_MARGIN_MS;
+    return g.obtainedMonoMs + g.accessLifetimeMs - refreshMarginMs(g.accessLifetimeMs);
+  }
+
+  /** When the grant is next checked with a refresh of its own (monotonic ms): OAUTH_CHECK_INTERVAL_MS after the last good one; now if that was another boot. */
+  checkDueAtMonoMs(bootEpoch: string): number | undefined {
+    const g = this.#grant;
+    if (!g?.refreshToken || this.#status.name !== 'active') return undefined;
+    return g.bootEpoch === bootEpoch ? g.obtainedMonoMs + OAUTH_CHECK_INTERVAL_MS : 0;
   }
 
   /** What a sender should do now to get an access token. */
@@ -165,4 +172,9 @@ export class TokenLifecycle {
 /** The grant that `tokens` make, obtained at `at`. */
 function grantOf(tokens: TokenSet, refreshToken: string | undefined, registeredWallMs: number, at: { wallMs: number; monoMs: number; bootEpoch: string }): Grant {
   return { accessToken: tokens.accessToken, refreshToken, registeredWallMs, obtainedWallMs: at.wallMs, obtainedMonoMs: at.monoMs, bootEpoch: at.bootEpoch, accessLifetimeMs: tokens.expiresInS * 1000 };
+}
+
+/** How long before its end an access token of this lifetime is refreshed: 5 min, or a tenth of a shorter lifetime. */
+export function refreshMarginMs(lifetimeMs: number): number {
+  return Math.min(OAUTH_REFRESH_MARGIN_MS, lifetimeMs * OAUTH_REFRESH_MARGIN_SHARE);
 }

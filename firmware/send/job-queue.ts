@@ -21,6 +21,7 @@
 import { SEND_JOB_LOG_MAX, SEND_JOB_MAX_ATTEMPTS, SEND_JOB_RETRY_FIRST_MS, SEND_JOB_RETRY_MAX_MS, SPOOL_READ_CHUNK_BYTES } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle } from '../hal/clock.ts';
+import { backoffMs } from '../hal/backoff.ts';
 import type { Random } from '../hal/random.ts';
 import type { Spool } from '../hal/spool.ts';
 import type { Storage } from '../hal/storage.ts';
@@ -356,7 +357,7 @@ export class JobQueue {
       return;
     }
     if (outcome.transient && job.attempts < SEND_JOB_MAX_ATTEMPTS) {
-      const waitMs = Math.min(SEND_JOB_RETRY_MAX_MS, SEND_JOB_RETRY_FIRST_MS * 2 ** (job.attempts - 1));
+      const waitMs = backoffMs(job.attempts, { firstMs: SEND_JOB_RETRY_FIRST_MS, maxMs: SEND_JOB_RETRY_MAX_MS }, this.#d.random);
       this.#retryAtMono.set(job.id, this.#d.clock.monoNowMs() + waitMs);
       const next = this.#d.clock.wallNowMs() + waitMs;
       await this.#save(this.#with(base, { state: 'retrying', nextAttemptWallMs: next, note: `${outcome.code ?? ''} ${outcome.message}: retry in ${Math.round(waitMs / 1000)} s`.trim() }));

@@ -214,8 +214,8 @@ export interface OAuthStatusView {
   readonly authorizationUrl?: string;
   /** Where the admin's browser should go instead of `authorizationUrl` (the simulator's copy of the page). */
   readonly authorizationLink?: string;
-  /** Seconds until the access token is refreshed, when known. */
-  readonly accessTokenRefreshInS?: number;
+  /** Seconds until the device checks the grant with a refresh of its own (a send that needs a token refreshes sooner), when Active. */
+  readonly nextCheckInS?: number;
   /** The device clock against the identity server's Date, when it is off by more than the tolerance. */
   /** The device clock against the latest server time seen (token endpoint Date, Office 365 greeting), when beyond tolerance. */
   readonly skew?: SkewView;

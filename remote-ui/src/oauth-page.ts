@@ -174,10 +174,10 @@ export class OAuthPage extends LitElement {
             ${conn.message ? html`<span class="status-message">${conn.message}</span>` : nothing}
           </div>
         </div>
-        ${v.accessTokenRefreshInS !== undefined
+        ${v.nextCheckInS !== undefined
           ? html`<div class="row">
-              <span class="label">Access Token Refresh</span>
-              <div class="cell" data-test="refresh-countdown">In <span class="mono">${countdown(this.left(v.accessTokenRefreshInS))}</span></div>
+              <span class="label">Next Token Check</span>
+              <div class="cell" data-test="next-check" title="The device refreshes the token when a send needs it, and checks the grant by itself at least once a day.">In <span class="mono">${countdown(this.left(v.nextCheckInS))}</span></div>
             </div>`
           : nothing}
         ${waiting && this.provider === 'microsoft' ? this.renderDeviceCode(v) : nothing}

@@ -15,9 +15,7 @@
  * Run alone: npx tsx test/bench/fleet-bench.ts
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +24,7 @@ import { startCloud } from '../../device-sim/cloud/cloud.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
 import { SimRandom } from '../../device-sim/sim-random.ts';
-import { benchLine } from './bench-line.ts';
+import { benchLine, benchStateRoot } from './bench-line.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const FLEET = 20;
@@ -37,16 +35,10 @@ const RUNS = 3;
  * add, so the figure is a median and the V8 heap in use is printed beside it.
  */
 const RSS_RUNS = 3;
-/** Linux's tmpfs: the boots' NVRAM writes (each synced twice) measure the simulator, not the host's disk. */
-const TMPFS = '/dev/shm';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function stateRoot(): string {
-  return existsSync(TMPFS) ? TMPFS : tmpdir();
 }
 
 async function allAnswering(sim: RunningSimulator): Promise<void> {
@@ -61,7 +53,7 @@ async function allAnswering(sim: RunningSimulator): Promise<void> {
 
 /** One fleet boot from nothing to every Remote UI answering, ms; and the printers' own boot times. */
 async function bootOnce(devices: number): Promise<{ ms: number; printerBootMs: number[] }> {
-  const dir = await mkdtemp(join(stateRoot(), 'bench-fleet-'));
+  const dir = await mkdtemp(join(benchStateRoot(), 'bench-fleet-'));
   try {
     const started = performance.now();
     const sim = await startSimulator({ port: 0, simPort: 0, stateDir: dir, virtualTime: true, logLevel: 'silent', seed: 1, devices });
@@ -78,7 +70,7 @@ async function bootOnce(devices: number): Promise<{ ms: number; printerBootMs: n
 
 /** The emulated cloud's start alone, ms (the part of a fleet boot that does not grow with N). */
 async function cloudOnce(): Promise<number> {
-  const dir = await mkdtemp(join(stateRoot(), 'bench-cloud-'));
+  const dir = await mkdtemp(join(benchStateRoot(), 'bench-cloud-'));
   try {
     const started = performance.now();
     const cloud = await startCloud({ network: new SimNetwork(), stateDir: dir, nowMs: () => Date.now(), random: new SimRandom(1) });
@@ -92,7 +84,7 @@ async function cloudOnce(): Promise<number> {
 
 /** In a child process: boot `devices`, then print the resident set after a full GC, bytes. */
 async function rssChild(devices: number): Promise<void> {
-  const dir = await mkdtemp(join(stateRoot(), 'bench-fleet-rss-'));
+  const dir = await mkdtemp(join(benchStateRoot(), 'bench-fleet-rss-'));
   const sim = await startSimulator({ port: 0, simPort: 0, stateDir: dir, virtualTime: true, logLevel: 'silent', seed: 1, devices });
   try {
     await allAnswering(sim);

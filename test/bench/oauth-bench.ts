@@ -13,7 +13,8 @@
  *   simulated network, outside the firmware). Goal: 0.
  * - oauth_token_requests_per_100_sends_over_100_min: the same 100 sends, with the (virtual) world
  *   clock moved on one minute before each, so the 3599 s access token nears its expiry once: the
- *   device should refresh once, ahead of expiry, and not at every send after it.
+ *   device should refresh once, when a send finds it within the refresh margin, and not at every
+ *   send after it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -8,13 +8,13 @@
  *   API over XOAUTH2 to the emulated Office 365, each found in the mailbox before the hour moves
  *   on. Time moves with advanceUntil (device-sim/hal/advance-until.ts): timer to timer, the real
  *   I/O of each step settled before the next; every timer of the device and of the world that
- *   falls due in the day fires (the minute drift watch, the access token's refresh ahead of its
- *   expiry, session and job timers). Set-up (boot, first login, registration) is not counted.
+ *   falls due in the day fires (the minute drift watch, the daily check of the grant, session and
+ *   job timers; the sends refresh the access token when it nears its end). Set-up (boot, first login, registration) is not counted.
  *   Goal <= 1000.
  *
  * The state directory (NVRAM, spool) is on tmpfs where the host has one: FileStorage syncs every
  * NVRAM write twice (file and directory, so a record survives a power cut), and on this host's
- * ext4 under load that is 5 to 11 ms a write, a day's 26 token refreshes alone 150 to 300 ms of
+ * ext4 under load that is 5 to 11 ms a write, a day's ~25 token refreshes alone 150 to 300 ms of
  * the host's disk rather than of the simulator.
  *
  * Stderr says where the time went: the wall time of the sends apart from the advancing (the steps,
@@ -22,9 +22,7 @@
  *
  * Run alone: npx tsx test/bench/virtual-day-bench.ts
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -34,13 +32,11 @@ import { advanceUntil } from '../../device-sim/hal/advance-until.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
 import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
 import { ApiClient } from '../support/api-client.ts';
-import { benchLine } from './bench-line.ts';
+import { benchLine, benchStateRoot } from './bench-line.ts';
 
 const HOUR_MS = 3_600_000;
 const USER = 'scanner@contoso.com';
 const HOURS = 24;
-/** Linux's tmpfs (see the file header). */
-const TMPFS = '/dev/shm';
 
 async function call(admin: ApiClient, method: string, path: string, body?: unknown): Promise<any> {
   const r = await admin.call(method, path, body);
@@ -57,7 +53,7 @@ interface Day {
 
 /** Boot in virtual time, first login, e-mail to Office 365 with OAuth 2.0, the grant Active. */
 async function setUp(): Promise<Day> {
-  const dir = await mkdtemp(join(existsSync(TMPFS) ? TMPFS : tmpdir(), 'bench-day-'));
+  const dir = await mkdtemp(join(benchStateRoot(), 'bench-day-'));
   const sim = await startSimulator({ port: 0, simPort: 0, stateDir: dir, virtualTime: true, logLevel: 'silent' });
   const stop = async () => {
     await sim.stop();

@@ -118,7 +118,7 @@ describe('OAuth 2.0 (Google) page', () => {
     await expect.poll(() => tokenStatus(page).getAttribute('data-status'), { timeout: 20_000 }).toBe('active');
     expect(await page.locator('[data-test=server-connection]').getAttribute('data-ok')).toBe('true');
     expect(await page.locator('[data-test=google-code-form]').count()).toBe(0);
-    await expect.poll(() => page.locator('[data-test=refresh-countdown]').textContent()).toMatch(/In \d\d:\d\d/);
+    await expect.poll(() => page.locator('[data-test=next-check]').textContent()).toMatch(/In \d\d:\d\d/);
     await shot(page, 'oauth', 'google-07-active');
 
     // E-mail: the server with OAuth 2.0, Save, Send Test E-mail; it arrives in the mailbox.

@@ -78,9 +78,22 @@ describe('OAuth 2.0 (Microsoft) page', () => {
     await shot(page, 'oauth', 'microsoft-04-test-email-sent');
     await expectTestEmailDelivered(sim, SERVER, ACCOUNT, RECIPIENT);
 
+    // The sign-in service has an outage: Check Connection fails at the token rung, and the OAuth
+    // page keeps the grant Active with #849 beside it and says the device tries again.
+    expect(sim.cloud.identity!.setOutage('entra-token', { kind: 'status', status: 503, retryAfterS: 30 }).ok).toBe(true);
+    await page.getByRole('button', { name: 'Check Connection' }).click();
+    await expect.poll(() => page.locator('[data-test=check-step][data-step=token]').getAttribute('data-status'), { timeout: 45_000 }).toBe('failed');
+    await page.getByRole('link', { name: 'OAuth 2.0 (Microsoft)' }).click();
+    await expect.poll(() => page.locator('[data-test=token-code]').textContent(), { timeout: 10_000 }).toBe('#849');
+    expect(await page.locator('[data-test=token-status]').getAttribute('data-status')).toBe('active');
+    expect(await page.locator('[data-test=token-status]').textContent()).toMatch(/Active, but the latest check failed: .*503.* The device tries again by itself\./s);
+    expect(await page.locator('[data-test=next-check]').textContent()).toMatch(/In \d+:\d\d/);
+    await shot(page, 'oauth', 'microsoft-05-active-check-failed');
+    sim.cloud.identity!.setOutage('entra-token', undefined);
+
     // Date/Time: the admin moves the device date one day on.
     await setDateOneDayOn(page, sim);
-    await shot(page, 'oauth', 'microsoft-05-date-changed');
+    await shot(page, 'oauth', 'microsoft-06-date-changed');
 
     // Back on the OAuth 2.0 (Microsoft) page: Invalid, with the reason and what to do.
     await page.getByRole('link', { name: 'OAuth 2.0 (Microsoft)' }).click();
@@ -89,7 +102,7 @@ describe('OAuth 2.0 (Microsoft) page', () => {
     expect(statusText).toMatch(/date\/time was changed after registration/);
     expect(statusText).toMatch(/register again/);
     expect(await page.locator('[data-test=token-code]').textContent()).toBe('#846');
-    await shot(page, 'oauth', 'microsoft-06-invalid-after-date-change');
+    await shot(page, 'oauth', 'microsoft-07-invalid-after-date-change');
     expect(pageErrors).toEqual([]);
     await context.close();
   });

@@ -3,8 +3,9 @@
  * control API over HTTP (/sim/api/cloud) while the device side talks HTTPS to
  * login.microsoftonline.com, accounts.google.com and oauth2.googleapis.com through the
  * SimNetwork: tenants, app registrations and their "Allow public client flows", users and who
- * may sign in where, password changes and revocations; Google clients (the default one made at
- * start, Testing status), accounts and password changes; and bodies refused with the field named.
+ * may sign in where, password changes and revocations, a Conditional Access block (a lever);
+ * Google clients (the default one made at start, Testing status, a secret reset: a lever),
+ * accounts and password changes; and bodies refused with the field named.
  * Virtual time, so the 7-day Testing expiry is one `POST /sim/api/time/advance` away.
  */
 import { mkdtemp } from 'node:fs/promises';
@@ -206,6 +207,27 @@ describe('Entra ID levers', () => {
     expectEntraError(await pollEntra('organizations', off.clientId, pending.deviceCode), 'invalid_client', 7000218);
   });
 
+  it('identity.conditional-access blocks one user\'s token issuance (AADSTS53003) until the fault is cleared', async () => {
+    const refreshToken = String((await entraTokens('scanner@contoso.com'))['refresh_token']);
+    const pulled = await control('POST', '/sim/api/levers/identity.conditional-access', { enabled: true, user: 'scanner@contoso.com' });
+    expect(pulled.status, JSON.stringify(pulled.json)).toBe(201);
+    expect(pulled.json.sentence).toBe('A Conditional Access policy blocks token issuance for scanner@contoso.com (AADSTS53003).');
+    const id = String(pulled.json.fault.id);
+    expect((await control('GET', '/sim/api/faults')).json).toContainEqual(expect.objectContaining({ id, lever: 'identity.conditional-access' }));
+
+    expectEntraError(await refreshEntra('organizations', ENTRA_BUILTIN_CLIENT_ID, refreshToken), 'interaction_required', 53003);
+    const flow = await startEntra('organizations', ENTRA_BUILTIN_CLIENT_ID);
+    expect((await signIn(flow.userCode, 'scanner@contoso.com')).text).toContain('Error Code: 53003');
+    expectEntraError(await pollEntra('organizations', ENTRA_BUILTIN_CLIENT_ID, flow.deviceCode), 'interaction_required', 53003);
+    expect(String((await entraTokens('alice@contoso.com'))['access_token'])).not.toBe('');
+
+    expect((await control('POST', '/sim/api/levers/identity.conditional-access', { enabled: true, user: 'nobody@contoso.com' })).status).toBe(404);
+    expect(fieldsOf(await control('POST', '/sim/api/levers/identity.conditional-access', { user: 'scanner@contoso.com' }))).toEqual(['enabled']);
+
+    expect((await control('DELETE', `/sim/api/faults/${id}`)).status).toBe(204);
+    expect((await refreshEntra('organizations', ENTRA_BUILTIN_CLIENT_ID, refreshToken)).status).toBe(200);
+  });
+
   it("kills only that user's refresh tokens on a password change (AADSTS50173), and on revoke", async () => {
     const alice = String((await entraTokens('alice@contoso.com'))['refresh_token']);
     const bob = String((await entraTokens('bob@contoso.com'))['refresh_token']);
@@ -318,6 +340,31 @@ describe('Google levers', () => {
     const gone = await call('accounts.google.com', 'GET', `/o/oauth2/v2/auth?${new URLSearchParams({ client_id: testing.clientId, redirect_uri: REDIRECT, response_type: 'code', scope: GMAIL_SMTP_SCOPE })}`);
     expect(gone.status).toBe(401);
     expect(gone.text).toContain('deleted_client');
+  });
+
+  it('identity.google-client-secret: the secret given out before is refused with 401 invalid_client until the fault is cleared', async () => {
+    const client = await defaultClient();
+    const refreshToken = String((await googleTokens(client, 'scanner@gmail.com')).json()['refresh_token']);
+    const pulled = await control('POST', '/sim/api/levers/identity.google-client-secret', { clientSecret: 'GOCSPX-reset-in-the-console-0001' });
+    expect(pulled.status, JSON.stringify(pulled.json)).toBe(201);
+    expect(pulled.json.sentence).toMatch(/has a new secret: the one given out before is refused \(401 invalid_client\)\.$/);
+    const refused = await refreshGoogle(client, refreshToken);
+    expect(refused.status).toBe(401);
+    expect(refused.json()).toEqual({ error: 'invalid_client', error_description: 'Unauthorized' });
+    expect((await refreshGoogle({ ...client, clientSecret: 'GOCSPX-reset-in-the-console-0001' }, refreshToken)).status).toBe(200);
+    // The secret the directory shows is the new one (what the admin would copy from the console).
+    expect((await defaultClient()).clientSecret).toBe('GOCSPX-reset-in-the-console-0001');
+
+    expect((await control('POST', '/sim/api/levers/identity.google-client-secret', { clientId: 'nobody.apps.googleusercontent.com' })).status).toBe(404);
+    expect((await control('DELETE', `/sim/api/faults/${String(pulled.json.fault.id)}`)).status).toBe(204);
+    expect((await refreshGoogle(client, refreshToken)).status).toBe(200);
+
+    // Without a value the new secret is made as the console makes them.
+    const again = await control('POST', '/sim/api/levers/identity.google-client-secret', {});
+    expect((await defaultClient()).clientSecret).toMatch(/^GOCSPX-/);
+    expect((await defaultClient()).clientSecret).not.toBe(client.clientSecret);
+    expect((await control('DELETE', `/sim/api/faults/${String(again.json.fault.id)}`)).status).toBe(204);
+    expect((await defaultClient()).clientSecret).toBe(client.clientSecret);
   });
 
   it("kills only that account's Gmail refresh tokens on a password change; revoke kills access tokens too", async () => {

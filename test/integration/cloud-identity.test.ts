@@ -3,6 +3,7 @@
  * the SimNetwork by their public names and verified against the sim root CA (never with checks
  * turned off). The world clock is a variable the tests move; access tokens land in the same
  * TokenTable the SMTP servers verify against, and the last tests send mail with them over XOAUTH2.
+ * Entra's 90-day inactivity expiry and a Conditional Access block (AADSTS53003) are met on the wire.
  * Both sign-in pages' password and consent steps are driven form by form, as a browser posts them;
  * Google's token levers (expire every access token, revoke one grant) against its token endpoint.
  * The Entra side of the faults, driven by the firmware's own code, is identity-faults.test.ts.
@@ -202,6 +203,32 @@ describe('Entra ID device authorization grant', () => {
     expectEntraError(await refreshEntra(rt), 'invalid_grant', 700082);
   });
 
+  it('measures the 90 days from the last refresh, on the world clock, and says so in Entra words', async () => {
+    const { deviceCode, userCode } = await startDeviceFlow();
+    identity.entra.approve(userCode, 'bob@contoso.com');
+    const first = String((await poll(deviceCode)).json()['refresh_token']);
+    // Used after 60 days: the rotated token's 90 days start then, not at the sign-in.
+    advance(60 * DAY_MS);
+    const refreshed = await refreshEntra(first);
+    expect(refreshed.status).toBe(200);
+    const rotated = String(refreshed.json()['refresh_token']);
+    // A minute short of 90 days after that refresh (150 days after the sign-in): still good.
+    advance(90 * DAY_MS - 60_000);
+    const stillGood = await refreshEntra(rotated);
+    expect(stillGood.status).toBe(200);
+    const lastAtMs = worldNowMs;
+    const last = String(stillGood.json()['refresh_token']);
+    advance(90 * DAY_MS);
+    const refused = await refreshEntra(last);
+    expectEntraError(refused, 'invalid_grant', 700082);
+    // The issue time of the token presented, with seven fractional digits, and the policy's
+    // maximum as a TimeSpan, as real Entra writes them.
+    const issued = new Date(lastAtMs).toISOString().replace('Z', '0000Z');
+    expect(String(refused.json()['error_description']).split('\r\n')[0]).toBe(
+      `AADSTS700082: The refresh token has expired due to inactivity. The token was issued on ${issued} and was inactive for 90.00:00:00.`,
+    );
+  });
+
   it('answers invalid_client AADSTS7000218 when public client flows are off', async () => {
     const { deviceCode, userCode } = await startDeviceFlow();
     identity.entra.approve(userCode, ALICE);
@@ -212,6 +239,55 @@ describe('Entra ID device authorization grant', () => {
       identity.entra.setPublicClientFlows(ENTRA_CLIENT, true);
     }
     expect((await poll(deviceCode)).status).toBe(200);
+  });
+
+  it('blocks token issuance by Conditional Access (AADSTS53003) at the poll after the sign-in and at a refresh, for the users the policy names', async () => {
+    const entra = identity.entra;
+    const before = await startDeviceFlow();
+    entra.approve(before.userCode, ALICE);
+    const rt = String((await poll(before.deviceCode)).json()['refresh_token']);
+    expect(entra.setConditionalAccess({ enabled: true, user: 'Alice@Contoso.com' })).toEqual({ ok: true, value: { allUsers: false, users: [ALICE], excluded: [] } });
+    try {
+      // The sign-in succeeds and the page says the policy stops it; the device's poll is refused.
+      const blocked = await startDeviceFlow();
+      const page = await call(ENTRA, 'POST', '/device/signin', { otc: blocked.userCode, login: ALICE, action: 'continue' });
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('You don&#39;t have access to this');
+      expect(page.text).toContain('Error Code: 53003');
+      const refused = await poll(blocked.deviceCode);
+      expectEntraError(refused, 'interaction_required', 53003);
+      expect(refused.json()['suberror']).toBe('message_only');
+      expect(String(refused.json()['error_description']).split('\r\n')[0]).toBe(
+        'AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+      );
+      expect(entra.deviceCodes().find((c) => c.userCode === blocked.userCode)?.polls.at(-1)?.answer).toBe('interaction_required');
+      expectEntraError(await refreshEntra(rt), 'interaction_required', 53003);
+      expect(identity.faults().active).toContain(`A Conditional Access policy blocks token issuance for ${ALICE} (AADSTS53003).`);
+
+      // Another user is not named by the policy.
+      const bob = await startDeviceFlow();
+      entra.approve(bob.userCode, 'bob@contoso.com');
+      expect((await poll(bob.deviceCode)).status).toBe(200);
+
+      // For every user but Alice.
+      expect(entra.setConditionalAccess({ enabled: true }).ok).toBe(true);
+      expect(entra.setConditionalAccess({ enabled: false, user: ALICE })).toEqual({ ok: true, value: { allUsers: true, users: [], excluded: [ALICE] } });
+      const bobAgain = await startDeviceFlow();
+      entra.approve(bobAgain.userCode, 'bob@contoso.com');
+      expectEntraError(await poll(bobAgain.deviceCode), 'interaction_required', 53003);
+      // The refusals did not use the refresh token up.
+      const refreshed = await refreshEntra(rt);
+      expect(refreshed.status).toBe(200);
+      expect(tokens.verify(String(refreshed.json()['access_token']))).toMatchObject({ ok: true, user: ALICE });
+    } finally {
+      entra.setConditionalAccess({ enabled: false });
+    }
+    expect(entra.conditionalAccessView()).toEqual({ allUsers: false, users: [], excluded: [] });
+    expect(entra.setConditionalAccess({ enabled: true, user: 'nobody@contoso.com' })).toMatchObject({ ok: false, problem: 'not-found', field: 'user' });
+    // clearFaults ends a policy too.
+    entra.setConditionalAccess({ enabled: true });
+    identity.clearFaults();
+    expect(entra.conditionalAccessView()).toEqual({ allUsers: false, users: [], excluded: [] });
   });
 
   it('lets the admin approve through the device-login page', async () => {

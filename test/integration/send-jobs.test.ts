@@ -169,9 +169,12 @@ describe('send jobs', () => {
     const job = await second.device.jobs!.submit(await scanned(spoolB, second.device, 'job-b', new Uint8Array(1000)));
     const waiting = await until(second.device, 'job-b', 'retrying');
     expect(waiting.result?.code).toBe('#823');
-    expect(waiting.nextAttemptWallMs! - second.device.events.since().at(-1)!.wallMs).toBeGreaterThan(50_000);
+    // The first retry's step is a minute, ±20 % jitter.
+    const waitMs = waiting.nextAttemptWallMs! - second.device.events.since().at(-1)!.wallMs;
+    expect(waitMs).toBeGreaterThanOrEqual(48_000);
+    expect(waitMs).toBeLessThanOrEqual(72_000);
     expect(await arrivedWith(job.messageId)).toHaveLength(0);
-    second.source.advance(60_000);
+    second.source.advance(72_000);
     const done = await until(second.device, 'job-b', 'delivered');
     expect(done.attempts).toBe(2);
     expect(await arrivedWith(job.messageId)).toHaveLength(1);

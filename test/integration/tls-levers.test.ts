@@ -3,7 +3,8 @@
  * a running emulated server, reached through the SimNetwork with the firmware's own TLS path
  * (NodeNet, NodeHttp, the SMTP driver's STARTTLS), and judged by the firmware's own verifier
  * (verifyChain) against the factory CA store at device time. `standard` and `restore` make every
- * server trusted again. Version bounds are checked with node:tls as the client where the firmware
+ * server trusted again, and the renewal of the standard certificates keeps them trusted as months
+ * of world time pass. Version bounds are checked with node:tls as the client where the firmware
  * cannot cap its highest version.
  */
 import { X509Certificate } from 'node:crypto';
@@ -19,10 +20,10 @@ import { buildDeviceCodeRequest, type EntraClient } from '../../firmware/oauth/e
 import { postForm } from '../../firmware/oauth/oauth-http.ts';
 import type { CertProblemKind } from '../../firmware/pki/cert-problems.ts';
 import type { ChainVerdict } from '../../firmware/pki/verify-chain.ts';
-import { GMAIL_SMTP_SCOPE, OFFICE365_SMTP_SCOPE, TLS_LEVER_EXPIRED_AGO_MS, TLS_LEVER_NOT_YET_VALID_FOR_MS } from '../../device-sim/cloud/cloud-defaults.ts';
+import { GMAIL_SMTP_SCOPE, LEAF_NOT_AFTER_MS, OFFICE365_SMTP_SCOPE, TLS_LEVER_EXPIRED_AGO_MS, TLS_LEVER_NOT_YET_VALID_FOR_MS } from '../../device-sim/cloud/cloud-defaults.ts';
 import { startCloud, type RunningCloud } from '../../device-sim/cloud/cloud.ts';
 import { check, InvalidInputError } from '../../device-sim/cloud/input-problems.ts';
-import { TLS_PRESET_NAMES, TLS_SERVERS, tlsLeverSchema, type TlsPreset } from '../../device-sim/cloud/tls-levers.ts';
+import { TLS_PRESET_NAMES, TLS_SERVER_NAMES, TLS_SERVERS, tlsLeverSchema, type TlsPreset } from '../../device-sim/cloud/tls-levers.ts';
 import { LEGACY_TLS_CIPHERS } from '../../device-sim/cloud/tls-versions.ts';
 import { NodeNet } from '../../device-sim/hal/node-net.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
@@ -394,6 +395,22 @@ describe('bad arguments are refused, naming the field', () => {
       ok: true,
       value: { server: 'google-token', preset: 'wildcard', key: 'both', dnsNames: ['*.test.example'], minVersion: 'TLSv1', maxVersion: 'TLSv1.3' },
     });
+  });
+});
+
+describe('renewal of the standard certificates', () => {
+  it('renews them at the world clock, so a world that lets months pass keeps trusted servers', async () => {
+    const startEnds = Date.parse(cloud.tls.state('entra').notAfterIso);
+    world.advance(70 * DAY_MS);
+    const now = world.hostNowMs();
+    expect(await cloud.tls.renewStandard()).toBe(TLS_SERVER_NAMES.length);
+    for (const server of TLS_SERVER_NAMES) expect(Date.parse(cloud.tls.state(server).notAfterIso)).toBe(Math.floor((now + LEAF_NOT_AFTER_MS) / 1000) * 1000);
+    // Past the end of the certificates made at start: the renewed ones are what the device meets.
+    world.advance(30 * DAY_MS);
+    expect(world.hostNowMs()).toBeGreaterThan(startEnds);
+    expect(await https('login.microsoftonline.com')).toMatchObject(TRUSTED);
+    expect(await implicitTls('smtp.gmail.com')).toMatchObject(TRUSTED);
+    expect(await starttls('smtp.office365.com', 'After the renewal')).toMatchObject({ ...TRUSTED, sent: true });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOCK_SKEW_TOLERANCE_MS, OAUTH_REFRESH_MARGIN_MS } from '../../firmware/defaults.ts';
+import { CLOCK_SKEW_TOLERANCE_MS, OAUTH_CHECK_INTERVAL_MS, OAUTH_REFRESH_MARGIN_MS } from '../../firmware/defaults.ts';
 import type { WallChangeEvent } from '../../firmware/hal/clock.ts';
 import { clockSkewMs, isSkewed } from '../../firmware/clock/server-time.ts';
 import { TokenLifecycle } from '../../firmware/oauth/token-lifecycle.ts';
@@ -19,6 +19,26 @@ describe('token lifecycle on the monotonic clock', () => {
     expect(life.refreshDueAtMonoMs(BOOT)).toBe(due);
     expect(life.accessFor(due - 1, BOOT)).toEqual({ kind: 'use', accessToken: 'A1' });
     expect(life.accessFor(due, BOOT)).toEqual({ kind: 'refresh', refreshToken: 'R1' });
+  });
+
+  it('uses a short-lived token too: the margin is a tenth of a lifetime under 50 minutes', () => {
+    const life = new TokenLifecycle('register-again');
+    life.install({ ...tokens('A1', 'R1'), expiresInS: 60 }, at(0));
+    expect(life.refreshDueAtMonoMs(BOOT)).toBe(54_000);
+    expect(life.accessFor(53_999, BOOT)).toEqual({ kind: 'use', accessToken: 'A1' });
+    expect(life.accessFor(54_000, BOOT)).toEqual({ kind: 'refresh', refreshToken: 'R1' });
+  });
+
+  it('checks the grant a day after the last good refresh, and at once after a reboot', () => {
+    const life = new TokenLifecycle('register-again');
+    expect(life.checkDueAtMonoMs(BOOT)).toBeUndefined();
+    life.install(tokens('A1', 'R1'), at(0));
+    expect(life.checkDueAtMonoMs(BOOT)).toBe(OAUTH_CHECK_INTERVAL_MS);
+    life.onRefreshed(tokens('A2', 'R2'), at(5000));
+    expect(life.checkDueAtMonoMs(BOOT)).toBe(5000 + OAUTH_CHECK_INTERVAL_MS);
+    expect(life.checkDueAtMonoMs('boot-2')).toBe(0);
+    life.onRefreshRefused({ error: 'invalid_grant', codes: [50173], httpStatus: 400 });
+    expect(life.checkDueAtMonoMs(BOOT)).toBeUndefined();
   });
 
   it('does not trust an access token’s age after a reboot (monotonic clock restarted)', () => {

@@ -9,7 +9,7 @@ import type { OAuthStatusView } from '../api-types.ts';
 
 const STATUS_WORDS: Readonly<Record<TokenStatusName, (s: OAuthState) => string>> = {
   'not-configured': () => 'Not registered.',
-  active: () => 'Active',
+  active: (s) => (s.problem ? `Active, but the latest check failed: ${sentence(s.problem.detail ?? 'the identity service did not answer')} The device tries again by itself.` : 'Active'),
   refreshing: () => 'Refreshing the access token.',
   revalidating: () => 'Re-validating against server time after a date/time change.',
   'invalid-clock-changed': (s) => `Invalid: the date/time was changed after registration${s.problem?.detail ? ` (${s.problem.detail})` : ''}: register again.`,
@@ -17,6 +17,11 @@ const STATUS_WORDS: Readonly<Record<TokenStatusName, (s: OAuthState) => string>>
   'waiting-for-user': (s) => (s.pending?.kind === 'pasted-code' ? 'Waiting for the authorization code from the Google consent page.' : 'Waiting for the user to enter the code.'),
   error: (s) => `Error: ${s.problem?.detail ?? 'the last attempt failed'}`,
 };
+
+/** `text` ending in one full stop. */
+function sentence(text: string): string {
+  return `${text.replace(/[.\s]+$/, '')}.`;
+}
 
 /** `adminLink` maps an identity service's page to the address the admin's browser can open (Hal.adminLink). */
 export function presentOAuthStatus(state: OAuthState, adminLink?: (url: string) => string): OAuthStatusView {
@@ -44,7 +49,7 @@ export function presentOAuthStatus(state: OAuthState, adminLink?: (url: string) 
         }
       : {}),
     ...(pending?.kind === 'pasted-code' ? { authorizationUrl: pending.authorizationUrl, ...(authorizationLink ? { authorizationLink } : {}) } : {}),
-    ...(state.accessTokenRefreshInS !== undefined ? { accessTokenRefreshInS: state.accessTokenRefreshInS } : {}),
+    ...(state.nextCheckInS !== undefined ? { nextCheckInS: state.nextCheckInS } : {}),
     ...(state.skew ? { skew: state.skew } : {}),
   };
 }
