@@ -16,7 +16,7 @@ import { SimRandom } from '../sim-random.ts';
 import { settleIo } from '../hal/settle-io.ts';
 import { ScenarioWorld } from './scenario-world.ts';
 import type { TimelineEntry } from './scenario-timeline.ts';
-import { matchesPattern, type Expect, type ExpectField, type Scenario, type SourceAt, type Step, type TextPattern } from './scenario-schema.ts';
+import { matchesPattern, type AdvanceUntil, type Expect, type ExpectField, type Scenario, type SourceAt, type Step, type TextPattern } from './scenario-schema.ts';
 
 /** The longest an action may wait in virtual time (a device timeout is minutes at most). */
 const ACTION_VIRTUAL_BOUND_MS = 30 * 60_000;
@@ -140,8 +140,8 @@ async function runStep(ctx: Context, step: Step): Promise<void> {
       return;
     }
     case 'advance': {
-      world.note({ what: `Advance ${step.forMs} ms${step.until ? ` until ${'event' in step.until ? step.until.event : `job ${step.until.job} ${step.until.phase}`}` : ''}` });
       const until = step.until;
+      world.note({ what: `Advance ${step.forMs} ms${until ? ` until ${untilWords(until)}` : ''}` });
       if (!until) {
         await world.advance(step.forMs);
         return;
@@ -149,7 +149,9 @@ async function runStep(ctx: Context, step: Step): Promise<void> {
       const predicate =
         'event' in until
           ? () => allDevices(ctx).some((d) => world.events(d).some((e) => e.code === until.event))
-          : async () => (await jobOf(ctx, step.at, until.job))?.phase === until.phase;
+          : 'oauth' in until
+            ? async () => (await world.oauthStatus(1, until.oauth)).tokenStatus === until.tokenStatus
+            : async () => (await jobOf(ctx, step.at, until.job))?.phase === until.phase;
       await world.advance(step.forMs, predicate);
       return;
     }
@@ -212,6 +214,12 @@ async function act<T>(ctx: Context, at: SourceAt, what: string, action: () => Pr
     if (e instanceof ScenarioFailure) throw e;
     throw new ScenarioFailure(at, what, e instanceof Error ? e.message : String(e));
   }
+}
+
+function untilWords(until: AdvanceUntil): string {
+  if ('event' in until) return until.event;
+  if ('oauth' in until) return `OAuth 2.0 (${until.oauth}) ${until.tokenStatus}`;
+  return `job ${until.job} ${until.phase}`;
 }
 
 function allDevices(ctx: Context): number[] {
@@ -287,9 +295,11 @@ async function verdict(ctx: Context, at: SourceAt, field: ExpectField, expect: E
     }
     case 'oauth': {
       const o = expect.oauth!;
-      const status: OAuthStatusView = await world.oauthStatus(1, o.provider);
+      const status: OAuthStatusView = await world.oauthStatus(o.device ?? 1, o.provider);
       compare(problems, 'tokenStatus', o.tokenStatus, status.tokenStatus);
       compare(problems, 'code', o.code, status.code);
+      comparePattern(problems, 'message', o.message, status.statusMessage);
+      comparePattern(problems, 'remedy', o.remedy, status.remedy);
       return { problems, evidence: status };
     }
     case 'check': {
@@ -304,6 +314,7 @@ async function verdict(ctx: Context, at: SourceAt, field: ExpectField, expect: E
           compare(problems, `${c.rung}.status`, c.status, rung.status);
           compare(problems, `${c.rung}.code`, c.code, rung.code);
           comparePattern(problems, `${c.rung}.message`, c.message, rung.message);
+          comparePattern(problems, `${c.rung}.remedy`, c.remedy, rung.remedy);
         }
       }
       return { problems, evidence: result };
@@ -315,6 +326,7 @@ async function verdict(ctx: Context, at: SourceAt, field: ExpectField, expect: E
       compare(problems, 'ok', t.ok, result.ok);
       compare(problems, 'code', t.code, result.code);
       comparePattern(problems, 'message', t.message, result.message);
+      comparePattern(problems, 'remedy', t.remedy, result.remedy);
       return { problems, evidence: result };
     }
     case 'mailbox':

@@ -215,7 +215,10 @@ const clearStep = z
   .transform(({ clear }): ClearStep => ({ kind: 'clear', target: clear === 'all' ? { all: true } : FAULT_ID.test(clear) ? { faultId: clear } : { label: clear } }));
 
 /** Stop early once a device event is recorded, or once a job reaches a phase. */
-export type AdvanceUntil = { readonly event: EventCode } | { readonly job: string; readonly phase: (typeof PANEL_JOB_PHASES)[number] };
+export type AdvanceUntil =
+  | { readonly event: EventCode }
+  | { readonly job: string; readonly phase: (typeof PANEL_JOB_PHASES)[number] }
+  | { readonly oauth: (typeof OAUTH_PROVIDERS)[number]; readonly tokenStatus: (typeof TOKEN_STATUS_NAMES)[number] };
 export interface AdvanceStep {
   readonly kind: 'advance';
   /** How far at most, ms. */
@@ -224,12 +227,17 @@ export interface AdvanceStep {
 }
 const jobRef = z.string().min(1).describe('a label given to a scan with as:, or last (the newest job)');
 const advanceUntil = z
-  .strictObject({ event: eventCode.optional(), job: jobRef.optional(), phase: jobPhase.optional() })
+  .strictObject({ event: eventCode.optional(), job: jobRef.optional(), phase: jobPhase.optional(), oauth: provider.optional(), tokenStatus: tokenStatus.optional() })
   .superRefine((u, ctx) => {
+    const kinds = [u.event, u.phase, u.tokenStatus].filter((v) => v !== undefined).length;
     if (u.job !== undefined && u.phase === undefined) ctx.addIssue({ code: 'custom', path: ['phase'], message: 'the phase the job is to reach' });
-    else if ((u.event === undefined) === (u.phase === undefined)) ctx.addIssue({ code: 'custom', message: 'event, or phase (with job: a scan label or last)' });
+    else if (u.oauth !== undefined && u.tokenStatus === undefined) ctx.addIssue({ code: 'custom', path: ['tokenStatus'], message: 'the token status the OAuth page is to show' });
+    else if (u.tokenStatus !== undefined && u.oauth === undefined) ctx.addIssue({ code: 'custom', path: ['oauth'], message: 'the provider whose page: microsoft or google' });
+    else if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'one of: event; phase (with job: a scan label or last); tokenStatus (with oauth: the provider)' });
   })
-  .transform((u): AdvanceUntil => (u.event !== undefined ? { event: u.event } : { job: u.job ?? 'last', phase: u.phase! }));
+  .transform((u): AdvanceUntil =>
+    u.event !== undefined ? { event: u.event } : u.tokenStatus !== undefined ? { oauth: u.oauth!, tokenStatus: u.tokenStatus } : { job: u.job ?? 'last', phase: u.phase! },
+  );
 const advanceStep = z
   .strictObject({
     advance: z.union([duration, z.strictObject({ for: duration, until: advanceUntil.optional() })]).describe('let virtual time pass: a duration, or { for, until }'),
@@ -318,7 +326,18 @@ const jobExpectation = z.strictObject({
   possibleDuplicate: z.boolean().optional(),
   device: deviceNumber.optional(),
 });
-const oauthExpectation = z.strictObject({ provider, tokenStatus: tokenStatus.optional(), code: deviceCode.optional() });
+/** What to do, as the page or the answer says it (a device code's remedy names the page to go to). */
+const remedyPattern = textPattern.optional().describe('the remedy shown: text it contains, or /a regular expression/');
+const oauthExpectation = z
+  .strictObject({
+    provider,
+    tokenStatus: tokenStatus.optional(),
+    code: deviceCode.optional(),
+    message: textPattern.optional().describe("Token Status's sentence"),
+    remedy: remedyPattern,
+    device: deviceNumber.optional(),
+  })
+  .describe("an OAuth 2.0 page's Token Status");
 const checkExpectation = z
   .strictObject({
     ok: z.boolean().optional().describe('the whole check passed'),
@@ -326,10 +345,17 @@ const checkExpectation = z
     status: z.enum(['ok', 'failed', 'skipped']).optional(),
     code: deviceCode.optional(),
     message: textPattern.optional(),
+    remedy: remedyPattern,
   })
   .refine((c) => c.rung !== undefined || c.status === undefined, { path: ['rung'], message: 'the rung whose status this is' })
+  .refine((c) => c.rung !== undefined || (c.code === undefined && c.message === undefined && c.remedy === undefined), {
+    path: ['rung'],
+    message: 'the rung whose code, message or remedy this is',
+  })
   .describe("the last check-connection's result");
-const testEmailExpectation = z.strictObject({ ok: z.boolean().optional(), code: deviceCode.optional(), message: textPattern.optional() }).describe('the last test-email result');
+const testEmailExpectation = z
+  .strictObject({ ok: z.boolean().optional(), code: deviceCode.optional(), message: textPattern.optional(), remedy: remedyPattern })
+  .describe('the last test-email result');
 const attachmentExpectation = z.strictObject({
   name: z.string().min(1).optional().describe('the file name'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/i, '64 hex digits').transform((s) => s.toLowerCase()).optional(),

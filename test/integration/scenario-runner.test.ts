@@ -37,9 +37,10 @@ describe('npm run sim -- run', () => {
 
   it('fails a wrong expectation (exit 1) naming the file and line; refuses a broken file naming its line', async () => {
     const report = await mkdtemp(join(tmpdir(), 'scenario-report-'));
-    const result = await run(['test/fixtures/runner/wrong-expectation.scenario.yaml', 'test/fixtures/runner/broken.scenario.yaml', '--report', report]);
+    const result = await run(['test/fixtures/runner/wrong-expectation.scenario.yaml', 'test/fixtures/runner/wrong-remedy.scenario.yaml', 'test/fixtures/runner/broken.scenario.yaml', '--report', report]);
     expect(result.code).toBe(1);
     expect(result.out).toMatch(/wrong-expectation\.scenario\.yaml:8:7 expect\.check: ok false expected, true seen/);
+    expect(result.out).toMatch(/wrong-remedy\.scenario\.yaml:8:7 expect\.check: auth\.remedy Enter the app password expected, none seen/);
     expect(result.out).toMatch(/broken\.scenario\.yaml:4:5 steps\.0.*expcet/);
     const junit = await readFile(join(report, 'junit-all.xml'), 'utf8');
     expect(junit).toMatch(/<failure/);

@@ -32,6 +32,22 @@ async function errorLine(name: string, defines?: Record<string, string>): Promis
   return formatErrors(errors);
 }
 
+describe('OAuth pages in a scenario', () => {
+  it('waits until a page shows a token status, and reads the code, words and remedy of the page, a rung and a test e-mail', async () => {
+    const steps = loaded(await loadScenario(fixture('oauth-remedies.scenario.yaml'))).steps;
+    expect(steps[0]).toMatchObject({ kind: 'advance', forMs: 2 * 86_400_000, until: { oauth: 'google', tokenStatus: 'reauthorization-needed' } });
+    const step = steps[1]!;
+    if (step.kind !== 'expect') throw new Error(step.kind);
+    const { oauth, check, testEmail } = step.expect;
+    expect(oauth).toMatchObject({ provider: 'google', tokenStatus: 'reauthorization-needed', code: '#847', device: 2 });
+    expect(matchesPattern(oauth!.remedy!, 'If the consent screen is in "Testing": publish the app, then press Register.')).toBe(true);
+    expect(matchesPattern(oauth!.message!, 'Re-authorization needed: Token has been expired or revoked.')).toBe(true);
+    expect(matchesPattern(check!.remedy!, 'Press Register and sign in again.')).toBe(false);
+    expect(matchesPattern(check!.remedy!, 'press Register and sign in again.')).toBe(true);
+    expect(matchesPattern(testEmail!.remedy!, 'then press Register.')).toBe(true);
+  });
+});
+
 describe('a scenario with every kind of step', async () => {
   const file = fixture('every-step.scenario.yaml');
   const result = await loadScenario(file);
@@ -202,6 +218,14 @@ describe('a mistake in a scenario file is named with its file, line, column and 
 
   it("a lever argument the lever's schema refuses: the path and the line of that step", async () => {
     expect(await errorLine('errors/lever-args.scenario.yaml')).toBe(`${at('lever-args.scenario.yaml')}:5:5 steps.1.net.fault.latencyMs: needed for latency`);
+  });
+
+  it("a rung's code, message or remedy without the rung", async () => {
+    expect(await errorLine('errors/check-without-rung.scenario.yaml')).toMatch(new RegExp(`^${at('check-without-rung.scenario.yaml')}:6:\\d+ steps\\.1\\.expect\\.check\\.rung: the rung whose code, message or remedy this is`));
+  });
+
+  it('advance until an OAuth page without the token status', async () => {
+    expect(await errorLine('errors/until-oauth-without-status.scenario.yaml')).toMatch(new RegExp(`^${at('until-oauth-without-status.scenario.yaml')}:4:\\d+ steps\\.0\\.advance\\.until\\.tokenStatus: the token status the OAuth page is to show`));
   });
 
   it('a device code the firmware does not have', async () => {
