@@ -12,14 +12,14 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'tests', include: ['test/**/*.test.ts'] } },
       // The scenario library: each *.scenario.yaml is a test file of its own (scenario-plugin.ts).
-      // `npm run sim -- run <files>` may name files anywhere (SCENARIO_INCLUDE); make test runs the library.
+      // `npm run sim -- run <files, folders, globs>` names its own (SCENARIO_INCLUDE, a JSON list); make test runs the library.
       // Scenarios share a worker's modules (isolate: false): each plays in a world of its own, made
       // and stopped by the scenario itself, and importing the simulator once per worker instead of
       // once per scenario saves about a second a scenario.
       {
         extends: true,
         plugins: [scenarioFiles()],
-        test: { name: 'scenarios', isolate: false, include: [process.env.SCENARIO_INCLUDE ?? 'scenarios/**/*.scenario.yaml'] },
+        test: { name: 'scenarios', isolate: false, include: process.env.SCENARIO_INCLUDE ? (JSON.parse(process.env.SCENARIO_INCLUDE) as string[]) : ['scenarios/**/*.scenario.yaml'] },
       },
     ],
   },

@@ -10,13 +10,17 @@
  * (blob/<shard>.json). Exit code: 0 only when every scenario passed; 1 otherwise; 2 bad usage.
  */
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT } from './scan-cli.ts';
 import { DEFAULT_REPORT_DIR } from '../scenario/scenario-artifacts.ts';
+import { SCENARIO_SUFFIX } from '../scenario/scenario-plugin.ts';
 
 const USAGE = `usage: npm run sim -- run <files or globs>… [--seed N] [-d key=value]… [--shard i/n] [--report DIR] [--blob] [--retry N]`;
 const ROOT = resolve(import.meta.dirname, '../..');
+/** vitest's own entry, started with this Node (npx would cost half a second to find it). */
+const VITEST_BIN = resolve(ROOT, 'node_modules/vitest/vitest.mjs');
 
 export async function runCli(argv: readonly string[], io: { readonly err: NodeJS.WritableStream } = { err: process.stderr }): Promise<number> {
   let parsed;
@@ -61,14 +65,22 @@ export async function runCli(argv: readonly string[], io: { readonly err: NodeJS
     io.err.write(`--retry ${values.retry}: a number of retries, 0 to 99\n`);
     return EXIT.usage;
   }
+  const include: string[] = [];
+  for (const named of positionals) {
+    const pattern = includePattern(named);
+    if (typeof pattern !== 'string') {
+      io.err.write(`${named}: ${pattern.problem}\n`);
+      return EXIT.usage;
+    }
+    include.push(pattern);
+  }
   const reportDir = resolve(values.report ?? DEFAULT_REPORT_DIR);
   const shardName = values.shard?.replace('/', '-of-') ?? 'all';
   const args = [
-    'vitest',
+    VITEST_BIN,
     'run',
     '--project',
     'scenarios',
-    ...positionals,
     ...(values.shard ? ['--shard', values.shard] : []),
     ...(values.retry ? ['--retry', values.retry] : []),
     '--reporter=default',
@@ -80,17 +92,37 @@ export async function runCli(argv: readonly string[], io: { readonly err: NodeJS
   const env = {
     ...process.env,
     SCENARIO_REPORT_DIR: reportDir,
-    // Files named on the command line may live outside scenarios/ (a tester's own folder).
-    ...(positionals.length > 0 ? { SCENARIO_INCLUDE: '**/*.scenario.yaml' } : {}),
+    // Exactly the files, folders and globs named (vitest's own filters match any path containing
+    // the text, so `scenarios/` would take test/fixtures/scenarios/ too).
+    ...(include.length > 0 ? { SCENARIO_INCLUDE: JSON.stringify(include) } : {}),
     ...(values.seed !== undefined ? { SCENARIO_SEED: values.seed } : {}),
     ...(Object.keys(defines).length > 0 ? { SCENARIO_DEFINES: JSON.stringify(defines) } : {}),
   };
   return new Promise((done) => {
-    const child = spawn('npx', args, { cwd: ROOT, env, stdio: 'inherit' });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit' });
     child.once('exit', (code) => done(code === 0 ? 0 : 1));
     child.once('error', (e) => {
       io.err.write(`vitest could not be started: ${e.message}\n`);
       done(EXIT.usage);
     });
   });
+}
+
+/**
+ * What vitest is to include for one name on the command line: a scenario file, a folder (its
+ * scenarios, at any depth) or a glob, as written; relative to the project inside it, absolute
+ * outside (a tester's own folder).
+ */
+export function includePattern(named: string): string | { readonly problem: string } {
+  const inside = relative(ROOT, resolve(named)).split(sep).join('/');
+  const path = inside === '..' || inside.startsWith('../') || isAbsolute(inside) ? resolve(named).split(sep).join('/') : inside;
+  if (/[*?[\]{}]/.test(named) || named.endsWith(SCENARIO_SUFFIX)) return path;
+  let folder = false;
+  try {
+    folder = statSync(resolve(named)).isDirectory();
+  } catch {
+    return { problem: `no such file or folder (name a *${SCENARIO_SUFFIX} file, a folder or a glob)` };
+  }
+  if (!folder) return { problem: `not a scenario file (*${SCENARIO_SUFFIX})` };
+  return path === '' ? `**/*${SCENARIO_SUFFIX}` : `${path}/**/*${SCENARIO_SUFFIX}`;
 }

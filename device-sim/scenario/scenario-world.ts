@@ -54,7 +54,7 @@ import type { LeverBench } from '../control/lever-bench.ts';
 import type { LeverPull } from '../control/sim-state.ts';
 import { advanceUntil } from '../hal/advance-until.ts';
 import { VirtualTimeSource } from '../hal/time-source.ts';
-import { startSimulator, type RunningSimulator } from '../main.ts';
+import { startSimulator, type RunningSimulator } from '../simulator.ts';
 import type { SimPrinter } from '../printer.ts';
 import { RemoteUiClient, type ApiAnswer } from './remote-ui-client.ts';
 import { ScenarioActionError } from './scenario-action-error.ts';

@@ -31,7 +31,7 @@ import type { DeviceEvent } from '../../firmware/events.ts';
 import type { PanelJobView } from '../../firmware/web/api-types.ts';
 import type { MailServiceEvent } from '../cloud/mail-servers.ts';
 import type { NetFaultView } from '../hal/net-faults.ts';
-import type { RunningSimulator } from '../main.ts';
+import type { RunningSimulator } from '../simulator.ts';
 import type { SimPrinter } from '../printer.ts';
 import type { NewTimelineEntry, Timeline } from './scenario-timeline.ts';
 

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startCloud } from '../../device-sim/cloud/cloud.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { SimRandom } from '../../device-sim/sim-random.ts';
 import { benchLine, benchStateRoot } from './bench-line.ts';
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startSimulator } from '../../device-sim/main.ts';
+import { startSimulator } from '../../device-sim/simulator.ts';
 import { benchLine } from './bench-line.ts';
 
 const PAIRS = 201;

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { SimNetwork, type SimRoute } from '../../device-sim/hal/sim-network.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { benchLine } from './bench-line.ts';
 

@@ -30,7 +30,7 @@ import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { deviceEventSeen } from '../../device-sim/advance-conditions.ts';
 import { advanceUntil } from '../../device-sim/hal/advance-until.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { benchLine, benchStateRoot } from './bench-line.ts';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { ADDRESS_BOOK_MAX } from '../../firmware/defaults.ts';
 import type { AddressBookEntry } from '../../firmware/web/api-types.ts';
 import { logIn } from '../support/admin-journeys.ts';

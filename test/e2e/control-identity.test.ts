@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRA_BUILTIN_CLIENT_ID } from '../../firmware/defaults.ts';
 import { OFFICE365_SMTP_SCOPE } from '../../device-sim/cloud/cloud-defaults.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { callEmulated } from '../support/emulated-https.ts';
 import { ARTIFACTS, launchBrowser, newPage, shot } from '../support/browser.ts';
 

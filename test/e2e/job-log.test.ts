@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import type { JobLogEntry, ScanRequestBody } from '../../firmware/web/api-types.ts';
 import { logIn, openJobLog } from '../support/admin-journeys.ts';

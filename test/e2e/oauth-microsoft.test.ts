@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { expectTestEmailDelivered, sendTestEmailWithOAuth, setDateOneDayOn, type OAuthMailServer } from '../support/admin-journeys.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';

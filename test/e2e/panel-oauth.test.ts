@@ -38,7 +38,7 @@ import { PDFDocument } from 'pdf-lib';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedMailService } from '../../device-sim/cloud/mail-servers.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import type { JobLogEntry, OAuthProvider, PanelJobView } from '../../firmware/web/api-types.ts';
 import { logIn, openJobLog, type OAuthMailServer } from '../support/admin-journeys.ts';
 import { ApiClient } from '../support/api-client.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { PDFDocument } from 'pdf-lib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';

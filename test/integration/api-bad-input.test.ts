@@ -16,7 +16,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { SECTION_NAMES } from '../../firmware/settings/schemas.ts';
 import { ApiClient } from '../support/api-client.ts';
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRA_BUILTIN_CLIENT_ID } from '../../firmware/defaults.ts';
 import { GMAIL_SMTP_SCOPE, OFFICE365_SMTP_SCOPE } from '../../device-sim/cloud/cloud-defaults.ts';
 import type { GoogleClientView, IdentityDirectoryView } from '../../device-sim/cloud/identity-views.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { callEmulated, expectEntraError, newPkce, type HttpAnswer } from '../support/emulated-https.ts';
 
 const DAY_MS = 86_400_000;

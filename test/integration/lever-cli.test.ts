@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leverCli } from '../../device-sim/cli/lever-cli.ts';
 import { EXIT } from '../../device-sim/cli/scan-cli.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { runCli } from '../support/cli-io.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

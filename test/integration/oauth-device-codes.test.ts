@@ -9,7 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { DEVICE_CODES } from '../../firmware/device-codes.ts';
 import type { CheckConnectionResult, OAuthStatusView } from '../../firmware/web/api-types.ts';

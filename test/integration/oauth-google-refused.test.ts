@@ -10,7 +10,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import type { OAuthStatusView } from '../../firmware/web/api-types.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { googleConsent, oauthStatusUntil, registerGoogleWithApi } from '../support/oauth-api.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRA_BUILTIN_CLIENT_ID } from '../../firmware/defaults.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { ApiClient } from '../support/api-client.ts';
 
 let sim: RunningSimulator;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RTC_FACTORY_WALL_MS } from '../../firmware/defaults.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { ApiClient } from '../support/api-client.ts';
 
 const running: RunningSimulator[] = [];

@@ -36,7 +36,7 @@ import { firmwareSide } from '../support/firmware-side.ts';
 const world = new VirtualTimeSource(Date.now());
 const worldClock = new WorldClock(world);
 const { network, http, verifyPeer } = firmwareSide(world, () => cloud.factoryCaDer);
-// The device's network waits on the world's timers, as the simulator sets it up (main.ts).
+// The device's network waits on the world's timers, as the simulator sets it up (simulator.ts).
 network.setTimers(worldClock.timers);
 const CLIENT: EntraClient = { cloud: 'global', tenant: 'organizations', clientId: ENTRA_BUILTIN_CLIENT_ID };
 const ALICE = 'alice@contoso.com';

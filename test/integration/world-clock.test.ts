@@ -23,7 +23,7 @@ import { httpDate } from '../../device-sim/cloud/identity-server.ts';
 import { advanceUntil } from '../../device-sim/hal/advance-until.ts';
 import { settleIo } from '../../device-sim/hal/settle-io.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
-import { startSimulator, type RunningSimulator } from '../../device-sim/main.ts';
+import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { ApiClient } from '../support/api-client.ts';
 
 const USER = 'scanner@contoso.com';

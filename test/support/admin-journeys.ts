@@ -8,7 +8,7 @@ import { simpleParser } from 'mailparser';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { MailboxMessage, MailboxSummary } from '../../device-sim/cloud/mailbox-types.ts';
-import type { RunningSimulator } from '../../device-sim/main.ts';
+import type { RunningSimulator } from '../../device-sim/simulator.ts';
 import { shot } from './browser.ts';
 
 /** How long a login may take to show the Remote UI: two password hashes on a loaded machine. */

@@ -7,7 +7,7 @@
  * admin does in a browser. Each ends when the Token Status is Active.
  */
 import { expect } from 'vitest';
-import type { RunningSimulator } from '../../device-sim/main.ts';
+import type { RunningSimulator } from '../../device-sim/simulator.ts';
 import type { OAuthProvider, OAuthStatusView } from '../../firmware/web/api-types.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import type { OAuthMailServer } from './admin-journeys.ts';

@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { MailboxMessage, MailboxSummary } from '../../device-sim/cloud/mailbox-types.ts';
 import { FileSpool } from '../../device-sim/hal/file-spool.ts';
-import type { RunningSimulator } from '../../device-sim/main.ts';
+import type { RunningSimulator } from '../../device-sim/simulator.ts';
 import { SimScanner } from '../../device-sim/scanner/sim-scanner.ts';
 import type { ScanRequest } from '../../firmware/hal/scanner.ts';
 import { shot } from './browser.ts';
