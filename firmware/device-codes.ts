@@ -240,6 +240,15 @@ export const DEVICE_CODES = {
     operator: `${ADMIN} the mailbox may not send as the sender address.`,
     page: 'email',
   },
+  senderThrottled: {
+    code: '#830',
+    // Retrying does not help until the cause is fixed, and each refusal prolongs the block.
+    transient: false,
+    admin: 'Exchange Online is holding back this mailbox\'s messages for a while after repeated errors of one kind (550 5.2.251–5.2.255 "Sender throttled").',
+    remedy: `Fix what the reply names (a full mailbox, Send As permission, the licence, too many or invalid recipients; ${email}), then send again once Exchange Online lifts the block; it chooses how long, and Microsoft support cannot shorten it.`,
+    operator: `${ADMIN} the mail service is holding back messages from this mailbox.`,
+    page: 'email',
+  },
   tokenRejected: {
     code: '#843',
     transient: false,

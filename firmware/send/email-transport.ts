@@ -314,6 +314,8 @@ export class EmailTransport {
         return withDetail(failure.permanent ? 'senderRefused' : 'serverBusy');
       case 'smtp-send-as-denied':
         return withDetail('sendAsDenied');
+      case 'smtp-sender-throttled':
+        return withDetail('senderThrottled');
       case 'smtp-recipients-rejected':
         return withDetail(failure.permanent ? 'recipientRefused' : 'serverBusy');
       case 'smtp-message-rejected':

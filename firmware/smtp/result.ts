@@ -48,6 +48,7 @@ export type SmtpErrorCode =
   | 'smtp-smtputf8-unavailable'
   | 'smtp-sender-rejected'
   | 'smtp-send-as-denied' // Office 365 5.2.252: the mailbox may not send as this From
+  | 'smtp-sender-throttled' // Exchange Online 550 5.2.251–5.2.255 "Sender throttled due to continuous … errors"
   | 'smtp-recipients-rejected' // every recipient was refused
   | 'smtp-message-rejected'
   | 'smtp-rejected' // any other refusal (EHLO and HELO, DATA)

@@ -750,8 +750,10 @@ function basicAuthRetired(reply: SmtpReply, mechanism: SaslMechanism): boolean {
   return reply.enhanced === '5.7.30' || (reply.enhanced === '5.7.139' && /basic authentication/i.test(reply.text));
 }
 
-/** A few enhanced codes name a cause an admin can act on (protocols.md C.3, C.7). */
+/** A few enhanced codes name a cause an admin can act on (protocols.md C.3, C.7; graph-exchange.md G). */
 function refinedCode(reply: SmtpReply, fallback: SmtpErrorCode): SmtpErrorCode {
+  // Exchange Online's continuous-error throttling reuses 5.2.251–5.2.255 (5.2.252 is also SendAsDenied itself).
+  if (/^5\.2\.25[1-5]$/.test(reply.enhanced ?? '') && /\bsender throttled\b/i.test(reply.text)) return 'smtp-sender-throttled';
   if (reply.enhanced === '5.2.252') return 'smtp-send-as-denied';
   if (reply.code === 552 || reply.enhanced === '5.3.4') return 'smtp-size-exceeded';
   if (reply.enhanced === '5.7.139') return 'smtp-auth-disabled';

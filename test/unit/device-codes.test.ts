@@ -112,6 +112,7 @@ describe('device codes', () => {
       authMechanism: '#840',
       authDisabled: '#841',
       sendAsDenied: '#842',
+      senderThrottled: '#830',
       tokenRejected: '#843',
       oauthNotRegistered: '#844',
       authNotOverTls: '#845',
