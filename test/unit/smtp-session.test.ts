@@ -734,37 +734,32 @@ describe('capabilities and the transaction', () => {
     expect(c.actions.some((a) => a.type === 'send-data')).toBe(false);
   });
 
+  /** A relay that greets, answers EHLO, and answers MAIL FROM with `reply`; the device then says QUIT. */
+  const mailFromAnswered = (reply: string) =>
+    converse(relay([]), [
+      ['CONNECT'],
+      ['S', '220 relay.lan'],
+      ['C', 'EHLO mfp-4f21.contoso.com'],
+      ['S', relayEhlo(['8BITMIME'])],
+      ['C', 'MAIL FROM:<test@contoso.onmicrosoft.com>'],
+      ['S', reply],
+      ['C', 'QUIT'],
+      ['S', '221 bye'],
+    ]);
+
   it("Exchange Online's continuous-error throttling (550 5.2.251–5.2.255 Sender throttled) → smtp-sender-throttled, also for 5.2.252", () => {
     for (const [enhanced, cause] of [
       ['5.2.251', 'mailbox full'],
       ['5.2.252', 'send as denied'],
       ['5.2.255', 'invalid recipients'],
     ]) {
-      const c = converse(relay([]), [
-        ['CONNECT'],
-        ['S', '220 relay.lan'],
-        ['C', 'EHLO mfp-4f21.contoso.com'],
-        ['S', relayEhlo(['8BITMIME'])],
-        ['C', 'MAIL FROM:<test@contoso.onmicrosoft.com>'],
-        ['S', `550 ${enhanced} Sender throttled due to continuous ${cause} errors.`],
-        ['C', 'QUIT'],
-        ['S', '221 bye'],
-      ]);
+      const c = mailFromAnswered(`550 ${enhanced} Sender throttled due to continuous ${cause} errors.`);
       expect(failure(c.result)).toMatchObject({ code: 'smtp-sender-throttled', step: 'mail', permanent: true, reply: { code: 550, enhanced } });
     }
   });
 
   it('sender refused → smtp-sender-rejected, then QUIT', () => {
-    const c = converse(relay([]), [
-      ['CONNECT'],
-      ['S', '220 relay.lan'],
-      ['C', 'EHLO mfp-4f21.contoso.com'],
-      ['S', relayEhlo(['8BITMIME'])],
-      ['C', 'MAIL FROM:<test@contoso.onmicrosoft.com>'],
-      ['S', '530 5.7.57 Client not authenticated to send mail'],
-      ['C', 'QUIT'],
-      ['S', '221 bye'],
-    ]);
+    const c = mailFromAnswered('530 5.7.57 Client not authenticated to send mail');
     expect(failure(c.result)).toMatchObject({ code: 'smtp-sender-rejected', step: 'mail', evidence: { command: 'MAIL FROM:<test@contoso.onmicrosoft.com>' } });
   });
 
