@@ -36,8 +36,13 @@ export const LOCKOUT_DURATION_MIN_DEFAULT = 5;
 export const SESSION_IDLE_MIN_DEFAULT = 10;
 /** Most concurrent Remote UI sessions; the oldest idle one is dropped beyond this. */
 export const SESSIONS_MAX = 32;
-/** Distinct user names whose failed-login history is tracked at once (bounded memory). */
-export const LOGIN_FAILURE_TRACK_MAX = 256;
+/**
+ * User names whose logins are being counted at once (locked, failing in the window, or being
+ * verified): bounded memory, a few numbers each. A live name is never dropped to make room (that
+ * would flush its lock); beyond this, attempts for names not yet counted are refused until
+ * windows end.
+ */
+export const LOGIN_FAILURE_TRACK_MAX = 4096;
 
 // --- Remote UI HTTP server ---------------------------------------------------------------------
 

@@ -1,9 +1,18 @@
 /**
  * Lockout after repeated failed logins, counted per user name on the monotonic clock.
  *
+ * An attempt is counted before its password is verified, and an attempt in flight counts: while
+ * the failures in the window plus the attempts being verified reach the threshold, further
+ * attempts are refused at once. So at most `threshold` guesses per name and window are ever
+ * verified, however many arrive together (a burst is not checked in full against a count that
+ * only grows as each slow hash finishes).
+ *
  * Names that are not accounts are counted exactly like real ones, so the lockout answer never
- * tells an attacker whether an account exists. Memory is bounded: the least recently failed names
- * are forgotten first.
+ * tells an attacker whether an account exists. A name that is locked, counting failures in its
+ * window or being verified is never forgotten before its window ends, so a flood of made-up
+ * names cannot flush a real name's lock. Memory is bounded by refusing attempts for new names
+ * while LOGIN_FAILURE_TRACK_MAX names are live (each is a few numbers); names whose window has
+ * passed are forgotten first.
  */
 import { LOGIN_FAILURE_TRACK_MAX } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
@@ -19,6 +28,8 @@ export interface LockoutPolicy {
 
 interface Track {
   failuresMonoMs: number[];
+  /** Attempts whose password is being verified now. */
+  inFlight: number;
   lockedUntilMonoMs: number;
 }
 
@@ -27,36 +38,60 @@ export type ThrottleVerdict = { readonly locked: false } | { readonly locked: tr
 export class LoginThrottle {
   private readonly tracks = new Map<string, Track>();
 
-  /** Whether `name` may try to log in now. */
-  check(name: string, nowMonoMs: number): ThrottleVerdict {
-    const track = this.tracks.get(key(name));
+  /**
+   * Reserve the verification of one attempt for `name`, or refuse it: while the name is locked,
+   * while failures in the window and attempts in flight already reach the threshold, and while
+   * the table is full of live names. A reservation must be ended with `end`.
+   */
+  begin(name: string, nowMonoMs: number, policy: LockoutPolicy): ThrottleVerdict {
+    const k = key(name);
+    let track = this.tracks.get(k);
     if (track && track.lockedUntilMonoMs > nowMonoMs) return { locked: true, retryAfterMs: track.lockedUntilMonoMs - nowMonoMs };
+    if (!track) {
+      if (this.tracks.size >= LOGIN_FAILURE_TRACK_MAX) this.#forgetEnded(nowMonoMs, policy);
+      if (this.tracks.size >= LOGIN_FAILURE_TRACK_MAX) return { locked: true, retryAfterMs: policy.windowMs };
+      track = { failuresMonoMs: [], inFlight: 0, lockedUntilMonoMs: 0 };
+      this.tracks.set(k, track);
+    }
+    track.failuresMonoMs = track.failuresMonoMs.filter((t) => nowMonoMs - t < policy.windowMs);
+    if (track.failuresMonoMs.length + track.inFlight >= policy.threshold) {
+      // Refused before any hash: it waits for the attempts in flight, or for the window to pass.
+      const oldest = track.failuresMonoMs[0];
+      return { locked: true, retryAfterMs: oldest === undefined ? policy.durationMs : Math.max(1000, oldest + policy.windowMs - nowMonoMs) };
+    }
+    track.inFlight++;
     return { locked: false };
   }
 
-  /** Count a failure; returns true when this failure locked the name. */
-  onFailure(name: string, nowMonoMs: number, policy: LockoutPolicy): boolean {
-    const k = key(name);
-    const track = this.tracks.get(k) ?? { failuresMonoMs: [], lockedUntilMonoMs: 0 };
-    this.tracks.delete(k);
-    this.tracks.set(k, track); // most recent last, for eviction order
+  /** The verification reserved by `begin` is over. Returns true when this failure locked the name. */
+  end(name: string, nowMonoMs: number, policy: LockoutPolicy, succeeded: boolean): boolean {
+    const track = this.tracks.get(key(name));
+    if (!track) return false;
+    track.inFlight = Math.max(0, track.inFlight - 1);
+    if (succeeded) {
+      track.failuresMonoMs = [];
+      if (track.inFlight === 0) this.tracks.delete(key(name));
+      return false;
+    }
     track.failuresMonoMs = track.failuresMonoMs.filter((t) => nowMonoMs - t < policy.windowMs);
     track.failuresMonoMs.push(nowMonoMs);
-    let lockedNow = false;
-    if (track.failuresMonoMs.length >= policy.threshold) {
-      track.lockedUntilMonoMs = nowMonoMs + policy.durationMs;
-      track.failuresMonoMs = [];
-      lockedNow = true;
-    }
-    while (this.tracks.size > LOGIN_FAILURE_TRACK_MAX) {
-      const oldest = this.tracks.keys().next().value as string;
-      this.tracks.delete(oldest);
-    }
-    return lockedNow;
+    if (track.failuresMonoMs.length < policy.threshold) return false;
+    track.lockedUntilMonoMs = nowMonoMs + policy.durationMs;
+    track.failuresMonoMs = [];
+    return true;
   }
 
-  onSuccess(name: string): void {
-    this.tracks.delete(key(name));
+  /** Names tracked now (for tests and the bounded-memory check). */
+  get size(): number {
+    return this.tracks.size;
+  }
+
+  /** Forget names with nothing live: not locked, nothing in flight, no failure in the window. */
+  #forgetEnded(nowMonoMs: number, policy: LockoutPolicy): void {
+    for (const [k, t] of this.tracks) {
+      const live = t.lockedUntilMonoMs > nowMonoMs || t.inFlight > 0 || t.failuresMonoMs.some((f) => nowMonoMs - f < policy.windowMs);
+      if (!live) this.tracks.delete(k);
+    }
   }
 }
 
@@ -77,19 +112,20 @@ export async function throttledLogin(
   user: string,
   password: string,
 ): Promise<ThrottledLogin> {
-  const verdict = d.throttle.check(user, d.clock.monoNowMs());
+  const security = d.settings.get('security');
+  const policy = { threshold: security.lockoutThreshold, windowMs: security.lockoutWindowMin * 60_000, durationMs: security.lockoutDurationMin * 60_000 };
+  const verdict = d.throttle.begin(user, d.clock.monoNowMs(), policy);
   if (verdict.locked) return { kind: 'locked', retryAfterMs: verdict.retryAfterMs };
-  const account = await d.accounts.authenticate(user, password);
-  if (!account) {
-    const security = d.settings.get('security');
-    const policy = { threshold: security.lockoutThreshold, windowMs: security.lockoutWindowMin * 60_000, durationMs: security.lockoutDurationMin * 60_000 };
-    if (d.throttle.onFailure(user, d.clock.monoNowMs(), policy)) {
-      d.events.record('account-locked', 'warn', `Login locked for "${user}" after ${policy.threshold} failures`, { user });
-      return { kind: 'locked', retryAfterMs: policy.durationMs };
-    }
-    return { kind: 'failed' };
+  let account: AccountView | undefined;
+  let lockedNow = false;
+  try {
+    account = await d.accounts.authenticate(user, password);
+  } finally {
+    // A verification that threw counts as a failure: the reservation is never left open.
+    lockedNow = d.throttle.end(user, d.clock.monoNowMs(), policy, account !== undefined);
   }
-  d.throttle.onSuccess(user);
-  return { kind: 'ok', account };
+  if (account) return { kind: 'ok', account };
+  if (!lockedNow) return { kind: 'failed' };
+  d.events.record('account-locked', 'warn', `Login locked for "${user}" after ${policy.threshold} failures`, { user });
+  return { kind: 'locked', retryAfterMs: policy.durationMs };
 }
-

@@ -29,7 +29,7 @@ export class MemoryStorage implements Storage {
 /** 2026-11-22T10:00:00Z: a plausible "now" for the virtual device. */
 export const TEST_START_MS = Date.UTC(2026, 10, 22, 10, 0, 0);
 
-export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTimeSource; assets?: Record<string, string>; factoryCaDer?: Uint8Array[] } = {}) {
+export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTimeSource; assets?: Record<string, string>; factoryCaDer?: Uint8Array[]; passwordHashIterations?: number } = {}) {
   const source = options.source ?? new VirtualTimeSource(TEST_START_MS);
   const clock = new SimClock(source);
   const storage = options.storage ?? new MemoryStorage();
@@ -44,6 +44,7 @@ export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTi
     net: { connect: async () => ({ ok: false, error: refuse }) },
     http: { request: async () => ({ ok: false, kind: 'net', error: refuse }) },
     factoryCaDer: options.factoryCaDer ?? [],
+    ...(options.passwordHashIterations !== undefined ? { passwordHashIterations: options.passwordHashIterations } : {}),
   };
   return { hal, clock, source, storage };
 }

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { bootDevice } from '../../firmware/device.ts';
-import { LOCKOUT_DURATION_MIN_DEFAULT, LOCKOUT_THRESHOLD_DEFAULT, SESSION_IDLE_MIN_DEFAULT } from '../../firmware/defaults.ts';
+import { LOCKOUT_DURATION_MIN_DEFAULT, LOCKOUT_THRESHOLD_DEFAULT, LOGIN_FAILURE_TRACK_MAX, SESSION_IDLE_MIN_DEFAULT } from '../../firmware/defaults.ts';
+import { LoginThrottle } from '../../firmware/web/login-throttle.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { memoryHal } from '../support/memory-hal.ts';
 
 const NEW_PASSWORD = 'correct horse 42';
 
-async function device() {
-  const env = memoryHal();
+/** `passwordHashIterations`: cheap hashes for attacks of hundreds of logins (the lockout is the same at any cost). */
+async function device(options: { passwordHashIterations?: number } = {}) {
+  const env = memoryHal(options);
   const dev = await bootDevice(env.hal);
   const client = () => new ApiClient(dev.handleHttp);
   return { ...env, dev, client, factoryPassword: dev.label.factoryPassword };
@@ -90,6 +92,47 @@ describe('lockout', () => {
       return out;
     };
     expect(await answers('ghost')).toEqual(await answers('Administrator'));
+  });
+
+  it(`a burst of 100 parallel guesses gets at most ${LOCKOUT_THRESHOLD_DEFAULT} verified, and the right password inside the burst does not log in`, async () => {
+    const { client, factoryPassword, dev } = await device();
+    // The attack: 100 logins at once, the right password at position 40.
+    const guesses = Array.from({ length: 100 }, (_, i) => (i === 39 ? factoryPassword : `guess-${i}`));
+    const answers = await Promise.all(guesses.map((password) => client().login('Administrator', password)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LOCKOUT_THRESHOLD_DEFAULT - 1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(100 - (LOCKOUT_THRESHOLD_DEFAULT - 1));
+    expect(statuses[39]).toBe(429);
+    expect(statuses).not.toContain(200);
+    expect(dev.events.since().filter((e) => e.code === 'login-succeeded')).toHaveLength(0);
+    // And the name is locked now, the right password included.
+    expect((await client().login('Administrator', factoryPassword)).status).toBe(429);
+  });
+
+  it('a flood of failed logins with made-up names does not flush a locked name', async () => {
+    const { client, factoryPassword } = await device({ passwordHashIterations: 1000 });
+    for (let i = 0; i < LOCKOUT_THRESHOLD_DEFAULT; i++) await client().login('Administrator', `bad-${i}`);
+    expect((await client().login('Administrator', factoryPassword)).status).toBe(429);
+    // The attack: more made-up names than the old table held (256), each failing once.
+    for (let i = 0; i < 300; i++) expect((await client().login(`nobody-${i}`, 'x')).status).toBe(401);
+    expect((await client().login('Administrator', factoryPassword)).status).toBe(429);
+  });
+
+  it('bounds its memory by refusing new names while the table is full of live ones, never by forgetting a live one', () => {
+    const throttle = new LoginThrottle();
+    const policy = { threshold: 5, windowMs: 180_000, durationMs: 300_000 };
+    for (let i = 0; i < LOGIN_FAILURE_TRACK_MAX; i++) {
+      expect(throttle.begin(`name-${i}`, 0, policy)).toEqual({ locked: false });
+      throttle.end(`name-${i}`, 0, policy, false);
+    }
+    expect(throttle.size).toBe(LOGIN_FAILURE_TRACK_MAX);
+    expect(throttle.begin('one-more', 1000, policy).locked).toBe(true);
+    // A name already counted goes on being counted.
+    expect(throttle.begin('name-0', 1000, policy)).toEqual({ locked: false });
+    throttle.end('name-0', 1000, policy, false);
+    // Once the windows have passed, the ended names make room.
+    expect(throttle.begin('one-more', 181_001, policy)).toEqual({ locked: false });
+    expect(throttle.size).toBeLessThan(LOGIN_FAILURE_TRACK_MAX);
   });
 
   it('follows the security settings: threshold 2, lock 1 minute', async () => {
