@@ -14,7 +14,7 @@ import type { Mailbox } from '../cloud/mailbox.ts';
 import { buildMailboxApi, MAILBOX_API_BASE } from './mailbox-api.ts';
 import { buildCloudApi, CLOUD_API_BASE } from './cloud-api.ts';
 import { withWorldDate, type RunningIdentityServices } from '../cloud/identity-server.ts';
-import { fail } from './json-api.ts';
+import { crossOrigin, fail } from './json-api.ts';
 import type { LeverBench } from './lever-bench.ts';
 
 import { VirtualTimeSource } from '../hal/time-source.ts';
@@ -56,8 +56,7 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
       return fail(c, 415, 'unsupported-media-type', 'Send JSON.');
     }
     // A page on another site must not be able to drive the bench.
-    const origin = c.req.header('origin');
-    if (writes && origin !== undefined && new URL(origin).host !== new URL(c.req.url).host) {
+    if (writes && crossOrigin(c.req.header('origin'), c.req.url)) {
       return fail(c, 403, 'cross-origin', 'Requests from other sites are refused.');
     }
     return next();
@@ -147,8 +146,7 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
     const device = printer.device;
     if (!device) return c.json({ error: 'powered-off', message: 'The printer is switched off.' }, 503);
     if (!device.handlePanel) return c.json({ error: 'no-scanner', message: 'This printer has no scanner.' }, 503);
-    const origin = c.req.header('origin');
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && origin !== undefined && new URL(origin).host !== new URL(c.req.url).host) {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && crossOrigin(c.req.header('origin'), c.req.url)) {
       return c.json({ error: 'cross-origin', message: 'Requests from other sites are refused.' }, 403);
     }
     return device.handlePanel(c.req.raw);

@@ -31,3 +31,16 @@ export async function parseJson<T>(c: Context, schema: z.ZodType<T>): Promise<T 
   }
   return parsed.data;
 }
+
+/**
+ * Whether a request's Origin header (when sent) names another site than the URL it came to. An
+ * origin that is no URL (`null`, from a sandboxed frame or a file) is another site too.
+ */
+export function crossOrigin(origin: string | undefined, url: string): boolean {
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== new URL(url).host;
+  } catch {
+    return true;
+  }
+}

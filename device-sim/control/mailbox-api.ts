@@ -19,6 +19,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { MAILBOX_ID_PATTERN, type Mailbox } from '../cloud/mailbox.ts';
 import type { MailboxList } from '../cloud/mailbox-types.ts';
+import { crossOrigin, fail } from './json-api.ts';
 
 export const MAILBOX_API_BASE = '/sim/api/mailbox';
 
@@ -41,8 +42,7 @@ export function buildMailboxApi(mailbox: Mailbox): Hono {
   app.use('*', async (c, next) => {
     c.header('Cache-Control', 'no-store');
     // A page on another site must not be able to empty the mailbox.
-    const origin = c.req.header('origin');
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && origin !== undefined && !sameHost(origin, c.req.url)) {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && crossOrigin(c.req.header('origin'), c.req.url)) {
       return fail(c, 403, 'cross-origin', 'Requests from other sites are refused.');
     }
     return next();
@@ -133,14 +133,3 @@ function notFound(c: Context, id: string): Response {
   return fail(c, 404, 'not-found', `There is no message ${id} in the mailbox.`);
 }
 
-function fail(c: Context, status: 400 | 403 | 404 | 409, error: string, message: string): Response {
-  return c.json({ error, message }, status);
-}
-
-function sameHost(origin: string, url: string): boolean {
-  try {
-    return new URL(origin).host === new URL(url).host;
-  } catch {
-    return false;
-  }
-}

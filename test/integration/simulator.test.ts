@@ -76,6 +76,21 @@ describe('the simulated printer over HTTP', () => {
     expect((await control('/sim/api/time/advance', { ms: 1000 })).json.error).toBe('real-time');
   });
 
+  it('refuses `Origin: null` (a sandboxed frame, a file) as another site on the control, panel and mailbox APIs, with 403, not a 500', async () => {
+    const { sim } = await boot();
+    const post = (path: string, body: unknown) =>
+      fetch(new URL(path, sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json', origin: 'null' }, body: JSON.stringify(body) });
+    for (const answer of [
+      await post('/sim/api/power', { action: 'off' }),
+      await post('/panel/api/scan', { to: ['boss@example.com'] }),
+      await fetch(new URL('/sim/api/mailbox', sim.controlUrl), { method: 'DELETE', headers: { origin: 'null' } }),
+    ]) {
+      expect(answer.status).toBe(403);
+      expect(((await answer.json()) as { error: string }).error).toBe('cross-origin');
+    }
+    expect(sim.printer.powered).toBe(true);
+  });
+
   it('power cycles: sessions are lost, NVRAM and the RTC setting survive, the Remote UI comes back on the same port', async () => {
     const { control, client, sim, base } = await boot();
     const admin = client();
