@@ -34,8 +34,11 @@ export const LOCKOUT_WINDOW_MIN_DEFAULT = 3;
 export const LOCKOUT_DURATION_MIN_DEFAULT = 5;
 /** Idle time after which a Remote UI session ends, minutes (Konica Minolta: 10 in admin mode). */
 export const SESSION_IDLE_MIN_DEFAULT = 10;
-/** Most concurrent Remote UI sessions; the oldest idle one is dropped beyond this. */
-export const SESSIONS_MAX = 32;
+/**
+ * Most concurrent Remote UI sessions of one user (browsers, tabs after a new login): beyond it that
+ * user's longest-unused session ends, never another user's. With ACCOUNTS_MAX this bounds the table.
+ */
+export const SESSIONS_PER_USER_MAX = 4;
 /**
  * User names whose logins are being counted at once (locked, failing in the window, or being
  * verified): bounded memory, a few numbers each. A live name is never dropped to make room (that

@@ -1,8 +1,9 @@
 /**
  * Remote UI sessions: random ids in an HttpOnly cookie, a CSRF token per session, an idle timeout
- * on the monotonic clock. Sessions live in RAM: a power cycle logs everyone out, as on a printer.
+ * on the monotonic clock, at most SESSIONS_PER_USER_MAX per user (so at most that many per account
+ * in all). Sessions live in RAM: a power cycle logs everyone out, as on a printer.
  */
-import { SESSIONS_MAX } from '../defaults.ts';
+import { SESSIONS_PER_USER_MAX } from '../defaults.ts';
 import type { Random } from '../hal/random.ts';
 import { constantTimeEqual } from './password.ts';
 import { toBase64Url } from '../encoding.ts';
@@ -31,8 +32,11 @@ export class SessionTable {
       csrfToken: toBase64Url(this.random.bytes(32)),
       lastSeenMonoMs: nowMonoMs,
     };
+    // Over the cap, this user's longest-unused sessions end (the table is kept in order of use);
+    // one user logging in again and again never ends another user's session.
+    const own = [...this.sessions.values()].filter((s) => s.user === user);
+    for (const old of own.slice(0, Math.max(0, own.length - (SESSIONS_PER_USER_MAX - 1)))) this.sessions.delete(old.id);
     this.sessions.set(session.id, session);
-    while (this.sessions.size > SESSIONS_MAX) this.sessions.delete(this.sessions.keys().next().value as string);
     return session;
   }
 

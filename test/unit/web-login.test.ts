@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bootDevice } from '../../firmware/device.ts';
-import { LOCKOUT_DURATION_MIN_DEFAULT, LOCKOUT_THRESHOLD_DEFAULT, LOGIN_FAILURE_TRACK_MAX, SESSION_IDLE_MIN_DEFAULT } from '../../firmware/defaults.ts';
+import { LOCKOUT_DURATION_MIN_DEFAULT, LOCKOUT_THRESHOLD_DEFAULT, LOGIN_FAILURE_TRACK_MAX, SESSION_IDLE_MIN_DEFAULT, SESSIONS_PER_USER_MAX } from '../../firmware/defaults.ts';
 import { LoginThrottle } from '../../firmware/web/login-throttle.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { memoryHal } from '../support/memory-hal.ts';
@@ -149,6 +149,26 @@ describe('lockout', () => {
 });
 
 describe('sessions', () => {
+  it(`one user logging in again and again never ends another user's session; beyond ${SESSIONS_PER_USER_MAX} that user's own oldest end`, async () => {
+    const { client, factoryPassword } = await device({ passwordHashIterations: 1000 });
+    const admin = client();
+    await admin.loginAndChange('Administrator', factoryPassword, NEW_PASSWORD);
+    expect((await admin.call('POST', '/api/accounts', { name: 'zoe', role: 'GeneralUser', password: 'initial-pw-1' })).status).toBeLessThan(300);
+    await client().loginAndChange('zoe', 'initial-pw-1', 'zoe-new-pw-42');
+    // The attack: a GeneralUser logs in 33 times (the old table held 32 sessions for everyone).
+    const zoes = [];
+    for (let i = 0; i < 33; i++) {
+      const c = client();
+      expect((await c.login('zoe', 'zoe-new-pw-42')).status).toBe(200);
+      zoes.push(c);
+    }
+    expect((await admin.call('GET', '/api/status')).status).toBe(200);
+    const alive = [];
+    for (const c of zoes) alive.push((await c.call('GET', '/api/session')).status);
+    expect(alive.slice(-SESSIONS_PER_USER_MAX)).toEqual(Array(SESSIONS_PER_USER_MAX).fill(200));
+    expect(alive.slice(0, -SESSIONS_PER_USER_MAX)).toEqual(Array(33 - SESSIONS_PER_USER_MAX).fill(401));
+  });
+
   it(`end after ${SESSION_IDLE_MIN_DEFAULT} minutes without activity, and activity keeps them alive`, async () => {
     const { client, source, factoryPassword } = await device();
     const admin = client();
