@@ -1,7 +1,7 @@
 /** An address book entry and the schemas of what people type for one (the panel and the Remote UI). */
 import * as z from 'zod/mini';
 import { ADDRESS_BOOK_NAME_MAX, ADDRESS_BOOK_QUERY_MAX } from '../defaults.ts';
-import { emailAddress } from '../settings/fields.ts';
+import { emailAddress, isOneLine, ONE_LINE_MESSAGE } from '../settings/fields.ts';
 
 /** An entry as it is added or replaced: a name for people to find it by and the address. */
 export const addressBookEntryRequest = z.object({
@@ -9,8 +9,7 @@ export const addressBookEntryRequest = z.object({
     z.trim(),
     z.minLength(1, 'Enter a name.'),
     z.maxLength(ADDRESS_BOOK_NAME_MAX, `At most ${ADDRESS_BOOK_NAME_MAX} characters.`),
-    // oxlint-disable-next-line no-control-regex -- refusing control characters is the point
-    z.regex(/^[^\u0000-\u001f\u007f]*$/u, 'Must be one line without control characters.'),
+    z.refine(isOneLine, ONE_LINE_MESSAGE),
   ),
   address: emailAddress,
 });

@@ -1,13 +1,13 @@
 /** What the operator asks of a scan to e-mail: destinations, message, file and scan settings. */
 import * as z from 'zod/mini';
-import { emailAddress, oneLine } from '../settings/fields.ts';
+import { emailAddress, isOneLine, ONE_LINE_MESSAGE, oneLine } from '../settings/fields.ts';
 
-/** A file name the operator types: no path separators or control characters, not "." or "..". */
+/** A file name the operator types: one line, no path separators, not "." or "..". */
 export const scanFileName = z.string().check(
   z.minLength(1, 'Enter a file name.'),
   z.maxLength(100, 'At most 100 characters.'),
-  // oxlint-disable-next-line no-control-regex -- refusing control characters is the point
-  z.regex(/^[^\u0000-\u001f\u007f/\\:*?"<>|]+$/u, 'No / \\ : * ? " < > | or control characters.'),
+  z.regex(/^[^/\\:*?"<>|]+$/u, 'No / \\ : * ? " < > | characters.'),
+  z.refine(isOneLine, ONE_LINE_MESSAGE),
   z.refine((v) => v.trim() !== '' && v !== '.' && v !== '..', 'Enter a file name.'),
 );
 

@@ -6,15 +6,27 @@
 import * as z from 'zod/mini';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../defaults.ts';
 
-/** Printable text on one line: no control characters (they would break headers and logs). */
+/**
+ * What no one-line field takes: C0 and C1 controls (line breaks, NEL) and DEL, which would break
+ * headers and logs; the Unicode line and paragraph separators; and the bidi embeddings, overrides
+ * and isolates, which make a name or a subject display as something it is not.
+ */
 // oxlint-disable-next-line no-control-regex -- matching control characters is the point
-const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/u;
+const NOT_ONE_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+export const ONE_LINE_MESSAGE = 'Must be one line, without control characters, line separators or text-direction overrides.';
 
+/** Whether `text` is fit for a one-line field (see NOT_ONE_LINE). */
+export function isOneLine(text: string): boolean {
+  return !NOT_ONE_LINE.test(text);
+}
+
+/** One line of at most `max` characters; with `min` ≥ 1 also more than spaces. */
 export const oneLine = (max: number, min = 0) =>
   z.string().check(
     z.minLength(min, min === 1 ? 'Required.' : `At least ${min} characters.`),
     z.maxLength(max, `At most ${max} characters.`),
-    z.regex(ONE_LINE, 'Must be one line without control characters.'),
+    z.refine(isOneLine, ONE_LINE_MESSAGE),
+    z.refine((v) => min === 0 || v.trim() !== '', 'Required: more than spaces.'),
   );
 
 /** A DNS host name (RFC 1123 labels) or an IPv4 / bracket-less IPv6 literal. */

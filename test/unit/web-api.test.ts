@@ -298,3 +298,20 @@ describe('settings export and import (GET and POST /api/configuration)', () => {
     expect((await network.call('POST', '/api/configuration', { file: {}, sections: ['email'] })).status).toBe(403);
   });
 });
+
+describe('one-line fields', () => {
+  it('refuse text-direction overrides, line separators, NEL and names of only spaces, naming the field; nothing is stored', async () => {
+    const { admin } = await setup();
+    for (const name of ['Scan\u202Efdp.exe', 'Floor 2\u2028Room 5', 'Floor 2\u0085Room 5', 'Isolated \u2066x\u2069', '   ']) {
+      const answer = await admin.call('PUT', '/api/settings/device', { name, location: '' });
+      expect(answer.status, JSON.stringify(name)).toBe(400);
+      expect(answer.json.fields[0].path).toBe('name');
+    }
+    expect((await admin.call('GET', '/api/settings/device')).json.values.name).toBe('MFP-Send');
+    const entry = await admin.call('POST', '/api/address-book', { name: 'Boss\u202Egnp.exe', address: 'boss@example.com' });
+    expect(entry.status).toBe(400);
+    expect(entry.json.fields[0]).toMatchObject({ path: 'name', message: expect.stringMatching(/text-direction overrides/) });
+    // Ordinary text in any script stays welcome.
+    expect((await admin.call('PUT', '/api/settings/device', { name: 'Drucker Büro 2 · 東京', location: '' })).status).toBe(200);
+  });
+});
