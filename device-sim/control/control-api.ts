@@ -46,8 +46,26 @@ export interface ControlWorld {
   readonly seed?: () => string;
 }
 
+/**
+ * Every answer of the simulator's server: no framing (the control page's Power Off must not be
+ * clicked through another site's page), scripts only from here, nothing sniffed. An answer that
+ * brings its own policy (a raw mail in the mailbox: sandboxed) keeps it. The emulated sign-in
+ * pages' forms may redirect to the loopback address a real consent page sends the browser to, so
+ * there is no form-action.
+ */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
 export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () => string, world: ControlWorld = {}): Hono {
   const app = new Hono();
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!c.res.headers.has(name)) c.header(name, value);
+  });
   app.use('/sim/api/*', limitBody(16 * 1024));
   app.use('/sim/api/*', async (c, next) => {
     c.header('Cache-Control', 'no-store');

@@ -76,6 +76,20 @@ describe('the simulated printer over HTTP', () => {
     expect((await control('/sim/api/time/advance', { ms: 1000 })).json.error).toBe('real-time');
   });
 
+  it('sends a content security policy and frame protection with every page and answer of the simulator', async () => {
+    const { sim } = await boot();
+    for (const path of ['/', '/panel/', '/mailbox/', '/sim/api/state', '/panel/api/jobs', '/cloud/login.microsoftonline.com/device']) {
+      const answer = await fetch(new URL(path, sim.controlUrl));
+      expect(answer.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(answer.headers.get('content-security-policy'), path).toMatch(/frame-ancestors 'none'/);
+      expect(answer.headers.get('content-security-policy'), path).toMatch(/default-src 'self'/);
+      await answer.arrayBuffer();
+    }
+    const device = await fetch(new URL('/', sim.printer.remoteUiUrl));
+    expect(device.headers.get('x-frame-options')).toBe('DENY');
+    expect(device.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+  });
+
   it('refuses `Origin: null` (a sandboxed frame, a file) as another site on the control, panel and mailbox APIs, with 403, not a 500', async () => {
     const { sim } = await boot();
     const post = (path: string, body: unknown) =>
