@@ -13,8 +13,9 @@ export const SECTION_ROLES: Readonly<Record<SectionName, readonly Role[]>> = {
   device: ['Administrator', 'DeviceAdmin'],
   datetime: ['Administrator', 'DeviceAdmin'],
   email: ['Administrator', 'NetworkAdmin'],
+  // Canon's manual: OAuth 2.0 (Microsoft) by Administrator or NetworkAdmin, OAuth 2.0 (Google) by Administrator only.
   oauthMicrosoft: ['Administrator', 'NetworkAdmin'],
-  oauthGoogle: ['Administrator', 'NetworkAdmin'],
+  oauthGoogle: ['Administrator'],
   certificates: ['Administrator', 'NetworkAdmin'],
   security: ['Administrator'],
 };

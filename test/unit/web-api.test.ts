@@ -74,6 +74,11 @@ describe('roles', () => {
     const net = await userWith('nina', 'NetworkAdmin');
     const dev = await userWith('dave', 'DeviceAdmin');
     expect((await net.call('GET', '/api/settings/email')).status).toBe(200);
+    // As Canon's manual has it: Microsoft by NetworkAdmin too, Google by Administrator only.
+    expect((await net.call('GET', '/api/oauth/microsoft')).status).toBe(200);
+    expect((await net.call('GET', '/api/settings/oauthGoogle')).status).toBe(403);
+    expect((await net.call('GET', '/api/oauth/google')).status).toBe(403);
+    expect((await net.call('POST', '/api/oauth/google/register', {})).status).toBe(403);
     expect((await net.call('GET', '/api/settings/datetime')).status).toBe(403);
     expect((await net.call('PUT', '/api/clock', { local: '2027-01-01T00:00:00' })).status).toBe(403);
     expect((await dev.call('GET', '/api/settings/datetime')).status).toBe(200);
