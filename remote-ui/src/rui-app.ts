@@ -8,7 +8,7 @@ import { keyed } from 'lit/directives/keyed.js';
 import type { DeviceInfo, SessionInfo } from '../../firmware/web/api-types.ts';
 import { api, setCsrfToken, setSessionLossHandler, type SessionLoss } from './api.ts';
 import { interceptLinks, navigate, ROUTE_EVENT } from './router.ts';
-import { NAV, NAV_ITEMS, mayOpen } from './nav.ts';
+import { NAV, NAV_ITEMS, mayOpen, rolesWords, type NavItem } from './nav.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 import './accounts-page.ts';
@@ -157,7 +157,11 @@ export class RuiApp extends LitElement {
   private renderNav(session: SessionInfo): TemplateResult {
     const link = (path: string, label: string) =>
       html`<li><a href=${path} aria-current=${this.path === path ? 'page' : nothing}>${label}</a></li>`;
-    const groups = NAV.map((g) => ({ ...g, items: g.items.filter((i) => mayOpen(session, i)) })).filter((g) => g.items.length > 0);
+    // A group this role can partly open also lists the pages it cannot, greyed, saying who can:
+    // a page does not just go missing. A role that can open none of a group does not see it.
+    const groups = NAV.filter((g) => g.items.some((i) => mayOpen(session, i)));
+    const locked = (i: NavItem) =>
+      html`<li><span class="nav-locked" data-test="nav-locked" title=${`${i.label}: ${rolesWords(i)}. Your role is ${session.role}.`}>${i.label} <small>(${rolesWords(i)})</small></span></li>`;
     return html`<nav aria-label="Remote UI">
       <ul>${link('/', 'Portal')}</ul>
       ${groups.length === 0
@@ -165,7 +169,7 @@ export class RuiApp extends LitElement {
         : html`<div class="nav-title">Settings/Registration</div>
             ${groups.map(
               (g) => html`<div class="nav-group">${g.group}</div>
-                <ul>${g.items.map((i) => link(i.path, i.label))}</ul>`,
+                <ul>${g.items.map((i) => (mayOpen(session, i) ? link(i.path, i.label) : locked(i)))}</ul>`,
             )}`}
     </nav>`;
   }
@@ -179,7 +183,7 @@ export class RuiApp extends LitElement {
     const item = NAV_ITEMS.find((i) => i.path === path);
     if (!item) return html`<h1>Page Not Found</h1><p>There is no page at ${path}. <a href="/">Back to the portal</a></p>`;
     if (!mayOpen(session, item)) {
-      return html`<h1>${item.label}</h1><p class="warning" role="alert" data-test="forbidden">Your role (${session.role}) cannot open this page.</p>`;
+      return html`<h1>${item.label}</h1><p class="warning" role="alert" data-test="forbidden">Your role (${session.role}) cannot open this page: it is for ${rolesWords(item)}.</p>`;
     }
     if (item.section === 'datetime') return html`<rui-datetime-page></rui-datetime-page>`;
     if (item.section === 'email') return html`<rui-email-page></rui-email-page>`;
@@ -260,6 +264,15 @@ export class RuiApp extends LitElement {
       }
       nav a:hover {
         background: #e3e8ee;
+      }
+      .nav-locked {
+        display: block;
+        padding: 4px 16px 4px 22px;
+        color: var(--muted);
+        cursor: default;
+      }
+      .nav-locked small {
+        font-size: var(--text-small);
       }
       nav a[aria-current='page'] {
         background: #dbe6f1;

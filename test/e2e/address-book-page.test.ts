@@ -211,7 +211,7 @@ describe('Address Book page', () => {
     await logIn(page, sim, DESK.own, DESK.name);
     expect(await page.getByRole('link', { name: 'Address Book' }).count()).toBe(0);
     await page.goto(new URL('/address-book', sim.printer.remoteUiUrl).href);
-    await expect.poll(() => byTest(page, 'forbidden').textContent()).toBe('Your role (GeneralUser) cannot open this page.');
+    await expect.poll(() => byTest(page, 'forbidden').textContent()).toBe('Your role (GeneralUser) cannot open this page: it is for Administrator or DeviceAdmin.');
     expect(await page.locator('h1').textContent()).toBe('Address Book');
     expect(await byTest(page, 'address-book').count()).toBe(0);
     await shot(page, 'remote-ui', 'address-book-10-general-user-refused');

@@ -16,7 +16,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { ApiClient } from '../support/api-client.ts';
-import { expectTestEmailDelivered, sendTestEmailWithOAuth, setDateOneDayOn, type OAuthMailServer } from '../support/admin-journeys.ts';
+import { expectTestEmailDelivered, logIn, sendTestEmailWithOAuth, setDateOneDayOn, type OAuthMailServer } from '../support/admin-journeys.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';
 
 let sim: RunningSimulator;
@@ -103,6 +103,25 @@ describe('OAuth 2.0 (Microsoft) page', () => {
     expect(statusText).toMatch(/register again/);
     expect(await page.locator('[data-test=token-code]').textContent()).toBe('#846');
     await shot(page, 'oauth', 'microsoft-07-invalid-after-date-change');
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows a NetworkAdmin OAuth 2.0 (Microsoft) but OAuth 2.0 (Google) greyed, saying it is for Administrator only', async () => {
+    const admin = new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl);
+    expect((await admin.login('Administrator', ADMIN_PW)).status).toBe(200);
+    expect((await admin.call('POST', '/api/accounts', { name: 'nina', role: 'NetworkAdmin', password: 'Nina-initial-1' })).status).toBe(201);
+    await new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl).loginAndChange('nina', 'Nina-initial-1', 'Nina-own-2026');
+    const { page, context, pageErrors } = await newPage(browser);
+    await logIn(page, sim, 'Nina-own-2026', 'nina');
+    const nav = page.getByRole('navigation', { name: 'Remote UI' });
+    expect(await nav.getByRole('link', { name: 'OAuth 2.0 (Microsoft)' }).count()).toBe(1);
+    expect(await nav.getByRole('link', { name: 'OAuth 2.0 (Google)' }).count()).toBe(0);
+    const locked = await page.locator('[data-test=nav-locked]').allTextContents();
+    expect(locked.map((t) => t.replace(/\s+/g, ' ').trim())).toContain('OAuth 2.0 (Google) (Administrator only)');
+    await page.goto(new URL('/settings/oauthGoogle', sim.printer.remoteUiUrl).href);
+    await expect.poll(() => page.locator('[data-test=forbidden]').textContent()).toBe('Your role (NetworkAdmin) cannot open this page: it is for Administrator only.');
+    await shot(page, 'oauth', 'network-admin-google-refused');
     expect(pageErrors).toEqual([]);
     await context.close();
   });
