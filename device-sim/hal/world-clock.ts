@@ -146,7 +146,9 @@ export class WorldClock {
 
   view(): WorldClockView {
     const nowMs = this.nowMs();
-    const offsetMs = Math.round(nowMs - this.source.hostNowMs());
+    // From the offset itself, not from two readings of a running clock (nowMs is floored, so
+    // `nowMs - hostNowMs()` can come out a millisecond short of a jump just made).
+    const offsetMs = Math.round(this.#currentOffsetMs());
     return { nowMs, offsetMs, driftPpm: this.#driftPpm, sentence: describeWorldClock(offsetMs, this.#driftPpm) };
   }
 
