@@ -52,15 +52,21 @@ export class RemoteUiClient {
     const response = await fetch(new URL(path, this.base()), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const setCookie = response.headers.get('set-cookie');
     if (setCookie) this.#cookie = setCookie.split(';')[0];
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = text;
-    }
-    const csrf = (json as { csrfToken?: unknown } | undefined)?.csrfToken;
+    const answer = await answerOf(response);
+    const csrf = (answer.json as { csrfToken?: unknown } | undefined)?.csrfToken;
     if (typeof csrf === 'string') this.#csrf = csrf;
-    return { status: response.status, json, text, headers: response.headers };
+    return answer;
   }
+}
+
+/** A response as an ApiAnswer: the body as JSON when it is JSON, else its text (undefined when empty). */
+export async function answerOf(response: Response): Promise<ApiAnswer> {
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: response.status, json, text, headers: response.headers };
 }

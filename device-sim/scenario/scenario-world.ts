@@ -56,7 +56,7 @@ import { advanceUntil } from '../hal/advance-until.ts';
 import { VirtualTimeSource } from '../hal/time-source.ts';
 import { startSimulator, type RunningSimulator } from '../simulator.ts';
 import type { SimPrinter } from '../printer.ts';
-import { RemoteUiClient, type ApiAnswer } from './remote-ui-client.ts';
+import { answerOf, RemoteUiClient, type ApiAnswer } from './remote-ui-client.ts';
 import { ScenarioActionError } from './scenario-action-error.ts';
 import { Timeline, type NewTimelineEntry, type TimelineEntry } from './scenario-timeline.ts';
 import { WorldObserver } from './world-observer.ts';
@@ -420,14 +420,7 @@ export class ScenarioWorld {
     const response = await panel(
       new Request(new URL(path, 'http://device'), { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) }),
     );
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = text;
-    }
-    return { status: response.status, json, text, headers: response.headers };
+    return answerOf(response);
   }
 
   #accepted(action: string, device: number, answer: ApiAnswer): unknown {

@@ -124,8 +124,30 @@ function nodeTls(host: string, port: number, options: ConnectionOptions = {}): P
   const route = network.resolve(host, port);
   if (!route.ok) throw new Error(`${host}:${port} does not route`);
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: route.host, port: route.port, servername: host, rejectUnauthorized: false, ...options }, () => resolve(socket));
+    // Node verifies the chain against the simulator's roots (host time; the world here runs with it).
+    const socket = tlsConnect({ host: route.host, port: route.port, servername: host, ca: cloud.pki.rootsPem, ...options }, () => resolve(socket));
     socket.once('error', reject);
+  });
+}
+
+/**
+ * The leaf a server presents to node:tls (verifying against the simulator's roots, at the host's
+ * time, not the world's): read even when Node refuses it, as a browser shows the certificate it
+ * refused; `refusal` is Node's reason.
+ */
+function presentedLeaf(host: string, port: number, options: ConnectionOptions = {}): Promise<{ leaf: X509Certificate; refusal?: string }> {
+  const route = network.resolve(host, port);
+  if (!route.ok) throw new Error(`${host}:${port} does not route`);
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: route.host, port: route.port, servername: host, ca: cloud.pki.rootsPem, ...options }, () => {
+      resolve({ leaf: socket.getPeerX509Certificate()! });
+      socket.destroy();
+    });
+    socket.once('error', (e: Error) => {
+      const leaf = socket.getPeerX509Certificate();
+      if (leaf) resolve({ leaf, refusal: e.message });
+      else reject(e);
+    });
   });
 }
 
@@ -314,12 +336,9 @@ describe('keys', () => {
 
   it('both: the client signature algorithms pick, and both certificates carry the preset', async () => {
     await cloud.tls.apply({ server: 'gmail', preset: 'expired', key: 'both' });
-    const rsaOnly = await nodeTls('smtp.gmail.com', 465, { sigalgs: 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256' });
-    const rsaLeaf = rsaOnly.getPeerX509Certificate()!;
-    rsaOnly.destroy();
-    const any = await nodeTls('smtp.gmail.com', 465);
-    const ecLeaf = any.getPeerX509Certificate()!;
-    any.destroy();
+    const rsaOnly = await presentedLeaf('smtp.gmail.com', 465, { sigalgs: 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256' });
+    const any = await presentedLeaf('smtp.gmail.com', 465);
+    const [rsaLeaf, ecLeaf] = [rsaOnly.leaf, any.leaf];
     expect([rsaLeaf.publicKey.asymmetricKeyType, ecLeaf.publicKey.asymmetricKeyType]).toEqual(['rsa', 'ec']);
     expect(Date.parse(rsaLeaf.validTo)).toBeLessThan(world.hostNowMs());
     expect(Date.parse(ecLeaf.validTo)).toBeLessThan(world.hostNowMs());
