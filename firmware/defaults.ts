@@ -164,6 +164,16 @@ export const PKI_RSA_MIN_BITS = 2048;
 export const PKI_RSA_MAX_BITS = 8192;
 /** Most CA certificates in the device CA store (printers keep small stores; the Mozilla set is ~150, an office needs a few). */
 export const PKI_CA_STORE_MAX_ENTRIES = 64;
+/**
+ * Certificates the device keeps parsed in RAM, by their DER (a server's chain and the CA store's
+ * anchors on the next connection cost a lookup, not a parse and a digest); oldest dropped.
+ */
+export const PKI_PARSED_CERTS_MAX = 16;
+/**
+ * Signatures the chain check remembers as verified, by the SHA-256 fingerprints of certificate and
+ * issuer (a server's chain seen again costs a lookup, not a public-key operation); oldest dropped.
+ */
+export const PKI_VERIFIED_SIGNATURES_MAX = 32;
 /** Total DER bytes in the CA store: as base64 it stays below NVRAM_RECORD_MAX_BYTES (512 kB × 4/3 < 1 MiB). */
 export const PKI_CA_STORE_MAX_DER_BYTES = 512 * 1024;
 /** Largest certificate upload (PEM text or DER), bytes: a PEM bundle of about 20 CA certificates; the same as HTTP_BODY_MAX_BYTES. */

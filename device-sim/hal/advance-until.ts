@@ -11,11 +11,15 @@
  * in the simulated world can happen that virtual time would have to wait for, so a day with a
  * timer a minute costs about 1440 steps, not 86 400 one-second ones. `stepMs` is for predicates
  * that read the clock itself (a date that must be reached) rather than wait for what a timer does.
+ * A step whose timers ran only synchronous code (a watch that looked at the clock and scheduled
+ * its next look: no promise, no I/O, nothing pending; settle-io.ts `startedSince`) and after
+ * which one turn of the event loop is quiet (`quietTurn`: no bytes arrived anywhere) needs no
+ * further settle, which is most steps of a quiet day.
  *
  * Deliberately not done: stopping in the middle of a step (a step's timers all fire, in order,
  * before the predicate is asked again).
  */
-import { settleIo, trackIo } from './settle-io.ts';
+import { quietTurn, settleIo, startMark, startedSince, trackIo } from './settle-io.ts';
 import type { VirtualTimeSource } from './time-source.ts';
 
 export interface AdvanceUntilOptions {
@@ -59,6 +63,7 @@ export function advanceUntil(
     while (advancedMs < boundMs) {
       const leftMs = boundMs - advancedMs;
       const step = Math.min(leftMs, stepMs ?? leftMs, source.nextDueInMs() ?? leftMs);
+      const mark = startMark();
       source.advance(step);
       advancedMs += step;
       steps++;
@@ -66,7 +71,7 @@ export function advanceUntil(
       if (inPlace > MAX_STEPS_IN_PLACE) {
         throw new Error(`advanceUntil: ${MAX_STEPS_IN_PLACE} timers in a row fell due without time moving (a timer that schedules itself at 0 ms?)`);
       }
-      await settleIo();
+      if (startedSince(mark) || !(await quietTurn())) await settleIo();
       if (await predicate()) return { met: true, advancedMs, steps };
     }
     return { met: false, advancedMs, steps };

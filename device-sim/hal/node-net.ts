@@ -36,7 +36,8 @@
  * clock), client certificates, ALPN.
  */
 import { isIP, Socket, connect as tcpConnect } from 'node:net';
-import { connect as tlsConnect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import { createSecureContext, connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import type {
   ConnectOptions,
   Net,
@@ -59,6 +60,22 @@ const MAX_UNDELIVERED_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 2000;
 /** A longer chain than this from a peer is cut (defends the issuer walk, not a policy). */
 const MAX_CHAIN_CERTS = 16;
+
+/**
+ * The client's TLS context for each lowest version, made once: it carries no keys and no roots
+ * (the firmware verifies the chain itself), so connections can share it. An empty CA list keeps
+ * Node from appending roots from its bundled store to the chain Node reports: the chain
+ * reported is the one the peer sent.
+ */
+const clientContexts = new Map<string, SecureContext>();
+function clientContext(minVersion: TlsOptions['minVersion']): SecureContext {
+  let context = clientContexts.get(minVersion);
+  if (context === undefined) {
+    context = createSecureContext({ minVersion, ca: [] });
+    clientContexts.set(minVersion, context);
+  }
+  return context;
+}
 
 export class NodeNet implements Net {
   readonly #network: SimNetwork;
@@ -414,12 +431,9 @@ function startTls(
         socket: plain,
         // SNI carries host names only (RFC 6066 §3); an IP literal is not sent.
         ...(isIP(options.servername) === 0 && options.servername !== '' ? { servername: options.servername } : {}),
-        minVersion: options.minVersion,
+        secureContext: clientContext(options.minVersion),
         // The firmware verifies the chain against its own store at device time (DESIGN.md rule 4).
         rejectUnauthorized: false,
-        // An empty CA list keeps Node from appending roots from its bundled store to
-        // getPeerCertificate(true): the chain reported is the one the peer sent.
-        ca: [],
       });
     } catch (err) {
       // Bad options (for example an unknown minVersion) throw synchronously.
@@ -447,14 +461,15 @@ export function tlsInfoOf(socket: TLSSocket): TlsInfo {
 /**
  * The peer chain, leaf first, as DER. Node links each certificate to its issuer among those the
  * peer sent; follow `issuerCertificate` until it is absent or repeats (a self-signed root points
- * at itself).
+ * at itself). (X509Certificate rather than getPeerCertificate(true), which decodes every field of
+ * every certificate into an object for nothing.)
  */
 export function peerChainDer(socket: TLSSocket): Uint8Array[] {
   const chain: Uint8Array[] = [];
   const seen = new Set<string>();
-  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-  while (cert !== undefined && cert.raw !== undefined && chain.length < MAX_CHAIN_CERTS) {
-    const id = cert.fingerprint256 ?? cert.raw.toString('base64');
+  let cert: X509Certificate | undefined = socket.getPeerX509Certificate();
+  while (cert !== undefined && chain.length < MAX_CHAIN_CERTS) {
+    const id = cert.fingerprint256;
     if (seen.has(id)) break;
     seen.add(id);
     chain.push(new Uint8Array(cert.raw)); // a copy: the firmware owns it

@@ -54,6 +54,12 @@ let users = 0;
 let hook: AsyncHook | undefined;
 /** Callbacks run since the hook was enabled. */
 let callbacks = 0;
+/**
+ * Async resources (promises, immediates, I/O requests, crypto jobs, …) created, and promises
+ * settled, since the hook was enabled: settling a promise someone awaits starts its continuation
+ * in the microtask queue, which has not run yet when a timer's callback returns.
+ */
+let starts = 0;
 /** Crypto jobs created and whose callback has not run yet, with their job object. */
 const cryptoJobs = new Map<number, { ondone?: unknown }>();
 /** Settles waiting for the next callback of any kind (see `park`). */
@@ -79,7 +85,11 @@ export async function trackIo<T>(work: () => Promise<T>): Promise<T> {
   if (users++ === 0) {
     hook = createHook({
       init(asyncId, type, _trigger, resource) {
+        starts++;
         if (isCryptoJob(type)) cryptoJobs.set(asyncId, resource as { ondone?: unknown });
+      },
+      promiseResolve() {
+        starts++;
       },
       before(asyncId) {
         callbacks++;
@@ -97,6 +107,35 @@ export async function trackIo<T>(work: () => Promise<T>): Promise<T> {
       cryptoJobs.clear();
     }
   }
+}
+
+/**
+ * A mark for `startedSince`, taken while the hooks are on (`trackIo`): how many async resources
+ * this process has created so far.
+ */
+export function startMark(): number {
+  return starts;
+}
+
+/**
+ * Whether anything that could still be running started after `mark`: an async resource was
+ * created (a promise, an immediate, a socket write, a crypto job, …), a promise was settled (its
+ * awaiting code runs next), or a libuv request, held work or crypto job is pending. False means code that ran since the mark was purely synchronous
+ * and left nothing in flight, so a world settled at the mark is settled still.
+ */
+export function startedSince(mark: number): boolean {
+  return starts !== mark || pendingWork();
+}
+
+/**
+ * One turn of the event loop (its poll phase runs once, without blocking): true when nothing but
+ * this turn ran and nothing is pending. For code that started nothing `startedSince` can see but
+ * may still have moved bytes: a socket write that completed at once creates no async resource,
+ * yet on loopback its bytes are already at the peer, whose read runs in this turn's poll phase.
+ */
+export function quietTurn(): Promise<boolean> {
+  const seen = callbacks;
+  return new Promise((resolve) => setImmediate(() => resolve(callbacks - seen === 1 && !pendingWork())));
 }
 
 export interface SettleResult {

@@ -5,6 +5,8 @@
  *   `CertSummary` (subject, issuer, validity, serial, SHA-256 fingerprint, key type, signature
  *   algorithm, basicConstraints, SAN, key usage, extended key usage) and the facts verify-chain.ts
  *   needs (is the key / signature algorithm one we accept, which extensions are critical).
+ *   The last PKI_PARSED_CERTS_MAX certificates parsed are kept (RAM only, keyed by their DER),
+ *   so the same server's chain and the CA store's anchors are not parsed again per connection.
  * - `splitCertificateInput(text or bytes)`: PEM (RFC 7468; one or several blocks) or DER → a
  *   list of DER certificates, or a refusal that says what the input is instead. A PRIVATE KEY
  *   block (any kind) or a DER private key is named as such: the device never stores private keys.
@@ -20,7 +22,7 @@
  * Deliberately not done: decoding PKCS#7 / PKCS#12 bundles (they are named and refused),
  * OpenSSL "TRUSTED CERTIFICATE" blocks, IDNA display of xn-- names.
  */
-import { PKI_CERT_MAX_BYTES, PKI_RSA_MAX_BITS, PKI_RSA_MIN_BITS } from '../defaults.ts';
+import { PKI_CERT_MAX_BYTES, PKI_PARSED_CERTS_MAX, PKI_RSA_MAX_BITS, PKI_RSA_MIN_BITS } from '../defaults.ts';
 import { fromBase64, toHex } from '../encoding.ts';
 import { DerCursor, parseDer, TAG } from './der.ts';
 import { formatIpAddress } from './host-match.ts';
@@ -136,10 +138,32 @@ const EKU_NAMES: Readonly<Record<string, string>> = {
 
 // --- one certificate ----------------------------------------------------------------------------
 
+/** Certificates parsed lately, by their DER as a string of octets; oldest first. */
+const parsedLately = new Map<string, ParsedCertificate>();
+
+/**
+ * The DER as a string with one char per octet: a Map key that compares whole contents. (The
+ * WHATWG decoder for "latin1" is windows-1252, which maps each of the 256 octets to a code point
+ * of its own, so different bytes never give the same key.)
+ */
+const octets = new TextDecoder('latin1');
+const octetKey = (der: Uint8Array): string => octets.decode(der);
+
 /** Parse one DER certificate. Never throws: bad input is a refusal value with a reason. */
 export async function parseCertificate(der: Uint8Array): Promise<ParseResult> {
   if (der.byteLength > PKI_CERT_MAX_BYTES) return { ok: false, kind: 'too-large', reason: `larger than ${PKI_CERT_MAX_BYTES} bytes` };
-  const bytes = Uint8Array.from(der);
+  const key = octetKey(der);
+  const known = parsedLately.get(key);
+  if (known !== undefined) return { ok: true, value: known };
+  const result = await parseFresh(Uint8Array.from(der));
+  if (result.ok) {
+    if (parsedLately.size >= PKI_PARSED_CERTS_MAX) parsedLately.delete(parsedLately.keys().next().value!);
+    parsedLately.set(key, result.value);
+  }
+  return result;
+}
+
+async function parseFresh(bytes: Uint8Array): Promise<ParseResult> {
   const parsed = parseX509(bytes);
   if (!parsed.ok) {
     const keyLike = describeKeyLike(bytes);

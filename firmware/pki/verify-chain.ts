@@ -30,8 +30,13 @@
  * beyond the certificate itself, policy processing beyond the above. The trust anchor's own
  * validity and CA flags ARE checked (as Mbed TLS does), its self-signature is not (it is trusted
  * by being in the store).
+ *
+ * A signature once verified is remembered by the fingerprints of the certificate and its issuer
+ * (PKI_VERIFIED_SIGNATURES_MAX of them, RAM only): a signature's validity never changes, so the
+ * same server's chain on the next connection costs no public-key operation. Everything else
+ * (validity at `nowMs`, constraints, the host) is checked every time.
  */
-import { PKI_CHAIN_MAX_CERTS, WALL_PLAUSIBLE_AFTER_MS } from '../defaults.ts';
+import { PKI_CHAIN_MAX_CERTS, PKI_VERIFIED_SIGNATURES_MAX, WALL_PLAUSIBLE_AFTER_MS } from '../defaults.ts';
 import { parseCertificate, type CertSummary, type ParsedCertificate } from './cert-info.ts';
 import type { CertProblem, CertRole } from './cert-problems.ts';
 import { matchHost } from './host-match.ts';
@@ -84,6 +89,19 @@ export async function verifyChain(chainDer: readonly Uint8Array[], options: Veri
     // Fail closed on anything unforeseen; the reason goes to the admin and the log.
     return { trusted: false, problems: [{ kind: 'malformed', position: -1, reason: `could not be checked (${e instanceof Error ? e.message : String(e)})` }], path: [] };
   }
+}
+
+/** "subject fingerprint>issuer fingerprint" of signatures verified, oldest first. */
+const verifiedSignatures = new Set<string>();
+
+/** Does `issuer`'s key verify the signature on `cert`? Remembered when it does. */
+async function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
+  const pair = `${cert.summary.fingerprintSha256}>${issuer.summary.fingerprintSha256}`;
+  if (verifiedSignatures.has(pair)) return true;
+  if (!(await verifySignature(cert.cert, issuer.cert.publicKey))) return false;
+  if (verifiedSignatures.size >= PKI_VERIFIED_SIGNATURES_MAX) verifiedSignatures.delete(verifiedSignatures.values().next().value!);
+  verifiedSignatures.add(pair);
+  return true;
 }
 
 async function verify(chainDer: readonly Uint8Array[], options: VerifyChainOptions): Promise<ChainVerdict> {
@@ -187,7 +205,7 @@ async function buildPath(
         continue;
       }
       if (c.key.kind !== cert.signature.family) continue;
-      if (await verifySignature(cert.cert, c.cert.publicKey)) {
+      if (await signedBy(cert, c)) {
         next = { parsed: c, anchor };
         break;
       }

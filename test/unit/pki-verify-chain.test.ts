@@ -13,7 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import fc from 'fast-check';
 import * as pkijs from 'pkijs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRootCa, generateKeyPair, issueCertificate, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
 import { PKI_CHAIN_MAX_CERTS, RTC_FACTORY_WALL_MS, WALL_PLAUSIBLE_AFTER_MS } from '../../firmware/defaults.ts';
 import { explainProblem, type CertProblem } from '../../firmware/pki/cert-problems.ts';
@@ -320,6 +320,24 @@ describe('verifyChain: trust and path', () => {
     tampered[tampered.length - 5]! ^= 0x01; // inside the signature value
     const verdict = await verify([tampered, int.certDer]);
     expect(verdict.problems).toEqual([{ kind: 'badSignature', role: 'leaf', subject: `CN=${HOST}, O=MFP Simulator Test PKI`, issuer: 'CN=Matrix Issuing CA, O=MFP Simulator Test PKI' }]);
+  });
+
+  it('remembers a chain it verified: the same chain again costs no digest and no signature check, a tampered copy is still checked and refused', async () => {
+    expectTrusted(await verify([leaf.certDer, int.certDer]));
+    const verifySpy = vi.spyOn(crypto.subtle, 'verify');
+    const digestSpy = vi.spyOn(crypto.subtle, 'digest');
+    try {
+      expectTrusted(await verify([leaf.certDer.slice(), int.certDer.slice()]));
+      expect(verifySpy).not.toHaveBeenCalled();
+      expect(digestSpy).not.toHaveBeenCalled();
+      const tampered = leaf.certDer.slice();
+      tampered[tampered.length - 5]! ^= 0x01;
+      expect(kinds(await verify([tampered, int.certDer]))).toEqual(['badSignature']);
+      expect(verifySpy).toHaveBeenCalledTimes(1);
+    } finally {
+      verifySpy.mockRestore();
+      digestSpy.mockRestore();
+    }
   });
 
   it('refuses a SHA-1 signature', async () => {

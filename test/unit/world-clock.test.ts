@@ -3,11 +3,12 @@
  * its lever schema, the virtual time source's timer order and look-ahead, and advanceUntil over
  * timers alone (the sockets are in test/integration/world-clock.test.ts).
  */
+import { createHook } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { check } from '../../device-sim/cloud/input-problems.ts';
 import { advanceUntil } from '../../device-sim/hal/advance-until.ts';
 import { SimClock } from '../../device-sim/hal/sim-clock.ts';
-import { settleIo } from '../../device-sim/hal/settle-io.ts';
+import { settleIo, startedSince, startMark, trackIo } from '../../device-sim/hal/settle-io.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
 import { describeWorldClock, formatDurationMs, WorldClock, worldClockActionSchema, WORLD_CLOCK_DRIFT_MAX_PPM } from '../../device-sim/hal/world-clock.ts';
 import { SimRandom } from '../../device-sim/sim-random.ts';
@@ -166,6 +167,61 @@ describe('advanceUntil over timers alone', () => {
     const result = await advanceUntil(source, () => digested, { boundMs: HOUR_MS });
     expect(result).toEqual({ met: true, advancedMs: 5000, steps: 1 });
     expect((await settleIo()).settled).toBe(true);
+  });
+
+  it('settles after a step only when its timers started something: a day of clock watches costs one event-loop turn a step', async () => {
+    const source = new VirtualTimeSource(START);
+    let looks = 0;
+    const watch = () => {
+      looks++;
+      source.schedule(60_000, watch);
+    };
+    source.schedule(60_000, watch);
+    let immediates = 0;
+    const hook = createHook({ init: (_id, type) => void (type === 'Immediate' && immediates++) }).enable();
+    try {
+      const result = await advanceUntil(source, () => false, { boundMs: 24 * HOUR_MS });
+      expect(result.steps).toBe(1440);
+    } finally {
+      hook.disable();
+    }
+    expect(looks).toBe(1440);
+    // One settle before the first step (three quiet turns and a few more), then one turn for each
+    // quiet step (bytes may have moved: quietTurn), where a settle would take three or more.
+    expect(immediates).toBeLessThan(1440 + 20);
+  });
+
+  it('settles after a step whose timer only settled a promise: what awaited it runs before the next step', async () => {
+    const source = new VirtualTimeSource(START);
+    let release!: () => void;
+    let done = false;
+    void (async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      await crypto.subtle.digest('SHA-256', new Uint8Array(1 << 20));
+      done = true;
+    })();
+    source.schedule(5000, () => release());
+    source.schedule(6000, () => {});
+    expect(await advanceUntil(source, () => done, { boundMs: HOUR_MS })).toEqual({ met: true, advancedMs: 5000, steps: 1 });
+  });
+
+  it('tells code that started nothing from code that started a promise, an immediate or a crypto job', async () => {
+    await trackIo(async () => {
+      let mark = startMark();
+      let sum = 0;
+      for (let i = 0; i < 100; i++) sum += i;
+      expect(sum).toBe(4950);
+      expect(startedSince(mark)).toBe(false);
+      let settle!: () => void;
+      const waiting = new Promise<void>((resolve) => (settle = resolve));
+      for (const start of [() => void Promise.resolve(), () => void setImmediate(() => {}), () => void crypto.subtle.digest('SHA-256', new Uint8Array(8)), () => settle()]) {
+        mark = startMark();
+        start();
+        expect(startedSince(mark)).toBe(true);
+      }
+      await waiting;
+      await settleIo();
+    });
   });
 
   it('refuses a bound or a step that is not a duration', () => {
