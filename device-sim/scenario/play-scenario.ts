@@ -169,6 +169,12 @@ async function runStep(ctx: Context, step: Step): Promise<void> {
       world.note({ what: `Send Test E-mail to ${step.to}` });
       ctx.lastTestEmail = await act(ctx, step.at, 'test-email', () => world.testEmail(1, step.to, step.settings));
       return;
+    case 'settings':
+      for (const [section, patch] of Object.entries(step.patches) as [SectionName, Record<string, unknown>][]) {
+        world.note({ what: `Save the ${section} settings${step.device === 1 ? '' : ` of device ${step.device}`}: ${Object.keys(patch).join(', ') || 'as they are'}` });
+        await act(ctx, step.at, `settings.${section}`, () => world.applySettings(step.device, section, patch));
+      }
+      return;
     case 'register':
       world.note({ what: `Register (${step.provider})` });
       await act(ctx, step.at, 'register', () => world.register(1, step.provider));

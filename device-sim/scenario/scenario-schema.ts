@@ -283,6 +283,21 @@ const testEmailStep = z
   .strictObject({ 'test-email': z.strictObject({ to: emailAddress, settings: emailPatch.optional() }).describe('Remote UI E-mail → Test E-mail') })
   .transform(({ 'test-email': t }): TestEmailStep => ({ kind: 'test-email', to: t.to, ...(t.settings ? { settings: t.settings } : {}) }));
 
+export interface SettingsStep {
+  readonly kind: 'settings';
+  /** Fields by section, each merged over the device's saved settings and saved as its page does. */
+  readonly patches: SettingsPatches;
+  /** Which printer, from 1. */
+  readonly device: number;
+}
+const settingsStep = z
+  .strictObject({
+    settings: settingsPatches.describe("Remote UI settings pages → Save: fields by section, merged over the device's saved settings"),
+    device: deviceNumber.optional(),
+  })
+  .refine((s) => Object.keys(s.settings).length > 0, { path: ['settings'], message: 'at least one section, such as email' })
+  .transform(({ settings, device }): SettingsStep => ({ kind: 'settings', patches: settings, device: device ?? 1 }));
+
 export interface RegisterStep {
   readonly kind: 'register';
   readonly provider: OAuthProvider;
@@ -430,7 +445,7 @@ export interface RepeatStepOf<S> {
 }
 
 /** A step without nested steps. */
-export type SimpleStep = LeverStep | ClearStep | AdvanceStep | ScanStep | CheckConnectionStep | TestEmailStep | RegisterStep | SetDateTimeStep | ExpectStep;
+export type SimpleStep = LeverStep | ClearStep | AdvanceStep | ScanStep | SettingsStep | CheckConnectionStep | TestEmailStep | RegisterStep | SetDateTimeStep | ExpectStep;
 /** A step as the schema gives it (the loader adds where it was written: see Step in load-scenario.ts). */
 export type ParsedStep = SimpleStep | NeverStepOf<ParsedStep> | RepeatStepOf<ParsedStep>;
 
@@ -473,6 +488,7 @@ const STEP_MEMBERS = {
   clear: clearStep,
   advance: advanceStep,
   scan: scanStep,
+  settings: settingsStep,
   'check-connection': checkConnectionStep,
   'test-email': testEmailStep,
   register: registerStep,
@@ -488,6 +504,7 @@ export const STEP_KEYS = Object.keys(STEP_MEMBERS) as StepKey[];
 export const STEP_COMPANION_KEYS: Readonly<Partial<Record<StepKey, readonly string[]>>> = {
   ...Object.fromEntries(LEVER_NAMES.map((name) => [name, ['as']])),
   scan: ['as'],
+  settings: ['device'],
 };
 
 export const stepSchema: z.ZodType<ParsedStep> = z.union(Object.values(STEP_MEMBERS) as [z.ZodType<ParsedStep>, ...z.ZodType<ParsedStep>[]]).meta({ id: 'Step' });
@@ -634,6 +651,9 @@ function crossCheck(s: { readonly devices: number; readonly setup?: ParsedSetup 
             if (faults.has(step.label)) problem([...path, 'as'], `${step.label} already names a fault`);
             else jobs.add(step.label);
           }
+          break;
+        case 'settings':
+          device(step.device, [...path, 'device']);
           break;
         case 'clear':
           if ('label' in step.target && !faults.has(step.target.label)) {

@@ -89,6 +89,7 @@ describe('a scenario with every kind of step', async () => {
       'clear',
       'clear',
       'clear',
+      'settings',
     ]);
   });
 
@@ -111,7 +112,7 @@ describe('a scenario with every kind of step', async () => {
     expect(steps[0]).toMatchObject({ kind: 'lever', lever: 'smtp.rule', label: 'busy', args: { server: 'office365', rule: { on: 'mail', times: 2, act: { reply: { code: 421, enhanced: '4.7.0' } } } } });
     expect(steps[1]).toMatchObject({ kind: 'lever', lever: 'net.fault', label: 'drop', args: { target: 'smtp.office365.com:587', fault: 'reset', afterBytes: 2_000_000 } });
     expect(steps[14]).toMatchObject({ kind: 'lever', lever: 'power.switch', args: { action: 'cycle' } });
-    expect(steps.slice(17).map((s) => s.kind === 'clear' && s.target)).toEqual([{ label: 'busy' }, { faultId: 'f-3' }, { all: true }]);
+    expect(steps.slice(17, 20).map((s) => s.kind === 'clear' && s.target)).toEqual([{ label: 'busy' }, { faultId: 'f-3' }, { all: true }]);
     expect(steps[2]).toMatchObject({ kind: 'clear', target: { label: 'drop' } });
   });
 
@@ -144,6 +145,7 @@ describe('a scenario with every kind of step', async () => {
       { kind: 'set-datetime', local: '2027-01-31T13:00:00' },
     ]);
     expect(steps[8]).not.toHaveProperty('settings');
+    expect(steps.at(-1)).toMatchObject({ kind: 'settings', device: 2, patches: { email: { security: 'starttls', smtpPort: 587 }, oauthMicrosoft: { enabled: true } } });
   });
 
   it('reads every expectation, with patterns compiled and the line of each', () => {
@@ -226,6 +228,14 @@ describe('a mistake in a scenario file is named with its file, line, column and 
 
   it('advance until an OAuth page without the token status', async () => {
     expect(await errorLine('errors/until-oauth-without-status.scenario.yaml')).toMatch(new RegExp(`^${at('until-oauth-without-status.scenario.yaml')}:4:\\d+ steps\\.0\\.advance\\.until\\.tokenStatus: the token status the OAuth page is to show`));
+  });
+
+  it('a settings step with no section, a field its section refuses, or a device the scenario does not have', async () => {
+    expect(formatErrors(await errorsOf('errors/settings-step.scenario.yaml')).split('\n')).toEqual([
+      `${at('settings-step.scenario.yaml')}:4:15 steps.0.settings: at least one section, such as email`,
+      `${at('settings-step.scenario.yaml')}:5:36 steps.1.settings.email.smtpPort: Port must be 1–65535.`,
+    ]);
+    expect(await errorLine('errors/settings-device.scenario.yaml')).toMatch(new RegExp(`^${at('settings-device.scenario.yaml')}:5:\\d+ steps\\.0\\.device: device 3, but the scenario has 1 device$`));
   });
 
   it('a device code the firmware does not have', async () => {
