@@ -313,7 +313,15 @@ function listen(device: Device, port: number): Promise<Server> {
       }
     : {};
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: (request) => device.handleHttp(request), port, hostname: '127.0.0.1', ...transport }) as Server;
+    const server = serve({
+      fetch: (request, env: { incoming?: { socket?: { remoteAddress?: string } } }) => {
+        const address = env.incoming?.socket?.remoteAddress;
+        return device.handleHttp(request, address === undefined ? undefined : { address });
+      },
+      port,
+      hostname: '127.0.0.1',
+      ...transport,
+    }) as Server;
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });

@@ -17,10 +17,39 @@ export const PBKDF2_ITERATIONS = 600_000;
 export const PASSWORD_SALT_BYTES = 16;
 /** Derived key length, bytes: one SHA-256 output. */
 export const PASSWORD_HASH_BYTES = 32;
-/** Shortest password an admin may set, characters (NIST SP 800-63B §5.1.1.2: at least 8). */
+/**
+ * Shortest password any policy allows, characters (NIST SP 800-63B §5.1.1.2: at least 8): the
+ * floor of the Minimum Password Length setting, which decides (web/password-policy.ts).
+ */
 export const PASSWORD_MIN_LENGTH = 8;
+/** Host names an administrator can give the device (Device → Host Names), and the field's length. */
+export const HOST_NAMES_MAX = 8;
+export const HOST_NAME_LIST_MAX_LENGTH = 512;
 /** Longest password accepted, characters: bounds the hashing work an anonymous request can cause. */
 export const PASSWORD_MAX_LENGTH = 128;
+/** Highest Minimum Password Length an admin may set, characters. */
+export const PASSWORD_MIN_LENGTH_SETTING_MAX = 32;
+/** Minimum Password Length, factory value, characters: the NIST floor (SP 800-63B §5.1.1.2). */
+export const PASSWORD_MIN_LENGTH_DEFAULT = 8;
+/**
+ * How many of the four character classes (lowercase, uppercase, digits, symbols) a password
+ * must use, factory value: 0, none. NIST SP 800-63B §5.1.1.2 asks verifiers not to impose
+ * composition rules (they breed `Password1!`) and to refuse known-bad passwords instead, which
+ * the common-password check does; printers ship their password policy switched off as well. A
+ * site whose policy demands classes sets 1–4. 0 also keeps every label password (12 random
+ * characters that may by chance all be of one class) a valid password under the factory policy.
+ */
+export const PASSWORD_CHARACTER_CLASSES_DEFAULT = 0;
+/** Refuse a password that is or contains the user name (case-insensitive), factory value (NIST SP 800-63B §5.1.1.2: context-specific words). */
+export const PASSWORD_REFUSE_USER_NAME_DEFAULT = true;
+/** Refuse a password from the common-password list (web/common-passwords.ts), factory value (NIST SP 800-63B §5.1.1.2: a blocklist). */
+export const PASSWORD_REFUSE_COMMON_DEFAULT = true;
+/**
+ * Shortest user name the "contains the user name" rule looks for inside a password, characters;
+ * a shorter name is refused only as the whole password. Windows' complexity rule skips names
+ * under three characters for the same reason: `al` would forbid half the dictionary.
+ */
+export const PASSWORD_USER_NAME_CONTAINED_MIN = 3;
 /** Length of the per-device factory password printed on the label, characters (ETSI EN 303 645 5.1-1: unique per device). */
 export const FACTORY_PASSWORD_LENGTH = 12;
 /** Most accounts the device stores: a printer's address book for logins is small. */
@@ -46,6 +75,12 @@ export const SESSIONS_PER_USER_MAX = 4;
  * windows end.
  */
 export const LOGIN_FAILURE_TRACK_MAX = 4096;
+/** Logins one client address may have verified at once (each holds a password hash); more are refused with 429 at once. */
+export const LOGIN_ADDRESS_IN_FLIGHT_MAX = 2;
+/** Failed logins one client address may make in the lockout window, whatever the names; then it waits out the lockout duration. */
+export const LOGIN_ADDRESS_FAILURE_MAX = 30;
+/** Retry-After for a login refused because others are being verified, ms. */
+export const LOGIN_BUSY_RETRY_MS = 1000;
 
 // --- Remote UI HTTP server ---------------------------------------------------------------------
 

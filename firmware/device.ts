@@ -23,11 +23,15 @@ import { SettingsStore } from './settings/settings-store.ts';
 import { AccountStore, type DeviceLabel } from './web/accounts.ts';
 import { buildWebApp } from './web/app.ts';
 import { LoginThrottle } from './web/login-throttle.ts';
+import { passwordPolicyOf } from './web/password-policy.ts';
 import { SessionTable } from './web/sessions.ts';
 
 export interface Device {
-  /** Handles one Remote UI request. */
-  readonly handleHttp: (request: Request) => Promise<Response>;
+  /**
+   * Handles one Remote UI request; `peer` is the network address it came from as the device's
+   * network stack saw it (the login throttle counts per address), absent for an in-process caller.
+   */
+  readonly handleHttp: (request: Request, peer?: { readonly address: string }) => Promise<Response>;
   /** Handles one request of the local control panel (`/panel/api/*`); absent without scanner and spool. */
   readonly handlePanel: ((request: Request) => Promise<Response>) | undefined;
   readonly events: DeviceEvents;
@@ -68,7 +72,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts, oauth, events });
   const jobs = hal.spool ? await JobQueue.open({ storage: hal.storage, spool: hal.spool, clock: hal.clock, random: hal.random, settings, transport: emailTransport, events }) : undefined;
   const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
-  const accounts = await AccountStore.open(nvram, hal.random, events, hal.passwordHashIterations ?? PBKDF2_ITERATIONS);
+  const accounts = await AccountStore.open(nvram, hal.random, events, hal.passwordHashIterations ?? PBKDF2_ITERATIONS, () => passwordPolicyOf(settings.get('security')));
   const addressBook = await AddressBook.open(nvram, hal.random, events);
   const wallWatch = new WallClockWatch(hal.clock, events);
   // One lockout for both doors (the Remote UI and the control panel).
@@ -99,7 +103,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
   return {
     // Hono's in-process dispatch (Request → Response): no I/O leaves the core here.
-    handleHttp: (request) => Promise.resolve(app.request(request)),
+    handleHttp: (request, peer) => Promise.resolve(app.request(request, undefined, { peerAddress: peer?.address })),
     handlePanel: panel ? (request) => Promise.resolve(panel.request(request)) : undefined,
     events,
     settings,

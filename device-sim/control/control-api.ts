@@ -14,6 +14,7 @@ import type { Mailbox } from '../cloud/mailbox.ts';
 import { buildMailboxApi, MAILBOX_API_BASE } from './mailbox-api.ts';
 import { buildCloudApi, CLOUD_API_BASE } from './cloud-api.ts';
 import { withWorldDate, type RunningIdentityServices } from '../cloud/identity-server.ts';
+import { hostAllowed } from '../../firmware/web/host-check.ts';
 import { crossOrigin, fail } from './json-api.ts';
 import type { LeverBench } from './lever-bench.ts';
 
@@ -65,6 +66,12 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
   app.use('*', async (c, next) => {
     await next();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!c.res.headers.has(name)) c.header(name, value);
+  });
+  // It listens on loopback: a page on a name rebound to 127.0.0.1 must not reach the bench (host-check.ts).
+  app.use('*', async (c, next) => {
+    const host = c.req.header('host') ?? new URL(c.req.url).host;
+    if (hostAllowed(host, [])) return next();
+    return fail(c, 421, 'misdirected', `The simulator answers at its loopback address or localhost, not at "${host.slice(0, 100)}".`);
   });
   app.use('/sim/api/*', limitBody(16 * 1024));
   app.use('/sim/api/*', async (c, next) => {

@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 
-export type FailStatus = 400 | 403 | 404 | 409 | 413 | 415;
+export type FailStatus = 400 | 403 | 404 | 409 | 413 | 415 | 421;
 
 export interface FieldProblem {
   readonly path: string;

@@ -29,11 +29,14 @@ export class SecretBox {
   ) {}
 
   static async open(nvram: Nvram, random: Random): Promise<SecretBox> {
-    let record = await nvram.load(KEY_RECORD);
-    if (record.keyB64 === '') {
-      record = { keyB64: toBase64(random.bytes(32)) };
-      await nvram.save(KEY_RECORD, record);
-    }
+    // Read and (at the first boot) make the key in one turn: two opens at once make one key.
+    const record = await nvram.exclusive(KEY_RECORD, async (turn) => {
+      const stored = await turn.load();
+      if (stored.keyB64 !== '') return stored;
+      const made = { keyB64: toBase64(random.bytes(32)) };
+      await turn.save(made);
+      return made;
+    });
     const key = await crypto.subtle.importKey('raw', fromBase64(record.keyB64) as BufferSource, 'AES-GCM', false, ['encrypt', 'decrypt']);
     return new SecretBox(key, random);
   }

@@ -60,18 +60,24 @@ export class GrantStore {
     return stored.voided ? { grant, voided: stored.voided } : { grant };
   }
 
-  async save(provider: OAuthProvider, grant: Grant, voided?: StoredGrant['voided']): Promise<void> {
-    await this.nvram.save(record(provider), {
-      present: true,
-      accessSealed: await this.secrets.seal(grant.accessToken ?? '', `oauth.${provider}.access`),
-      refreshSealed: await this.secrets.seal(grant.refreshToken ?? '', `oauth.${provider}.refresh`),
-      registeredWallMs: grant.registeredWallMs,
-      obtainedWallMs: grant.obtainedWallMs,
-      obtainedMonoMs: grant.obtainedMonoMs,
-      bootEpoch: grant.bootEpoch,
-      accessLifetimeMs: grant.accessLifetimeMs,
-      ...(voided ? { voided } : {}),
-    });
+  /**
+   * Saves land in NVRAM in the order they are called: the tokens are sealed (WebCrypto, which may
+   * finish in any order) inside the record's turn, so an earlier grant never overwrites a later one.
+   */
+  save(provider: OAuthProvider, grant: Grant, voided?: StoredGrant['voided']): Promise<void> {
+    return this.nvram.exclusive(record(provider), async (turn) =>
+      turn.save({
+        present: true,
+        accessSealed: await this.secrets.seal(grant.accessToken ?? '', `oauth.${provider}.access`),
+        refreshSealed: await this.secrets.seal(grant.refreshToken ?? '', `oauth.${provider}.refresh`),
+        registeredWallMs: grant.registeredWallMs,
+        obtainedWallMs: grant.obtainedWallMs,
+        obtainedMonoMs: grant.obtainedMonoMs,
+        bootEpoch: grant.bootEpoch,
+        accessLifetimeMs: grant.accessLifetimeMs,
+        ...(voided ? { voided } : {}),
+      }),
+    );
   }
 
   async remove(provider: OAuthProvider): Promise<void> {

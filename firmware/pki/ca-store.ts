@@ -23,7 +23,7 @@
 import * as z from 'zod/mini';
 import { PKI_CA_IMPORT_MAX_BYTES, PKI_CA_STORE_MAX_DER_BYTES, PKI_CA_STORE_MAX_ENTRIES, PKI_CERT_MAX_BYTES } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
-import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
+import type { Nvram, RecordSpec, RecordTurn } from '../nvram/nvram.ts';
 import { fromBase64, toBase64 } from '../encoding.ts';
 import { parseCertificate, splitCertificateInput, type CertSummary, type ParsedCertificate } from './cert-info.ts';
 
@@ -68,7 +68,9 @@ const entrySchema = z.object({
   factory: z.boolean(),
 });
 
-function caStoreRecord(factoryEntries: () => StoredEntry[]): RecordSpec<{ entries: StoredEntry[] }> {
+type CaStoreRecord = { entries: StoredEntry[] };
+
+function caStoreRecord(factoryEntries: () => StoredEntry[]): RecordSpec<CaStoreRecord> {
   return {
     name: 'pki/ca-store',
     version: 1,
@@ -84,13 +86,10 @@ interface LiveEntry {
 }
 
 export class CaStore {
-  /** Mutations run one after another, so two imports never lose each other's write. */
-  private queue: Promise<unknown> = Promise.resolve();
-
   private constructor(
     private readonly nvram: Nvram,
     private readonly events: DeviceEvents,
-    private readonly record: RecordSpec<{ entries: StoredEntry[] }>,
+    private readonly record: RecordSpec<CaStoreRecord>,
     private readonly factory: readonly LiveEntry[],
     private entries: readonly LiveEntry[],
   ) {}
@@ -119,7 +118,7 @@ export class CaStore {
     const store = new CaStore(nvram, events, record, factory, entries);
     if (dropped > 0) {
       events.record('ca-store-entry-dropped', 'warn', `${dropped} unreadable CA certificate${dropped === 1 ? ' was' : 's were'} removed from the CA store`, { dropped });
-      await store.persist(entries).catch((e: unknown) => {
+      await nvram.exclusive(record, (turn) => store.persist(turn, entries)).catch((e: unknown) => {
         events.record('nvram-write-failed', 'error', 'Could not rewrite the CA store', { record: record.name, detail: String(e) });
       });
     }
@@ -141,16 +140,16 @@ export class CaStore {
    * refusal nothing is stored. Certificates already present are skipped and reported.
    */
   importCertificate(input: string | Uint8Array, nowMs: number): Promise<ImportResult> {
-    return this.exclusive(() => this.doImport(input, nowMs));
+    return this.exclusive((turn) => this.doImport(turn, input, nowMs));
   }
 
   /** Remove one certificate (factory ones too); `id` is the fingerprint, with or without colons. */
   remove(id: string): Promise<RemoveResult> {
-    return this.exclusive(async () => {
+    return this.exclusive(async (turn) => {
       const wanted = normalizeId(id);
       const target = this.entries.find((e) => e.id === wanted);
       if (!target) return { ok: false, kind: 'not-found', message: 'No CA certificate with this fingerprint is in the store.' } as const;
-      await this.persist(this.entries.filter((e) => e !== target));
+      await this.persist(turn, this.entries.filter((e) => e !== target));
       this.events.record('ca-certificate-removed', 'info', `CA certificate removed: ${target.parsed.summary.subject}`, {
         id: target.id,
         subject: target.parsed.summary.subject,
@@ -162,15 +161,15 @@ export class CaStore {
 
   /** Replace the store with the firmware's factory set. */
   restoreFactory(): Promise<void> {
-    return this.exclusive(async () => {
-      await this.persist(this.factory);
+    return this.exclusive(async (turn) => {
+      await this.persist(turn, this.factory);
       this.events.record('ca-store-restored', 'info', `CA store restored to the ${this.factory.length} factory certificate${this.factory.length === 1 ? '' : 's'}`, {
         count: this.factory.length,
       });
     });
   }
 
-  private async doImport(input: string | Uint8Array, nowMs: number): Promise<ImportResult> {
+  private async doImport(turn: RecordTurn<CaStoreRecord>, input: string | Uint8Array, nowMs: number): Promise<ImportResult> {
     const refuse = (kind: ImportRefusalKind, message: string): ImportResult => ({ ok: false, kind, message });
 
     // Bound the work before decoding anything: a string has at most as many characters as bytes.
@@ -221,7 +220,7 @@ export class CaStore {
       return refuse('store-full', `Not imported: the CA store has no room for ${fresh.length === 1 ? 'this certificate' : 'these certificates'} (${PKI_CA_STORE_MAX_DER_BYTES} bytes in all). Delete certificates you no longer need first.`);
     }
 
-    await this.persist(next);
+    await this.persist(turn, next);
     for (const e of fresh) {
       this.events.record('ca-certificate-imported', 'info', `CA certificate imported: ${e.parsed.summary.subject}`, {
         id: e.id,
@@ -233,15 +232,14 @@ export class CaStore {
   }
 
   /** Write, then (only when the write succeeded) take the new list into use. */
-  private async persist(entries: readonly LiveEntry[]): Promise<void> {
-    await this.nvram.save(this.record, { entries: entries.map((e) => ({ derB64: toBase64(e.parsed.der), factory: e.factory })) });
+  private async persist(turn: RecordTurn<CaStoreRecord>, entries: readonly LiveEntry[]): Promise<void> {
+    await turn.save({ entries: entries.map((e) => ({ derB64: toBase64(e.parsed.der), factory: e.factory })) });
     this.entries = entries;
   }
 
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
+  /** Mutations run one after another in the record's NVRAM turn, so two imports never lose each other's write. */
+  private exclusive<T>(work: (turn: RecordTurn<CaStoreRecord>) => Promise<T>): Promise<T> {
+    return this.nvram.exclusive(this.record, work);
   }
 }
 

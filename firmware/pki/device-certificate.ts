@@ -10,12 +10,14 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import * as z from 'zod/mini';
 import type { Random } from '../hal/random.ts';
-import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
+import type { Nvram, RecordSpec, RecordTurn } from '../nvram/nvram.ts';
 import type { SecretBox } from '../nvram/secret-box.ts';
 import { fromBase64, toBase64 } from '../encoding.ts';
 import { DAY_MS, DEVICE_CERT_VALIDITY_DAYS } from '../defaults.ts';
 
-const RECORD: RecordSpec<{ certDerB64: string; keySealed: string }> = {
+type StoredCertificate = { certDerB64: string; keySealed: string };
+
+const RECORD: RecordSpec<StoredCertificate> = {
   name: 'pki/device-certificate',
   version: 1,
   schema: z.object({ certDerB64: z.string(), keySealed: z.string() }),
@@ -69,7 +71,11 @@ export async function makeDeviceCertificate(options: { commonName: string; hostN
   };
 }
 
-/** The stored device certificate, made on first use. */
+/**
+ * The stored device certificate, made on first use. Reading, making and storing run in the
+ * record's NVRAM turn, so two first uses at once make one certificate, and the one in RAM is the
+ * one in NVRAM.
+ */
 export class DeviceCertificateStore {
   private current: DeviceCertificate | undefined;
 
@@ -79,22 +85,31 @@ export class DeviceCertificateStore {
     private readonly random: Random,
   ) {}
 
-  async get(make: { commonName: string; hostNames: readonly string[]; nowMs: number }): Promise<DeviceCertificate> {
-    return (await this.existing()) ?? this.regenerate(make);
+  get(make: { commonName: string; hostNames: readonly string[]; nowMs: number }): Promise<DeviceCertificate> {
+    return this.nvram.exclusive(RECORD, async (turn) => (await this.stored(turn)) ?? this.make(turn, make));
   }
 
   /** The certificate if one was made already (none is made here). */
   async existing(): Promise<DeviceCertificate | undefined> {
+    return this.current ?? this.nvram.exclusive(RECORD, (turn) => this.stored(turn));
+  }
+
+  regenerate(make: { commonName: string; hostNames: readonly string[]; nowMs: number }): Promise<DeviceCertificate> {
+    return this.nvram.exclusive(RECORD, (turn) => this.make(turn, make));
+  }
+
+  private async stored(turn: RecordTurn<StoredCertificate>): Promise<DeviceCertificate | undefined> {
     if (this.current) return this.current;
-    const stored = await this.nvram.load(RECORD);
+    const stored = await turn.load();
     const key = stored.keySealed ? await this.secrets.open(stored.keySealed, KEY_CONTEXT) : undefined;
     if (stored.certDerB64 && key) this.current = { certDer: fromBase64(stored.certDerB64), keyPkcs8Der: fromBase64(key) };
     return this.current;
   }
 
-  async regenerate(make: { commonName: string; hostNames: readonly string[]; nowMs: number }): Promise<DeviceCertificate> {
+  /** Make, store, then (only when stored) take into use. */
+  private async make(turn: RecordTurn<StoredCertificate>, make: { commonName: string; hostNames: readonly string[]; nowMs: number }): Promise<DeviceCertificate> {
     const made = await makeDeviceCertificate({ ...make, random: this.random });
-    await this.nvram.save(RECORD, { certDerB64: toBase64(made.certDer), keySealed: await this.secrets.seal(toBase64(made.keyPkcs8Der), KEY_CONTEXT) });
+    await turn.save({ certDerB64: toBase64(made.certDer), keySealed: await this.secrets.seal(toBase64(made.keyPkcs8Der), KEY_CONTEXT) });
     this.current = made;
     return made;
   }

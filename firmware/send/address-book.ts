@@ -15,7 +15,7 @@ import { ADDRESS_BOOK_MAX } from '../defaults.ts';
 import { toHex } from '../encoding.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Random } from '../hal/random.ts';
-import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
+import type { Nvram, RecordSpec, RecordTurn } from '../nvram/nvram.ts';
 import { addressBookEntryRequest, type AddressBookEntry, type AddressBookEntryRequest } from './address-book-entry.ts';
 
 export type { AddressBookEntry, AddressBookEntryRequest };
@@ -28,7 +28,9 @@ const entrySchema = z.object({
   ...addressBookEntryRequest.shape,
 });
 
-export const ADDRESS_BOOK_RECORD: RecordSpec<{ entries: AddressBookEntry[] }> = {
+type AddressBookRecord = { entries: AddressBookEntry[] };
+
+export const ADDRESS_BOOK_RECORD: RecordSpec<AddressBookRecord> = {
   name: 'address-book',
   version: 1,
   schema: z.object({ entries: z.array(entrySchema).check(z.maxLength(ADDRESS_BOOK_MAX)) }),
@@ -46,8 +48,6 @@ const byName = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
 
 export class AddressBook {
   #entries: readonly AddressBookEntry[];
-  /** The change under way: the next one waits for it (check, store, then show). */
-  #busy: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly nvram: Nvram,
@@ -79,11 +79,11 @@ export class AddressBook {
   }
 
   add(entry: AddressBookEntryRequest, actor: string): Promise<AddressBookResult> {
-    return this.#change(async () => {
+    return this.#change(async (turn) => {
       if (this.#holds(entry.address)) return { ok: false, error: 'duplicate' };
       if (this.#entries.length >= ADDRESS_BOOK_MAX) return { ok: false, error: 'full' };
       const added = { id: this.#newId(), name: entry.name, address: entry.address };
-      await this.#store([...this.#entries, added]);
+      await this.#store(turn, [...this.#entries, added]);
       this.events.record('address-book-entry-added', 'info', `Address book entry "${added.name}" added by ${actor}`, { id: added.id, actor });
       return { ok: true, entry: added };
     });
@@ -94,7 +94,7 @@ export class AddressBook {
    * `entries`); the others come back as skipped. Refused whole when the new ones do not fit.
    */
   addMany(entries: readonly AddressBookEntryRequest[], actor: string): Promise<AddressBookBulkResult> {
-    return this.#change(async () => {
+    return this.#change(async (turn) => {
       const seen = new Set(this.#entries.map((e) => e.address.toLowerCase()));
       const fresh: AddressBookEntryRequest[] = [];
       const skipped: number[] = [];
@@ -109,7 +109,7 @@ export class AddressBook {
       const added: AddressBookEntry[] = [];
       for (const e of fresh) added.push({ ...e, id: this.#newIdAvoiding(added) });
       if (added.length > 0) {
-        await this.#store([...this.#entries, ...added]);
+        await this.#store(turn, [...this.#entries, ...added]);
         this.events.record('address-book-entry-added', 'info', `${added.length} address book entr${added.length === 1 ? 'y' : 'ies'} imported by ${actor}`, { count: added.length, actor });
       }
       return { ok: true, added, skipped };
@@ -118,21 +118,21 @@ export class AddressBook {
 
   /** Replaces the name and address of entry `id`. */
   update(id: string, entry: AddressBookEntryRequest, actor: string): Promise<AddressBookResult> {
-    return this.#change(async () => {
+    return this.#change(async (turn) => {
       if (!this.get(id)) return { ok: false, error: 'not-found' };
       if (this.#holds(entry.address, id)) return { ok: false, error: 'duplicate' };
       const changed = { id, name: entry.name, address: entry.address };
-      await this.#store(this.#entries.map((e) => (e.id === id ? changed : e)));
+      await this.#store(turn, this.#entries.map((e) => (e.id === id ? changed : e)));
       this.events.record('address-book-entry-changed', 'info', `Address book entry "${changed.name}" changed by ${actor}`, { id, actor });
       return { ok: true, entry: changed };
     });
   }
 
   remove(id: string, actor: string): Promise<AddressBookResult> {
-    return this.#change(async () => {
+    return this.#change(async (turn) => {
       const gone = this.get(id);
       if (!gone) return { ok: false, error: 'not-found' };
-      await this.#store(this.#entries.filter((e) => e.id !== id));
+      await this.#store(turn, this.#entries.filter((e) => e.id !== id));
       this.events.record('address-book-entry-deleted', 'info', `Address book entry "${gone.name}" deleted by ${actor}`, { id, actor });
       return { ok: true, entry: gone };
     });
@@ -155,14 +155,14 @@ export class AddressBook {
     return id;
   }
 
-  async #store(entries: readonly AddressBookEntry[]): Promise<void> {
-    await this.nvram.save(ADDRESS_BOOK_RECORD, { entries: [...entries] });
+  /** Write, then (only when the write succeeded) show the new entries. */
+  async #store(turn: RecordTurn<AddressBookRecord>, entries: readonly AddressBookEntry[]): Promise<void> {
+    await turn.save({ entries: [...entries] });
     this.#entries = entries;
   }
 
-  #change<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#busy.then(work, work);
-    this.#busy = run.catch(() => undefined);
-    return run;
+  /** One change at a time, in the record's NVRAM turn: check, store, then show. */
+  #change<T>(work: (turn: RecordTurn<AddressBookRecord>) => Promise<T>): Promise<T> {
+    return this.nvram.exclusive(ADDRESS_BOOK_RECORD, work);
   }
 }

@@ -4,7 +4,7 @@
  * flash (remote_ui_js_gzip_kb budget). Messages are for an admin: they say what is expected.
  */
 import * as z from 'zod/mini';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../defaults.ts';
+import { HOST_NAME_LIST_MAX_LENGTH, HOST_NAMES_MAX, PASSWORD_MAX_LENGTH } from '../defaults.ts';
 
 /**
  * What no one-line field takes: C0 and C1 controls (line breaks, NEL) and DEL, which would break
@@ -33,11 +33,28 @@ export const oneLine = (max: number, min = 0) =>
 const HOST_NAME = /^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
+/** Whether `text` is an IPv4 address in dotted-quad form. */
+export const isIpv4 = (text: string): boolean => IPV4.test(text);
+/** Whether `text` looks like an IPv6 address (the characters one may hold; no brackets). */
+export const isIpv6 = (text: string): boolean => IPV6.test(text);
 export const hostName = z.string().check(
   z.refine((v) => v.includes(':') ? IPV6.test(v) : IPV4.test(v) || HOST_NAME.test(v), 'Enter a host name or an IP address.'),
 );
 /** Empty, or a host name. */
 export const optionalHostName = z.union([z.literal(''), hostName]);
+
+/** The DNS names in a list written with spaces or commas between them. */
+export function hostNamesIn(list: string): string[] {
+  return list.split(/[\s,]+/).filter((name) => name !== '');
+}
+
+/** Up to HOST_NAMES_MAX DNS names (not addresses: the device answers to every address it has), spaces or commas between them. */
+export const hostNameList = z.string().check(
+  z.maxLength(HOST_NAME_LIST_MAX_LENGTH, `At most ${HOST_NAME_LIST_MAX_LENGTH} characters.`),
+  z.refine(isOneLine, ONE_LINE_MESSAGE),
+  z.refine((v) => hostNamesIn(v).every((name) => HOST_NAME.test(name) && !IPV4.test(name)), 'Enter DNS names such as mfp-2f.contoso.com, separated by spaces or commas.'),
+  z.refine((v) => hostNamesIn(v).length <= HOST_NAMES_MAX, `At most ${HOST_NAMES_MAX} names.`),
+);
 
 export const tcpPort = z.int().check(z.minimum(1, 'Port must be 1–65535.'), z.maximum(65535, 'Port must be 1–65535.'));
 
@@ -59,8 +76,14 @@ export function isKnownTimeZone(name: string): boolean {
   }
 }
 
+/**
+ * A new password at the door: something, and at most PASSWORD_MAX_LENGTH (the hashing work a
+ * request may cause). Its length floor and every other rule are the device's password policy
+ * (web/password-policy.ts), which depends on the Login Security settings and the user name, so a
+ * browser cannot check it from a schema; the device answers with the rules a password breaks.
+ */
 export const password = z.string().check(
-  z.minLength(PASSWORD_MIN_LENGTH, `At least ${PASSWORD_MIN_LENGTH} characters.`),
+  z.minLength(1, 'Enter a password.'),
   z.maxLength(PASSWORD_MAX_LENGTH, `At most ${PASSWORD_MAX_LENGTH} characters.`),
 );
 

@@ -11,9 +11,15 @@ import {
   LOCKOUT_DURATION_MIN_DEFAULT,
   LOCKOUT_THRESHOLD_DEFAULT,
   LOCKOUT_WINDOW_MIN_DEFAULT,
+  PASSWORD_CHARACTER_CLASSES_DEFAULT,
+  PASSWORD_MIN_LENGTH,
+  PASSWORD_MIN_LENGTH_DEFAULT,
+  PASSWORD_MIN_LENGTH_SETTING_MAX,
+  PASSWORD_REFUSE_COMMON_DEFAULT,
+  PASSWORD_REFUSE_USER_NAME_DEFAULT,
   SESSION_IDLE_MIN_DEFAULT,
 } from '../defaults.ts';
-import { oneLine, optionalEmailAddress, optionalHostName, tcpPort, timeZone } from './fields.ts';
+import { hostNameList, oneLine, optionalEmailAddress, optionalHostName, tcpPort, timeZone } from './fields.ts';
 
 const tlsVersion = z.enum(['TLSv1.2', 'TLSv1.3']);
 /** What happens to OAuth tokens after the wall clock is changed: Canon's rule is "register again". */
@@ -22,6 +28,12 @@ const afterClockChange = z.enum(['register-again', 'revalidate']);
 export const deviceSettings = z.object({
   name: oneLine(64, 1),
   location: oneLine(128),
+  /**
+   * The DNS names the device is reached by (besides its addresses and localhost): the Remote UI
+   * answers to no other Host (a name rebound to the device's address by someone else's DNS).
+   * Added in a later firmware: older records read none.
+   */
+  hostNames: z._default(hostNameList, ''),
 });
 
 export const dateTimeSettings = z.object({
@@ -96,6 +108,25 @@ export const securitySettings = z.object({
    * older records read the default.
    */
   panelAddressBookEditing: z._default(z.enum(['anyone', 'logged-in', 'administrators']), 'anyone'),
+  /*
+   * The password policy (web/password-policy.ts): checked wherever a password is set (an account
+   * added, a password reset by an admin, the user's own change), never at login, so a stricter
+   * policy does not lock anyone out. Added in a later firmware: older records read the defaults.
+   */
+  /** Minimum Password Length, characters. */
+  passwordMinLength: z._default(
+    z.int().check(
+      z.minimum(PASSWORD_MIN_LENGTH, `Between ${PASSWORD_MIN_LENGTH} and ${PASSWORD_MIN_LENGTH_SETTING_MAX} characters.`),
+      z.maximum(PASSWORD_MIN_LENGTH_SETTING_MAX, `Between ${PASSWORD_MIN_LENGTH} and ${PASSWORD_MIN_LENGTH_SETTING_MAX} characters.`),
+    ),
+    PASSWORD_MIN_LENGTH_DEFAULT,
+  ),
+  /** How many of lowercase, uppercase, digits and symbols a password must use; 0: no rule. */
+  passwordCharacterClasses: z._default(z.int().check(z.minimum(0, 'Between 0 (no rule) and 4.'), z.maximum(4, 'Between 0 (no rule) and 4.')), PASSWORD_CHARACTER_CLASSES_DEFAULT),
+  /** Refuse a password that is or contains the user name (case-insensitive). */
+  passwordRefuseUserName: z._default(z.boolean(), PASSWORD_REFUSE_USER_NAME_DEFAULT),
+  /** Refuse a password from the list of the most common ones (web/common-passwords.ts). */
+  passwordRefuseCommon: z._default(z.boolean(), PASSWORD_REFUSE_COMMON_DEFAULT),
 });
 
 export type DeviceSettings = z.infer<typeof deviceSettings>;
@@ -111,7 +142,7 @@ export const SECTIONS = {
   device: {
     schema: deviceSettings,
     secrets: [],
-    factory: (): DeviceSettings => ({ name: 'MFP-Send', location: '' }),
+    factory: (): DeviceSettings => ({ name: 'MFP-Send', location: '', hostNames: '' }),
   },
   datetime: {
     schema: dateTimeSettings,
@@ -178,6 +209,10 @@ export const SECTIONS = {
       lockoutDurationMin: LOCKOUT_DURATION_MIN_DEFAULT,
       sessionIdleMin: SESSION_IDLE_MIN_DEFAULT,
       panelAddressBookEditing: 'anyone',
+      passwordMinLength: PASSWORD_MIN_LENGTH_DEFAULT,
+      passwordCharacterClasses: PASSWORD_CHARACTER_CLASSES_DEFAULT,
+      passwordRefuseUserName: PASSWORD_REFUSE_USER_NAME_DEFAULT,
+      passwordRefuseCommon: PASSWORD_REFUSE_COMMON_DEFAULT,
     }),
   },
 } as const;

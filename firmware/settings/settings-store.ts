@@ -83,16 +83,28 @@ export class SettingsStore {
     return out;
   }
 
-  /** Validate `candidate` as the whole section; on success store it in NVRAM and in RAM. */
-  async update<S extends SectionName>(section: S, candidate: unknown, actor: string): Promise<UpdateResult<S>> {
-    const parsed = SECTIONS[section].schema.safeParse(candidate);
-    if (!parsed.success) return { ok: false, problems: toFieldProblems(parsed.error) };
-    const value = parsed.data as SectionValue<S>;
-    await this.nvram.save(settingsRecord(section), await this.seal(section, value));
-    this.values.set(section, value);
-    this.events.record('settings-changed', 'info', `Settings "${section}" changed by ${actor}`, { section, actor });
-    for (const listener of this.listeners) listener(section);
-    return { ok: true, value: structuredClone(value) };
+  /**
+   * Validate `candidate` as the whole section; on success store it in NVRAM and in RAM.
+   *
+   * Concurrent updates of a section run one at a time in the record's NVRAM turn (Nvram.exclusive):
+   * seal, write, then RAM, the event and the listeners. So RAM always holds the last value written,
+   * and a failed write changes nothing in RAM. With `keepStoredSecrets`, secrets that `candidate`
+   * leaves out are taken from the section as stored when the turn comes (withStoredSecrets), not
+   * as it was when the request arrived, so an update queued behind a secret change keeps the new
+   * secret.
+   */
+  update<S extends SectionName>(section: S, candidate: unknown, actor: string, options: { keepStoredSecrets?: boolean } = {}): Promise<UpdateResult<S>> {
+    return this.nvram.exclusive(settingsRecord(section), async (turn): Promise<UpdateResult<S>> => {
+      const merged = options.keepStoredSecrets && isPlainObject(candidate) ? this.withStoredSecrets(section, candidate) : candidate;
+      const parsed = SECTIONS[section].schema.safeParse(merged);
+      if (!parsed.success) return { ok: false, problems: toFieldProblems(parsed.error) };
+      const value = parsed.data as SectionValue<S>;
+      await turn.save(await this.seal(section, value));
+      this.values.set(section, value);
+      this.events.record('settings-changed', 'info', `Settings "${section}" changed by ${actor}`, { section, actor });
+      for (const listener of this.listeners) listener(section);
+      return { ok: true, value: structuredClone(value) };
+    });
   }
 
   onChange(listener: (section: SectionName) => void): () => void {
@@ -119,6 +131,10 @@ export class SettingsStore {
     }
     return out as SectionValue<S>;
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function toFieldProblems(error: z.core.$ZodError): FieldProblem[] {

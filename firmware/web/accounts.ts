@@ -6,14 +6,22 @@
  * An account may carry the user's own e-mail address: the panel offers it as "Send to Myself" and
  * uses it for Reply-To. It is optional in the record, so records written before it existed load
  * unchanged (same record version).
+ *
+ * Changes run one at a time and are stored before they show. Each refuses early what is already
+ * refused (no hashing for nothing), hashes any new password outside the record's NVRAM turn (it is
+ * slow and does not depend on the record), then in the turn (Nvram.exclusive) checks again against
+ * the accounts as they are now, writes a new list and only then shows it. So concurrent creates of
+ * one name make one account, ACCOUNTS_MAX holds, and a failed write (the change rejects) leaves RAM
+ * as NVRAM is. Logins only read RAM.
  */
 import * as z from 'zod/mini';
 import { ACCOUNTS_MAX, FACTORY_PASSWORD_LENGTH, PASSWORD_SALT_BYTES } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Random } from '../hal/random.ts';
 import { accountName, emailAddress } from '../settings/fields.ts';
-import type { Nvram, RecordSpec } from '../nvram/nvram.ts';
+import type { Nvram, RecordSpec, RecordTurn } from '../nvram/nvram.ts';
 import { hashPassword, verifyPassword, type PasswordHash } from './password.ts';
+import { checkPassword, type PasswordPolicy, type PasswordProblem } from './password-policy.ts';
 import { ROLES, type Role } from './roles.ts';
 
 export const FACTORY_ADMIN = 'Administrator';
@@ -33,8 +41,9 @@ const accountSchema = z.object({
   address: z.optional(emailAddress),
 });
 type Account = z.infer<typeof accountSchema>;
+type AccountsRecord = { accounts: Account[] };
 
-export const ACCOUNTS_RECORD: RecordSpec<{ accounts: Account[] }> = {
+export const ACCOUNTS_RECORD: RecordSpec<AccountsRecord> = {
   name: 'accounts',
   version: 1,
   schema: z.object({ accounts: z.array(accountSchema).check(z.maxLength(ACCOUNTS_MAX)) }),
@@ -63,10 +72,15 @@ export interface AccountView {
   readonly address?: string;
 }
 
-export type AccountResult = { ok: true } | { ok: false; error: 'exists' | 'not-found' | 'last-admin' | 'too-many' | 'same-password' | 'wrong-password' };
+export type AccountResult =
+  | { ok: true }
+  | { ok: false; error: 'exists' | 'not-found' | 'last-admin' | 'too-many' | 'same-password' | 'wrong-password' }
+  /** The new password breaks the password policy: every rule it breaks. */
+  | { ok: false; error: 'weak-password'; problems: readonly PasswordProblem[] };
 
 export class AccountStore {
-  private accounts: Account[] = [];
+  /** What NVRAM holds: replaced (never edited in place) in the record's turn, after the write. */
+  private accounts: readonly Account[] = [];
   private dummyHash: PasswordHash | undefined;
 
   private constructor(
@@ -74,27 +88,32 @@ export class AccountStore {
     private readonly random: Random,
     private readonly events: DeviceEvents,
     private readonly iterations: number,
+    private readonly passwordPolicy: () => PasswordPolicy,
     readonly label: DeviceLabel,
   ) {}
 
-  static async open(nvram: Nvram, random: Random, events: DeviceEvents, iterations: number): Promise<AccountStore> {
-    let label = await nvram.load(LABEL_RECORD);
-    if (label.serialNumber === '') {
-      label = { serialNumber: randomText(random, 10, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'), factoryPassword: randomText(random, FACTORY_PASSWORD_LENGTH, LABEL_ALPHABET) };
-      await nvram.save(LABEL_RECORD, label);
-    }
-    const store = new AccountStore(nvram, random, events, iterations, label);
+  /**
+   * `passwordPolicy`: the policy in force (read at each change, so a new setting applies at
+   * once). Every password set here passes it; the label password is the factory's, not set here.
+   */
+  static async open(nvram: Nvram, random: Random, events: DeviceEvents, iterations: number, passwordPolicy: () => PasswordPolicy): Promise<AccountStore> {
+    const label = await nvram.exclusive(LABEL_RECORD, async (turn) => {
+      const stored = await turn.load();
+      if (stored.serialNumber !== '') return stored;
+      const made = { serialNumber: randomText(random, 10, 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'), factoryPassword: randomText(random, FACTORY_PASSWORD_LENGTH, LABEL_ALPHABET) };
+      await turn.save(made);
+      return made;
+    });
+    const store = new AccountStore(nvram, random, events, iterations, passwordPolicy, label);
     store.accounts = (await nvram.load(ACCOUNTS_RECORD)).accounts;
-    if (!store.accounts.some((a) => a.role === 'Administrator')) {
+    if (!store.hasAdmin()) {
       // Factory state, or the record was lost: the label password opens the device again.
-      store.accounts = store.accounts.filter((a) => a.name !== FACTORY_ADMIN);
-      store.accounts.unshift({
-        name: FACTORY_ADMIN,
-        role: 'Administrator',
-        mustChangePassword: true,
-        password: await store.hash(label.factoryPassword),
+      const password = await store.hash(label.factoryPassword);
+      await store.change(async (turn) => {
+        if (store.hasAdmin()) return;
+        const admin: Account = { name: FACTORY_ADMIN, role: 'Administrator', mustChangePassword: true, password };
+        await store.store(turn, [admin, ...store.accounts.filter((a) => a.name !== FACTORY_ADMIN)]);
       });
-      await store.persist();
     }
     return store;
   }
@@ -124,58 +143,104 @@ export class AccountStore {
 
   /** `address` '' or absent: the account has no e-mail address. */
   async create(name: string, role: Role, password: string, actor: string, address = ''): Promise<AccountResult> {
-    if (this.byName(name)) return { ok: false, error: 'exists' };
-    if (this.accounts.length >= ACCOUNTS_MAX) return { ok: false, error: 'too-many' };
-    this.accounts.push({ name, role, mustChangePassword: true, password: await this.hash(password), ...(address ? { address } : {}) });
-    await this.persist();
-    this.events.record('account-created', 'info', `Account ${name} (${role}) created by ${actor}`, { account: name, role, actor });
-    return { ok: true };
+    const early = this.createRefusal(name) ?? this.refusal(password, name);
+    if (early) return early;
+    const hashed = await this.hash(password);
+    return this.change(async (turn) => {
+      const refused = this.createRefusal(name);
+      if (refused) return refused;
+      const account: Account = { name, role, mustChangePassword: true, password: hashed, ...(address ? { address } : {}) };
+      await this.store(turn, [...this.accounts, account]);
+      this.events.record('account-created', 'info', `Account ${name} (${role}) created by ${actor}`, { account: name, role, actor });
+      return { ok: true };
+    });
   }
 
   /** Change role, e-mail address ('' removes it) and/or set a new password (which the user must change at next login). */
   async update(name: string, change: { role?: Role; password?: string; address?: string }, actor: string): Promise<AccountResult> {
-    const account = this.byName(name);
-    if (!account) return { ok: false, error: 'not-found' };
-    if (change.role && change.role !== 'Administrator' && account.role === 'Administrator' && this.adminCount() === 1) {
-      return { ok: false, error: 'last-admin' };
-    }
-    if (change.role) account.role = change.role;
-    if (change.address === '') delete account.address;
-    else if (change.address !== undefined) account.address = change.address;
-    if (change.password !== undefined) {
-      account.password = await this.hash(change.password);
-      account.mustChangePassword = true;
-    }
-    await this.persist();
-    this.events.record('account-updated', 'info', `Account ${name} changed by ${actor}`, { account: name, actor });
-    return { ok: true };
+    const early = this.updateRefusal(name, change) ?? (change.password === undefined ? undefined : this.refusal(change.password, name));
+    if (early) return early;
+    const hashed = change.password === undefined ? undefined : await this.hash(change.password);
+    return this.change(async (turn) => {
+      const refused = this.updateRefusal(name, change);
+      if (refused) return refused;
+      const account = this.byName(name)!;
+      const { address: _, ...rest } = account;
+      const address = change.address === undefined ? account.address : change.address;
+      const changed: Account = {
+        ...rest,
+        ...(change.role ? { role: change.role } : {}),
+        ...(hashed ? { password: hashed, mustChangePassword: true } : {}),
+        ...(address ? { address } : {}),
+      };
+      await this.store(turn, this.accounts.map((a) => (a === account ? changed : a)));
+      this.events.record('account-updated', 'info', `Account ${name} changed by ${actor}`, { account: name, actor });
+      return { ok: true };
+    });
   }
 
-  async remove(name: string, actor: string): Promise<AccountResult> {
-    const account = this.byName(name);
-    if (!account) return { ok: false, error: 'not-found' };
-    if (account.role === 'Administrator' && this.adminCount() === 1) return { ok: false, error: 'last-admin' };
-    this.accounts = this.accounts.filter((a) => a !== account);
-    await this.persist();
-    this.events.record('account-deleted', 'info', `Account ${name} deleted by ${actor}`, { account: name, actor });
-    return { ok: true };
+  remove(name: string, actor: string): Promise<AccountResult> {
+    return this.change(async (turn) => {
+      const account = this.byName(name);
+      if (!account) return { ok: false, error: 'not-found' };
+      if (account.role === 'Administrator' && this.adminCount() === 1) return { ok: false, error: 'last-admin' };
+      await this.store(turn, this.accounts.filter((a) => a !== account));
+      this.events.record('account-deleted', 'info', `Account ${name} deleted by ${actor}`, { account: name, actor });
+      return { ok: true };
+    });
   }
 
   /** The user changes their own password; clears the forced-change flag. */
   async changeOwnPassword(name: string, current: string, next: string): Promise<AccountResult> {
     const account = this.byName(name);
     if (!account) return { ok: false, error: 'not-found' };
-    if (!(await verifyPassword(current, account.password))) return { ok: false, error: 'wrong-password' };
+    const verified = account.password;
+    if (!(await verifyPassword(current, verified))) return { ok: false, error: 'wrong-password' };
     if (current === next) return { ok: false, error: 'same-password' };
-    account.password = await this.hash(next);
-    account.mustChangePassword = false;
-    await this.persist();
-    this.events.record('password-changed', 'info', `Account ${name} changed its password`, { account: name });
-    return { ok: true };
+    const weak = this.refusal(next, name);
+    if (weak) return weak;
+    const hashed = await this.hash(next);
+    return this.change(async (turn) => {
+      const now = this.byName(name);
+      if (!now) return { ok: false, error: 'not-found' };
+      // `current` was checked against the password as it was. Changed since (this user's other
+      // change, an administrator's reset): it is not known to be right any more, so refuse.
+      if (!sameHash(now.password, verified)) return { ok: false, error: 'wrong-password' };
+      await this.store(turn, this.accounts.map((a) => (a === now ? { ...now, password: hashed, mustChangePassword: false } : a)));
+      this.events.record('password-changed', 'info', `Account ${name} changed its password`, { account: name });
+      return { ok: true };
+    });
+  }
+
+  /** Why a new account `name` cannot be made now, if it cannot. */
+  private createRefusal(name: string): AccountResult | undefined {
+    if (this.byName(name)) return { ok: false, error: 'exists' };
+    if (this.accounts.length >= ACCOUNTS_MAX) return { ok: false, error: 'too-many' };
+    return undefined;
+  }
+
+  /** Why account `name` cannot take `change` now, if it cannot (the password policy aside). */
+  private updateRefusal(name: string, change: { role?: Role }): AccountResult | undefined {
+    const account = this.byName(name);
+    if (!account) return { ok: false, error: 'not-found' };
+    if (change.role && change.role !== 'Administrator' && account.role === 'Administrator' && this.adminCount() === 1) {
+      return { ok: false, error: 'last-admin' };
+    }
+    return undefined;
+  }
+
+  /** The policy's refusal of `password` for account `name`, if it breaks a rule. */
+  private refusal(password: string, name: string): AccountResult | undefined {
+    const problems = checkPassword(password, name, this.passwordPolicy());
+    return problems.length > 0 ? { ok: false, error: 'weak-password', problems } : undefined;
   }
 
   private byName(name: string): Account | undefined {
     return this.accounts.find((a) => a.name === name);
+  }
+
+  private hasAdmin(): boolean {
+    return this.adminCount() > 0;
   }
 
   private adminCount(): number {
@@ -186,9 +251,21 @@ export class AccountStore {
     return hashPassword(password, this.random.bytes(PASSWORD_SALT_BYTES), this.iterations);
   }
 
-  private persist(): Promise<void> {
-    return this.nvram.save(ACCOUNTS_RECORD, { accounts: this.accounts });
+  /** One change at a time, in the accounts record's NVRAM turn (Nvram.exclusive): check, store, then show. */
+  private change<T>(work: (turn: RecordTurn<AccountsRecord>) => Promise<T>): Promise<T> {
+    return this.nvram.exclusive(ACCOUNTS_RECORD, work);
   }
+
+  /** Write `accounts`, then (only when the write succeeded) make them what RAM holds. */
+  private async store(turn: RecordTurn<AccountsRecord>, accounts: readonly Account[]): Promise<void> {
+    await turn.save({ accounts: [...accounts] });
+    this.accounts = accounts;
+  }
+}
+
+/** The same stored hash (salt and derived key), whether or not the same object. */
+function sameHash(a: PasswordHash, b: PasswordHash): boolean {
+  return a.saltB64 === b.saltB64 && a.hashB64 === b.hashB64 && a.iterations === b.iterations;
 }
 
 function view(account: Account): AccountView {

@@ -40,6 +40,7 @@ import type {
   PanelOperator,
   PanelStatus,
   passwordChangeRequest,
+  PasswordPolicyView,
   scanRequest,
   SendResultView,
   SessionInfo,
@@ -99,6 +100,7 @@ export interface RemoteUiRoutes {
   'GET /api/session': { response: SessionInfo };
   'DELETE /api/session': { response: undefined };
   'POST /api/session/password': { body: z.infer<typeof passwordChangeRequest>; response: SessionInfo };
+  'GET /api/password-policy': { response: PasswordPolicyView };
 
   'GET /api/status': { response: DeviceStatus };
   'GET /api/clock': { response: ClockView };

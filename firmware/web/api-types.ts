@@ -15,6 +15,7 @@ import type { TranscriptRecord } from '../send/transcript-log.ts';
 import * as z from 'zod/mini';
 import { accountName, optionalEmailAddress, password } from '../settings/fields.ts';
 import type { SectionName } from '../settings/schemas.ts';
+import type { PasswordPolicy } from './password-policy.ts';
 import { ROLES, type Role } from './roles.ts';
 
 export const loginRequest = z.object({
@@ -52,6 +53,11 @@ export interface ApiError {
   readonly message: string;
   readonly fields?: readonly { readonly path: string; readonly message: string }[];
   readonly retryAfterS?: number;
+}
+
+/** `GET /api/password-policy`: the rules a new password must meet (Login Security), and them in one line. */
+export interface PasswordPolicyView extends PasswordPolicy {
+  readonly summary: string;
 }
 
 export interface DeviceInfo {

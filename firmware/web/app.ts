@@ -24,10 +24,12 @@ import {
   passwordChangeRequest,
   type ClockView,
   type DeviceStatus,
+  type PasswordPolicyView,
   type SessionInfo,
   type SettingsView,
 } from './api-types.ts';
 import { throttledLogin, type LoginThrottle } from './login-throttle.ts';
+import { describePasswordPolicy, passwordPolicyOf } from './password-policy.ts';
 import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles.ts';
 import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
 import { contentTypeFor } from './content-type.ts';
@@ -35,6 +37,8 @@ import { fail, limitBody, lockedResponse, readBody, readJson } from './http-help
 import { registerConfigurationRoutes } from './configuration-routes.ts';
 import { deviceNotices, type NoticeDeps } from './notices.ts';
 import { parseCertificate } from '../pki/cert-info.ts';
+import { hostNamesIn } from '../settings/fields.ts';
+import { hostAllowed, MISDIRECTED_MESSAGE } from './host-check.ts';
 import type { DeviceCertificate } from '../pki/device-certificate.ts';
 import type { CaStore } from '../pki/ca-store.ts';
 import type { EmailTransport } from '../send/email-transport.ts';
@@ -73,7 +77,8 @@ export interface WebDeps {
   readonly addressBook: AddressBook;
 }
 
-type Env = { Variables: { session: Session | undefined } };
+/** `peerAddress`: where the request came from (Device.handleHttp), when the network stack told. */
+type Env = { Bindings: { peerAddress?: string | undefined }; Variables: { session: Session | undefined } };
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -88,6 +93,13 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'no-referrer');
     c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  });
+
+  // The device answers only to its own names (host-check.ts), before anything else runs.
+  app.use('*', async (c, next) => {
+    const host = c.req.header('host') ?? new URL(c.req.url).host;
+    if (hostAllowed(host, hostNamesIn(settings.get('device').hostNames))) return next();
+    return fail(c, 421, 'misdirected', MISDIRECTED_MESSAGE(host));
   });
 
   // --- The door: every /api request passes these checks in this order. ---
@@ -138,7 +150,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   app.post('/api/session', async (c) => {
     const body = await readBody(c, loginRequest);
     if (body instanceof Response) return body;
-    const login = await throttledLogin({ throttle, accounts, clock, settings, events }, body.user, body.password);
+    const login = await throttledLogin({ throttle, accounts, clock, settings, events }, body.user, body.password, c.env?.peerAddress);
     if (login.kind === 'locked') return lockedResponse(c, login.retryAfterMs);
     if (login.kind === 'failed') return fail(c, 401, 'login-failed', 'The user name or password is incorrect.');
     const account = login.account;
@@ -169,10 +181,20 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     const body = await readBody(c, passwordChangeRequest);
     if (body instanceof Response) return body;
     const result = await accounts.changeOwnPassword(session.user, body.currentPassword, body.newPassword);
-    if (!result.ok) return accountFailure(c, result, { wrongPasswordField: 'currentPassword' });
+    if (!result.ok) return accountFailure(c, result, { wrongPasswordField: 'currentPassword', newPasswordField: 'newPassword' });
     session.mustChangePassword = false;
     sessions.closeUser(session.user, session.id);
     return c.json(sessionInfo(session, idleMs()));
+  });
+
+  // The policy a new password must meet, for the hints of the password forms (any logged-in user,
+  // the forced change included: it is that user's next password).
+  app.get('/api/password-policy', (c) => {
+    const session = requireSession(c, { allowPasswordChangePending: true });
+    if (session instanceof Response) return session;
+    const policy = passwordPolicyOf(settings.get('security'));
+    const view: PasswordPolicyView = { ...policy, summary: describePasswordPolicy(policy) };
+    return c.json(view);
   });
 
   // --- Status and clock ---
@@ -243,8 +265,9 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     const body = await readJson(c);
     if (body instanceof Response) return body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail(c, 400, 'invalid', 'Send the section as a JSON object.');
-    // Secret fields left out of the body keep their stored value (the API never returns them).
-    const result = await settings.update(section, settings.withStoredSecrets(section, body as Record<string, unknown>), session.user);
+    // Secret fields left out of the body keep their stored value (the API never returns them),
+    // as stored when this update's turn comes, not when the request arrived.
+    const result = await settings.update(section, body, session.user, { keepStoredSecrets: true });
     if (!result.ok) return fail(c, 400, 'invalid', 'Some settings are not valid.', result.problems);
     return c.json(settingsView(section));
   });
@@ -387,10 +410,14 @@ const ACCOUNT_ERRORS: Record<Exclude<AccountResult, { ok: true }>['error'], [num
   'too-many': [409, 'The device cannot hold more accounts. Delete one first.'],
   'same-password': [400, 'The new password must differ from the current one.'],
   'wrong-password': [400, 'The current password is incorrect.'],
+  'weak-password': [400, 'The password does not meet the password policy (Management > Login Security).'],
 };
 
-function accountFailure(c: Context, result: Exclude<AccountResult, { ok: true }>, opts: { wrongPasswordField?: string } = {}): Response {
+/** `newPasswordField`: where the new password was in the body (`password` unless named). */
+function accountFailure(c: Context, result: Exclude<AccountResult, { ok: true }>, opts: { wrongPasswordField?: string; newPasswordField?: string } = {}): Response {
   const [status, message] = ACCOUNT_ERRORS[result.error];
+  // Every rule the password breaks, in one sentence at its field: the form shows one message a field.
+  if (result.error === 'weak-password') return fail(c, 400, result.error, message, [{ path: opts.newPasswordField ?? 'password', message: result.problems.map((p) => p.message).join(' ') }]);
   const field = result.error === 'wrong-password' ? opts.wrongPasswordField : result.error === 'same-password' ? 'newPassword' : result.error === 'exists' ? 'name' : undefined;
   return fail(c, status as 400 | 404 | 409, result.error, message, field ? [{ path: field, message }] : undefined);
 }

@@ -8,7 +8,7 @@ import type * as z from 'zod/mini';
 import { toFieldProblems } from '../settings/settings-store.ts';
 import type { ApiError } from './api-types.ts';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 423 | 429 | 500 | 502;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 421 | 423 | 429 | 500 | 502;
 
 export function fail(c: Context, status: ErrorStatus, error: string, message: string, fields?: ApiError['fields']): Response {
   const body: ApiError = fields ? { error, message, fields } : { error, message };

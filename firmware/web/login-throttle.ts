@@ -13,8 +13,14 @@
  * names cannot flush a real name's lock. Memory is bounded by refusing attempts for new names
  * while LOGIN_FAILURE_TRACK_MAX names are live (each is a few numbers); names whose window has
  * passed are forgotten first.
+ *
+ * Each client address is counted too, the same way: a few verifications at once
+ * (LOGIN_ADDRESS_IN_FLIGHT_MAX) and a bounded number of failures per window
+ * (LOGIN_ADDRESS_FAILURE_MAX, then the address waits out the lockout duration). One host
+ * guessing with many made-up names therefore holds at most a few password hashes at a time, and
+ * an administrator logging in from elsewhere does not queue behind it.
  */
-import { LOGIN_FAILURE_TRACK_MAX } from '../defaults.ts';
+import { LOGIN_ADDRESS_FAILURE_MAX, LOGIN_ADDRESS_IN_FLIGHT_MAX, LOGIN_BUSY_RETRY_MS, LOGIN_FAILURE_TRACK_MAX } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock } from '../hal/clock.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
@@ -35,64 +41,115 @@ interface Track {
 
 export type ThrottleVerdict = { readonly locked: false } | { readonly locked: true; readonly retryAfterMs: number };
 
-export class LoginThrottle {
-  private readonly tracks = new Map<string, Track>();
+/** What one table of the throttle allows: failures per window before a lock, and verifications at once. */
+interface Limits {
+  readonly threshold: number;
+  readonly windowMs: number;
+  readonly durationMs: number;
+  /** Verifications in flight at once; undefined: they count toward `threshold` instead. */
+  readonly inFlightMax?: number;
+}
 
-  /**
-   * Reserve the verification of one attempt for `name`, or refuse it: while the name is locked,
-   * while failures in the window and attempts in flight already reach the threshold, and while
-   * the table is full of live names. A reservation must be ended with `end`.
-   */
-  begin(name: string, nowMonoMs: number, policy: LockoutPolicy): ThrottleVerdict {
-    const k = key(name);
-    let track = this.tracks.get(k);
+/**
+ * Failures, verifications in flight and a lock for each key (a user name, a client address),
+ * bounded to LOGIN_FAILURE_TRACK_MAX live keys: a key with anything live is never forgotten before
+ * its window ends; when the table is full of live keys, attempts for new keys are refused.
+ */
+class Tracks {
+  readonly #tracks = new Map<string, Track>();
+
+  get size(): number {
+    return this.#tracks.size;
+  }
+
+  reserve(k: string, nowMonoMs: number, limits: Limits): ThrottleVerdict {
+    let track = this.#tracks.get(k);
     if (track && track.lockedUntilMonoMs > nowMonoMs) return { locked: true, retryAfterMs: track.lockedUntilMonoMs - nowMonoMs };
     if (!track) {
-      if (this.tracks.size >= LOGIN_FAILURE_TRACK_MAX) this.#forgetEnded(nowMonoMs, policy);
-      if (this.tracks.size >= LOGIN_FAILURE_TRACK_MAX) return { locked: true, retryAfterMs: policy.windowMs };
+      if (this.#tracks.size >= LOGIN_FAILURE_TRACK_MAX) this.#forgetEnded(nowMonoMs, limits.windowMs);
+      if (this.#tracks.size >= LOGIN_FAILURE_TRACK_MAX) return { locked: true, retryAfterMs: limits.windowMs };
       track = { failuresMonoMs: [], inFlight: 0, lockedUntilMonoMs: 0 };
-      this.tracks.set(k, track);
+      this.#tracks.set(k, track);
     }
-    track.failuresMonoMs = track.failuresMonoMs.filter((t) => nowMonoMs - t < policy.windowMs);
-    if (track.failuresMonoMs.length + track.inFlight >= policy.threshold) {
+    track.failuresMonoMs = track.failuresMonoMs.filter((t) => nowMonoMs - t < limits.windowMs);
+    if (limits.inFlightMax !== undefined && track.inFlight >= limits.inFlightMax) return { locked: true, retryAfterMs: LOGIN_BUSY_RETRY_MS };
+    const counted = track.failuresMonoMs.length + (limits.inFlightMax === undefined ? track.inFlight : 0);
+    if (counted >= limits.threshold) {
       // Refused before any hash: it waits for the attempts in flight, or for the window to pass.
       const oldest = track.failuresMonoMs[0];
-      return { locked: true, retryAfterMs: oldest === undefined ? policy.durationMs : Math.max(1000, oldest + policy.windowMs - nowMonoMs) };
+      return { locked: true, retryAfterMs: oldest === undefined ? limits.durationMs : Math.max(LOGIN_BUSY_RETRY_MS, oldest + limits.windowMs - nowMonoMs) };
     }
     track.inFlight++;
     return { locked: false };
   }
 
-  /** The verification reserved by `begin` is over. Returns true when this failure locked the name. */
-  end(name: string, nowMonoMs: number, policy: LockoutPolicy, succeeded: boolean): boolean {
-    const track = this.tracks.get(key(name));
+  /** Undo a reservation that another table refused. */
+  release(k: string): void {
+    const track = this.#tracks.get(k);
+    if (track) track.inFlight = Math.max(0, track.inFlight - 1);
+  }
+
+  /** A reserved verification is over; true when this failure locked the key. */
+  end(k: string, nowMonoMs: number, limits: Limits, succeeded: boolean): boolean {
+    const track = this.#tracks.get(k);
     if (!track) return false;
     track.inFlight = Math.max(0, track.inFlight - 1);
     if (succeeded) {
       track.failuresMonoMs = [];
-      if (track.inFlight === 0) this.tracks.delete(key(name));
+      if (track.inFlight === 0) this.#tracks.delete(k);
       return false;
     }
-    track.failuresMonoMs = track.failuresMonoMs.filter((t) => nowMonoMs - t < policy.windowMs);
+    track.failuresMonoMs = track.failuresMonoMs.filter((t) => nowMonoMs - t < limits.windowMs);
     track.failuresMonoMs.push(nowMonoMs);
-    if (track.failuresMonoMs.length < policy.threshold) return false;
-    track.lockedUntilMonoMs = nowMonoMs + policy.durationMs;
+    if (track.failuresMonoMs.length < limits.threshold) return false;
+    track.lockedUntilMonoMs = nowMonoMs + limits.durationMs;
     track.failuresMonoMs = [];
     return true;
   }
 
-  /** Names tracked now (for tests and the bounded-memory check). */
-  get size(): number {
-    return this.tracks.size;
-  }
-
-  /** Forget names with nothing live: not locked, nothing in flight, no failure in the window. */
-  #forgetEnded(nowMonoMs: number, policy: LockoutPolicy): void {
-    for (const [k, t] of this.tracks) {
-      const live = t.lockedUntilMonoMs > nowMonoMs || t.inFlight > 0 || t.failuresMonoMs.some((f) => nowMonoMs - f < policy.windowMs);
-      if (!live) this.tracks.delete(k);
+  /** Forget keys with nothing live: not locked, nothing in flight, no failure in the window. */
+  #forgetEnded(nowMonoMs: number, windowMs: number): void {
+    for (const [k, t] of this.#tracks) {
+      const live = t.lockedUntilMonoMs > nowMonoMs || t.inFlight > 0 || t.failuresMonoMs.some((f) => nowMonoMs - f < windowMs);
+      if (!live) this.#tracks.delete(k);
     }
   }
+}
+
+export class LoginThrottle {
+  readonly #names = new Tracks();
+  readonly #addresses = new Tracks();
+
+  /**
+   * Reserve the verification of one attempt for `name` from `address` (undefined: the panel,
+   * which has no network peer), or refuse it: while the name is locked, while failures in the
+   * window and attempts in flight already reach the threshold, while the address has
+   * LOGIN_ADDRESS_IN_FLIGHT_MAX verifications under way or LOGIN_ADDRESS_FAILURE_MAX failures in
+   * the window, and while a table is full of live keys. A reservation must be ended with `end`.
+   */
+  begin(name: string, nowMonoMs: number, policy: LockoutPolicy, address?: string): ThrottleVerdict {
+    const byName = this.#names.reserve(key(name), nowMonoMs, policy);
+    if (byName.locked || address === undefined) return byName;
+    const byAddress = this.#addresses.reserve(address, nowMonoMs, addressLimits(policy));
+    if (byAddress.locked) this.#names.release(key(name));
+    return byAddress;
+  }
+
+  /** The verification reserved by `begin` is over. Returns true when this failure locked the name. */
+  end(name: string, nowMonoMs: number, policy: LockoutPolicy, succeeded: boolean, address?: string): boolean {
+    if (address !== undefined) this.#addresses.end(address, nowMonoMs, addressLimits(policy), succeeded);
+    return this.#names.end(key(name), nowMonoMs, policy, succeeded);
+  }
+
+  /** Names tracked now (for tests and the bounded-memory check). */
+  get size(): number {
+    return this.#names.size;
+  }
+}
+
+/** One client address: many names may be tried from it, but only a few at once and a bounded number per window. */
+function addressLimits(policy: LockoutPolicy): Limits {
+  return { threshold: LOGIN_ADDRESS_FAILURE_MAX, windowMs: policy.windowMs, durationMs: policy.durationMs, inFlightMax: LOGIN_ADDRESS_IN_FLIGHT_MAX };
 }
 
 /** Login names compare case-sensitively, as accounts do; the key only bounds its length. */
@@ -111,10 +168,11 @@ export async function throttledLogin(
   d: { readonly throttle: LoginThrottle; readonly accounts: AccountStore; readonly clock: Clock; readonly settings: SettingsStore; readonly events: DeviceEvents },
   user: string,
   password: string,
+  address?: string,
 ): Promise<ThrottledLogin> {
   const security = d.settings.get('security');
   const policy = { threshold: security.lockoutThreshold, windowMs: security.lockoutWindowMin * 60_000, durationMs: security.lockoutDurationMin * 60_000 };
-  const verdict = d.throttle.begin(user, d.clock.monoNowMs(), policy);
+  const verdict = d.throttle.begin(user, d.clock.monoNowMs(), policy, address);
   if (verdict.locked) return { kind: 'locked', retryAfterMs: verdict.retryAfterMs };
   let account: AccountView | undefined;
   let lockedNow = false;
@@ -122,7 +180,7 @@ export async function throttledLogin(
     account = await d.accounts.authenticate(user, password);
   } finally {
     // A verification that threw counts as a failure: the reservation is never left open.
-    lockedNow = d.throttle.end(user, d.clock.monoNowMs(), policy, account !== undefined);
+    lockedNow = d.throttle.end(user, d.clock.monoNowMs(), policy, account !== undefined, address);
   }
   if (account) return { kind: 'ok', account };
   if (!lockedNow) return { kind: 'failed' };

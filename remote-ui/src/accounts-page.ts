@@ -18,7 +18,6 @@ import { sharedStyles } from './shared-styles.ts';
 type Mode = { kind: 'list' } | { kind: 'add' } | { kind: 'edit'; name: string } | { kind: 'delete'; name: string };
 
 const ROLE_OPTIONS = ROLES.map((r) => [r, r] as const);
-const PASSWORD_HINT = `${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters. The user must change it at the next login.`;
 const ADDRESS_HINT = 'Optional. The user’s own address: “Send to Myself” at the control panel, and Reply-To of their scans.';
 
 export class AccountsPage extends LitElement {
@@ -34,6 +33,8 @@ export class AccountsPage extends LitElement {
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
   private readonly accounts = new ApiTask(this, (_, call) => api('GET /api/accounts', call));
+  /** The device's password policy for the hints; the generic length bounds until it arrives. */
+  private readonly policy = new ApiTask(this, (_, call) => api('GET /api/password-policy', call));
   /** One change at a time; on success it shows `done`, returns to the list and re-reads it. */
   private readonly send = action(this, async (request: Promise<HttpResult<unknown>>, done: string, touchesSelf = false) => {
     const result = await request;
@@ -141,6 +142,7 @@ export class AccountsPage extends LitElement {
 
   private renderMode() {
     const e = this.errors;
+    const passwordHint = `${this.policy.last?.summary ?? `${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters.`} The user must change it at the next login.`;
     const mode = this.mode;
     const cancel = html`<button type="button" @click=${() => this.open({ kind: 'list' })}>Cancel</button>`;
     if (mode.kind === 'add') {
@@ -150,7 +152,7 @@ export class AccountsPage extends LitElement {
             ${row('name', 'User Name', input('name', '', e['name']), e['name'], 'Letters, digits and . _ - @ (1–32).')}
             ${row('role', 'Role', select('role', 'GeneralUser', ROLE_OPTIONS, e['role']), e['role'])}
             ${row('address', 'E-mail Address', input('address', '', e['address'], { type: 'email', autocomplete: 'off', placeholder: 'name@example.com' }), e['address'], ADDRESS_HINT)}
-            ${row('password', 'Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], PASSWORD_HINT)}
+            ${row('password', 'Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], passwordHint)}
             ${row('confirm', 'Confirm Password', input('confirm', '', e['confirm'], { type: 'password', autocomplete: 'new-password' }), e['confirm'])}
           </div>
           <div class="actions">${cancel}<button class="primary" type="submit" ?disabled=${pending(this.send)}>Add</button></div>
@@ -168,7 +170,7 @@ export class AccountsPage extends LitElement {
         </form>
         <form @submit=${(ev: SubmitEvent) => this.onResetPassword(ev, mode.name)} novalidate data-test="reset-password-form">
           <div class="panel">
-            ${row('password', 'New Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], PASSWORD_HINT)}
+            ${row('password', 'New Password', input('password', '', e['password'], { type: 'password', autocomplete: 'new-password' }), e['password'], passwordHint)}
             ${row('confirm', 'Confirm New Password', input('confirm', '', e['confirm'], { type: 'password', autocomplete: 'new-password' }), e['confirm'])}
           </div>
           <div class="actions">${cancel}<button class="primary" type="submit" ?disabled=${pending(this.send)}>Reset Password</button></div>

@@ -1,7 +1,9 @@
 /**
  * Change Password: forced after the first login with a label or reset password
  * (`mustChangePassword`), or chosen from the header. Validated with the server's `password`
- * schema; the server's answer (wrong current password, same password) lands at its field.
+ * schema; the server's answer (wrong current password, same password, the password policy's
+ * rules) lands at its field. The hint is the device's password policy (`GET /api/password-policy`),
+ * the generic length bounds until it arrives.
  */
 import { LitElement, html } from 'lit';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../firmware/defaults.ts';
@@ -9,7 +11,7 @@ import { passwordChangeRequest } from '../../firmware/web/api-types.ts';
 import type * as z from 'zod/mini';
 import { api } from './api.ts';
 import { errorsFrom, formMessage, input, row, validate, type FieldErrors } from './form-fields.ts';
-import { action, pending } from './kit/api-task.ts';
+import { action, ApiTask, pending } from './kit/api-task.ts';
 import { sharedStyles } from './shared-styles.ts';
 
 export class PasswordPage extends LitElement {
@@ -22,6 +24,7 @@ export class PasswordPage extends LitElement {
   declare forced: boolean;
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
+  private readonly policy = new ApiTask(this, (_, call) => api('GET /api/password-policy', call));
   private readonly change = action(this, async (body: z.infer<typeof passwordChangeRequest>, formElement: HTMLFormElement) => {
     const result = await api('POST /api/session/password', { body });
     if (!result.ok) {
@@ -56,7 +59,7 @@ export class PasswordPage extends LitElement {
 
   override render() {
     const e = this.errors;
-    const hint = `${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters.`;
+    const hint = this.policy.last?.summary ?? `${PASSWORD_MIN_LENGTH}–${PASSWORD_MAX_LENGTH} characters.`;
     return html`<h1>Change Password</h1>
       ${this.forced
         ? html`<p class="warning" role="status" data-test="must-change-note">

@@ -3,6 +3,7 @@
  * them) and a note for sections whose behaviour arrives in later firmware. Values and validation
  * come from the section's schema in firmware/settings/schemas.ts; nothing is restated here.
  */
+import { PASSWORD_MIN_LENGTH, PASSWORD_MIN_LENGTH_SETTING_MAX } from '../../firmware/defaults.ts';
 import type { SectionName } from '../../firmware/settings/schemas.ts';
 
 type Options = readonly (readonly [value: string, text: string])[];
@@ -72,6 +73,13 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
     fields: [
       { key: 'name', label: 'Device Name', kind: 'text', hint: 'Shown on the control panel, in the Remote UI and as the sender name of e-mail.' },
       { key: 'location', label: 'Location', kind: 'text', hint: 'Where the device stands, e.g. "2nd floor, copy room".' },
+      {
+        key: 'hostNames',
+        label: 'Host Names',
+        kind: 'text',
+        wide: true,
+        hint: 'DNS names people use to reach this Remote UI, e.g. mfp-2f.contoso.com, separated by spaces. The device always answers to its IP addresses; a request for any other name is refused.',
+      },
     ],
   },
   datetime: {
@@ -212,7 +220,7 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
   },
   security: {
     title: 'Login Security',
-    note: 'Failed logins lock the user name for a while; an idle Remote UI session ends by itself.',
+    note: 'Failed logins lock the user name for a while; an idle Remote UI session ends by itself. The password policy applies to passwords set from now on.',
     fields: [
       { key: 'lockoutThreshold', label: 'Lockout Threshold', kind: 'number', min: 1, max: 10, unit: 'failed logins (1–10)' },
       { key: 'lockoutWindowMin', label: 'Failure Counting Period', kind: 'number', min: 1, max: 60, unit: 'min (1–60)' },
@@ -228,6 +236,34 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
           ['administrators', 'Administrators only (Administrator, DeviceAdmin)'],
         ],
         hint: 'Who may add, change and delete entries at the control panel. Everyone can still send to the entries.',
+      },
+      {
+        key: 'passwordMinLength',
+        label: 'Minimum Password Length',
+        kind: 'number',
+        min: PASSWORD_MIN_LENGTH,
+        max: PASSWORD_MIN_LENGTH_SETTING_MAX,
+        unit: `characters (${PASSWORD_MIN_LENGTH}–${PASSWORD_MIN_LENGTH_SETTING_MAX})`,
+      },
+      {
+        key: 'passwordCharacterClasses',
+        label: 'Required Character Types',
+        kind: 'number',
+        min: 0,
+        max: 4,
+        unit: 'of lowercase, uppercase, digits, symbols (0–4)',
+        hint: '0: none. NIST SP 800-63B advises length and refusing common passwords instead.',
+      },
+      { key: 'passwordRefuseUserName', label: 'Refuse Passwords Containing the User Name', kind: 'check' },
+      {
+        key: 'passwordRefuseCommon',
+        label: 'Refuse Common Passwords',
+        kind: 'check',
+        hint: 'Such as password, 12345678, admin. Only spaces or one repeated character are always refused.',
+        advice: (v) =>
+          v['passwordRefuseCommon'] === false
+            ? { level: 'warning', text: 'Passwords attackers try first (password, 12345678, admin) will be accepted.' }
+            : undefined,
       },
     ],
   },

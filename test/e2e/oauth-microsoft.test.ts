@@ -110,10 +110,10 @@ describe('OAuth 2.0 (Microsoft) page', () => {
   it('shows a NetworkAdmin OAuth 2.0 (Microsoft) but OAuth 2.0 (Google) greyed, saying it is for Administrator only', async () => {
     const admin = new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl);
     expect((await admin.login('Administrator', ADMIN_PW)).status).toBe(200);
-    expect((await admin.call('POST', '/api/accounts', { name: 'nina', role: 'NetworkAdmin', password: 'Nina-initial-1' })).status).toBe(201);
-    await new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl).loginAndChange('nina', 'Nina-initial-1', 'Nina-own-2026');
+    expect((await admin.call('POST', '/api/accounts', { name: 'nina', role: 'NetworkAdmin', password: 'Netadmin-initial-1' })).status).toBe(201);
+    await new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl).loginAndChange('nina', 'Netadmin-initial-1', 'Netadmin-own-2026');
     const { page, context, pageErrors } = await newPage(browser);
-    await logIn(page, sim, 'Nina-own-2026', 'nina');
+    await logIn(page, sim, 'Netadmin-own-2026', 'nina');
     const nav = page.getByRole('navigation', { name: 'Remote UI' });
     expect(await nav.getByRole('link', { name: 'OAuth 2.0 (Microsoft)' }).count()).toBe(1);
     expect(await nav.getByRole('link', { name: 'OAuth 2.0 (Google)' }).count()).toBe(0);

@@ -25,9 +25,9 @@ let admin: ApiClient;
 const ADMIN_PW = 'Admin-e2e-book-1';
 const ACCOUNT = 'scanner@gmail.com';
 const APP_PASSWORD = 'abcd efgh ijkl mnop';
-const OPERATOR = { name: 'zoe', password: 'Zoe-initial-1', address: 'zoe.quinn@example.com' };
+const OPERATOR = { name: 'zoe', password: 'Quinn-initial-1', address: 'zoe.quinn@example.com' };
 /** Zoe's own password, chosen at her first Remote UI login. */
-const OPERATOR_OWN_PW = 'Zoe-own-pw-2';
+const OPERATOR_OWN_PW = 'Quinn-own-pw-2';
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'e2e-address-book-')), virtualTime: false, logLevel: 'silent' });

@@ -82,6 +82,21 @@ describe('a new administrator in the Remote UI', () => {
     await expect.poll(() => page.locator('[data-test=account-row][data-name=frontdesk] [data-test=account-role]').textContent()).toBe('GeneralUser');
     await shot(page, 'remote-ui', '06-accounts');
 
+    // Login Security: the password policy beside the lockout.
+    await page.getByRole('link', { name: 'Login Security' }).click();
+    await expect.poll(() => page.getByLabel('Minimum Password Length').isVisible()).toBe(true);
+    await shot(page, 'remote-ui', '06b-login-security');
+    // Device: the names the Remote UI answers to besides its addresses; an address is refused there.
+    await page.getByRole('link', { name: 'Device', exact: true }).click();
+    await page.getByLabel('Host Names').fill('mfp-2f.contoso.com 10.0.0.7');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('[data-test=error-hostNames]').textContent()).toContain('DNS names');
+    await shot(page, 'remote-ui', '06c-device-host-names-refused');
+    await page.getByLabel('Host Names').fill('mfp-2f.contoso.com scan-2f');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => sim.printer.device!.settings.get('device').hostNames).toBe('mfp-2f.contoso.com scan-2f');
+    await shot(page, 'remote-ui', '06d-device-host-names');
+
     await page.getByRole('button', { name: 'Log Out' }).click();
     await page.waitForURL(/\/login$/);
 

@@ -349,7 +349,7 @@ describe('power cuts in the middle of a write', () => {
     // The old boot's firmware, still in this process, tries to write and to send.
     expect((await old.settings.update('device', { ...old.settings.get('device'), name: 'Written-after-the-cut' }, 'test').catch(() => ({ ok: false }))).ok).toBe(false);
     await old.jobs!.submit({ ...old.jobs!.get(id)!, id: 'job-after-cut' }).catch(() => undefined);
-    await old.handleHttp(new Request('http://device/api/info')).catch(() => undefined);
+    await old.handleHttp(new Request('http://127.0.0.1/api/info')).catch(() => undefined);
     expect(await filesUnder(stateDir)).toEqual(files);
     await printer.powerOn();
     expect(printer.device!.settings.get('device').name).not.toBe('Written-after-the-cut');

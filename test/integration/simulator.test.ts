@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -103,6 +104,87 @@ describe('the simulated printer over HTTP', () => {
       expect(((await answer.json()) as { error: string }).error).toBe('cross-origin');
     }
     expect(sim.printer.powered).toBe(true);
+  });
+
+  it('answers only to its own names (DNS rebinding): Host attacker.example with a matching Origin gets 421 from the device and the simulator; addresses, localhost and a configured name are answered', async () => {
+    const { sim, client } = await boot();
+    const label = sim.printer.device!.label;
+    /** A request as a browser on a rebound name sends it: Host and Origin both the attacker's name. */
+    const raw = (base: string, method: string, path: string, host: string, body?: unknown) =>
+      new Promise<{ status: number; text: string }>((ok, fail) => {
+        const url = new URL(path, base);
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path: url.pathname, method, headers: { host, origin: `http://${host}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (text += d));
+            res.on('end', () => ok({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on('error', fail);
+        req.end(payload);
+      });
+    const device = sim.printer.remoteUiUrl;
+    const port = new URL(device).port;
+    const simPort = new URL(sim.controlUrl).port;
+    const rebound = [
+      await raw(device, 'POST', '/api/session', `attacker.example:${port}`, { user: 'Administrator', password: label.factoryPassword }),
+      await raw(device, 'GET', '/', `attacker.example:${port}`),
+      await raw(sim.controlUrl, 'GET', '/sim/api/state', `attacker.example:${simPort}`),
+      await raw(sim.controlUrl, 'POST', '/panel/api/scan', `attacker.example:${simPort}`, { to: ['boss@example.com'] }),
+      await raw(sim.controlUrl, 'POST', '/sim/api/power', `attacker.example:${simPort}`, { action: 'off' }),
+    ];
+    for (const answer of rebound) {
+      expect(answer.status).toBe(421);
+      expect(answer.text).not.toContain(label.factoryPassword);
+      expect(JSON.parse(answer.text)).toMatchObject({ error: 'misdirected' });
+    }
+    expect(sim.printer.powered).toBe(true);
+    expect(sim.printer.device!.events.since().filter((e) => e.code === 'login-succeeded')).toEqual([]);
+
+    // The names it is reached by: its address, localhost, [::1]-style literals, and the names an administrator gives it.
+    expect((await raw(device, 'GET', '/api/info', `127.0.0.1:${port}`)).status).toBe(200);
+    expect((await raw(device, 'GET', '/api/info', `localhost:${port}`)).status).toBe(200);
+    expect((await raw(device, 'GET', '/api/info', `[::1]:${port}`)).status).toBe(200);
+    expect((await raw(sim.controlUrl, 'GET', '/sim/api/state', `localhost:${simPort}`)).status).toBe(200);
+    expect((await raw(device, 'GET', '/api/info', `MFP-2F.contoso.com.:${port}`)).status).toBe(421);
+    const admin = client();
+    await admin.loginAndChange('Administrator', label.factoryPassword, 'integration-pw');
+    const view = (await admin.call('GET', '/api/settings/device')).json as { values: Record<string, unknown> };
+    const bad = await admin.call('PUT', '/api/settings/device', { ...view.values, hostNames: 'mfp-2f.contoso.com 10.0.0.7' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.fields).toEqual([expect.objectContaining({ path: 'hostNames', message: expect.stringMatching(/DNS names/) })]);
+    expect((await admin.call('PUT', '/api/settings/device', { ...view.values, hostNames: 'mfp-2f.contoso.com, scan-2f' })).status).toBe(200);
+    expect((await raw(device, 'GET', '/api/info', `MFP-2F.contoso.com.:${port}`)).status).toBe(200);
+    expect((await raw(device, 'GET', '/api/info', `scan-2f`)).status).toBe(200);
+    expect((await raw(device, 'GET', '/api/info', `mfp-2f.contoso.com.attacker.example:${port}`)).status).toBe(421);
+  });
+
+  it('counts logins per client address over real sockets: a flood of made-up names from 127.0.0.2 is mostly refused at once, the administrator at 127.0.0.1 logs in', async () => {
+    const { sim } = await boot();
+    const url = new URL('/api/session', sim.printer.remoteUiUrl);
+    const login = (localAddress: string, user: string, password: string) =>
+      new Promise<number>((ok, fail) => {
+        const body = JSON.stringify({ user, password });
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => ok(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', fail);
+        req.end(body);
+      });
+    const flood = Array.from({ length: 10 }, (_, i) => login('127.0.0.2', `made-up-${i}`, 'guess'));
+    const admin = login('127.0.0.1', 'Administrator', sim.printer.device!.label.factoryPassword);
+    const statuses = await Promise.all(flood);
+    // Each made-up name is new, so only the per-address limit can refuse them.
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(6);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    expect(await admin).toBe(200);
   });
 
   it('power cycles: sessions are lost, NVRAM and the RTC setting survive, the Remote UI comes back on the same port', async () => {

@@ -89,8 +89,8 @@ describe('the account e-mail address', () => {
     ]);
     // …and zoe's password still works: the panel sends her to the Remote UI to change it first.
     expect((await panel(second.device, 'POST', '/login', { user: 'zoe', password: 'initial-pw-1' })).json).toMatchObject({ error: 'password-change-required' });
-    await new ApiClient(second.device.handleHttp).loginAndChange('zoe', 'initial-pw-1', 'zoe-own-pw-1');
-    expect((await panel(second.device, 'POST', '/login', { user: 'zoe', password: 'zoe-own-pw-1' })).json).toEqual({ operator: { name: 'zoe' } });
+    await new ApiClient(second.device.handleHttp).loginAndChange('zoe', 'initial-pw-1', 'her-own-pw-1');
+    expect((await panel(second.device, 'POST', '/login', { user: 'zoe', password: 'her-own-pw-1' })).json).toEqual({ operator: { name: 'zoe' } });
     second.device.shutdown();
   });
 
@@ -98,9 +98,9 @@ describe('the account e-mail address', () => {
     const { device, admin } = await boot();
     await admin.loginAndChange('Administrator', device.label.factoryPassword, ADMIN_PW);
     await admin.call('POST', '/api/accounts', { name: 'zoe', role: 'GeneralUser', password: 'initial-pw-1', address: 'zoe@example.com' });
-    await new ApiClient(device.handleHttp).loginAndChange('zoe', 'initial-pw-1', 'zoe-own-pw-1');
+    await new ApiClient(device.handleHttp).loginAndChange('zoe', 'initial-pw-1', 'her-own-pw-1');
 
-    expect((await panel(device, 'POST', '/login', { user: 'zoe', password: 'zoe-own-pw-1' })).json).toEqual({ operator: { name: 'zoe', address: 'zoe@example.com' } });
+    expect((await panel(device, 'POST', '/login', { user: 'zoe', password: 'her-own-pw-1' })).json).toEqual({ operator: { name: 'zoe', address: 'zoe@example.com' } });
     expect((await panel(device, 'GET', '/status')).json.operator).toEqual({ name: 'zoe', address: 'zoe@example.com' });
     await admin.call('PUT', '/api/accounts/zoe', { address: 'zoe.quinn@example.com' });
     expect((await panel(device, 'GET', '/status')).json.operator).toEqual({ name: 'zoe', address: 'zoe.quinn@example.com' });

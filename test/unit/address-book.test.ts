@@ -188,7 +188,7 @@ describe('the address book in the Remote UI API', () => {
     const userWith = async (name: string, role: string) => {
       expect((await admin.call('POST', '/api/accounts', { name, role, password: 'initial-pw-1' })).status).toBe(201);
       const c = new ApiClient(device.handleHttp);
-      await c.loginAndChange(name, 'initial-pw-1', `${name}-own-pw`);
+      await c.loginAndChange(name, 'initial-pw-1', 'own-pw-after-1');
       return c;
     };
     return { device, admin, userWith };
@@ -295,7 +295,7 @@ describe('who may edit the address book at the panel (Security settings)', () =>
     const admin = new ApiClient(device.handleHttp);
     await admin.loginAndChange('Administrator', device.label.factoryPassword, ADMIN_PW);
     expect((await admin.call('POST', '/api/accounts', { name: 'gus', role: 'GeneralUser', password: 'initial-pw-1' })).status).toBe(201);
-    await new ApiClient(device.handleHttp).loginAndChange('gus', 'initial-pw-1', 'gus-own-pw-1');
+    await new ApiClient(device.handleHttp).loginAndChange('gus', 'initial-pw-1', 'his-own-pw-1');
     const setPolicy = async (panelAddressBookEditing: string) => {
       const security = (await admin.call('GET', '/api/settings/security')).json.values;
       expect((await admin.call('PUT', '/api/settings/security', { ...security, panelAddressBookEditing })).status).toBe(200);
@@ -308,7 +308,7 @@ describe('who may edit the address book at the panel (Security settings)', () =>
     expect((await panel(device, 'GET', '/status')).json.addressBookEditable).toBe(false);
     expect(await add(device, 'Guest Entry', 'guest@example.com')).toMatchObject({ status: 403, json: { error: 'address-book-locked', message: 'Log in to change the address book.' } });
     expect((await panel(device, 'GET', '/address-book')).status).toBe(200); // picking stays open
-    expect((await panel(device, 'POST', '/login', { user: 'gus', password: 'gus-own-pw-1' })).status).toBe(200);
+    expect((await panel(device, 'POST', '/login', { user: 'gus', password: 'his-own-pw-1' })).status).toBe(200);
     expect((await add(device, 'Gus Entry', 'gus-entry@example.com')).status).toBe(201);
 
     await setPolicy('administrators');

@@ -118,7 +118,7 @@ describe('a device with a corrupt settings record', () => {
     first.shutdown();
     storage.records.set(settingsRecord('device').name, new TextEncoder().encode('{"record":"settings/device","version":1,"data":{"name":'));
     const second = await bootDevice(memoryHal({ storage }).hal);
-    expect(second.settings.get('device')).toEqual({ name: 'MFP-Send', location: '' });
+    expect(second.settings.get('device')).toEqual({ name: 'MFP-Send', location: '', hostNames: '' });
     expect(second.settings.get('datetime').timeZone).toBe('Europe/Berlin');
     expect(second.events.since().map((e) => e.code)).toContain('nvram-record-reset');
   });
@@ -131,7 +131,7 @@ describe('a device with a corrupt settings record', () => {
     const second = await bootDevice(memoryHal({ storage }).hal);
     expect(second.label).toEqual(label);
     const res = await second.handleHttp(
-      new Request('http://dev/api/session', {
+      new Request('http://127.0.0.1/api/session', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ user: 'Administrator', password: label.factoryPassword }),

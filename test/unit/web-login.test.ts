@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bootDevice } from '../../firmware/device.ts';
-import { LOCKOUT_DURATION_MIN_DEFAULT, LOCKOUT_THRESHOLD_DEFAULT, LOGIN_FAILURE_TRACK_MAX, SESSION_IDLE_MIN_DEFAULT, SESSIONS_PER_USER_MAX } from '../../firmware/defaults.ts';
+import { LOCKOUT_DURATION_MIN_DEFAULT, LOCKOUT_THRESHOLD_DEFAULT, LOGIN_ADDRESS_FAILURE_MAX, LOGIN_ADDRESS_IN_FLIGHT_MAX, LOGIN_FAILURE_TRACK_MAX, SESSION_IDLE_MIN_DEFAULT, SESSIONS_PER_USER_MAX } from '../../firmware/defaults.ts';
 import { LoginThrottle } from '../../firmware/web/login-throttle.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { memoryHal } from '../support/memory-hal.ts';
@@ -118,6 +118,28 @@ describe('lockout', () => {
     expect((await client().login('Administrator', factoryPassword)).status).toBe(429);
   });
 
+  it(`one address guessing with many names gets ${LOGIN_ADDRESS_IN_FLIGHT_MAX} verifications at once, and an administrator at another address logs in meanwhile`, async () => {
+    const { dev, factoryPassword } = await device();
+    const from = (address: string) => new ApiClient((request) => dev.handleHttp(request, { address }));
+    // The attack: 50 logins at once with made-up names, from one host.
+    const flood = Array.from({ length: 50 }, (_, i) => from('192.0.2.66').login(`user-${i}-${Math.random().toString(36).slice(2)}`, 'guess'));
+    const admin = from('198.51.100.7').login('Administrator', factoryPassword);
+    const statuses = (await Promise.all(flood)).map((a) => a.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LOGIN_ADDRESS_IN_FLIGHT_MAX);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(50 - LOGIN_ADDRESS_IN_FLIGHT_MAX);
+    expect((await admin).status).toBe(200);
+  });
+
+  it(`an address with ${LOGIN_ADDRESS_FAILURE_MAX} failures in the window is refused for every name; other addresses are not`, async () => {
+    const { dev, factoryPassword } = await device({ passwordHashIterations: 1000 });
+    const from = (address: string) => new ApiClient((request) => dev.handleHttp(request, { address }));
+    for (let i = 0; i < LOGIN_ADDRESS_FAILURE_MAX; i++) expect((await from('192.0.2.66').login(`nobody-${i}`, 'x')).status).toBe(401);
+    const refused = await from('192.0.2.66').login('Administrator', factoryPassword);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await from('198.51.100.7').login('Administrator', factoryPassword)).status).toBe(200);
+  });
+
   it('bounds its memory by refusing new names while the table is full of live ones, never by forgetting a live one', () => {
     const throttle = new LoginThrottle();
     const policy = { threshold: 5, windowMs: 180_000, durationMs: 300_000 };
@@ -154,12 +176,12 @@ describe('sessions', () => {
     const admin = client();
     await admin.loginAndChange('Administrator', factoryPassword, NEW_PASSWORD);
     expect((await admin.call('POST', '/api/accounts', { name: 'zoe', role: 'GeneralUser', password: 'initial-pw-1' })).status).toBeLessThan(300);
-    await client().loginAndChange('zoe', 'initial-pw-1', 'zoe-new-pw-42');
+    await client().loginAndChange('zoe', 'initial-pw-1', 'her-new-pw-42');
     // The attack: a GeneralUser logs in 33 times (the old table held 32 sessions for everyone).
     const zoes = [];
     for (let i = 0; i < 33; i++) {
       const c = client();
-      expect((await c.login('zoe', 'zoe-new-pw-42')).status).toBe(200);
+      expect((await c.login('zoe', 'her-new-pw-42')).status).toBe(200);
       zoes.push(c);
     }
     expect((await admin.call('GET', '/api/status')).status).toBe(200);
