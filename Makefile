@@ -42,10 +42,15 @@ e2e: deps system-deps ui
 bench: deps ui
 	npx tsx test/bench/run.ts
 
-## Factory state: forget NVRAM and the RTC of the device in STATE_DIR.
+## Factory state: forget NVRAM and the RTC of the device in STATE_DIR, and its device key in the
+## key store (the default of device-sim/hal/file-key-store.ts; a fleet's devices each have their own).
 reset:
+	@keys="$${KEY_STORE_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/mfp-sim/secure-element}"; \
+	for f in $$(find "$(STATE_DIR)" -name device-id 2>/dev/null); do \
+	  id=$$(cat "$$f"); case "$$id" in ""|*[!0-9a-f]*) ;; *) rm -f -- "$$keys/$$id.key";; esac; \
+	done
 	rm -rf -- "$(STATE_DIR)"
-	@echo "Device state in $(STATE_DIR) removed: the next boot is a factory boot."
+	@echo "Device state in $(STATE_DIR) and its device key removed: the next boot is a factory boot."
 
 deps: $(NPM_STAMP)
 $(NPM_STAMP): package.json package-lock.json

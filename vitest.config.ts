@@ -10,7 +10,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'tests', include: ['test/**/*.test.ts'] } },
+      // globalSetup: the printers the tests start keep their device keys in a temporary key store, not the user's.
+      { extends: true, test: { name: 'tests', include: ['test/**/*.test.ts'], globalSetup: ['test/support/temporary-key-store.ts'] } },
       // The scenario library: each *.scenario.yaml is a test file of its own (scenario-plugin.ts).
       // `npm run sim -- run <files, folders, globs>` names its own (SCENARIO_INCLUDE, a JSON list); make test runs the library.
       // Scenarios share a worker's modules (isolate: false): each plays in a world of its own, made

@@ -1,8 +1,9 @@
 /**
  * What a test or a scenario waits for while virtual time is advanced (hal/advance-until.ts),
  * read from the simulated printer the way the tester would see it: the device's events
- * (`GET /sim/api/events`) and the panel's job status (`GET /panel/api/jobs[/:id]`, asked of the
- * firmware directly, as the panel page's requests are).
+ * (`GET /sim/api/events`) and the job status as the panel phrases it (`Device.panelJobs`, the
+ * device's own view of every job: the panel API shows only anonymous jobs and the logged-in
+ * operator's, and the tester waits for any).
  *
  *   const seen = deviceEventSeen(sim.printer, { code: 'send-job-delivered' });
  *   await advanceUntil(source, seen, { boundMs: HOUR_MS });
@@ -47,22 +48,17 @@ export function deviceEventSeen(printer: Printer, match: DeviceEventMatch): () =
   return () => findDeviceEvent(printer, { ...match, afterSeq: printer.device === bootedDevice ? afterSeq : 0 }) !== undefined;
 }
 
-/** The panel's view of a job (the newest when `jobId` is not given), or undefined. */
-export async function panelJob(printer: Printer, jobId?: string): Promise<PanelJobView | undefined> {
-  const panel = printer.device?.handlePanel;
-  if (!panel) return undefined;
-  const path = jobId === undefined ? '/panel/api/jobs' : `/panel/api/jobs/${encodeURIComponent(jobId)}`;
-  const response = await panel(new Request(new URL(path, 'http://device')));
-  if (response.status !== 200) return undefined;
-  const body = (await response.json()) as PanelJobView | PanelJobView[];
-  return Array.isArray(body) ? body[0] : body;
+/** The panel's view of a job (the newest when `jobId` is not given), whoever scanned it, or undefined. */
+export function panelJob(printer: Printer, jobId?: string): PanelJobView | undefined {
+  const views = printer.device?.panelJobs;
+  return jobId === undefined ? views?.list()[0] : views?.get(jobId);
 }
 
 /** True once the job (the newest when `jobId` is not given) is in one of `phases`, as the panel shows it. */
 export function panelJobInPhase(printer: Printer, target: { readonly jobId?: string; readonly phases: PanelJobPhase | readonly PanelJobPhase[] }): () => Promise<boolean> {
   const phases: readonly PanelJobPhase[] = typeof target.phases === 'string' ? [target.phases] : target.phases;
-  return async () => {
-    const job = await panelJob(printer, target.jobId);
-    return job !== undefined && phases.includes(job.phase);
+  return () => {
+    const job = panelJob(printer, target.jobId);
+    return Promise.resolve(job !== undefined && phases.includes(job.phase));
   };
 }

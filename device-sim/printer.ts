@@ -1,7 +1,9 @@
 /**
  * One simulated printer: the firmware booted on the Node HAL, its Remote UI listener, the RTC
- * that survives power cycles (it has a battery), the power switch, and the tester's faults of the
- * printer itself (`faults`: power cuts at named points, scanner faults; printer-faults.ts).
+ * that survives power cycles (it has a battery), the secure element (the device key, in a key
+ * store outside the state directory: hal/file-key-store.ts), the power switch, and the tester's
+ * faults of the printer itself (`faults`: power cuts at named points, scanner faults;
+ * printer-faults.ts).
  *
  * Each boot's ports go through a power domain of its own (hal/power-domain.ts): at a power off,
  * by the switch or by a cut, whatever of that boot is still running in this process (a send in
@@ -11,7 +13,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
@@ -21,6 +23,8 @@ import type { Random } from '../firmware/hal/random.ts';
 import type { Scanner } from '../firmware/hal/scanner.ts';
 import { DEFAULT_SPOOL_CAPACITY_BYTES, FileSpool } from './hal/file-spool.ts';
 import { FileStorage, PoweredOffError, type WriteStage } from './hal/file-storage.ts';
+import { deviceIdOf } from './hal/device-id.ts';
+import { defaultKeyStoreDir, FileKeyStore } from './hal/file-key-store.ts';
 import { consoleLog, directoryAssets, nodeRandom } from './hal/node-basics.ts';
 import { NodeHttp } from './hal/node-http.ts';
 import { NodeNet } from './hal/node-net.ts';
@@ -33,8 +37,14 @@ import { PrinterFaults } from './printer-faults.ts';
 import { SimScanner } from './scanner/sim-scanner.ts';
 
 export interface PrinterOptions {
-  /** Where NVRAM and the RTC state live. */
+  /** Where NVRAM, the RTC state and the spool live. */
   readonly stateDir: string;
+  /**
+   * The key store (the secure element): where the device key lives, outside `stateDir` (a copy
+   * of the state directory must not carry it). Default defaultKeyStoreDir(): `$KEY_STORE_DIR`,
+   * else `$XDG_STATE_HOME/mfp-sim/secure-element` (or `~/.local/state/…`).
+   */
+  readonly keyStoreDir?: string;
   /** Remote UI port on 127.0.0.1; 0 picks a free one (kept across power cycles). */
   readonly port: number;
   /** The built Remote UI (the firmware image's web files). */
@@ -86,8 +96,11 @@ export class SimPrinter {
   /** Power on and off one at a time: the power off after a cut waits for a boot under way. */
   private switching: Promise<void> = Promise.resolve();
   private readonly timeSource: TimeSource;
+  private readonly keyStoreDir: string;
   /** How long the last boot took, from power-on to the Remote UI answering, ms. */
   lastBootMs = 0;
+  /** The device key's file in the key store; known from the first power-on. */
+  keyFile: string | undefined;
   readonly network: SimNetwork;
   /** The tester's faults of this printer: they outlive its power cycles. */
   readonly faults: PrinterFaults;
@@ -96,6 +109,8 @@ export class SimPrinter {
     this.boundPort = options.port;
     this.network = options.network ?? new SimNetwork();
     this.timeSource = options.timeSource ?? new RealTimeSource();
+    this.keyStoreDir = resolve(options.keyStoreDir ?? defaultKeyStoreDir());
+    assertKeyStoreOutside(this.keyStoreDir, options.stateDir);
     this.faults = new PrinterFaults({
       nowMs: () => this.timeSource.hostNowMs(),
       cutPower: () => this.cutPower(),
@@ -191,12 +206,17 @@ export class SimPrinter {
         },
       });
       boot.spool = spool;
+      const random = this.options.random ?? nodeRandom;
+      // The secure element makes the key from the device's random bytes: a seeded run repeats its NVRAM byte for byte.
+      const keyStore = await FileKeyStore.open({ dir: this.keyStoreDir, deviceId: await deviceIdOf(this.options.stateDir), random });
+      this.keyFile = keyStore.path;
       const device = await bootDevice({
         clock: poweredClock(domain, clock),
         storage: poweredStorage(domain, storage),
+        keyStore,
         net: poweredNet(domain, new NodeNet(this.network), (event) => this.onWire(domain, event)),
         http: poweredHttp(domain, new NodeHttp(this.network)),
-        random: this.options.random ?? nodeRandom,
+        random,
         log: poweredLog(domain, consoleLog(this.options.logLevel)),
         assets: directoryAssets(this.options.remoteUiDir),
         scanner: poweredScanner(domain, this.scannerWithFaults(domain, scanner)),
@@ -297,6 +317,13 @@ export class SimPrinter {
   private async saveRtc(state: RtcState): Promise<void> {
     await writeFile(join(this.options.stateDir, RTC_FILE), JSON.stringify(state));
   }
+}
+
+/** Refuses a key store inside the state directory: a copy of the state directory would carry the key with it. */
+export function assertKeyStoreOutside(keyStoreDir: string, stateDir: string): void {
+  const [keys, state] = [resolve(keyStoreDir), resolve(stateDir)];
+  const rel = relative(state, keys);
+  if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) throw new Error(`the key store ${keys} must be outside the state directory ${state}: a copy of the state directory would carry the device key`);
 }
 
 /** The Remote UI listener: HTTPS with the device's own certificate when the firmware asks for it. */

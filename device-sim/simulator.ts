@@ -5,8 +5,11 @@
  * through main.ts and `bootFromCommandLine`.
  *
  *   tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--devices N]
- *                          [--virtual-time] [--seed N] [--log-level info|debug|warn|error|silent]
- * The same options come from the environment: PORT, SIM_PORT, STATE_DIR, DEVICES, VIRTUAL_TIME=1, SEED, LOG_LEVEL.
+ *                          [--key-store-dir DIR] [--virtual-time] [--seed N]
+ *                          [--log-level info|debug|warn|error|silent]
+ * The same options come from the environment: PORT, SIM_PORT, STATE_DIR, DEVICES, KEY_STORE_DIR,
+ * VIRTUAL_TIME=1, SEED, LOG_LEVEL. The key store (each printer's device key, hal/file-key-store.ts)
+ * must be outside the state directory; default `$XDG_STATE_HOME/mfp-sim/secure-element`.
  *
  * A fleet (`--devices N`, at most MAX_DEVICES) shares one world: the emulated cloud, the network,
  * the time line, the seed and the lever bench. Each printer has its own state directory (device 1
@@ -28,7 +31,8 @@ import { SimNetwork } from './hal/sim-network.ts';
 import { WorldClock } from './hal/world-clock.ts';
 import { startCloud, type RunningCloud } from './cloud/cloud.ts';
 import type { RunningIdentityServices } from './cloud/identity-server.ts';
-import { SimPrinter } from './printer.ts';
+import { assertKeyStoreOutside, SimPrinter } from './printer.ts';
+import { defaultKeyStoreDir } from './hal/file-key-store.ts';
 import { LeverBench } from './control/lever-bench.ts';
 import { SimRandom } from './sim-random.ts';
 import { deviceRandomStream, deviceStateDir, MAX_DEVICES } from './fleet.ts';
@@ -39,6 +43,8 @@ const optionsSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535),
   simPort: z.coerce.number().int().min(0).max(65535).optional(),
   stateDir: z.string().min(1),
+  /** The printers' key store, outside stateDir; default defaultKeyStoreDir() (hal/file-key-store.ts). */
+  keyStoreDir: z.string().min(1).optional(),
   /** How many printers share the world (default 1). */
   devices: z.coerce.number().int().min(1).max(MAX_DEVICES).optional(),
   virtualTime: z.boolean(),
@@ -95,6 +101,9 @@ export async function startSimulator(options: SimulatorOptions & ProgramOptions)
   const network = options.network ?? new SimNetwork({ random: random.stream('network') });
   network.setTimers(worldClock.timers);
   const stateDir = resolve(options.stateDir);
+  // Device n's state directory is inside device 1's: the key store must be outside the whole tree.
+  const keyStoreDir = resolve(options.keyStoreDir ?? defaultKeyStoreDir());
+  assertKeyStoreOutside(keyStoreDir, stateDir);
   const cloud = await startCloud({ network, stateDir: join(stateDir, 'cloud'), nowMs: worldClock.nowMs, schedule: worldClock.schedule, random });
   // Known once the control server listens (after the printers boot); the links are made later.
   let controlUrl = '';
@@ -104,6 +113,7 @@ export async function startSimulator(options: SimulatorOptions & ProgramOptions)
   const booting = Array.from({ length: count }, (_, i) =>
     SimPrinter.start({
       stateDir: deviceStateDir(stateDir, i + 1),
+      keyStoreDir,
       port: i === 0 ? options.port : 0,
       remoteUiDir: join(ROOT, 'remote-ui/dist'),
       logLevel: options.logLevel,
@@ -174,6 +184,7 @@ function readOptions(argv: string[]): SimulatorOptions {
       port: { type: 'string' },
       'sim-port': { type: 'string' },
       'state-dir': { type: 'string' },
+      'key-store-dir': { type: 'string' },
       devices: { type: 'string' },
       'virtual-time': { type: 'boolean' },
       seed: { type: 'string' },
@@ -183,7 +194,7 @@ function readOptions(argv: string[]): SimulatorOptions {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--devices N] [--virtual-time] [--seed N] [--log-level info]\n');
+    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--devices N] [--key-store-dir DIR] [--virtual-time] [--seed N] [--log-level info]\n');
     process.exit(0);
   }
   const env = process.env;
@@ -191,6 +202,8 @@ function readOptions(argv: string[]): SimulatorOptions {
     port: values.port ?? (env.PORT || '8080'),
     simPort: values['sim-port'] ?? (env.SIM_PORT || undefined),
     stateDir: values['state-dir'] ?? (env.STATE_DIR || '.device'),
+    // Without the flag, defaultKeyStoreDir() reads KEY_STORE_DIR (the same for programs and tests).
+    keyStoreDir: values['key-store-dir'],
     devices: values.devices ?? (env.DEVICES || undefined),
     virtualTime: values['virtual-time'] ?? env.VIRTUAL_TIME === '1',
     seed: values.seed ?? (env.SEED || undefined),
@@ -254,6 +267,7 @@ export async function bootFromCommandLine(argv: readonly string[]): Promise<void
       `   (you must change it at first login; it stays valid until then)`,
       ...fleetBanner(sim.printers),
       `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}   Seed: ${sim.random.seed}`,
+      `   Device key (secure element, not in the state directory): ${sim.printer.keyFile ?? '(none yet)'}`,
       ...sim.cloud.pki.rootEvents.map((e) => `   Simulator PKI: ${e}`),
       '   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587',
       `   Emulated sign-in pages (the Remote UI's OAuth pages link to them): ${new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href}`,

@@ -64,6 +64,13 @@ export const LOCKOUT_DURATION_MIN_DEFAULT = 5;
 /** Idle time after which a Remote UI session ends, minutes (Konica Minolta: 10 in admin mode). */
 export const SESSION_IDLE_MIN_DEFAULT = 10;
 /**
+ * Idle time after which the operator at the control panel is logged out, minutes: a printer's
+ * "auto reset" (Canon's Auto Clear Time and Konica Minolta's System Auto Reset default to 1–2).
+ */
+export const PANEL_AUTO_LOGOUT_MIN_DEFAULT = 2;
+/** The setting's range, minutes (Konica Minolta's System Auto Reset Time: 1–9). */
+export const PANEL_AUTO_LOGOUT_MIN_MAX = 9;
+/**
  * Most concurrent Remote UI sessions of one user (browsers, tabs after a new login): beyond it that
  * user's longest-unused session ends, never another user's. With ACCOUNTS_MAX this bounds the table.
  */

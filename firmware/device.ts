@@ -13,11 +13,13 @@ import { AddressBook } from './send/address-book.ts';
 import { JobQueue } from './send/job-queue.ts';
 import { ScanService } from './send/scan-service.ts';
 import { buildPanelApp } from './web/panel-routes.ts';
+import { PanelJobViews } from './web/panel-job-views.ts';
 import { TranscriptLog } from './send/transcript-log.ts';
 import { GrantStore } from './oauth/grant-store.ts';
 import { OAuthService } from './oauth/oauth-service.ts';
 import { toBase64Url } from './encoding.ts';
 import { Nvram } from './nvram/nvram.ts';
+import { prepareDeviceKey } from './nvram/prepare-device-key.ts';
 import { SecretBox } from './nvram/secret-box.ts';
 import { SettingsStore } from './settings/settings-store.ts';
 import { AccountStore, type DeviceLabel } from './web/accounts.ts';
@@ -44,6 +46,12 @@ export interface Device {
   readonly remoteUiTls: DeviceCertificate | undefined;
   /** The scan-to-email send queue; present when the HAL has a spool. */
   readonly jobs: JobQueue | undefined;
+  /**
+   * Every job as the panel phrases it, whoever scanned it: the device's own view, for the
+   * simulator's observers (the panel API shows a caller only anonymous jobs and the operator's
+   * own). Present with the panel.
+   */
+  readonly panelJobs: PanelJobViews | undefined;
   /** Power off: stop timers and listeners. RAM state (sessions) is lost, as on a real device. */
   shutdown(): void;
 }
@@ -55,7 +63,8 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const bootMonoMs = hal.clock.monoNowMs();
   const events = new DeviceEvents(hal.clock, hal.log);
   const nvram = new Nvram(hal.storage, events);
-  const secrets = await SecretBox.open(nvram, hal.random);
+  await prepareDeviceKey(nvram, hal.keyStore, events);
+  const secrets = await SecretBox.open(hal.keyStore, hal.random);
   const settings = await SettingsStore.load(nvram, events, secrets);
   const deviceCertificates = new DeviceCertificateStore(nvram, secrets, hal.random);
   const certificateFor = () => ({ commonName: settings.get('device').name, hostNames: DEVICE_HOST_NAMES, nowMs: hal.clock.wallNowMs() });
@@ -96,15 +105,15 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     ...(jobs ? { jobs } : {}),
     deviceCertificates: { current: () => deviceCertificates.get(certificateFor()), existing: () => deviceCertificates.existing(), regenerate: () => deviceCertificates.regenerate(certificateFor()) },
   });
-  const panel =
-    hal.scanner && hal.spool && jobs
-      ? buildPanelApp({ scans: new ScanService({ scanner: hal.scanner, spool: hal.spool, jobs, clock: hal.clock, random: hal.random, settings, oauth }), jobs, settings, accounts, addressBook, throttle, clock: hal.clock, events })
-      : undefined;
+  const scans = hal.scanner && hal.spool && jobs ? new ScanService({ scanner: hal.scanner, spool: hal.spool, jobs, clock: hal.clock, random: hal.random, settings, oauth }) : undefined;
+  const panelJobs = scans && jobs ? new PanelJobViews({ jobs, scans }) : undefined;
+  const panel = scans && panelJobs ? buildPanelApp({ scans, views: panelJobs, settings, accounts, addressBook, throttle, clock: hal.clock, events }) : undefined;
   events.record('boot', 'info', `Firmware ${FIRMWARE_VERSION} ready`, { version: FIRMWARE_VERSION });
   return {
     // Hono's in-process dispatch (Request → Response): no I/O leaves the core here.
     handleHttp: (request, peer) => Promise.resolve(app.request(request, undefined, { peerAddress: peer?.address })),
-    handlePanel: panel ? (request) => Promise.resolve(panel.request(request)) : undefined,
+    handlePanel: panel ? (request) => Promise.resolve(panel.app.request(request)) : undefined,
+    panelJobs,
     events,
     settings,
     label: accounts.label,
@@ -113,6 +122,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     shutdown: () => {
       wallWatch.stop();
       jobs?.stop();
+      panel?.stop();
     },
   };
 }

@@ -15,6 +15,7 @@ export const EVENT_CODES = [
   'clock-changed',
   'account-locked',
   'login-succeeded',
+  'panel-logged-out',
   'password-changed',
   'account-created',
   'account-updated',
@@ -27,6 +28,9 @@ export const EVENT_CODES = [
   'send-job-delivered',
   'send-job-failed',
   'secret-unreadable',
+  // The device key (firmware/nvram/prepare-device-key.ts)
+  'device-key-moved',
+  'device-key-lost',
   'internal-error',
   // PKI: the device CA store (firmware/pki/ca-store.ts)
   'ca-certificate-imported',

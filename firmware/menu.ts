@@ -46,8 +46,8 @@ export type PageId = { [G in Groups as G['group']]: keyof G['items'] }[Groups['g
 
 const PAGES = Object.fromEntries(MENU.flatMap((g) => Object.entries(g.items).map(([id, page]) => [id, { ...page, group: g.group }]))) as Record<PageId, MenuPage & { readonly group: string }>;
 
-/** Every page name, in menu order. */
-export const PAGE_IDS = Object.keys(PAGES) as PageId[];
+/** Every page name, in menu order. Pure: a bundle that does not use it drops it. */
+export const PAGE_IDS = /* @__PURE__ */ Object.keys(PAGES) as PageId[];
 
 export function menuPage(id: PageId): MenuPage & { readonly group: string } {
   return PAGES[id];

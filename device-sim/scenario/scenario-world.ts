@@ -29,6 +29,9 @@
  * two printers' submissions overlap only when something in the world takes time (a rule's delay,
  * network latency), as on a real network they overlap because they take seconds.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultDraft, toRequest } from '../panel/page/scan-draft.ts';
 import type { DeviceEvent } from '../../firmware/events.ts';
 import type { SectionName } from '../../firmware/settings/schemas.ts';
@@ -67,6 +70,11 @@ export interface ScenarioWorldOptions {
   readonly seed: string | number;
   /** A directory of its own for this world (each printer's NVRAM, the cloud's CAs). */
   readonly stateDir: string;
+  /**
+   * The printers' key store (their device keys), outside stateDir. Default: a temporary directory
+   * of the world's own, removed by `stop`, so no run leaves keys in the user's key store.
+   */
+  readonly keyStoreDir?: string;
   /**
    * Under virtual time, the date the world starts at, ms since the epoch; default
    * SCENARIO_START_MS, so that every date of a run (job ids, banners, receive times) replays too.
@@ -112,9 +120,12 @@ export class ScenarioWorld {
   readonly #timeline: Timeline;
   readonly #observer: WorldObserver;
   readonly #virtual: VirtualTimeSource | undefined;
+  /** The temporary key store `start` made for this world, removed at `stop`. */
+  readonly #ownKeyStoreDir: string | undefined;
 
-  private constructor(sim: RunningSimulator) {
+  private constructor(sim: RunningSimulator, ownKeyStoreDir: string | undefined) {
     this.sim = sim;
+    this.#ownKeyStoreDir = ownKeyStoreDir;
     this.seed = sim.random.seed;
     this.devices = sim.printers.length;
     this.levers = sim.levers;
@@ -128,18 +139,23 @@ export class ScenarioWorld {
 
   /** Boot the world and log an administrator in on every printer. */
   static async start(options: ScenarioWorldOptions): Promise<ScenarioWorld> {
+    const ownKeyStoreDir = options.keyStoreDir === undefined ? await mkdtemp(join(tmpdir(), 'scenario-keys-')) : undefined;
     const sim = await startSimulator({
       port: 0,
       simPort: 0,
       stateDir: options.stateDir,
+      keyStoreDir: options.keyStoreDir ?? ownKeyStoreDir,
       virtualTime: options.virtualTime,
       ...(options.virtualTime ? { virtualStartMs: options.startMs ?? SCENARIO_START_MS } : {}),
       seed: options.seed,
       logLevel: 'silent',
       passwordHashIterations: SCENARIO_PASSWORD_HASH_ITERATIONS,
       devices: options.devices,
+    }).catch(async (e: unknown) => {
+      if (ownKeyStoreDir) await rm(ownKeyStoreDir, { recursive: true, force: true });
+      throw e;
     });
-    const world = new ScenarioWorld(sim);
+    const world = new ScenarioWorld(sim, ownKeyStoreDir);
     try {
       // Side by side (each login hashes passwords on the thread pool); a look reads the printers in device order anyway.
       await Promise.all(
@@ -315,11 +331,15 @@ export class ScenarioWorld {
     return this.#printer(device).device?.events.since(afterSeq) ?? [];
   }
 
-  /** The panel's view of a job (`GET /panel/api/jobs/:id`); undefined when the panel does not know it. */
-  async job(device: number, jobId: string): Promise<PanelJobView | undefined> {
-    const answer = await this.#panel(device, 'GET', `/panel/api/jobs/${encodeURIComponent(jobId)}`);
-    if (answer.status === 404) return undefined;
-    return this.#accepted(`GET /panel/api/jobs/${jobId} on device ${device}`, device, answer) as PanelJobView;
+  /**
+   * A job as the panel phrases it, whoever scanned it (the device's own view, `Device.panelJobs`:
+   * the panel API shows only anonymous jobs and the logged-in operator's); undefined when the
+   * device does not know it. Async as the world's other reads.
+   */
+  job(device: number, jobId: string): Promise<PanelJobView | undefined> {
+    const printer = this.#printer(device);
+    if (!printer.device) throw new ScenarioActionError({ action: `job ${jobId} on device ${device}`, device, status: 503, error: 'powered-off', message: 'The printer is switched off.' });
+    return Promise.resolve(printer.device.panelJobs?.get(jobId));
   }
 
   oauthStatus(device: number, provider: OAuthProvider): Promise<OAuthStatusView> {
@@ -376,7 +396,11 @@ export class ScenarioWorld {
 
   async stop(): Promise<void> {
     this.#observer.stop();
-    await this.sim.stop();
+    try {
+      await this.sim.stop();
+    } finally {
+      if (this.#ownKeyStoreDir) await rm(this.#ownKeyStoreDir, { recursive: true, force: true });
+    }
   }
 
   // -------------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@
  * looks after each action and after each step of time.
  *
  * It reads what a tester sees: the events the control API serves (`GET /sim/api/events`, read from
- * the same ring), the panel's job list (`GET /panel/api/jobs`, through the panel's own handler,
- * as the panel page's requests go), the bench's view of the mail servers, the network and the
- * printers' faults. Nothing of the firmware beyond those.
+ * the same ring), every job as the panel phrases it (the device's own view, `Device.panelJobs`:
+ * the panel API itself shows a caller only anonymous jobs and the logged-in operator's), the
+ * bench's view of the mail servers, the network and the printers' faults. Nothing of the
+ * firmware beyond those.
  *
  * Order within one look is fixed, so two runs of one seed record the same timeline even when the
  * host interleaves two printers' sockets differently inside a step: first the world's side
@@ -96,7 +97,7 @@ export class WorldObserver {
       const events = this.#newDeviceEvents(printer, watch);
       for (const event of events) record(eventEntry(device, event));
       if (afterStep && !watch.busy && events.length === 0) continue;
-      const jobs = await panelJobs(printer);
+      const jobs = panelJobs(printer);
       watch.busy = jobs.some((job) => job.phase !== 'delivered' && job.phase !== 'failed');
       for (const job of jobs) {
         const phase = `${job.phase}${job.code ? ` ${job.code}` : ''}`;
@@ -131,13 +132,9 @@ export class WorldObserver {
   }
 }
 
-/** The panel's job list, oldest first; none while the printer is off or has no panel. */
-async function panelJobs(printer: SimPrinter): Promise<PanelJobView[]> {
-  const panel = printer.device?.handlePanel;
-  if (!panel) return [];
-  const response = await panel(new Request('http://device/panel/api/jobs'));
-  if (response.status !== 200) return [];
-  return ((await response.json()) as PanelJobView[]).reverse();
+/** Every job as the panel phrases it, oldest first; none while the printer is off or has no panel. */
+function panelJobs(printer: SimPrinter): PanelJobView[] {
+  return printer.device?.panelJobs?.list().reverse() ?? [];
 }
 
 function eventEntry(device: number, event: DeviceEvent): NewTimelineEntry {

@@ -2,6 +2,7 @@
 import type { Assets } from './assets.ts';
 import type { Clock } from './clock.ts';
 import type { Http } from './http.ts';
+import type { KeyStore } from './key-store.ts';
 import type { Log } from './log.ts';
 import type { Net } from './net.ts';
 import type { Random } from './random.ts';
@@ -9,7 +10,7 @@ import type { Scanner } from './scanner.ts';
 import type { Spool } from './spool.ts';
 import type { Storage } from './storage.ts';
 
-export type { Assets, Clock, Http, Log, Net, Random, Scanner, Spool, Storage };
+export type { Assets, Clock, Http, KeyStore, Log, Net, Random, Scanner, Spool, Storage };
 export type * from './clock.ts';
 export type * from './http.ts';
 export type * from './log.ts';
@@ -21,6 +22,8 @@ export type * from './storage.ts';
 export interface Hal {
   readonly clock: Clock;
   readonly storage: Storage;
+  /** The secure element: the key that seals NVRAM's secrets lives here, not in `storage`. */
+  readonly keyStore: KeyStore;
   readonly net: Net;
   readonly http: Http;
   readonly random: Random;

@@ -1,23 +1,18 @@
 /**
- * Secrets at rest (DESIGN.md rule 6): passwords and client secrets are stored in NVRAM encrypted
- * with AES-256-GCM under a per-device key, so a copied NVRAM image does not hand them out.
+ * Secrets at rest (DESIGN.md rule 6): passwords, client secrets, OAuth tokens and the device
+ * certificate's private key are stored in NVRAM encrypted with AES-256-GCM under the device key,
+ * so a copied NVRAM image does not hand them out.
  *
- * The key is made at the first boot and kept in its own NVRAM record; a real device keeps it in a
- * secure element or derives it from a fused hardware key. The stored form is
- * `enc:v1:<base64 iv>:<base64 ciphertext+tag>`, with the record and field name as additional data
- * so a ciphertext cannot be moved to another field.
+ * The device key lives in the key store (hal/key-store.ts: the secure element), not in NVRAM: the
+ * firmware encrypts and decrypts with it and never sees its bytes. Firmware before the key store
+ * kept it in the NVRAM record `factory/device-key`; prepare-device-key.ts moves it over at boot. The
+ * stored form is `enc:v1:<base64 iv>:<base64 ciphertext+tag>`, with the record and field name as
+ * additional data so a ciphertext cannot be moved to another field. Not done: re-sealing under a
+ * new key (a device whose key store lost its key asks for its secrets again instead).
  */
-import * as z from 'zod/mini';
+import type { KeyStore } from '../hal/key-store.ts';
 import type { Random } from '../hal/random.ts';
 import { fromBase64, toBase64 } from '../encoding.ts';
-import type { Nvram, RecordSpec } from './nvram.ts';
-
-const KEY_RECORD: RecordSpec<{ keyB64: string }> = {
-  name: 'factory/device-key',
-  version: 1,
-  schema: z.object({ keyB64: z.string().check(z.regex(/^[A-Za-z0-9+/]{43}=$/)) }),
-  factory: () => ({ keyB64: '' }),
-};
 
 const PREFIX = 'enc:v1:';
 const IV_BYTES = 12;
@@ -28,17 +23,9 @@ export class SecretBox {
     private readonly random: Random,
   ) {}
 
-  static async open(nvram: Nvram, random: Random): Promise<SecretBox> {
-    // Read and (at the first boot) make the key in one turn: two opens at once make one key.
-    const record = await nvram.exclusive(KEY_RECORD, async (turn) => {
-      const stored = await turn.load();
-      if (stored.keyB64 !== '') return stored;
-      const made = { keyB64: toBase64(random.bytes(32)) };
-      await turn.save(made);
-      return made;
-    });
-    const key = await crypto.subtle.importKey('raw', fromBase64(record.keyB64) as BufferSource, 'AES-GCM', false, ['encrypt', 'decrypt']);
-    return new SecretBox(key, random);
+  /** The key store makes the device key at its first use (the first boot). */
+  static async open(keyStore: KeyStore, random: Random): Promise<SecretBox> {
+    return new SecretBox(await keyStore.deviceKey(), random);
   }
 
   /** Empty stays empty: "no secret stored" needs no ciphertext. */

@@ -34,9 +34,14 @@ export interface Operator {
   readonly address?: string;
 }
 
+/** The operator named on a job scanned while nobody was logged in at the panel. */
+export const GUEST_OPERATOR = 'Guest';
+
 /** A scan in progress (RAM), until its job is queued or the scan failed. */
 export interface ScanProgress {
   readonly jobId: string;
+  /** Who scanned it (GUEST_OPERATOR when nobody was logged in): the panel shows a scan only to them. */
+  readonly operator: string;
   readonly pagesDone: number;
   readonly pages: number;
   readonly failed?: OperatorProblem;
@@ -77,7 +82,7 @@ export class ScanService {
     if (this.d.jobs.pendingCount() >= SEND_JOB_QUEUE_MAX) return { ok: false, code: DEVICE_CODES.queueFull.code, message: `${DEVICE_CODES.queueFull.admin} ${DEVICE_CODES.queueFull.remedy}` };
     const nowMs = this.d.clock.wallNowMs();
     const jobId = `job-${nowMs.toString(36)}-${toHex(this.d.random.bytes(3))}`;
-    this.#scans.set(jobId, { jobId, pagesDone: 0, pages: request.pages });
+    this.#scans.set(jobId, { jobId, operator: operator.name, pagesDone: 0, pages: request.pages });
     this.#scanner = this.#scanner.then(() => this.#scanAndQueue(jobId, request, operator, nowMs)).catch(() => {});
     return { ok: true, jobId };
   }
@@ -88,11 +93,11 @@ export class ScanService {
     const scanned = await this.d.scanner.scan(
       { jobId, pages: request.pages, colour: request.colour, dpi: request.dpi, format: request.format, wallMs: nowMs, spoolNames: names },
       this.d.spool,
-      (done, total) => this.#scans.set(jobId, { jobId, pagesDone: done, pages: total }),
+      (done, total) => this.#scans.set(jobId, { jobId, operator: operator.name, pagesDone: done, pages: total }),
     );
     if (!scanned.ok) {
       const error = deviceError(scanned.kind === 'spool-full' ? 'spoolFull' : scanned.kind === 'paper-jam' ? 'paperJam' : 'scannerError');
-      this.#scans.set(jobId, { jobId, pagesDone: 0, pages: request.pages, failed: { code: error.code, message: `${error.message} ${error.remedy}` } });
+      this.#scans.set(jobId, { jobId, operator: operator.name, pagesDone: 0, pages: request.pages, failed: { code: error.code, message: `${error.message} ${error.remedy}` } });
       return;
     }
     const files = scanned.files.map((f, i) => ({
@@ -119,7 +124,7 @@ export class ScanService {
       this.#scans.delete(jobId);
     } catch (err) {
       for (const f of files) await this.d.spool.remove(f.spoolName).catch(() => {});
-      this.#scans.set(jobId, { jobId, pagesDone: request.pages, pages: request.pages, failed: { code: DEVICE_CODES.internal.code, message: `The job could not be recorded: ${err instanceof Error ? err.message : String(err)}` } });
+      this.#scans.set(jobId, { jobId, operator: operator.name, pagesDone: request.pages, pages: request.pages, failed: { code: DEVICE_CODES.internal.code, message: `The job could not be recorded: ${err instanceof Error ? err.message : String(err)}` } });
     }
   }
 }

@@ -11,6 +11,8 @@ import {
   LOCKOUT_DURATION_MIN_DEFAULT,
   LOCKOUT_THRESHOLD_DEFAULT,
   LOCKOUT_WINDOW_MIN_DEFAULT,
+  PANEL_AUTO_LOGOUT_MIN_DEFAULT,
+  PANEL_AUTO_LOGOUT_MIN_MAX,
   PASSWORD_CHARACTER_CLASSES_DEFAULT,
   PASSWORD_MIN_LENGTH,
   PASSWORD_MIN_LENGTH_DEFAULT,
@@ -127,6 +129,13 @@ export const securitySettings = z.object({
   passwordRefuseUserName: z._default(z.boolean(), PASSWORD_REFUSE_USER_NAME_DEFAULT),
   /** Refuse a password from the list of the most common ones (web/common-passwords.ts). */
   passwordRefuseCommon: z._default(z.boolean(), PASSWORD_REFUSE_COMMON_DEFAULT),
+  /**
+   * Auto Logout at the Panel, minutes without a touch (a printer's "auto reset"). No "off": Canon
+   * allows 0 (never), but Konica Minolta logs an authenticated user out after 1 minute even with
+   * its auto reset off, and an operator left logged in lends their name and address to whoever
+   * comes next. Added in a later firmware: older records read the default.
+   */
+  panelAutoLogoutMin: z._default(z.int().check(z.minimum(1, 'Between 1 and 9 minutes.'), z.maximum(PANEL_AUTO_LOGOUT_MIN_MAX, 'Between 1 and 9 minutes.')), PANEL_AUTO_LOGOUT_MIN_DEFAULT),
 });
 
 export type DeviceSettings = z.infer<typeof deviceSettings>;
@@ -213,13 +222,15 @@ export const SECTIONS = {
       passwordCharacterClasses: PASSWORD_CHARACTER_CLASSES_DEFAULT,
       passwordRefuseUserName: PASSWORD_REFUSE_USER_NAME_DEFAULT,
       passwordRefuseCommon: PASSWORD_REFUSE_COMMON_DEFAULT,
+      panelAutoLogoutMin: PANEL_AUTO_LOGOUT_MIN_DEFAULT,
     }),
   },
 } as const;
 
 export type SectionName = keyof typeof SECTIONS;
 export type SectionValue<S extends SectionName> = ReturnType<(typeof SECTIONS)[S]['factory']>;
-export const SECTION_NAMES = Object.keys(SECTIONS) as SectionName[];
+// Pure: a bundle that does not use it (the Remote UI) drops it.
+export const SECTION_NAMES = /* @__PURE__ */ Object.keys(SECTIONS) as SectionName[];
 
 export function isSectionName(name: string): name is SectionName {
   return Object.hasOwn(SECTIONS, name);

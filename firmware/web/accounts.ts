@@ -23,6 +23,7 @@ import type { Nvram, RecordSpec, RecordTurn } from '../nvram/nvram.ts';
 import { hashPassword, verifyPassword, type PasswordHash } from './password.ts';
 import { checkPassword, type PasswordPolicy, type PasswordProblem } from './password-policy.ts';
 import { ROLES, type Role } from './roles.ts';
+import { GUEST_OPERATOR } from '../send/scan-service.ts';
 
 export const FACTORY_ADMIN = 'Administrator';
 
@@ -214,7 +215,8 @@ export class AccountStore {
 
   /** Why a new account `name` cannot be made now, if it cannot. */
   private createRefusal(name: string): AccountResult | undefined {
-    if (this.byName(name)) return { ok: false, error: 'exists' };
+    // The panel names anonymous jobs GUEST_OPERATOR: an account of that name would see them as its own.
+    if (this.byName(name) || name.toLowerCase() === GUEST_OPERATOR.toLowerCase()) return { ok: false, error: 'exists' };
     if (this.accounts.length >= ACCOUNTS_MAX) return { ok: false, error: 'too-many' };
     return undefined;
   }

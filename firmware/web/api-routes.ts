@@ -34,6 +34,7 @@ import type {
   googlePastedCodeRequest,
   JobLogEntry,
   loginRequest,
+  panelPasswordChangeRequest,
   OAuthProvider,
   OAuthStatusView,
   PanelJobView,
@@ -167,6 +168,7 @@ export interface PanelRoutes {
   'GET /panel/api/status': { response: PanelStatus };
   'POST /panel/api/login': { body: z.infer<typeof loginRequest>; response: { readonly operator: PanelOperator } };
   'POST /panel/api/logout': { response: { readonly operator: null } };
+  'POST /panel/api/password': { body: z.infer<typeof panelPasswordChangeRequest>; response: { readonly operator: PanelOperator } };
   /** 202 once scanning starts; 409 `cannot-send` with the device `code`. */
   'POST /panel/api/scan': { body: z.infer<typeof scanRequest>; response: { readonly jobId: string } };
   'GET /panel/api/jobs': { response: PanelJobView[] };

@@ -15,7 +15,8 @@ import type { Assets } from '../hal/assets.ts';
 import type { Clock } from '../hal/clock.ts';
 import { isSectionName, SECTION_NAMES, type SectionName } from '../settings/schemas.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
-import type { AccountResult, AccountStore } from './accounts.ts';
+import type { AccountStore } from './accounts.ts';
+import { accountFailure } from './account-failure.ts';
 import {
   accountCreateRequest,
   accountUpdateRequest,
@@ -400,26 +401,6 @@ function sessionInfo(session: Session, idleMs: number): SessionInfo {
     sections: SECTION_NAMES.filter((s) => mayUseSection(session.role, s)),
     capabilities: (Object.keys(CAPABILITY_ROLES) as Capability[]).filter((cap) => mayDo(session.role, cap)),
   };
-}
-
-
-const ACCOUNT_ERRORS: Record<Exclude<AccountResult, { ok: true }>['error'], [number, string]> = {
-  exists: [409, 'An account with this name already exists.'],
-  'not-found': [404, 'There is no such account.'],
-  'last-admin': [409, 'The device must keep at least one Administrator.'],
-  'too-many': [409, 'The device cannot hold more accounts. Delete one first.'],
-  'same-password': [400, 'The new password must differ from the current one.'],
-  'wrong-password': [400, 'The current password is incorrect.'],
-  'weak-password': [400, 'The password does not meet the password policy (Management > Login Security).'],
-};
-
-/** `newPasswordField`: where the new password was in the body (`password` unless named). */
-function accountFailure(c: Context, result: Exclude<AccountResult, { ok: true }>, opts: { wrongPasswordField?: string; newPasswordField?: string } = {}): Response {
-  const [status, message] = ACCOUNT_ERRORS[result.error];
-  // Every rule the password breaks, in one sentence at its field: the form shows one message a field.
-  if (result.error === 'weak-password') return fail(c, 400, result.error, message, [{ path: opts.newPasswordField ?? 'password', message: result.problems.map((p) => p.message).join(' ') }]);
-  const field = result.error === 'wrong-password' ? opts.wrongPasswordField : result.error === 'same-password' ? 'newPassword' : result.error === 'exists' ? 'name' : undefined;
-  return fail(c, status as 400 | 404 | 409, result.error, message, field ? [{ path: field, message }] : undefined);
 }
 
 /** Origin (when the browser sends it) must be this device: a second line of CSRF defence. */

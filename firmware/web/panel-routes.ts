@@ -5,35 +5,44 @@
  *
  *   GET  /panel/api/status           device name, the operator {name, address?}, why sending cannot work now
  *   POST /panel/api/login            {user, password} → the operator; POST /panel/api/logout
+ *   POST /panel/api/password         {user, password, newPassword} → the operator (an initial password changed here)
  *   GET|POST /panel/api/address-book, PUT|DELETE /panel/api/address-book/:id   (address-book-routes.ts)
  *   POST /panel/api/scan             ScanRequestBody → 202 {jobId} | 400 field errors | 409 {code, message}
  *   GET  /panel/api/jobs             the newest jobs, for the job status screen
  *   GET  /panel/api/jobs/:id         one job with its phase and percent
  *
+ * Whoever stands at the panel is whoever is logged in (operator-session.ts), so what the panel
+ * shows follows the operator: without one, only anonymous (Guest) jobs; with one, theirs too.
+ * Another's job is not found (404, not 403: its existence is not confirmed). Every other job is
+ * in the job log, for the roles that may read it. A request marked BACKGROUND_HEADER (the page's
+ * timed refresh) is not a touch: it does not keep an idle operator logged in.
+ *
  * Bodies are validated with the same zod/mini schemas the panel page uses.
  */
-import { Hono } from 'hono';
-import type { JobQueue } from '../send/job-queue.ts';
-import type { JobRecord } from '../send/job-record.ts';
-import { operatorSentence } from '../device-codes.ts';
+import { Hono, type Context } from 'hono';
 import type { AddressBook } from '../send/address-book.ts';
-import type { Operator, ScanService } from '../send/scan-service.ts';
+import { GUEST_OPERATOR, type Operator, type ScanService } from '../send/scan-service.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
-import type { AccountStore } from './accounts.ts';
+import type { AccountStore, AccountView } from './accounts.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock } from '../hal/clock.ts';
 import { throttledLogin, type LoginThrottle } from './login-throttle.ts';
-import { loginRequest, scanRequest, type PanelJobView } from './api-types.ts';
+import { loginRequest, panelPasswordChangeRequest, scanRequest, type PanelJobView } from './api-types.ts';
 
 export type { PanelJobView };
-import { HTTP_BODY_MAX_BYTES, PANEL_JOBS_SHOWN } from '../defaults.ts';
+import { BACKGROUND_HEADER, HTTP_BODY_MAX_BYTES } from '../defaults.ts';
 import { fail, limitBody, lockedResponse, readBody } from './http-helpers.ts';
 import { mayDo } from './roles.ts';
 import { registerAddressBookRoutes } from './address-book-routes.ts';
+import { accountFailure } from './account-failure.ts';
+import { OperatorSession } from './operator-session.ts';
+import { describePasswordPolicy, passwordPolicyOf } from './password-policy.ts';
+import type { JobVisibility, PanelJobViews } from './panel-job-views.ts';
 
 export interface PanelDeps {
   readonly scans: ScanService;
-  readonly jobs: JobQueue;
+  /** The jobs as the panel phrases them; the routes choose which the caller sees. */
+  readonly views: PanelJobViews;
   readonly settings: SettingsStore;
   readonly accounts: AccountStore;
   readonly addressBook: AddressBook;
@@ -43,133 +52,113 @@ export interface PanelDeps {
   readonly events: DeviceEvents;
 }
 
+export interface PanelApp {
+  readonly app: Hono;
+  /** Power off: the operator's auto-logout timer is cancelled. */
+  readonly stop: () => void;
+}
 
-export function buildPanelApp(deps: PanelDeps): Hono {
+export function buildPanelApp(deps: PanelDeps): PanelApp {
   const app = new Hono();
-  // One panel, one operator at a time (RAM: a power cycle logs the operator out). Only the name is
-  // kept: the rest is read from the account each time, so an address the administrator sets or
-  // removes counts at once, and a deleted account logs its operator out.
-  let operatorName: string | undefined;
+  const session = new OperatorSession(deps);
   const currentOperator = (): Operator | undefined => {
-    const account = operatorName === undefined ? undefined : deps.accounts.find(operatorName);
-    if (!account) operatorName = undefined;
+    const account = session.current();
     return account && { name: account.name, ...(account.address ? { address: account.address } : {}) };
+  };
+  const operatorName = () => currentOperator()?.name ?? GUEST_OPERATOR;
+  /** Anonymous jobs, and the operator's own. */
+  const visibleNow = (): JobVisibility => {
+    const name = session.current()?.name;
+    return (operator) => operator === GUEST_OPERATOR || operator === name;
   };
   /** Why the operator may not change the address book now (Security → Address Book Editing at the Panel), or undefined. */
   const editingRefusal = (): string | undefined => {
     const policy = deps.settings.get('security').panelAddressBookEditing;
-    const account = operatorName === undefined ? undefined : deps.accounts.find(operatorName);
+    const account = session.current();
     if (policy === 'logged-in' && !account) return 'Log in to change the address book.';
     if (policy === 'administrators' && !(account && mayDo(account.role, 'manageAddressBook'))) return 'Only an administrator may change the address book at this device.';
     return undefined;
   };
 
   app.use('/panel/api/*', limitBody(HTTP_BODY_MAX_BYTES));
+  // Every request but the page's timed refresh is someone at the panel (an operator idle too long is logged out first).
+  app.use('/panel/api/*', async (c, next) => {
+    if (c.req.header(BACKGROUND_HEADER) !== '1') session.touch();
+    await next();
+  });
 
   app.get('/panel/api/status', (c) =>
     c.json({ deviceName: deps.settings.get('device').name, operator: currentOperator() ?? null, problems: deps.scans.problems(), addressBookEditable: editingRefusal() === undefined }),
   );
 
-  app.post('/panel/api/login', async (c) => {
-    const body = await readBody(c, loginRequest);
-    if (body instanceof Response) return body;
+  /** The body's user name and password, through the login throttle: the account, or the refusal (401, 429). */
+  const verified = async (c: Context, body: { readonly user: string; readonly password: string }): Promise<AccountView | Response> => {
     const login = await throttledLogin(deps, body.user, body.password);
     if (login.kind === 'locked') return lockedResponse(c, login.retryAfterMs);
     if (login.kind === 'failed') return fail(c, 401, 'login-failed', 'The user name or password is not correct.');
-    const account = login.account;
-    // The initial password (or one an administrator reset) is changed in the Remote UI first.
-    if (account.mustChangePassword) return fail(c, 403, 'password-change-required', 'Change your initial password in the Remote UI first, then log in here.');
-    operatorName = account.name;
+    return login.account;
+  };
+  const loggedIn = (c: Context, account: AccountView): Response => {
+    session.logIn(account.name);
     return c.json({ operator: currentOperator() });
+  };
+
+  app.post('/panel/api/login', async (c) => {
+    const body = await readBody(c, loginRequest);
+    if (body instanceof Response) return body;
+    const account = await verified(c, body);
+    if (account instanceof Response) return account;
+    // The initial password (or one an administrator reset) is changed first: here (POST /panel/api/password) or in the Remote UI.
+    if (account.mustChangePassword) {
+      const policy = describePasswordPolicy(passwordPolicyOf(deps.settings.get('security')));
+      return fail(c, 403, 'password-change-required', `Choose a new password to replace your initial one. New password: ${policy}`);
+    }
+    return loggedIn(c, account);
+  });
+
+  // The operator's own password change, signed by the current password: the same lockout as a
+  // login (a wrong password counts), the same policy as the Remote UI (AccountStore applies it).
+  app.post('/panel/api/password', async (c) => {
+    const body = await readBody(c, panelPasswordChangeRequest);
+    if (body instanceof Response) return body;
+    const account = await verified(c, body);
+    if (account instanceof Response) return account;
+    const changed = await deps.accounts.changeOwnPassword(account.name, body.password, body.newPassword);
+    if (!changed.ok) return accountFailure(c, changed, { wrongPasswordField: 'password', newPasswordField: 'newPassword' });
+    return loggedIn(c, account);
   });
 
   app.post('/panel/api/logout', (c) => {
-    operatorName = undefined;
+    session.logOut();
     return c.json({ operator: null });
   });
 
   app.post('/panel/api/scan', async (c) => {
     const body = await readBody(c, scanRequest);
     if (body instanceof Response) return body;
-    const started = await deps.scans.start(body, currentOperator() ?? { name: 'Guest' });
+    const started = await deps.scans.start(body, currentOperator() ?? { name: GUEST_OPERATOR });
     if (!started.ok) return c.json({ error: 'cannot-send', code: started.code, message: started.message }, 409);
     return c.json({ jobId: started.jobId }, 202);
   });
 
-  app.get('/panel/api/jobs', (c) => c.json(deps.jobs.list().slice(0, PANEL_JOBS_SHOWN).map((j) => jobView(deps, j))));
+  app.get('/panel/api/jobs', (c) => c.json(deps.views.list(visibleNow())));
 
   app.get('/panel/api/jobs/:id', (c) => {
     const id = c.req.param('id');
-    const job = deps.jobs.get(id);
-    if (job) return c.json(jobView(deps, job));
-    const scan = deps.scans.scanProgress(id);
-    if (!scan) return fail(c, 404, 'not-found', `There is no job ${id}.`);
-    const view: PanelJobView = {
-      id,
-      createdWallMs: 0,
-      operator: currentOperator()?.name ?? 'Guest',
-      to: [],
-      subject: '',
-      pages: scan.pages,
-      phase: scan.failed ? 'failed' : 'scanning',
-      percent: Math.round((100 * scan.pagesDone) / scan.pages),
-      ...(scan.failed ? { code: scan.failed.code } : {}),
-      message: scan.failed ? scan.failed.message : `Scanning page ${Math.min(scan.pagesDone + 1, scan.pages)} of ${scan.pages}…`,
-    };
-    return c.json(view);
+    const view = deps.views.get(id, visibleNow());
+    return view ? c.json(view) : fail(c, 404, 'not-found', `There is no job ${id}.`);
   });
 
   registerAddressBookRoutes(app, {
     book: deps.addressBook,
     root: '/panel/api/address-book',
-    actor: () => `${currentOperator()?.name ?? 'Guest'} at the panel`,
+    actor: () => `${operatorName()} at the panel`,
     writer: (c) => {
       const refusal = editingRefusal();
-      return refusal ? fail(c, 403, 'address-book-locked', refusal) : `${currentOperator()?.name ?? 'Guest'} at the panel`;
+      return refusal ? fail(c, 403, 'address-book-locked', refusal) : `${operatorName()} at the panel`;
     },
   });
 
   app.all('/panel/api/*', (c) => fail(c, 404, 'not-found', 'There is no such panel request.'));
-  return app;
-}
-
-function jobView(deps: PanelDeps, job: JobRecord): PanelJobView {
-  const progress = deps.jobs.progress(job.id);
-  const phase: PanelJobView['phase'] = job.state === 'sending' ? (progress?.phase ?? 'connecting') : job.state;
-  const percent = job.state === 'delivered' ? 100 : progress && progress.totalBytes > 0 ? Math.min(100, Math.floor((100 * progress.sentBytes) / progress.totalBytes)) : 0;
-  const code = job.result?.code;
-  const message =
-    job.state === 'delivered'
-      ? code
-        ? `Sent, but ${uncapitalized(operatorSentence(code, 'delivered-with-problem'))}`
-        : 'Sent.'
-      : job.state === 'failed'
-        ? code
-          ? operatorSentence(code)
-          : 'Sending failed.'
-        : job.state === 'retrying' && code
-          ? operatorSentence(code, 'retrying')
-          : job.state === 'queued'
-            ? 'Waiting to be sent.'
-            : 'Sending…';
-  return {
-    id: job.id,
-    createdWallMs: job.createdWallMs,
-    operator: job.operator.name,
-    to: [...job.to, ...job.cc],
-    subject: job.subject,
-    pages: job.scan.pages,
-    phase,
-    percent,
-    ...(code ? { code } : {}),
-    message: job.possibleDuplicate && job.state === 'delivered' ? `${message} (It may have been delivered twice after a power cut.)` : message,
-    ...(job.possibleDuplicate ? { possibleDuplicate: true } : {}),
-    ...(job.nextAttemptWallMs !== undefined && job.state === 'retrying' ? { nextAttemptWallMs: job.nextAttemptWallMs } : {}),
-    scan: job.scan,
-    files: job.files.map((f) => f.fileName),
-  };
-}
-
-function uncapitalized(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
+  return { app, stop: () => session.stop() };
 }

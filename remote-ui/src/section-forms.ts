@@ -220,7 +220,7 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
   },
   security: {
     title: 'Login Security',
-    note: 'Failed logins lock the user name for a while; an idle Remote UI session ends by itself. The password policy applies to passwords set from now on.',
+    note: 'Failed logins lock the user name for a while; an idle Remote UI session or panel login ends by itself. New passwords must meet the policy.',
     fields: [
       { key: 'lockoutThreshold', label: 'Lockout Threshold', kind: 'number', min: 1, max: 10, unit: 'failed logins (1–10)' },
       { key: 'lockoutWindowMin', label: 'Failure Counting Period', kind: 'number', min: 1, max: 60, unit: 'min (1–60)' },
@@ -265,6 +265,7 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
             ? { level: 'warning', text: 'Passwords attackers try first (password, 12345678, admin) will be accepted.' }
             : undefined,
       },
+      { key: 'panelAutoLogoutMin', label: 'Auto Logout at the Panel', kind: 'number', min: 1, max: 9, unit: 'min (1–9)' },
     ],
   },
 };

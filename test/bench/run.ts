@@ -27,6 +27,7 @@ import { leverFigures } from './lever-bench.ts';
 import { scenarioFigures } from './scenario-bench.ts';
 import { fleetFigures } from './fleet-bench.ts';
 import { benchLine } from './bench-line.ts';
+import useTemporaryKeyStore from '../support/temporary-key-store.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -107,14 +108,20 @@ async function uiFigures(): Promise<void> {
   benchLine('remote_ui_js_gzip_kb', total / 1024, 'kB');
 }
 
-await bootFigures();
-await processFigure();
-await uiFigures();
-await oauthFigures();
-await scanFigures();
-await scanUnitFigures();
-await smtpFigures();
-await virtualDayFigures();
-await leverFigures();
-await scenarioFigures();
-await fleetFigures();
+// The benchmarks' printers keep their device keys in a temporary key store, not the user's.
+const removeKeyStore = await useTemporaryKeyStore();
+try {
+  await bootFigures();
+  await processFigure();
+  await uiFigures();
+  await oauthFigures();
+  await scanFigures();
+  await scanUnitFigures();
+  await smtpFigures();
+  await virtualDayFigures();
+  await leverFigures();
+  await scenarioFigures();
+  await fleetFigures();
+} finally {
+  await removeKeyStore();
+}

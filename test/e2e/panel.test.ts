@@ -5,6 +5,8 @@
  * UI API (the emulated Gmail, AUTH PLAIN with an app password: no OAuth needed), the operator logs
  * in, enters a destination, scans 3 pages as PDF at 150 dpi and watches the progress bar run to
  * "delivered"; the mail is in the simulator's mailbox with a 3-page PDF, and Job Status lists it.
+ * An account with an initial password gets the Change Password form at Log In: a weak password is
+ * refused at the field, then the operator is logged in.
  * Screenshots land in test/artifacts/panel/.
  */
 import { mkdtemp } from 'node:fs/promises';
@@ -179,6 +181,50 @@ describe('control panel: Scan and Send', () => {
     expect(pageErrors).toEqual([]);
     await context.close();
   }, 150_000);
+
+  it('an operator with an initial password changes it at the panel: the policy refuses a weak one at the field, then the operator is logged in', async () => {
+    const lena = { name: 'lena', password: 'Initial-Birch-47' };
+    expect((await admin.login('Administrator', ADMIN_PW)).status).toBe(200);
+    expect((await admin.call('POST', '/api/accounts', { name: lena.name, role: 'GeneralUser', password: lena.password })).status).toBe(201);
+    const { page, context, pageErrors } = await newPage(browser);
+    await openPanel(page);
+    await byTest(page, 'login').click();
+    await page.getByLabel('User Name').fill(lena.name);
+    await page.getByLabel('Password').fill(lena.password);
+    await page.getByRole('button', { name: 'Log In' }).click();
+
+    // Instead of "change it in the Remote UI first": the Change Password form, with the policy.
+    await expect.poll(() => page.getByRole('heading', { name: 'Change Password' }).count(), { timeout: 20_000 }).toBe(1);
+    expect(await byTest(page, 'change-password-hint').textContent()).toMatch(/lena: Choose a new password .* not containing the user name; not a common password\./);
+    expect(await byTest(page, 'operator').getAttribute('data-operator')).toBe('');
+    await page.getByLabel('New Password', { exact: true }).fill('lena');
+    await page.getByLabel('New Password Again').fill('lena');
+    await page.getByRole('button', { name: 'Change and Log In' }).click();
+    await expect.poll(() => byTest(page, 'error-newPassword').textContent(), { timeout: 20_000 }).toBe('At least 8 characters. Must not contain the user name.');
+    expect(await page.getByLabel('New Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await shot(page, 'panel', '14-change-password-weak');
+
+    // Typed twice on a touch screen: two different entries are caught before anything is sent.
+    await page.getByLabel('New Password', { exact: true }).fill('Copper-Kettle-93');
+    await page.getByLabel('New Password Again').fill('Copper-Kettle-39');
+    await page.getByRole('button', { name: 'Change and Log In' }).click();
+    expect(await byTest(page, 'error-confirm').textContent()).toContain('The two entries differ');
+    expect(await byTest(page, 'error-newPassword').count()).toBe(0);
+
+    await page.getByLabel('New Password Again').fill('Copper-Kettle-93');
+    await page.getByRole('button', { name: 'Change and Log In' }).click();
+    // Three password hashes at full strength (the login check, the change's own check, the new hash): slow on a busy machine.
+    await expect.poll(() => byTest(page, 'operator').getAttribute('data-operator'), { timeout: 20_000 }).toBe(lena.name);
+    expect(await screenName(page)).toBe('home');
+    await shot(page, 'panel', '15-changed-and-logged-in');
+    // The new password is the account's, in the Remote UI too.
+    expect((await new ApiClient((r) => fetch(r), sim.printer.remoteUiUrl).login(lena.name, 'Copper-Kettle-93')).json.mustChangePassword).toBe(false);
+
+    await byTest(page, 'logout').click();
+    await expect.poll(() => byTest(page, 'operator').getAttribute('data-operator')).toBe('');
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
 
   it('a send the mail server breaks off waits to retry: the progress screen and Job Status say when the device will try again', async () => {
     await setUpEmail();

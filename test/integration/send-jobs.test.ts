@@ -29,7 +29,7 @@ import type { JobRecord } from '../../firmware/send/job-record.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { LoopbackServers } from '../support/loopback-servers.ts';
 import { tlsSmtpSink } from '../support/tls-smtp-sink.ts';
-import { MemoryStorage } from '../support/memory-hal.ts';
+import { keyStoreOf, MemoryStorage, snapshotOf } from '../support/memory-hal.ts';
 import { MemorySpool } from '../support/memory-spool.ts';
 
 const HOST = 'smtp.jobs.test';
@@ -75,6 +75,7 @@ async function boot(storage: MemoryStorage, spool: MemorySpool, scanner?: Scanne
   const hal: Hal = {
     clock: new SimClock(source),
     storage,
+    keyStore: keyStoreOf(storage),
     net: new NodeNet(network),
     http: new NodeHttp(network),
     random: nodeRandom,
@@ -276,8 +277,7 @@ class SnapshotStorage extends MemoryStorage {
   override async replace(name: string, bytes: Uint8Array): Promise<void> {
     await super.replace(name, bytes);
     if (!name.startsWith('jobs/')) return;
-    const copy = new MemoryStorage();
-    for (const [k, v] of this.records) copy.records.set(k, v.slice());
+    const copy = snapshotOf(this);
     const spoolCopy = new MemorySpool();
     for (const [k, v] of this.spool.files) spoolCopy.files.set(k, v.slice());
     this.snapshots.push({ storage: copy, spool: spoolCopy, job: (JSON.parse(new TextDecoder().decode(bytes)) as { data: JobRecord }).data });

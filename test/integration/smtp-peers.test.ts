@@ -56,6 +56,7 @@ import { sendMail, type SmtpMessageSource } from '../../firmware/smtp/driver.ts'
 import type { PeerVerdict } from '../../firmware/smtp/session.ts';
 import { AiosmtpdPeer, type SinkEvent } from '../support/aiosmtpd.ts';
 import { MemoryStorage } from '../support/memory-hal.ts';
+import { MemoryKeyStore } from '../support/memory-key-store.ts';
 import { PostfixPeer } from '../support/postfix.ts';
 
 const NOW_MS = Date.now();
@@ -132,7 +133,7 @@ async function bootTransport() {
   const clock = new SimClock(new RealTimeSource());
   const events = new DeviceEvents(clock, consoleLog('silent'));
   const nvram = new Nvram(new MemoryStorage(), events);
-  const secrets = await SecretBox.open(nvram, nodeRandom);
+  const secrets = await SecretBox.open(new MemoryKeyStore(), nodeRandom);
   const settings = await SettingsStore.load(nvram, events, secrets);
   const caStore = await CaStore.open(nvram, events, [root.certDer]);
   const transcripts = new TranscriptLog(nodeRandom);

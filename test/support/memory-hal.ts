@@ -1,12 +1,17 @@
 /**
- * A HAL for unit tests: virtual time, NVRAM in a Map, no network. Everything else is the real
- * firmware.
+ * A HAL for unit tests: virtual time, NVRAM in a Map, a key store in RAM, no network. Everything
+ * else is the real firmware.
+ *
+ * A MemoryStorage and its MemoryKeyStore are one device (an NVRAM chip and the secure element
+ * beside it): `memoryHal({ storage })` boots that device again with its own key store. Pass
+ * `keyStore` to put the NVRAM into another device.
  */
-import type { Hal } from '../../firmware/hal/index.ts';
+import type { Hal, KeyStore } from '../../firmware/hal/index.ts';
 import type { Storage, StorageReadResult } from '../../firmware/hal/storage.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { SimClock } from '../../device-sim/hal/sim-clock.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
+import { MemoryKeyStore } from './memory-key-store.ts';
 
 export class MemoryStorage implements Storage {
   readonly records = new Map<string, Uint8Array>();
@@ -26,18 +31,37 @@ export class MemoryStorage implements Storage {
   }
 }
 
+const keyStores = new WeakMap<MemoryStorage, MemoryKeyStore>();
+
+/** The key store of the device `storage` is the NVRAM of. */
+export function keyStoreOf(storage: MemoryStorage): MemoryKeyStore {
+  let keyStore = keyStores.get(storage);
+  if (!keyStore) keyStores.set(storage, (keyStore = new MemoryKeyStore()));
+  return keyStore;
+}
+
+/** The device's NVRAM as it is now, as a power cut would leave it: a copy that boots with the same key store. */
+export function snapshotOf(storage: MemoryStorage): MemoryStorage {
+  const copy = new MemoryStorage();
+  for (const [name, bytes] of storage.records) copy.records.set(name, bytes.slice());
+  keyStores.set(copy, keyStoreOf(storage));
+  return copy;
+}
+
 /** 2026-11-22T10:00:00Z: a plausible "now" for the virtual device. */
 export const TEST_START_MS = Date.UTC(2026, 10, 22, 10, 0, 0);
 
-export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTimeSource; assets?: Record<string, string>; factoryCaDer?: Uint8Array[]; passwordHashIterations?: number } = {}) {
+export function memoryHal(options: { storage?: MemoryStorage; keyStore?: KeyStore; source?: VirtualTimeSource; assets?: Record<string, string>; factoryCaDer?: Uint8Array[]; passwordHashIterations?: number } = {}) {
   const source = options.source ?? new VirtualTimeSource(TEST_START_MS);
   const clock = new SimClock(source);
   const storage = options.storage ?? new MemoryStorage();
+  const keyStore = options.keyStore ?? keyStoreOf(storage);
   const assets = options.assets ?? {};
   const refuse = { kind: 'other' as const, detail: 'no network in unit tests' };
   const hal: Hal = {
     clock,
     storage,
+    keyStore,
     random: nodeRandom,
     log: consoleLog('silent'),
     assets: { read: async (path) => (path in assets ? new TextEncoder().encode(assets[path]) : undefined) },
@@ -46,5 +70,5 @@ export function memoryHal(options: { storage?: MemoryStorage; source?: VirtualTi
     factoryCaDer: options.factoryCaDer ?? [],
     ...(options.passwordHashIterations !== undefined ? { passwordHashIterations: options.passwordHashIterations } : {}),
   };
-  return { hal, clock, source, storage };
+  return { hal, clock, source, storage, keyStore };
 }

@@ -5,7 +5,7 @@ import { DeviceCertificateStore, makeDeviceCertificate } from '../../firmware/pk
 import { Nvram } from '../../firmware/nvram/nvram.ts';
 import { SecretBox } from '../../firmware/nvram/secret-box.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
-import { memoryHal, MemoryStorage, TEST_START_MS } from '../support/memory-hal.ts';
+import { keyStoreOf, memoryHal, MemoryStorage, TEST_START_MS } from '../support/memory-hal.ts';
 
 const MAKE = { commonName: 'MFP-Send', hostNames: ['printer.example.com', '127.0.0.1'], nowMs: TEST_START_MS };
 
@@ -31,7 +31,7 @@ describe('the device certificate', () => {
     const open = async () => {
       const { clock } = memoryHal();
       const nvram = new Nvram(storage, new DeviceEvents(clock, consoleLog('silent')));
-      return new DeviceCertificateStore(nvram, await SecretBox.open(nvram, nodeRandom), nodeRandom);
+      return new DeviceCertificateStore(nvram, await SecretBox.open(keyStoreOf(storage), nodeRandom), nodeRandom);
     };
     const first = await (await open()).get(MAKE);
     const again = await (await open()).get(MAKE);

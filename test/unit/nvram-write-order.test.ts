@@ -19,7 +19,7 @@ import { DeviceCertificateStore } from '../../firmware/pki/device-certificate.ts
 import { SettingsStore, settingsRecord } from '../../firmware/settings/settings-store.ts';
 import type { SectionName } from '../../firmware/settings/schemas.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
-import { MemoryStorage, memoryHal } from '../support/memory-hal.ts';
+import { keyStoreOf, MemoryStorage, memoryHal } from '../support/memory-hal.ts';
 
 const CONCURRENT_WRITES = 30;
 
@@ -210,7 +210,7 @@ describe('Attack: 30 concurrent updates of one settings section', () => {
   async function boot(storage: MemoryStorage) {
     const ev = events();
     const nvram = new Nvram(storage, ev);
-    const settings = await SettingsStore.load(nvram, ev, await SecretBox.open(nvram, nodeRandom));
+    const settings = await SettingsStore.load(nvram, ev, await SecretBox.open(keyStoreOf(storage), nodeRandom));
     return { settings, events: ev };
   }
 
@@ -292,7 +292,7 @@ describe('the other stores that keep a record: same write order', () => {
   it('OAuth grants: 30 concurrent saves, sealed by a crypto engine that finishes in any order, leave the last one saved in NVRAM', async () => {
     const storage = new ShuffledStorage(9);
     const nvram = new Nvram(storage, events());
-    const box = await SecretBox.open(nvram, nodeRandom);
+    const box = await SecretBox.open(keyStoreOf(storage), nodeRandom);
     const random = seeded(10);
     const shuffledBox = {
       seal: async (plain: string, context: string) => {
@@ -319,12 +319,12 @@ describe('the other stores that keep a record: same write order', () => {
   it('device certificate: two first uses at once make one certificate, the one stored', async () => {
     const storage = new MemoryStorage();
     const nvram = new Nvram(storage, events());
-    const store = new DeviceCertificateStore(nvram, await SecretBox.open(nvram, nodeRandom), nodeRandom);
+    const store = new DeviceCertificateStore(nvram, await SecretBox.open(keyStoreOf(storage), nodeRandom), nodeRandom);
     const make = { commonName: 'mfp.test', hostNames: ['mfp.test'], nowMs: Date.UTC(2026, 0, 1) };
     const [a, b] = await Promise.all([store.get(make), store.get(make)]);
     expect(Buffer.from(a.certDer).equals(Buffer.from(b.certDer))).toBe(true);
     const rebooted = new Nvram(storage, events());
-    const again = await new DeviceCertificateStore(rebooted, await SecretBox.open(rebooted, nodeRandom), nodeRandom).existing();
+    const again = await new DeviceCertificateStore(rebooted, await SecretBox.open(keyStoreOf(storage), nodeRandom), nodeRandom).existing();
     expect(Buffer.from(again!.certDer).equals(Buffer.from(a.certDer))).toBe(true);
   });
 });

@@ -6,7 +6,9 @@
  * (progress-screen.ts), Job Status (jobs-screen.ts) and Log In (login-screen.ts).
  *
  * The power state and the clock come from the simulator (`/sim/api/state`), the rest from the
- * firmware's panel API (`/panel/api/*`, panel-api.ts), both read every second. Switching the
+ * firmware's panel API (`/panel/api/*`, panel-api.ts), both read every second. The firmware logs
+ * an idle operator out (Security → Auto Logout at the Panel); the status bar follows at the next
+ * read. Switching the
  * printer off darkens the screen; when it comes back, the panel starts at Home again, as after a
  * power cycle.
  */
@@ -45,12 +47,37 @@ export class SimPanelPage extends LitElement {
       this.lastMonoMs = mono;
     },
   });
-  /** The device name, the operator and why sending cannot work now, from the firmware's panel API. */
-  private readonly status = new ApiTask(this, (_, call) => panelApi('GET /panel/api/status', call), { everyMs: POLL_MS });
+  /** The operator of the last status read, to notice a logout. */
+  private lastOperator: string | null = null;
+  /** The screen was touched since the last status read: the next read tells the device (auto logout counts touches). */
+  private touched = false;
+  /**
+   * The device name, the operator and why sending cannot work now, from the firmware's panel API.
+   * A timed read is not a touch, unless the screen was touched since the last one: typing a long
+   * list of destinations keeps the operator logged in, as any touch does on a printer.
+   */
+  private readonly status = new ApiTask(
+    this,
+    (_, call) => {
+      const background = call.background && !this.touched;
+      this.touched = false;
+      return panelApi('GET /panel/api/status', { ...call, background });
+    },
+    {
+      everyMs: POLL_MS,
+      // Logged out (by hand, or by the device after the idle time): back to Home, as a printer's
+      // auto reset does, so the next person sees neither the draft nor the progress of the last one's scan.
+      onAnswer: (status) => {
+        if (this.lastOperator !== null && status.operator === null) this.screen = { name: 'home' };
+        this.lastOperator = status.operator?.name ?? null;
+      },
+    },
+  );
 
   constructor() {
     super();
     this.screen = { name: 'home' };
+    for (const touch of ['pointerdown', 'keydown']) this.addEventListener(touch, () => (this.touched = true));
     this.addEventListener(NAVIGATE_EVENT, (e) => {
       this.screen = (e as CustomEvent<PanelScreen>).detail;
       this.refresh();
