@@ -279,6 +279,10 @@ export class MessageSink extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#discarded) {
+      callback(); // the client left and the message was thrown away: its late bytes go nowhere
+      return;
+    }
     this.#size += chunk.length;
     this.#hash.update(chunk);
     if (this.#file) {
@@ -295,6 +299,17 @@ export class MessageSink extends Writable {
       (dir) => {
         const path = join(dir, `${randomBytes(8).toString('hex')}.eml`);
         const stream = createWriteStream(path, { mode: 0o600 });
+        // A write still under way when the message is discarded fails with the stream destroyed:
+        // expected then. Any other failure of the file fails the message, never the process.
+        stream.on('error', (e) => {
+          if (!this.#discarded) this.destroy(e);
+        });
+        if (this.#discarded) {
+          stream.destroy();
+          void unlink(path).catch(() => undefined);
+          callback();
+          return;
+        }
         this.#file = { path, stream };
         const pending = Buffer.concat(this.#chunks);
         this.#chunks = [];
@@ -336,8 +351,17 @@ export class MessageSink extends Writable {
 }
 
 function writeTo(stream: WriteStream, chunk: Buffer, callback: (error?: Error | null) => void): void {
-  if (stream.write(chunk)) callback();
-  else stream.once('drain', () => callback());
+  if (stream.destroyed) return callback(new Error('the message file is closed'));
+  if (stream.write(chunk)) return callback();
+  const settle = (error?: Error) => {
+    stream.off('drain', drained);
+    stream.off('close', closed);
+    callback(error ?? null);
+  };
+  const drained = () => settle();
+  const closed = () => settle(new Error('the message file closed before the message was written'));
+  stream.once('drain', drained);
+  stream.once('close', closed);
 }
 
 function openStore(raw: RawStore): Readable {

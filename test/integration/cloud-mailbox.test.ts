@@ -234,6 +234,28 @@ describe('Mailbox store', () => {
     }
   });
 
+  it('throws a message away while its temp file is being written (the device powered off mid-DATA) without an error escaping', async () => {
+    const box = new Mailbox({ limits: { spillAboveOctets: 1024 } });
+    const escaped: unknown[] = [];
+    const onUncaught = (e: unknown) => escaped.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const sink = box.openSink();
+      sink.on('error', () => {}); // writes to a sink that was thrown away are refused: expected
+      sink.write(Buffer.alloc(4096, 0x61)); // over the threshold: the bytes move to a temp file
+      await new Promise((ok) => setTimeout(ok, 100));
+      sink.write(Buffer.alloc(4 << 20, 0x62)); // a large write to the file is under way…
+      await sink.discard(); // …when the client goes away
+      sink.write(Buffer.alloc(4096, 0x63));
+      await new Promise((ok) => setTimeout(ok, 300));
+      expect(escaped).toEqual([]);
+      expect(box.list()).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await box.close();
+    }
+  });
+
   it('drops the oldest messages beyond its bounds', async () => {
     const box = new Mailbox({ limits: { maxMessages: 3, maxMemoryOctets: 1000 } });
     try {
