@@ -17,6 +17,7 @@ import { Nvram } from '../../firmware/nvram/nvram.ts';
 import { ACCOUNTS_RECORD, AccountStore, type AccountResult } from '../../firmware/web/accounts.ts';
 import type { PasswordPolicy } from '../../firmware/web/password-policy.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { SimRandom } from '../../device-sim/sim-random.ts';
 import { MemoryStorage, memoryHal } from '../support/memory-hal.ts';
 
 const ITERATIONS = 1000;
@@ -25,16 +26,10 @@ const ADMIN_PW = 'Tulip-Harbor-93';
 
 const POLICY: PasswordPolicy = { minLength: PASSWORD_MIN_LENGTH_DEFAULT, maxLength: PASSWORD_MAX_LENGTH, characterClasses: 0, refuseUserName: true, refuseCommon: true };
 
-/** Small deterministic PRNG (mulberry32), so a failing run can be replayed. */
+/** The project's seeded generator, one stream per test storage: a failing order can be replayed. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new SimRandom(seed).stream('write-order');
+  return () => stream.next();
 }
 
 const turnOfEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -19,6 +19,7 @@ import { DeviceCertificateStore } from '../../firmware/pki/device-certificate.ts
 import { SettingsStore, settingsRecord } from '../../firmware/settings/settings-store.ts';
 import type { SectionName } from '../../firmware/settings/schemas.ts';
 import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { SimRandom } from '../../device-sim/sim-random.ts';
 import { keyStoreOf, MemoryStorage, memoryHal } from '../support/memory-hal.ts';
 
 const CONCURRENT_WRITES = 30;
@@ -30,16 +31,10 @@ const COUNTER: RecordSpec<{ n: number }> = {
   factory: () => ({ n: 0 }),
 };
 
-/** Small deterministic PRNG (mulberry32), so a failing order can be replayed. */
+/** The project's seeded generator, one stream per test storage: a failing order can be replayed. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new SimRandom(seed).stream('write-order');
+  return () => stream.next();
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
