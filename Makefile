@@ -44,13 +44,15 @@ bench: deps ui
 
 ## Factory state: forget NVRAM and the RTC of the device in STATE_DIR, and its device key in the
 ## key store (the default of device-sim/hal/file-key-store.ts; a fleet's devices each have their own).
+## The emulated cloud's state is in STATE_DIR/cloud (root CAs, the Google client, identity-state.json:
+## directories and grants), so removing STATE_DIR resets the cloud too: default directories, no grants.
 reset:
 	@keys="$${KEY_STORE_DIR:-$${XDG_STATE_HOME:-$$HOME/.local/state}/mfp-sim/secure-element}"; \
 	for f in $$(find "$(STATE_DIR)" -name device-id 2>/dev/null); do \
 	  id=$$(cat "$$f"); case "$$id" in ""|*[!0-9a-f]*) ;; *) rm -f -- "$$keys/$$id.key";; esac; \
 	done
 	rm -rf -- "$(STATE_DIR)"
-	@echo "Device state in $(STATE_DIR) and its device key removed: the next boot is a factory boot."
+	@echo "Device and cloud state in $(STATE_DIR) and the device key removed: the next boot is a factory boot against a fresh cloud."
 
 deps: $(NPM_STAMP)
 $(NPM_STAMP): package.json package-lock.json

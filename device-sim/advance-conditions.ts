@@ -45,7 +45,8 @@ export function findDeviceEvent(printer: Printer, match: DeviceEventMatch & { re
 export function deviceEventSeen(printer: Printer, match: DeviceEventMatch): () => boolean {
   const bootedDevice = printer.device;
   const afterSeq = match.afterSeq ?? bootedDevice?.events.since().at(-1)?.seq ?? 0;
-  return () => findDeviceEvent(printer, { ...match, afterSeq: printer.device === bootedDevice ? afterSeq : 0 }) !== undefined;
+  // After a power cycle: that boot's events (the ones before its first are earlier boots', kept in NVRAM).
+  return () => findDeviceEvent(printer, { ...match, afterSeq: printer.device === bootedDevice ? afterSeq : (printer.device?.events.bootFirstSeq ?? 1) - 1 }) !== undefined;
 }
 
 /** The panel's view of a job (the newest when `jobId` is not given), whoever scanned it, or undefined. */

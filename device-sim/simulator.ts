@@ -240,7 +240,15 @@ function identityBanner(identity: RunningIdentityServices | undefined): string[]
         ]
       : []),
     '   Tenants, apps, users and Google clients: Identity Services on the simulator control page, or /sim/api/cloud',
+    ...keptGrants(identity),
   ];
+}
+
+/** The grants the emulated cloud kept from the last run (cloud/cloud-state.ts), when there are any. */
+function keptGrants(identity: RunningIdentityServices): string[] {
+  const entra = identity.entra.tokenLevers.grants().length;
+  const google = identity.google.tokenLevers.grants().length;
+  return entra + google > 0 ? [`   Grants kept from the last run (cloud/identity-state.json; make reset forgets them): Entra ID ${entra}, Google ${google}`] : [];
 }
 
 /** `make run`: boot from the command line's options, print where to open what, stop on SIGINT/SIGTERM. */

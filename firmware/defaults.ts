@@ -113,8 +113,20 @@ export const RTC_DRIFT_MAX_PPM = 100_000;
 
 /** Largest NVRAM record, bytes; a larger one is treated as corrupt. */
 export const NVRAM_RECORD_MAX_BYTES = 1024 * 1024;
-/** Device events kept in memory for the Remote UI and the simulator. */
+/**
+ * Device events kept (firmware/events.ts), count: in RAM and in NVRAM (record `events/log`, the
+ * audit trail that survives a power cycle); the oldest dropped first. With the bounds below the
+ * record stays far below NVRAM_RECORD_MAX_BYTES (200 × ~2 kB at most).
+ */
 export const DEVICE_EVENTS_MAX = 200;
+/** Of those, failed logins at most, count: a flood of guesses drops older guesses, not the rest of the audit trail. */
+export const DEVICE_EVENTS_LOGIN_FAILED_MAX = 100;
+/** Longest event message kept, characters (longer ones end in "…"). */
+export const DEVICE_EVENT_MESSAGE_MAX_CHARS = 500;
+/** Longest text field of an event kept, characters. */
+export const DEVICE_EVENT_FIELD_MAX_CHARS = 128;
+/** Longest user name a failed-login event shows as typed, characters: the login form's own bound. */
+export const LOGIN_EVENT_USER_MAX_CHARS = 64;
 
 // --- Device certificate (Remote UI over HTTPS) -------------------------------------------------
 
@@ -126,8 +138,8 @@ export const DEVICE_CERT_VALIDITY_DAYS = 3650;
 // them for every command the RFC lists: a send job runs in the background queue (nobody stares at
 // a spinner), and a shorter wait after the final "." risks a duplicate delivery (§4.5.3.2.6: the
 // server may still be delivering). Commands the RFC does not list get shorter device values, each
-// saying why. The Remote UI's "Check connection" ladder passes SMTP_CHECK_REPLY_TIMEOUT_MS instead,
-// because an admin is watching and nothing is delivered.
+// saying why. The Remote UI's actions (Check Connection, Send Test E-mail, Validate and Save) pass
+// the SMTP_INTERACTIVE_* values instead, because an admin is watching and no scan is at stake.
 
 /** TCP connect (and, for implicit TLS, the handshake), ms. Not in RFC 5321; a host that has not answered in 30 s is unreachable for an operator. */
 export const SMTP_CONNECT_TIMEOUT_MS = 30_000;
@@ -155,8 +167,21 @@ export const SMTP_DATA_END_TIMEOUT_MS = 10 * 60_000;
 export const SMTP_RSET_TIMEOUT_MS = 2 * 60_000;
 /** Wait for the 221 after QUIT, ms. The outcome is already known; waiting only lets the server close first (§4.1.1.10). */
 export const SMTP_QUIT_TIMEOUT_MS = 30_000;
-/** Every reply wait of the Remote UI's "Check connection" ladder, ms: an admin is watching and no mail is at stake. */
-export const SMTP_CHECK_REPLY_TIMEOUT_MS = 30_000;
+/** Every reply wait of the Remote UI's actions (Check Connection, Send Test E-mail, Validate and Save), ms: an admin is watching and no scan is at stake. */
+export const SMTP_INTERACTIVE_REPLY_TIMEOUT_MS = 30_000;
+/**
+ * The greeting wait of those actions, ms. A server that expects TLS from the first byte (port 465
+ * with STARTTLS chosen) sends nothing at all, and this is how long the admin waits to be told
+ * (#806). Servers that hold their banner on purpose do it for a few seconds (sendmail's
+ * greet_pause is usually 5 s; postscreen sends its "220-" at once), so 10 s still lets them greet.
+ */
+export const SMTP_INTERACTIVE_GREETING_TIMEOUT_MS = 10_000;
+/**
+ * The whole SMTP conversation of one of those actions, ms (from the connect to the last reply):
+ * past it the action ends with #800, however slowly the server is still answering. The Remote UI
+ * tells the admin this limit while it waits.
+ */
+export const SMTP_INTERACTIVE_DEADLINE_MS = 30_000;
 
 /**
  * Longest reply line accepted, bytes including CRLF. RFC 5321 §4.5.3.1.5 says 512, but real
@@ -227,6 +252,15 @@ export const PKI_MESSAGE_MAX_NAMES = 5;
 
 /** SMTP transcripts kept in RAM for the Remote UI, count (each is bounded by SMTP_TRANSCRIPT_MAX_BYTES). */
 export const TRANSCRIPTS_KEPT = 20;
+/**
+ * Transcripts of send jobs also kept in NVRAM, for the job log across power cycles
+ * (firmware/send/transcript-log.ts): at most one per job the job log keeps, count, and at most
+ * this many bytes in all; the oldest dropped first. A transcript is usually 2–5 kB (the message
+ * data is counted, not copied), so 2 MiB holds the whole job log's; a job whose transcript was
+ * dropped says "no longer kept".
+ */
+export const TRANSCRIPTS_STORED_MAX = 500;
+export const TRANSCRIPTS_STORED_MAX_BYTES = 2 * 1024 * 1024;
 /** EHLO name the device announces when it has no DNS name of its own (RFC 5321 §4.1.3 address literal). */
 export const SMTP_CLIENT_NAME = '[127.0.0.1]';
 
@@ -236,8 +270,13 @@ export const SMTP_CLIENT_NAME = '[127.0.0.1]';
 export const OAUTH_DEVICE_POLL_DEFAULT_S = 5;
 /** Added to the poll interval on each `slow_down`, s: RFC 8628 §3.5 "MUST increase … by 5 seconds". */
 export const OAUTH_SLOW_DOWN_STEP_S = 5;
-/** Longest poll interval the device accepts from a server, s (a broken server must not park the flow). */
-export const OAUTH_DEVICE_POLL_MAX_S = 60;
+/**
+ * Longest poll interval the device accepts from a server, s: only a bound against absurd values.
+ * RFC 8628 §3.2/§3.5 has the client wait the interval the server advertises, however long; this
+ * is the longest device-code lifetime accepted (OAUTH_DEVICE_CODE_MAX_LIFETIME_S), and the flow
+ * never waits past its code's expiry anyway (oauth/device-flow.ts).
+ */
+export const OAUTH_DEVICE_POLL_MAX_S = 3600;
 /** Longest device-code lifetime accepted, s (Entra issues 900; RFC 8628 gives no maximum). */
 export const OAUTH_DEVICE_CODE_MAX_LIFETIME_S = 3600;
 /** Largest OAuth JSON response accepted, bytes (Google's tokens are ≤ 2 kB; Entra's a few kB). */
@@ -276,6 +315,19 @@ export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
 export const ENTRA_BUILTIN_CLIENT_ID = '4e6b43d3-0000-4000-8000-00000000f1f0';
 /** Timeout of one request to an identity server, ms. */
 export const OAUTH_HTTP_TIMEOUT_MS = 30_000;
+/**
+ * Timeout of a token revocation (RFC 7009) the device sends for a token it abandons, ms. Best
+ * effort, in the background: Deregister never waits for it; a new Register waits at most this.
+ */
+export const OAUTH_REVOKE_TIMEOUT_MS = 10_000;
+/**
+ * A change of the wall clock by at most this much is not a change for the clock rules, ms: setting
+ * the time it already is (the Date/Time page has 1 s resolution, and the request takes a moment)
+ * or an NTP nudge leaves the OAuth grants alone. Small changes still add up: the drift watch
+ * (oauth/drift-watch.ts) compares the wall clock with the monotonic clock since registration and
+ * applies the rule beyond CLOCK_SKEW_TOLERANCE_MS.
+ */
+export const CLOCK_CHANGE_TOLERANCE_MS = 5_000;
 
 // --- Address book (firmware/send/address-book.ts) ------------------------------------------------
 

@@ -47,6 +47,14 @@ const oauthPages = `${menuPath('oauthMicrosoft')} or ${menuPage('oauthGoogle').l
 /** The table. Keys name the failure in code; `code` is what people see. */
 export const DEVICE_CODES = {
   // --- The connection to the mail server ------------------------------------------------------
+  interactiveDeadline: {
+    code: '#800',
+    transient: true,
+    admin: 'The mail server did not finish within the time the Remote UI waits for a check or a test e-mail.',
+    remedy: `The server answers too slowly: the transcript shows where it stopped. Check the network path and the server's load; scan jobs wait longer than this, so they may still get through.`,
+    operator: OPERATOR_UNREACHABLE,
+    page: 'email',
+  },
   timeout: {
     code: '#801',
     transient: true,
@@ -207,6 +215,14 @@ export const DEVICE_CODES = {
     admin: 'The mail server no longer accepts a password (basic authentication is disabled): it takes OAuth 2.0 only.',
     remedy: `Choose OAuth 2.0 (Microsoft) as Authentication (${email}), then register the device (${menuPath('oauthMicrosoft')}).`,
     operator: `${ADMIN} the mail server no longer accepts the device's password.`,
+    page: 'email',
+  },
+  authRequired: {
+    code: '#837',
+    transient: false,
+    admin: 'The mail server takes mail only from a sender who signs in, and no authentication is set.',
+    remedy: `Set Authentication (${email}) to a method the server offers (the transcript lists them), with its user name and password. If the server should take mail from this device without sign-in, ask its administrator to allow (relay for) the device's address; if it refused only some recipients ("Relay access denied"), check their domains too.`,
+    operator: `${ADMIN} the mail server requires the device to sign in.`,
     page: 'email',
   },
   authFailed: {
@@ -450,6 +466,18 @@ export const DEVICE_CODES = {
 
 /** #810's remedy when the device's own Minimum TLS Version (1.3) is what leaves no version in common. */
 export const TLS_13_ONLY_REMEDY = `The server does not offer TLS 1.3: set Minimum TLS Version to TLS 1.2 (${email}), or ask the server’s administrator to enable TLS 1.3.`;
+
+/**
+ * #821's remedy when the device did not sign in and the server refused the recipient for a reason of
+ * policy (5.7.x): some servers word "sign in first" that way, others refuse that one address.
+ */
+export const RECIPIENT_POLICY_WITHOUT_AUTH_REMEDY = `Check the destination address. The server refused it for a reason of policy and the device did not sign in: if the server takes mail only from senders who sign in, set Authentication (${email}).`;
+
+/** #825 naming exactly the settings that are empty, by their labels (e.g. "User Name"). */
+export function notConfiguredError(emptyFields: readonly string[]): DeviceError {
+  const list = emptyFields.length < 2 ? (emptyFields[0] ?? '') : `${emptyFields.slice(0, -1).join(', ')} and ${emptyFields.at(-1)!}`;
+  return { ...deviceError('notConfigured'), message: `E-mail sending is not set up: ${list} ${emptyFields.length === 1 ? 'is' : 'are'} empty.`, remedy: `Enter ${list} (${email}).` };
+}
 
 /** A failure's name in the table, e.g. `timeout`. */
 export type DeviceCodeName = keyof typeof DEVICE_CODES;

@@ -63,13 +63,15 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   const bootMonoMs = hal.clock.monoNowMs();
   const events = new DeviceEvents(hal.clock, hal.log);
   const nvram = new Nvram(hal.storage, events);
+  // The audit trail first: what the rest of the boot notices is kept with what earlier boots did.
+  await events.restore(nvram);
   await prepareDeviceKey(nvram, hal.keyStore, events);
   const secrets = await SecretBox.open(hal.keyStore, hal.random);
   const settings = await SettingsStore.load(nvram, events, secrets);
   const deviceCertificates = new DeviceCertificateStore(nvram, secrets, hal.random);
   const certificateFor = () => ({ commonName: settings.get('device').name, hostNames: DEVICE_HOST_NAMES, nowMs: hal.clock.wallNowMs() });
   const caStore = await CaStore.open(nvram, events, hal.factoryCaDer);
-  const transcripts = new TranscriptLog(hal.random);
+  const transcripts = await TranscriptLog.open(nvram, hal.storage, hal.random, events);
   // The monotonic clock restarts at power-on: OAuth times are only comparable within one boot.
   const bootEpoch = toBase64Url(hal.random.bytes(8));
   const grants = new GrantStore(nvram, secrets);
@@ -121,6 +123,8 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     jobs,
     shutdown: () => {
       wallWatch.stop();
+      events.stop();
+      transcripts.stop();
       jobs?.stop();
       panel?.stop();
     },

@@ -77,6 +77,44 @@ export const TLS_LEVER_WRONG_HOST_NAME = 'mail.example.net';
 export const TLS_LEVER_MAX_DNS_NAMES = 50;
 
 // ---------------------------------------------------------------------------------------------
+// Identity services (entra-id.ts, google-oauth.ts).
+
+/** An Entra ID error answer: `error`, and the AADSTS code and text of `error_description` (protocols.md A.5). */
+export interface EntraRefusal {
+  readonly error: string;
+  readonly code: number;
+  readonly text: string;
+}
+
+/**
+ * What Entra answers a refresh token in the shape of its own that it does not know (one from
+ * before `make reset`, from another directory, or sent with another client id). protocols.md A.5
+ * and A.7 list AADSTS70000 among invalid_grant's codes without saying which case gets it; this
+ * text was seen for a refresh token Entra would not take [OBS BingAds/BingAds-Python-SDK#279].
+ * Uncertain, so set here: the device must treat any invalid_grant as "sign in again".
+ */
+export const ENTRA_UNKNOWN_REFRESH_TOKEN: EntraRefusal = {
+  error: 'invalid_grant',
+  code: 70000,
+  text: "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.",
+};
+/** A refresh token that is not in that shape (cut short, mangled by URL encoding) [OBS MicrosoftDocs/azure-docs#63819]. */
+export const ENTRA_MALFORMED_REFRESH_TOKEN: EntraRefusal = { error: 'invalid_grant', code: 9002313, text: 'Invalid request. Request is malformed or invalid.' };
+/**
+ * Rotated refresh tokens remembered per grant (the newest ones; a refresh rotates the token, so a
+ * grant refreshed hourly would otherwise pile up 2000 in 90 days, in memory and in the state file).
+ * An older one presented again is answered as unknown (ENTRA_UNKNOWN_REFRESH_TOKEN), a remembered one AADSTS70008.
+ */
+export const ENTRA_ROTATED_REFRESH_TOKENS_KEPT = 10;
+/**
+ * What Google answers a refresh token in the shape of its own that it does not know: as an
+ * expired or revoked one (protocols.md B.7, `invalid_grant` "Token has been expired or
+ * revoked."); one in no such shape is "Bad Request" (B.7, the generic answer).
+ */
+export const GOOGLE_UNKNOWN_REFRESH_TOKEN_DESCRIPTION = 'Token has been expired or revoked.';
+export const GOOGLE_MALFORMED_REFRESH_TOKEN_DESCRIPTION = 'Bad Request';
+
+// ---------------------------------------------------------------------------------------------
 // SMTP servers.
 
 /** O365 SIZE value for this emulator: 36 MiB (the default per-mailbox send limit, C.7), not the 150 MiB org maximum. */

@@ -15,6 +15,11 @@
  * With the default TokenTable the emulated Entra ID and Google sign-in run too (`identity`,
  * identity-server.ts), with the default directory (identity-seed.ts) and a Google Desktop-app
  * client kept in `stateDir` (default-google-client.ts).
+ *
+ * The identity state (directories, clients, accounts, every grant and access token, codes in
+ * flight) is kept in `stateDir` too (cloud-state.ts: `identity-state.json`), read at start and
+ * written after every change, so a restart on the same directory ends no grant; a file that cannot
+ * be used is reported, moved aside, and the cloud starts fresh. `stop()` writes what is pending.
  */
 import type { SimNetwork } from '../hal/sim-network.ts';
 import type { Schedule } from '../hal/time-source.ts';
@@ -36,6 +41,8 @@ import { TokenTable, type TokenVerifier } from './token-table.ts';
 import { startIdentityServices, type RunningIdentityServices } from './identity-server.ts';
 import { loadOrCreateDefaultGoogleClient } from './default-google-client.ts';
 import { TlsLevers } from './tls-levers.ts';
+import { CloudStateWriter, loadCloudState, setAsideCloudState, type CloudStateReport } from './cloud-state.ts';
+import { CLOUD_STATE_VERSION, type CloudState } from './cloud-state-schema.ts';
 
 export interface CloudOptions<T extends TokenVerifier = TokenTable> {
   readonly network: SimNetwork;
@@ -61,6 +68,8 @@ export interface CloudOptions<T extends TokenVerifier = TokenTable> {
    * codes, tokens and ids, the TokenTable's access tokens (when the cloud makes it); default: a fresh seed.
    */
   readonly random?: SimRandom;
+  /** Where problems with the kept identity state are told, a line each; default stderr. */
+  readonly report?: CloudStateReport;
 }
 
 export type TlsChoice = KeyAlgorithm | 'both';
@@ -93,9 +102,11 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
   const registered: { name: string; ports: number[] }[] = [];
   let identity: RunningIdentityServices | undefined;
   let renewal: TimerHandle | undefined;
+  let kept: CloudStateWriter | undefined;
   const stopAll = async () => {
     renewal?.cancel();
     await identity?.stop();
+    await kept?.close();
     for (const { name, ports } of registered.splice(0)) {
       for (const port of ports) options.network.unexpose(name, port);
       options.network.removeHost(name);
@@ -136,17 +147,11 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
     }
 
     // The identity services issue access tokens into the same table the mail servers check.
-    identity =
-      tokens instanceof TokenTable
-        ? await startIdentityServices({
-            network: options.network,
-            pki,
-            tokens,
-            nowMs: options.nowMs,
-            random,
-            google: { defaultClient: await loadOrCreateDefaultGoogleClient(options.stateDir) },
-          })
-        : undefined;
+    if (tokens instanceof TokenTable) {
+      const started = await startKeptIdentity(options, pki, tokens, random);
+      identity = started.identity;
+      kept = started.kept;
+    }
 
     const tls = new TlsLevers({ pki, nowMs: options.nowMs, mail: { office365, gmail }, identity });
     // On the world's timers (virtual time lets months pass): the standard certificates are renewed
@@ -176,4 +181,57 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
     await stopAll();
     throw e;
   }
+}
+
+/**
+ * The identity services on the state kept in `options.stateDir` (a fresh start without one), and
+ * the writer that keeps it from now on.
+ */
+async function startKeptIdentity(
+  options: CloudOptions<TokenVerifier>,
+  pki: SimPki,
+  tokens: TokenTable,
+  random: SimRandom,
+): Promise<{ identity: RunningIdentityServices; kept: CloudStateWriter }> {
+  const report = options.report;
+  const stored = await loadCloudState(options.stateDir, report);
+  const defaultClient = await loadOrCreateDefaultGoogleClient(options.stateDir);
+  let kept: CloudStateWriter | undefined;
+  const changed = () => kept?.changed();
+  const start = (from: CloudState | undefined) =>
+    startIdentityServices({
+      network: options.network,
+      pki,
+      tokens,
+      nowMs: options.nowMs,
+      random,
+      entra: { stored: from?.entra, onChange: changed },
+      google: { defaultClient, stored: from?.google, onChange: changed },
+    });
+  let identity: RunningIdentityServices;
+  let used = stored;
+  try {
+    identity = await start(stored);
+  } catch (e) {
+    // The schema passed but the services could not be built from it: as unusable as a bad file.
+    if (!stored) throw e;
+    await setAsideCloudState(options.stateDir, `could not be used (${(e as Error).message})`, report);
+    used = undefined;
+    identity = await start(undefined);
+  }
+  if (used) tokens.restore(used.accessTokens);
+  const running = identity;
+  kept = new CloudStateWriter(
+    options.stateDir,
+    (): CloudState => ({
+      version: CLOUD_STATE_VERSION,
+      savedAtMs: options.nowMs(),
+      entra: running.entra.toStored(),
+      google: running.google.toStored(),
+      accessTokens: tokens.toStored(),
+    }),
+    report,
+  );
+  tokens.setChangeListener(changed);
+  return { identity, kept };
 }

@@ -18,6 +18,9 @@
  * Ids the directory makes (tenants and apps added without one, every user's object id) come from
  * the simulator's seeded random source (stream `entra-directory`): the same seed, the same ids.
  *
+ * The directory the cloud kept (`stored`, cloud-state.ts) replaces the seed at start; `toStored`
+ * is what is kept, and `onChange` hears of every change so that it is.
+ *
  * Deliberately not done: sign-in audience (single-tenant apps, AADSTS50194), service principals
  * and consent per tenant (every registered app works with every tenant), guest users (B2B),
  * groups, password policies (any 1 to 256 characters will do), MFA.
@@ -26,6 +29,7 @@ import { drawUnused, SimRandom, uuid, type RandomStream } from '../sim-random.ts
 import type { DirectoryProblem, DirectoryResult, EntraAppView, EntraTenantView } from './identity-views.ts';
 import { PERSONAL_ACCOUNTS_TENANT_ID, type EntraDirectorySeed } from './identity-seed.ts';
 import { AccountPassword } from './account-password.ts';
+import type { StoredEntraDirectory } from './cloud-state-schema.ts';
 
 export const TENANT_ALIASES = ['common', 'organizations', 'consumers'] as const;
 export type TenantAlias = (typeof TENANT_ALIASES)[number];
@@ -45,6 +49,10 @@ export interface EntraUser {
 export interface EntraDirectoryOptions {
   /** The simulator's seeded random source; default: a fresh seed. */
   readonly random?: SimRandom;
+  /** The directory as the cloud kept it: used instead of the seed. */
+  readonly stored?: StoredEntraDirectory | undefined;
+  /** Told after every change (the cloud's state file). */
+  readonly onChange?: () => void;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -59,12 +67,47 @@ export class EntraDirectory {
   /** Every user object id made so far, removed users' too: a new user never gets an old one's id (its grants stay dead). */
   readonly #userIds = new Set<string>();
   readonly #random: RandomStream;
+  readonly #onChange: () => void;
 
   constructor(seed: EntraDirectorySeed, options: EntraDirectoryOptions = {}) {
     this.#random = (options.random ?? new SimRandom(SimRandom.freshSeed())).stream('entra-directory');
-    for (const tenant of seed.tenants) must(this.addTenant(tenant));
-    for (const app of seed.apps) must(this.addApp({ ...app, homeTenant: app.homeTenantId }, app.builtIn ?? false));
-    for (const user of seed.users) must(this.addUser(user));
+    this.#onChange = () => undefined;
+    if (options.stored) this.#restore(options.stored);
+    else {
+      for (const tenant of seed.tenants) must(this.addTenant(tenant));
+      for (const app of seed.apps) must(this.addApp({ ...app, homeTenant: app.homeTenantId }, app.builtIn ?? false));
+      for (const user of seed.users) must(this.addUser(user));
+    }
+    this.#onChange = options.onChange ?? this.#onChange;
+  }
+
+  /** The directory as the cloud's state file keeps it. */
+  toStored(): StoredEntraDirectory {
+    return {
+      tenants: this.tenants().map((t) => ({ ...t, domains: [...t.domains] })),
+      apps: this.apps(),
+      users: [...this.#users.values()].map((u) => ({
+        id: u.id,
+        userPrincipalName: u.userPrincipalName,
+        displayName: u.displayName,
+        tenantId: u.tenantId,
+        passwordChangedAtMs: u.passwordChangedAtMs ?? null,
+        password: this.#passwords.get(u.id)?.toStored() ?? null,
+      })),
+      userIds: [...this.#userIds],
+    };
+  }
+
+  /** Its schema checked that every app's and user's tenant is there. */
+  #restore(stored: StoredEntraDirectory): void {
+    for (const t of stored.tenants) this.#tenants.set(t.id, { ...t, domains: [...t.domains] });
+    for (const a of stored.apps) this.#apps.set(a.clientId, { ...a });
+    for (const id of stored.userIds) this.#userIds.add(id);
+    for (const u of stored.users) {
+      this.#users.set(u.userPrincipalName.toLowerCase(), { id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, tenantId: u.tenantId, passwordChangedAtMs: u.passwordChangedAtMs ?? undefined });
+      this.#userIds.add(u.id);
+      if (u.password) this.#passwords.set(u.id, AccountPassword.fromStored(u.password));
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -98,6 +141,7 @@ export class EntraDirectory {
     }
     const tenant: EntraTenantView = { id, displayName: input.displayName.trim(), domains, personalAccounts: id === PERSONAL_ACCOUNTS_TENANT_ID };
     this.#tenants.set(id, tenant);
+    this.#onChange();
     return { ok: true, value: tenant };
   }
 
@@ -111,6 +155,7 @@ export class EntraDirectory {
     }
     for (const [key, user] of this.#users) if (user.tenantId === tenant.id) this.#users.delete(key);
     this.#tenants.delete(tenant.id);
+    this.#onChange();
     return { ok: true, value: tenant };
   }
 
@@ -136,6 +181,7 @@ export class EntraDirectory {
     if (!home) return refused('not-found', 'homeTenant', `There is no tenant ${input.homeTenant}.`);
     const app = { clientId, displayName: input.displayName.trim(), homeTenantId: home.id, publicClientFlows: input.publicClientFlows ?? false, builtIn };
     this.#apps.set(clientId, app);
+    this.#onChange();
     return { ok: true, value: { ...app } };
   }
 
@@ -144,6 +190,7 @@ export class EntraDirectory {
     if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
     if (change.displayName !== undefined) app.displayName = change.displayName.trim();
     if (change.publicClientFlows !== undefined) app.publicClientFlows = change.publicClientFlows;
+    this.#onChange();
     return { ok: true, value: { ...app } };
   }
 
@@ -152,6 +199,7 @@ export class EntraDirectory {
     const app = this.#apps.get(clientId.trim().toLowerCase());
     if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
     this.#apps.delete(app.clientId);
+    this.#onChange();
     return { ok: true, value: { ...app } };
   }
 
@@ -178,6 +226,7 @@ export class EntraDirectory {
     const user = { id, userPrincipalName: upn, displayName: input.displayName?.trim() || upn.slice(0, upn.indexOf('@')), tenantId: tenant.id, passwordChangedAtMs: undefined };
     this.#users.set(upn.toLowerCase(), user);
     if (input.password !== undefined) this.#passwords.set(user.id, AccountPassword.of(input.password));
+    this.#onChange();
     return { ok: true, value: { ...user } };
   }
 
@@ -186,6 +235,7 @@ export class EntraDirectory {
     if (!user) return refused('not-found', 'userPrincipalName', `There is no user ${userPrincipalName}.`);
     this.#users.delete(user.userPrincipalName.toLowerCase());
     this.#passwords.delete(user.id);
+    this.#onChange();
     return { ok: true, value: user };
   }
 
@@ -198,6 +248,7 @@ export class EntraDirectory {
     if (!user) return refused('not-found', 'userPrincipalName', `There is no user ${userPrincipalName}.`);
     if (password === undefined) this.#passwords.delete(user.id);
     else this.#passwords.set(user.id, AccountPassword.of(password));
+    this.#onChange();
     return { ok: true, value: user };
   }
 
@@ -215,6 +266,7 @@ export class EntraDirectory {
     const user = this.#users.get(userPrincipalName.trim().toLowerCase());
     if (!user) return refused('not-found', 'userPrincipalName', `There is no user ${userPrincipalName}.`);
     user.passwordChangedAtMs = nowMs;
+    this.#onChange();
     return { ok: true, value: { ...user } };
   }
 

@@ -57,6 +57,14 @@
  *   token endpoint; which `error` a device-code poll gets is not confirmed, and refreshes were
  *   also seen answered `invalid_grant` with the same code.
  *
+ * Its state (the directory, every grant's refresh tokens, the device codes in flight, the access
+ * token lifetime) is what the cloud keeps across restarts (cloud-state.ts): `stored` at start,
+ * `toStored()` to keep, `onChange` after every change. Tokens and codes are kept by digest
+ * (secret-map.ts). A refresh token in the shape of this service's that it does not know is
+ * answered as cloud-defaults.ts ENTRA_UNKNOWN_REFRESH_TOKEN says (AADSTS70000), one in no such
+ * shape AADSTS9002313; only the newest ENTRA_ROTATED_REFRESH_TOKENS_KEPT rotated tokens of a grant
+ * are remembered.
+ *
  * Device codes, user codes, refresh tokens and sign-in flow ids come from the simulator's seeded
  * random source (stream `entra`), the trace and correlation ids of error bodies from a stream of
  * their own (`entra-trace`: how many polls a flow takes must not shift the codes and tokens after
@@ -73,6 +81,9 @@ import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
 import { EntraDirectory, TENANT_ALIASES, type Authority, type EntraUser } from './entra-directory.ts';
 import { DEFAULT_ENTRA_DIRECTORY, type EntraDirectorySeed } from './identity-seed.ts';
+import { ENTRA_MALFORMED_REFRESH_TOKEN, ENTRA_ROTATED_REFRESH_TOKENS_KEPT, ENTRA_UNKNOWN_REFRESH_TOKEN } from './cloud-defaults.ts';
+import type { StoredEntra } from './cloud-state-schema.ts';
+import { SecretMap } from './secret-map.ts';
 import type { ConditionalAccessView, DeviceCodePollView, DeviceCodeView, EntraDirectoryView, EntraPollingView, EntraUserView, LeverResult } from './identity-views.ts';
 import { blockedPage, CODE_UNUSABLE, consentPage, donePage, enterCodePage, passwordPage, signInPage } from './entra-pages.ts';
 import {
@@ -113,6 +124,9 @@ const ENTRA_HEADERS: Readonly<Record<string, string>> = {
 };
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+/** This service's refresh tokens: a fixed prefix and 144 random bytes in base64url. */
+const REFRESH_TOKEN_PREFIX = '1.AXEAtWFvSyZ6ZUWzvdRLAbHUf';
+const hasRefreshTokenShape = (token: string): boolean => token.startsWith(REFRESH_TOKEN_PREFIX) && /^[A-Za-z0-9_-]{192}$/.test(token.slice(REFRESH_TOKEN_PREFIX.length));
 /** Entra's user codes: 8 upper-case letters and digits (A.3 "YZMYLD4K"); ambiguous ones left out. */
 const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 /** Scopes that steer the grant but are not part of the access token's resource scopes. */
@@ -133,6 +147,10 @@ export interface EntraIdOptions {
   readonly outages?: EndpointOutages;
   /** The simulator's seeded random source (codes, tokens, ids); default: a fresh seed. */
   readonly random?: SimRandom;
+  /** The state the cloud kept (cloud-state.ts): used instead of `directory` and a fresh start. */
+  readonly stored?: StoredEntra | undefined;
+  /** Told after every change of what `toStored` returns. */
+  readonly onChange?: () => void;
 }
 
 export type DeviceCodeStatus = 'pending' | 'approved' | 'declined' | 'redeemed';
@@ -148,7 +166,6 @@ export interface DeviceCodeInfo {
 }
 
 interface DeviceCodeEntry {
-  readonly deviceCode: string;
   readonly userCode: string;
   readonly clientId: string;
   /** The `{tenant}` segment as the device sent it (polling must use the same, A.1). */
@@ -213,9 +230,10 @@ export class EntraIdService {
   readonly directory: EntraDirectory;
   readonly #tokens: TokenTable;
   readonly #nowMs: () => number;
-  readonly #deviceCodes = new Map<string, DeviceCodeEntry>();
+  /** By device code (its digest). */
+  readonly #deviceCodes = new SecretMap<DeviceCodeEntry>();
   readonly #byUserCode = new Map<string, DeviceCodeEntry>();
-  readonly #refreshTokens = new Map<string, RefreshEntry>();
+  readonly #refreshTokens = new SecretMap<RefreshEntry>();
   #accessTokenLifetimeS: number;
   readonly #defaultDeviceCodeExpiresInS: number;
   readonly #defaultPollIntervalS: number;
@@ -229,6 +247,7 @@ export class EntraIdService {
   readonly #caExcluded = new Set<string>();
   #grants = 0;
   readonly #outages: EndpointOutages;
+  readonly #changed: () => void;
   /** Device codes, user codes, refresh tokens, sign-in flow ids. */
   readonly #random: RandomStream;
   /** Trace and correlation ids of error bodies (one per error: as many as the client polls). */
@@ -241,7 +260,8 @@ export class EntraIdService {
     const random = options.random ?? new SimRandom(SimRandom.freshSeed());
     this.#random = random.stream('entra');
     this.#traceRandom = random.stream('entra-trace');
-    this.directory = new EntraDirectory(options.directory ?? DEFAULT_ENTRA_DIRECTORY, { random });
+    this.#changed = options.onChange ?? (() => undefined);
+    this.directory = new EntraDirectory(options.directory ?? DEFAULT_ENTRA_DIRECTORY, { random, stored: options.stored?.directory, onChange: this.#changed });
     this.#tokens = options.tokens;
     this.#nowMs = options.nowMs;
     this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? ENTRA_ACCESS_TOKEN_LIFETIME_S;
@@ -250,6 +270,44 @@ export class EntraIdService {
     this.verificationUri = options.verificationUri ?? ENTRA_VERIFICATION_URI;
     this.#outages = options.outages ?? new EndpointOutages(options.nowMs);
     this.tokenLevers = new TokenLevers('entra', { tokens: options.tokens, nowMs: options.nowMs, grants: () => this.#grantRecords(), grantRevocationReachesAccessTokens: false });
+    if (options.stored) this.#restore(options.stored);
+  }
+
+  /** What the cloud keeps of this service across restarts (cloud-state-schema.ts). */
+  toStored(): StoredEntra {
+    return {
+      directory: this.directory.toStored(),
+      accessTokenLifetimeS: this.#accessTokenLifetimeS,
+      grants: this.#grants,
+      refreshTokens: [...this.#refreshTokens].map(([digest, e]) => ({ digest, ...e, scopes: [...e.scopes] })),
+      deviceCodes: [...this.#deviceCodes].map(([digest, e]) => ({
+        digest,
+        userCode: e.userCode,
+        clientId: e.clientId,
+        tenant: e.tenant,
+        scopes: [...e.scopes],
+        expiresAtMs: e.expiresAtMs,
+        intervalS: e.intervalS,
+        lastPollMs: e.lastPollMs ?? null,
+        status: e.status,
+        user: e.user ? { id: e.user.id, userPrincipalName: e.user.userPrincipalName } : null,
+        polls: [...e.polls],
+      })),
+    };
+  }
+
+  #restore(stored: StoredEntra): void {
+    this.#accessTokenLifetimeS = stored.accessTokenLifetimeS;
+    this.#grants = stored.grants;
+    for (const { digest, ...entry } of stored.refreshTokens) this.#refreshTokens.setDigest(digest, entry);
+    for (const { digest, ...code } of stored.deviceCodes) {
+      // A code whose tenant has gone since is of no use to anyone.
+      const authority = this.directory.authority(code.tenant);
+      if (!authority) continue;
+      const entry: DeviceCodeEntry = { ...code, authority, lastPollMs: code.lastPollMs ?? undefined, user: code.user ?? undefined, polls: [...code.polls], signIn: undefined };
+      this.#deviceCodes.setDigest(digest, entry);
+      this.#byUserCode.set(entry.userCode, entry);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -272,6 +330,7 @@ export class EntraIdService {
     if (problem !== undefined) return leverRefused('refused', 'user', problem);
     entry.value.status = 'approved';
     entry.value.user = { id: known.id, userPrincipalName: known.userPrincipalName };
+    this.#changed();
     return { ok: true, value: this.#codeView(entry.value) };
   }
 
@@ -280,6 +339,7 @@ export class EntraIdService {
     const entry = this.#leverEntry(userCode);
     if (!entry.ok) return entry;
     entry.value.status = 'declined';
+    this.#changed();
     return { ok: true, value: this.#codeView(entry.value) };
   }
 
@@ -317,6 +377,7 @@ export class EntraIdService {
         n++;
       }
     }
+    if (n > 0) this.#changed();
     return n;
   }
 
@@ -334,6 +395,7 @@ export class EntraIdService {
   setAccessTokenLifetimeS(seconds: number): void {
     if (!Number.isInteger(seconds) || seconds <= 0) throw new RangeError(`setAccessTokenLifetimeS: ${seconds}`);
     this.#accessTokenLifetimeS = seconds;
+    this.#changed();
   }
 
   get accessTokenLifetimeS(): number {
@@ -487,6 +549,11 @@ export class EntraIdService {
   /** The routes of `login.microsoftonline.com`. */
   loginApp(): Hono {
     const app = new Hono();
+    // Every request may change what is kept (a device code, a poll, a sign-in, a refresh).
+    app.use('*', async (_c, next) => {
+      await next();
+      this.#changed();
+    });
     const serviceAnswer = (c: Context, status: number) => (status === 503 ? this.#error(c, TEMPORARILY_UNAVAILABLE, 503) : undefined);
     app.use('/:tenant/oauth2/v2.0/devicecode', this.#outages.guard('entra-devicecode', serviceAnswer));
     app.use('/:tenant/oauth2/v2.0/token', this.#outages.guard('entra-token', serviceAnswer));
@@ -516,8 +583,8 @@ export class EntraIdService {
     }
 
     const now = this.#nowMs();
+    const deviceCode = drawUnused(() => `DAQABIQEAAADW6jl31mB3T7ugrWTT8pFe${base64url(this.#random, 96)}`, this.#deviceCodes);
     const entry: DeviceCodeEntry = {
-      deviceCode: drawUnused(() => `DAQABIQEAAADW6jl31mB3T7ugrWTT8pFe${base64url(this.#random, 96)}`, this.#deviceCodes),
       userCode: this.#newUserCode(),
       clientId,
       tenant,
@@ -532,11 +599,11 @@ export class EntraIdService {
       signIn: undefined,
     };
     this.#forgetOld();
-    this.#deviceCodes.set(entry.deviceCode, entry);
+    this.#deviceCodes.set(deviceCode, entry);
     this.#byUserCode.set(entry.userCode, entry);
     return this.#json(c, 200, {
       user_code: entry.userCode,
-      device_code: entry.deviceCode,
+      device_code: deviceCode,
       verification_uri: this.verificationUri,
       expires_in: this.#deviceCodeExpiresInS,
       interval: entry.intervalS,
@@ -611,7 +678,7 @@ export class EntraIdService {
     if (refreshToken === '') return this.#error(c, missingParameter('refresh_token'));
     const entry = this.#refreshTokens.get(refreshToken);
     if (!entry || entry.clientId.toLowerCase() !== clientId.toLowerCase()) {
-      return this.#error(c, { error: 'invalid_grant', code: 9002313, text: 'Invalid request. Request is malformed or invalid.' });
+      return this.#error(c, hasRefreshTokenShape(refreshToken) ? ENTRA_UNKNOWN_REFRESH_TOKEN : ENTRA_MALFORMED_REFRESH_TOKEN);
     }
     const problem = this.#refreshProblem(entry);
     if (problem) return this.#error(c, problem);
@@ -626,6 +693,7 @@ export class EntraIdService {
     // Evaluated at every issuance: the refresh token stays as it is, a later refresh may pass.
     if (this.#blockedByConditionalAccess(entry.user)) return this.#error(c, BLOCKED_BY_CONDITIONAL_ACCESS);
     entry.state = 'rotated';
+    this.#forgetRotated(entry.grantId);
     // The rotated token keeps offline_access: the client asked for it originally.
     const withOffline = granted.includes('offline_access') || !entry.scopes.includes('offline_access') ? granted : [...granted, 'offline_access'];
     return this.#issue(c, { id: entry.userId, userPrincipalName: entry.user }, clientId, withOffline, entry.grantId, entry.issuedMs);
@@ -660,6 +728,13 @@ export class EntraIdService {
     return undefined;
   }
 
+  /** Only the newest ENTRA_ROTATED_REFRESH_TOKENS_KEPT rotated tokens of `grantId` are remembered. */
+  #forgetRotated(grantId: string): void {
+    const rotated = [...this.#refreshTokens].filter(([, e]) => e.grantId === grantId && e.state === 'rotated');
+    // Insertion order: the oldest first.
+    for (const [digest] of rotated.slice(0, Math.max(0, rotated.length - ENTRA_ROTATED_REFRESH_TOKENS_KEPT))) this.#refreshTokens.deleteDigest(digest);
+  }
+
   /** The grants: the newest refresh token of each, oldest grant first. */
   #grantRecords(): GrantRecord[] {
     const newest = new Map<string, RefreshEntry>();
@@ -681,7 +756,7 @@ export class EntraIdService {
     };
     if (scopes.includes('offline_access')) {
       const now = this.#nowMs();
-      const refreshToken = drawUnused(() => `1.AXEAtWFvSyZ6ZUWzvdRLAbHUf${base64url(this.#random, 144)}`, this.#refreshTokens);
+      const refreshToken = drawUnused(() => `${REFRESH_TOKEN_PREFIX}${base64url(this.#random, 144)}`, this.#refreshTokens);
       this.#refreshTokens.set(refreshToken, {
         grantId,
         userId: user.id,
@@ -821,9 +896,9 @@ export class EntraIdService {
   /** Device codes are forgotten an hour after they expired (a later poll then gets bad_verification_code). */
   #forgetOld(): void {
     const horizon = this.#nowMs() - 3_600_000;
-    for (const [code, entry] of this.#deviceCodes) {
+    for (const [digest, entry] of this.#deviceCodes) {
       if (entry.expiresAtMs < horizon) {
-        this.#deviceCodes.delete(code);
+        this.#deviceCodes.deleteDigest(digest);
         this.#byUserCode.delete(entry.userCode);
       }
     }

@@ -6,12 +6,15 @@
  *                          POST /o/oauth2/v2/auth   each step's answer (account; password; consent:
  *                                                   Cancel / Allow) → 302 to the loopback redirect_uri
  *   oauth2.googleapis.com  POST /token              authorization_code and refresh_token grants
+ *                          POST /revoke             token revocation (RFC 7009; B.1)
  *
  * Allow redirects to `redirect_uri?state=…&code=4%2F0A…&scope=…&authuser=0&prompt=consent` (B.3);
  * Cancel to `?error=access_denied&state=…`. Problems with the request itself (unknown client, a
  * redirect_uri that is not loopback http) are shown on Google's error page, never redirected.
  *
- * The token endpoint enforces (B.5, B.7, B.9): the identical redirect_uri string; single-use codes;
+ * The token endpoint enforces (B.5, B.7, B.9): the identical redirect_uri string; single-use codes
+ * (RFC 6749 §4.1.2: a code used again is refused with invalid_grant "Code was already redeemed." and
+ * the tokens its first use issued are revoked, as a strict server does);
  * the PKCE S256 (or plain) verifier; the client_secret for desktop clients; refresh tokens that
  * are not rotated, expire after 7 days for "Testing" clients, after 6 months unused, on
  * `revokeUser`, on `changePassword` (Gmail scope), and past 100 per user and client (oldest first).
@@ -35,10 +38,24 @@
  * deleted." [UNCONFIRMED wording]. An outage's 500 and 503 at the token endpoint carry the
  * `internal_failure` bodies seen in the field (identity-faults.ts); other answers a plain page.
  *
+ * Its state (clients, deleted clients, accounts, grants, consent sessions and codes in flight, the
+ * access token lifetime) is what the cloud keeps across restarts (cloud-state.ts): `stored` at
+ * start, `toStored()` to keep, `onChange` after every change. Tokens and codes are kept by digest
+ * (secret-map.ts). A refresh token in the shape of this service's that it does not know is
+ * answered as an expired or revoked one, one in no such shape "Bad Request" (cloud-defaults.ts).
+ *
  * Consent session ids, authorization codes and refresh tokens come from the simulator's seeded
  * random source (stream `google`): the same seed and the same requests give the same values.
  *
- * Deliberately not done: the /revoke endpoint, granular consent (unticking scopes), id_token,
+ * The revocation endpoint (B.1) takes `token` in the form body (RFC 7009 §2.1) or the query (as
+ * Google's documentation shows it), a refresh or an access token, and answers 200 `{}`; revoking
+ * ends the account's consent to the client (the emulator's "project"): every refresh token of that
+ * account and client and their access tokens. A token it does not know, or one already dead, gets
+ * 400 `{"error":"invalid_token","error_description":"Token expired or revoked"}` [UNCONFIRMED
+ * wording]. `revocations()` lists what was revoked and how, for the tests; like `codeUses()` it is
+ * not kept across a restart of the cloud.
+ *
+ * Deliberately not done: granular consent (unticking scopes), id_token,
  * time-based access (`refresh_token_expires_in`), `prompt=none`, `login_hint` beyond prefilling
  * the account field, `hd=`, the state-in-fragment variant, the test-user list of Testing apps,
  * account choosers, 2-Step Verification, remembered consent.
@@ -46,7 +63,9 @@
 import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { base64url, drawUnused, SimRandom, type RandomStream } from '../sim-random.ts';
-import { GMAIL_SMTP_SCOPE } from './cloud-defaults.ts';
+import { GMAIL_SMTP_SCOPE, GOOGLE_MALFORMED_REFRESH_TOKEN_DESCRIPTION, GOOGLE_UNKNOWN_REFRESH_TOKEN_DESCRIPTION } from './cloud-defaults.ts';
+import type { StoredGoogle } from './cloud-state-schema.ts';
+import { SecretMap } from './secret-map.ts';
 import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
 import { DEFAULT_GOOGLE_USERS, type GoogleUserSeed } from './identity-seed.ts';
@@ -77,6 +96,8 @@ const TOKEN_HEADERS: Readonly<Record<string, string>> = {
   Expires: 'Mon, 01 Jan 1990 00:00:00 GMT',
   'X-Content-Type-Options': 'nosniff',
 };
+/** This service's refresh tokens: `1//0` and 72 random bytes in base64url. */
+const REFRESH_TOKEN_SHAPE = /^1\/\/0[A-Za-z0-9_-]{96}$/;
 /** B.8: Testing clients whose only scopes are these get no 7-day limit. */
 const PROFILE_SCOPES = new Set(['openid', 'email', 'profile', 'https://www.googleapis.com/auth/userinfo.email', 'https://www.googleapis.com/auth/userinfo.profile']);
 
@@ -92,6 +113,10 @@ export interface GoogleOAuthOptions {
   readonly outages?: EndpointOutages;
   /** The simulator's seeded random source (session ids, codes, refresh tokens); default: a fresh seed. */
   readonly random?: SimRandom;
+  /** The state the cloud kept (cloud-state.ts): its clients and accounts instead of `users` and `defaultClient`. */
+  readonly stored?: StoredGoogle | undefined;
+  /** Told after every change of what `toStored` returns. */
+  readonly onChange?: () => void;
 }
 
 export interface GoogleClient {
@@ -127,6 +152,19 @@ interface AuthCodeEntry extends ConsentSession {
   readonly user: string;
   readonly issuedMs: number;
   redeemed: boolean;
+  /** The grant its first use made (RAM only: a replay after a restart of the cloud is refused, not revoked). */
+  grantId?: string;
+  /** Token requests that presented it (RAM only). */
+  uses?: number;
+}
+
+/** A grant the service revoked, and how (RevocationView). */
+export interface GoogleRevocation {
+  readonly grantId: string;
+  readonly user: string;
+  readonly clientId: string;
+  readonly via: 'revoke-endpoint' | 'code-replayed';
+  readonly atMs: number;
 }
 
 interface RefreshEntry {
@@ -153,12 +191,14 @@ export class GoogleOAuthService {
   /** By lower-cased address. */
   readonly #users = new Map<string, GoogleUser>();
   readonly #sessions = new Map<string, ConsentSession>();
-  readonly #codes = new Map<string, AuthCodeEntry>();
-  readonly #refreshTokens = new Map<string, RefreshEntry>();
+  readonly #codes = new SecretMap<AuthCodeEntry>();
+  readonly #refreshTokens = new SecretMap<RefreshEntry>();
+  readonly #revocations: GoogleRevocation[] = [];
   #accessTokenLifetimeS: number;
   #grants = 0;
   readonly #outages: EndpointOutages;
   readonly #random: RandomStream;
+  readonly #changed: () => void;
   /** The Desktop-app client the cloud made at its first start, if any. */
   readonly defaultClient: GoogleClient | undefined;
   /** Expire every access token now; revoke one grant (refresh token and access tokens). */
@@ -171,9 +211,62 @@ export class GoogleOAuthService {
     this.#random = (options.random ?? new SimRandom(SimRandom.freshSeed())).stream('google');
     this.tokenLevers = new TokenLevers('google', { tokens: options.tokens, nowMs: options.nowMs, grants: () => this.#grantRecords(), grantRevocationReachesAccessTokens: true });
     this.#accessTokenLifetimeS = options.accessTokenLifetimeS ?? GOOGLE_ACCESS_TOKEN_LIFETIME_S;
-    for (const user of options.users ?? DEFAULT_GOOGLE_USERS) this.addUser(user);
     this.defaultClient = options.defaultClient;
-    if (options.defaultClient) this.registerClient(options.defaultClient);
+    this.#changed = () => undefined;
+    if (options.stored) this.#restore(options.stored);
+    else {
+      for (const user of options.users ?? DEFAULT_GOOGLE_USERS) this.addUser(user);
+      if (options.defaultClient) this.registerClient(options.defaultClient);
+    }
+    this.#changed = options.onChange ?? this.#changed;
+  }
+
+  /** What the cloud keeps of this service across restarts (cloud-state-schema.ts). */
+  toStored(): StoredGoogle {
+    const session = (s: ConsentSession) => ({
+      clientId: s.clientId,
+      redirectUri: s.redirectUri,
+      scopes: [...s.scopes],
+      state: s.state ?? null,
+      codeChallenge: s.codeChallenge ?? null,
+      codeChallengeMethod: s.codeChallengeMethod,
+      createdMs: s.createdMs,
+    });
+    return {
+      clients: [...this.#clients.values()].map((c) => ({ clientId: c.clientId, clientSecret: c.clientSecret, displayName: c.displayName ?? null, testing: c.testing ?? false })),
+      deletedClients: [...this.#deletedClients],
+      users: [...this.#users.values()].map((u) => ({ email: u.email, displayName: u.displayName, passwordChangedAtMs: u.passwordChangedAtMs ?? null, password: u.password?.toStored() ?? null })),
+      accessTokenLifetimeS: this.#accessTokenLifetimeS,
+      grants: this.#grants,
+      refreshTokens: [...this.#refreshTokens].map(([digest, e]) => ({ digest, ...e, scopes: [...e.scopes], expiresAtMs: Number.isFinite(e.expiresAtMs) ? e.expiresAtMs : null })),
+      sessions: [...this.#sessions].map(([id, s]) => ({ id, ...session(s) })),
+      codes: [...this.#codes].map(([digest, e]) => ({ digest, ...session(e), user: e.user, issuedMs: e.issuedMs, redeemed: e.redeemed })),
+    };
+  }
+
+  #restore(stored: StoredGoogle): void {
+    for (const c of stored.clients) this.#clients.set(c.clientId, { clientId: c.clientId, clientSecret: c.clientSecret, ...(c.displayName !== null ? { displayName: c.displayName } : {}), testing: c.testing });
+    for (const id of stored.deletedClients) this.#deletedClients.add(id);
+    // A default client made since (its file was removed): registered, unless a tester deleted it.
+    const made = this.defaultClient;
+    if (made && !this.#clients.has(made.clientId) && !this.#deletedClients.has(made.clientId)) this.#clients.set(made.clientId, { ...made });
+    for (const u of stored.users) {
+      this.#users.set(u.email.toLowerCase(), { email: u.email, displayName: u.displayName, passwordChangedAtMs: u.passwordChangedAtMs ?? undefined, password: u.password ? AccountPassword.fromStored(u.password) : undefined });
+    }
+    this.#accessTokenLifetimeS = stored.accessTokenLifetimeS;
+    this.#grants = stored.grants;
+    for (const { digest, ...e } of stored.refreshTokens) this.#refreshTokens.setDigest(digest, { ...e, expiresAtMs: e.expiresAtMs ?? Number.POSITIVE_INFINITY });
+    const session = (s: StoredGoogle['sessions'][number] | StoredGoogle['codes'][number]): ConsentSession => ({
+      clientId: s.clientId,
+      redirectUri: s.redirectUri,
+      scopes: s.scopes,
+      state: s.state ?? undefined,
+      codeChallenge: s.codeChallenge ?? undefined,
+      codeChallengeMethod: s.codeChallengeMethod,
+      createdMs: s.createdMs,
+    });
+    for (const s of stored.sessions) this.#sessions.set(s.id, session(s));
+    for (const c of stored.codes) this.#codes.setDigest(c.digest, { ...session(c), user: c.user, issuedMs: c.issuedMs, redeemed: c.redeemed });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -184,6 +277,7 @@ export class GoogleOAuthService {
     if (client.clientId === '' || client.clientSecret === '') throw new Error('GoogleOAuthService.registerClient: empty id or secret');
     this.#clients.set(client.clientId, { ...client });
     this.#deletedClients.delete(client.clientId);
+    this.#changed();
   }
 
   client(clientId: string): GoogleClient | undefined {
@@ -195,6 +289,7 @@ export class GoogleOAuthService {
     if (!this.#clients.delete(clientId)) return false;
     this.#deletedClients.add(clientId);
     for (const entry of this.#refreshTokens.values()) if (entry.clientId === clientId) entry.revoked = true;
+    this.#changed();
     return true;
   }
 
@@ -206,6 +301,7 @@ export class GoogleOAuthService {
     const client = this.#clients.get(clientId);
     if (!client || clientSecret === '') return false;
     this.#clients.set(clientId, { ...client, clientSecret });
+    this.#changed();
     return true;
   }
 
@@ -214,6 +310,7 @@ export class GoogleOAuthService {
     const client = this.#clients.get(clientId);
     if (!client) return false;
     this.#clients.set(clientId, { ...client, testing });
+    this.#changed();
     return true;
   }
 
@@ -231,6 +328,7 @@ export class GoogleOAuthService {
       password: user.password === undefined ? undefined : AccountPassword.of(user.password),
     };
     this.#users.set(key, entry);
+    this.#changed();
     return { ok: true, value: this.#userView(entry) };
   }
 
@@ -246,6 +344,7 @@ export class GoogleOAuthService {
     const account = this.#users.get(login.value.toLowerCase());
     if (!account) return leverRefused('not-found', 'user', `There is no Google account ${login.value}.`);
     account.password = valid.value === undefined ? undefined : AccountPassword.of(valid.value);
+    this.#changed();
     return { ok: true, value: this.#userView(account) };
   }
 
@@ -262,6 +361,7 @@ export class GoogleOAuthService {
   removeUser(email: string): boolean {
     if (!this.#users.delete(email.trim().toLowerCase())) return false;
     this.revokeUser(email);
+    this.#changed();
     return true;
   }
 
@@ -275,6 +375,7 @@ export class GoogleOAuthService {
       }
     }
     this.#tokens.revokeUser(user);
+    this.#changed();
     return n;
   }
 
@@ -286,6 +387,7 @@ export class GoogleOAuthService {
     const account = this.#users.get(user.trim().toLowerCase());
     if (!account) return undefined;
     account.passwordChangedAtMs = this.#nowMs();
+    this.#changed();
     let n = 0;
     for (const entry of this.#refreshTokens.values()) {
       if (!entry.revoked && sameUser(entry.user, user) && entry.scopes.some(isGmailScope)) {
@@ -299,6 +401,7 @@ export class GoogleOAuthService {
   setAccessTokenLifetimeS(seconds: number): void {
     if (!Number.isInteger(seconds) || seconds <= 0) throw new RangeError(`setAccessTokenLifetimeS: ${seconds}`);
     this.#accessTokenLifetimeS = seconds;
+    this.#changed();
   }
 
   get accessTokenLifetimeS(): number {
@@ -353,6 +456,7 @@ export class GoogleOAuthService {
 
   accountsApp(): Hono {
     const app = new Hono();
+    this.#keepAfterEachRequest(app);
     app.use('/o/oauth2/v2/auth', this.#outages.guard('google-consent'));
     app.get('/o/oauth2/v2/auth', (c) => this.#onAuthorize(c));
     app.post('/o/oauth2/v2/auth', (c) => this.#onSignInStep(c));
@@ -457,9 +561,56 @@ export class GoogleOAuthService {
 
   tokenApp(): Hono {
     const app = new Hono();
+    this.#keepAfterEachRequest(app);
     app.use('/token', this.#outages.guard('google-token', (c, status) => this.#outageAnswer(c, status)));
     app.post('/token', (c) => this.#onToken(c));
+    app.use('/revoke', this.#outages.guard('google-token', (c, status) => this.#outageAnswer(c, status)));
+    app.post('/revoke', (c) => this.#onRevoke(c));
     return app;
+  }
+
+  /** Grants revoked at the revocation endpoint or for a replayed code, oldest first. */
+  revocations(): readonly GoogleRevocation[] {
+    return [...this.#revocations];
+  }
+
+  /** How many token requests presented authorization code `code`; undefined for a code not issued (or forgotten). */
+  codeUses(code: string): number | undefined {
+    const entry = this.#codes.get(code);
+    return entry ? (entry.uses ?? 0) : undefined;
+  }
+
+  /** RFC 7009 §2.1–2.2, B.1: revoke a refresh or access token, and with it the account's consent to the client. */
+  async #onRevoke(c: Context): Promise<Response> {
+    const type = c.req.header('content-type') ?? '';
+    const form = type.toLowerCase().startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(await c.req.text()) : new URLSearchParams();
+    const token = form.get('token') || new URL(c.req.url).searchParams.get('token') || '';
+    if (token === '') return this.#error(c, 400, 'invalid_request', 'Missing required parameter: token');
+    const refresh = this.#refreshTokens.get(token);
+    const grantId = refresh?.grantId ?? this.#tokens.grantOf(token);
+    const grant = grantId === undefined ? undefined : [...this.#refreshTokens.values()].find((e) => e.grantId === grantId);
+    if (!grant || !this.#refreshUsable(grant) || (!refresh && this.#tokens.verify(token).ok === false)) {
+      return this.#error(c, 400, 'invalid_token', 'Token expired or revoked');
+    }
+    for (const entry of this.#refreshTokens.values()) {
+      if (entry.clientId === grant.clientId && sameUser(entry.user, grant.user) && this.#refreshUsable(entry)) this.#revokeGrant(entry, 'revoke-endpoint');
+    }
+    return this.#json(c, 200, {});
+  }
+
+  /** `entry`'s refresh token and its access tokens stop working for good. */
+  #revokeGrant(entry: RefreshEntry, via: GoogleRevocation['via']): void {
+    entry.revoked = true;
+    this.#tokens.revokeGrant(entry.grantId);
+    this.#revocations.push({ grantId: entry.grantId, user: entry.user, clientId: entry.clientId, via, atMs: this.#nowMs() });
+  }
+
+  /** Every request may change what is kept (a consent session, a code, a grant, a refresh's last use). */
+  #keepAfterEachRequest(app: Hono): void {
+    app.use('*', async (_c, next) => {
+      await next();
+      this.#changed();
+    });
   }
 
   /** The token endpoint's bodies seen for 500 and 503 (identity-faults.ts). */
@@ -493,7 +644,15 @@ export class GoogleOAuthService {
     if (code === '') return this.#error(c, 400, 'invalid_request', 'Missing required parameter: code');
     const entry = this.#codes.get(code);
     if (!entry) return this.#error(c, 400, 'invalid_grant', code.startsWith('4/') ? 'Bad Request' : 'Malformed auth code.');
-    if (entry.redeemed) return this.#error(c, 400, 'invalid_grant', 'Code was already redeemed.');
+    entry.uses = (entry.uses ?? 0) + 1;
+    if (entry.redeemed) {
+      // RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server
+      // MUST deny the request and SHOULD revoke (when possible) all tokens previously issued based
+      // on that authorization code."
+      const issued = entry.grantId === undefined ? undefined : [...this.#refreshTokens.values()].find((e) => e.grantId === entry.grantId);
+      if (issued && !issued.revoked) this.#revokeGrant(issued, 'code-replayed');
+      return this.#error(c, 400, 'invalid_grant', 'Code was already redeemed.');
+    }
     const now = this.#nowMs();
     if (entry.clientId !== client.clientId || now - entry.issuedMs >= GOOGLE_AUTH_CODE_LIFETIME_MS) {
       return this.#error(c, 400, 'invalid_grant', 'Bad Request');
@@ -512,6 +671,7 @@ export class GoogleOAuthService {
     const refreshToken = drawUnused(() => `1//0${base64url(this.#random, 72)}`, this.#refreshTokens);
     const onlyProfile = entry.scopes.every((s) => PROFILE_SCOPES.has(s));
     const grantId = `google-${++this.#grants}`;
+    entry.grantId = grantId;
     this.#refreshTokens.set(refreshToken, {
       grantId,
       clientId: client.clientId,
@@ -530,7 +690,8 @@ export class GoogleOAuthService {
     const refreshToken = form.get('refresh_token') ?? '';
     if (refreshToken === '') return this.#error(c, 400, 'invalid_request', 'Missing required parameter: refresh_token');
     const entry = this.#refreshTokens.get(refreshToken);
-    if (!entry || entry.clientId !== client.clientId) return this.#error(c, 400, 'invalid_grant', 'Bad Request');
+    if (!entry) return this.#error(c, 400, 'invalid_grant', REFRESH_TOKEN_SHAPE.test(refreshToken) ? GOOGLE_UNKNOWN_REFRESH_TOKEN_DESCRIPTION : GOOGLE_MALFORMED_REFRESH_TOKEN_DESCRIPTION);
+    if (entry.clientId !== client.clientId) return this.#error(c, 400, 'invalid_grant', 'Bad Request');
     if (!this.#refreshUsable(entry)) return this.#error(c, 400, 'invalid_grant', 'Token has been expired or revoked.');
     entry.lastUsedMs = this.#nowMs();
     // B.6: no new refresh token; the client keeps the original.
@@ -556,7 +717,7 @@ export class GoogleOAuthService {
 
   #forgetOld(now: number): void {
     for (const [id, s] of this.#sessions) if (now - s.createdMs >= GOOGLE_CONSENT_SESSION_MS) this.#sessions.delete(id);
-    for (const [code, e] of this.#codes) if (now - e.issuedMs >= 2 * GOOGLE_AUTH_CODE_LIFETIME_MS) this.#codes.delete(code);
+    for (const [digest, e] of this.#codes) if (now - e.issuedMs >= 2 * GOOGLE_AUTH_CODE_LIFETIME_MS) this.#codes.deleteDigest(digest);
   }
 
   #json(c: Context, status: 200 | OAuthErrorStatus | 500 | 503, body: object): Response {

@@ -3,7 +3,9 @@
  * in without setting anything up: Contoso and Fabrikam (work accounts), the personal Microsoft
  * accounts tenant (what `consumers` allows), the device's own Entra app with public client flows
  * on, and two Gmail accounts. Testers add and remove more through the control API
- * (/sim/api/cloud) or the bench page; changes last until the simulator stops.
+ * (/sim/api/cloud) or the bench page; the cloud keeps what they made across restarts in its state
+ * directory (cloud-state.ts), so this seed is only where a fresh cloud (a new state directory,
+ * `make reset`) starts.
  *
  * The Google Desktop-app client is not here: it has a secret, so it is made once per state
  * directory (default-google-client.ts).

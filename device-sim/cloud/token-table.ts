@@ -17,10 +17,17 @@
  * The token text comes from the simulator's seeded random source (stream `tokens`), so a run
  * repeated with the same seed issues the same tokens in the same order.
  *
+ * The tokens themselves (by digest, secret-map.ts: the state file holds none a copy could replay)
+ * are what the cloud keeps across restarts (`toStored`, `restore`, cloud-state.ts), so a token the
+ * device holds works after a restart until it expires; the levers' expiry and suspension are
+ * faults and are not kept.
+ *
  * Deliberately not done: token introspection over HTTP, audience checks beyond the scope list,
  * rate limits.
  */
 import { base64url, drawUnused, SimRandom, type RandomStream } from '../sim-random.ts';
+import type { StoredAccessTokens } from './cloud-state-schema.ts';
+import { SecretMap } from './secret-map.ts';
 
 export interface TokenTableOptions {
   /** The simulator's seeded random source; default: a fresh seed (tokens differ from run to run). */
@@ -61,18 +68,48 @@ interface TokenEntry {
 const FORGET_AFTER_MS = 7 * 86_400_000;
 
 export class TokenTable implements TokenVerifier {
-  readonly #tokens = new Map<string, TokenEntry>();
+  readonly #tokens = new SecretMap<TokenEntry>();
   #serial = 0;
   /** Issuer → the last serial `expireAllOf` expired. */
   readonly #expiredUpTo = new Map<string, number>();
   readonly #suspendedGrants = new Set<string>();
   readonly #random: RandomStream;
+  #onChange: () => void = () => undefined;
 
   constructor(
     private readonly nowMs: () => number,
     options: TokenTableOptions = {},
   ) {
     this.#random = (options.random ?? new SimRandom(SimRandom.freshSeed())).stream('tokens');
+  }
+
+  /** `listener` is told after every change of what `toStored` returns (one listener: the cloud's state file). */
+  setChangeListener(listener: () => void): void {
+    this.#onChange = listener;
+  }
+
+  /** The tokens as the cloud's state file keeps them. */
+  toStored(): StoredAccessTokens {
+    this.#forgetOld();
+    return {
+      serial: this.#serial,
+      tokens: [...this.#tokens].map(([digest, e]) => ({
+        digest,
+        user: e.user,
+        scopes: [...e.scopes],
+        expiresAtMs: e.expiresAtMs,
+        serial: e.serial,
+        issuer: e.issuer ?? null,
+        grant: e.grant ?? null,
+        revoked: e.revoked,
+      })),
+    };
+  }
+
+  /** Puts back the tokens the cloud kept (at start, before any is issued). */
+  restore(stored: StoredAccessTokens): void {
+    this.#serial = Math.max(this.#serial, stored.serial);
+    for (const { digest, issuer, grant, ...e } of stored.tokens) this.#tokens.setDigest(digest, { ...e, issuer: issuer ?? undefined, grant: grant ?? undefined });
   }
 
   /**
@@ -94,6 +131,7 @@ export class TokenTable implements TokenVerifier {
       grant: options.grant,
       revoked: false,
     });
+    this.#onChange();
     return token;
   }
 
@@ -126,6 +164,7 @@ export class TokenTable implements TokenVerifier {
     const entry = this.#tokens.get(accessToken);
     if (!entry) return false;
     entry.revoked = true;
+    this.#onChange();
     return true;
   }
 
@@ -138,13 +177,33 @@ export class TokenTable implements TokenVerifier {
         n++;
       }
     }
+    if (n > 0) this.#onChange();
     return n;
+  }
+
+  /** Revoke every access token of `grant` for good (a provider's revocation, RFC 7009); how many were not yet revoked. */
+  revokeGrant(grant: string): number {
+    let n = 0;
+    for (const entry of this.#tokens.values()) {
+      if (!entry.revoked && entry.grant === grant) {
+        entry.revoked = true;
+        n++;
+      }
+    }
+    if (n > 0) this.#onChange();
+    return n;
+  }
+
+  /** The grant an access token was issued for, if it is known and has one. */
+  grantOf(accessToken: string): string | undefined {
+    return this.#tokens.get(accessToken)?.grant;
   }
 
   clear(): void {
     this.#tokens.clear();
     this.#expiredUpTo.clear();
     this.#suspendedGrants.clear();
+    this.#onChange();
   }
 
   verify(accessToken: string): TokenVerdict {
@@ -170,7 +229,7 @@ export class TokenTable implements TokenVerifier {
 
   #forgetOld(): void {
     const horizon = this.nowMs() - FORGET_AFTER_MS;
-    for (const [token, entry] of this.#tokens) if (entry.expiresAtMs < horizon) this.#tokens.delete(token);
+    for (const [digest, entry] of this.#tokens) if (entry.expiresAtMs < horizon) this.#tokens.deleteDigest(digest);
   }
 }
 

@@ -25,8 +25,8 @@
  *
  * Every body is checked with a strict zod schema (400 naming the field, unknown fields included);
  * something named that does not exist is 404, a duplicate or a tenant still in use 409. The JSON
- * and cross-site checks are the control app's (control-api.ts). Changes last until the simulator
- * stops; only the default Google client is kept on disk (default-google-client.ts).
+ * and cross-site checks are the control app's (control-api.ts). Changes are kept across restarts
+ * with the rest of the identity state (device-sim/cloud/cloud-state.ts).
  */
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';

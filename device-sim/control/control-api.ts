@@ -98,6 +98,7 @@ export function buildControlApp(printer: SimPrinter, pages: Assets, selfUrl: () 
       offsetMs: rtc ? Math.round(rtc.offsetMs) : null,
       driftPpm: rtc ? rtc.driftPpm : null,
       monoMs: clock ? Math.round(clock.monoNowMs()) : null,
+      bootFirstSeq: device ? device.events.bootFirstSeq : null,
       virtualTime: clock ? clock.source instanceof VirtualTimeSource : false,
       worldMs: world.nowMs ? world.nowMs() : null,
       seed: world.seed ? world.seed() : null,

@@ -13,6 +13,8 @@ export interface SimState {
   readonly offsetMs: number | null;
   readonly driftPpm: number | null;
   readonly monoMs: number | null;
+  /** The device's first event number of this power-on (the ones before are earlier boots', kept in NVRAM); null while off. */
+  readonly bootFirstSeq: number | null;
   readonly virtualTime: boolean;
   /** What the emulated servers believe the time is (the world clock), ms since the epoch. */
   readonly worldMs: number | null;

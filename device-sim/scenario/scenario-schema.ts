@@ -357,7 +357,7 @@ const checkExpectation = z
   .strictObject({
     ok: z.boolean().optional().describe('the whole check passed'),
     rung: checkRung.optional().describe('the rung the other fields are about'),
-    status: z.enum(['ok', 'failed', 'skipped']).optional(),
+    status: z.enum(['ok', 'warning', 'failed', 'skipped']).optional(),
     code: deviceCode.optional(),
     message: textPattern.optional(),
     remedy: remedyPattern,

@@ -261,9 +261,19 @@ export class ScenarioWorld {
     return this.#api(device, 'POST', `/api/oauth/${provider}/register`, {}) as Promise<OAuthStatusView>;
   }
 
-  /** Set the date and time on the Date/Time page (`PUT /api/clock`, `{ local }` in the device's time zone). */
-  setDateTime(device: number, body: { readonly local: string }): Promise<ClockView> {
-    return this.#api(device, 'PUT', '/api/clock', body) as Promise<ClockView>;
+  /**
+   * Set the date and time on the Date/Time page (`PUT /api/clock`, `{ local }` in the device's time
+   * zone). The page asks before a change that voids OAuth grants (409 `confirm`); the scenario's
+   * administrator confirms, and the question goes on the timeline.
+   */
+  async setDateTime(device: number, body: { readonly local: string }): Promise<ClockView> {
+    try {
+      return (await this.#api(device, 'PUT', '/api/clock', body)) as ClockView;
+    } catch (e) {
+      if (!(e instanceof ScenarioActionError) || e.status !== 409 || e.error !== 'confirm') throw e;
+      this.note({ what: `The Date/Time page asks: ${e.message.replace(/^.*?: 409 confirm: /, '')} The administrator confirms.`, device });
+      return (await this.#api(device, 'PUT', '/api/clock', { ...body, confirm: true })) as ClockView;
+    }
   }
 
   /**
@@ -326,9 +336,14 @@ export class ScenarioWorld {
 
   // --- What can be observed -------------------------------------------------------------------
 
-  /** The device's events after `afterSeq` (numbers start again at each power-on); none while it is off. */
+  /**
+   * The device's events of this power-on after `afterSeq` (the device keeps earlier boots' events
+   * too, numbered on across power cycles; a scenario's expectations are about this boot's); none
+   * while it is off.
+   */
   events(device: number, afterSeq = 0): DeviceEvent[] {
-    return this.#printer(device).device?.events.since(afterSeq) ?? [];
+    const events = this.#printer(device).device?.events;
+    return events?.since(Math.max(afterSeq, events.bootFirstSeq - 1)) ?? [];
   }
 
   /**

@@ -39,7 +39,7 @@ import type { NewTimelineEntry, Timeline } from './scenario-timeline.ts';
 type Device = NonNullable<SimPrinter['device']>;
 
 interface DeviceWatch {
-  /** The boot whose events were read last (event numbers start again at each power-on). */
+  /** The boot whose events were read last (at a power-on, reading starts at that boot's first event). */
   boot: Device | undefined;
   lastSeq: number;
   /** Each job's phase (and code) as last recorded. */
@@ -113,7 +113,8 @@ export class WorldObserver {
     if (!boot) return [];
     if (boot !== watch.boot) {
       watch.boot = boot;
-      watch.lastSeq = 0;
+      // The events before this boot's first are earlier boots' (kept in NVRAM): already seen, or from before the watch.
+      watch.lastSeq = boot.events.bootFirstSeq - 1;
     }
     const events = boot.events.since(watch.lastSeq);
     if (events.length > 0) watch.lastSeq = events.at(-1)!.seq;

@@ -8,6 +8,7 @@
  * which is what they need when tokens or certificates are refused "for no reason".
  */
 import { menuPath } from '../menu.ts';
+import { formatDuration } from './duration.ts';
 import { CLOCK_SKEW_TOLERANCE_MS } from '../defaults.ts';
 
 /** Signed skew of the device clock against a server's time: positive = the device is ahead. */
@@ -75,5 +76,5 @@ export class SkewTracker {
 
 /** One sentence for the event log, the send result and the panel. */
 export function skewSentence(v: SkewView): string {
-  return `The device clock is ${v.offsetS} s ${v.direction === 'ahead' ? 'ahead of' : 'behind'} ${v.source}: correct the date and time (${menuPath('datetime')}).`;
+  return `The device clock is ${formatDuration(v.offsetS)} ${v.direction === 'ahead' ? 'ahead of' : 'behind'} ${v.source}: correct the date and time (${menuPath('datetime')}).`;
 }

@@ -2,6 +2,7 @@
  * Watches the RTC for changes a running device can notice and keeps the history that later
  * rules need (tokens issued before a wall-clock change are void).
  */
+import { formatDuration } from './duration.ts';
 import { WALL_PLAUSIBLE_AFTER_MS } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, WallChangeEvent } from '../hal/clock.ts';
@@ -19,7 +20,7 @@ export class WallClockWatch {
     this.unsubscribe = clock.onWallChange((change) => {
       this.last = change;
       const deltaS = Math.round((change.toWallMs - change.fromWallMs) / 1000);
-      events.record('clock-changed', 'warn', `Device date/time changed (${change.reason}, ${deltaS >= 0 ? '+' : ''}${deltaS} s)`, {
+      events.record('clock-changed', 'warn', `Device date/time changed (${change.reason}, ${deltaS >= 0 ? '+' : '-'}${formatDuration(deltaS)})`, {
         reason: change.reason,
         fromWallMs: change.fromWallMs,
         toWallMs: change.toWallMs,

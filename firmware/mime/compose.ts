@@ -142,7 +142,9 @@ export function composeMessage(spec: MessageSpec, random: Random): ComposedMessa
   head += `Content-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n`;
   head += 'This is a multi-part message in MIME format.\r\n';
 
-  const textBytes = encoder.encode(spec.text.replace(/\r?\n/g, '\r\n'));
+  // RFC 2046 §4.1.1: in text/plain, CR and LF occur only together, as the line break. A lone CR
+  // or a lone LF (typed, pasted, or from a form) is a line break too.
+  const textBytes = encoder.encode(spec.text.replace(/\r\n|\r|\n/g, '\r\n'));
   const textHead = `\r\n--${boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n`;
   const partHeads = spec.attachments.map((att) => {
     const fallback = asciiFallback(att.fileName);

@@ -1,7 +1,8 @@
 /**
  * Header field text as RFC 5322 wants it: ASCII only, lines of at most 78 characters, folded.
- * Non-ASCII words go as RFC 2047 "B" encoded words in UTF-8; file names as RFC 2231 parameters
- * (with an encoded-word `name=` beside them, which older mail clients still read).
+ * Non-ASCII words, and text that looks like an encoded word, go as RFC 2047 "B" encoded words in
+ * UTF-8; file names as RFC 2231 parameters (with an encoded-word `name=` beside them, which older
+ * mail clients still read).
  */
 import { toBase64 } from '../encoding.ts';
 
@@ -41,15 +42,29 @@ export function encodedWords(text: string): string[] {
   return words;
 }
 
+/**
+ * Text a mail reader might take for an encoded word: "=?" anywhere. RFC 2047 §7: a composer "MUST
+ * ensure that any string of non-white-space printable ASCII characters within a '*text' or
+ * '*ctext' that begins with "=?" and ends with "?=" be a valid 'encoded-word'", and readers decode
+ * such words in unstructured text and phrases (§5; libmime, so mailparser, even inside a
+ * quoted-string or a word). Typed as a subject or a device name, it must reach the reader as those
+ * very characters, so such text is sent encoded. Wider than §7's test on purpose: cheaper than
+ * guessing each reader's tokenizer, and the cost is only that the header is encoded.
+ */
+export function looksLikeEncodedWord(text: string): boolean {
+  return text.includes('=?');
+}
+
 /** An unstructured header value (Subject): as-is when printable ASCII, else encoded words. */
 export function unstructured(text: string): string[] {
   // Words; foldHeader puts one space between pieces, so "a  b" (['a', '', 'b']) survives as is.
-  if (PRINTABLE_ASCII.test(text)) return text.split(' ');
+  if (PRINTABLE_ASCII.test(text) && !looksLikeEncodedWord(text)) return text.split(' ');
   return encodedWords(text);
 }
 
 /** A display name for From/To: atoms, a quoted-string, or encoded words. */
 export function phrase(name: string): string[] {
+  if (looksLikeEncodedWord(name)) return encodedWords(name);
   if (PLAIN_PHRASE.test(name)) return [name];
   if (PRINTABLE_ASCII.test(name)) return [`"${name.replace(/(["\\])/g, '\\$1')}"`];
   return encodedWords(name);
@@ -82,8 +97,8 @@ export function rfc2231Value(text: string): string {
   return out;
 }
 
-/** An ASCII stand-in for a file name, for clients that read only `filename=`. */
+/** An ASCII stand-in for a file name, for clients that read only `filename=` ("=?" broken up: such clients may decode it). */
 export function asciiFallback(name: string): string {
-  const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, '_').trim();
+  const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, '_').replaceAll('=?', '=_').trim();
   return ascii === '' || ascii.startsWith('.') ? `scan${ascii}` : ascii;
 }

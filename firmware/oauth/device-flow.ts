@@ -29,6 +29,15 @@ export type DeviceFlowAction =
 
 const LOOP_DETECTED = 50196;
 
+/**
+ * Wait for the next poll, or for the code's expiry when that comes first: an interval longer than
+ * what is left of the code (RFC 8628 lets the server advertise any) ends the flow on time as
+ * expired instead of leaving it waiting past its end.
+ */
+function waitFor(s: Extract<DeviceFlowState, { name: 'waiting-for-user' }>): DeviceFlowAction {
+  return { kind: 'wait-until', atMonoMs: Math.min(s.nextPollAtMonoMs, s.expiresAtMonoMs) };
+}
+
 export class DeviceFlow {
   #state: DeviceFlowState;
 
@@ -60,14 +69,14 @@ export class DeviceFlow {
   /** The first action: wait one interval before the first poll (RFC 8628 §3.4). */
   start(): DeviceFlowAction {
     const s = this.#state;
-    return s.name === 'waiting-for-user' ? { kind: 'wait-until', atMonoMs: s.nextPollAtMonoMs } : this.#terminal();
+    return s.name === 'waiting-for-user' ? waitFor(s) : this.#terminal();
   }
 
   onTimer(nowMonoMs: number): DeviceFlowAction {
     const s = this.#state;
     if (s.name !== 'waiting-for-user') return this.#terminal();
     if (nowMonoMs >= s.expiresAtMonoMs) return this.#fail('expired');
-    if (nowMonoMs < s.nextPollAtMonoMs) return { kind: 'wait-until', atMonoMs: s.nextPollAtMonoMs };
+    if (nowMonoMs < s.nextPollAtMonoMs) return waitFor(s);
     this.#state = { name: 'polling', expiresAtMonoMs: s.expiresAtMonoMs, pollIntervalMs: s.pollIntervalMs, polls: s.polls + 1 };
     return { kind: 'poll' };
   }
@@ -104,8 +113,9 @@ export class DeviceFlow {
   #waitAgain(s: Extract<DeviceFlowState, { name: 'polling' }>, nowMonoMs: number, pollIntervalMs: number): DeviceFlowAction {
     if (nowMonoMs >= s.expiresAtMonoMs) return this.#fail('expired');
     const next = nowMonoMs + pollIntervalMs;
-    this.#state = { name: 'waiting-for-user', expiresAtMonoMs: s.expiresAtMonoMs, pollIntervalMs, nextPollAtMonoMs: next, polls: s.polls };
-    return { kind: 'wait-until', atMonoMs: next };
+    const waiting = { name: 'waiting-for-user', expiresAtMonoMs: s.expiresAtMonoMs, pollIntervalMs, nextPollAtMonoMs: next, polls: s.polls } as const;
+    this.#state = waiting;
+    return waitFor(waiting);
   }
 
   #fail(reason: DeviceFlowFailure, error?: OAuthError): DeviceFlowAction {

@@ -99,7 +99,9 @@ export function processDeviceCodeResponse(httpStatus: number, bodyText: string):
       userCode: b.user_code,
       verificationUri: uri,
       expiresInS: Math.min(b.expires_in, OAUTH_DEVICE_CODE_MAX_LIFETIME_S),
-      // RFC 8628 §3.2: no interval → 5 s. A zero or absurd interval is bounded too.
+      // RFC 8628 §3.2: no interval → 5 s; the advertised one is honoured, however long (a 90 s
+      // interval means polls 90 s apart). Only a zero or absurd value is bounded; DeviceFlow also
+      // never waits past the code's expiry.
       pollIntervalS: Math.min(Math.max(b.interval ?? OAUTH_DEVICE_POLL_DEFAULT_S, 1), OAUTH_DEVICE_POLL_MAX_S),
       message: b.message,
     },

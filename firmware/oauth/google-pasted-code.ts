@@ -5,6 +5,10 @@
  * the Remote UI (protocols.md B.2–B.7). PKCE S256 (RFC 7636) and `state` bind the paste to the
  * request this device made. Request builders and response processors are paired by name.
  *
+ * A refresh token the device gives up is revoked (RFC 7009; protocols.md B.1): Google's revocation
+ * ends the user's whole consent to the project, so it is sent only for a grant the device is done
+ * with, never beside a working one.
+ *
  * Deliberately not done: the deprecated OOB redirect (blocked by Google since 2023-01-31).
  */
 import * as z from 'zod/mini';
@@ -16,6 +20,7 @@ import { oauthErrorBody, parseJson, toOAuthError, type OAuthError } from './oaut
 
 export const GOOGLE_AUTHORIZE_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+export const GOOGLE_REVOKE_URL = 'https://oauth2.googleapis.com/revoke';
 export const GOOGLE_MAIL_SCOPE = 'https://mail.google.com/';
 export const GOOGLE_REDIRECT_URI = `http://127.0.0.1:${GOOGLE_LOOPBACK_REDIRECT_PORT}`;
 
@@ -120,6 +125,21 @@ export function buildCodeExchangeRequest(client: GoogleClient, code: string, pen
 /** Refresh: Google keeps the refresh token (no rotation, B.6). */
 export function buildGoogleRefreshRequest(client: GoogleClient, refreshToken: string): FormRequest {
   return form({ client_id: client.clientId, client_secret: client.clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken });
+}
+
+/**
+ * Revocation of a token the device gives up (RFC 7009 §2.1: `token` in a form body; Google also
+ * takes it in the query, B.1). No client authentication: Google asks for none.
+ */
+export function buildGoogleRevokeRequest(token: string): FormRequest {
+  return { ...form({ token }), url: GOOGLE_REVOKE_URL };
+}
+
+/** Google answers 200 when the token is revoked, 400 with an OAuth error otherwise (B.1). */
+export function processGoogleRevokeResponse(httpStatus: number, bodyText: string): { readonly ok: true } | { readonly ok: false; readonly error: OAuthError } {
+  if (httpStatus === 200) return { ok: true };
+  const err = oauthErrorBody.safeParse(parseJson(bodyText));
+  return { ok: false, error: err.success ? toOAuthError(httpStatus, err.data) : { error: 'malformed_response', description: `HTTP ${httpStatus} without an OAuth error body`, codes: [], httpStatus } };
 }
 
 function form(fields: Record<string, string>): FormRequest {

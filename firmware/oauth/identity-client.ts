@@ -53,8 +53,8 @@ export class IdentityClient {
     return this.#skew.skewed;
   }
 
-  /** POST a form; the answer, or the problem that kept it from the server. */
-  async post(request: FormRequest): Promise<IdentityAnswer> {
+  /** POST a form; the answer, or the problem that kept it from the server (within `timeoutMs`). */
+  async post(request: FormRequest, timeoutMs = OAUTH_HTTP_TIMEOUT_MS): Promise<IdentityAnswer> {
     let verdict: ChainVerdict | undefined;
     const checks = this.#d.checks();
     const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
@@ -66,7 +66,7 @@ export class IdentityClient {
       if (verdict.trusted || !checks.verifyServerCertificate) return { trusted: true };
       return { trusted: false, reason: verdict };
     };
-    const answer = await postForm(this.#d.http, request, verifyPeer, OAUTH_HTTP_TIMEOUT_MS);
+    const answer = await postForm(this.#d.http, request, verifyPeer, timeoutMs);
     const checkedWallMs = this.#d.clock.wallNowMs();
     const host = new URL(request.url).host;
     if (answer.ok) {

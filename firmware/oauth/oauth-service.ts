@@ -5,8 +5,16 @@
  * re-validates the grant). Registration is registration.ts; every request to the identity server
  * goes through identity-client.ts (trust decision, Server Connection Status, skew). A failed re-registration
  * never touches the working grant: new tokens replace the old only once they are in hand.
+ *
+ * A refresh token the device gives up while the provider may still honour it (Deregister, a grant
+ * voided by the clock rule, a failed re-validation, a sign-in cancelled mid-exchange) is revoked
+ * where the provider offers that: Google's revocation endpoint (RFC 7009, protocols.md B.1), best
+ * effort, in the background, within OAUTH_REVOKE_TIMEOUT_MS; a failure is an event. Deregister
+ * never waits for it. Google's revocation ends the user's whole consent to the project, so a new
+ * Register (or paste) first waits for revocations still out, lest one land on the new grant.
+ * Entra ID offers a client no revocation endpoint (see #revokeAbandoned).
  */
-import { ENTRA_BUILTIN_CLIENT_ID, OAUTH_CHECK_RETRY_FIRST_MS, OAUTH_CHECK_RETRY_MAX_MS } from '../defaults.ts';
+import { ENTRA_BUILTIN_CLIENT_ID, OAUTH_CHECK_RETRY_FIRST_MS, OAUTH_CHECK_RETRY_MAX_MS, OAUTH_REVOKE_TIMEOUT_MS } from '../defaults.ts';
 import { codeEntry, DEVICE_CODES, remedyOnPage, type DeviceCode } from '../device-codes.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
@@ -17,7 +25,7 @@ import type { CaStore } from '../pki/ca-store.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { SendFailure } from '../send/send-outcome.ts';
 import { buildRefreshRequest, processTokenResponse, type EntraClient, type TokenSet } from './entra-device-code.ts';
-import { buildGoogleRefreshRequest, processGoogleTokenResponse, type GoogleClient } from './google-pasted-code.ts';
+import { buildGoogleRefreshRequest, buildGoogleRevokeRequest, processGoogleRevokeResponse, processGoogleTokenResponse, type GoogleClient } from './google-pasted-code.ts';
 import { DriftWatch } from './drift-watch.ts';
 import type { GrantStore } from './grant-store.ts';
 import { IdentityClient } from './identity-client.ts';
@@ -26,7 +34,7 @@ import type { OAuthError } from './oauth-error.ts';
 import type { OAuthProblem, OAuthState, TokenStatusName } from './oauth-state.ts';
 import { providerPage, type OAuthProvider } from './provider.ts';
 import { refused, Registration, unavailable } from './registration.ts';
-import { TokenLifecycle } from './token-lifecycle.ts';
+import { TokenLifecycle, type ClockChangeImpact } from './token-lifecycle.ts';
 
 export interface OAuthServiceDeps {
   readonly provider: OAuthProvider;
@@ -60,6 +68,8 @@ export class OAuthService {
   #lastError: OAuthProblem | undefined;
   /** RTC drift since the grant became trusted, while it is Active. */
   #drift: DriftWatch | undefined;
+  /** Revocations of given-up refresh tokens still out (they never reject). */
+  #revoking: Promise<unknown> | undefined;
 
   private constructor(deps: OAuthServiceDeps) {
     this.#d = deps;
@@ -77,6 +87,7 @@ export class OAuthService {
       random: deps.random,
       identity: this.#identity,
       onTokens: (tokens) => this.#install(tokens),
+      onAbandoned: (tokens) => this.#revoke(tokens.refreshToken === undefined ? [] : [tokens.refreshToken]),
       onFailed: (problem) => this.#failed(problem),
       background: (what, work) => this.#background(what, work),
     });
@@ -152,6 +163,19 @@ export class OAuthService {
   // --- Registration ---------------------------------------------------------------------------
 
   /**
+   * Server Connection Status, checked now (Canon's page wants "Successfully Connected" before
+   * Register): one request to the token endpoint that carries no credential, a refresh without a
+   * token and without the client secret, which the server refuses. Any answer proves the server is
+   * reachable and trusted by the page's certificate checks; none says why (identity-client.ts).
+   */
+  async checkConnection(): Promise<void> {
+    const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entraClient(), '') : buildGoogleRefreshRequest(this.#googleClient(), '');
+    const body = new URLSearchParams(request.body);
+    body.delete('client_secret');
+    await this.#identity.post({ ...request, body: body.toString() });
+  }
+
+  /**
    * Why Register must not start now, or undefined. As PaperCut does it: while a grant is working
    * (Active, refreshing, or re-validating after a clock change) a new authorization would replace
    * it behind the admin's back; Deregister first. A provider that is switched off or lacks its
@@ -172,14 +196,29 @@ export class OAuthService {
 
   /** Start the provider's sign-in: Microsoft's device code, or Google's consent link. */
   async register(): Promise<void> {
+    await this.#revoking;
     this.#lastError = undefined;
     if (this.#d.provider === 'microsoft') await this.#signIn.startDeviceCode(this.#entraClient());
     else await this.#signIn.startGoogle(this.#googleClient());
   }
 
   /** The admin pasted Google's code (or the whole address). Returns a field message when it is not usable. */
-  submitGoogleCode(pasted: string): Promise<string | undefined> {
+  async submitGoogleCode(pasted: string): Promise<string | undefined> {
+    const life = this.#life.status.name;
+    // A paste after the code was exchanged (twice in a row, or late): say so, and spend nothing.
+    if (!this.#signIn.pending() && (life === 'active' || life === 'revalidating')) {
+      return 'OAuth 2.0 (Google) is registered already: Token Status is Active. To register again, press Deregister first.';
+    }
+    await this.#revoking;
     return this.#signIn.submitPasted(pasted);
+  }
+
+  /**
+   * What setting the wall clock to `toWallMs` would do to this grant: void it, re-validate it, or
+   * nothing (none working, or a move within CLOCK_CHANGE_TOLERANCE_MS). The Date/Time page asks first.
+   */
+  clockChangeImpact(toWallMs: number): ClockChangeImpact | undefined {
+    return this.#life.clockChangeImpact({ fromWallMs: this.#d.clock.wallNowMs(), toWallMs });
   }
 
   async deregister(): Promise<void> {
@@ -190,6 +229,7 @@ export class OAuthService {
     this.#failedTries = 0;
     this.#lastError = undefined;
     this.#life.clear();
+    this.#revokeAbandoned();
     await this.#d.grants.remove(this.#d.provider);
   }
 
@@ -364,6 +404,7 @@ export class OAuthService {
 
   async #persist(): Promise<void> {
     this.#scheduleCheck();
+    this.#revokeAbandoned();
     const grant = this.#life.grant;
     const status = this.#life.status;
     if (!grant) return;
@@ -406,5 +447,42 @@ export class OAuthService {
 
   #failed(problem: OAuthProblem): void {
     this.#lastError = problem;
+  }
+
+  /** Revoke the refresh tokens the grant's lifecycle gave up since the last look. */
+  #revokeAbandoned(): void {
+    this.#revoke(this.#life.takeAbandoned());
+  }
+
+  /**
+   * Revoke given-up refresh tokens at the provider, in the background (never awaited by the caller).
+   * Entra ID has no token revocation endpoint a client can call: its OAuth endpoints are devicecode
+   * and token (protocols.md A.1), its refresh tokens end by the user's or an admin's action or a
+   * password reset (A.9), and a rotated one is to be discarded (A.7). Dropping it is all the device
+   * can do there.
+   */
+  #revoke(refreshTokens: readonly string[]): void {
+    if (refreshTokens.length === 0 || this.#d.provider !== 'google') return;
+    const out = Promise.all([this.#revoking, ...refreshTokens.map((token) => this.#revokeAtGoogle(token))]);
+    const settled = out.finally(() => {
+      if (this.#revoking === settled) this.#revoking = undefined;
+    });
+    this.#revoking = settled;
+  }
+
+  async #revokeAtGoogle(token: string): Promise<void> {
+    const fields = { provider: this.#d.provider };
+    try {
+      const answer = await this.#identity.post(buildGoogleRevokeRequest(token), OAUTH_REVOKE_TIMEOUT_MS);
+      const outcome = answer.ok ? processGoogleRevokeResponse(answer.status, answer.bodyText) : undefined;
+      if (outcome?.ok) {
+        this.#d.events.record('oauth-revoked', 'info', 'OAuth 2.0 (google): the refresh token the device gave up was revoked at Google', fields);
+        return;
+      }
+      const why = (answer.ok ? (outcome && !outcome.ok ? `${outcome.error.error}${outcome.error.description ? `: ${outcome.error.description}` : ''}` : `HTTP ${answer.status}`) : (answer.problem.detail ?? answer.problem.code)).replace(/\.$/, '');
+      this.#d.events.record('oauth-revoke-failed', 'warn', `OAuth 2.0 (google): the refresh token the device gave up could not be revoked (${why}); it stays valid at Google until it expires or the account removes the app's access`, fields);
+    } catch (err) {
+      this.#d.events.record('oauth-revoke-failed', 'warn', `OAuth 2.0 (google): revoking the refresh token the device gave up failed: ${err instanceof Error ? err.message : String(err)}`, fields);
+    }
   }
 }

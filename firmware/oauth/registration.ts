@@ -6,8 +6,13 @@
  * never touches a working grant.
  *
  * A pasted code is claimed before it is exchanged: a second paste while the first exchange is
- * out is refused instead of spending the code twice (a strict server takes the second use of a
- * code as a replay and revokes the grant).
+ * out is refused instead of spending the code twice (RFC 6749 §4.1.2: a server denies a second use
+ * of a code and should revoke what the first one issued). The claim is let go only when the
+ * exchange failed without tokens (the admin may paste again); a successful one ends the attempt.
+ * The device-code flow has one poll loop per attempt, so it cannot finish twice; an answer that
+ * comes after the attempt was cancelled or replaced is dropped (Entra offers no revocation).
+ * Tokens that a Google exchange brings after its attempt was cancelled (Deregister while it was
+ * out) or replaced are not installed: they are handed back as abandoned, for revocation.
  */
 import type { Clock, TimerHandle } from '../hal/clock.ts';
 import type { Random } from '../hal/random.ts';
@@ -29,6 +34,8 @@ export interface RegistrationDeps {
   readonly identity: IdentityClient;
   /** The sign-in succeeded: store the tokens. */
   readonly onTokens: (tokens: TokenSet) => Promise<void>;
+  /** Tokens came for a sign-in that was cancelled or replaced meanwhile: give them up (revoke). */
+  readonly onAbandoned: (tokens: TokenSet) => void;
   /** It failed: show why. */
   readonly onFailed: (problem: OAuthProblem) => void;
   /** Work started by a timer failed unexpectedly: report it, never leave it unhandled. */
@@ -115,7 +122,11 @@ export class Registration {
         }
         return problem.detail;
       }
-      if (this.#attempt === a) this.#attempt = undefined;
+      if (this.#attempt !== a) {
+        this.#d.onAbandoned(outcome.tokens);
+        return 'The sign-in was cancelled while the code was being exchanged: its tokens were discarded. Press Register to start again.';
+      }
+      this.#attempt = undefined;
       await this.#d.onTokens(outcome.tokens);
       return undefined;
     } finally {

@@ -9,9 +9,16 @@
  *   afterwards requires configuring OAuth again"). With the "re-validate against server time"
  *   policy the access token is dropped and the refresh token tried once; the grant is Active again
  *   only if the refresh succeeds AND the server's Date agrees with the new device time.
+ * - A move of the wall clock within CLOCK_CHANGE_TOLERANCE_MS is not a change (clock/clock-step.ts).
  * - Refresh tokens rotate when the server sends a new one (Entra) and are kept when it does not
  *   (Google). A refused refresh (`invalid_grant`) means re-authorization is needed, with the reason.
+ * - A refresh token the device drops while the server may still honour it (Deregister, a grant
+ *   voided by the clock rule, a failed re-validation) is handed out once by `takeAbandoned()`, so
+ *   the service can revoke it where the provider offers that (RFC 7009). One the server refused, or
+ *   one replaced by rotation, is not: it is dead or, per Entra, meant to be discarded.
  */
+import { isClockStep } from '../clock/clock-step.ts';
+import { formatDuration } from '../clock/duration.ts';
 import { clockSkewMs, isSkewed } from '../clock/server-time.ts';
 import { OAUTH_CHECK_INTERVAL_MS, OAUTH_REFRESH_MARGIN_MS, OAUTH_REFRESH_MARGIN_SHARE } from '../defaults.ts';
 import type { WallChangeEvent } from '../hal/clock.ts';
@@ -39,6 +46,9 @@ export type GrantStatus =
   | { readonly name: 'invalid-clock-changed'; readonly change: WallChangeEvent; readonly detail?: string }
   | { readonly name: 'reauthorization-needed'; readonly error: OAuthError };
 
+/** What a change of the wall clock would do to the grant as it stands: void it, or try its refresh token against server time. */
+export type ClockChangeImpact = 'void' | 'revalidate';
+
 export type AccessDecision =
   | { readonly kind: 'use'; readonly accessToken: string }
   | { readonly kind: 'refresh'; readonly refreshToken: string }
@@ -47,6 +57,8 @@ export type AccessDecision =
 export class TokenLifecycle {
   #grant: Grant | undefined;
   #status: GrantStatus = { name: 'not-configured' };
+  /** Refresh tokens dropped while the server may still honour them, not yet taken. */
+  #abandoned: string[] = [];
 
   /** `policy` is read at each clock change, so a change of the setting applies at once. */
   constructor(private readonly policy: AfterClockChange | (() => AfterClockChange)) {}
@@ -67,8 +79,27 @@ export class TokenLifecycle {
 
   /** Deregistered: no grant at all. */
   clear(): void {
+    this.#abandon(this.#grant?.refreshToken);
     this.#grant = undefined;
     this.#status = { name: 'not-configured' };
+  }
+
+  /** The refresh tokens dropped since the last call while the server may still honour them (to revoke). */
+  takeAbandoned(): string[] {
+    const taken = this.#abandoned;
+    this.#abandoned = [];
+    return taken;
+  }
+
+  /**
+   * What a change of the wall clock from `fromWallMs` to `toWallMs` would do to the grant now, or
+   * undefined when nothing (no working grant, or a move within the tolerance). The Date/Time page
+   * asks before a change that voids a grant.
+   */
+  clockChangeImpact(change: { readonly fromWallMs: number; readonly toWallMs: number }): ClockChangeImpact | undefined {
+    const name = this.#status.name;
+    if (!this.#grant || (name !== 'active' && name !== 'revalidating') || !isClockStep(change)) return undefined;
+    return this.#policyNow() === 'revalidate' && this.#grant.refreshToken ? 'revalidate' : 'void';
   }
 
   /** Restore a grant read from NVRAM at boot. */
@@ -110,16 +141,21 @@ export class TokenLifecycle {
     if (status.name === 'revalidating') {
       const agrees = at.serverDateMs !== undefined && !isSkewed(clockSkewMs(at.wallMs, at.serverDateMs));
       if (!agrees) {
-        this.#grant = { ...g, accessToken: undefined };
+        // Void: the refresh token it was tried with and the one this answer brought are given up.
+        this.#abandon(g.refreshToken, tokens.refreshToken);
+        this.#grant = { ...g, accessToken: undefined, refreshToken: undefined };
         this.#status = {
           name: 'invalid-clock-changed',
           change: status.change,
-          detail: at.serverDateMs === undefined ? 'the server sent no Date to compare with' : `the device clock is ${Math.round(clockSkewMs(at.wallMs, at.serverDateMs) / 1000)} s off the server's`,
+          detail: at.serverDateMs === undefined ? 'the server sent no Date to compare with' : `the device clock is ${formatDuration(clockSkewMs(at.wallMs, at.serverDateMs) / 1000)} off the server's`,
         };
         return;
       }
     } else if (status.name !== 'active') {
-      return; // a refresh answer that arrives after the grant was voided changes nothing
+      // A refresh answer that arrives after the grant was voided changes nothing; a refresh token
+      // it rotated in is given up with the grant.
+      if (tokens.refreshToken !== g.refreshToken) this.#abandon(tokens.refreshToken);
+      return;
     }
     // Entra rotates the refresh token (use the new one); Google does not (keep the original).
     this.#grant = grantOf(tokens, tokens.refreshToken ?? g.refreshToken, g.registeredWallMs, at);
@@ -144,28 +180,40 @@ export class TokenLifecycle {
   /** The RTC drifted beyond tolerance since registration (OAuthService measures it): as a change of the clock. */
   onDrift(driftMs: number, wallNowMs: number, atMonoMs: number): void {
     if (this.#status.name !== 'active') return;
-    this.#applyChange({ reason: 'drift-changed', fromWallMs: wallNowMs - driftMs, toWallMs: wallNowMs, atMonoMs }, `the device clock drifted ${Math.round(Math.abs(driftMs) / 1000)} s ${driftMs > 0 ? 'ahead' : 'behind'} since registration`);
+    this.#applyChange({ reason: 'drift-changed', fromWallMs: wallNowMs - driftMs, toWallMs: wallNowMs, atMonoMs }, `the device clock drifted ${formatDuration(driftMs / 1000)} ${driftMs > 0 ? 'ahead' : 'behind'} since registration`);
   }
 
   /** The wall clock was changed after the grant was obtained. */
   onWallChange(change: WallChangeEvent): void {
-    // A new RTC rate moves nothing by itself; what it does over time is caught by onDrift.
-    if (change.reason === 'drift-changed' && change.fromWallMs === change.toWallMs) return;
+    // Within the tolerance it is no change (setting the time it already is; a new RTC rate, which
+    // moves nothing by itself). What small moves and drift add up to is caught by onDrift.
+    if (!isClockStep(change)) return;
     this.#applyChange(change, undefined);
   }
 
   #applyChange(change: WallChangeEvent, detail: string | undefined): void {
     const g = this.#grant;
     if (!g || this.#status.name === 'not-configured') return;
-    const policy = typeof this.policy === 'function' ? this.policy() : this.policy;
+    const policy = this.#policyNow();
     if (policy === 'revalidate' && g.refreshToken && (this.#status.name === 'active' || this.#status.name === 'revalidating')) {
       this.#grant = { ...g, accessToken: undefined };
       this.#status = { name: 'revalidating', change };
       return;
     }
     // "Register again": both tokens are void; only a new registration makes the grant Active.
+    this.#abandon(g.refreshToken);
     this.#grant = { ...g, accessToken: undefined, refreshToken: undefined };
     this.#status = { name: 'invalid-clock-changed', change, ...(detail ? { detail } : {}) };
+  }
+
+  #policyNow(): AfterClockChange {
+    return typeof this.policy === 'function' ? this.policy() : this.policy;
+  }
+
+  /** Keep `tokens` for revocation; none the server refused already (their grant is over there). */
+  #abandon(...tokens: (string | undefined)[]): void {
+    if (this.#status.name === 'reauthorization-needed') return;
+    for (const token of tokens) if (token !== undefined && !this.#abandoned.includes(token)) this.#abandoned.push(token);
   }
 }
 

@@ -79,6 +79,11 @@ function caStoreRecord(factoryEntries: () => StoredEntry[]): RecordSpec<CaStoreR
   };
 }
 
+/** A CA store checked by checkReplacement(), ready to store. */
+export interface CaReplacement {
+  readonly entries: readonly LiveEntry[];
+}
+
 interface LiveEntry {
   readonly id: string;
   readonly factory: boolean;
@@ -156,6 +161,43 @@ export class CaStore {
         factory: target.factory,
       });
       return { ok: true } as const;
+    });
+  }
+
+  /**
+   * Check `ders` as the whole of a new store (a settings file's CA part) without storing anything:
+   * each a readable CA certificate that may sign certificates, within the store's limits. Every
+   * problem is named by its index. `replaceWith` then stores what was checked.
+   */
+  async checkReplacement(ders: readonly Uint8Array[]): Promise<{ ok: true; replacement: CaReplacement } | { ok: false; problems: { index: number; message: string }[] }> {
+    const problems: { index: number; message: string }[] = [];
+    const entries: LiveEntry[] = [];
+    for (const [index, der] of ders.entries()) {
+      const parsed = await parseCertificate(der);
+      if (!parsed.ok) {
+        problems.push({ index, message: `Not a readable X.509 certificate (${parsed.reason}).` });
+        continue;
+      }
+      const s = parsed.value.summary;
+      if (!s.isCa || (s.keyUsage !== undefined && !s.keyUsage.includes('keyCertSign'))) {
+        problems.push({ index, message: `“${s.subject}” is not a CA certificate that may sign certificates.` });
+        continue;
+      }
+      const id = idOf(parsed.value);
+      if (!entries.some((e) => e.id === id)) entries.push({ id, factory: this.factory.some((f) => f.id === id), parsed: parsed.value });
+    }
+    const bytes = entries.reduce((sum, e) => sum + e.parsed.der.byteLength, 0);
+    if (entries.length > PKI_CA_STORE_MAX_ENTRIES || bytes > PKI_CA_STORE_MAX_DER_BYTES) {
+      problems.push({ index: -1, message: `The CA store holds at most ${PKI_CA_STORE_MAX_ENTRIES} certificates and ${PKI_CA_STORE_MAX_DER_BYTES} bytes (this part: ${entries.length}, ${bytes} bytes).` });
+    }
+    return problems.length > 0 ? { ok: false, problems } : { ok: true, replacement: { entries } };
+  }
+
+  /** Store a replacement that checkReplacement() accepted: the store holds exactly its certificates. */
+  replaceWith(replacement: CaReplacement, actor: string): Promise<void> {
+    return this.exclusive(async (turn) => {
+      await this.persist(turn, replacement.entries);
+      this.events.record('ca-store-restored', 'info', `CA store replaced by ${actor}: ${replacement.entries.length} certificate${replacement.entries.length === 1 ? '' : 's'}`, { count: replacement.entries.length });
     });
   }
 

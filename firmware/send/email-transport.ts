@@ -3,28 +3,32 @@
  * (firmware/smtp), with the device's own trust decision (firmware/pki) on the server, and turns
  * the outcome into a device code, the course of a "Check connection" and a stored transcript.
  */
-import { SMTP_CLIENT_NAME, FIRMWARE_VERSION } from '../defaults.ts';
+import { SMTP_CLIENT_NAME, FIRMWARE_VERSION, SMTP_INTERACTIVE_DEADLINE_MS } from '../defaults.ts';
 import { clockSkewMs, parseGreetingDate, SkewTracker, skewSentence, type SkewView } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock } from '../hal/clock.ts';
 import type { Net, TlsInfo } from '../hal/net.ts';
 import type { Random } from '../hal/random.ts';
 import type { CaStore } from '../pki/ca-store.ts';
-import { explainProblems } from '../pki/cert-problems.ts';
+import { describeProblem, explainProblems } from '../pki/cert-problems.ts';
 import { verifyChain, type ChainVerdict } from '../pki/verify-chain.ts';
 import { composeMessage, type ComposedMessage } from '../mime/compose.ts';
 import type { EmailSettings } from '../settings/schemas.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import { sendMail } from '../smtp/driver.ts';
 import type { SmtpAuth } from '../smtp/plan.ts';
-import { CHECK_CONNECTION_TIMEOUTS } from '../smtp/timeouts.ts';
+import { INTERACTIVE_SMTP_TIMEOUTS } from '../smtp/timeouts.ts';
 import type { SmtpFailure } from '../smtp/result.ts';
-import type { PeerVerdict } from '../smtp/session.ts';
+import { describeReply, type SmtpReply } from '../smtp/reply-parser.ts';
+import { requiresAuthentication, type PeerVerdict } from '../smtp/session.ts';
 import type { Transcript } from '../smtp/transcript.ts';
-import { deviceError, TLS_13_ONLY_REMEDY, type DeviceCodeName } from '../device-codes.ts';
+import { deviceError, notConfiguredError, RECIPIENT_POLICY_WITHOUT_AUTH_REMEDY, TLS_13_ONLY_REMEDY, type DeviceCode, type DeviceCodeName } from '../device-codes.ts';
 import type { TranscriptLog } from './transcript-log.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
-import { failureWords, type ConnectionCheck, type SendFailure, type SendOutcome, type SmtpRung } from './send-outcome.ts';
+import { failureWords, unverifiedCertificateWarning, type ConnectionCheck, type SendFailure, type SendOutcome, type SmtpRung } from './send-outcome.ts';
+
+/** The SMTP options of an action an administrator waits for: short waits and a deadline for the whole session. */
+const INTERACTIVE = { timeouts: INTERACTIVE_SMTP_TIMEOUTS, deadlineMs: SMTP_INTERACTIVE_DEADLINE_MS } as const;
 
 export interface EmailTransportDeps {
   readonly net: Net;
@@ -82,6 +86,9 @@ export class EmailTransport {
 
   /** "Check connection": DNS → TCP → TLS → certificate → EHLO → AUTH → MAIL → RCPT, no DATA. */
   async check(settings: EmailSettings, to?: string): Promise<ConnectionCheck> {
+    // Empty settings are named before anything is asked of a server (the token rung included).
+    const missing = missingSettings(settings);
+    if (missing) return { settings, notStarted: missing, transcriptId: '' };
     // OAuth 2.0: first a new access token, so that a refresh token that no longer works shows now, not when it is due.
     const oauth = settings.security === 'none' ? undefined : this.oauthFor(settings);
     const fresh = oauth ? await oauth.freshAccessToken() : undefined;
@@ -94,7 +101,7 @@ export class EmailTransport {
       ...this.connection(settings, verdicts),
       plan: this.plan(settings, prepared.auth, to ? [to] : [], undefined),
       stopBeforeData: true,
-      timeouts: CHECK_CONNECTION_TIMEOUTS,
+      ...INTERACTIVE,
     });
     const skew = this.greetingSkew(settings, transcript);
     const failure = result.ok ? undefined : this.explain(result, settings, verdicts);
@@ -150,6 +157,7 @@ export class EmailTransport {
       ...this.connection(settings, verdicts),
       plan: this.plan(settings, prepared.auth, recipients, message.sizeBytes),
       message,
+      ...(kind === 'test' ? INTERACTIVE : {}),
       ...(hooks.onDataProgress ? { onDataProgress: hooks.onDataProgress } : {}),
       ...(hooks.beforeTerminator ? { beforeTerminator: hooks.beforeTerminator } : {}),
     });
@@ -160,7 +168,8 @@ export class EmailTransport {
       return this.send(settings, message, recipients, kind, hooks, true);
     }
     const skew = this.greetingSkew(settings, transcript);
-    const clockWarning = skew ? { clockWarning: skewSentence(skew) } : {};
+    const certificate = unverifiedCertificateWarning(settings, verdicts.at(-1)?.problems.map(describeProblem));
+    const clockWarning = { ...(skew ? { clockWarning: skewSentence(skew) } : {}), ...(certificate ? { certificateWarning: certificate } : {}) };
     const failure = result.ok ? undefined : this.explain(result, settings, verdicts);
     const record = this.deps.transcripts.add({
       kind,
@@ -171,7 +180,8 @@ export class EmailTransport {
       text: transcript.toText(),
     });
     const perRecipient = (result.ok ? result.perRecipient : result.perRecipient) ?? [];
-    const recipientViews = perRecipient.map((r) => ({ address: r.address, accepted: r.accepted, reply: `${r.reply.code} ${r.reply.text}` }));
+    // The whole reply, enhanced status code included (5.7.1 and 5.1.1 call for different fixes).
+    const recipientViews = perRecipient.map((r) => ({ address: r.address, accepted: r.accepted, reply: describeReply(r.reply) }));
     const withRecipients = recipientViews.length > 0 ? { recipients: recipientViews } : {};
     const sizeLimit = !result.ok && result.code === 'smtp-size-exceeded' && result.evidence.sizeLimit ? { serverSizeLimit: result.evidence.sizeLimit } : {};
     if (!result.ok) return { ok: false, ...failureWords(failure!), transcriptId: record.id, ...withRecipients, ...clockWarning, ...sizeLimit, transient: failure!.transient };
@@ -180,7 +190,7 @@ export class EmailTransport {
     return {
       ok: true,
       message: refused.length === 0 ? accepted : `${accepted}. Not delivered to ${refused.map((r) => `${r.address} (${r.reply})`).join(', ')}.`,
-      ...(refused.length === 0 ? {} : (({ code, remedy }) => ({ code, remedy }))(deviceError('recipientRefused'))),
+      ...(refused.length === 0 ? {} : refusedWords(settings, perRecipient.filter((r) => !r.accepted).map((r) => r.reply))),
       transcriptId: record.id,
       messageId: message.messageId,
       ...withRecipients,
@@ -216,7 +226,8 @@ export class EmailTransport {
   }
 
   private async prepare(settings: EmailSettings): Promise<Prepared> {
-    if (settings.smtpHost === '' || settings.fromAddress === '') return { ok: false, failure: deviceError('notConfigured') };
+    const missing = missingSettings(settings);
+    if (missing) return { ok: false, failure: missing };
     switch (settings.authMethod) {
       case 'none':
         return { ok: true, auth: { method: 'none' } };
@@ -268,8 +279,8 @@ export class EmailTransport {
     verdicts.push(verdict);
     const summary = verdict.path.map((c) => c.subject).join(' ← ') + (verdict.trusted ? '' : ` (${verdict.problems.map((p) => p.kind).join(', ')})`);
     if (verdict.trusted) return { trusted: true, summary };
-    // "Verify Server Certificate" off: the admin chose to accept any certificate; the ladder warns.
-    if (!settings.verifyServerCertificate) return { trusted: true, summary: `${summary}; NOT verified (Verify Server Certificate is off)` };
+    // "Verify Server Certificate" off: the admin chose to accept any certificate; the ladder, the result and the portal warn.
+    if (!settings.verifyServerCertificate) return { trusted: true, unverified: true, summary: `${summary}; NOT verified (Verify Server Certificate is off)` };
     return { trusted: false, reason: verdict, summary };
   }
 
@@ -292,9 +303,11 @@ export class EmailTransport {
       case 'smtp-tls-untrusted':
         return explainProblems(verdicts.at(-1)?.problems ?? []) ?? withDetail('internal');
       case 'smtp-timeout':
-        // No greeting on a STARTTLS connection: the server is waiting for a TLS ClientHello.
-        if (failure.step === 'greeting' && settings.security === 'starttls') return withDetail('speaksTlsAtOnce');
-        return withDetail('timeout');
+        // Not one byte on a STARTTLS connection: the server is waiting for a TLS ClientHello. A
+        // greeting that has begun to arrive is a slow server, not that.
+        if (failure.step === 'greeting' && settings.security === 'starttls' && failure.evidence.serverSilent === true) return withDetail('speaksTlsAtOnce');
+        // The deadline while still connecting is a server that never answered: the plain timeout.
+        return withDetail(failure.evidence.deadline === true && failure.step !== 'connecting' ? 'interactiveDeadline' : 'timeout');
       case 'smtp-service-unavailable':
         return withDetail('serverBusy');
       case 'smtp-starttls-unavailable':
@@ -303,6 +316,8 @@ export class EmailTransport {
         return withDetail('authMechanism');
       case 'smtp-auth-failed':
         return withDetail(failure.evidence.mechanism === 'XOAUTH2' ? 'tokenRejected' : 'authFailed');
+      case 'smtp-auth-required':
+        return withDetail('authRequired');
       case 'smtp-auth-disabled':
         return withDetail('authDisabled');
       case 'smtp-basic-auth-retired':
@@ -317,7 +332,8 @@ export class EmailTransport {
       case 'smtp-sender-throttled':
         return withDetail('senderThrottled');
       case 'smtp-recipients-rejected':
-        return withDetail(failure.permanent ? 'recipientRefused' : 'serverBusy');
+        if (!failure.permanent) return withDetail('serverBusy');
+        return { ...withDetail('recipientRefused'), ...refusedWords(settings, (failure.perRecipient ?? []).map((r) => r.reply)) };
       case 'smtp-message-rejected':
       case 'smtp-rejected':
       case 'smtp-8bitmime-unavailable':
@@ -335,6 +351,28 @@ export class EmailTransport {
         return withDetail('internal');
     }
   }
+}
+
+/** The settings a send cannot go without, by their labels in the Remote UI, as #825; undefined when none is empty. */
+function missingSettings(settings: EmailSettings): SendFailure | undefined {
+  const empty = [
+    settings.smtpHost === '' ? 'SMTP Server' : '',
+    settings.authMethod !== 'none' && settings.userName === '' ? 'User Name' : '',
+    settings.fromAddress === '' ? 'E-mail Address (From)' : '',
+  ].filter(Boolean);
+  return empty.length > 0 ? notConfiguredError(empty) : undefined;
+}
+
+/**
+ * The code and remedy for recipients the server refused. Without AUTH, "sign in first" refusals
+ * are #837, not the addresses' fault; other refusals for a reason of policy (5.7.x) keep #821 with a
+ * remedy that names authentication as the other thing to check.
+ */
+function refusedWords(settings: EmailSettings, replies: readonly SmtpReply[]): { code: DeviceCode; remedy: string } {
+  const noAuth = settings.authMethod === 'none';
+  const entry = deviceError(noAuth && replies.length > 0 && replies.every(requiresAuthentication) ? 'authRequired' : 'recipientRefused');
+  const policy = noAuth && entry.code === deviceError('recipientRefused').code && replies.some((r) => r.enhanced?.startsWith('5.7.') === true);
+  return { code: entry.code, remedy: policy ? RECIPIENT_POLICY_WITHOUT_AUTH_REMEDY : entry.remedy };
 }
 
 /** The rung of the ladder an SMTP failure belongs to. */

@@ -51,6 +51,21 @@ export interface SendOutcome {
   readonly recipients?: readonly RecipientOutcome[];
   /** The device clock disagrees with the time in the server's greeting beyond tolerance. */
   readonly clockWarning?: string;
+  /** The server's certificate was accepted without verification (Verify Server Certificate is off). */
+  readonly certificateWarning?: string;
+}
+
+/** What Verify Server Certificate off means, where the device says so (test results, the ladder, the portal). */
+export const UNVERIFIED_CERTIFICATE_RISK = 'With Verify Server Certificate off the device accepts any certificate, so it cannot tell the mail server from an impostor on the network path.';
+
+/**
+ * The warning for a send or check whose server certificate the device did not verify, or
+ * undefined when it did (or there was no TLS). `problems`: what verification would have found.
+ */
+export function unverifiedCertificateWarning(settings: EmailSettings, problems: readonly string[] | undefined): string | undefined {
+  if (settings.verifyServerCertificate || settings.security === 'none' || problems === undefined) return undefined;
+  const found = problems.length > 0 ? ` Verification would have failed: ${problems.join(' ')}` : '';
+  return `The server certificate was NOT verified.${found} ${UNVERIFIED_CERTIFICATE_RISK}`;
 }
 
 /**

@@ -146,6 +146,20 @@ export type OauthGoogleSettings = z.infer<typeof oauthGoogleSettings>;
 export type CertificateSettings = z.infer<typeof certificateSettings>;
 export type SecuritySettings = z.infer<typeof securitySettings>;
 
+/**
+ * Each section's schema alone, for a bundle that validates but has no use for the factory values
+ * (the Remote UI): SECTIONS below names the same schemas.
+ */
+export const SECTION_SCHEMAS = {
+  device: deviceSettings,
+  datetime: dateTimeSettings,
+  email: emailSettings,
+  oauthMicrosoft: oauthMicrosoftSettings,
+  oauthGoogle: oauthGoogleSettings,
+  certificates: certificateSettings,
+  security: securitySettings,
+} as const;
+
 /** The sections, their schemas, factory values and secret fields: one table, read everywhere. */
 export const SECTIONS = {
   device: {
@@ -233,5 +247,5 @@ export type SectionValue<S extends SectionName> = ReturnType<(typeof SECTIONS)[S
 export const SECTION_NAMES = /* @__PURE__ */ Object.keys(SECTIONS) as SectionName[];
 
 export function isSectionName(name: string): name is SectionName {
-  return Object.hasOwn(SECTIONS, name);
+  return Object.hasOwn(SECTION_SCHEMAS, name);
 }

@@ -17,7 +17,8 @@
  *   the bytes: the stuffer refills the same buffers), so memory stays flat however large the
  *   message and no garbage is made per chunk.
  *   Each read-and-write step runs under the data-block timeout (RFC 5321 §4.5.3.2.5).
- * - Reply waits run on hal.clock (monotonic) with the session's per-command timeouts.
+ * - Reply waits run on hal.clock (monotonic) with the session's per-command timeouts; a caller
+ *   that has an admin waiting also gives a deadline for the whole session (`deadlineMs`).
  * - "Sent" is reported when the terminator is handed to the platform, before its write drains:
  *   a fast server may answer at once, and its reply must not overtake "sent" in the queue. The
  *   flip side: a peer close that the platform reports late (NodeNet resolves writes on a socket
@@ -65,8 +66,13 @@ export interface SendMailOptions {
   readonly message?: SmtpMessageSource;
   /** "Check connection": EHLO/TLS/AUTH/MAIL/RCPT, then RSET and QUIT. See result.steps. */
   readonly stopBeforeData?: boolean;
-  /** Overrides of firmware/defaults.ts timeouts (CHECK_CONNECTION_TIMEOUTS for the ladder). */
+  /** Overrides of firmware/defaults.ts timeouts (INTERACTIVE_SMTP_TIMEOUTS for the Remote UI's actions). */
   readonly timeouts?: Partial<SmtpTimeouts>;
+  /**
+   * The whole session must end within this, ms from the start (an admin is waiting): past it the
+   * session ends at once as an smtp-timeout with evidence.deadline, whatever it was waiting for.
+   */
+  readonly deadlineMs?: number;
   readonly replyLimits?: ReplyParserLimits;
   readonly transcriptMaxBytes?: number;
   /** DATA progress: wire bytes handed to the platform so far (for the panel's progress bar). */
@@ -107,6 +113,9 @@ class SmtpRun {
   #blockTimer: TimerHandle | undefined;
   #blockTimerGen = 0;
   #finished = false;
+  #deadlineTimer: TimerHandle | undefined;
+  /** Bytes received from the server on this connection, before and after TLS. */
+  #receivedBytes = 0;
   #resolve!: (outcome: SendMailOutcome) => void;
 
   constructor(hal: { readonly net: Net; readonly clock: Clock }, options: SendMailOptions) {
@@ -136,6 +145,7 @@ class SmtpRun {
       return done;
     }
     this.#note(`connecting to ${o.host}:${o.port} (security: ${o.security}${o.stopBeforeData === true ? ', check only' : ''})`);
+    if (o.deadlineMs !== undefined) this.#armDeadline(o.deadlineMs);
     this.#post(() => this.#execute(this.#session.start()));
     return done;
   }
@@ -208,6 +218,11 @@ class SmtpRun {
       timeoutMs,
       ...(tls ? { tls: { servername: o.servername, minVersion: o.minTlsVersion } } : {}),
     });
+    if (this.#finished) {
+      // The deadline ended the session while the connect was under way.
+      if (connected.ok) connected.value.close();
+      return [];
+    }
     if (!connected.ok) {
       this.#note(`connect failed (${connected.error.kind}): ${connected.error.detail}`);
       return this.#session.onConnectFailed(connected.error);
@@ -216,6 +231,7 @@ class SmtpRun {
     this.#socket = socket;
     socket.setHandlers({
       onData: (bytes) => {
+        this.#receivedBytes += bytes.length;
         const epoch = this.#epoch;
         const copy = bytes.slice(); // the platform may reuse its buffer
         this.#post(() => this.#received(copy, epoch));
@@ -237,6 +253,7 @@ class SmtpRun {
     this.#parser.reset();
     const o = this.#options;
     const upgraded = await this.#socket!.upgradeTls({ servername: o.servername, minVersion: o.minTlsVersion, timeoutMs });
+    if (this.#finished) return [];
     if (!upgraded.ok) {
       this.#note(`TLS handshake failed (${upgraded.error.kind}): ${upgraded.error.detail}`);
       return this.#session.onTlsFailed(upgraded.error);
@@ -251,8 +268,15 @@ class SmtpRun {
     } catch (err) {
       verdict = { trusted: false, reason: `the certificate check failed: ${errorText(err)}` };
     }
+    if (this.#finished) return [];
     this.#transcript.tls(this.#clock.monoNowMs(), { version: tls.version, cipher: tls.cipher, ...(verdict.summary === undefined ? {} : { peer: verdict.summary }) });
-    this.#note(verdict.trusted ? 'peer certificate trusted' : `peer certificate NOT trusted: ${errorText(verdict.reason)}; closing without another word`);
+    this.#note(
+      !verdict.trusted
+        ? `peer certificate NOT trusted: ${errorText(verdict.reason)}; closing without another word`
+        : verdict.unverified === true
+          ? 'peer certificate accepted WITHOUT verification (the settings turn verification off)'
+          : 'peer certificate trusted',
+    );
     return this.#session.onPeerVerified(verdict);
   }
 
@@ -348,7 +372,7 @@ class SmtpRun {
       this.#post(async () => {
         if (gen !== this.#replyTimerGen) return;
         this.#note(`no reply within ${timeoutMs} ms`);
-        await this.#execute(this.#session.onTimeout());
+        await this.#execute(this.#session.onTimeout(this.#receivedBytes === 0));
       });
     });
   }
@@ -357,6 +381,23 @@ class SmtpRun {
     this.#replyTimerGen++;
     this.#replyTimer?.cancel();
     this.#replyTimer = undefined;
+  }
+
+  /**
+   * Not through the event queue: the queue may be held by a connect, a handshake or a write that
+   * does not finish, which is just what the deadline is for. The session is told, the socket
+   * closed and the outcome delivered now; each pending step checks #finished when it returns.
+   */
+  #armDeadline(deadlineMs: number): void {
+    this.#deadlineTimer = this.#clock.schedule(deadlineMs, () => {
+      if (this.#finished) return;
+      this.#note(`the session's deadline of ${deadlineMs} ms passed`);
+      try {
+        for (const action of this.#session.onDeadline(deadlineMs, this.#receivedBytes === 0)) if (action.type === 'done') this.#finish(action.result);
+      } catch (err) {
+        this.#finish(this.#failure('smtp-internal-error', `Internal error in the SMTP client: ${errorText(err)}`, false, { problem: errorText(err) }));
+      }
+    });
   }
 
   #armBlockTimer(timeoutMs: number): void {
@@ -382,6 +423,7 @@ class SmtpRun {
   #finish(result: SmtpResult): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#deadlineTimer?.cancel();
     this.#cancelReplyTimer();
     this.#cancelBlockTimer();
     this.#socket?.close();

@@ -41,6 +41,7 @@ export type SmtpErrorCode =
   | 'smtp-starttls-unavailable'
   | 'smtp-auth-mechanism-unavailable'
   | 'smtp-auth-failed'
+  | 'smtp-auth-required' // no AUTH was done and MAIL or RCPT was refused for it (530, 5.7.0, 5.7.1 "Relay access denied")
   | 'smtp-auth-disabled' // Office 365 5.7.139: SMTP AUTH disabled for the tenant or mailbox
   | 'smtp-basic-auth-retired' // Exchange Online refuses passwords: 535 5.7.139 "basic authentication is disabled", 550 5.7.30
   | 'smtp-size-exceeded'
@@ -73,6 +74,10 @@ export interface SmtpEvidence {
   readonly sizeBytes?: number;
   readonly sizeLimit?: number;
   readonly timeoutMs?: number;
+  /** The timeout was the caller's overall deadline for the session, not one reply's wait. */
+  readonly deadline?: boolean;
+  /** Not one byte came from the server on this connection (a server that expects TLS at once sends nothing). */
+  readonly serverSilent?: boolean;
   /** Why the peer was not trusted, as the verifier said. */
   readonly untrustedReason?: unknown;
   readonly peer?: string;

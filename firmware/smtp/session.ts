@@ -51,7 +51,8 @@ export interface SessionOptions {
 
 /** The caller's trust decision on a TLS peer (firmware/pki); `summary` goes to the transcript. */
 export type PeerVerdict =
-  | { readonly trusted: true; readonly summary?: string }
+  /** `unverified`: accepted although the chain was not verified (the admin turned verification off). */
+  | { readonly trusted: true; readonly summary?: string; readonly unverified?: boolean }
   | { readonly trusted: false; readonly reason: unknown; readonly summary?: string };
 
 // --- State -------------------------------------------------------------------------------------
@@ -399,7 +400,8 @@ export class SmtpSession {
     return this.#fail('smtp-message-source-failed', `The message could not be read: ${error.detail}`, { after: 'close', evidence: { dataError: error } });
   }
 
-  onTimeout(): SmtpAction[] {
+  /** The wait armed last ran out. `serverSilent`: not one byte has come from the server on this connection. */
+  onTimeout(serverSilent = false): SmtpAction[] {
     const s = this.#state;
     if (s.name === 'done') return [];
     if (s.name === 'quit') return this.#finish(s.outcome);
@@ -409,9 +411,29 @@ export class SmtpSession {
       'smtp-timeout',
       deliveryUnknown
         ? `No reply within ${Math.round(timeoutMs / 1000)} s after the message was sent; it may or may not have been delivered`
-        : `The server did not answer within ${Math.round(timeoutMs / 1000)} s (${s.name})`,
-      { after: 'close', evidence: { timeoutMs, ...(deliveryUnknown ? { deliveryUnknown } : {}), ...(this.#pending[0] === undefined ? {} : { command: this.#pending[0] }) } },
+        : `The server did not answer within ${Math.round(timeoutMs / 1000)} s (${s.name}${serverSilent ? ', not one byte came' : ''})`,
+      { after: 'close', evidence: { timeoutMs, ...this.#timeoutEvidence(deliveryUnknown, serverSilent) } },
     );
+  }
+
+  /**
+   * The caller's deadline for the whole session passed (an admin is waiting): end now, whatever
+   * the state, without QUIT. After the final "." the outcome is unknown, as with any timeout there.
+   */
+  onDeadline(deadlineMs: number, serverSilent = false): SmtpAction[] {
+    const s = this.#state;
+    if (s.name === 'done') return [];
+    if (s.name === 'quit') return this.#finish(s.outcome);
+    const deliveryUnknown = s.name === 'data-end';
+    const within = `The server did not finish within ${Math.round(deadlineMs / 1000)} s`;
+    return this.#fail('smtp-timeout', deliveryUnknown ? `${within}; the message was sent and may or may not have been delivered` : `${within} (it was at ${s.name})`, {
+      after: 'close',
+      evidence: { timeoutMs: deadlineMs, deadline: true, ...this.#timeoutEvidence(deliveryUnknown, serverSilent) },
+    });
+  }
+
+  #timeoutEvidence(deliveryUnknown: boolean, serverSilent: boolean): SmtpEvidence {
+    return { ...(deliveryUnknown ? { deliveryUnknown } : {}), ...(serverSilent ? { serverSilent } : {}), ...(this.#pending[0] === undefined ? {} : { command: this.#pending[0] }) };
   }
 
   onClosed(error?: NetError): SmtpAction[] {
@@ -633,6 +655,13 @@ export class SmtpSession {
   }
 
   #senderRejectedOutcome(reply: SmtpReply, command: string | undefined): Outcome {
+    if (this.#plan.auth.method === 'none' && requiresAuthentication(reply)) {
+      return this.#failure('smtp-auth-required', `The server takes mail only after authentication: ${describeReply(reply)}`, {
+        after: 'quit',
+        reply,
+        evidence: { command: command ?? `MAIL FROM:<${this.#plan.from}>` },
+      });
+    }
     return this.#failure(refinedCode(reply, 'smtp-sender-rejected'), `The server refused the sender ${this.#plan.from}: ${describeReply(reply)}`, {
       after: 'quit',
       reply,
@@ -642,9 +671,11 @@ export class SmtpSession {
 
   #recipientsRejectedOutcome(): Outcome {
     const last = this.#recipients.at(-1)?.reply;
+    // Without AUTH, refusals that name authentication (or relaying) are not about the addresses.
+    const authRequired = this.#plan.auth.method === 'none' && this.#recipients.length > 0 && this.#recipients.every((r) => requiresAuthentication(r.reply));
     const failure = this.#failure(
-      'smtp-recipients-rejected',
-      `The server refused every recipient: ${this.#recipients.map((r) => `${r.address} (${describeReply(r.reply)})`).join('; ')}`,
+      authRequired ? 'smtp-auth-required' : 'smtp-recipients-rejected',
+      `${authRequired ? 'The server takes mail only after authentication' : 'The server refused every recipient'}: ${this.#recipients.map((r) => `${r.address} (${describeReply(r.reply)})`).join('; ')}`,
       { after: 'rset-quit', ...(last === undefined ? {} : { reply: last }), permanent: this.#recipients.every((r) => r.permanent) },
     );
     return { ...failure, perRecipient: this.#recipients.slice() };
@@ -748,6 +779,20 @@ export class SmtpSession {
 function basicAuthRetired(reply: SmtpReply, mechanism: SaslMechanism): boolean {
   if (mechanism === 'XOAUTH2') return false;
   return reply.enhanced === '5.7.30' || (reply.enhanced === '5.7.139' && /basic authentication/i.test(reply.text));
+}
+
+/**
+ * A refusal of MAIL or RCPT that means "sign in first", for a session that did NOT authenticate:
+ * 530 (RFC 4954 §6, "5.7.0 Authentication required", aiosmtpd's words) unless it asks for TLS,
+ * any 5.7.0 there, and
+ * postfix's `554 5.7.1 <…>: Relay access denied` (reject_unauth_destination: the client may not
+ * relay unless it signs in). A bare 5.7.1 is not enough: servers also use it for a recipient they
+ * refuse on policy, so such a reply stays a refused recipient.
+ */
+export function requiresAuthentication(reply: SmtpReply): boolean {
+  // RFC 3207 §4 uses 530 for "Must issue a STARTTLS command first": that asks for TLS, not for a sign-in.
+  if (reply.code < 500 || /\b(STARTTLS|TLS)\b/i.test(reply.text)) return false;
+  return reply.code === 530 || reply.enhanced === '5.7.0' || (reply.enhanced === '5.7.1' && /\brelay access denied\b/i.test(reply.text));
 }
 
 /** A few enhanced codes name a cause an admin can act on (protocols.md C.3, C.7; graph-exchange.md G). */

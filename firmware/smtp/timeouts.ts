@@ -4,13 +4,14 @@
  */
 import {
   SMTP_AUTH_TIMEOUT_MS,
-  SMTP_CHECK_REPLY_TIMEOUT_MS,
   SMTP_CONNECT_TIMEOUT_MS,
   SMTP_DATA_BLOCK_TIMEOUT_MS,
   SMTP_DATA_END_TIMEOUT_MS,
   SMTP_DATA_INIT_TIMEOUT_MS,
   SMTP_EHLO_TIMEOUT_MS,
   SMTP_GREETING_TIMEOUT_MS,
+  SMTP_INTERACTIVE_GREETING_TIMEOUT_MS,
+  SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
   SMTP_MAIL_TIMEOUT_MS,
   SMTP_QUIT_TIMEOUT_MS,
   SMTP_RCPT_TIMEOUT_MS,
@@ -51,14 +52,22 @@ export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = {
   quitMs: SMTP_QUIT_TIMEOUT_MS,
 };
 
-/** Timeouts for the Remote UI's "Check connection" ladder: an admin is waiting, nothing is delivered. */
-export const CHECK_CONNECTION_TIMEOUTS: SmtpTimeouts = {
+/**
+ * Timeouts for the Remote UI's actions (Check Connection, Send Test E-mail, Validate and Save): an
+ * admin is waiting, and a test message is small. The driver's deadline (SMTP_INTERACTIVE_DEADLINE_MS)
+ * bounds the whole conversation on top of these. A shorter wait after the final "." risks at
+ * worst a second copy of a test message.
+ */
+export const INTERACTIVE_SMTP_TIMEOUTS: SmtpTimeouts = {
   ...DEFAULT_SMTP_TIMEOUTS,
-  greetingMs: SMTP_CHECK_REPLY_TIMEOUT_MS,
-  ehloMs: SMTP_CHECK_REPLY_TIMEOUT_MS,
-  starttlsMs: SMTP_CHECK_REPLY_TIMEOUT_MS,
-  authMs: SMTP_CHECK_REPLY_TIMEOUT_MS,
-  mailMs: SMTP_CHECK_REPLY_TIMEOUT_MS,
-  rcptMs: SMTP_CHECK_REPLY_TIMEOUT_MS,
-  rsetMs: SMTP_CHECK_REPLY_TIMEOUT_MS,
+  greetingMs: SMTP_INTERACTIVE_GREETING_TIMEOUT_MS,
+  ehloMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
+  starttlsMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
+  authMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
+  mailMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
+  rcptMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
+  dataInitMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
+  dataBlockMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
+  dataEndMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
+  rsetMs: SMTP_INTERACTIVE_REPLY_TIMEOUT_MS,
 };

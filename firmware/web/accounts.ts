@@ -213,6 +213,53 @@ export class AccountStore {
     });
   }
 
+  /**
+   * Accounts from a settings file, which carries no password: each name this device lacks is to be
+   * created with a random initial password that must be changed at its first login (the import
+   * hands it to the administrator once); a name it has keeps its password and takes the file's
+   * role and address. Checked whole against this device, every problem named by its index; on
+   * success `importAccounts` stores the plan.
+   */
+  checkImport(incoming: readonly Omit<AccountView, 'mustChangePassword'>[]): { index: number; message: string }[] {
+    const problems: { index: number; message: string }[] = [];
+    const names = new Set<string>();
+    incoming.forEach((a, index) => {
+      if (names.has(a.name)) problems.push({ index, message: `"${a.name}" is in the file twice.` });
+      if (a.name.toLowerCase() === GUEST_OPERATOR.toLowerCase()) problems.push({ index, message: `"${a.name}" is the panel's name for guests.` });
+      names.add(a.name);
+    });
+    const merged = [...this.accounts.filter((a) => !names.has(a.name)).map((a) => a.role), ...incoming.map((a) => a.role)];
+    const total = this.accounts.filter((a) => !names.has(a.name)).length + incoming.length;
+    if (total > ACCOUNTS_MAX) problems.push({ index: -1, message: `The device holds at most ${ACCOUNTS_MAX} accounts (with this part: ${total}).` });
+    if (!merged.includes('Administrator')) problems.push({ index: -1, message: 'No Administrator would be left.' });
+    return problems;
+  }
+
+  /** Store accounts that checkImport() accepted; the new ones' initial passwords, for the administrator to hand on. */
+  async importAccounts(incoming: readonly Omit<AccountView, 'mustChangePassword'>[], actor: string): Promise<{ name: string; password: string }[]> {
+    const initial = new Map<string, { password: string; hash: PasswordHash }>();
+    const makeInitial = async (name: string) => {
+      const password = randomText(this.random, FACTORY_PASSWORD_LENGTH, LABEL_ALPHABET);
+      initial.set(name, { password, hash: await this.hash(password) });
+    };
+    // Hashing is slow: done before the turn, for the names new now.
+    for (const a of incoming) if (!this.byName(a.name)) await makeInitial(a.name);
+    return this.change(async (turn) => {
+      const handedOut: { name: string; password: string }[] = [];
+      const next: Account[] = this.accounts.filter((a) => !incoming.some((i) => i.name === a.name));
+      for (const a of incoming) {
+        const have = this.byName(a.name);
+        if (!have && !initial.has(a.name)) await makeInitial(a.name); // deleted meanwhile: new again
+        const fresh = have ? undefined : initial.get(a.name)!;
+        if (fresh) handedOut.push({ name: a.name, password: fresh.password });
+        next.push({ name: a.name, role: a.role, mustChangePassword: have ? have.mustChangePassword : true, password: have ? have.password : fresh!.hash, ...(a.address ? { address: a.address } : {}) });
+      }
+      await this.store(turn, next);
+      this.events.record('account-updated', 'info', `${incoming.length} account${incoming.length === 1 ? '' : 's'} imported by ${actor}`, { count: incoming.length, actor });
+      return handedOut;
+    });
+  }
+
   /** Why a new account `name` cannot be made now, if it cannot. */
   private createRefusal(name: string): AccountResult | undefined {
     // The panel names anonymous jobs GUEST_OPERATOR: an account of that name would see them as its own.

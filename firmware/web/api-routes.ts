@@ -27,6 +27,7 @@ import type {
   ClockView,
   clockSetRequest,
   ConfigurationFile,
+  ConfigurationPart,
   ConfigurationImportResult,
   DeviceInfo,
   DeviceStatus,
@@ -44,6 +45,7 @@ import type {
   PasswordPolicyView,
   scanRequest,
   SendResultView,
+  LoggedOut,
   SessionInfo,
   SettingsView,
   TranscriptSummary,
@@ -87,6 +89,7 @@ export interface AddressBookImportResult {
 export interface ConfigurationImportRequest {
   readonly file: ConfigurationFile;
   readonly sections: readonly SectionName[];
+  readonly parts?: readonly ConfigurationPart[];
 }
 
 /** The job log's filter (`FILTERS` in job-log-routes.ts). */
@@ -98,7 +101,7 @@ export type SendAndSaveResult = SendResultView & { readonly saved: boolean };
 export interface RemoteUiRoutes {
   'GET /api/info': { response: DeviceInfo };
   'POST /api/session': { body: z.infer<typeof loginRequest>; response: SessionInfo };
-  'GET /api/session': { response: SessionInfo };
+  'GET /api/session': { response: SessionInfo | LoggedOut };
   'DELETE /api/session': { response: undefined };
   'POST /api/session/password': { body: z.infer<typeof passwordChangeRequest>; response: SessionInfo };
   'GET /api/password-policy': { response: PasswordPolicyView };
@@ -115,6 +118,8 @@ export interface RemoteUiRoutes {
   'POST /api/accounts': { body: z.infer<typeof accountCreateRequest>; response: AccountInfo };
   'PUT /api/accounts/:name': { body: z.infer<typeof accountUpdateRequest>; response: AccountInfo };
   'DELETE /api/accounts/:name': { response: undefined };
+  /** Clear the name's lockout and counted failures (login-throttle.ts); the account's view after. */
+  'POST /api/accounts/:name/unlock': { body: EmptyBody; response: AccountInfo };
 
   'GET /api/events': { query: { after: number }; response: DeviceEventView[] };
 
@@ -138,6 +143,7 @@ export interface RemoteUiRoutes {
   'GET /api/oauth/:provider': { params: { provider: OAuthProvider }; response: OAuthStatusView };
   'DELETE /api/oauth/:provider': { params: { provider: OAuthProvider }; response: OAuthStatusView };
   'POST /api/oauth/:provider/register': { params: { provider: OAuthProvider }; body: EmptyBody; response: OAuthStatusView };
+  'POST /api/oauth/:provider/check': { params: { provider: OAuthProvider }; body: EmptyBody; response: OAuthStatusView };
   'POST /api/oauth/google/code': { body: z.infer<typeof googlePastedCodeRequest>; response: OAuthStatusView };
 
   // Job log (job-log-routes.ts)

@@ -16,6 +16,8 @@ import * as z from 'zod/mini';
 import { accountName, optionalEmailAddress, password } from '../settings/fields.ts';
 import type { SectionName } from '../settings/schemas.ts';
 import type { PasswordPolicy } from './password-policy.ts';
+import type { SectionForm } from './section-forms.ts';
+export type { FormField, SectionForm } from './section-forms.ts';
 import { ROLES, type Role } from './roles.ts';
 
 const loginUser = z.string().check(z.minLength(1, 'Enter a user name.'), z.maxLength(64, 'At most 64 characters.'));
@@ -49,7 +51,23 @@ export const accountUpdateRequest = z.object({
 export const clockSetRequest = z.object({
   /** Local date and time in the device's time zone, `YYYY-MM-DDTHH:MM:SS`. */
   local: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/, 'Use the form YYYY-MM-DDTHH:MM:SS.')),
+  /** The admin confirmed a change that voids (or re-validates) OAuth grants; without it such a change is refused with 409 `confirm`. */
+  confirm: z.optional(z.boolean()),
 });
+
+/** An OAuth grant a change of the date/time puts at stake: void, or re-validated against server time. */
+export interface GrantAtStake {
+  readonly provider: OAuthProvider;
+  /** The e-mail account that uses it (E-mail settings), when one does. */
+  readonly account?: string;
+  readonly outcome: 'void' | 'revalidate';
+}
+
+/** `PUT /api/clock` refused until confirmed (409): the sentence to show, and the grants at stake. */
+export interface ClockConfirmError extends ApiError {
+  readonly error: 'confirm';
+  readonly voids: readonly GrantAtStake[];
+}
 
 export interface ApiError {
   readonly error: string;
@@ -70,6 +88,7 @@ export interface DeviceInfo {
 }
 
 export interface SessionInfo {
+  readonly loggedIn: true;
   readonly user: string;
   readonly role: Role;
   readonly mustChangePassword: boolean;
@@ -78,6 +97,13 @@ export interface SessionInfo {
   /** Settings sections this role may open. */
   readonly sections: readonly SectionName[];
   readonly capabilities: readonly string[];
+}
+
+/** `GET /api/session` without a live session: not an error, the login page's starting point. */
+export interface LoggedOut {
+  readonly loggedIn: false;
+  /** Why a session the browser still presented is gone: the printer restarted, or it ended (idle, logged out). */
+  readonly message?: string;
 }
 
 export interface ClockView {
@@ -106,11 +132,11 @@ export interface DeviceStatus {
 
 /** One thing to act on: a certificate that expires soon or has, an OAuth grant that needs the admin, a fault of the device's own. */
 export interface DeviceNotice {
-  readonly code: 'ca-expired' | 'ca-expiring' | 'device-certificate-expired' | 'device-certificate-expiring' | 'oauth-microsoft' | 'oauth-google' | 'device-fault';
+  readonly code: 'ca-expired' | 'ca-expiring' | 'device-certificate-expired' | 'device-certificate-expiring' | 'oauth-microsoft' | 'oauth-google' | 'device-fault' | 'server-certificate-unverified' | 'email-not-set-up';
   readonly level: 'error' | 'warning';
   readonly message: string;
   /** The Remote UI page where it is fixed (a settings section) or looked into (the event log). */
-  readonly page: 'certificates' | 'oauthMicrosoft' | 'oauthGoogle' | 'events';
+  readonly page: 'certificates' | 'oauthMicrosoft' | 'oauthGoogle' | 'events' | 'email';
 }
 
 export interface SettingsView<T = Record<string, unknown>> {
@@ -118,6 +144,8 @@ export interface SettingsView<T = Record<string, unknown>> {
   readonly values: T;
   /** For each secret field, whether a value is stored. */
   readonly secretsSet: Readonly<Record<string, boolean>>;
+  /** How the Remote UI shows the section: title, labels, hints, choices (section-forms.ts). */
+  readonly form: SectionForm;
 }
 
 export interface AccountInfo {
@@ -125,6 +153,14 @@ export interface AccountInfo {
   readonly role: Role;
   readonly mustChangePassword: boolean;
   readonly address?: string;
+  /** Present while logins for this name are locked (web/login-throttle.ts). */
+  readonly locked?: AccountLock;
+}
+
+/** A lockout: until when (device wall clock), and the failed logins behind it (those that locked it and those refused since). */
+export interface AccountLock {
+  readonly untilWallMs: number;
+  readonly failures: number;
 }
 
 // --- Address book (firmware/send/address-book-entry.ts; panel and Remote UI) ---------------------
@@ -143,7 +179,8 @@ export type SendResultView = SendOutcome;
 
 export interface CheckStepResult {
   readonly step: CheckStep;
-  readonly status: 'ok' | 'failed' | 'skipped';
+  /** 'warning': passed only because a check is turned off (the certificate rung with Verify Server Certificate off). */
+  readonly status: 'ok' | 'warning' | 'failed' | 'skipped';
   /** Device code when failed, e.g. `#852`. */
   readonly code?: DeviceCode;
   /** What happened, in an admin's words (e.g. "smtp.gmail.com resolved", "TLSv1.3, TLS_AES_256_GCM_SHA384"). */
@@ -258,6 +295,8 @@ export interface JobLogEntry {
   readonly code?: DeviceCode;
   readonly message?: string;
   readonly transcriptId?: string;
+  /** With `transcriptId`: whether the device still keeps that transcript (false: "no longer kept", not a link). */
+  readonly transcriptKept?: boolean;
   readonly possibleDuplicate?: boolean;
   readonly recipients?: readonly RecipientView[];
   /** The same in every attempt and part: what recipients' mail programs see. */
@@ -294,6 +333,9 @@ export interface PanelJobView {
   readonly createdWallMs: number;
   readonly operator: string;
   readonly to: readonly string[];
+  /** Cc and Bcc apart from To, as the operator entered them (the job's own operator, or anyone for a guest's job). */
+  readonly cc: readonly string[];
+  readonly bcc: readonly string[];
   readonly subject: string;
   readonly pages: number;
   readonly phase: PanelJobPhase;
@@ -311,19 +353,35 @@ export interface PanelJobView {
 
 // --- Settings export and import (configuration-routes.ts) --------------------------------------
 
-/** `GET /api/configuration`: the settings file. Secrets are left out (`secretsOmitted` names them). */
+/** The parts of a settings file besides the sections (configuration-routes.ts). */
+export const CONFIGURATION_PARTS = ['caCertificates', 'addressBook', 'accounts'] as const;
+export type ConfigurationPart = (typeof CONFIGURATION_PARTS)[number];
+
+/**
+ * `GET /api/configuration`: the settings file. Secrets are left out (`secretsOmitted` names them),
+ * and so are the accounts' passwords. Version 1 files have no `parts`.
+ */
 export interface ConfigurationFile {
   readonly format: 'mfp-send-settings';
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly firmwareVersion?: string;
   readonly exportedAt?: string;
   readonly deviceName?: string;
   /** `section.field` of each secret that had a value on the exporting device. */
   readonly secretsOmitted?: readonly string[];
   readonly sections: Partial<Record<SectionName, Record<string, unknown>>>;
+  readonly parts?: {
+    /** The whole CA store: each certificate's DER in base64. */
+    readonly caCertificates?: { readonly certificates: readonly string[] };
+    readonly addressBook?: { readonly entries: readonly { readonly name: string; readonly address: string }[] };
+    /** Without passwords. */
+    readonly accounts?: { readonly accounts: readonly { readonly name: string; readonly role: Role; readonly address?: string }[] };
+  };
 }
 
-/** `POST /api/configuration`: what was stored. */
+/** `POST /api/configuration`: what was stored, and the initial password of each account it created (shown once). */
 export interface ConfigurationImportResult {
   readonly imported: readonly SectionName[];
+  readonly parts: readonly ConfigurationPart[];
+  readonly initialPasswords: readonly { readonly name: string; readonly password: string }[];
 }

@@ -15,7 +15,7 @@ import type { Assets } from '../hal/assets.ts';
 import type { Clock } from '../hal/clock.ts';
 import { isSectionName, SECTION_NAMES, type SectionName } from '../settings/schemas.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
-import type { AccountStore } from './accounts.ts';
+import type { AccountStore, AccountView } from './accounts.ts';
 import { accountFailure } from './account-failure.ts';
 import {
   accountCreateRequest,
@@ -23,20 +23,26 @@ import {
   clockSetRequest,
   loginRequest,
   passwordChangeRequest,
+  type ClockConfirmError,
+  type AccountInfo,
   type ClockView,
   type DeviceStatus,
+  type GrantAtStake,
   type PasswordPolicyView,
+  type LoggedOut,
   type SessionInfo,
   type SettingsView,
 } from './api-types.ts';
-import { throttledLogin, type LoginThrottle } from './login-throttle.ts';
+import { lockView, throttledLogin, unlockAccount, type LoginThrottle } from './login-throttle.ts';
 import { describePasswordPolicy, passwordPolicyOf } from './password-policy.ts';
 import { CAPABILITY_ROLES, mayDo, mayUseSection, type Capability } from './roles.ts';
-import { csrfTokenMatches, type Session, type SessionTable } from './sessions.ts';
+import { csrfTokenMatches, type Session, type SessionLost, type SessionTable } from './sessions.ts';
+import { SECTION_FORMS } from './section-forms.ts';
 import { contentTypeFor } from './content-type.ts';
 import { fail, limitBody, lockedResponse, readBody, readJson } from './http-helpers.ts';
 import { registerConfigurationRoutes } from './configuration-routes.ts';
 import { deviceNotices, type NoticeDeps } from './notices.ts';
+import { clockChangeQuestion } from './presenters/clock-change.ts';
 import { parseCertificate } from '../pki/cert-info.ts';
 import { hostNamesIn } from '../settings/fields.ts';
 import { hostAllowed, MISDIRECTED_MESSAGE } from './host-check.ts';
@@ -79,7 +85,7 @@ export interface WebDeps {
 }
 
 /** `peerAddress`: where the request came from (Device.handleHttp), when the network stack told. */
-type Env = { Bindings: { peerAddress?: string | undefined }; Variables: { session: Session | undefined } };
+type Env = { Bindings: { peerAddress?: string | undefined }; Variables: { session: Session | undefined; sessionLost: SessionLost | undefined } };
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -120,15 +126,16 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   app.use('/api/*', async (c, next) => {
     const id = getCookie(c, SESSION_COOKIE);
     const userActivity = c.req.header(BACKGROUND_HEADER) !== '1';
-    const session = id && /^[A-Za-z0-9_-]{43}$/.test(id) ? sessions.resume(id, clock.monoNowMs(), idleMs(), userActivity) : undefined;
+    const session = sessions.resume(id, clock.monoNowMs(), idleMs(), userActivity);
     c.set('session', session);
+    c.set('sessionLost', session ? undefined : sessions.lostReason(id));
     return next();
   });
 
   /** The logged-in session, or a 401/403 response. CSRF is checked for state-changing methods. */
   const requireSession = (c: Context<Env>, opts: { allowPasswordChangePending?: boolean } = {}): Session | Response => {
     const session = c.get('session');
-    if (!session) return fail(c, 401, 'not-logged-in', 'Log in to continue. (Sessions end after a period without activity.)');
+    if (!session) return fail(c, 401, 'not-logged-in', SESSION_LOST_MESSAGE[c.get('sessionLost') ?? 'none']);
     if (UNSAFE.has(c.req.method) && !csrfTokenMatches(session, c.req.header(CSRF_HEADER))) {
       return fail(c, 403, 'csrf', 'The request lacked a valid CSRF token. Reload the page and try again.');
     }
@@ -151,7 +158,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   app.post('/api/session', async (c) => {
     const body = await readBody(c, loginRequest);
     if (body instanceof Response) return body;
-    const login = await throttledLogin({ throttle, accounts, clock, settings, events }, body.user, body.password, c.env?.peerAddress);
+    const login = await throttledLogin({ throttle, accounts, clock, settings, events }, body.user, body.password, { door: 'remote-ui', address: c.env?.peerAddress });
     if (login.kind === 'locked') return lockedResponse(c, login.retryAfterMs);
     if (login.kind === 'failed') return fail(c, 401, 'login-failed', 'The user name or password is incorrect.');
     const account = login.account;
@@ -162,9 +169,11 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     return c.json(sessionInfo(session, idleMs()));
   });
 
+  // Not being logged in is an answer here, not an error: the login page starts from it.
   app.get('/api/session', (c) => {
-    const session = requireSession(c, { allowPasswordChangePending: true });
-    if (session instanceof Response) return session;
+    const session = c.get('session');
+    const lost = c.get('sessionLost');
+    if (!session) return c.json({ loggedIn: false, ...(lost ? { message: SESSION_LOST_MESSAGE[lost] } : {}) } satisfies LoggedOut);
     return c.json(sessionInfo(session, idleMs()));
   });
 
@@ -243,6 +252,12 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     if (body instanceof Response) return body;
     const parsed = parseLocal(body.local, settings.get('datetime').timeZone);
     if (!parsed.ok) return fail(c, 400, 'invalid', parsed.message, [{ path: 'local', message: parsed.message }]);
+    // A change that voids (or re-validates) OAuth grants is made only once the admin confirmed it.
+    const atStake = grantsAtStake(parsed.wallMs);
+    if (atStake.length > 0 && body.confirm !== true) {
+      const refusal: ClockConfirmError = { error: 'confirm', message: clockChangeQuestion(atStake), voids: atStake };
+      return c.json(refusal, 409);
+    }
     clock.setWallMs(parsed.wallMs, 'admin-set');
     return c.json(buildClockView());
   });
@@ -277,8 +292,13 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   app.get('/api/accounts', (c) => {
     const session = requireCapability(c, 'manageAccounts');
     if (session instanceof Response) return session;
-    return c.json(accounts.list());
+    return c.json(accounts.list().map(withLock));
   });
+  /** An account as the Accounts page shows it: with its lockout, while it is locked. */
+  const withLock = (account: AccountView): AccountInfo => {
+    const locked = lockView({ throttle, clock }, account.name);
+    return locked ? { ...account, locked } : account;
+  };
 
   app.post('/api/accounts', async (c) => {
     const session = requireCapability(c, 'manageAccounts');
@@ -314,6 +334,16 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     return c.body(null, 204);
   });
 
+  // The lockout counts unknown names too; only an account's name is unlocked here.
+  app.post('/api/accounts/:name/unlock', (c) => {
+    const session = requireCapability(c, 'manageAccounts');
+    if (session instanceof Response) return session;
+    const account = accounts.find(c.req.param('name'));
+    if (!account) return accountFailure(c, { ok: false, error: 'not-found' });
+    unlockAccount({ throttle, clock, events }, account.name, session.user);
+    return c.json(withLock(account));
+  });
+
   // --- Events ---
   app.get('/api/events', (c) => {
     const session = requireCapability(c, 'readEvents');
@@ -331,7 +361,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   };
   registerEmailRoutes(app, { transport: deps.emailTransport, transcripts: deps.transcripts, settings, requireEmail: requireSection('email') });
   registerOAuthRoutes(app, { ...deps.oauth, ...(deps.adminLink ? { adminLink: deps.adminLink } : {}), requireMicrosoft: requireSection('oauthMicrosoft'), requireGoogle: requireSection('oauthGoogle') });
-  registerJobLogRoutes(app, { jobs: deps.jobs, requireJobLog: (c) => requireCapability(c, 'readJobLog') });
+  registerJobLogRoutes(app, { jobs: deps.jobs, transcripts: deps.transcripts, requireJobLog: (c) => requireCapability(c, 'readJobLog') });
   const addressBookDoor = {
     book: deps.addressBook,
     root: '/api/address-book',
@@ -343,7 +373,7 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   registerAddressBookFileRoutes(app, addressBookDoor);
   registerAddressBookRoutes(app, addressBookDoor);
   registerCertificateRoutes(app, { clock, caStore: deps.caStore, deviceCertificates: deps.deviceCertificates, requireCertificates: requireSection('certificates') });
-  registerConfigurationRoutes(app, { clock, settings, requireTransfer: (c) => requireCapability(c as Context<Env>, 'transferSettings') });
+  registerConfigurationRoutes(app, { clock, settings, caStore: deps.caStore, addressBook: deps.addressBook, accounts, requireTransfer: (c) => requireCapability(c as Context<Env>, 'transferSettings') });
 
   app.all('/api/*', (c) => fail(c, 404, 'not-found', `There is no API at ${c.req.method} ${new URL(c.req.url).pathname}.`));
 
@@ -371,6 +401,17 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     return fail(c, 500, 'internal', 'The device could not complete the request. Nothing was changed.');
   });
 
+  /** The OAuth grants that setting the wall clock to `toWallMs` would void or send to re-validation. */
+  function grantsAtStake(toWallMs: number): GrantAtStake[] {
+    const email = settings.get('email');
+    return (['microsoft', 'google'] as const).flatMap((provider) => {
+      const outcome = deps.oauth[provider].clockChangeImpact(toWallMs);
+      if (!outcome) return [];
+      const account = email.authMethod === `oauth-${provider}` && email.userName ? email.userName : undefined;
+      return [{ provider, outcome, ...(account ? { account } : {}) }];
+    });
+  }
+
   function buildClockView(): ClockView {
     const wallMs = clock.wallNowMs();
     const { timeZone } = settings.get('datetime');
@@ -385,14 +426,22 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
   }
 
   function settingsView(section: SectionName): SettingsView {
-    return settings.publicView(section);
+    return { ...settings.publicView(section), form: SECTION_FORMS[section] };
   }
 
   return app;
 }
 
+/** The 401's sentence: why there is no session (sessions.ts tells a restart from an ended session). */
+const SESSION_LOST_MESSAGE: Readonly<Record<SessionLost | 'none', string>> = {
+  restarted: 'The printer restarted: log in again.',
+  ended: 'Your session has ended (it was idle too long, or you were logged out): log in again.',
+  none: 'Log in to continue. (Sessions end after a period without activity.)',
+};
+
 function sessionInfo(session: Session, idleMs: number): SessionInfo {
   return {
+    loggedIn: true,
     user: session.user,
     role: session.role,
     mustChangePassword: session.mustChangePassword,

@@ -2,7 +2,7 @@
 import { presentCheck } from './presenters/check-connection.ts';
 import type { Context, Hono } from 'hono';
 import type { EmailTransport } from '../send/email-transport.ts';
-import type { TranscriptLog } from '../send/transcript-log.ts';
+import { TRANSCRIPT_NOT_KEPT, type TranscriptLog } from '../send/transcript-log.ts';
 import { emailAddress } from '../settings/fields.ts';
 import { SECTIONS, type EmailSettings } from '../settings/schemas.ts';
 import { toFieldProblems, type SettingsStore } from '../settings/settings-store.ts';
@@ -74,11 +74,11 @@ export function registerEmailRoutes(app: Hono<any>, deps: EmailRouteDeps): void 
     return c.json(deps.transcripts.list());
   });
 
-  app.get('/api/email/transcripts/:id', (c) => {
+  app.get('/api/email/transcripts/:id', async (c) => {
     const session = deps.requireEmail(c);
     if (session instanceof Response) return session;
-    const record = deps.transcripts.get(c.req.param('id'));
-    if (!record) return fail(c, 404, 'not-found', 'There is no such transcript (the device keeps the most recent ones, until power-off).');
+    const record = await deps.transcripts.read(c.req.param('id'));
+    if (!record) return fail(c, 404, 'transcript-not-kept', TRANSCRIPT_NOT_KEPT);
     c.header('Content-Type', 'text/plain; charset=utf-8');
     if (c.req.query('download') === '1') c.header('Content-Disposition', `attachment; filename="smtp-${record.kind}-${record.id}.txt"`);
     return c.body(record.text);

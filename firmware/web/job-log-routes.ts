@@ -1,7 +1,9 @@
 /**
  * Remote UI API: the send job log. Every job the device holds, newest first: time,
  * operator, destinations, pages, size, result and device code, and the link to the redacted SMTP
- * transcript of its last attempt; filtered by result; also as CSV for a spreadsheet.
+ * transcript of its last attempt (`transcriptKept`: whether the device still has it; the
+ * transcripts are bounded apart from the job log, send/transcript-log.ts); filtered by result;
+ * also as CSV for a spreadsheet.
  *
  *   GET /api/jobs?result=delivered|failed|retrying|pending   → JobLogEntry[]
  *   GET /api/jobs.csv?result=…                               → text/csv (RFC 4180)
@@ -9,11 +11,11 @@
 import type { Context, Hono } from 'hono';
 import type { JobQueue } from '../send/job-queue.ts';
 import type { JobRecord } from '../send/job-record.ts';
+import type { TranscriptLog } from '../send/transcript-log.ts';
 import type { JobLogEntry } from './api-types.ts';
 import { csvField } from './csv.ts';
 import { fail } from './http-helpers.ts';
 import type { Session } from './sessions.ts';
-
 
 const FILTERS: Readonly<Record<string, (j: JobRecord) => boolean>> = {
   delivered: (j) => j.state === 'delivered',
@@ -22,14 +24,17 @@ const FILTERS: Readonly<Record<string, (j: JobRecord) => boolean>> = {
   pending: (j) => j.state === 'queued' || j.state === 'sending' || j.state === 'retrying',
 };
 
-export function registerJobLogRoutes(app: Hono<any>, deps: { readonly jobs: JobQueue | undefined; readonly requireJobLog: (c: Context) => Session | Response }): void {
+export function registerJobLogRoutes(
+  app: Hono<any>,
+  deps: { readonly jobs: JobQueue | undefined; readonly transcripts: TranscriptLog; readonly requireJobLog: (c: Context) => Session | Response },
+): void {
   const entries = (c: Context): JobLogEntry[] | Response => {
     const session = deps.requireJobLog(c);
     if (session instanceof Response) return session;
     const result = c.req.query('result');
     if (result !== undefined && result !== '' && !(result in FILTERS)) return fail(c, 400, 'invalid', `result must be one of ${Object.keys(FILTERS).join(', ')}.`, [{ path: 'result', message: 'Unknown filter.' }]);
     const filter = result ? FILTERS[result]! : () => true;
-    return (deps.jobs?.list() ?? []).filter(filter).map(entry);
+    return (deps.jobs?.list() ?? []).filter(filter).map((j) => entry(j, deps.transcripts));
   };
 
   app.get('/api/jobs', (c) => {
@@ -63,7 +68,7 @@ export function registerJobLogRoutes(app: Hono<any>, deps: { readonly jobs: JobQ
   });
 }
 
-function entry(j: JobRecord): JobLogEntry {
+function entry(j: JobRecord, transcripts: TranscriptLog): JobLogEntry {
   return {
     id: j.id,
     createdWallMs: j.createdWallMs,
@@ -81,7 +86,7 @@ function entry(j: JobRecord): JobLogEntry {
     messageId: j.messageId,
     ...(j.result?.code ? { code: j.result.code } : {}),
     ...(j.result?.message ? { message: j.result.message } : {}),
-    ...(j.result?.transcriptId ? { transcriptId: j.result.transcriptId } : {}),
+    ...(j.result?.transcriptId ? { transcriptId: j.result.transcriptId, transcriptKept: transcripts.has(j.result.transcriptId) } : {}),
     ...(j.possibleDuplicate ? { possibleDuplicate: true } : {}),
     ...(j.recipients ? { recipients: j.recipients } : {}),
   };

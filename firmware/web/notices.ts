@@ -14,6 +14,7 @@ import type { OAuthService } from '../oauth/oauth-service.ts';
 import type { CaStore } from '../pki/ca-store.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { DeviceNotice } from './api-types.ts';
+import { UNVERIFIED_CERTIFICATE_RISK } from '../send/send-outcome.ts';
 
 /** Token statuses the admin must act on. */
 const OAUTH_NEEDS_ADMIN = new Set(['invalid-clock-changed', 'reauthorization-needed', 'error']);
@@ -62,6 +63,19 @@ export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<De
     if (!OAUTH_NEEDS_ADMIN.has(status.tokenStatus)) continue;
     const remedy = status.remedy ? ` ${status.remedy}` : '';
     notices.push({ code: `oauth-${provider}`, level: 'error', page: section, message: `OAuth 2.0 (${name}): ${status.statusMessage}${status.code ? ` (${status.code})` : ''}${remedy}` });
+  }
+
+  // A device out of the box says Ready: say too that it cannot send e-mail until the server and the sender are entered.
+  const mail = deps.settings.get('email');
+  const unset = [mail.smtpHost ? '' : 'the SMTP server', mail.fromAddress ? '' : 'the e-mail address (From)'].filter(Boolean);
+  if (unset.length > 0) {
+    notices.push({ code: 'email-not-set-up', level: 'warning', page: 'email', message: `E-mail is not set up: enter ${unset.join(' and ')}. Until then no scan can be sent by e-mail.` });
+  }
+
+  // Verify Server Certificate off: every send takes whatever certificate answers, until it is turned on again.
+  const email = deps.settings.get('email');
+  if (!email.verifyServerCertificate && email.security !== 'none' && email.smtpHost !== '') {
+    notices.push({ code: 'server-certificate-unverified', level: 'warning', page: 'email', message: `Server certificate is not verified. ${UNVERIFIED_CERTIFICATE_RISK} Turn Verify Server Certificate on.` });
   }
 
   const device = await deps.deviceCertificate();

@@ -45,6 +45,13 @@ export function registerOAuthRoutes(app: Hono<any>, deps: OAuthRouteDeps): void 
     return c.json(view(p.service));
   });
 
+  app.post('/api/oauth/:provider/check', async (c) => {
+    const p = provider(c);
+    if (p instanceof Response) return p;
+    await p.service.checkConnection();
+    return c.json(view(p.service));
+  });
+
   app.post('/api/oauth/google/code', async (c) => {
     const session = deps.requireGoogle(c);
     if (session instanceof Response) return session;

@@ -93,7 +93,7 @@ export function buildPanelApp(deps: PanelDeps): PanelApp {
 
   /** The body's user name and password, through the login throttle: the account, or the refusal (401, 429). */
   const verified = async (c: Context, body: { readonly user: string; readonly password: string }): Promise<AccountView | Response> => {
-    const login = await throttledLogin(deps, body.user, body.password);
+    const login = await throttledLogin(deps, body.user, body.password, { door: 'panel' });
     if (login.kind === 'locked') return lockedResponse(c, login.retryAfterMs);
     if (login.kind === 'failed') return fail(c, 401, 'login-failed', 'The user name or password is not correct.');
     return login.account;

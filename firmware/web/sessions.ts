@@ -2,6 +2,11 @@
  * Remote UI sessions: random ids in an HttpOnly cookie, a CSRF token per session, an idle timeout
  * on the monotonic clock, at most SESSIONS_PER_USER_MAX per user (so at most that many per account
  * in all). Sessions live in RAM: a power cycle logs everyone out, as on a printer.
+ *
+ * Each id starts with this power-on's boot id (random, drawn at start-up, kept in RAM only), so
+ * a cookie the device no longer knows tells why: one of an earlier power-on means the printer
+ * restarted; one of this power-on ended here (idle too long, logged out). A boot id says nothing
+ * but "not this power-on", and a made-up cookie learns no more than that.
  */
 import { SESSIONS_PER_USER_MAX } from '../defaults.ts';
 import type { Random } from '../hal/random.ts';
@@ -18,14 +23,24 @@ export interface Session {
   lastSeenMonoMs: number;
 }
 
+/** Why a cookie has no session: the printer restarted since it was issued, or it ended here. */
+export type SessionLost = 'restarted' | 'ended';
+
+/** `<boot id>.<session secret>`, both base64url. */
+const SESSION_ID = /^([A-Za-z0-9_-]{12})\.[A-Za-z0-9_-]{43}$/;
+
 export class SessionTable {
   private readonly sessions = new Map<string, Session>();
+  /** This power-on's id: the prefix of every session id issued since. */
+  private readonly bootId: string;
 
-  constructor(private readonly random: Random) {}
+  constructor(private readonly random: Random) {
+    this.bootId = toBase64Url(random.bytes(9));
+  }
 
   open(user: string, role: Role, mustChangePassword: boolean, nowMonoMs: number): Session {
     const session: Session = {
-      id: toBase64Url(this.random.bytes(32)),
+      id: `${this.bootId}.${toBase64Url(this.random.bytes(32))}`,
       user,
       role,
       mustChangePassword,
@@ -46,7 +61,7 @@ export class SessionTable {
    * does not keep an unattended session alive.
    */
   resume(id: string | undefined, nowMonoMs: number, idleMs: number, touch = true): Session | undefined {
-    if (!id) return undefined;
+    if (!id || !SESSION_ID.test(id)) return undefined;
     const session = this.sessions.get(id);
     if (!session) return undefined;
     if (nowMonoMs - session.lastSeenMonoMs >= idleMs) {
@@ -59,6 +74,13 @@ export class SessionTable {
     this.sessions.delete(id);
     this.sessions.set(id, session);
     return session;
+  }
+
+  /** Why cookie value `id`, which resume() did not take, has no session; undefined for no cookie or not one of ours. */
+  lostReason(id: string | undefined): SessionLost | undefined {
+    const boot = id ? SESSION_ID.exec(id)?.[1] : undefined;
+    if (boot === undefined) return undefined;
+    return boot === this.bootId ? 'ended' : 'restarted';
   }
 
   close(id: string): void {

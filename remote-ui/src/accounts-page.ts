@@ -2,18 +2,21 @@
  * Accounts (Administrator only): the login accounts, adding one (it must change its password at
  * first login), changing a role or the user's e-mail address (what the panel's "Send to Myself"
  * sends to, and the Reply-To of their scans), resetting a password, deleting one after a
- * confirmation. The server guards the rules (the last Administrator, yourself); its sentence is
- * shown as it is.
+ * confirmation, and unlocking one that too many failed logins locked (until when on the device
+ * clock, and the failures). The server guards the rules (the last Administrator, yourself); its
+ * sentence is shown as it is.
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../firmware/defaults.ts';
 import { accountCreateRequest, accountUpdateRequest, type SessionInfo } from '../../firmware/web/api-types.ts';
 import { ROLES } from '../../firmware/web/roles.ts';
 import { api } from './api.ts';
+import { DeviceZone } from './device-zone.ts';
 import { confirmStrip, errorsFrom, formMessage, input, row, select, validate, type FieldErrors } from './form-fields.ts';
 import { action, ApiTask, pending } from './kit/api-task.ts';
 import type { HttpResult } from './kit/http-client.ts';
 import { sharedStyles } from './shared-styles.ts';
+import { formatWall } from './time-format.ts';
 
 type Mode = { kind: 'list' } | { kind: 'add' } | { kind: 'edit'; name: string } | { kind: 'delete'; name: string };
 
@@ -35,6 +38,7 @@ export class AccountsPage extends LitElement {
   private readonly accounts = new ApiTask(this, (_, call) => api('GET /api/accounts', call));
   /** The device's password policy for the hints; the generic length bounds until it arrives. */
   private readonly policy = new ApiTask(this, (_, call) => api('GET /api/password-policy', call));
+  private readonly zone = new DeviceZone(this);
   /** One change at a time; on success it shows `done`, returns to the list and re-reads it. */
   private readonly send = action(this, async (request: Promise<HttpResult<unknown>>, done: string, touchesSelf = false) => {
     const result = await request;
@@ -125,12 +129,16 @@ export class AccountsPage extends LitElement {
         </thead>
         <tbody>
           ${(list ?? []).map(
-            (a) => html`<tr data-test="account-row" data-name=${a.name}>
-              <td>${a.name}${a.name === this.session?.user ? html` <span class="you">(you)</span>` : nothing}</td>
+            (a) => html`<tr data-test="account-row" data-name=${a.name} class=${a.locked ? 'error' : ''}>
+              <td>
+                ${a.name}${a.name === this.session?.user ? html` <span class="you">(you)</span>` : nothing}
+                ${a.locked ? html`<div data-test="account-locked">Locked until ${formatWall(a.locked.untilWallMs, this.zone.name)} (${a.locked.failures} failed logins)</div>` : nothing}
+              </td>
               <td data-test="account-role">${a.role}</td>
               <td data-test="account-address">${a.address ?? html`<span class="none">—</span>`}</td>
               <td data-test="account-must-change">${a.mustChangePassword ? 'Yes' : 'No'}</td>
               <td class="row-actions">
+                ${a.locked ? html`<button type="button" @click=${() => this.send.run([api('POST /api/accounts/:name/unlock', { params: { name: a.name }, body: {} }), `"${a.name}" can log in again.`])}>Unlock</button>` : nothing}
                 <button type="button" aria-label=${`Edit ${a.name}`} @click=${() => this.open({ kind: 'edit', name: a.name })}>Edit</button>
                 <button type="button" class="danger" aria-label=${`Delete ${a.name}`} @click=${() => this.open({ kind: 'delete', name: a.name })}>Delete</button>
               </td>

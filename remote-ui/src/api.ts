@@ -11,13 +11,14 @@ import { httpClient } from './kit/http-client.ts';
 export type SessionLoss = 'expired' | 'password-change-required';
 
 let csrfToken = '';
-let onSessionLoss: (reason: SessionLoss) => void = () => {};
+let onSessionLoss: (reason: SessionLoss, message: string) => void = () => {};
 
 export function setCsrfToken(token: string): void {
   csrfToken = token;
 }
 
-export function setSessionLossHandler(handler: (reason: SessionLoss) => void): void {
+/** `message`: the device's sentence for the loss (the printer restarted, the session ended). */
+export function setSessionLossHandler(handler: (reason: SessionLoss, message: string) => void): void {
   onSessionLoss = handler;
 }
 
@@ -30,7 +31,7 @@ export const api = httpClient<RemoteUiRoutes>({
   }),
   onRefusal: (url, status, error) => {
     // 401 on the session resource itself is the login answer, not a lost session.
-    if (status === 401 && url !== '/api/session') onSessionLoss('expired');
-    if (status === 403 && error.error === 'password-change-required') onSessionLoss('password-change-required');
+    if (status === 401 && url !== '/api/session') onSessionLoss('expired', error.message);
+    if (status === 403 && error.error === 'password-change-required') onSessionLoss('password-change-required', error.message);
   },
 });

@@ -1,38 +1,47 @@
 /**
- * Import/Export (Management, Administrator only): the settings to a file, and a file's settings
- * back into this device or the next one of a fleet. The file is read in the browser first, so the
- * admin sees what it holds and picks the parts to import (all but Device, whose name and location
- * belong to one printer); the device checks the whole import before it stores any of it.
+ * Import/Export (Management, Administrator only): the settings, CA certificates, address book and
+ * accounts (without passwords) to a file, and a file's parts back into this device or the next
+ * one of a fleet. The file is read in the browser first, so the admin sees what it holds and picks
+ * the parts to import (all but Device, whose name and location belong to one printer); the device
+ * checks the whole import before it stores any of it. An account the device creates gets an
+ * initial password, shown here once.
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { isSectionName, type SectionName } from '../../firmware/settings/schemas.ts';
-import type { ApiError, ConfigurationFile } from '../../firmware/web/api-types.ts';
+import type { ApiError, ConfigurationFile, ConfigurationImportResult, ConfigurationPart } from '../../firmware/web/api-types.ts';
 import { api } from './api.ts';
 import { formMessage } from './form-fields.ts';
 import { action, pending } from './kit/api-task.ts';
 import { NAV_ITEMS } from './nav.ts';
 import { sharedStyles } from './shared-styles.ts';
 
+/** The parts besides the sections, as the page names them. */
+const PARTS: Readonly<Record<ConfigurationPart, string>> = { caCertificates: 'CA Certificates', addressBook: 'Address Book', accounts: 'Accounts (no passwords)' };
+
 /** A part of the file by the name of its page (one the device does not know, by its own name). */
-const partLabel = (name: string): string => NAV_ITEMS.find((i) => i.section === name)?.label ?? name;
+const partLabel = (name: string): string => PARTS[name as ConfigurationPart] ?? NAV_ITEMS.find((i) => i.section === name)?.label ?? name;
 
 /** Parts of a file not ticked at first: they describe one printer, not the fleet. */
 const UNTICKED: ReadonlySet<string> = new Set(['device']);
 
 export class ConfigurationPage extends LitElement {
-  static override properties = { file: { state: true }, chosen: { state: true }, message: { state: true }, problems: { state: true } };
+  static override properties = { file: { state: true }, chosen: { state: true }, message: { state: true }, problems: { state: true }, passwords: { state: true } };
 
   declare file: (ConfigurationFile & { readonly fileName: string }) | undefined;
   /** The file's parts to import, as the file names them. */
   declare chosen: Set<string>;
   declare message: { ok: boolean; text: string } | undefined;
   declare problems: ApiError['fields'];
+  /** The initial passwords of the accounts the import created: shown once. */
+  declare passwords: ConfigurationImportResult['initialPasswords'] | undefined;
   /** The import on its way: the device checks every chosen part before it stores any. */
-  private readonly importing = action(this, async (file: ConfigurationFile, sections: readonly SectionName[]) => {
-    const answer = await api('POST /api/configuration', { body: { file, sections } });
+  private readonly importing = action(this, async (file: ConfigurationFile, sections: readonly SectionName[], parts: readonly ConfigurationPart[]) => {
+    const answer = await api('POST /api/configuration', { body: { file, sections, parts } });
+    this.passwords = undefined;
     if (answer.ok) {
       this.problems = undefined;
-      this.message = { ok: true, text: `Imported: ${answer.data.imported.map(partLabel).join(', ')}.` };
+      this.passwords = answer.data.initialPasswords;
+      this.message = { ok: true, text: `Imported: ${[...answer.data.imported, ...answer.data.parts].map(partLabel).join(', ')}.` };
     } else {
       this.problems = answer.error.fields;
       this.message = { ok: false, text: answer.error.message };
@@ -47,11 +56,17 @@ export class ConfigurationPage extends LitElement {
   override render() {
     return html`<h1>Import/Export</h1>
       <h2>Export</h2>
-      <p class="hint">Saves every setting of this device to a file. Passwords and client secrets are left out: the device that imports the file keeps its own.</p>
+      <p class="hint" data-test="export-holds">
+        The file holds every setting, the CA certificates, the address book and the accounts (names, roles, addresses). Passwords and client secrets are left out: the device
+        that imports the file keeps its own, and each account it creates gets an initial password that must be changed at the first login.
+      </p>
       <div class="actions start"><a class="button" href="/api/configuration" download data-test="export-link">Export Settings</a></div>
       <h2>Import</h2>
-      <p class="hint">Reads a file exported from this device or another. Choose the parts to import; nothing is stored unless every chosen setting is valid.</p>
-      ${formMessage(this.message, 'import-message')} ${this.renderProblems()}
+      <p class="hint">
+        Reads a file exported from this device or another. Choose the parts to import; nothing is stored unless every chosen part is valid. CA Certificates replace this
+        device's CA store; address book entries and accounts are added (an existing account takes the file's role and address, and keeps its password).
+      </p>
+      ${formMessage(this.message, 'import-message')} ${this.renderProblems()} ${this.renderPasswords()}
       <div class="panel">
         <div class="row">
           <label class="label" for="configFile">Settings File</label>
@@ -68,8 +83,16 @@ export class ConfigurationPage extends LitElement {
     </ul>`;
   }
 
+  private renderPasswords() {
+    if (!this.passwords?.length) return nothing;
+    return html`<p class="note" role="note">Initial passwords, shown only now: give each user theirs; it must be changed at the first login.</p>
+      <table data-test="initial-passwords">
+        ${this.passwords.map((p) => html`<tr><td>${p.name}</td><td class="mono">${p.password}</td></tr>`)}
+      </table>`;
+  }
+
   private renderFile(file: ConfigurationFile & { readonly fileName: string }) {
-    const parts = Object.keys(file.sections);
+    const parts = [...Object.keys(file.sections), ...Object.keys(file.parts ?? {})];
     return html`<div class="panel" data-test="import-file">
         <div class="row"><span class="label">File</span><span class="cell">${file.fileName}</span></div>
         <div class="row">
@@ -108,6 +131,7 @@ export class ConfigurationPage extends LitElement {
     this.message = undefined;
     this.problems = undefined;
     this.file = undefined;
+    this.passwords = undefined;
     if (!picked) return;
     let parsed: unknown;
     try {
@@ -122,14 +146,15 @@ export class ConfigurationPage extends LitElement {
       return;
     }
     this.file = { ...(file as ConfigurationFile), fileName: picked.name };
-    this.chosen = new Set(Object.keys(file.sections).filter((name) => !UNTICKED.has(name)));
+    this.chosen = new Set([...Object.keys(file.sections), ...Object.keys(file.parts ?? {})].filter((name) => !UNTICKED.has(name)));
   };
 
   private readonly onImport = (): void => {
     if (!this.file) return;
     const { fileName: _name, ...file } = this.file;
-    // A part this device does not know is no section to apply; the device still names it in the file.
-    void this.importing.run([file, [...this.chosen].filter(isSectionName)]);
+    // A part this device does not know is not applied; the device still names it in the file.
+    const chosen = [...this.chosen];
+    void this.importing.run([file, chosen.filter(isSectionName), chosen.filter((p): p is ConfigurationPart => p in PARTS)]);
   };
 
   static override styles = [
@@ -140,8 +165,11 @@ export class ConfigurationPage extends LitElement {
         flex-wrap: wrap;
         gap: 6px 18px;
       }
-      .problems {
+      .problems,
+      table {
         margin: 0 0 12px;
+      }
+      .problems {
         color: var(--error);
       }
     `,

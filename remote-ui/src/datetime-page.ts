@@ -1,13 +1,15 @@
 /**
  * Date/Time: the device clock as it runs now (and its last change), the time zone and sync mode
  * (`PUT /api/settings/datetime`), and setting the RTC by hand (`PUT /api/clock`, local time in
- * the device's time zone). NTP is stored but not yet acted on.
+ * the device's time zone). NTP is stored but not yet acted on. A change that voids OAuth grants is
+ * refused until confirmed (409 `confirm`): the device's question is shown, Set Anyway sends it
+ * again with `confirm`.
  */
 import { LitElement, html, nothing } from 'lit';
 import { clockSetRequest, type ClockView } from '../../firmware/web/api-types.ts';
 import type * as z from 'zod/mini';
 import { api } from './api.ts';
-import { errorsFrom, formMessage, input, row, validate, type FieldErrors } from './form-fields.ts';
+import { confirmStrip, errorsFrom, formMessage, input, row, validate, type FieldErrors } from './form-fields.ts';
 import { action, ApiTask, pending } from './kit/api-task.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
@@ -31,15 +33,23 @@ export class DateTimePage extends LitElement {
     draft: { state: true },
     errors: { state: true },
     message: { state: true },
+    ask: { state: true },
   };
 
   /** The datetime-local input's value; filled once from the device clock, then the admin's. */
   declare draft: string | undefined;
   declare errors: FieldErrors;
   declare message: { ok: boolean; text: string } | undefined;
+  /** The device's question before a change that voids OAuth grants, and the change. */
+  declare ask: { text: string; body: z.infer<typeof clockSetRequest> } | undefined;
   private readonly clock = new ApiTask(this, (_, call) => api('GET /api/clock', call), { everyMs: CLOCK_REFRESH_MS });
   private readonly setClock = action(this, async (body: z.infer<typeof clockSetRequest>) => {
     const result = await api('PUT /api/clock', { body });
+    this.ask = undefined;
+    if (!result.ok && result.error.error === 'confirm') {
+      this.ask = { text: result.error.message, body: { ...body, confirm: true } };
+      return;
+    }
     if (!result.ok) {
       this.errors = errorsFrom(result.error);
       this.message = { ok: false, text: result.error.message };
@@ -100,6 +110,17 @@ export class DateTimePage extends LitElement {
       <rui-settings-form embedded .section=${'datetime'} .spec=${SECTION_FORMS.datetime} @rui-saved=${this.onZoneSaved}></rui-settings-form>
       <h2>Set Date/Time</h2>
       ${formMessage(this.message)}
+      ${this.ask
+        ? confirmStrip({
+            label: 'Set Date/Time',
+            test: 'clock-confirm',
+            text: this.ask.text,
+            yes: 'Set Anyway',
+            busy: pending(this.setClock),
+            onCancel: () => (this.ask = undefined),
+            onYes: () => void this.setClock.run([this.ask!.body]),
+          })
+        : nothing}
       <form @submit=${this.onSetClock} @input=${this.onInput} novalidate data-test="set-clock-form">
         <div class="panel">
           ${row(

@@ -9,6 +9,7 @@
 import { Task } from '@lit/task';
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import type * as z from 'zod/mini';
+import { SMTP_INTERACTIVE_DEADLINE_MS } from '../../firmware/defaults.ts';
 import { emailAddress } from '../../firmware/settings/fields.ts';
 import { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStep, type CheckStepResult, type emailActionRequest, type SendResultView } from '../../firmware/web/api-types.ts';
 import { api } from './api.ts';
@@ -42,10 +43,13 @@ const STEP_LABELS: Readonly<Record<CheckStep, string>> = {
 };
 
 const BUSY_TEXT: Readonly<Record<Action, string>> = {
-  check: 'Checking the connection… This can take up to 30 seconds.',
-  test: 'Sending the test e-mail… This can take up to 30 seconds.',
-  validate: 'Sending the test e-mail; the settings are saved if the server accepts it… This can take up to 30 seconds.',
+  check: 'Checking the connection…',
+  test: 'Sending the test e-mail…',
+  validate: 'Sending the test e-mail; the settings are saved if the server accepts it…',
 };
+
+/** The status column of a rung. */
+const STATUS_TEXT: Readonly<Record<CheckStepResult['status'], string>> = { ok: '✓ OK', warning: '⚠ Warning', failed: '✗ Failed', skipped: 'skipped' };
 
 /** The two actions that send a test message. */
 const SEND_ROUTES = {
@@ -151,10 +155,11 @@ export class EmailPage extends LitElement {
         <button type="button" class="primary" ?disabled=${busy} @click=${() => this.run('validate')}>Validate and Save</button>
       </div>
       ${this.outcome.render({
-        pending: () => html`<p class="busy" role="status" data-test="action-busy"><span class="spinner"></span>${BUSY_TEXT[this.asked]}</p>`,
+        pending: () => html`<p class="busy" role="status" data-test="action-busy"><span class="spinner"></span>${BUSY_TEXT[this.asked]} This can take up to ${SMTP_INTERACTIVE_DEADLINE_MS / 1000} seconds.</p>`,
         complete: (outcome) =>
           html`${this.renderOutcome(outcome)}
-          ${outcome.result.clockWarning ? html`<p class="warning" role="alert" data-test="clock-warning">⚠ ${outcome.result.clockWarning}</p>` : nothing}`,
+          ${outcome.result.clockWarning ? html`<p class="warning" role="alert" data-test="clock-warning">⚠ ${outcome.result.clockWarning}</p>` : nothing}
+          ${'certificateWarning' in outcome.result ? html`<p class="warning" role="alert" data-test="certificate-warning">⚠ ${outcome.result.certificateWarning}</p>` : nothing}`,
       })}
       <rui-email-transcripts></rui-email-transcripts>`;
   }
@@ -200,7 +205,7 @@ export class EmailPage extends LitElement {
           ${steps.map(
             (s) => html`<tr data-test="check-step" data-step=${s.step} data-status=${s.status} class=${s.status}>
               <td class="nowrap">${STEP_LABELS[s.step]}</td>
-              <td class="nowrap status">${s.status === 'ok' ? '✓ OK' : s.status === 'failed' ? '✗ Failed' : 'skipped'}</td>
+              <td class="nowrap status">${STATUS_TEXT[s.status]}</td>
               <td>
                 ${s.code ? html`<b>${s.code}</b> ` : nothing}${s.message}
                 ${s.status === 'failed' && s.remedy ? html`<div class="remedy">What to do: ${s.remedy}</div>` : nothing}
@@ -271,6 +276,9 @@ export class EmailPage extends LitElement {
       .ladder tr.failed .status {
         color: var(--error);
         font-weight: 600;
+      }
+      .ladder tr.warning {
+        background: var(--warn-bg);
       }
       .ladder tr.skipped td {
         color: #7b838c;

@@ -10,7 +10,7 @@ import { api } from './api.ts';
 import { DeviceZone } from './device-zone.ts';
 import { ApiTask } from './kit/api-task.ts';
 import { sharedStyles } from './shared-styles.ts';
-import { formatWall } from './time-format.ts';
+import { formatSize, formatWall } from './time-format.ts';
 
 const FILTERS: readonly (readonly [JobLogFilter | '', string])[] = [
   ['', 'All'],
@@ -66,13 +66,15 @@ export class JobLogPage extends LitElement {
                   <td>${j.operator}</td>
                   <td>${[...j.to, ...j.cc.map((a) => `cc ${a}`), ...j.bcc.map((a) => `bcc ${a}`)].join(', ')}<div class="sub">${j.subject}</div></td>
                   <td class="num">${j.pages} ${j.format.toUpperCase()}</td>
-                  <td class="num nowrap">${size(j.sizeBytes)}</td>
+                  <td class="num nowrap">${formatSize(j.sizeBytes)}</td>
                   <td class="nowrap"><b>${STATE_TEXT[j.state]}</b>${j.code ? html` <span class="mono" data-test="job-code">${j.code}</span>` : nothing}</td>
                   <td class="details">
                     ${j.message ?? ''}
                     ${j.possibleDuplicate ? html`<div class="warning-text" data-test="job-duplicate">May have been delivered twice: the power was lost after the message was complete.</div>` : nothing}
                     ${j.attempts > 1 ? html`<div class="sub">${j.attempts} attempts</div>` : nothing}
-                    ${j.transcriptId ? html`<div><a href=${`/api/email/transcripts/${encodeURIComponent(j.transcriptId)}`} target="_blank" rel="noopener" data-test="job-transcript">Transcript</a></div>` : nothing}
+                    ${j.transcriptId
+                      ? html`<div class="sub" data-test="job-transcript">${j.transcriptKept ? html`<a href=${`/api/email/transcripts/${encodeURIComponent(j.transcriptId)}`} target="_blank" rel="noopener">Transcript</a>` : 'Transcript no longer kept'}</div>`
+                      : nothing}
                   </td>
                 </tr>`,
               )}
@@ -114,11 +116,6 @@ export class JobLogPage extends LitElement {
       }
     `,
   ];
-}
-
-function size(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-  return `${Math.max(1, Math.round(bytes / 1024))} kB`;
 }
 
 customElements.define('rui-job-log-page', JobLogPage);

@@ -15,6 +15,7 @@ import type { HttpResult } from './kit/http-client.ts';
 import { SECTION_FORMS } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { TickController } from './tick-controller.ts';
+import { formatDuration } from './time-format.ts';
 import './settings-form.ts';
 
 const POLL_MS = 2000;
@@ -42,15 +43,6 @@ function withoutPrefix(message: string, badge: string): string {
   return message.startsWith(`${badge}: `) ? message.charAt(badge.length + 2).toUpperCase() + message.slice(badge.length + 3) : message;
 }
 
-/** "mm:ss", or "h:mm:ss" from an hour on. */
-export function countdown(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const two = (n: number) => String(n).padStart(2, '0');
-  const h = Math.floor(s / 3600);
-  const mmss = `${two(Math.floor((s % 3600) / 60))}:${two(s % 60)}`;
-  return h > 0 ? `${h}:${mmss}` : mmss;
-}
-
 export class OAuthPage extends LitElement {
   static override properties = {
     provider: { attribute: false },
@@ -72,10 +64,14 @@ export class OAuthPage extends LitElement {
     args: () => [this.provider] as const,
     everyMs: POLL_MS,
   });
-  /** Register, Deregister or Submit Code: the device answers with the new status, or refuses. */
-  private readonly act = action(this, async (request: Promise<HttpResult<OAuthStatusView>>, done: string, onDone?: () => void) => {
+  /**
+   * Register, Deregister, Submit Code or Check Connection: the device answers with the new status,
+   * or refuses. Each action's outcome replaces the one before.
+   */
+  private readonly act = action(this, async (request: () => Promise<HttpResult<OAuthStatusView>>, done: string, onDone?: () => void) => {
     this.message = undefined;
-    const result = await request;
+    this.pastedError = undefined;
+    const result = await request();
     if (!result.ok) {
       const fieldError = errorsFrom(result.error)['pasted'];
       if (fieldError) this.pastedError = fieldError;
@@ -102,20 +98,25 @@ export class OAuthPage extends LitElement {
 
   private register(): void {
     this.confirming = false;
-    this.pastedError = undefined;
-    void this.act.run([api('POST /api/oauth/:provider/register', { params: { provider: this.provider }, body: {} }), '']);
+    void this.act.run([() => api('POST /api/oauth/:provider/register', { params: { provider: this.provider }, body: {} }), '']);
   }
 
   private deregister(): void {
     this.confirming = false;
-    void this.act.run([api('DELETE /api/oauth/:provider', { params: { provider: this.provider } }), 'Deregistered: the device deleted its tokens.']);
+    void this.act.run([() => api('DELETE /api/oauth/:provider', { params: { provider: this.provider } }), 'Deregistered: the device deleted its tokens.']);
+  }
+
+  /** Server Connection Status now: after the settings are saved, or when the admin asks. */
+  private checkConnection(): void {
+    void this.act.run([() => api('POST /api/oauth/:provider/check', { params: { provider: this.provider }, body: {} }), '']);
   }
 
   private submitCode(event: SubmitEvent): void {
     event.preventDefault();
     const checked = validate(googlePastedCodeRequest, { pasted: this.pasted.trim() });
     this.pastedError = checked.errors?.['pasted'];
-    if (checked.data) void this.act.run([api('POST /api/oauth/google/code', { body: checked.data }), 'Code accepted.', () => (this.pasted = '')]);
+    const body = checked.data;
+    if (body) void this.act.run([() => api('POST /api/oauth/google/code', { body }), 'Code accepted.', () => (this.pasted = '')]);
   }
 
   private copy(event: Event): void {
@@ -134,7 +135,9 @@ export class OAuthPage extends LitElement {
 
   override render() {
     const section = this.provider === 'microsoft' ? 'oauthMicrosoft' : 'oauthGoogle';
-    return html`<rui-settings-form .section=${section} .spec=${SECTION_FORMS[section]}></rui-settings-form>
+    // Saved settings make the outcome before moot (a refusal to register until they were saved):
+    // the page checks the connection with them instead.
+    return html`<rui-settings-form .section=${section} .spec=${SECTION_FORMS[section]} @rui-saved=${() => this.checkConnection()}></rui-settings-form>
       <h2>Information for Authorization</h2>
       ${formMessage(this.message?.ok && this.status.last?.tokenStatus !== this.messageStatus ? undefined : this.message, 'oauth-message')}
       ${this.status.view(
@@ -172,12 +175,13 @@ export class OAuthPage extends LitElement {
                 ? nothing
                 : html`<b class="bad">✗ Connection Failed</b>`}
             ${conn.message ? html`<span class="status-message">${conn.message}</span>` : nothing}
+            <button type="button" class="small" data-test="check-connection" ?disabled=${pending(this.act)} @click=${() => this.checkConnection()}>Check Connection</button>
           </div>
         </div>
         ${v.nextCheckInS !== undefined
           ? html`<div class="row">
               <span class="label">Next Token Check</span>
-              <div class="cell" data-test="next-check" title="The device refreshes the token when a send needs it, and checks the grant by itself at least once a day.">In <span class="mono">${countdown(this.left(v.nextCheckInS))}</span></div>
+              <div class="cell" data-test="next-check" title="The device refreshes the token when a send needs it, and checks the grant by itself at least once a day.">In <span class="mono">${formatDuration(Math.max(0, Math.floor(this.left(v.nextCheckInS))))}</span></div>
             </div>`
           : nothing}
         ${waiting && this.provider === 'microsoft' ? this.renderDeviceCode(v) : nothing}
@@ -185,7 +189,7 @@ export class OAuthPage extends LitElement {
       </div>
       ${v.skew
         ? html`<p class="warning" role="alert" data-test="clock-skew">
-            ⚠ The device clock is ${Math.abs(Math.round(v.skew.offsetS))} s ${v.skew.direction === 'ahead' ? 'ahead of' : 'behind'} ${v.skew.source}. Tokens may be
+            ⚠ The device clock is ${formatDuration(v.skew.offsetS)} ${v.skew.direction === 'ahead' ? 'ahead of' : 'behind'} ${v.skew.source}. Tokens may be
             refused: correct the date and time (Date/Time page).
           </p>`
         : nothing}
@@ -214,12 +218,7 @@ export class OAuthPage extends LitElement {
           ? html`<button type="button" class="danger" ?disabled=${pending(this.act) || this.confirming} @click=${() => (this.confirming = true)}>Deregister</button>`
           : nothing}
       </div>
-      ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderCodeForm() : nothing}
-      <p class="hint">
-        ${this.provider === 'microsoft'
-          ? 'Save the settings first and check the device date and time. Press Register, open the address shown and enter the User Code before it expires; Token Status becomes "Active" by itself. To register again, press Deregister first.'
-          : 'Save the Client ID and Client Secret first and check the device date and time. Press Register, open the Google address shown, allow access and paste the address of the page that fails to load below, then press Submit Code: Token Status becomes "Active". To register again, press Deregister first.'}
-      </p>`;
+      ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderCodeForm() : nothing}`;
   }
 
   private renderDeviceCode(v: OAuthStatusView): TemplateResult {
@@ -247,7 +246,7 @@ export class OAuthPage extends LitElement {
             <span class="label">User Code Expires In</span>
             <div class="cell" data-test="code-countdown">
               ${this.left(v.userCodeExpiresInS) > 0
-                ? html`User code expires in <span class="mono">${countdown(this.left(v.userCodeExpiresInS))}</span>`
+                ? html`User code expires in <span class="mono">${formatDuration(Math.floor(this.left(v.userCodeExpiresInS)))}</span>`
                 : html`<span class="bad">The user code has expired: press Register for a new one.</span>`}
             </div>
           </div>`

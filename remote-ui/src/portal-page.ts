@@ -10,7 +10,7 @@ import { ApiTask } from './kit/api-task.ts';
 import { mayOpen, page, sectionPage, type NavItem } from './nav.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { TickController } from './tick-controller.ts';
-import { formatUptime, formatWall } from './time-format.ts';
+import { formatDuration, formatWall } from './time-format.ts';
 
 export const STATUS_REFRESH_MS = 15_000;
 
@@ -20,6 +20,7 @@ const NOTICE_PAGES: Record<DeviceNotice['page'], NavItem> = {
   oauthMicrosoft: sectionPage('oauthMicrosoft'),
   oauthGoogle: sectionPage('oauthGoogle'),
   events: page('events'),
+  email: sectionPage('email'),
 };
 
 export class PortalPage extends LitElement {
@@ -79,7 +80,7 @@ export class PortalPage extends LitElement {
         </div>
         <div class="row">
           <span class="label">Time Since Start-Up</span>
-          <span class="cell mono" data-test="uptime">${formatUptime(status.uptimeS + elapsedMs / 1000)}</span>
+          <span class="cell mono" data-test="uptime">${formatDuration(Math.floor(status.uptimeS + elapsedMs / 1000))}</span>
         </div>
       </div>`;
   }

@@ -53,7 +53,7 @@ export class RuiApp extends LitElement {
     super.connectedCallback();
     interceptLinks();
     window.addEventListener(ROUTE_EVENT, () => (this.path = location.pathname));
-    setSessionLossHandler((reason) => this.onSessionLoss(reason));
+    setSessionLossHandler((reason, message) => this.onSessionLoss(reason, message));
     void this.loadInfo();
     void this.loadSession();
   }
@@ -65,7 +65,10 @@ export class RuiApp extends LitElement {
 
   private async loadSession(): Promise<void> {
     const result = await api('GET /api/session');
-    this.setSession(result.ok ? result.data : null);
+    const data = result.ok ? result.data : undefined;
+    // The device says why a session the browser still had is gone (the printer restarted, it ended).
+    if (data && !data.loggedIn && data.message) this.notice = data.message;
+    this.setSession(data?.loggedIn ? data : null);
   }
 
   private setSession(session: SessionInfo | null): void {
@@ -73,12 +76,12 @@ export class RuiApp extends LitElement {
     this.session = session;
   }
 
-  private onSessionLoss(reason: SessionLoss): void {
+  private onSessionLoss(reason: SessionLoss, message: string): void {
     if (reason === 'password-change-required') {
       void this.loadSession();
       return;
     }
-    if (this.session) this.notice = 'Your session has ended (it was idle too long, or you were logged out). Log in again.';
+    if (this.session) this.notice = message;
     this.setSession(null);
   }
 

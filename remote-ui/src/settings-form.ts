@@ -6,13 +6,13 @@
  * `readSettings()`, checked the same way Save checks them.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { SECTIONS, type SectionName } from '../../firmware/settings/schemas.ts';
-import type { SettingsView } from '../../firmware/web/api-types.ts';
+import { SECTION_SCHEMAS, type SectionName } from '../../firmware/settings/schemas.ts';
+import type { FormField, SettingsView } from '../../firmware/web/api-types.ts';
 import type * as z from 'zod/mini';
 import { api } from './api.ts';
 import { checkbox, errorsFrom, formMessage, input, row, select, unplacedErrors, validate, type FieldErrors } from './form-fields.ts';
 import { action, ApiTask, pending } from './kit/api-task.ts';
-import type { FieldSpec, SectionForm } from './section-forms.ts';
+import { timeZoneOptions, type SectionForm } from './section-forms.ts';
 import { sharedStyles } from './shared-styles.ts';
 
 export class SettingsForm extends LitElement {
@@ -26,6 +26,7 @@ export class SettingsForm extends LitElement {
   };
 
   declare section: SectionName;
+  /** The page's advice rules (the labels and hints come with the section from the device). */
   declare spec: SectionForm;
   /** Part of a larger page: the title is a sub-heading. */
   declare embedded: boolean;
@@ -52,13 +53,18 @@ export class SettingsForm extends LitElement {
     this.errors = {};
   }
 
+  /** The fields the device's form of the section lists. */
+  private get fields(): readonly FormField[] {
+    return this.view.last?.form.fields ?? [];
+  }
+
   /** The form's values as the section's types, plus the secrets to send (only those typed or cleared). */
   private collect(form: HTMLFormElement, stored: Record<string, unknown>): { value: Record<string, unknown>; omit: string[] } {
     const data = new FormData(form);
     const text = (key: string) => String(data.get(key) ?? '');
     const value: Record<string, unknown> = { ...stored };
     const omit: string[] = [];
-    for (const f of this.spec.fields) {
+    for (const f of this.fields) {
       if (f.kind === 'check') value[f.key] = data.has(f.key);
       else if (f.kind === 'number') value[f.key] = text(f.key).trim() === '' ? Number.NaN : Number(text(f.key));
       else if (f.kind === 'secret') {
@@ -83,7 +89,7 @@ export class SettingsForm extends LitElement {
     const form = this.formElement;
     if (!stored || !form) return undefined;
     const { value, omit } = this.collect(form, stored);
-    const checked = validate(SECTIONS[this.section].schema as z.ZodMiniType<unknown>, value);
+    const checked = validate(SECTION_SCHEMAS[this.section] as z.ZodMiniType<unknown>, value);
     this.message = undefined;
     this.errors = checked.errors ?? {};
     if (checked.errors) {
@@ -111,7 +117,7 @@ export class SettingsForm extends LitElement {
   }
 
   private clearSecrets(form: HTMLFormElement): void {
-    for (const f of this.spec.fields) {
+    for (const f of this.fields) {
       if (f.kind !== 'secret') continue;
       (form.elements.namedItem(f.key) as HTMLInputElement).value = '';
       const clear = form.elements.namedItem(`${f.key}-clear`) as HTMLInputElement | null;
@@ -125,28 +131,29 @@ export class SettingsForm extends LitElement {
   }
 
   private explain(errors: FieldErrors, text: string): void {
-    const extra = unplacedErrors(errors, this.spec.fields.map((f) => f.key));
+    const extra = unplacedErrors(errors, this.fields.map((f) => f.key));
     this.message = { ok: false, text: [text, ...extra].join(' ') };
   }
 
   override render() {
-    const heading = this.embedded ? html`<h2>${this.spec.title}</h2>` : html`<h1>${this.spec.title}</h1>`;
+    const form = this.view.last?.form;
+    const heading = form ? (this.embedded ? html`<h2>${form.title}</h2>` : html`<h1>${form.title}</h1>`) : nothing;
     return html`${heading}
-      ${this.spec.note ? html`<p class="note" role="note" data-test="page-note">${this.spec.note}</p>` : nothing}
+      ${form?.note ? html`<p class="note" role="note" data-test="page-note">${form.note}</p>` : nothing}
       ${formMessage(this.message)}
       ${this.view.view(
         (view) => html`<form @submit=${this.onSubmit} @input=${this.onEdit} @change=${this.onEdit} novalidate data-test=${`settings-${this.section}`}>
-          <div class="panel">${this.spec.fields.map((f) => this.renderField(f, view, this.draft ?? view.values))}</div>
+          <div class="panel">${view.form.fields.map((f) => this.renderField(f, view, this.draft ?? view.values))}</div>
           <div class="actions"><button class="primary" type="submit" ?disabled=${pending(this.save)}>Save</button></div>
         </form>`,
         html`<p>Reading the settings…</p>`,
       )}`;
   }
 
-  private renderField(f: FieldSpec, view: SettingsView, current: Readonly<Record<string, unknown>>): TemplateResult {
+  private renderField(f: FormField, view: SettingsView, current: Readonly<Record<string, unknown>>): TemplateResult {
     const error = this.errors[f.key];
     const v = view.values[f.key];
-    const advice = f.advice?.(current);
+    const advice = this.spec?.[f.key]?.(current);
     // One template shape whether advice shows or not: swapping templates would rebuild the
     // control and lose what the admin just chose.
     const withAdvice = (control: TemplateResult) =>
@@ -159,7 +166,7 @@ export class SettingsForm extends LitElement {
       case 'number':
         return row(f.key, f.label, withAdvice(html`${input(f.key, String(v ?? ''), error, { type: 'number', min: f.min, max: f.max, step: 1 })} ${f.unit ?? ''}`), error, f.hint);
       case 'select':
-        return row(f.key, f.label, withAdvice(select(f.key, String(v ?? ''), typeof f.options === 'function' ? f.options(String(v ?? '')) : f.options, error)), error, f.hint);
+        return row(f.key, f.label, withAdvice(select(f.key, String(v ?? ''), f.options === 'timeZones' ? timeZoneOptions(String(v ?? '')) : f.options, error)), error, f.hint);
       case 'check':
         return row(f.key, f.label, withAdvice(checkbox(f.key, v === true)), error, f.hint);
       case 'secret': {

@@ -1,7 +1,11 @@
 /**
  * Device times as an admin reads them: `YYYY-MM-DD HH:MM:SS` in the device's time zone (not the
- * browser's), durations in days/hours/minutes. Intl only; no tz database of our own.
+ * browser's), durations in days, hours, minutes and seconds (the device's own formatter, so its
+ * messages and the pages word them alike), sizes in decimal units. Intl only; no tz database of our own.
  */
+import { formatDuration } from '../../firmware/clock/duration.ts';
+
+export { formatDuration };
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -34,25 +38,12 @@ export function formatWall(wallMs: number, timeZone: string): string {
   return toLocalInput(wallMs, timeZone).replace('T', ' ');
 }
 
-/** 93784 → `1 d 02:03:04`. */
-export function formatUptime(totalS: number): string {
-  const s = Math.max(0, Math.floor(totalS));
-  const days = Math.floor(s / 86_400);
-  const hms = [Math.floor(s / 3600) % 24, Math.floor(s / 60) % 60, s % 60].map((n) => String(n).padStart(2, '0')).join(':');
-  return days > 0 ? `${days} d ${hms}` : hms;
+/** A signed clock step: `+1 h 5 s`, `-2 d 3 h`. */
+export function formatDelta(deltaMs: number): string {
+  return (deltaMs < 0 ? '-' : '+') + formatDuration(deltaMs / 1000);
 }
 
-/** A signed clock step: `+1 h 0 min 5 s`, `-2 d 3 h`. */
-export function formatDelta(deltaMs: number): string {
-  const sign = deltaMs < 0 ? '-' : '+';
-  let s = Math.round(Math.abs(deltaMs) / 1000);
-  const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['min', 60]] as const) {
-    if (s >= size) {
-      parts.push(`${Math.floor(s / size)} ${unit}`);
-      s %= size;
-    }
-  }
-  if (s > 0 || parts.length === 0) parts.push(`${s} s`);
-  return sign + parts.join(' ');
+/** Bytes as printers label them, in decimal units: `850 kB`, `12.4 MB` (1 MB = 1,000,000 bytes). */
+export function formatSize(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`;
 }

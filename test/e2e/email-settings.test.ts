@@ -40,7 +40,7 @@ describe('e-mail settings in the Remote UI', () => {
   it('checks the connection, sends a test e-mail that arrives, and shows the transcript', async () => {
     const { page, context, pageErrors } = await newPage(browser);
     await logIn(page);
-    await page.getByRole('link', { name: 'E-mail' }).click();
+    await page.getByRole('link', { name: 'E-mail', exact: true }).click();
     await page.getByLabel('SMTP Server').fill('smtp.gmail.com');
     await page.getByLabel('SMTP Port Number').fill('465');
     await page.getByLabel('Connection Security').selectOption('starttls');
@@ -120,7 +120,7 @@ describe('e-mail settings in the Remote UI', () => {
   it('warns 30 days ahead that a CA certificate expires: a badge on Certificates and a notice on the portal', async () => {
     const { page, context, pageErrors } = await newPage(browser);
     await logInAgain(page, sim, ADMIN_PW);
-    expect(await page.locator('[data-test=notice]').count()).toBe(0);
+    expect(await page.locator('[data-test=notice]:not([data-code=email-not-set-up])').count()).toBe(0);
 
     await page.getByRole('link', { name: 'Certificates' }).click();
     const ending = createRootCa({ commonName: 'Ending Soon Root', notBeforeMs: Date.now() - 300 * 86_400_000, notAfterMs: Date.now() + 10 * 86_400_000 + 3_600_000 });

@@ -479,6 +479,28 @@ describe('Google installed-app loopback flow', () => {
     expect(tokens.verify(String(body['access_token']))).toMatchObject({ ok: true, user: GMAIL_USER, scopes: [GMAIL_SMTP_SCOPE] });
 
     expectGoogleError(await exchange(code, pkce), 400, 'invalid_grant', 'Code was already redeemed.');
+    // RFC 6749 §4.1.2: the tokens the first use issued are revoked.
+    expect(tokens.verify(String(body['access_token']))).toMatchObject({ ok: false, reason: 'revoked' });
+    expectGoogleError(await refreshGoogle(String(body['refresh_token'])), 400, 'invalid_grant', 'Token has been expired or revoked.');
+  });
+
+  it('revokes a refresh token at /revoke (RFC 7009), with its access tokens; a dead or unknown token is invalid_token', async () => {
+    const pkce = newPkce();
+    const body = (await exchange(await codeFor(GOOGLE_CLIENT, pkce), pkce)).json();
+    const refreshToken = String(body['refresh_token']);
+    const revoked = await call(GOOGLE_TOKEN, 'POST', '/revoke', { token: refreshToken });
+    expect(revoked.status).toBe(200);
+    expect(tokens.verify(String(body['access_token']))).toMatchObject({ ok: false, reason: 'revoked' });
+    expectGoogleError(await refreshGoogle(refreshToken), 400, 'invalid_grant', 'Token has been expired or revoked.');
+    expectGoogleError(await call(GOOGLE_TOKEN, 'POST', '/revoke', { token: refreshToken }), 400, 'invalid_token', 'Token expired or revoked');
+    expectGoogleError(await call(GOOGLE_TOKEN, 'POST', '/revoke', { token: 'no-such-token' }), 400, 'invalid_token', 'Token expired or revoked');
+    expectGoogleError(await call(GOOGLE_TOKEN, 'POST', '/revoke', {}), 400, 'invalid_request', 'Missing required parameter: token');
+
+    // An access token in the query, as Google's documentation shows it: its refresh token goes too.
+    const pkce2 = newPkce();
+    const second = (await exchange(await codeFor(GOOGLE_CLIENT, pkce2), pkce2)).json();
+    expect((await call(GOOGLE_TOKEN, 'POST', `/revoke?token=${encodeURIComponent(String(second['access_token']))}`, {})).status).toBe(200);
+    expectGoogleError(await refreshGoogle(String(second['refresh_token'])), 400, 'invalid_grant', 'Token has been expired or revoked.');
   });
 
   it('checks the PKCE verifier', async () => {

@@ -3,7 +3,7 @@
  * state); a "browser" opens it at the emulated accounts.google.com and allows; Google redirects
  * to a loopback address nothing answers, and the admin pastes that whole address back; the device
  * exchanges the code (trust decided by verifyChain), sends mail to Gmail with XOAUTH2, refreshes
- * and keeps its refresh token. A second use of the code is refused.
+ * and keeps its refresh token. A second use of the code is refused and ends the grant it made.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,9 +74,6 @@ describe('Google pasted-code flow, firmware end to end', () => {
     if (!outcome?.ok) return;
     expect(outcome.tokens.refreshToken).toBeDefined();
 
-    // The code is single-use.
-    const again = await postForm(http, buildCodeExchangeRequest(CLIENT, pasted.code, pending), verifyPeer, 10_000);
-    expect(again.ok && processGoogleTokenResponse(again.status, again.bodyText)).toMatchObject({ ok: false, problem: 'invalid-grant' });
 
     const { result, transcript } = await sendWithToken({ network, clock, verifyPeer, host: 'smtp.gmail.com', port: 465, security: 'tls', user: USER, accessToken: outcome.tokens.accessToken, subject: 'Google OAuth scan' });
     expect(result.ok, transcript.toText()).toBe(true);
@@ -88,6 +85,13 @@ describe('Google pasted-code flow, firmware end to end', () => {
     // Google does not rotate: the original refresh token keeps working.
     const second = await postForm(http, buildGoogleRefreshRequest(CLIENT, outcome.tokens.refreshToken!), verifyPeer, 10_000);
     expect(second.ok && processGoogleTokenResponse(second.status, second.bodyText)).toMatchObject({ ok: true });
+
+    // The code is single-use: a second exchange is refused, and (RFC 6749 §4.1.2) what the first
+    // one issued is revoked.
+    const again = await postForm(http, buildCodeExchangeRequest(CLIENT, pasted.code, pending), verifyPeer, 10_000);
+    expect(again.ok && processGoogleTokenResponse(again.status, again.bodyText)).toMatchObject({ ok: false, problem: 'invalid-grant' });
+    const afterReplay = await postForm(http, buildGoogleRefreshRequest(CLIENT, outcome.tokens.refreshToken!), verifyPeer, 10_000);
+    expect(afterReplay.ok && processGoogleTokenResponse(afterReplay.status, afterReplay.bodyText)).toMatchObject({ ok: false, problem: 'invalid-grant' });
   });
 
   it('refuses an address from another authorization request, and a wrong secret is a client error', async () => {

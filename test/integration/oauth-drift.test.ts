@@ -33,12 +33,7 @@ async function control(path: string, body: unknown): Promise<void> {
 
 /** The status; an hour of virtual time ends the session (10-minute idle logout), so log in again. */
 async function status() {
-  let r = await admin.call('GET', '/api/oauth/microsoft');
-  if (r.status === 401) {
-    expect((await admin.login('Administrator', 'oauth-drift-pw-1')).status).toBe(200);
-    r = await admin.call('GET', '/api/oauth/microsoft');
-  }
-  return r.json;
+  return (await admin.callRenewing({ user: 'Administrator', password: 'oauth-drift-pw-1' }, 'GET', '/api/oauth/microsoft')).json;
 }
 
 describe('RTC drift while OAuth is Active', () => {
@@ -56,7 +51,7 @@ describe('RTC drift while OAuth is Active', () => {
     await control('/sim/api/clock', { action: 'drift', ppm: 100_000 });
     await control('/sim/api/time/advance', { ms: 3_600_000 });
     await expect.poll(async () => (await status()).tokenStatus).toBe('invalid-clock-changed');
-    expect((await status()).statusMessage).toMatch(/the device clock drifted 3\d\d s ahead since registration.*register again/);
+    expect((await status()).statusMessage).toMatch(/the device clock drifted [56] min( \d+ s)? ahead since registration.*register again/);
     expect(sim.printer.device!.events.since().some((e) => e.code === 'oauth-voided' && /drifted/.test(e.message))).toBe(true);
   });
 });

@@ -25,6 +25,7 @@ import type { Device } from '../../firmware/device.ts';
 import type { JobRecord } from '../../firmware/send/job-record.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { LoopbackServers } from '../support/loopback-servers.ts';
+import { POWER_CUT_JOB_CASES } from '../support/power-cut-cases.ts';
 import { tlsSmtpSink } from '../support/tls-smtp-sink.ts';
 
 const HOST = 'smtp.faults.test';
@@ -224,23 +225,7 @@ describe('arguments', () => {
 
 describe('power cuts at the job phases', () => {
   // Where the cut lands, and what docs/send-jobs.md promises after the next power-on.
-  const cases = [
-    { at: 'job:queued', flagged: false, copies: 1 },
-    { at: 'job:connecting', flagged: false, copies: 1 },
-    { at: 'smtp:ehlo', flagged: false, copies: 1 },
-    { at: 'smtp:starttls', flagged: false, copies: 1 },
-    { at: 'smtp:auth', flagged: false, copies: 1 },
-    { at: 'smtp:mail', flagged: false, copies: 1 },
-    { at: 'smtp:rcpt', flagged: false, copies: 1 },
-    { at: 'smtp:data', flagged: false, copies: 1 },
-    { at: 'job:sending', flagged: false, copies: 1 },
-    // The record says the "." comes next, but it never went: flagged, delivered once.
-    { at: 'job:finishing', flagged: true, copies: 1 },
-    // The "." reached the server, the reply was lost with the power: flagged, delivered twice.
-    { at: 'job:after-final-dot', flagged: true, copies: 2 },
-  ] as const;
-
-  for (const { at, flagged, copies } of cases) {
+  for (const { at, flagged, copies } of POWER_CUT_JOB_CASES) {
     it(`cut at ${at}: the simulator keeps running, and the job is sent again after power-on${flagged ? ', flagged a possible duplicate' : ''}`, async () => {
       const cut = printer.faults.armPowerCut({ at });
       const id = await startScan(printer);

@@ -362,6 +362,17 @@ describe('the control panel API', () => {
     device.shutdown();
   });
 
+  it('shows Cc and Bcc apart from To in the panel\'s job view (the job summary lists them on their own lines)', async () => {
+    const { device } = await boot(new MemoryStorage(), new MemorySpool(), new BytesScanner(1000));
+    await configure(device);
+    const started = await panel(device, 'POST', '/panel/api/scan', { ...SCAN, cc: ['copy@jobs.test'], bcc: ['hidden@jobs.test'] });
+    expect(started.status).toBe(202);
+    const id = started.json.jobId as string;
+    await expect.poll(async () => (await panel(device, 'GET', `/panel/api/jobs/${id}`)).json.scan, { timeout: 15_000 }).toBeDefined();
+    expect((await panel(device, 'GET', `/panel/api/jobs/${id}`)).json).toMatchObject({ to: ['boss@jobs.test'], cc: ['copy@jobs.test'], bcc: ['hidden@jobs.test'] });
+    device.shutdown();
+  });
+
   it('says in the operator\'s words why OAuth sending cannot work', async () => {
     const { device } = await boot(new MemoryStorage(), new MemorySpool(), new BytesScanner(1000));
     await configure(device);

@@ -65,11 +65,7 @@ afterAll(async () => {
 
 /** A Remote UI call that must succeed; virtual hours end the session, so log in again then. */
 async function api(method: string, path: string, body?: unknown): Promise<any> {
-  let r = await admin.call(method, path, body);
-  if (r.status === 401) {
-    expect((await admin.login('Administrator', PASSWORD)).status).toBe(200);
-    r = await admin.call(method, path, body);
-  }
+  const r = await admin.callRenewing({ user: 'Administrator', password: PASSWORD }, method, path, body);
   expect(r.status, `${method} ${path}: ${JSON.stringify(r.json)}`).toBe(200);
   return r.json;
 }
@@ -129,7 +125,7 @@ describe('the world clock apart from the device clock', () => {
     expect((await advanceUntil(source, sent.done, { boundMs: 10 * 60_000 })).met).toBe(true);
     // The device sees the skew where a real one would: the Date of the token endpoint, the greeting's date.
     const answer = await sent.answer;
-    expect(answer).toMatchObject({ ok: true, clockWarning: expect.stringMatching(/^The device clock is 7(199|200) s behind smtp\.office365\.com/) });
+    expect(answer).toMatchObject({ ok: true, clockWarning: expect.stringMatching(/^The device clock is (1 h 59 min 59 s|2 h) behind smtp\.office365\.com/) });
     expect(findDeviceEvent(sim.printer, { code: 'clock-skew', afterSeq: before })?.fields).toMatchObject({ direction: 'behind', offsetS: expect.toSatisfy((s: number) => Math.abs(s - 7200) <= 1) });
     const message = await sim.cloud.mailbox.waitFor((m) => m.envelope.rcptTo.includes(to), 10_000);
     expect(message.receivedAtMs).toBe(sim.worldClock.nowMs());
@@ -149,26 +145,27 @@ describe('the world clock apart from the device clock', () => {
 
 describe("the world's waits under virtual time", () => {
   it('an SMTP rule delay holds the answer until virtual time is advanced by it', async () => {
-    sim.cloud.servers.office365.addRule({ on: 'mail', act: { delayMs: 30_000 }, times: 1 });
+    // Within the test e-mail's interactive limits (SMTP_INTERACTIVE_* in firmware/defaults.ts).
+    sim.cloud.servers.office365.addRule({ on: 'mail', act: { delayMs: 20_000 }, times: 1 });
     const firedBefore = o365Events('fault').length;
     const sent = startTestEmail('rule-delay@fabrikam.com');
     await settledUntil(() => o365Events('fault').length > firedBefore);
     await settleIo();
     expect(sent.done()).toBe(false);
     const moved = await advanceUntil(source, sent.done, { boundMs: 10 * 60_000 });
-    expect(moved).toMatchObject({ met: true, advancedMs: 30_000 });
+    expect(moved).toMatchObject({ met: true, advancedMs: 20_000 });
     expect(await sent.answer).toMatchObject({ ok: true });
   });
 
   it('the greeting delay holds the banner until virtual time is advanced by it', async () => {
-    sim.cloud.servers.office365.setFaults({ greetingDelayMs: 45_000 });
+    sim.cloud.servers.office365.setFaults({ greetingDelayMs: 8_000 });
     const firedBefore = o365Events('fault').length;
     const sent = startTestEmail('greeting-delay@fabrikam.com');
     await settledUntil(() => o365Events('fault').length > firedBefore);
     await settleIo();
     expect(sent.done()).toBe(false);
     const moved = await advanceUntil(source, sent.done, { boundMs: 10 * 60_000 });
-    expect(moved).toMatchObject({ met: true, advancedMs: 45_000 });
+    expect(moved).toMatchObject({ met: true, advancedMs: 8_000 });
     expect(await sent.answer).toMatchObject({ ok: true });
   });
 

@@ -42,7 +42,7 @@ export interface OAuthMailServer {
  * token from the identity server; then Send Test E-mail to `recipient`; waits for "accepted".
  */
 export async function sendTestEmailWithOAuth(page: Page, server: OAuthMailServer, account: string, recipient: string): Promise<void> {
-  await page.getByRole('link', { name: 'E-mail' }).click();
+  await page.getByRole('link', { name: 'E-mail', exact: true }).click();
   await page.getByLabel('SMTP Server').fill(server.host);
   await page.getByLabel('SMTP Port Number').fill(String(server.port));
   await page.getByLabel('Connection Security').selectOption(server.security);
@@ -84,14 +84,23 @@ export async function expectTestEmailDelivered(sim: RunningSimulator, server: OA
   expect(parsed.from?.value.map((a) => a.address)).toEqual([account]);
 }
 
-/** Date/Time page: move the device date one calendar day on, as an admin edits the field. */
-export async function setDateOneDayOn(page: Page, sim: RunningSimulator): Promise<void> {
+/**
+ * Date/Time page: move the device date one calendar day on, as an admin edits the field. With an
+ * OAuth grant registered the page first asks (it voids the grant): `voids` is what the question
+ * must name, and the admin answers Set Anyway.
+ */
+export async function setDateOneDayOn(page: Page, sim: RunningSimulator, voids?: RegExp): Promise<void> {
   await page.getByRole('link', { name: 'Date/Time' }).click();
   const field = page.getByLabel('New Date/Time');
   await expect.poll(() => field.inputValue()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d/);
   const newDate = nextDay(await field.inputValue());
   await field.fill(newDate);
   await page.getByRole('button', { name: 'Set Date/Time' }).click();
+  if (voids) {
+    const question = page.locator('[data-test=clock-confirm]');
+    await expect.poll(() => question.textContent()).toMatch(voids);
+    await page.getByRole('button', { name: 'Set Anyway' }).click();
+  }
   await expect.poll(() => page.locator('[data-test=last-change]').textContent()).toContain('Set by an administrator');
   expect(await page.locator('[data-test=last-change]').textContent()).toContain(newDate.slice(0, 10));
   // The field was filled when the page opened, so the step is a day less the seconds spent here.

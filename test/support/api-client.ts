@@ -38,6 +38,18 @@ export class ApiClient {
     return this.call('POST', '/api/session', { user, password });
   }
 
+  /**
+   * A call as a patient administrator makes it: when virtual time has ended the session (the idle
+   * logout), log in again with `relogin` and repeat the call once.
+   */
+  async callRenewing(relogin: { readonly user: string; readonly password: string }, method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }> {
+    const r = await this.call(method, path, body);
+    if (r.status !== 401) return r;
+    const again = await this.login(relogin.user, relogin.password);
+    if (again.status !== 200) throw new Error(`login again failed: ${again.status} ${JSON.stringify(again.json)}`);
+    return this.call(method, path, body);
+  }
+
   /** Log in with the factory password and complete the forced change. */
   async loginAndChange(user: string, password: string, newPassword: string) {
     const first = await this.login(user, password);

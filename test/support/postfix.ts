@@ -45,6 +45,8 @@ export interface PostfixListener {
   /** PEM: the server certificate first, then its chain. */
   readonly certChainPem: string;
   readonly keyPem: string;
+  /** main.cf parameters overridden for this listener only (master.cf `-o name=value`), e.g. stricter restrictions. */
+  readonly overrides?: Readonly<Record<string, string>>;
 }
 
 export interface PostfixOptions {
@@ -107,6 +109,7 @@ export class PostfixPeer {
         `  -o syslog_name=postfix-${listener.name}`,
         `  -o smtpd_tls_cert_file=${cert}`,
         `  -o smtpd_tls_key_file=${key}`,
+        ...Object.entries(listener.overrides ?? {}).map(([name, value]) => `  -o ${name}=${value}`),
       );
     }
     const maillog = join(dir, 'maillog');

@@ -86,6 +86,7 @@ describe('device codes', () => {
 
   it('keeps the numbers (they are printed in job logs and manuals)', () => {
     expect(Object.fromEntries(entries.filter(([, e]) => !e.code.startsWith('#85') && !e.code.startsWith('#86')).map(([n, e]) => [n, e.code]))).toEqual({
+      interactiveDeadline: '#800',
       timeout: '#801',
       dns: '#802',
       refused: '#803',
@@ -108,6 +109,7 @@ describe('device codes', () => {
       scannerError: '#829',
       paperJam: '#890',
       basicAuthRetired: '#838',
+      authRequired: '#837',
       authFailed: '#839',
       authMechanism: '#840',
       authDisabled: '#841',

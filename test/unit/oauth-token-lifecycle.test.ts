@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLOCK_SKEW_TOLERANCE_MS, OAUTH_CHECK_INTERVAL_MS, OAUTH_REFRESH_MARGIN_MS } from '../../firmware/defaults.ts';
 import type { WallChangeEvent } from '../../firmware/hal/clock.ts';
 import { clockSkewMs, isSkewed } from '../../firmware/clock/server-time.ts';
+import { formatDuration } from '../../firmware/clock/duration.ts';
 import { TokenLifecycle } from '../../firmware/oauth/token-lifecycle.ts';
 
 const WALL = Date.UTC(2026, 10, 22, 10);
@@ -110,7 +111,7 @@ describe('clock rules', () => {
     disagree.onWallChange(change);
     const wallMs = WALL + 86_400_000;
     disagree.onRefreshed(tokens('A2', 'R2'), at(2000, { wallMs, serverDateMs: WALL }));
-    expect(disagree.status).toMatchObject({ name: 'invalid-clock-changed', detail: 'the device clock is 86400 s off the server\'s' });
+    expect(disagree.status).toMatchObject({ name: 'invalid-clock-changed', detail: 'the device clock is 1 d off the server\'s' });
     expect(disagree.accessFor(3000, BOOT).kind).toBe('unusable');
 
     const refused = new TokenLifecycle('revalidate');
@@ -136,7 +137,7 @@ describe('RTC drift', () => {
     life.onWallChange({ reason: 'drift-changed', fromWallMs: WALL + 5000, toWallMs: WALL + 5000, atMonoMs: 5000 });
     expect(life.status.name).toBe('active');
     life.onDrift(-(CLOCK_SKEW_TOLERANCE_MS + 60_000), WALL + 3_600_000, 3_960_000);
-    expect(life.status).toMatchObject({ name: 'invalid-clock-changed', change: { reason: 'drift-changed' }, detail: `the device clock drifted ${CLOCK_SKEW_TOLERANCE_MS / 1000 + 60} s behind since registration` });
+    expect(life.status).toMatchObject({ name: 'invalid-clock-changed', change: { reason: 'drift-changed' }, detail: `the device clock drifted ${formatDuration(CLOCK_SKEW_TOLERANCE_MS / 1000 + 60)} behind since registration` });
     expect(life.accessFor(3_960_001, BOOT).kind).toBe('unusable');
   });
 

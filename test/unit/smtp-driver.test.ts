@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NetResult, NetSocket, SocketHandlers, TlsInfo } from '../../firmware/hal/net.ts';
-import { SMTP_DATA_BLOCK_TIMEOUT_MS, SMTP_DATA_CHUNK_BYTES, SMTP_GREETING_TIMEOUT_MS } from '../../firmware/defaults.ts';
+import { SMTP_DATA_BLOCK_TIMEOUT_MS, SMTP_DATA_CHUNK_BYTES, SMTP_GREETING_TIMEOUT_MS, SMTP_INTERACTIVE_DEADLINE_MS, SMTP_INTERACTIVE_GREETING_TIMEOUT_MS } from '../../firmware/defaults.ts';
+import { INTERACTIVE_SMTP_TIMEOUTS } from '../../firmware/smtp/timeouts.ts';
 import { sendMail, type SendMailOptions } from '../../firmware/smtp/driver.ts';
 import type { SendPlan } from '../../firmware/smtp/plan.ts';
 import type { SmtpFailure, SmtpResult } from '../../firmware/smtp/result.ts';
@@ -215,6 +216,76 @@ describe('SMTP driver over an in-memory Net', () => {
     const { result } = await pending;
     expect(failure(result)).toMatchObject({ code: 'smtp-timeout', step: 'greeting', permanent: false });
     expect(server.closed).toBe(true);
+  });
+
+  it('a greeting wait that ends with not one byte received says so (serverSilent); a greeting that began to arrive does not', async () => {
+    for (const [greeting, serverSilent] of [[undefined, true], ['220-smtp.exa', undefined]] as const) {
+      const { hal, source } = memoryHal();
+      const pending = sendMail({ net: fakeNet(goodServer(), greeting), clock: hal.clock }, options({ timeouts: INTERACTIVE_SMTP_TIMEOUTS }));
+      await flush();
+      source.advance(SMTP_INTERACTIVE_GREETING_TIMEOUT_MS);
+      const { result } = await pending;
+      expect(failure(result), String(greeting)).toMatchObject({ code: 'smtp-timeout', step: 'greeting', evidence: { timeoutMs: SMTP_INTERACTIVE_GREETING_TIMEOUT_MS } });
+      expect(failure(result).evidence.serverSilent, String(greeting)).toBe(serverSilent);
+    }
+  });
+
+  it('a deadline for the whole session ends a server that answers every command just inside its own timeout: no QUIT, the socket closed, evidence.deadline', async () => {
+    // Each reply comes after 40 % of the deadline: no reply wait runs out, the session as a whole does.
+    const delayMs = SMTP_INTERACTIVE_DEADLINE_MS * 0.4;
+    const { hal, source } = memoryHal();
+    const server = goodServer();
+    const slow = new FakeServer((line, s) => {
+      const out = server.reply(line, s);
+      if (out !== undefined) hal.clock.schedule(delayMs, () => s.send(out));
+      return undefined;
+    });
+    const pending = sendMail({ net: fakeNet(slow, '220 slow.example.com\r\n'), clock: hal.clock }, options({ timeouts: INTERACTIVE_SMTP_TIMEOUTS, deadlineMs: SMTP_INTERACTIVE_DEADLINE_MS }));
+    let settled = false;
+    void pending.then(() => (settled = true));
+    for (let at = 0; at < SMTP_INTERACTIVE_DEADLINE_MS - 1; at += 1000) {
+      await flush();
+      source.advance(Math.min(1000, SMTP_INTERACTIVE_DEADLINE_MS - 1 - at));
+    }
+    await flush();
+    expect(settled).toBe(false);
+    source.advance(1);
+    const { result, transcript } = await pending;
+    expect(failure(result)).toMatchObject({ code: 'smtp-timeout', evidence: { deadline: true, timeoutMs: SMTP_INTERACTIVE_DEADLINE_MS } });
+    expect(slow.lines).not.toContain('QUIT');
+    expect(slow.closed).toBe(true);
+    expect(transcript.toText()).toContain(`deadline of ${SMTP_INTERACTIVE_DEADLINE_MS} ms passed`);
+  });
+
+  it('the deadline ends a connect that never completes, and a socket that connects after it is closed at once', async () => {
+    const { hal, source } = memoryHal();
+    const server = goodServer();
+    let connectNow!: () => void;
+    const net = {
+      connect: () => new Promise<NetResult<NetSocket>>((resolve) => (connectNow = () => resolve({ ok: true, value: server }))),
+    };
+    const pending = sendMail({ net, clock: hal.clock }, options({ deadlineMs: 5000 }));
+    await flush();
+    source.advance(5000);
+    const { result } = await pending;
+    expect(failure(result)).toMatchObject({ code: 'smtp-timeout', step: 'connecting', evidence: { deadline: true, serverSilent: true } });
+    connectNow();
+    await flush();
+    expect(server.closed).toBe(true);
+    expect(server.lines).toEqual([]);
+  });
+
+  it('a certificate accepted without verification is not called "trusted" in the transcript', async () => {
+    const { hal } = memoryHal();
+    const { result, transcript } = await sendMail(
+      { net: fakeNet(goodServer(), '220 smtp.example.com ESMTP\r\n'), clock: hal.clock },
+      options({ verifyPeer: async () => ({ trusted: true, unverified: true, summary: 'CN=self; NOT verified (Verify Server Certificate is off)' }) }),
+    );
+    expect(result.ok).toBe(true);
+    const text = transcript.toText();
+    expect(text).toContain('NOT verified');
+    expect(text).toContain('accepted WITHOUT verification');
+    expect(text).not.toContain('peer certificate trusted');
   });
 
   it('a peer that stops reading during DATA: smtp-timeout after the data-block timeout', async () => {

@@ -759,8 +759,42 @@ describe('capabilities and the transaction', () => {
   });
 
   it('sender refused → smtp-sender-rejected, then QUIT', () => {
-    const c = mailFromAnswered('530 5.7.57 Client not authenticated to send mail');
+    const c = mailFromAnswered('553 5.7.1 <test@contoso.onmicrosoft.com>: Sender address rejected: not owned by user');
     expect(failure(c.result)).toMatchObject({ code: 'smtp-sender-rejected', step: 'mail', evidence: { command: 'MAIL FROM:<test@contoso.onmicrosoft.com>' } });
+  });
+
+  it('no AUTH done and MAIL refused as "sign in first" (530, 5.7.0) → smtp-auth-required, not a refused sender; 530 "STARTTLS first" is not that', () => {
+    for (const reply of ['530 5.7.57 Client not authenticated to send mail', '530 5.7.0 Authentication required', '550 5.7.0 Authentication needed']) {
+      expect(failure(mailFromAnswered(reply).result), reply).toMatchObject({ code: 'smtp-auth-required', step: 'mail', permanent: true, reply: { code: Number(reply.slice(0, 3)) } });
+    }
+    expect(failure(mailFromAnswered('530 5.7.0 Must issue a STARTTLS command first').result)).toMatchObject({ code: 'smtp-sender-rejected' });
+  });
+
+  /** A relay that takes MAIL and answers the one RCPT with `reply`; the device then says RSET and QUIT. */
+  const rcptAnswered = (reply: string, over: Partial<SendPlan> = {}) =>
+    converse(relay([], over), [
+      ['CONNECT'],
+      ['S', '220 relay.lan'],
+      ['C', 'EHLO mfp-4f21.contoso.com'],
+      ['S', relayEhlo(['8BITMIME'])],
+      ['C', 'MAIL FROM:<test@contoso.onmicrosoft.com>'],
+      ['S', '250 2.1.0 Ok'],
+      ['C', 'RCPT TO:<alice@contoso.com>'],
+      ['S', reply],
+      ['C', 'RSET'],
+      ['S', '250 2.0.0 Ok'],
+      ['C', 'QUIT'],
+      ['S', '221 bye'],
+    ]);
+
+  it("no AUTH done and RCPT refused with postfix's 554 5.7.1 Relay access denied → smtp-auth-required; a bare 5.7.1 policy refusal stays a refused recipient", () => {
+    const relayDenied = failure(rcptAnswered('554 5.7.1 <alice@contoso.com>: Relay access denied').result);
+    expect(relayDenied).toMatchObject({ code: 'smtp-auth-required', step: 'rcpt', permanent: true, perRecipient: [{ address: 'alice@contoso.com', accepted: false, reply: { code: 554, enhanced: '5.7.1' } }] });
+    expect(relayDenied.message).toContain('554 5.7.1 <alice@contoso.com>: Relay access denied');
+    expect(failure(rcptAnswered('530 5.7.0 Authentication required').result)).toMatchObject({ code: 'smtp-auth-required' });
+    // Servers also use 5.7.1 for one address they will not take: not a reason to blame the sign-in.
+    expect(failure(rcptAnswered('554 5.7.1 <alice@contoso.com>: Recipient address rejected: Access denied').result)).toMatchObject({ code: 'smtp-recipients-rejected' });
+    expect(failure(rcptAnswered('550 5.1.1 <alice@contoso.com>: Recipient address rejected: User unknown').result)).toMatchObject({ code: 'smtp-recipients-rejected' });
   });
 
   it('non-ASCII addresses need SMTPUTF8 and declare it', () => {

@@ -75,13 +75,13 @@ export class SimControlPage extends LitElement {
     this.appendLog(events.data.map((event) => ({ kind: 'event', event }) as const));
   }
 
-  /** A power cycle starts a new firmware run whose event numbers start again at 1. */
+  /** A power cycle starts a new firmware run; its events are those from `bootFirstSeq` on (the device keeps earlier boots' too). */
   private noticeRestart(state: SimState): void {
     const mono = state.monoMs ?? -1;
     if (this.wasPowered === true && !state.powered) this.appendLog([{ kind: 'marker', text: 'Device powered off', atMs: Date.now() }]);
     if (state.powered && this.wasPowered !== undefined && (!this.wasPowered || mono < this.lastMonoMs)) {
-      this.cursor = 0;
-      this.appendLog([{ kind: 'marker', text: 'Device started (new firmware run: event numbers start again)', atMs: Date.now() }]);
+      this.cursor = (state.bootFirstSeq ?? 1) - 1;
+      this.appendLog([{ kind: 'marker', text: 'Device started (new firmware run)', atMs: Date.now() }]);
     }
     this.wasPowered = state.powered;
     this.lastMonoMs = mono;

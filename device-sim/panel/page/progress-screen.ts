@@ -101,10 +101,12 @@ export class PanelProgressScreen extends LitElement {
   /** The job's destinations and settings: from the request when started here, else from the job. */
   private renderJobLine(job: PanelJobView | undefined): TemplateResult {
     const r = this.request;
-    const to = r ? [...r.to, ...r.cc, ...r.bcc] : (job?.to ?? []);
+    const to = r?.to ?? job?.to ?? [];
+    const cc = r?.cc ?? job?.cc ?? [];
+    const bcc = r?.bcc ?? job?.bcc ?? [];
     const subject = r?.subject ?? job?.subject;
     const settings = r ? settingsSummary(r) : job?.scan ? settingsSummary(job.scan) : job ? `${job.pages} ${job.pages === 1 ? 'page' : 'pages'}` : '';
-    // Two pairs a line: Job | Scan, To | File, Subject.
+    // Two pairs a line: Job | Scan, To | File, then Cc and Bcc when there are any, Subject.
     return html`<dl class="job-line" data-test="job-line">
       <dt>Job</dt>
       <dd class="code" data-test="job-id">${this.jobId}</dd>
@@ -114,6 +116,8 @@ export class PanelProgressScreen extends LitElement {
       <dd data-test="job-to">${to.join(', ')}</dd>
       <dt>File</dt>
       <dd data-test="job-files">${r ? attachmentNames(r) : (job?.files ?? []).join(', ')}</dd>
+      ${cc.length > 0 ? html`<dt>Cc</dt><dd class="wide" data-test="job-cc">${cc.join(', ')}</dd>` : nothing}
+      ${bcc.length > 0 ? html`<dt>Bcc</dt><dd class="wide" data-test="job-bcc">${bcc.join(', ')}</dd>` : nothing}
       ${subject ? html`<dt>Subject</dt><dd class="wide">${subject}</dd>` : nothing}
     </dl>`;
   }

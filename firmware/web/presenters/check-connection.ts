@@ -7,7 +7,7 @@ import { skewSentence } from '../../clock/server-time.ts';
 import { describeProblem } from '../../pki/cert-problems.ts';
 import type { ChainVerdict } from '../../pki/verify-chain.ts';
 import { PROVIDER_NAMES } from '../../oauth/provider.ts';
-import { CHECK_STEPS, CHECK_STEPS_OAUTH, failureWords, type ConnectionCheck, type SmtpRung } from '../../send/send-outcome.ts';
+import { CHECK_STEPS, CHECK_STEPS_OAUTH, failureWords, UNVERIFIED_CERTIFICATE_RISK, type ConnectionCheck, type SmtpRung } from '../../send/send-outcome.ts';
 import type { EmailSettings } from '../../settings/schemas.ts';
 import type { CheckConnectionResult, CheckStepResult } from '../api-types.ts';
 
@@ -36,6 +36,8 @@ export function presentCheck(check: ConnectionCheck): CheckConnectionResult {
     if ((step === 'tls' || step === 'certificate') && verdict === undefined) return { step, status: 'skipped', message: NOT_REACHED };
     if (step === 'auth' && settings.authMethod === 'none') return { step, status: 'skipped', message: 'No authentication selected.' };
     if (step === 'rcpt' && smtp?.result.ok && smtp.result.perRecipient.length === 0) return { step, status: 'skipped', message: 'No test recipient given.' };
+    // Passed only because the admin turned verification off: a warning, not a tick.
+    if (step === 'certificate' && !settings.verifyServerCertificate) return { step, status: 'warning', message: unverifiedMessage(verdict!) };
     return { step, status: 'ok', message: okMessage(step, settings, tls, verdict) };
   });
   // A cached access token may still have carried the SMTP rungs after a failed refresh: the check fails all the same.
@@ -49,6 +51,12 @@ export function presentCheck(check: ConnectionCheck): CheckConnectionResult {
 
 const NOT_REACHED = 'Not reached.';
 
+/** The certificate rung with Verify Server Certificate off: what verification would have said, and the risk. */
+function unverifiedMessage(verdict: ChainVerdict): string {
+  const found = verdict.trusted ? `this chain would pass: ${verdict.path.map((c) => c.subject).join(' ← ')}.` : `it would fail: ${verdict.problems.map(describeProblem).join(' ')}`;
+  return `Not verified (Verify Server Certificate is off); ${found} ${UNVERIFIED_CERTIFICATE_RISK}`;
+}
+
 function okMessage(step: SmtpRung, settings: EmailSettings, tls: { version: string; cipher: string } | undefined, verdict: ChainVerdict | undefined): string {
   switch (step) {
     case 'dns':
@@ -59,7 +67,6 @@ function okMessage(step: SmtpRung, settings: EmailSettings, tls: { version: stri
       return tls ? `${tls.version}, ${tls.cipher}.` : 'TLS established.';
     case 'certificate':
       if (!verdict) return 'Checked.';
-      if (!verdict.trusted) return `Not verified (Verify Server Certificate is off): ${verdict.problems.map(describeProblem).join(' ')}`;
       return `Trusted: ${verdict.path.map((c) => c.subject).join(' ← ')}${settings.addCnToVerification ? `; the name ${settings.smtpHost} matches` : ' (name not checked)'}.`;
     case 'ehlo':
       return 'The server greeted the device.';

@@ -30,14 +30,17 @@ export function presentOAuthStatus(state: OAuthState, adminLink?: (url: string) 
     return link !== undefined && link !== url ? link : undefined;
   };
   const pending = state.pending;
+  const problem = state.tokenStatus === 'waiting-for-user' ? undefined : state.problem;
   const verificationLink = pending?.kind === 'device-code' ? linked(pending.verificationUri) : undefined;
   const authorizationLink = pending?.kind === 'pasted-code' ? linked(pending.authorizationUrl) : undefined;
   return {
     provider: state.provider,
     tokenStatus: state.tokenStatus,
     statusMessage: STATUS_WORDS[state.tokenStatus](state),
-    ...(state.problem ? { code: state.problem.code } : {}),
-    ...(state.problem?.remedy ? { remedy: state.problem.remedy } : {}),
+    // While the admin signs in, a problem of the grant before (a clock change, an error) is over:
+    // the page shows only what the current state asks for.
+    ...(problem ? { code: problem.code } : {}),
+    ...(problem?.remedy ? { remedy: problem.remedy } : {}),
     serverConnection: state.serverConnection,
     ...(pending?.kind === 'device-code'
       ? {
