@@ -231,7 +231,7 @@ export class JobQueue {
       const message = this.#compose(job);
       if (message.sizeBytes !== job.sizeBytes) job = { ...job, sizeBytes: message.sizeBytes }; // the settings changed since
       const email = this.#d.settings.get('email');
-      const maxBytes = email.maxMessageMb * 1024 * 1024;
+      const maxBytes = email.maxMessageMb * 1_000_000;
       const recipients = [...job.to, ...job.cc, ...job.bcc];
       /** Send one message (the whole, or a part); `done` = wire bytes of the earlier parts, for the progress bar. */
       const sendOne = (m: ComposedMessage, done: number): Promise<TransportResult> =>
@@ -245,7 +245,7 @@ export class JobQueue {
         });
       if (maxBytes > 0 && message.sizeBytes > maxBytes && !email.dividedSending) {
         const e = deviceError('overMaxSize');
-        outcome = { ok: false, code: e.code, message: `${e.message} (${(message.sizeBytes / 1048576).toFixed(1)} MB, limit ${email.maxMessageMb} MB)`, remedy: e.remedy, transcriptId: '', transient: false };
+        outcome = { ok: false, code: e.code, message: `${e.message} (${(message.sizeBytes / 1_000_000).toFixed(1)} MB, limit ${email.maxMessageMb} MB)`, remedy: e.remedy, transcriptId: '', transient: false };
       } else if (maxBytes > 0 && message.sizeBytes > maxBytes) {
         outcome = await this.#sendDivided(job, message, maxBytes, (m, done) => sendOne(m, done), (updated) => (job = updated));
       } else {

@@ -64,7 +64,7 @@ export const emailSettings = z.object({
   replyToPolicy: z.enum(['none', 'operator', 'fixed']),
   replyToAddress: optionalEmailAddress,
   /**
-   * Maximum Data Size for Sending, MB (MiB); 0 = no limit of the device's own. Added in a later
+   * Maximum Data Size for Sending, MB (10^6 bytes, as the Job Log counts sizes); 0 = no limit of the device's own. Added in a later
    * firmware: a record written before it reads as 0 (the default), not as a broken record.
    */
   maxMessageMb: z._default(z.int().check(z.minimum(0, '0 (no limit) to 100 MB.'), z.maximum(100, '0 (no limit) to 100 MB.')), 0),

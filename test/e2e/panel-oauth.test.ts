@@ -23,9 +23,12 @@
  * own lever delays its 220 greeting (greetingDelayMs): an earlier job (started through the
  * panel API) takes its access token, connects and waits to be greeted; meanwhile the operator's
  * job is scanned at the panel and shows "Queued"; then the clock jumps. When the greeting comes,
- * the earlier job finishes with the access token it took before the change (the rule voids the
- * grant, not a session already under way: this test pins that as today's behaviour), and the
- * queued job asks for a token from the void grant and fails at once, without connecting.
+ * the earlier job signs in with the access token it took before the change. With Microsoft that
+ * token still works (the rule voids the grant, not a session already under way; Entra has no
+ * revocation endpoint for the device to call); Google's is dead, because the device revoked the
+ * abandoned grant at Google (RFC 7009) and that ends its access tokens too, so the earlier job
+ * fails with #846 as well. The queued job asks for a token from the void grant and fails at once,
+ * without connecting.
  * No production timer is shortened and no job record is edited.
  *
  * Screenshots land in test/artifacts/panel-oauth/ (office365-*, gmail-*).
@@ -227,7 +230,8 @@ describe.each(JOURNEYS)('control panel with OAuth 2.0 through the emulated $name
     const row = byTest(page, 'job-row').and(page.locator(`[data-id="${queuedId}"]`));
     await expect.poll(() => row.getAttribute('data-phase'), { timeout: GREETING_DELAY_MS + 30_000 }).toBe('failed');
     expect(await row.getAttribute('data-code')).toBe('#846');
-    expect((await panelJob(sim, earlierId)).phase).toBe('delivered');
+    if (journey.provider === 'microsoft') expect((await panelJob(sim, earlierId)).phase).toBe('delivered');
+    else await expect.poll(async () => { const j = await panelJob(sim, earlierId); return `${j.phase} ${j.code}`; }, { timeout: 30_000 }).toBe('failed #846');
     await shot(page, ...shotName('09-job-status-failed'));
     await row.getByRole('button', { name: `Open job ${queuedId}` }).click();
     await expect.poll(() => byTest(page, 'result').getAttribute('data-phase')).toBe('failed');
@@ -240,11 +244,12 @@ describe.each(JOURNEYS)('control panel with OAuth 2.0 through the emulated $name
     // Nothing reached the mail server for the queued job.
     const { messages } = (await (await fetch(new URL('/sim/api/mailbox', sim.controlUrl))).json()) as { messages: { envelope: { rcptTo: string[] } }[] };
     expect(messages.some((m) => m.envelope.rcptTo.includes(queuedRecipient))).toBe(false);
-    expect(messages.some((m) => m.envelope.rcptTo.includes(earlierRecipient))).toBe(true);
+    expect(messages.some((m) => m.envelope.rcptTo.includes(earlierRecipient))).toBe(journey.provider === 'microsoft');
 
     // The job log (API): the code, and the admin's sentence with the reason.
-    const failed = (await admin.call('GET', '/api/jobs?result=failed')).json as JobLogEntry[];
-    expect(failed.map((j) => j.id)).toEqual([queuedId]);
+    const failedJobs = (await admin.call('GET', '/api/jobs?result=failed')).json as JobLogEntry[];
+    expect(failedJobs.map((j) => j.id).sort()).toEqual((journey.provider === 'microsoft' ? [queuedId] : [queuedId, earlierId]).sort());
+    const failed = failedJobs.filter((j) => j.id === queuedId);
     expect(failed[0]).toMatchObject({ state: 'failed', code: '#846', to: [queuedRecipient], attempts: 1 });
     expect(failed[0]!.message).toMatch(/the date\/time was changed after registration/);
 

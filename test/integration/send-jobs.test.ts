@@ -425,7 +425,8 @@ describe('maximum data size and divided sending', () => {
     await device.jobs!.submit(await scanned(spool, device, 'job-big', file));
     const refused = await until(device, 'job-big', 'failed');
     expect(refused.result).toMatchObject({ code: '#826' });
-    expect(refused.result!.message).toMatch(/limit 1 MB/);
+    // Megabytes as the Job Log counts them, 10^6 bytes (in MiB this would read 2.6).
+    expect(refused.result!.message).toMatch(/\(2\.7 MB, limit 1 MB\)/);
 
     await device.settings.update('email', { ...device.settings.get('email'), dividedSending: true }, 'test');
     const job = await device.jobs!.submit(await scanned(spool, device, 'job-div', file));
