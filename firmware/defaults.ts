@@ -177,11 +177,14 @@ export const SMTP_INTERACTIVE_REPLY_TIMEOUT_MS = 30_000;
  */
 export const SMTP_INTERACTIVE_GREETING_TIMEOUT_MS = 10_000;
 /**
- * The whole SMTP conversation of one of those actions, ms (from the connect to the last reply):
- * past it the action ends with #800, however slowly the server is still answering. The Remote UI
+ * The whole of one of those actions, ms (from the start, an OAuth token included, to the last
+ * reply of its last session): past it the action ends with #800, however slowly the server is
+ * still answering. The Remote UI
  * tells the admin this limit while it waits.
  */
 export const SMTP_INTERACTIVE_DEADLINE_MS = 30_000;
+/** Least time the deadline must leave for the second session after a refused XOAUTH2 token, ms (else the refusal is the answer). */
+export const SMTP_INTERACTIVE_RETRY_MIN_MS = 5_000;
 
 /**
  * Longest reply line accepted, bytes including CRLF. RFC 5321 §4.5.3.1.5 says 512, but real

@@ -3,7 +3,7 @@
  * (firmware/smtp), with the device's own trust decision (firmware/pki) on the server, and turns
  * the outcome into a device code, the course of a "Check connection" and a stored transcript.
  */
-import { SMTP_CLIENT_NAME, FIRMWARE_VERSION, SMTP_INTERACTIVE_DEADLINE_MS } from '../defaults.ts';
+import { SMTP_CLIENT_NAME, FIRMWARE_VERSION, SMTP_INTERACTIVE_DEADLINE_MS, SMTP_INTERACTIVE_RETRY_MIN_MS } from '../defaults.ts';
 import { clockSkewMs, parseGreetingDate, SkewTracker, skewSentence, type SkewView } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock } from '../hal/clock.ts';
@@ -26,6 +26,11 @@ import { deviceError, notConfiguredError, RECIPIENT_POLICY_WITHOUT_AUTH_REMEDY, 
 import type { TranscriptLog } from './transcript-log.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
 import { failureWords, unverifiedCertificateWarning, type ConnectionCheck, type SendFailure, type SendOutcome, type SmtpRung } from './send-outcome.ts';
+
+/** A second session after an XOAUTH2 refusal: the first one's deadline (monotonic), if it had one. */
+interface RetryAfterRefusedToken {
+  readonly deadlineAtMonoMs: number | undefined;
+}
 
 /** The SMTP options of an action an administrator waits for: short waits and a deadline for the whole session. */
 const INTERACTIVE = { timeouts: INTERACTIVE_SMTP_TIMEOUTS, deadlineMs: SMTP_INTERACTIVE_DEADLINE_MS } as const;
@@ -148,7 +153,10 @@ export class EmailTransport {
   }
 
   /** Send a composed message. Never throws. */
-  async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send', hooks: SendHooks = {}, tokenRetried = false): Promise<TransportResult> {
+  async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send', hooks: SendHooks = {}, retry?: RetryAfterRefusedToken): Promise<TransportResult> {
+    // An action an administrator waits for has one deadline for all of it: the token, the
+    // session, and the one more session after a refused token.
+    const deadlineAtMonoMs = retry ? retry.deadlineAtMonoMs : kind === 'test' ? this.deps.clock.monoNowMs() + SMTP_INTERACTIVE_DEADLINE_MS : undefined;
     const prepared = await this.prepare(settings);
     if (!prepared.ok) return { ok: false, ...failureWords(prepared.failure), transcriptId: '', transient: prepared.failure.transient };
     const verdicts: ChainVerdict[] = [];
@@ -157,15 +165,17 @@ export class EmailTransport {
       ...this.connection(settings, verdicts),
       plan: this.plan(settings, prepared.auth, recipients, message.sizeBytes),
       message,
-      ...(kind === 'test' ? INTERACTIVE : {}),
+      ...(deadlineAtMonoMs === undefined ? {} : { timeouts: INTERACTIVE_SMTP_TIMEOUTS, deadlineMs: Math.max(1, deadlineAtMonoMs - this.deps.clock.monoNowMs()) }),
       ...(hooks.onDataProgress ? { onDataProgress: hooks.onDataProgress } : {}),
       ...(hooks.beforeTerminator ? { beforeTerminator: hooks.beforeTerminator } : {}),
     });
-    // An XOAUTH2 rejection triggers one forced refresh, then one more attempt.
+    // An XOAUTH2 rejection triggers one forced refresh, then one more attempt (for an action an
+    // administrator waits for, only while its deadline leaves time for one).
     const oauth = this.oauthFor(settings);
-    if (!result.ok && result.code === 'smtp-auth-failed' && result.evidence.mechanism === 'XOAUTH2' && oauth && !tokenRetried) {
+    const timeLeft = deadlineAtMonoMs === undefined || deadlineAtMonoMs - this.deps.clock.monoNowMs() >= SMTP_INTERACTIVE_RETRY_MIN_MS;
+    if (!result.ok && result.code === 'smtp-auth-failed' && result.evidence.mechanism === 'XOAUTH2' && oauth && !retry && timeLeft) {
       oauth.onAccessTokenRejected();
-      return this.send(settings, message, recipients, kind, hooks, true);
+      return this.send(settings, message, recipients, kind, hooks, { deadlineAtMonoMs });
     }
     const skew = this.greetingSkew(settings, transcript);
     const certificate = unverifiedCertificateWarning(settings, verdicts.at(-1)?.problems.map(describeProblem));
