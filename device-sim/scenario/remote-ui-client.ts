@@ -8,8 +8,12 @@
  *   const r = await admin.call('PUT', '/api/settings/email', values);   // { status, json }
  *
  * The base address is asked for at each call (a printer keeps its port across power cycles, but
- * the caller may hand a function that reads it afresh).
+ * the caller may hand a function that reads it afresh). Calls go over node:http with one
+ * keep-alive agent per client, as a browser keeps its connection to the Remote UI: a scenario
+ * makes thousands of calls, and a new connection (or fetch's heavier machinery) for each cost
+ * more than the call itself.
  */
+import { Agent, request } from 'node:http';
 
 export interface ApiAnswer {
   readonly status: number;
@@ -23,8 +27,14 @@ export class RemoteUiClient {
   #cookie: string | undefined;
   #csrf: string | undefined;
   #credentials: { readonly user: string; readonly password: string } | undefined;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
   constructor(private readonly base: () => string) {}
+
+  /** Close the kept connections (the world is over). */
+  close(): void {
+    this.#agent.destroy();
+  }
 
   /** The factory login with the label password and the forced change to `newPassword`. */
   async firstLogin(user: string, labelPassword: string, newPassword: string): Promise<void> {
@@ -49,24 +59,60 @@ export class RemoteUiClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#cookie) headers.cookie = this.#cookie;
     if (this.#csrf && method !== 'GET') headers['x-csrf-token'] = this.#csrf;
-    const response = await fetch(new URL(path, this.base()), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-    const setCookie = response.headers.get('set-cookie');
+    const answer = await this.#exchange(new URL(path, this.base()), method, headers, body === undefined ? undefined : JSON.stringify(body));
+    const setCookie = answer.headers.get('set-cookie');
     if (setCookie) this.#cookie = setCookie.split(';')[0];
-    const answer = await answerOf(response);
     const csrf = (answer.json as { csrfToken?: unknown } | undefined)?.csrfToken;
     if (typeof csrf === 'string') this.#csrf = csrf;
     return answer;
+  }
+
+  /**
+   * One request on a kept connection. A kept connection the device had closed meanwhile (a power
+   * cycle, its idle timeout) fails before the device read the request: that one is sent again on
+   * a new connection, as a browser does.
+   */
+  async #exchange(url: URL, method: string, headers: Record<string, string>, body: string | undefined, again = true): Promise<ApiAnswer> {
+    let reused = false;
+    try {
+      return await new Promise<ApiAnswer>((resolve, reject) => {
+        const req = request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: this.#agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const responseHeaders = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (value === undefined) continue;
+              for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, v);
+            }
+            resolve(answerOfText(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), responseHeaders));
+          });
+        });
+        req.on('error', (e) => {
+          reused = req.reusedSocket;
+          reject(e);
+        });
+        req.end(body);
+      });
+    } catch (e) {
+      if (!again || !reused || !(e instanceof Error) || !['ECONNRESET', 'EPIPE'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      return this.#exchange(url, method, headers, body, false);
+    }
   }
 }
 
 /** A response as an ApiAnswer: the body as JSON when it is JSON, else its text (undefined when empty). */
 export async function answerOf(response: Response): Promise<ApiAnswer> {
-  const text = await response.text();
+  return answerOfText(response.status, await response.text(), response.headers);
+}
+
+function answerOfText(status: number, text: string, headers: Headers): ApiAnswer {
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = text;
   }
-  return { status: response.status, json, text, headers: response.headers };
+  return { status, json, text, headers };
 }

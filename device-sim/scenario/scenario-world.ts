@@ -411,6 +411,7 @@ export class ScenarioWorld {
 
   async stop(): Promise<void> {
     this.#observer.stop();
+    for (const admin of this.#admins) admin.close();
     try {
       await this.sim.stop();
     } finally {
