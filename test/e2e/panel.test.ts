@@ -19,7 +19,7 @@ import { startSimulator, type RunningSimulator } from '../../device-sim/simulato
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';
-import { byTest, openPanel as openPanelAt, screenName, watchProgress } from '../support/panel-journeys.ts';
+import { barAtRest, byTest, openPanel as openPanelAt, screenName, watchProgress } from '../support/panel-journeys.ts';
 
 let sim: RunningSimulator;
 let browser: Browser;
@@ -28,6 +28,7 @@ const ADMIN_PW = 'Admin-e2e-panel-1';
 const ACCOUNT = 'scanner@gmail.com';
 const APP_PASSWORD = 'abcd efgh ijkl mnop';
 const RECIPIENT = 'boss@example.com';
+const CC_RECIPIENT = 'deputy@example.com';
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'e2e-panel-')), virtualTime: false, logLevel: 'silent' });
@@ -127,6 +128,9 @@ describe('control panel: Scan and Send', () => {
 
     await page.getByLabel('E-mail Address').fill(RECIPIENT);
     await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByLabel('Cc', { exact: true }).check();
+    await page.getByLabel('E-mail Address').fill(CC_RECIPIENT);
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
     await shot(page, 'panel', '06-scan-destinations');
     await page.getByRole('tab', { name: 'Scan Settings' }).click();
     // The defaults a printer starts with.
@@ -157,6 +161,8 @@ describe('control panel: Scan and Send', () => {
     expect(await byTest(page, 'progress').getAttribute('aria-valuenow')).toBe('100');
     expect(await byTest(page, 'result').getAttribute('data-phase')).toBe('delivered');
     expect(await byTest(page, 'result-message').textContent()).toBe('Sent.');
+    expect(await byTest(page, 'job-to').textContent()).toBe(RECIPIENT);
+    expect(await byTest(page, 'job-cc').textContent()).toBe(CC_RECIPIENT);
     await shot(page, 'panel', '10-delivered');
 
     // The mail, as the emulated Gmail received it: to the recipient, with one PDF of 3 pages.
@@ -175,6 +181,14 @@ describe('control panel: Scan and Send', () => {
     await expect.poll(() => byTest(page, 'job-row').first().getAttribute('data-phase')).toBe('delivered');
     expect(await byTest(page, 'job-row').first().textContent()).toContain('Administrator');
     await shot(page, 'panel', '11-job-status');
+    // The job opened from Job Status (the device's view of it): the Cc on its own line, not under To.
+    await byTest(page, 'job-row').first().getByRole('button', { name: /^Open job / }).click();
+    await expect.poll(() => byTest(page, 'job-cc').textContent()).toBe(CC_RECIPIENT);
+    expect(await byTest(page, 'job-to').textContent()).toBe(RECIPIENT);
+    expect(await byTest(page, 'progress').getAttribute('aria-valuenow')).toBe('100');
+    await barAtRest(page);
+    await shot(page, 'panel', '11b-job-opened');
+    await page.getByRole('button', { name: 'Job Status' }).click();
 
     await byTest(page, 'logout').click();
     await expect.poll(() => byTest(page, 'operator').getAttribute('data-operator')).toBe('');
