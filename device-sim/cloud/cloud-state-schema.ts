@@ -144,7 +144,8 @@ export const storedGoogleSchema = z.strictObject({
   ),
   /** Consent pages open (their session id is not a bearer secret: it names a page, not a grant). */
   sessions: z.array(googleSession.extend({ id: text.min(1) })),
-  codes: z.array(googleSession.extend({ digest, user: text.min(1), issuedMs: instantMs, redeemed: z.boolean() })),
+  /** Codes in flight, and redeemed ones with the grant they made (a replay revokes it, RFC 6749 §4.1.2). */
+  codes: z.array(googleSession.extend({ digest, user: text.min(1), issuedMs: instantMs, redeemed: z.boolean(), grantId: text.min(1).optional() })),
 });
 export type StoredGoogle = z.infer<typeof storedGoogleSchema>;
 

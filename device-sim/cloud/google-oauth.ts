@@ -152,7 +152,7 @@ interface AuthCodeEntry extends ConsentSession {
   readonly user: string;
   readonly issuedMs: number;
   redeemed: boolean;
-  /** The grant its first use made (RAM only: a replay after a restart of the cloud is refused, not revoked). */
+  /** The grant its first use made: a replay, even after a restart of the cloud, revokes it. */
   grantId?: string;
   /** Token requests that presented it (RAM only). */
   uses?: number;
@@ -240,7 +240,7 @@ export class GoogleOAuthService {
       grants: this.#grants,
       refreshTokens: [...this.#refreshTokens].map(([digest, e]) => ({ digest, ...e, scopes: [...e.scopes], expiresAtMs: Number.isFinite(e.expiresAtMs) ? e.expiresAtMs : null })),
       sessions: [...this.#sessions].map(([id, s]) => ({ id, ...session(s) })),
-      codes: [...this.#codes].map(([digest, e]) => ({ digest, ...session(e), user: e.user, issuedMs: e.issuedMs, redeemed: e.redeemed })),
+      codes: [...this.#codes].map(([digest, e]) => ({ digest, ...session(e), user: e.user, issuedMs: e.issuedMs, redeemed: e.redeemed, ...(e.grantId === undefined ? {} : { grantId: e.grantId }) })),
     };
   }
 
@@ -266,7 +266,7 @@ export class GoogleOAuthService {
       createdMs: s.createdMs,
     });
     for (const s of stored.sessions) this.#sessions.set(s.id, session(s));
-    for (const c of stored.codes) this.#codes.setDigest(c.digest, { ...session(c), user: c.user, issuedMs: c.issuedMs, redeemed: c.redeemed });
+    for (const c of stored.codes) this.#codes.setDigest(c.digest, { ...session(c), user: c.user, issuedMs: c.issuedMs, redeemed: c.redeemed, ...(c.grantId === undefined ? {} : { grantId: c.grantId }) });
   }
 
   // -------------------------------------------------------------------------------------------

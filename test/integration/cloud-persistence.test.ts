@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENTRA_BUILTIN_CLIENT_ID } from '../../firmware/defaults.ts';
 import type { OAuthProvider } from '../../firmware/web/api-types.ts';
-import { OFFICE365_SMTP_SCOPE } from '../../device-sim/cloud/cloud-defaults.ts';
+import { GMAIL_SMTP_SCOPE, OFFICE365_SMTP_SCOPE } from '../../device-sim/cloud/cloud-defaults.ts';
 import { startCloud, type RunningCloud } from '../../device-sim/cloud/cloud.ts';
 import { CLOUD_STATE_FILE, CloudStateWriter } from '../../device-sim/cloud/cloud-state.ts';
 import { cloudStateSchema, type CloudState } from '../../device-sim/cloud/cloud-state-schema.ts';
@@ -32,7 +32,7 @@ import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
 import { ADMIN_PASSWORD, ADMIN_USER, SCENARIO_PASSWORD_HASH_ITERATIONS, ScenarioWorld } from '../../device-sim/scenario/scenario-world.ts';
 import { startSimulator } from '../../device-sim/simulator.ts';
 import { ApiClient } from '../support/api-client.ts';
-import { callEmulated, expectEntraError } from '../support/emulated-https.ts';
+import { callEmulated, expectEntraError, newPkce } from '../support/emulated-https.ts';
 
 /** tmpfs where there is one: every NVRAM write is synced twice, which a loaded disk makes slow. */
 const STATE_ROOT = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -155,6 +155,37 @@ describe('the cloud on its own, restarted on the same state directory', () => {
       expect(second.tokens.verify(token)).toMatchObject({ ok: true, user: 'alice@contoso.com', scopes: [OFFICE365_SMTP_SCOPE] });
       now += HOUR_MS;
       expect(second.tokens.verify(token)).toEqual({ ok: false, reason: 'expired' });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('refuses a Google code replayed after the restart and still revokes the grant the code made (RFC 6749 §4.1.2)', async () => {
+    const dir = join(root, 'code-replay');
+    const now = Date.now();
+    const first = await cloudOn(dir, () => now);
+    const client = first.identity!.google.defaultClient!;
+    const pkce = newPkce();
+    const redirect = 'http://127.0.0.1:9004';
+    const on = (cloud: RunningCloud) => (host: string, method: 'GET' | 'POST', path: string, form?: Record<string, string>) => callEmulated(networks.get(cloud)!, cloud.pki.rootsPem, host, method, path, form);
+    const authorize = new URLSearchParams({ client_id: client.clientId, redirect_uri: redirect, response_type: 'code', scope: GMAIL_SMTP_SCOPE, code_challenge: pkce.challenge, code_challenge_method: 'S256', access_type: 'offline' });
+    const page = await on(first)('accounts.google.com', 'GET', `/o/oauth2/v2/auth?${authorize}`);
+    const session = /name="session" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
+    const back = await on(first)('accounts.google.com', 'POST', '/o/oauth2/v2/auth', { session, account: 'scanner@gmail.com', action: 'allow' });
+    const code = new URL(String(back.headers['location'])).searchParams.get('code') ?? '';
+    const exchange = (cloud: RunningCloud) =>
+      on(cloud)('oauth2.googleapis.com', 'POST', '/token', { grant_type: 'authorization_code', code, client_id: client.clientId, client_secret: client.clientSecret, redirect_uri: redirect, code_verifier: pkce.verifier });
+    const granted = await exchange(first);
+    expect(granted.status, granted.text).toBe(200);
+    const refreshToken = String(granted.json()['refresh_token']);
+    await first.stop();
+
+    const second = await cloudOn(dir, () => now);
+    try {
+      const replay = await exchange(second);
+      expect({ status: replay.status, body: replay.json() }).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'Code was already redeemed.' } });
+      const refresh = await on(second)('oauth2.googleapis.com', 'POST', '/token', { grant_type: 'refresh_token', client_id: client.clientId, client_secret: client.clientSecret, refresh_token: refreshToken });
+      expect({ status: refresh.status, body: refresh.json() }).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' } });
     } finally {
       await second.stop();
     }
