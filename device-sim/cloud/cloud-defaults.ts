@@ -38,6 +38,9 @@ export const EMULATED_HOSTS = {
   'accounts.google.com': { address: '203.0.113.30', commonName: 'accounts.google.com', dnsNames: ['accounts.google.com'] },
   // Google serves this name from a wildcard certificate: the device must match `*.googleapis.com`.
   'oauth2.googleapis.com': { address: '203.0.113.31', commonName: '*.googleapis.com', dnsNames: ['*.googleapis.com', 'googleapis.com'] },
+  // Microsoft Graph (graph-api.ts) and the Outlook host its attachment upload sessions point at.
+  'graph.microsoft.com': { address: '203.0.113.40', commonName: 'graph.microsoft.com', dnsNames: ['graph.microsoft.com', '*.graph.microsoft.com'] },
+  'outlook.office.com': { address: '203.0.113.41', commonName: 'outlook.com', dnsNames: ['outlook.com', '*.outlook.com', 'outlook.office.com', '*.office.com'] },
 } as const satisfies Record<string, EmulatedHost>;
 
 export type EmulatedHostName = keyof typeof EMULATED_HOSTS;
@@ -196,3 +199,77 @@ export const MAILBOX_MAX_WAIT_MS = 10 * 60_000;
 export const CERTIFICATE_RENEWAL_CHECK_MS = 86_400_000;
 /** A standard certificate is renewed this long before it ends (real services renew about a month ahead), ms. */
 export const STANDARD_RENEW_BEFORE_MS = 30 * 86_400_000;
+
+// ---------------------------------------------------------------------------------------------
+// Microsoft Graph mail (graph-api.ts; graph-exchange.md A–D).
+
+/** Graph's request size limit, octets: "a 4MB limit on the size of a request" [OBS], read as 4 MiB. */
+export const GRAPH_MAX_REQUEST_OCTETS = 4 * MIB;
+/** A mailbox's MaxSendSize, octets of the composed message: 35 MB by default [DOC], read as 35 MiB. */
+export const GRAPH_MAX_SEND_SIZE_OCTETS = 35 * MIB;
+/** Smallest attachment an upload session takes: "3 MB" [DOC] (a real server was seen to take 2 MiB), read as 3 MiB. */
+export const GRAPH_UPLOAD_SESSION_MIN_OCTETS = 3 * MIB;
+/** Largest attachment an upload session takes: 150 MB [DOC], read as 150 MiB (MaxSendSize still applies). */
+export const GRAPH_UPLOAD_SESSION_MAX_OCTETS = 150 * MIB;
+/** Largest PUT to an upload URL: "up to 4 MB each time" [DOC]; a hard maximum is not documented (uncertain). */
+export const GRAPH_UPLOAD_MAX_CHUNK_OCTETS = 4 * MIB;
+/**
+ * Every chunk but the last a multiple of this, octets (320 KiB). Documented for OneDrive and
+ * SharePoint only; whether Outlook requires it is not confirmed either way, so the emulator is
+ * strict: a client that passes here works on both.
+ */
+export const GRAPH_UPLOAD_CHUNK_MULTIPLE_OCTETS = 320 * 1024;
+/** How long an upload session lives, ms: undocumented (samples show minutes to hours); uncertain. */
+export const GRAPH_UPLOAD_SESSION_LIFETIME_MS = 60 * 60_000;
+/** How long a created draft is kept without being sent or deleted, ms (the emulator's bound, not Exchange's). */
+export const GRAPH_DRAFT_LIFETIME_MS = DAY_MS;
+/** Drafts one emulator keeps at once (a runaway client cannot fill the memory). */
+export const GRAPH_DRAFTS_MAX = 200;
+/** Retry-After of the graph.fault lever's 429 and 503 unless the tester gives one, seconds. */
+export const GRAPH_FAULT_RETRY_AFTER_S = 30;
+
+/** A Graph error answer: HTTP status, `error.code`, `error.message`. */
+export interface GraphRefusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * A request over GRAPH_MAX_REQUEST_OCTETS. Observed forms differ: 400 BadRequest "Maximum request
+ * length exceeded." (2015), 400 "The maximum request length supported is 4MB." (2021), 413
+ * RequestEntityTooLarge (2022, SDK) and the generic 413 text [DOC errors.md]. Uncertain: this one.
+ */
+export const GRAPH_REQUEST_TOO_LARGE: GraphRefusal = { status: 413, code: 'RequestEntityTooLarge', message: 'The request size exceeds the maximum limit.' };
+/** No Authorization header or an empty bearer token; the text is not in the reference sheet (uncertain). */
+export const GRAPH_TOKEN_EMPTY: GraphRefusal = { status: 401, code: 'InvalidAuthenticationToken', message: 'Access token is empty.' };
+/** An expired token; the text is not in the reference sheet (uncertain). */
+export const GRAPH_TOKEN_EXPIRED: GraphRefusal = { status: 401, code: 'InvalidAuthenticationToken', message: 'Lifetime validation failed, the token is expired.' };
+/**
+ * An app-only token on `/me`: ErrorAccessDenied per the reference sheet (C); a 400 BadRequest
+ * "/me request is only valid with delegated authentication flow." is also reported. Uncertain.
+ */
+export const GRAPH_ME_WITH_APP_TOKEN: GraphRefusal = { status: 403, code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.' };
+/**
+ * A PUT to an upload URL that carries an Authorization header. The URL is pre-authenticated and
+ * the documentation says to send none; what Outlook answers is not documented. A Graph token is
+ * the wrong audience for outlook.office.com, hence this answer (uncertain).
+ */
+export const GRAPH_UPLOAD_WITH_AUTHORIZATION: GraphRefusal = { status: 401, code: 'InvalidAuthenticationToken', message: 'Access token validation failure. Invalid audience.' };
+/** A Content-Range that is missing, malformed or disagrees with the session; Outlook's own code is not confirmed. */
+export const GRAPH_UPLOAD_BAD_RANGE: GraphRefusal = { status: 400, code: 'invalidRange', message: 'The Content-Range header is missing or malformed.' };
+/** A chunk that does not start at the next expected byte (generic Graph names, OneDrive-derived; uncertain for Outlook). */
+export const GRAPH_UPLOAD_OVERLAP: GraphRefusal = { status: 416, code: 'invalidRange', message: 'Uploaded fragment overlaps with existing data.' };
+export const GRAPH_UPLOAD_OUT_OF_ORDER: GraphRefusal = { status: 416, code: 'fragmentOutOfOrder', message: 'Uploaded fragment is out of order.' };
+/** An upload URL that is unknown, expired or cancelled (generic Graph name; uncertain for Outlook). */
+export const GRAPH_UPLOAD_SESSION_NOT_FOUND: GraphRefusal = { status: 404, code: 'uploadSessionNotFound', message: 'The upload session was not found or has expired.' };
+/** A chunk that breaks the chunk rules above (size, 320 KiB multiple); uncertain. */
+export const GRAPH_UPLOAD_BAD_CHUNK: GraphRefusal = { status: 400, code: 'invalidRange', message: 'The fragment size is not valid.' };
+/** An attachment below GRAPH_UPLOAD_SESSION_MIN_OCTETS: the code is documented, the 400 is assumed. */
+export const GRAPH_UPLOAD_TOO_SMALL: GraphRefusal = {
+  status: 400,
+  code: 'ErrorAttachmentSizeShouldNotBeLessThanMinimumSize',
+  message: 'Attachment size should not be less than 3 MB. Please use POST attachments for smaller files.',
+};
+/** A message without Content-Length on `POST …/send` (generic 411 [DOC errors.md]). */
+export const GRAPH_LENGTH_REQUIRED: GraphRefusal = { status: 411, code: 'LengthRequired', message: 'Content-Length header is required.' };

@@ -1,7 +1,8 @@
 /**
  * The emulated cloud, started as one piece: the simulator's PKI, the mailbox, the token table and
  * the Office 365 and Gmail submission servers, registered in the simulated DNS so the device
- * reaches `smtp.office365.com:587`, `smtp.gmail.com:465` and `smtp.gmail.com:587` by name.
+ * reaches `smtp.office365.com:587`, `smtp.gmail.com:465` and `smtp.gmail.com:587` by name, and
+ * Microsoft Graph mail on `graph.microsoft.com:443` (graph-api.ts) delivering into the same mailbox.
  *
  *   const cloud = await startCloud({ network, stateDir, nowMs: () => Date.now() });
  *   // boot the printer with { network, factoryCaDer: cloud.factoryCaDer }
@@ -39,6 +40,7 @@ import { EmulatedMailService } from './mail-servers.ts';
 import { createSimPki, type KeyAlgorithm, type SimPki, type TlsIdentity } from './sim-pki.ts';
 import { TokenTable, type TokenVerifier } from './token-table.ts';
 import { startIdentityServices, type RunningIdentityServices } from './identity-server.ts';
+import { startGraphApi, type RunningGraphApi } from './graph-api.ts';
 import { loadOrCreateDefaultGoogleClient } from './default-google-client.ts';
 import { TlsLevers } from './tls-levers.ts';
 import { CloudStateWriter, loadCloudState, setAsideCloudState, type CloudStateReport } from './cloud-state.ts';
@@ -62,7 +64,7 @@ export interface CloudOptions<T extends TokenVerifier = TokenTable> {
    */
   readonly tls?: { readonly office365?: TlsChoice; readonly gmail?: TlsChoice };
   /** SIZE each server advertises and enforces, octets; default: the real service's (a bench raises it). */
-  readonly sizeOctets?: { readonly office365?: number; readonly gmail?: number };
+  readonly sizeOctets?: { readonly office365?: number; readonly gmail?: number; readonly graph?: number };
   /**
    * The simulator's seeded random source: the mail servers' rule chances, the identity services'
    * codes, tokens and ids, the TokenTable's access tokens (when the cloud makes it); default: a fresh seed.
@@ -81,6 +83,8 @@ export interface RunningCloud<T extends TokenVerifier = TokenTable> {
   /** Emulated Entra ID and Google sign-in; present when the cloud issues its own tokens (a TokenTable). */
   readonly identity: RunningIdentityServices | undefined;
   readonly servers: { readonly office365: EmulatedMailService; readonly gmail: EmulatedMailService };
+  /** Microsoft Graph mail on graph.microsoft.com, upload sessions on outlook.office.com (graph-api.ts). */
+  readonly graph: RunningGraphApi;
   /** The simulator's root CAs (RSA, ECDSA) as DER, for the device's factory CA store. */
   readonly factoryCaDer: readonly Uint8Array[];
   /** The tester's TLS levers for every emulated server: bad certificates, TLS versions (tls-levers.ts). */
@@ -101,11 +105,13 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
   const started: EmulatedMailService[] = [];
   const registered: { name: string; ports: number[] }[] = [];
   let identity: RunningIdentityServices | undefined;
+  let graph: RunningGraphApi | undefined;
   let renewal: TimerHandle | undefined;
   let kept: CloudStateWriter | undefined;
   const stopAll = async () => {
     renewal?.cancel();
     await identity?.stop();
+    await graph?.stop();
     await kept?.close();
     for (const { name, ports } of registered.splice(0)) {
       for (const port of ports) options.network.unexpose(name, port);
@@ -146,6 +152,18 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
       for (const l of service.listeners) options.network.expose(name, l.publicPort, { host: l.host, port: l.port });
     }
 
+    // Graph sends into the same mailbox, with the Office 365 mailboxes' Send As rights.
+    graph = await startGraphApi({
+      network: options.network,
+      pki,
+      tokens,
+      mailbox,
+      nowMs: options.nowMs,
+      random,
+      sendAsOf: (user) => office365.account(user)?.sendAs ?? [],
+      ...(options.sizeOctets?.graph !== undefined ? { maxSendSizeOctets: options.sizeOctets.graph } : {}),
+    });
+
     // The identity services issue access tokens into the same table the mail servers check.
     if (tokens instanceof TokenTable) {
       const started = await startKeptIdentity(options, pki, tokens, random);
@@ -172,6 +190,7 @@ export async function startCloud<T extends TokenVerifier = TokenTable>(options: 
       tokens,
       identity,
       servers: { office365, gmail },
+      graph,
       tls,
       factoryCaDer: pki.factoryCaDer,
       standardTls,

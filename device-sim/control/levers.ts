@@ -15,6 +15,7 @@ import type { EmulatedMailService } from '../cloud/mail-servers.ts';
 import { smtpRuleSpecSchema } from '../cloud/smtp-rules.ts';
 import { exchangeBehavioursPatchSchema } from '../cloud/exchange-limits.ts';
 import { tlsLeverSchema } from '../cloud/tls-levers.ts';
+import { GRAPH_FAULTS, graphFaultSchema } from '../cloud/graph-api.ts';
 import { powerCutSchema, SCANNER_FAULT_KINDS, scannerFaultSchema } from '../printer-faults.ts';
 import { deviceNumberSchema } from '../fleet.ts';
 import type { SimPrinter } from '../printer.ts';
@@ -422,6 +423,30 @@ export const LEVERS = {
         target: service.hostName,
         sentence: 'Office 365 has SMTP AUTH disabled for the tenant.',
         undo: () => service.setFaults({ ...service.faults, smtpAuthDisabledForTenant: before.smtpAuthDisabledForTenant ?? false }),
+      };
+    },
+  }),
+
+  'graph.fault': lever({
+    group: 'smtp',
+    summary: 'A fault on the emulated Microsoft Graph mail endpoints: 429 or 503 with Retry-After, ErrorAccessDenied, ErrorMessageSizeExceeded, MailboxNotEnabledForRESTAPI; next N requests or a chance',
+    makes: 'fault',
+    args: graphFaultSchema,
+    example: { fault: 'throttle', requests: 2, retryAfterS: 10 },
+    cli: { words: ['graph', 'fault'], positional: ['fault'] },
+    apply(bench, a) {
+      const graph = bench.cloud.graph.service;
+      const id = graph.addFault(a).id;
+      const view = () => graph.faults().find((f) => f.id === id);
+      const limits = [a.user ? `on ${a.user}'s mailbox` : '', a.requests !== undefined ? `the next ${a.requests} request${a.requests === 1 ? '' : 's'}` : '', a.probability !== undefined ? `with chance ${a.probability}` : ''].filter(Boolean);
+      const retry = a.fault === 'throttle' || a.fault === 'unavailable' ? (a.retryAfterS !== undefined ? ` (Retry-After: ${a.retryAfterS})` : '') : '';
+      return {
+        kind: 'fault',
+        target: 'graph.microsoft.com',
+        sentence: `graph.microsoft.com answers ${GRAPH_FAULTS[a.fault]}${retry}${limits.length ? `, ${limits.join(', ')}` : ''}.`,
+        detail: view,
+        active: () => view()?.requestsLeft !== 0 && view() !== undefined,
+        undo: () => void graph.removeFault(id),
       };
     },
   }),

@@ -17,35 +17,11 @@ export interface HttpAnswer {
 }
 
 /** One HTTPS request to `hostName:443`; `form` goes as application/x-www-form-urlencoded. */
-export function callEmulated(network: SimNetwork, caPem: string, hostName: string, method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<HttpAnswer> {
-  const route = network.resolve(hostName, 443);
-  if (!route.ok) throw new Error(`${hostName}: ${route.error.detail}`);
-  const body = form ? new URLSearchParams(form).toString() : undefined;
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: route.host,
-        port: route.port,
-        servername: hostName,
-        ca: caPem,
-        method,
-        path,
-        agent: false,
-        headers: { Host: hostName, ...(body === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' }) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+export async function callEmulated(network: SimNetwork, caPem: string, hostName: string, method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<HttpAnswer> {
+  const body = form ? new Uint8Array(Buffer.from(new URLSearchParams(form).toString(), 'utf8')) : undefined;
+  const answer = await requestEmulated(network, caPem, hostName, { method, path, ...(body ? { body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } } : {}) });
+  if (!answer) throw new Error(`${method} ${hostName}${path}: no answer`);
+  return answer;
 }
 
 /** An Entra error answer in the documented shape (protocols.md A.5) with this `error` and AADSTS code. */
@@ -70,4 +46,58 @@ export interface Pkce {
 export function newPkce(): Pkce {
   const verifier = randomBytes(48).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export interface RawRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** An object goes as application/json; bytes as they are. */
+  readonly body?: unknown;
+  /** Write this many bytes of the body, then break the connection (a chunk lost on the way); resolves undefined. */
+  readonly abortAfterBytes?: number;
+}
+
+/** One HTTPS request to `hostName:443` with any method, headers and body (JSON or bytes), through the SimNetwork. */
+export function requestEmulated(network: SimNetwork, caPem: string, hostName: string, r: RawRequest): Promise<HttpAnswer | undefined> {
+  const route = network.resolve(hostName, 443);
+  if (!route.ok) throw new Error(`${hostName}: ${route.error.detail}`);
+  const bytes = r.body === undefined ? undefined : r.body instanceof Uint8Array ? Buffer.from(r.body) : Buffer.from(JSON.stringify(r.body), 'utf8');
+  const json = r.body !== undefined && !(r.body instanceof Uint8Array);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: route.host,
+        port: route.port,
+        servername: hostName,
+        ca: caPem,
+        method: r.method,
+        path: r.path,
+        agent: false,
+        headers: {
+          Host: hostName,
+          ...(json ? { 'Content-Type': 'application/json' } : {}),
+          ...(bytes ? { 'Content-Length': String(bytes.length) } : {}),
+          ...r.headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> });
+        });
+        res.on('error', reject);
+      },
+    );
+    if (r.abortAfterBytes !== undefined && bytes) {
+      req.on('error', () => resolve(undefined));
+      req.on('close', () => resolve(undefined));
+      req.write(bytes.subarray(0, r.abortAfterBytes), () => setImmediate(() => req.destroy()));
+      return;
+    }
+    req.on('error', reject);
+    req.end(bytes);
+  });
 }
