@@ -9,19 +9,17 @@ import { randomBytes } from 'node:crypto';
 import type { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestCertificate } from '../../device-sim/cloud/test-pki.ts';
-import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { NodeHttp } from '../../device-sim/hal/node-http.ts';
 import { NodeNet } from '../../device-sim/hal/node-net.ts';
-import { SimClock } from '../../device-sim/hal/sim-clock.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
 import { bootDevice, type Device } from '../../firmware/device.ts';
-import type { Hal } from '../../firmware/hal/index.ts';
 import { newMessageId } from '../../firmware/mime/compose.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { LoopbackServers } from '../support/loopback-servers.ts';
-import { keyStoreOf, MemoryStorage, snapshotOf } from '../support/memory-hal.ts';
+import { MemoryStorage, memoryHal, snapshotOf } from '../support/memory-hal.ts';
 import { MemorySpool } from '../support/memory-spool.ts';
 import { tlsSmtpSink } from '../support/tls-smtp-sink.ts';
 
@@ -44,20 +42,8 @@ afterAll(() => loopback.closeAll());
 async function boot(storage: MemoryStorage, spool: MemorySpool): Promise<Device> {
   const network = new SimNetwork();
   network.addHost(HOST, '127.0.0.1');
-  const hal: Hal = {
-    clock: new SimClock(new VirtualTimeSource(Date.now())),
-    storage,
-    keyStore: keyStoreOf(storage),
-    net: new NodeNet(network),
-    http: new NodeHttp(network),
-    random: nodeRandom,
-    log: consoleLog('silent'),
-    assets: { read: async () => undefined },
-    factoryCaDer: [root.certDer],
-    spool,
-    passwordHashIterations: 1000,
-  };
-  return bootDevice(hal);
+  const { hal } = memoryHal({ storage, source: new VirtualTimeSource(Date.now()), factoryCaDer: [root.certDer], passwordHashIterations: 1000 });
+  return bootDevice({ ...hal, net: new NodeNet(network), http: new NodeHttp(network), spool });
 }
 
 /** A job delivered by the first device; NVRAM as the power cut after it left it. */

@@ -14,14 +14,13 @@ import type { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partialInfo, reassemble } from '../../device-sim/cloud/partial-reassembly.ts';
 import type { TestCertificate } from '../../device-sim/cloud/test-pki.ts';
-import { consoleLog, nodeRandom } from '../../device-sim/hal/node-basics.ts';
+import { nodeRandom } from '../../device-sim/hal/node-basics.ts';
 import { NodeNet } from '../../device-sim/hal/node-net.ts';
 import { NodeHttp } from '../../device-sim/hal/node-http.ts';
-import { SimClock } from '../../device-sim/hal/sim-clock.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { VirtualTimeSource } from '../../device-sim/hal/time-source.ts';
 import { bootDevice, type Device } from '../../firmware/device.ts';
-import type { Hal, ScanRequest, ScanResult, Scanner, Spool } from '../../firmware/hal/index.ts';
+import type { ScanRequest, ScanResult, Scanner, Spool } from '../../firmware/hal/index.ts';
 import { newMessageId } from '../../firmware/mime/compose.ts';
 import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import type { JobQueue } from '../../firmware/send/job-queue.ts';
@@ -29,7 +28,7 @@ import type { JobRecord } from '../../firmware/send/job-record.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { LoopbackServers } from '../support/loopback-servers.ts';
 import { tlsSmtpSink } from '../support/tls-smtp-sink.ts';
-import { keyStoreOf, MemoryStorage, snapshotOf } from '../support/memory-hal.ts';
+import { MemoryStorage, memoryHal, snapshotOf } from '../support/memory-hal.ts';
 import { MemorySpool } from '../support/memory-spool.ts';
 
 const HOST = 'smtp.jobs.test';
@@ -72,20 +71,8 @@ async function boot(storage: MemoryStorage, spool: MemorySpool, scanner?: Scanne
   const source = new VirtualTimeSource(Date.now());
   const network = new SimNetwork();
   network.addHost(HOST, '127.0.0.1');
-  const hal: Hal = {
-    clock: new SimClock(source),
-    storage,
-    keyStore: keyStoreOf(storage),
-    net: new NodeNet(network),
-    http: new NodeHttp(network),
-    random: nodeRandom,
-    log: consoleLog('silent'),
-    assets: { read: async () => undefined },
-    factoryCaDer: [root.certDer],
-    spool,
-    ...(scanner ? { scanner } : {}),
-  };
-  const device = await bootDevice(hal);
+  const { hal } = memoryHal({ storage, source, factoryCaDer: [root.certDer] });
+  const device = await bootDevice({ ...hal, net: new NodeNet(network), http: new NodeHttp(network), spool, ...(scanner ? { scanner } : {}) });
   return { device, source };
 }
 
