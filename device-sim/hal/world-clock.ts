@@ -111,7 +111,11 @@ export class WorldClock {
   /** Move the world's time by `deltaMs` (negative: back). */
   jump(deltaMs: number): WorldClockView {
     if (!Number.isFinite(deltaMs)) throw new RangeError(`a jump must be finite, got ${deltaMs}`);
-    return this.set(this.nowMs() + deltaMs);
+    // The offset moves by exactly deltaMs: setting nowMs() + deltaMs would read a running host
+    // clock twice and could land a millisecond short.
+    this.#rebase();
+    this.#offsetMs += deltaMs;
+    return this.view();
   }
 
   /** Let the world clock run fast (positive) or slow (negative) from now on. */

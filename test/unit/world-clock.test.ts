@@ -230,3 +230,14 @@ describe('advanceUntil over timers alone', () => {
     expect(() => advanceUntil(source, () => true, { boundMs: 10, stepMs: 0 })).toThrow(/stepMs/);
   });
 });
+
+describe('a jump of the world clock on a running host clock', () => {
+  it('moves the offset by exactly the jump, however far the host clock runs between its readings', () => {
+    // A host clock that moves 0.7 ms at every reading, as a busy real clock does between two reads.
+    let hostMs = Date.UTC(2026, 11, 7, 12, 0, 0);
+    const running = { hostNowMs: () => (hostMs += 0.7), monoNowMs: () => hostMs, schedule: () => ({ cancel: () => {} }) };
+    const world = new WorldClock(running);
+    expect(world.jump(600_000).offsetMs).toBe(600_000);
+    expect(world.jump(-1).offsetMs).toBe(599_999);
+  });
+});
