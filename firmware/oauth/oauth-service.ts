@@ -32,7 +32,7 @@ import { IdentityClient } from './identity-client.ts';
 import { googleRemedy, refusedRefreshRemedy } from './oauth-remedies.ts';
 import type { OAuthError } from './oauth-error.ts';
 import type { OAuthProblem, OAuthState, TokenStatusName } from './oauth-state.ts';
-import { providerPage, type OAuthProvider } from './provider.ts';
+import { providerPage, type OAuthProvider, type TokenResource } from './provider.ts';
 import { refused, Registration, unavailable } from './registration.ts';
 import { TokenLifecycle, type ClockChangeImpact } from './token-lifecycle.ts';
 
@@ -236,7 +236,7 @@ export class OAuthService {
   // --- Tokens for the SMTP client -------------------------------------------------------------
 
   /** A usable access token, refreshing first when due. Concurrent callers share one refresh. */
-  accessToken(): Promise<AccessTokenResult> {
+  accessToken(_resource: TokenResource = 'smtp'): Promise<AccessTokenResult> {
     const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
     if (decision.kind === 'use') return Promise.resolve({ ok: true, accessToken: decision.accessToken });
     if (decision.kind === 'unusable') return Promise.resolve(this.#unusable());
@@ -252,7 +252,7 @@ export class OAuthService {
    * A new access token now, from the identity server ("Check connection": it proves the refresh
    * token works). When there is nothing to refresh, accessToken()'s answer says why.
    */
-  async freshAccessToken(): Promise<AccessTokenResult> {
+  async freshAccessToken(_resource: TokenResource = 'smtp'): Promise<AccessTokenResult> {
     const refreshing = this.#refreshNow();
     if (!refreshing) return this.accessToken();
     const result = await refreshing;

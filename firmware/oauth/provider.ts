@@ -9,3 +9,10 @@ export function providerPage(provider: OAuthProvider): PageId {
 }
 
 export const PROVIDER_NAMES: Readonly<Record<OAuthProvider, string>> = { microsoft: 'Microsoft Entra ID', google: 'Google' };
+
+/**
+ * What an access token is for: one token is for one resource (Entra refuses scopes of two in one
+ * request), so the device keeps one per resource. `smtp`: XOAUTH2 to the mail server; `graph`:
+ * Microsoft Graph's mail API.
+ */
+export type TokenResource = 'smtp' | 'graph';

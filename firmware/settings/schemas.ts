@@ -46,6 +46,11 @@ export const dateTimeSettings = z.object({
 });
 
 export const emailSettings = z.object({
+  /**
+   * Communication Type: SMTP, or Microsoft Graph's sendMail API over HTTPS (Microsoft OAuth
+   * only). Added in a later firmware: older records read SMTP.
+   */
+  communicationType: z._default(z.enum(['smtp', 'graph']), 'smtp'),
   smtpHost: optionalHostName,
   smtpPort: tcpPort,
   /** starttls: RFC 3207 on 587; tls: implicit TLS (RFC 8314) on 465; none: plain, shown with a warning. */
@@ -176,6 +181,7 @@ export const SECTIONS = {
     schema: emailSettings,
     secrets: ['password'],
     factory: (): EmailSettings => ({
+      communicationType: 'smtp',
       smtpHost: 'smtp.office365.com',
       smtpPort: 587,
       security: 'starttls',

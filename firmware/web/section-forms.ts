@@ -80,6 +80,16 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
   email: {
     title: 'E-mail Settings',
     fields: [
+      {
+        key: 'communicationType',
+        label: 'Communication Type',
+        kind: 'select',
+        options: [
+          ['smtp', 'SMTP'],
+          ['graph', 'API (Microsoft Graph)'],
+        ],
+        hint: 'API sends through Microsoft Graph over HTTPS with Microsoft Entra ID OAuth 2.0; the SMTP fields below are then not used.',
+      },
       { key: 'smtpHost', label: 'SMTP Server', kind: 'text', hint: 'e.g. smtp.office365.com or smtp.gmail.com' },
       { key: 'smtpPort', label: 'SMTP Port Number', kind: 'number', min: 1, max: 65535 },
       {
