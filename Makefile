@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PORT ?= 8080
 SIM_PORT ?=
 STATE_DIR ?= .device
+# NETWORK=host: real sockets and DNS (the device's Network settings) instead of the simulated network.
+NETWORK ?=
 NPM_STAMP := node_modules/.installed-stamp
 UI_STAMP := remote-ui/dist/index.html
 SIM_UI_STAMP := device-sim/dist/.built
@@ -14,9 +16,9 @@ APT_PACKAGES := chromium
 
 .PHONY: run test check bench reset deps system-deps ui unit integration e2e
 
-## Boot the simulated printer with its Remote UI, panel and simulator control.
+## Boot the simulated printer with its Remote UI, panel and simulator control (NETWORK=host: on real servers).
 run: deps ui
-	npx tsx device-sim/main.ts --port $(PORT) $(if $(SIM_PORT),--sim-port $(SIM_PORT)) --state-dir $(STATE_DIR)
+	npx tsx device-sim/main.ts --port $(PORT) $(if $(SIM_PORT),--sim-port $(SIM_PORT)) --state-dir $(STATE_DIR) $(if $(NETWORK),--network $(NETWORK))
 
 ## Everything: install what is missing, type-check, then unit, integration and browser tests.
 test: deps system-deps ui check

@@ -21,13 +21,15 @@ import { bootDevice, type Device } from '../firmware/device.ts';
 import type { LogLevel } from '../firmware/hal/log.ts';
 import type { Random } from '../firmware/hal/random.ts';
 import type { Scanner } from '../firmware/hal/scanner.ts';
+import type { NetworkSettings } from '../firmware/settings/schemas.ts';
 import { DEFAULT_SPOOL_CAPACITY_BYTES, FileSpool } from './hal/file-spool.ts';
 import { FileStorage, PoweredOffError, type WriteStage } from './hal/file-storage.ts';
 import { deviceIdOf } from './hal/device-id.ts';
 import { defaultKeyStoreDir, FileKeyStore } from './hal/file-key-store.ts';
 import { consoleLog, directoryAssets, nodeRandom } from './hal/node-basics.ts';
 import { NodeHttp } from './hal/node-http.ts';
-import { NodeNet } from './hal/node-net.ts';
+import { NodeNet, type NetRoutes } from './hal/node-net.ts';
+import { HostResolver } from './hal/host-resolver.ts';
 import { PowerDomain, poweredClock, poweredHttp, poweredLog, poweredNet, poweredScanner, poweredSpool, poweredStorage } from './hal/power-domain.ts';
 import { SimClock, type RtcState } from './hal/sim-clock.ts';
 import { SimNetwork } from './hal/sim-network.ts';
@@ -57,7 +59,13 @@ export interface PrinterOptions {
    */
   readonly timeSource?: TimeSource;
   readonly network?: SimNetwork;
-  /** The CA certificates baked into the firmware image (the simulator's root CA). */
+  /**
+   * 'host': the device's sockets go to real addresses, looked up with a real resolver on the DNS
+   * servers of its own Network settings (hal/host-resolver.ts), not through `network`. Default
+   * 'sim': the simulated network answers every name.
+   */
+  readonly networkMode?: 'sim' | 'host';
+  /** The CA certificates baked into the firmware image (the simulator's root CA; on a host network the public roots). */
   readonly factoryCaDer?: readonly Uint8Array[];
   /** Hal.adminLink: where the admin's browser finds the emulated cloud's pages. */
   readonly adminLink?: (url: string) => string;
@@ -101,6 +109,7 @@ export class SimPrinter {
   lastBootMs = 0;
   /** The device key's file in the key store; known from the first power-on. */
   keyFile: string | undefined;
+  /** The simulated network (on a host network the device does not use it; its timers are the world's). */
   readonly network: SimNetwork;
   /** The tester's faults of this printer: they outlive its power cycles. */
   readonly faults: PrinterFaults;
@@ -210,12 +219,18 @@ export class SimPrinter {
       // The secure element makes the key from the device's random bytes: a seeded run repeats its NVRAM byte for byte.
       const keyStore = await FileKeyStore.open({ dir: this.keyStoreDir, deviceId: await deviceIdOf(this.options.stateDir), random });
       this.keyFile = keyStore.path;
+      // On a host network the resolver reads this boot's Network settings at each lookup, once the
+      // firmware has loaded them.
+      let settingsLoaded!: (read: () => NetworkSettings) => void;
+      const networkSettings = new Promise<() => NetworkSettings>((resolve) => (settingsLoaded = resolve));
+      const routes: NetRoutes =
+        this.options.networkMode === 'host' ? new HostResolver({ settings: async () => (await networkSettings)(), timers: this.network.timers }) : this.network;
       const device = await bootDevice({
         clock: poweredClock(domain, clock),
         storage: poweredStorage(domain, storage),
         keyStore,
-        net: poweredNet(domain, new NodeNet(this.network), (event) => this.onWire(domain, event)),
-        http: poweredHttp(domain, new NodeHttp(this.network)),
+        net: poweredNet(domain, new NodeNet(routes), (event) => this.onWire(domain, event)),
+        http: poweredHttp(domain, new NodeHttp(routes)),
         random,
         log: poweredLog(domain, consoleLog(this.options.logLevel)),
         assets: directoryAssets(this.options.remoteUiDir),
@@ -226,6 +241,7 @@ export class SimPrinter {
         ...(this.options.passwordHashIterations !== undefined ? { passwordHashIterations: this.options.passwordHashIterations } : {}),
       });
       boot.device = device;
+      settingsLoaded(() => device.settings.get('network'));
       if (!domain.on) {
         device.shutdown();
         return;

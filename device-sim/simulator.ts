@@ -5,10 +5,10 @@
  * through main.ts and `bootFromCommandLine`.
  *
  *   tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--devices N]
- *                          [--key-store-dir DIR] [--virtual-time] [--seed N]
+ *                          [--key-store-dir DIR] [--virtual-time] [--seed N] [--network sim|host]
  *                          [--log-level info|debug|warn|error|silent]
  * The same options come from the environment: PORT, SIM_PORT, STATE_DIR, DEVICES, KEY_STORE_DIR,
- * VIRTUAL_TIME=1, SEED, LOG_LEVEL. The key store (each printer's device key, hal/file-key-store.ts)
+ * VIRTUAL_TIME=1, SEED, NETWORK, LOG_LEVEL. The key store (each printer's device key, hal/file-key-store.ts)
  * must be outside the state directory; default `$XDG_STATE_HOME/mfp-sim/secure-element`.
  *
  * A fleet (`--devices N`, at most MAX_DEVICES) shares one world: the emulated cloud, the network,
@@ -16,6 +16,15 @@
  * `<state-dir>`, as a single printer always had; device n `<state-dir>/device-<n>`), its own
  * Remote UI port (device 1 `--port`, the others a free one each) and its own panel; the control
  * app serves device 1's panel, and the printer levers take `device` (1-based) to pick one.
+ *
+ * A host network (`--network host`, `make run NETWORK=host`): the same firmware on real sockets.
+ * Each printer looks names up with a real resolver on the DNS servers of its own Network settings
+ * (hal/host-resolver.ts) and its factory CA store is the public roots (hal/host-roots.ts); the
+ * Remote UI's OAuth pages link to the real sign-in pages. The emulated cloud still runs, because
+ * the bench is built on it (the panel, the control page, the printer's levers: power, clock,
+ * scanner), but it is not on the device's network: no name the device looks up leads to it, and
+ * the network and cloud levers do not touch the device. Real time only: the internet does not
+ * wait for virtual time.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +37,7 @@ import { buildControlApp, mirroredCloudPage } from './control/control-api.ts';
 import { directoryAssets } from './hal/node-basics.ts';
 import { RealTimeSource, VirtualTimeSource, type TimeSource } from './hal/time-source.ts';
 import { SimNetwork } from './hal/sim-network.ts';
+import { publicRootsDer } from './hal/host-roots.ts';
 import { WorldClock } from './hal/world-clock.ts';
 import { startCloud, type RunningCloud } from './cloud/cloud.ts';
 import type { RunningIdentityServices } from './cloud/identity-server.ts';
@@ -53,6 +63,8 @@ const optionsSchema = z.object({
   /** Seeds every random choice of the simulator; the device's own random bytes too when given. */
   seed: z.union([z.number().int().min(0), z.string().trim().min(1).max(64)]).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+  /** 'host': the printers on real sockets and real DNS (see the file header); default 'sim'. */
+  networkMode: z.enum(['sim', 'host']).optional(),
 });
 export type SimulatorOptions = z.infer<typeof optionsSchema>;
 
@@ -94,6 +106,8 @@ export async function startSimulator(options: SimulatorOptions & ProgramOptions)
   // One world: the printer and the emulated cloud share the network and the time line. The
   // device reads it through its RTC (SimClock), the servers through the world clock, so either
   // can be moved without the other; every timer of both runs on the time line.
+  const host = options.networkMode === 'host';
+  if (host && options.virtualTime) throw new Error('a host network runs on real time: --network host and --virtual-time do not go together');
   const world: TimeSource = options.virtualTime ? new VirtualTimeSource(options.virtualStartMs ?? Date.now()) : new RealTimeSource();
   const worldClock = new WorldClock(world);
   const random = new SimRandom(options.seed ?? SimRandom.freshSeed());
@@ -105,6 +119,8 @@ export async function startSimulator(options: SimulatorOptions & ProgramOptions)
   const keyStoreDir = resolve(options.keyStoreDir ?? defaultKeyStoreDir());
   assertKeyStoreOutside(keyStoreDir, stateDir);
   const cloud = await startCloud({ network, stateDir: join(stateDir, 'cloud'), nowMs: worldClock.nowMs, schedule: worldClock.schedule, random });
+  // The firmware image's CA certificates: the simulated world's roots, or on a host network the public ones.
+  const factoryCaDer = host ? publicRootsDer() : cloud.factoryCaDer;
   // Known once the control server listens (after the printers boot); the links are made later.
   let controlUrl = '';
   const count = options.devices ?? 1;
@@ -119,11 +135,13 @@ export async function startSimulator(options: SimulatorOptions & ProgramOptions)
       logLevel: options.logLevel,
       timeSource: world,
       network,
-      factoryCaDer: cloud.factoryCaDer,
+      ...(host ? { networkMode: 'host' as const } : {}),
+      factoryCaDer,
       // Only a seed the tester chose makes the devices' own bytes (session ids, keys, the label)
       // repeatable; each device draws from a stream of its own, so no two share a serial number.
       ...(options.seed !== undefined ? { random: random.stream(deviceRandomStream(i + 1)) } : {}),
-      adminLink: (url: string) => (controlUrl ? mirroredCloudPage(url, controlUrl) : url),
+      // On a host network the admin's browser opens the real sign-in pages.
+      ...(host ? {} : { adminLink: (url: string) => (controlUrl ? mirroredCloudPage(url, controlUrl) : url) }),
       ...(options.passwordHashIterations !== undefined ? { passwordHashIterations: options.passwordHashIterations } : {}),
     }),
   );
@@ -188,13 +206,14 @@ function readOptions(argv: string[]): SimulatorOptions {
       devices: { type: 'string' },
       'virtual-time': { type: 'boolean' },
       seed: { type: 'string' },
+      network: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--devices N] [--key-store-dir DIR] [--virtual-time] [--seed N] [--log-level info]\n');
+    process.stdout.write('usage: tsx device-sim/main.ts [--port 8080] [--sim-port 8081] [--state-dir .device] [--devices N] [--key-store-dir DIR] [--virtual-time] [--seed N] [--network sim|host] [--log-level info]\n');
     process.exit(0);
   }
   const env = process.env;
@@ -207,10 +226,15 @@ function readOptions(argv: string[]): SimulatorOptions {
     devices: values.devices ?? (env.DEVICES || undefined),
     virtualTime: values['virtual-time'] ?? env.VIRTUAL_TIME === '1',
     seed: values.seed ?? (env.SEED || undefined),
+    networkMode: values.network ?? (env.NETWORK || undefined),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'info'),
   });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) process.stderr.write(`option ${issue.path.join('.')}: ${issue.message}\n`);
+    process.exit(2);
+  }
+  if (parsed.data.networkMode === 'host' && parsed.data.virtualTime) {
+    process.stderr.write('option network: a host network runs on real time; leave out --virtual-time (VIRTUAL_TIME)\n');
     process.exit(2);
   }
   return parsed.data;
@@ -251,6 +275,27 @@ function keptGrants(identity: RunningIdentityServices): string[] {
   return entra + google > 0 ? [`   Grants kept from the last run (cloud/identity-state.json; make reset forgets them): Entra ID ${entra}, Google ${google}`] : [];
 }
 
+/** The emulated cloud the printers are connected to. */
+function simulatedWorldBanner(sim: RunningSimulator): string[] {
+  return [
+    ...sim.cloud.pki.rootEvents.map((e) => `   Simulator PKI: ${e}`),
+    '   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587',
+    `   Emulated sign-in pages (the Remote UI's OAuth pages link to them): ${new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href}`,
+    `     and ${new URL('/cloud/accounts.google.com/', sim.controlUrl).href}…`,
+    ...identityBanner(sim.cloud.identity),
+  ];
+}
+
+/** A host network: what the printers use instead of the emulated cloud. */
+function hostBanner(): string[] {
+  return [
+    '   Network: host. Real sockets; names are looked up with the DNS servers of the device\'s Network',
+    `     settings (none at the factory: this host's own). Factory CA store: the ${publicRootsDer().length} public roots.`,
+    '   The emulated cloud runs for the bench but is not on the device\'s network: point the E-mail and',
+    '   OAuth 2.0 settings at real servers (README.md, "A real tenant").',
+  ];
+}
+
 /** `make run`: boot from the command line's options, print where to open what, stop on SIGINT/SIGTERM. */
 export async function bootFromCommandLine(argv: readonly string[]): Promise<void> {
   let options: SimulatorOptions;
@@ -261,6 +306,7 @@ export async function bootFromCommandLine(argv: readonly string[]): Promise<void
     process.exit(2);
   }
   const sim = await startSimulator(options);
+  const host = options.networkMode === 'host';
   const device = sim.printer.device!;
   const bar = '-'.repeat(72);
   process.stdout.write(
@@ -270,17 +316,13 @@ export async function bootFromCommandLine(argv: readonly string[]): Promise<void
       `   Remote UI (administrators):   ${sim.printer.remoteUiUrl}`,
       `   Control panel (operators):    ${sim.panelUrl}`,
       `   Simulator control (testers):  ${sim.controlUrl}`,
-      `   Mailbox (delivered mail):     ${new URL('/mailbox/', sim.controlUrl).href}`,
+      ...(host ? [] : [`   Mailbox (delivered mail):     ${new URL('/mailbox/', sim.controlUrl).href}`]),
       `   Log in as Administrator with the factory password from the label: ${device.label.factoryPassword}`,
       `   (you must change it at first login; it stays valid until then)`,
       ...fleetBanner(sim.printers),
       `   State directory: ${resolve(options.stateDir)}${options.virtualTime ? '   Virtual time: on' : ''}   Seed: ${sim.random.seed}`,
       `   Device key (secure element, not in the state directory): ${sim.printer.keyFile ?? '(none yet)'}`,
-      ...sim.cloud.pki.rootEvents.map((e) => `   Simulator PKI: ${e}`),
-      '   Emulated mail servers: smtp.office365.com:587, smtp.gmail.com:465 and :587',
-      `   Emulated sign-in pages (the Remote UI's OAuth pages link to them): ${new URL('/cloud/login.microsoftonline.com/device', sim.controlUrl).href}`,
-      `     and ${new URL('/cloud/accounts.google.com/', sim.controlUrl).href}…`,
-      ...identityBanner(sim.cloud.identity),
+      ...(host ? hostBanner() : simulatedWorldBanner(sim)),
       bar,
       '',
     ].join('\n'),

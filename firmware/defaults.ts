@@ -232,8 +232,11 @@ export const PKI_DER_MAX_DEPTH = 16;
 export const PKI_RSA_MIN_BITS = 2048;
 /** Largest RSA key verified, bits: bounds the cost of one signature check (16384-bit keys exist only to slow verifiers down). */
 export const PKI_RSA_MAX_BITS = 8192;
-/** Most CA certificates in the device CA store (printers keep small stores; the Mozilla set is ~150, an office needs a few). */
-export const PKI_CA_STORE_MAX_ENTRIES = 64;
+/**
+ * Most CA certificates in the device CA store: the Mozilla set (~150, the factory store of a device
+ * on a host network, device-sim/hal/host-roots.ts) with room for an office's own CAs beside it.
+ */
+export const PKI_CA_STORE_MAX_ENTRIES = 200;
 /**
  * Certificates the device keeps parsed in RAM, by their DER (a server's chain and the CA store's
  * anchors on the next connection cost a lookup, not a parse and a digest); oldest dropped.
@@ -318,6 +321,20 @@ export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
 export const ENTRA_BUILTIN_CLIENT_ID = '4e6b43d3-0000-4000-8000-00000000f1f0';
 /** Timeout of one request to an identity server, ms. */
 export const OAUTH_HTTP_TIMEOUT_MS = 30_000;
+/** Longest Entra authorization code accepted from a paste, characters (Entra's codes run to ~1–2 kB, far longer than Google's). */
+export const ENTRA_CODE_MAX_LENGTH = 3000;
+/**
+ * Validity of the device's own certificate for app-only sign-in (client assertions), days. Entra
+ * takes a self-signed certificate of any length; two years keeps the rotation a yearly-ish chore,
+ * as the Entra portal's own certificate guidance suggests.
+ */
+export const APP_CREDENTIAL_VALIDITY_DAYS = 730;
+/** RSA modulus of that key pair, bits (Entra verifies RS256/PS256 client assertions only, never ES256: graph-exchange.md E). */
+export const APP_CREDENTIAL_RSA_BITS = 2048;
+/** Lifetime of a client assertion (RFC 7523 JWT), s: Entra asks for "5-10 minutes after nbf at most" (graph-exchange.md E). */
+export const CLIENT_ASSERTION_LIFETIME_S = 600;
+/** The portal warns this long before the entered client secret expiry date, ms (Entra offers secrets of 6, 12 or 24 months). */
+export const CLIENT_SECRET_EXPIRY_WARNING_MS = 30 * DAY_MS;
 /**
  * Timeout of a token revocation (RFC 7009) the device sends for a token it abandons, ms. Best
  * effort, in the background: Deregister never waits for it; a new Register waits at most this.
@@ -371,3 +388,31 @@ export const SPOOL_READ_CHUNK_BYTES = 256 * 1024;
  * token's validity could be misjudged; a jump of the clock is seen at once, by the clock itself.
  */
 export const OAUTH_DRIFT_CHECK_MS = 15 * 60_000;
+
+// --- Microsoft Graph sending (firmware/graph, firmware/send/graph-transport.ts; graph-exchange.md A–C) ---
+
+/** Largest Graph request, bytes: "a 4MB limit on the size of a request" (graph-exchange.md A), read as 4 MiB; sendMail is used when the whole request fits. */
+export const GRAPH_REQUEST_MAX_BYTES = 4 * 1024 * 1024;
+/** Attachments smaller than this go to a draft by `POST …/attachments` ("under 3 MB", A); the rest through an upload session (B). */
+export const GRAPH_ATTACHMENT_POST_MAX_BYTES = 3 * 1024 * 1024;
+/** Largest message Exchange Online takes (150 MB after MIME conversion, A), bytes of the composed message: the device refuses a larger one before sending. */
+export const GRAPH_MESSAGE_MAX_BYTES = 150 * 1024 * 1024;
+/** One PUT of an upload session, bytes: a multiple of 320 KiB (required by OneDrive, safe for Outlook) and at most 4 MiB ("up to 4 MB each time", B). One buffer of this size is all the memory an upload takes. */
+export const GRAPH_UPLOAD_CHUNK_BYTES = 12 * 320 * 1024;
+/** Times an upload asks its session what it still needs after a dropped or timed-out PUT, per attachment, before the attempt fails (transient). */
+export const GRAPH_UPLOAD_RESUME_MAX = 5;
+/** Times an attachment starts over in a new upload session after its session expired or was lost, per attempt. */
+export const GRAPH_UPLOAD_RESTART_MAX = 1;
+/** One Graph request (a chunk PUT included: 4 MiB at a slow 1 Mbit/s is about 34 s), ms. */
+export const GRAPH_HTTP_TIMEOUT_MS = 120_000;
+/** One Graph request of an action an administrator waits for (Check Connection, a test e-mail), ms: a few of them fit in SMTP_INTERACTIVE_DEADLINE_MS. */
+export const GRAPH_INTERACTIVE_TIMEOUT_MS = 8_000;
+/** Largest Graph answer the device reads, bytes (errors and small JSON objects). */
+export const GRAPH_RESPONSE_MAX_BYTES = 64 * 1024;
+/** Longest Retry-After (429, 503) a job waits before its next attempt, ms; a longer one is cut to this. */
+export const GRAPH_RETRY_AFTER_MAX_MS = 15 * 60_000;
+/**
+ * Largest part in divided sending with Graph, bytes of MIME: a part goes as MIME sendMail, whose
+ * request is the part in base64 (4/3 of it), so 4 MiB of request holds 3 MiB less room for line ends.
+ */
+export const GRAPH_MIME_PART_MAX_BYTES = 3 * 1024 * 1024 - 64 * 1024;

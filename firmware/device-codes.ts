@@ -7,8 +7,8 @@
  * The numbers are ours, in the style of printers' `#8xx` send errors (Canon uses #801 for a server
  * timeout and #839 for SMTP authentication; we follow that spirit, not their full table):
  * #80x the connection, #81x TLS, #82x the message and the queue, #84x authentication and OAuth,
- * #85x–#86x the server's certificate (firmware/pki/cert-problems.ts words the details), #89x the
- * device itself. A code never changes meaning once released; a new problem gets a new code.
+ * #85x–#86x the server's certificate (firmware/pki/cert-problems.ts words the details), #87x
+ * Microsoft Graph's answers (Communication Type: Microsoft Graph), #89x the device itself. A code never changes meaning once released; a new problem gets a new code.
  *
  * Remedies name pages by their place in the menu (firmware/menu.ts), so "Management →
  * Certificates" is what the administrator sees in the navigation.
@@ -67,7 +67,7 @@ export const DEVICE_CODES = {
     code: '#802',
     transient: true,
     admin: 'The mail server name could not be resolved.',
-    remedy: `Check the SMTP server name (${email}) and the device's DNS settings.`,
+    remedy: `Check the SMTP server name (${email}) and the device's DNS servers (${menuPath('network')}).`,
     operator: OPERATOR_UNREACHABLE,
     page: 'email',
   },
@@ -317,6 +317,14 @@ export const DEVICE_CODES = {
     remedy: `The device tries again later; if it persists, check the network and Server Connection Status (${oauthPages}).`,
     operator: 'The e-mail sign-in service is not available.',
   },
+  clientSecretExpired: {
+    code: '#836',
+    transient: false,
+    admin: 'The client secret of the Microsoft app registration has expired: Entra ID no longer issues tokens with it.',
+    remedy: `Add a new client secret in the app registration (Certificates & secrets), enter its Value and expiry date (${menuPath('oauthMicrosoft')}) and save; or use the device certificate as Credential.`,
+    operator: `${ADMIN} the e-mail sign-in's client secret has expired.`,
+    page: 'oauthMicrosoft',
+  },
   // --- The server's certificate (details: firmware/pki/cert-problems.ts) ---------------------------
   clockNotSet: {
     code: '#850',
@@ -446,6 +454,85 @@ export const DEVICE_CODES = {
       `Turning off Verify Server Certificate (${email}) would send the password to any server that answers.`,
     operator: OPERATOR_CERTIFICATE,
     page: 'certificates',
+  },
+  // --- Microsoft Graph (Communication Type: Microsoft Graph; graph-exchange.md C) ----------------------
+  graphNeedsOAuth: {
+    code: '#870',
+    transient: false,
+    admin: 'Communication Type is Microsoft Graph, which signs in with OAuth 2.0 (Microsoft) only.',
+    remedy: `Choose OAuth 2.0 (Microsoft) as Authentication (${email}) and register the device (${menuPath('oauthMicrosoft')}), or choose SMTP as Communication Type.`,
+    operator: `${ADMIN} e-mail sending is not set up.`,
+    page: 'email',
+  },
+  graphAccessDenied: {
+    code: '#871',
+    transient: false,
+    admin: 'Microsoft Graph denied access to the mailbox (ErrorAccessDenied).',
+    remedy: `The app registration needs Microsoft Graph's Mail.Send, and Mail.ReadWrite for scans over 3 MB, with consent; for a registration without a user, the Application permission and an access policy that includes this mailbox. Then press Register again (${menuPath('oauthMicrosoft')}).`,
+    operator: `${ADMIN} the mailbox does not let the device send.`,
+    page: 'oauthMicrosoft',
+  },
+  graphMailboxNotEnabled: {
+    code: '#872',
+    transient: false,
+    admin: 'The mailbox cannot be used through Microsoft Graph: it is inactive, soft-deleted, unlicensed or on-premises (MailboxNotEnabledForRESTAPI).',
+    remedy: `Check that the User Name (${email}) is an Exchange Online mailbox with a licence; for a mailbox on an on-premises Exchange server, choose SMTP as Communication Type.`,
+    operator: `${ADMIN} the sending mailbox is not available.`,
+    page: 'email',
+  },
+  graphMailboxSizeLimit: {
+    code: '#873',
+    transient: false,
+    admin: "The message is larger than the mailbox's maximum send size (ErrorMessageSizeExceeded; 35 MB unless the Exchange administrator raised it).",
+    remedy: `Lower the resolution or the number of pages; or turn on Divided Sending with a Maximum Data Size below the mailbox's limit (${email}); or ask the Exchange administrator to raise the mailbox's MaxSendSize (up to 150 MB).`,
+    operator: 'The scan is too large for the mailbox: lower the resolution or the number of pages.',
+    page: 'email',
+  },
+  graphMessageTooLarge: {
+    code: '#874',
+    transient: false,
+    admin: 'The message is larger than the 150 MB Exchange Online takes, so the device did not send it.',
+    remedy: `Lower the resolution or the number of pages, or turn on Divided Sending with a Maximum Data Size (${email}).`,
+    operator: 'The scan is too large to send: lower the resolution or the number of pages.',
+    page: 'email',
+  },
+  graphSendAsDenied: {
+    code: '#875',
+    transient: false,
+    admin: 'Microsoft Graph refused to send as the From address: the mailbox has no right to send as it (ErrorSendAsDenied).',
+    remedy: `Set E-mail Address (From) to the mailbox of the User Name (${email}), or have the Exchange administrator grant the mailbox Send As for that address (delegated sign-in also needs Mail.Send.Shared).`,
+    operator: `${ADMIN} the mailbox may not send as the sender address.`,
+    page: 'email',
+  },
+  graphWrongAudience: {
+    code: '#876',
+    transient: false,
+    admin: 'Microsoft Graph refused the access token as one for another service (Invalid audience): the device holds a token for Exchange (SMTP), not for Microsoft Graph.',
+    remedy: `The app registration must hold Microsoft Graph's Mail.Send permission (not only Office 365 Exchange Online's SMTP.Send); add it, consent, then press Register again (${menuPath('oauthMicrosoft')}). Or choose SMTP as Communication Type (${email}).`,
+    operator: OPERATOR_SIGN_IN_INVALID,
+    page: 'oauthMicrosoft',
+  },
+  graphNoPermissions: {
+    code: '#877',
+    transient: false,
+    admin: 'Microsoft Graph found no permissions in the access token (NoPermissionsInAccessToken).',
+    remedy: `Give the app registration Microsoft Graph's Mail.Send as an Application permission and grant admin consent, then press Register again (${menuPath('oauthMicrosoft')}).`,
+    operator: OPERATOR_SIGN_IN_INVALID,
+    page: 'oauthMicrosoft',
+  },
+  graphRequestTooLarge: {
+    code: '#878',
+    transient: false,
+    admin: 'Microsoft Graph refused a request as too large (413 or "Maximum request length exceeded").',
+    remedy: 'The device keeps each request under 4 MB; a proxy or a Graph endpoint that takes less refused it. Report the transcript.',
+    operator: `Sending failed. ${ADMIN} quote this code.`,
+  },
+  graphThrottled: {
+    code: '#879',
+    transient: true,
+    admin: 'Microsoft Graph asked the device to wait (429 throttled or 503 unavailable, with Retry-After).',
+    remedy: 'The job waits as long as Microsoft Graph asked, then tries again. Many devices sending through one mailbox and one app share its limits (4 requests at once).',
+    operator: 'The mail service asked the device to wait.',
   },
   // --- The device itself ----------------------------------------------------------------------------
   paperJam: {

@@ -8,6 +8,7 @@ import { DeviceEvents } from './events.ts';
 import type { Hal } from './hal/index.ts';
 import { CaStore } from './pki/ca-store.ts';
 import { DeviceCertificateStore, type DeviceCertificate } from './pki/device-certificate.ts';
+import { AppCredentialStore } from './pki/app-credential.ts';
 import { EmailTransport } from './send/email-transport.ts';
 import { AddressBook } from './send/address-book.ts';
 import { JobQueue } from './send/job-queue.ts';
@@ -39,6 +40,8 @@ export interface Device {
   readonly events: DeviceEvents;
   readonly settings: SettingsStore;
   readonly label: DeviceLabel;
+  /** The OAuth 2.0 grants per provider (the simulator's observers and tests read tokens from here, as the send path does). */
+  readonly oauth: { readonly microsoft: OAuthService; readonly google: OAuthService };
   /**
    * The key and certificate to serve the Remote UI with, when HTTPS was enabled at boot (as on a
    * printer, the change takes effect at the next power-on); undefined for plain HTTP.
@@ -75,12 +78,17 @@ export async function bootDevice(hal: Hal): Promise<Device> {
   // The monotonic clock restarts at power-on: OAuth times are only comparable within one boot.
   const bootEpoch = toBase64Url(hal.random.bytes(8));
   const grants = new GrantStore(nvram, secrets);
+  // The key pair the device signs client assertions with: CN = the device name, made on first use.
+  const appCredentialsFor = (store: AppCredentialStore) => {
+    const make = () => ({ commonName: settings.get('device').name, nowMs: hal.clock.wallNowMs() });
+    return { get: () => store.get(make()), existing: () => store.existing(), regenerate: () => store.regenerate(make()) };
+  };
   const oauthDeps = { http: hal.http, clock: hal.clock, random: hal.random, settings, caStore, grants, events, bootEpoch };
   const oauth = {
-    microsoft: await OAuthService.open({ ...oauthDeps, provider: 'microsoft' }),
+    microsoft: await OAuthService.open({ ...oauthDeps, provider: 'microsoft', appCredential: appCredentialsFor(new AppCredentialStore(nvram, secrets, hal.random)) }),
     google: await OAuthService.open({ ...oauthDeps, provider: 'google' }),
   };
-  const emailTransport = new EmailTransport({ net: hal.net, clock: hal.clock, random: hal.random, settings, caStore, transcripts, oauth, events });
+  const emailTransport = new EmailTransport({ net: hal.net, http: hal.http, clock: hal.clock, random: hal.random, settings, caStore, transcripts, oauth, events });
   const jobs = hal.spool ? await JobQueue.open({ storage: hal.storage, spool: hal.spool, clock: hal.clock, random: hal.random, settings, transport: emailTransport, events }) : undefined;
   const remoteUiTls = settings.get('certificates').remoteUiHttps ? await deviceCertificates.get(certificateFor()) : undefined;
   const accounts = await AccountStore.open(nvram, hal.random, events, hal.passwordHashIterations ?? PBKDF2_ITERATIONS, () => passwordPolicyOf(settings.get('security')));
@@ -119,6 +127,7 @@ export async function bootDevice(hal: Hal): Promise<Device> {
     events,
     settings,
     label: accounts.label,
+    oauth,
     remoteUiTls,
     jobs,
     shutdown: () => {

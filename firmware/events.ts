@@ -50,6 +50,8 @@ export const EVENT_CODES = [
   // A refresh token the device gave up, revoked at the provider (RFC 7009), or not
   'oauth-revoked',
   'oauth-revoke-failed',
+  // The device's own key pair for app-only sign-in, replaced by an admin (firmware/pki/app-credential.ts)
+  'oauth-app-key-replaced',
   'clock-skew',
   'send-job-delivered',
   'send-job-failed',

@@ -34,6 +34,7 @@ export const MENU = [
       accounts: { path: '/accounts', label: 'Accounts', capability: 'manageAccounts' },
       security: { path: '/settings/security', label: 'Login Security', section: 'security' },
       device: { path: '/settings/device', label: 'Device', section: 'device' },
+      network: { path: '/settings/network', label: 'Network', section: 'network' },
       events: { path: '/events', label: 'Event Log', capability: 'readEvents' },
       configuration: { path: '/configuration', label: 'Import/Export', capability: 'transferSettings' },
     },

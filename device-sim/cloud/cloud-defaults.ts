@@ -109,6 +109,55 @@ export const ENTRA_MALFORMED_REFRESH_TOKEN: EntraRefusal = { error: 'invalid_gra
  * An older one presented again is answered as unknown (ENTRA_UNKNOWN_REFRESH_TOKEN), a remembered one AADSTS70008.
  */
 export const ENTRA_ROTATED_REFRESH_TOKENS_KEPT = 10;
+
+// App-only (client credentials) and the authorization-code flow (entra-id.ts, entra-client-auth.ts,
+// entra-authorize.ts; graph-exchange.md E, F).
+
+/** How long an authorization code may be redeemed, ms: "code lives ~10 min" [DOC]. */
+export const ENTRA_AUTH_CODE_LIFETIME_MS = 10 * 60_000;
+/**
+ * Tolerance of a client assertion's nbf and exp against the world clock, ms. Entra's own
+ * tolerance for assertions is not in the reference sheet (uncertain); 5 minutes is the usual
+ * default of Microsoft's token validators.
+ */
+export const ENTRA_ASSERTION_CLOCK_TOLERANCE_MS = 5 * 60_000;
+/**
+ * HTTP status of `invalid_client` answers on the client-credentials and authorization-code grants
+ * (and refreshes of their grants): 401 as reported for AADSTS7000215/7000218 [OBS]. The device-code
+ * path keeps protocols.md A.14's 400 for every error.
+ */
+export const ENTRA_INVALID_CLIENT_STATUS = 401;
+/**
+ * The start of AADSTS700027 for a key the app does not have. Two texts were seen [OBS]: the old
+ * "Client assertion contains an invalid signature." (azure-sdk-for-net #29007) and the newer "The
+ * certificate with identifier used to sign the client assertion is not registered on
+ * application." (msal-js #8339, 2026). Which one a tenant gets now is uncertain.
+ */
+export const ENTRA_KEY_NOT_FOUND_TEXT = 'Client assertion contains an invalid signature.';
+/**
+ * An assertion whose `aud` is not this tenant's token endpoint. Neither the code nor the text is in
+ * the reference sheet (uncertain): AADSTS50013 InvalidAssertion is the documented catch-all.
+ */
+export const ENTRA_ASSERTION_WRONG_AUDIENCE: EntraRefusal = {
+  error: 'invalid_client',
+  code: 50013,
+  text: "Assertion failed signature validation. [Reason - The audience claim is not valid. Expected the token endpoint of the tenant, e.g. 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token'.]",
+};
+/**
+ * A code redeemed with another redirect_uri than /authorize had: AADSTS500112 as seen in the field
+ * (not in the reference sheet: uncertain); `{redeemed}` and `{authorized}` are filled in.
+ */
+export const ENTRA_REDIRECT_URI_MISMATCH_AT_TOKEN: EntraRefusal = {
+  error: 'invalid_grant',
+  code: 500112,
+  text: "The reply address '{redeemed}' does not match the reply address '{authorized}' provided when requesting Authorization code.",
+};
+/** A client secret's life when the tester gives no end date, days: the portal's recommended 180 days. */
+export const ENTRA_CLIENT_SECRET_DEFAULT_LIFETIME_DAYS = 180;
+/** The scope of an app-only token for SMTP AUTH (XOAUTH2 with user= the mailboxes), and the role it needs [DOC] E. */
+export const OFFICE365_APP_ONLY_SCOPE = 'https://outlook.office365.com/.default';
+export const OFFICE365_APP_ONLY_ROLE = 'SMTP.SendAsApp';
+
 /**
  * What Google answers a refresh token in the shape of its own that it does not know: as an
  * expired or revoked one (protocols.md B.7, `invalid_grant` "Token has been expired or
@@ -209,6 +258,12 @@ export const GRAPH_MAX_REQUEST_OCTETS = 4 * MIB;
 export const GRAPH_MAX_SEND_SIZE_OCTETS = 35 * MIB;
 /** Smallest attachment an upload session takes: "3 MB" [DOC] (a real server was seen to take 2 MiB), read as 3 MiB. */
 export const GRAPH_UPLOAD_SESSION_MIN_OCTETS = 3 * MIB;
+/**
+ * `POST …/attachments` takes files "under 3 MB" [DOC], read as under 3 MiB; the request may then
+ * pass 4 MiB by its base64. A real server was seen to refuse 3,145,612 bytes and up (413), the
+ * 4 MB request limit showing through [OBS]: which one holds is uncertain.
+ */
+export const GRAPH_ATTACHMENT_POST_MAX_OCTETS = 3 * MIB;
 /** Largest attachment an upload session takes: 150 MB [DOC], read as 150 MiB (MaxSendSize still applies). */
 export const GRAPH_UPLOAD_SESSION_MAX_OCTETS = 150 * MIB;
 /** Largest PUT to an upload URL: "up to 4 MB each time" [DOC]; a hard maximum is not documented (uncertain). */
@@ -273,3 +328,11 @@ export const GRAPH_UPLOAD_TOO_SMALL: GraphRefusal = {
 };
 /** A message without Content-Length on `POST …/send` (generic 411 [DOC errors.md]). */
 export const GRAPH_LENGTH_REQUIRED: GraphRefusal = { status: 411, code: 'LengthRequired', message: 'Content-Length header is required.' };
+/**
+ * An app-only token used on a mailbox outside the app's scope (ApplicationAccessPolicy): 403
+ * ErrorAccessDenied "Access to OData is disabled." [DOC]. Under RBAC for Applications the answer
+ * is not confirmed (expected the same 403), hence configurable.
+ */
+export const GRAPH_APP_MAILBOX_OUT_OF_SCOPE: GraphRefusal = { status: 403, code: 'ErrorAccessDenied', message: 'Access to OData is disabled.' };
+/** An app-only token without any application permission (no admin consent): Graph's 400 NoPermissionsInAccessToken. */
+export const GRAPH_NO_PERMISSIONS_IN_TOKEN: GraphRefusal = { status: 400, code: 'NoPermissionsInAccessToken', message: 'The token contains no permissions, or permissions can not be understood.' };

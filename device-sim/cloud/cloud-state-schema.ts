@@ -3,9 +3,10 @@
  * (cloud-state.ts writes and reads it), one zod schema for the whole file: version 1.
  *
  * What is in it: Entra ID's directory (tenants, app registrations with "Allow public client
- * flows", users with their object ids and password hashes), its access-token lifetime, its grants
- * (every refresh token: live, rotated or revoked, issued and last used) and the device codes in
- * flight; Google's clients (secrets, Testing or published), deleted clients, accounts (password
+ * flows", their platform and redirect URIs, certificates, client secrets (as digests), consented
+ * application permissions and mailbox scope, users with their object ids and password hashes),
+ * its access-token lifetime, its grants (every refresh token: live, rotated or revoked, issued and
+ * last used, and the flow it was born of) and the device codes and authorization codes in flight; Google's clients (secrets, Testing or published), deleted clients, accounts (password
  * hashes), grants (refresh tokens), consent sessions and authorization codes in flight; every
  * access token still remembered (so one the device holds works until it expires, as at a real
  * provider).
@@ -21,6 +22,7 @@
  * Instants are ms since the epoch on the world clock (virtual under --virtual-time).
  */
 import { z } from 'zod';
+import { ENTRA_APP_PERMISSION_NAMES } from './entra-app-registration.ts';
 
 export const CLOUD_STATE_VERSION = 1;
 
@@ -43,7 +45,29 @@ export type StoredPassword = z.infer<typeof storedPasswordSchema>;
 // Entra ID.
 
 const entraTenant = z.strictObject({ id: text.min(1), displayName: text, domains: z.array(text), personalAccounts: z.boolean() });
-const entraApp = z.strictObject({ clientId: text.min(1), displayName: text, homeTenantId: text.min(1), publicClientFlows: z.boolean(), builtIn: z.boolean() });
+const hex = (octets: number) => z.string().regex(new RegExp(`^[0-9A-F]{${octets * 2}}$`), `${octets} bytes in upper-case hex`);
+const entraAppCertificate = z.strictObject({
+  keyId: text.min(1),
+  displayName: text,
+  /** The certificate, DER in base64. */
+  der: z.string().max(65_536).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+  sha1: hex(20),
+  sha256: hex(32),
+  startMs: instantMs,
+  endMs: instantMs,
+});
+const entraAppSecret = z.strictObject({ keyId: text.min(1), displayName: text, hint: text, digest, startMs: instantMs, endMs: instantMs });
+/** What a registration holds beyond its name (all optional: files from before app-only sending lack them). */
+const entraAppCredentials = {
+  platform: z.enum(['public', 'web']).nullable().optional(),
+  redirectUris: z.array(text).max(256).optional(),
+  certificates: z.array(entraAppCertificate).max(50).optional(),
+  secrets: z.array(entraAppSecret).max(50).optional(),
+  appRoles: z.array(z.enum(ENTRA_APP_PERMISSION_NAMES)).optional(),
+  /** null: every mailbox. */
+  mailboxes: z.array(text).max(1000).nullable().optional(),
+};
+const entraApp = z.strictObject({ clientId: text.min(1), displayName: text, homeTenantId: text.min(1), publicClientFlows: z.boolean(), builtIn: z.boolean(), ...entraAppCredentials });
 const entraUser = z.strictObject({
   id: text.min(1),
   userPrincipalName: text.min(3),
@@ -82,6 +106,24 @@ const entraRefreshToken = z.strictObject({
   issuedMs: instantMs,
   lastUsedMs: instantMs,
   state: z.enum(['live', 'rotated', 'revoked']),
+  /** The sign-in it was born of (absent: device code, the only flow before). */
+  flow: z.enum(['device_code', 'authorization_code']).optional(),
+  /** Born of an authorization code for a web (confidential) client: refreshing needs the client's credential. */
+  confidential: z.boolean().optional(),
+});
+
+const entraAuthCode = z.strictObject({
+  digest,
+  clientId: text.min(1),
+  tenant: text.min(1),
+  redirectUri: text.min(1),
+  scopes,
+  codeChallenge: text.nullable(),
+  codeChallengeMethod: z.enum(['S256', 'plain']),
+  user: z.strictObject({ id: text.min(1), userPrincipalName: text.min(1) }),
+  confidential: z.boolean(),
+  expiresAtMs: instantMs,
+  redeemed: z.boolean(),
 });
 
 const entraDeviceCode = z.strictObject({
@@ -105,6 +147,8 @@ export const storedEntraSchema = z.strictObject({
   grants: count,
   refreshTokens: z.array(entraRefreshToken),
   deviceCodes: z.array(entraDeviceCode),
+  /** Authorization codes in flight (absent in files from before the authorization-code flow). */
+  authCodes: z.array(entraAuthCode).optional(),
 });
 export type StoredEntra = z.infer<typeof storedEntraSchema>;
 
@@ -165,6 +209,8 @@ export const storedAccessTokensSchema = z.strictObject({
       issuer: text.nullable(),
       grant: text.nullable(),
       revoked: z.boolean(),
+      /** An app-only token's app and application permissions. */
+      app: z.strictObject({ clientId: text.min(1), roles: z.array(text).max(50) }).optional(),
     }),
   ),
 });

@@ -21,13 +21,20 @@
  * The directory the cloud kept (`stored`, cloud-state.ts) replaces the seed at start; `toStored`
  * is what is kept, and `onChange` hears of every change so that it is.
  *
+ * An app registration also holds what app-only sending and the authorization-code flow need
+ * (entra-app-registration.ts): platform and redirect URIs, certificates, client secrets (a digest
+ * and a hint; the value is given out once), consented application permissions and the mailboxes
+ * the app may reach.
+ *
  * Deliberately not done: sign-in audience (single-tenant apps, AADSTS50194), service principals
  * and consent per tenant (every registered app works with every tenant), guest users (B2B),
  * groups, password policies (any 1 to 256 characters will do), MFA.
  */
 import { drawUnused, SimRandom, uuid, type RandomStream } from '../sim-random.ts';
-import type { DirectoryProblem, DirectoryResult, EntraAppView, EntraTenantView } from './identity-views.ts';
-import { PERSONAL_ACCOUNTS_TENANT_ID, type EntraDirectorySeed } from './identity-seed.ts';
+import type { DirectoryProblem, DirectoryResult, EntraAppView, EntraCertificateView, EntraSecretView, EntraTenantView } from './identity-views.ts';
+import { BUILTIN_APP_PLATFORM, PERSONAL_ACCOUNTS_TENANT_ID, type EntraDirectorySeed } from './identity-seed.ts';
+import { secretDigest } from './secret-map.ts';
+import type { EntraAppCertificate, EntraAppPermission, EntraAppPlatform, EntraAppSecret, ParsedCertificate } from './entra-app-registration.ts';
 import { AccountPassword } from './account-password.ts';
 import type { StoredEntraDirectory } from './cloud-state-schema.ts';
 
@@ -57,9 +64,49 @@ export interface EntraDirectoryOptions {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** An app registration with its credentials (the view leaves out the DER and the secrets' digests). */
+export interface EntraAppRecord {
+  clientId: string;
+  displayName: string;
+  homeTenantId: string;
+  publicClientFlows: boolean;
+  builtIn: boolean;
+  platform: EntraAppPlatform | null;
+  redirectUris: string[];
+  certificates: EntraAppCertificate[];
+  secrets: EntraAppSecret[];
+  appRoles: EntraAppPermission[];
+  /** null: every mailbox (lower case). */
+  mailboxes: string[] | null;
+}
+
+function appView(a: EntraAppRecord): EntraAppView {
+  return {
+    clientId: a.clientId,
+    displayName: a.displayName,
+    homeTenantId: a.homeTenantId,
+    publicClientFlows: a.publicClientFlows,
+    builtIn: a.builtIn,
+    platform: a.platform,
+    redirectUris: [...a.redirectUris],
+    certificates: a.certificates.map(certificateView),
+    passwordCredentials: a.secrets.map(secretView),
+    appRoles: [...a.appRoles],
+    mailboxes: a.mailboxes ? [...a.mailboxes] : null,
+  };
+}
+
+function certificateView(c: EntraAppCertificate): EntraCertificateView {
+  return { keyId: c.keyId, displayName: c.displayName, thumbprintSha1: c.sha1, thumbprintSha256: c.sha256, startMs: c.startMs, endMs: c.endMs };
+}
+
+function secretView(s: EntraAppSecret): EntraSecretView {
+  return { keyId: s.keyId, displayName: s.displayName, hint: s.hint, startMs: s.startMs, endMs: s.endMs };
+}
+
 export class EntraDirectory {
   readonly #tenants = new Map<string, EntraTenantView>();
-  readonly #apps = new Map<string, Mutable<EntraAppView>>();
+  readonly #apps = new Map<string, EntraAppRecord>();
   /** By lower-cased user principal name. */
   readonly #users = new Map<string, Mutable<EntraUser>>();
   /** By user object id. */
@@ -76,6 +123,7 @@ export class EntraDirectory {
     else {
       for (const tenant of seed.tenants) must(this.addTenant(tenant));
       for (const app of seed.apps) must(this.addApp({ ...app, homeTenant: app.homeTenantId }, app.builtIn ?? false));
+      for (const app of seed.apps) if (app.platform) must(this.updateApp(app.clientId, { platform: app.platform, redirectUris: app.redirectUris ?? [] }));
       for (const user of seed.users) must(this.addUser(user));
     }
     this.#onChange = options.onChange ?? this.#onChange;
@@ -85,7 +133,14 @@ export class EntraDirectory {
   toStored(): StoredEntraDirectory {
     return {
       tenants: this.tenants().map((t) => ({ ...t, domains: [...t.domains] })),
-      apps: this.apps(),
+      apps: [...this.#apps.values()].map((a) => ({
+        ...a,
+        redirectUris: [...a.redirectUris],
+        certificates: a.certificates.map((c) => ({ ...c })),
+        secrets: a.secrets.map((s) => ({ ...s })),
+        appRoles: [...a.appRoles],
+        mailboxes: a.mailboxes ? [...a.mailboxes] : null,
+      })),
       users: [...this.#users.values()].map((u) => ({
         id: u.id,
         userPrincipalName: u.userPrincipalName,
@@ -101,7 +156,23 @@ export class EntraDirectory {
   /** Its schema checked that every app's and user's tenant is there. */
   #restore(stored: StoredEntraDirectory): void {
     for (const t of stored.tenants) this.#tenants.set(t.id, { ...t, domains: [...t.domains] });
-    for (const a of stored.apps) this.#apps.set(a.clientId, { ...a });
+    for (const a of stored.apps) {
+      // A file from before app registrations had platforms: the device's own app gets its loopback redirect.
+      const platform = a.platform === undefined && a.builtIn ? BUILTIN_APP_PLATFORM : { platform: a.platform ?? null, redirectUris: a.redirectUris ?? [] };
+      this.#apps.set(a.clientId, {
+        clientId: a.clientId,
+        displayName: a.displayName,
+        homeTenantId: a.homeTenantId,
+        publicClientFlows: a.publicClientFlows,
+        builtIn: a.builtIn,
+        platform: platform.platform,
+        redirectUris: [...platform.redirectUris],
+        certificates: (a.certificates ?? []).map((c) => ({ ...c })),
+        secrets: (a.secrets ?? []).map((x) => ({ ...x })),
+        appRoles: [...(a.appRoles ?? [])],
+        mailboxes: a.mailboxes ? [...a.mailboxes] : null,
+      });
+    }
     for (const id of stored.userIds) this.#userIds.add(id);
     for (const u of stored.users) {
       this.#users.set(u.userPrincipalName.toLowerCase(), { id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, tenantId: u.tenantId, passwordChangedAtMs: u.passwordChangedAtMs ?? undefined });
@@ -163,35 +234,150 @@ export class EntraDirectory {
   // App registrations.
 
   apps(): EntraAppView[] {
-    return [...this.#apps.values()].map((a) => ({ ...a }));
+    return [...this.#apps.values()].map(appView);
   }
 
   app(clientId: string): EntraAppView | undefined {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    return app && appView(app);
+  }
+
+  /** The registration with its credentials (for the token endpoint; not for views). */
+  appRecord(clientId: string): Readonly<EntraAppRecord> | undefined {
     return this.#apps.get(clientId.trim().toLowerCase());
   }
 
   /** A new registration; "Allow public client flows" is off unless asked for, as in the admin center. */
   addApp(
-    input: { readonly clientId?: string | undefined; readonly displayName: string; readonly homeTenant: string; readonly publicClientFlows?: boolean | undefined },
+    input: {
+      readonly clientId?: string | undefined;
+      readonly displayName: string;
+      readonly homeTenant: string;
+      readonly publicClientFlows?: boolean | undefined;
+      readonly platform?: EntraAppPlatform | undefined;
+      readonly redirectUris?: readonly string[] | undefined;
+    },
     builtIn = false,
   ): DirectoryResult<EntraAppView> {
     const clientId = (input.clientId ?? drawUnused(() => uuid(this.#random), this.#apps)).toLowerCase();
     if (this.#apps.has(clientId)) return refused('duplicate', 'clientId', `There is already an app registration with the client id ${clientId}.`);
     const home = this.tenant(input.homeTenant);
     if (!home) return refused('not-found', 'homeTenant', `There is no tenant ${input.homeTenant}.`);
-    const app = { clientId, displayName: input.displayName.trim(), homeTenantId: home.id, publicClientFlows: input.publicClientFlows ?? false, builtIn };
+    const app: EntraAppRecord = {
+      clientId,
+      displayName: input.displayName.trim(),
+      homeTenantId: home.id,
+      publicClientFlows: input.publicClientFlows ?? false,
+      builtIn,
+      platform: input.platform ?? null,
+      redirectUris: [...(input.redirectUris ?? [])],
+      certificates: [],
+      secrets: [],
+      appRoles: [],
+      mailboxes: null,
+    };
     this.#apps.set(clientId, app);
     this.#onChange();
-    return { ok: true, value: { ...app } };
+    return { ok: true, value: appView(app) };
   }
 
-  updateApp(clientId: string, change: { readonly displayName?: string | undefined; readonly publicClientFlows?: boolean | undefined }): DirectoryResult<EntraAppView> {
+  updateApp(
+    clientId: string,
+    change: {
+      readonly displayName?: string | undefined;
+      readonly publicClientFlows?: boolean | undefined;
+      readonly platform?: EntraAppPlatform | null | undefined;
+      readonly redirectUris?: readonly string[] | undefined;
+    },
+  ): DirectoryResult<EntraAppView> {
     const app = this.#apps.get(clientId.trim().toLowerCase());
     if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
     if (change.displayName !== undefined) app.displayName = change.displayName.trim();
     if (change.publicClientFlows !== undefined) app.publicClientFlows = change.publicClientFlows;
+    if (change.platform !== undefined) app.platform = change.platform;
+    if (change.redirectUris !== undefined) app.redirectUris = [...new Set(change.redirectUris)];
     this.#onChange();
-    return { ok: true, value: { ...app } };
+    return { ok: true, value: appView(app) };
+  }
+
+  /** "Certificates & secrets" > Upload certificate; refused when the same certificate is there already. */
+  addCertificate(clientId: string, cert: Omit<ParsedCertificate, 'rsa'>): DirectoryResult<EntraCertificateView> {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
+    if (app.certificates.some((c) => c.sha1 === cert.sha1)) return refused('duplicate', 'certificatePem', `The app ${app.displayName} already has the certificate with thumbprint ${cert.sha1}.`);
+    const added: EntraAppCertificate = { ...cert, keyId: drawUnused(() => uuid(this.#random), new Set(app.certificates.map((c) => c.keyId))) };
+    app.certificates.push(added);
+    this.#onChange();
+    return { ok: true, value: certificateView(added) };
+  }
+
+  /** Removes the certificate named by its SHA-1 or SHA-256 thumbprint (hex, any case, colons allowed) or its key id. */
+  removeCertificate(clientId: string, ref: string): DirectoryResult<EntraCertificateView> {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
+    const key = ref.replace(/[:\s]/g, '').toUpperCase();
+    const i = app.certificates.findIndex((c) => c.sha1 === key || c.sha256 === key || c.keyId.toUpperCase() === key);
+    if (i < 0) return refused('not-found', 'thumbprint', `The app ${app.displayName} has no certificate ${ref}.`);
+    const [gone] = app.certificates.splice(i, 1);
+    this.#onChange();
+    return { ok: true, value: certificateView(gone!) };
+  }
+
+  /** "New client secret": kept as a digest and a hint; the caller gives the value out once. */
+  addSecret(clientId: string, secret: { readonly value: string; readonly displayName: string; readonly startMs: number; readonly endMs: number }): DirectoryResult<EntraSecretView> {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
+    const digest = secretDigest(secret.value);
+    if (app.secrets.some((s) => s.digest === digest)) return refused('duplicate', 'value', `The app ${app.displayName} already has a secret with this value.`);
+    const added: EntraAppSecret = {
+      keyId: drawUnused(() => uuid(this.#random), new Set(app.secrets.map((s) => s.keyId))),
+      displayName: secret.displayName,
+      hint: secret.value.slice(0, 3),
+      digest,
+      startMs: secret.startMs,
+      endMs: secret.endMs,
+    };
+    app.secrets.push(added);
+    this.#onChange();
+    return { ok: true, value: secretView(added) };
+  }
+
+  removeSecret(clientId: string, keyId: string): DirectoryResult<EntraSecretView> {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
+    const i = app.secrets.findIndex((s) => s.keyId.toLowerCase() === keyId.trim().toLowerCase());
+    if (i < 0) return refused('not-found', 'secretId', `The app ${app.displayName} has no secret with the id ${keyId}.`);
+    const [gone] = app.secrets.splice(i, 1);
+    this.#onChange();
+    return { ok: true, value: secretView(gone!) };
+  }
+
+  /** Admin consent to an application permission granted or revoked. */
+  setAppRole(clientId: string, permission: EntraAppPermission, granted: boolean): DirectoryResult<EntraAppView> {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
+    const roles = new Set(app.appRoles);
+    if (granted) roles.add(permission);
+    else roles.delete(permission);
+    app.appRoles = [...roles];
+    this.#onChange();
+    return { ok: true, value: appView(app) };
+  }
+
+  /** The mailboxes the app's app-only tokens may reach; null: every mailbox. */
+  setAppMailboxes(clientId: string, mailboxes: readonly string[] | null): DirectoryResult<EntraAppView> {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
+    app.mailboxes = mailboxes === null ? null : [...new Set(mailboxes.map((m) => m.trim().toLowerCase()))];
+    this.#onChange();
+    return { ok: true, value: appView(app) };
+  }
+
+  /** Whether app-only tokens of `clientId` may reach `mailbox` (an app no longer registered: none). */
+  appMayReach(clientId: string, mailbox: string): boolean {
+    const app = this.#apps.get(clientId.trim().toLowerCase());
+    if (!app) return false;
+    return app.mailboxes === null || app.mailboxes.includes(mailbox.trim().toLowerCase());
   }
 
   /** Its tokens stop working: /token then answers AADSTS700016 for the client id. */
@@ -200,7 +386,7 @@ export class EntraDirectory {
     if (!app) return refused('not-found', 'clientId', `There is no app registration with the client id ${clientId}.`);
     this.#apps.delete(app.clientId);
     this.#onChange();
-    return { ok: true, value: { ...app } };
+    return { ok: true, value: appView(app) };
   }
 
   // -------------------------------------------------------------------------------------------

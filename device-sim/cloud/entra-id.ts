@@ -6,8 +6,12 @@
  *   POST /{tenant}/oauth2/v2.0/devicecode   client_id, scope           → device_code, user_code, …
  *   POST /{tenant}/oauth2/v2.0/token        grant_type=device_code     → tokens or a polling error
  *                                           grant_type=refresh_token   → tokens, refresh token rotated
+ *                                           grant_type=client_credentials → an app-only token (no refresh token)
+ *                                           grant_type=authorization_code → tokens (code + PKCE verifier)
  *   GET  /device                            "Enter code" page; the steps after it POST to /device:
  *                                           sign in (account name), password, permissions (Accept / Cancel)
+ *   GET  /{tenant}/oauth2/v2.0/authorize    the authorization-code flow's sign-in (entra-authorize.ts),
+ *                                           then 302 to the redirect URI with `code` and `state`
  *
  * Errors are HTTP 400 JSON in Entra's shape (A.5): `error`, `error_description` of the form
  * `AADSTS<n>: <text>\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …`, `error_codes`,
@@ -71,9 +75,35 @@
  * it), the directory's object ids from `entra-directory`. The same seed and the same requests
  * give the same values.
  *
+ * Client credentials (graph-exchange.md E): the app authenticates with a client secret (form or
+ * HTTP Basic) or a certificate-signed client assertion (entra-client-auth.ts); `scope` must be one
+ * resource's `/.default` (Graph or `https://outlook.office365.com`: two resources AADSTS700022,
+ * anything else 70011); the `{tenant}` must name a tenant (an alias: AADSTS50059). The token
+ * records the app and the application permissions consented for that resource (Mail.Send,
+ * Mail.ReadWrite; SMTP.SendAsApp), which the emulated Graph and Exchange enforce together with the
+ * app's mailbox scope (`TokenTable.appMayReach`, answered from the directory). A "Mobile and
+ * desktop" (public) app presenting a credential gets AADSTS700025.
+ *
+ * Authorization code (F): `/authorize` (entra-authorize.ts) hands out single-use codes; the token
+ * leg checks the client (public: no credential, 700025; web: a credential, 7000218 and the rest
+ * as above), the code (54005 when redeemed already, 70008 expired), the same redirect_uri, the PKCE
+ * verifier (AADSTS501481), and issues tokens for the first resource of the scopes (700022 when the
+ * token leg itself names several). Its refresh tokens are refreshed as the device-code ones
+ * (rotation, the token levers, Conditional Access), with the client authenticated as at
+ * redemption. invalid_client answers on these grants are HTTP 401 (cloud-defaults.ts
+ * ENTRA_INVALID_CLIENT_STATUS); the device-code path keeps 400.
+ *
+ * Conditional Access on the device-code flow alone ("Authentication flows", F;
+ * `setDeviceCodeBlock`): the device-login page shows "You don't have access to this" (53003)
+ * after the sign-in and the poll is answered AADSTS53003 as for the general block; the
+ * authorization-code and client-credential flows are not affected. With protocol tracking (on by
+ * default) a refresh token born of a device-code sign-in is refused 53003 too while the policy is
+ * on; a refresh token from before this was recorded counts as born of device code.
+ *
  * Deliberately not done: id_token (openid), single-tenant apps (50194), remembered consent,
  * `?mkt=` localisation, MFA and Conditional Access beyond a block of token issuance (grant
- * controls, sign-in frequency, device compliance, report-only), smart lockout, the auth-code flow.
+ * controls, sign-in frequency, device compliance, report-only), smart lockout, Conditional Access
+ * for workload identities (app-only tokens are never blocked), delegated-permission consent.
  */
 import { Hono, type Context } from 'hono';
 import { base64url, drawUnused, SimRandom, uuid, type RandomStream } from '../sim-random.ts';
@@ -81,10 +111,19 @@ import type { TokenTable } from './token-table.ts';
 import { sameUser } from './token-table.ts';
 import { EntraDirectory, TENANT_ALIASES, type Authority, type EntraUser } from './entra-directory.ts';
 import { DEFAULT_ENTRA_DIRECTORY, type EntraDirectorySeed } from './identity-seed.ts';
-import { ENTRA_MALFORMED_REFRESH_TOKEN, ENTRA_ROTATED_REFRESH_TOKENS_KEPT, ENTRA_UNKNOWN_REFRESH_TOKEN } from './cloud-defaults.ts';
+import {
+  ENTRA_MALFORMED_REFRESH_TOKEN,
+  ENTRA_REDIRECT_URI_MISMATCH_AT_TOKEN,
+  ENTRA_ROTATED_REFRESH_TOKENS_KEPT,
+  ENTRA_UNKNOWN_REFRESH_TOKEN,
+} from './cloud-defaults.ts';
+import { APP_ONLY_RESOURCES, ENTRA_APP_PERMISSIONS, withTrailingSlash } from './entra-app-registration.ts';
+import { authenticateClient, presentsCredential, PUBLIC_CLIENT_WITH_CREDENTIAL, type ClientAuthResult, type EntraErrorSpec } from './entra-client-auth.ts';
+import { EntraAuthorization, verifierMatches } from './entra-authorize.ts';
+import type { EntraAppRecord } from './entra-directory.ts';
 import type { StoredEntra } from './cloud-state-schema.ts';
 import { SecretMap } from './secret-map.ts';
-import type { ConditionalAccessView, DeviceCodePollView, DeviceCodeView, EntraDirectoryView, EntraPollingView, EntraUserView, LeverResult } from './identity-views.ts';
+import type { ConditionalAccessView, DeviceCodeBlockView, DeviceCodePollView, EntraSecretView, DeviceCodeView, EntraDirectoryView, EntraPollingView, EntraUserView, LeverResult } from './identity-views.ts';
 import { blockedPage, CODE_UNUSABLE, consentPage, donePage, enterCodePage, passwordPage, signInPage } from './entra-pages.ts';
 import {
   accountSchema,
@@ -124,6 +163,8 @@ const ENTRA_HEADERS: Readonly<Record<string, string>> = {
 };
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
+const AUTHORIZATION_CODE_GRANT = 'authorization_code';
 /** This service's refresh tokens: a fixed prefix and 144 random bytes in base64url. */
 const REFRESH_TOKEN_PREFIX = '1.AXEAtWFvSyZ6ZUWzvdRLAbHUf';
 const hasRefreshTokenShape = (token: string): boolean => token.startsWith(REFRESH_TOKEN_PREFIX) && /^[A-Za-z0-9_-]{192}$/.test(token.slice(REFRESH_TOKEN_PREFIX.length));
@@ -193,15 +234,20 @@ interface RefreshEntry {
   readonly issuedMs: number;
   lastUsedMs: number;
   state: 'live' | 'rotated' | 'revoked';
+  /** The sign-in it was born of; absent (a file from before): device code. */
+  readonly flow?: 'device_code' | 'authorization_code';
+  /** Born of a web (confidential) app's code: a refresh must authenticate the client. */
+  readonly confidential?: boolean;
 }
 
-interface EntraErrorSpec {
-  readonly error: string;
-  readonly code: number;
-  readonly text: string;
-  /** Entra's `suberror` field, where it sends one. */
-  readonly suberror?: string;
+/** How a grant was born (its refresh tokens remember it). */
+interface GrantBirth {
+  readonly flow: 'device_code' | 'authorization_code';
+  readonly confidential: boolean;
+  /** Every scope the grant may be refreshed for (authorization code: what /authorize asked). */
+  readonly consented?: readonly string[];
 }
+const DEVICE_CODE_BIRTH: GrantBirth = { flow: 'device_code', confidential: false };
 
 type EntraUserRef = { readonly id: string; readonly userPrincipalName: string };
 
@@ -241,10 +287,13 @@ export class EntraIdService {
   #pollIntervalS: number;
   #slowDownPolls = 0;
   #pendingForever = false;
-  /** The Conditional Access block: for every user but the excluded, or for the listed users (lower case). */
-  #caAllUsers = false;
-  readonly #caUsers = new Set<string>();
-  readonly #caExcluded = new Set<string>();
+  /** The Conditional Access block of token issuance. */
+  readonly #ca = new UserPolicy();
+  /** Conditional Access "Authentication flows": the device-code flow blocked. */
+  readonly #dcb = new UserPolicy();
+  #dcbProtocolTracking = true;
+  /** The authorization endpoint and its codes. */
+  readonly #authorization: EntraAuthorization;
   #grants = 0;
   readonly #outages: EndpointOutages;
   readonly #changed: () => void;
@@ -252,6 +301,8 @@ export class EntraIdService {
   readonly #random: RandomStream;
   /** Trace and correlation ids of error bodies (one per error: as many as the client polls). */
   readonly #traceRandom: RandomStream;
+  /** Client secret values the bench makes (a stream of their own: making one shifts no code or token). */
+  readonly #secretRandom: RandomStream;
   readonly verificationUri: string;
   /** Expire every access token now; revoke one grant (its refresh token: AADSTS50173). */
   readonly tokenLevers: TokenLevers;
@@ -260,6 +311,7 @@ export class EntraIdService {
     const random = options.random ?? new SimRandom(SimRandom.freshSeed());
     this.#random = random.stream('entra');
     this.#traceRandom = random.stream('entra-trace');
+    this.#secretRandom = random.stream('entra-secrets');
     this.#changed = options.onChange ?? (() => undefined);
     this.directory = new EntraDirectory(options.directory ?? DEFAULT_ENTRA_DIRECTORY, { random, stored: options.stored?.directory, onChange: this.#changed });
     this.#tokens = options.tokens;
@@ -270,6 +322,13 @@ export class EntraIdService {
     this.verificationUri = options.verificationUri ?? ENTRA_VERIFICATION_URI;
     this.#outages = options.outages ?? new EndpointOutages(options.nowMs);
     this.tokenLevers = new TokenLevers('entra', { tokens: options.tokens, nowMs: options.nowMs, grants: () => this.#grantRecords(), grantRevocationReachesAccessTokens: false });
+    this.#authorization = new EntraAuthorization(
+      { directory: this.directory, nowMs: options.nowMs, blockedByConditionalAccess: (upn) => this.#blockedByConditionalAccess(upn), changed: this.#changed },
+      random.stream('entra-authorize'),
+      options.stored?.authCodes,
+    );
+    // Exchange and Graph ask the directory, at each use, which mailboxes an app may reach.
+    options.tokens.setAppMailboxScope((clientId, mailbox) => this.directory.appMayReach(clientId, mailbox));
     if (options.stored) this.#restore(options.stored);
   }
 
@@ -293,6 +352,7 @@ export class EntraIdService {
         user: e.user ? { id: e.user.id, userPrincipalName: e.user.userPrincipalName } : null,
         polls: [...e.polls],
       })),
+      authCodes: this.#authorization.toStored(),
     };
   }
 
@@ -351,6 +411,18 @@ export class EntraIdService {
   /** `declineUserCode` as a boolean. */
   decline(userCode: string): boolean {
     return this.declineUserCode(userCode).ok;
+  }
+
+  /**
+   * "New client secret" on `clientId`, ending at `endMs` (world clock): the value is returned here
+   * and never again (the directory keeps a digest), as the portal shows it once. `value` fixes it
+   * (a scenario that must type it into the Remote UI); default one in the portal's shape
+   * (40 characters, `8Q~` after the first three).
+   */
+  addClientSecret(clientId: string, secret: { readonly endMs: number; readonly displayName?: string | undefined; readonly value?: string | undefined }): LeverResult<EntraSecretView & { readonly value: string }> {
+    const value = secret.value ?? `${base64url(this.#secretRandom, 3).slice(0, 3)}8Q~${base64url(this.#secretRandom, 27).slice(0, 34)}`;
+    const added = this.directory.addSecret(clientId, { value, displayName: secret.displayName ?? 'Printer', startMs: this.#nowMs(), endMs: secret.endMs });
+    return added.ok ? { ok: true, value: { ...added.value, value } } : leverRefused(added.problem === 'not-found' ? 'not-found' : 'refused', added.field, added.message);
   }
 
   /** The password the sign-in page asks `user` for (then consent); `undefined`: sign-in by name. */
@@ -481,45 +553,68 @@ export class EntraIdService {
    * directory does not have.
    */
   setConditionalAccess(policy: { readonly enabled: boolean; readonly user?: string | undefined }): LeverResult<ConditionalAccessView> {
+    const set = this.#setUserPolicy(this.#ca, policy);
+    return set.ok ? { ok: true, value: this.conditionalAccessView() } : set;
+  }
+
+  conditionalAccessView(): ConditionalAccessView {
+    return this.#ca.view();
+  }
+
+  /** Puts a Conditional Access block back as `view` showed it (the undo of setConditionalAccess). */
+  restoreConditionalAccess(view: ConditionalAccessView): void {
+    this.#ca.restore(view);
+  }
+
+  /**
+   * Conditional Access "Authentication flows" blocking the device-code flow, switched on or off for
+   * `user` or every user (as setConditionalAccess); `protocolTracking` (default on) also refuses
+   * refresh tokens born of a device-code sign-in while it is on.
+   */
+  setDeviceCodeBlock(policy: { readonly enabled: boolean; readonly user?: string | undefined; readonly protocolTracking?: boolean | undefined }): LeverResult<DeviceCodeBlockView> {
+    const set = this.#setUserPolicy(this.#dcb, policy);
+    if (!set.ok) return set;
+    if (policy.protocolTracking !== undefined) this.#dcbProtocolTracking = policy.protocolTracking;
+    return { ok: true, value: this.deviceCodeBlockView() };
+  }
+
+  deviceCodeBlockView(): DeviceCodeBlockView {
+    return { ...this.#dcb.view(), protocolTracking: this.#dcbProtocolTracking };
+  }
+
+  /** Puts the device-code block back as `view` showed it (the undo of setDeviceCodeBlock). */
+  restoreDeviceCodeBlock(view: DeviceCodeBlockView): void {
+    this.#dcb.restore(view);
+    this.#dcbProtocolTracking = view.protocolTracking;
+  }
+
+  /** Whether the device-code block applies to `user`. */
+  #deviceCodeBlocked(user: string): boolean {
+    return this.#dcb.applies(user);
+  }
+
+  /** Whether the Conditional Access block applies to `user`'s sign-in. */
+  #blockedByConditionalAccess(user: string): boolean {
+    return this.#ca.applies(user);
+  }
+
+  /**
+   * A policy switched on or off for `user` (added to its users; off: taken out of them, or
+   * excluded when the policy is for every user), or without `user` for every user (off: no policy
+   * at all). Refused for a user the directory does not have.
+   */
+  #setUserPolicy(target: UserPolicy, policy: { readonly enabled: boolean; readonly user?: string | undefined }): LeverResult<undefined> {
     if (typeof policy.enabled !== 'boolean') return leverRefused('invalid', 'enabled', 'enabled: true or false');
     if (policy.user === undefined) {
-      this.#caAllUsers = policy.enabled;
-      this.#caUsers.clear();
-      this.#caExcluded.clear();
-      return { ok: true, value: this.conditionalAccessView() };
+      target.restore({ allUsers: policy.enabled, users: [], excluded: [] });
+      return { ok: true, value: undefined };
     }
     const login = checked(accountSchema, policy.user, 'user');
     if (!login.ok) return login;
     const known = this.directory.user(login.value);
     if (!known) return leverRefused('not-found', 'user', `There is no user ${login.value} in the directory.`);
-    const upn = known.userPrincipalName.toLowerCase();
-    if (policy.enabled) {
-      this.#caExcluded.delete(upn);
-      if (!this.#caAllUsers) this.#caUsers.add(upn);
-    } else {
-      this.#caUsers.delete(upn);
-      if (this.#caAllUsers) this.#caExcluded.add(upn);
-    }
-    return { ok: true, value: this.conditionalAccessView() };
-  }
-
-  conditionalAccessView(): ConditionalAccessView {
-    return { allUsers: this.#caAllUsers, users: [...this.#caUsers].sort(), excluded: [...this.#caExcluded].sort() };
-  }
-
-  /** Puts a Conditional Access block back as `view` showed it (the undo of setConditionalAccess). */
-  restoreConditionalAccess(view: ConditionalAccessView): void {
-    this.#caAllUsers = view.allUsers;
-    this.#caUsers.clear();
-    this.#caExcluded.clear();
-    for (const u of view.users) this.#caUsers.add(u.toLowerCase());
-    for (const u of view.excluded) this.#caExcluded.add(u.toLowerCase());
-  }
-
-  /** Whether the Conditional Access block applies to `user`'s sign-in. */
-  #blockedByConditionalAccess(user: string): boolean {
-    const upn = user.toLowerCase();
-    return this.#caAllUsers ? !this.#caExcluded.has(upn) : this.#caUsers.has(upn);
+    target.set(known.userPrincipalName, policy.enabled);
+    return { ok: true, value: undefined };
   }
 
   pollingView(): EntraPollingView {
@@ -540,6 +635,7 @@ export class EntraIdService {
     this.#pollIntervalS = this.#defaultPollIntervalS;
     this.#deviceCodeExpiresInS = this.#defaultDeviceCodeExpiresInS;
     this.restoreConditionalAccess({ allUsers: false, users: [], excluded: [] });
+    this.restoreDeviceCodeBlock({ allUsers: false, users: [], excluded: [], protocolTracking: true });
     this.tokenLevers.clear();
   }
 
@@ -558,6 +654,9 @@ export class EntraIdService {
     app.use('/:tenant/oauth2/v2.0/devicecode', this.#outages.guard('entra-devicecode', serviceAnswer));
     app.use('/:tenant/oauth2/v2.0/token', this.#outages.guard('entra-token', serviceAnswer));
     for (const path of ['/device', '/device/*']) app.use(path, this.#outages.guard('entra-device-login'));
+    app.use('/:tenant/oauth2/v2.0/authorize', this.#outages.guard('entra-authorize'));
+    app.get('/:tenant/oauth2/v2.0/authorize', (c) => this.#authorization.onAuthorize(c));
+    app.post('/:tenant/oauth2/v2.0/authorize', (c) => this.#authorization.onStep(c));
     app.post('/:tenant/oauth2/v2.0/devicecode', (c) => this.#onDeviceCode(c));
     app.post('/:tenant/oauth2/v2.0/token', (c) => this.#onToken(c));
     app.get('/device', (c) => c.html(enterCodePage()));
@@ -616,23 +715,129 @@ export class EntraIdService {
     if (!this.directory.authority(tenant)) return this.#error(c, tenantNotFound(tenant));
     const form = await readForm(c);
     const grantType = form.get('grant_type') ?? '';
-    const clientId = form.get('client_id') ?? '';
+    // RFC 6749 §2.3.1: the client id and secret may come as HTTP Basic instead (form-urlencoded each).
+    const basic = basicCredentials(c.req.header('authorization'));
+    const clientId = form.get('client_id') ?? basic?.clientId ?? '';
     if (grantType === '') return this.#error(c, missingParameter('grant_type'));
     if (clientId === '') return this.#error(c, missingParameter('client_id'));
-    if (grantType !== DEVICE_CODE_GRANT && grantType !== 'refresh_token') {
+    const known = [DEVICE_CODE_GRANT, 'refresh_token', CLIENT_CREDENTIALS_GRANT, AUTHORIZATION_CODE_GRANT];
+    if (!known.includes(grantType)) {
       return this.#error(c, { error: 'unsupported_grant_type', code: 70003, text: 'The app requested an unsupported grant type.' });
     }
     const app = this.directory.app(clientId);
     if (!app) return this.#error(c, appNotFound(clientId, tenant));
+    const record = this.directory.appRecord(clientId)!;
+    const authenticate = () => this.#authenticateClient(c, tenant, record, form, basic?.clientSecret);
+    if (grantType === CLIENT_CREDENTIALS_GRANT) return this.#onClientCredentials(c, tenant, record, form, authenticate);
+    if (grantType === AUTHORIZATION_CODE_GRANT) return this.#onAuthorizationCodeGrant(c, record, form, authenticate);
+    // A refresh token born of an authorization code: its client is authenticated as at redemption.
+    const born = grantType === 'refresh_token' ? this.#refreshTokens.get(form.get('refresh_token') ?? '') : undefined;
+    if (born?.flow === AUTHORIZATION_CODE_GRANT && born.clientId.toLowerCase() === clientId.toLowerCase()) {
+      const problem = this.#clientProblem(c, born.confidential === true, form, authenticate);
+      return problem ? this.#error(c, problem) : this.#onRefreshGrant(c, clientId, form);
+    }
     // A.12: a registration without public client flows is treated as confidential, so the
     // missing secret is what Entra complains about.
     if (!app.publicClientFlows) {
       return this.#error(c, { error: 'invalid_client', code: 7000218, text: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'." });
     }
-    if (form.has('client_secret') || form.has('client_assertion')) {
+    if (form.has('client_secret') || form.has('client_assertion') || basic !== undefined) {
       return this.#error(c, { error: 'invalid_client', code: 700025, text: "Client is public so neither 'client_assertion' nor 'client_secret' should be presented." });
     }
     return grantType === DEVICE_CODE_GRANT ? this.#onDeviceCodeGrant(c, tenant, clientId, form) : this.#onRefreshGrant(c, clientId, form);
+  }
+
+  /** The client's secret or assertion checked against its registration (entra-client-auth.ts). */
+  #authenticateClient(c: Context, tenant: string, app: Readonly<EntraAppRecord>, form: URLSearchParams, basicSecret: string | undefined): ClientAuthResult {
+    return authenticateClient(app, {
+      clientId: app.clientId,
+      clientSecret: form.get('client_secret') ?? basicSecret,
+      assertionType: form.get('client_assertion_type') ?? undefined,
+      assertion: form.get('client_assertion') ?? undefined,
+      audiences: this.#tokenEndpoints(c, tenant),
+      nowMs: this.#nowMs(),
+    });
+  }
+
+  /** What an assertion's `aud` may be: this tenant's token endpoint, by the host asked and by every name of the tenant. */
+  #tokenEndpoints(c: Context, tenant: string): string[] {
+    const found = this.directory.tenant(tenant);
+    const names = [tenant, ...(found ? [found.id, ...found.domains] : [])];
+    const host = (c.req.header('host') ?? '').replace(/:443$/, '');
+    const hosts = [...new Set(['login.microsoftonline.com', ...(host !== '' ? [host] : [])])];
+    return hosts.flatMap((h) => names.flatMap((n) => [`https://${h}/${n}/oauth2/v2.0/token`, `https://${h}/${n}/oauth2/token`]));
+  }
+
+  /** A confidential client must authenticate; a public one must present no credential. */
+  #clientProblem(c: Context, confidential: boolean, form: URLSearchParams, authenticate: () => ClientAuthResult): EntraErrorSpec | undefined {
+    if (!confidential) return presentedCredential(c, form) ? PUBLIC_CLIENT_WITH_CREDENTIAL : undefined;
+    const auth = authenticate();
+    return auth.ok ? undefined : auth.refusal;
+  }
+
+  /** Client credentials (graph-exchange.md E): an app-only token for one resource's `/.default`. */
+  #onClientCredentials(c: Context, tenant: string, app: Readonly<EntraAppRecord>, form: URLSearchParams, authenticate: () => ClientAuthResult): Response {
+    const authority = this.directory.authority(tenant);
+    if (authority?.kind !== 'tenant') {
+      return this.#error(c, { error: 'invalid_request', code: 50059, text: 'No tenant-identifying information found in either the request or implied by any provided credentials.' });
+    }
+    if (app.platform === 'public' && presentedCredential(c, form)) return this.#error(c, PUBLIC_CLIENT_WITH_CREDENTIAL);
+    const auth = authenticate();
+    if (!auth.ok) return this.#error(c, auth.refusal);
+    const scopes = splitScopes(form.get('scope'));
+    if (scopes.length === 0) return this.#error(c, missingParameter('scope'));
+    const resources = resourcesOf(scopes);
+    if (resources.length > 1) return this.#error(c, MULTIPLE_RESOURCES);
+    const resource = scopes.length === 1 ? APP_ONLY_RESOURCES.find((r) => scopes[0]!.toLowerCase() === `${r}/.default`) : undefined;
+    if (!resource) {
+      return this.#error(c, {
+        error: 'invalid_scope',
+        code: 70011,
+        text: `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${scopes.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      });
+    }
+    const roles = app.appRoles.filter((r) => ENTRA_APP_PERMISSIONS[r] === resource);
+    const lifetimeS = this.#accessTokenLifetimeS;
+    const accessToken = this.#tokens.issue(app.clientId, `${resource}/.default`, lifetimeS * 1000, {
+      prefix: 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.',
+      issuer: 'entra',
+      app: { clientId: app.clientId, roles },
+    });
+    return this.#json(c, 200, { token_type: 'Bearer', expires_in: lifetimeS, ext_expires_in: lifetimeS, access_token: accessToken });
+  }
+
+  /** Authorization code + PKCE (graph-exchange.md F): the code from /authorize redeemed once. */
+  #onAuthorizationCodeGrant(c: Context, app: Readonly<EntraAppRecord>, form: URLSearchParams, authenticate: () => ClientAuthResult): Response {
+    const problem = this.#clientProblem(c, app.platform === 'web', form, authenticate);
+    if (problem) return this.#error(c, problem);
+    const code = form.get('code') ?? '';
+    if (code === '') return this.#error(c, missingParameter('code'));
+    const redemption = this.#authorization.redeem(code, app.clientId);
+    if (!redemption.ok) return this.#error(c, redemption.refusal);
+    const entry = redemption.entry;
+    const redirectUri = form.get('redirect_uri') ?? '';
+    if (redirectUri === '') return this.#error(c, missingParameter('redirect_uri'));
+    if (withTrailingSlash(redirectUri) !== entry.redirectUri) {
+      const m = ENTRA_REDIRECT_URI_MISMATCH_AT_TOKEN;
+      return this.#error(c, { ...m, text: m.text.replace('{redeemed}', redirectUri).replace('{authorized}', entry.redirectUri) });
+    }
+    if (!verifierMatches(entry, form.get('code_verifier'))) {
+      return this.#error(c, { error: 'invalid_grant', code: 501481, text: "The Code_Verifier doesn't match the code_challenge supplied in the authorization request." });
+    }
+    const asked = splitScopes(form.get('scope'));
+    if (resourcesOf(asked).length > 1) return this.#error(c, MULTIPLE_RESOURCES);
+    const scopes = asked.length === 0 ? entry.scopes : asked;
+    if (resourcesOf(scopes).length === 0) return this.#error(c, noResourceScope(scopes));
+    const consentedResources = new Set(resourcesOf(entry.scopes));
+    if (resourcesOf(scopes).some((r) => !consentedResources.has(r))) {
+      return this.#error(c, { error: 'invalid_grant', code: 65001, text: `The user or administrator has not consented to use the application with ID '${app.clientId}'. Send an interactive authorization request for this user and resource.` });
+    }
+    if (this.#blockedByConditionalAccess(entry.user.userPrincipalName)) return this.#error(c, BLOCKED_BY_CONDITIONAL_ACCESS);
+    this.#authorization.markRedeemed(entry);
+    const offline = entry.scopes.includes('offline_access') || scopes.includes('offline_access');
+    const issued = offline && !scopes.includes('offline_access') ? [...scopes, 'offline_access'] : scopes;
+    const consented = [...new Set([...entry.scopes, ...issued])];
+    return this.#issue(c, entry.user, app.clientId, issued, `entra-${++this.#grants}`, undefined, { flow: 'authorization_code', confidential: entry.confidential, consented });
   }
 
   #onDeviceCodeGrant(c: Context, tenant: string, clientId: string, form: URLSearchParams): Response {
@@ -649,7 +854,7 @@ export class EntraIdService {
     if (entry.polls.length > POLLS_KEPT) entry.polls.shift();
     if (problem || !entry.user) return this.#error(c, problem ?? AUTHORIZATION_DECLINED);
     // The user signed in; Conditional Access is evaluated as the tokens are to be issued.
-    if (this.#blockedByConditionalAccess(entry.user.userPrincipalName)) {
+    if (this.#blockedByConditionalAccess(entry.user.userPrincipalName) || this.#deviceCodeBlocked(entry.user.userPrincipalName)) {
       entry.polls[entry.polls.length - 1] = { atMs: now, answer: BLOCKED_BY_CONDITIONAL_ACCESS.error };
       return this.#error(c, BLOCKED_BY_CONDITIONAL_ACCESS);
     }
@@ -692,11 +897,16 @@ export class EntraIdService {
     }
     // Evaluated at every issuance: the refresh token stays as it is, a later refresh may pass.
     if (this.#blockedByConditionalAccess(entry.user)) return this.#error(c, BLOCKED_BY_CONDITIONAL_ACCESS);
+    // Protocol tracking: a session that began with device code stays one (F).
+    const fromDeviceCode = (entry.flow ?? 'device_code') === 'device_code';
+    if (fromDeviceCode && this.#dcbProtocolTracking && this.#deviceCodeBlocked(entry.user)) return this.#error(c, BLOCKED_BY_CONDITIONAL_ACCESS);
+    if (!fromDeviceCode && resourcesOf(granted).length === 0) return this.#error(c, noResourceScope(granted));
     entry.state = 'rotated';
     this.#forgetRotated(entry.grantId);
     // The rotated token keeps offline_access: the client asked for it originally.
     const withOffline = granted.includes('offline_access') || !entry.scopes.includes('offline_access') ? granted : [...granted, 'offline_access'];
-    return this.#issue(c, { id: entry.userId, userPrincipalName: entry.user }, clientId, withOffline, entry.grantId, entry.issuedMs);
+    const birth: GrantBirth = fromDeviceCode ? DEVICE_CODE_BIRTH : { flow: 'authorization_code', confidential: entry.confidential === true, consented: entry.scopes };
+    return this.#issue(c, { id: entry.userId, userPrincipalName: entry.user }, clientId, withOffline, entry.grantId, entry.issuedMs, birth);
   }
 
   /** Why a refresh token no longer works, or undefined while it does. */
@@ -742,8 +952,9 @@ export class EntraIdService {
     return [...newest.values()].map((e) => grantRecord(e, this.#ownRefreshProblem(e) === undefined));
   }
 
-  #issue(c: Context, user: EntraUserRef, clientId: string, scopes: readonly string[], grantId: string, firstIssuedMs?: number): Response {
-    const resource = resourceScopes(scopes);
+  #issue(c: Context, user: EntraUserRef, clientId: string, scopes: readonly string[], grantId: string, firstIssuedMs?: number, birth: GrantBirth = DEVICE_CODE_BIRTH): Response {
+    // An authorization-code grant's access token is for the first resource of the scopes (D).
+    const resource = birth.flow === 'authorization_code' ? firstResourceScopes(scopes) : resourceScopes(scopes);
     const scope = resource.join(' ');
     const lifetimeS = this.#accessTokenLifetimeS;
     const accessToken = this.#tokens.issue(user.userPrincipalName, scope, lifetimeS * 1000, { prefix: 'EwBYA8l6BAAUbDba3x2OMJElkF7gJ4z', issuer: 'entra', grant: grantId });
@@ -762,10 +973,12 @@ export class EntraIdService {
         userId: user.id,
         user: user.userPrincipalName,
         clientId,
-        scopes: [...scopes],
+        scopes: [...(birth.consented ?? scopes)],
         issuedMs: firstIssuedMs ?? now,
         lastUsedMs: now,
         state: 'live',
+        flow: birth.flow,
+        ...(birth.flow === 'authorization_code' ? { confidential: birth.confidential } : {}),
       });
       body['refresh_token'] = refreshToken;
     }
@@ -830,6 +1043,7 @@ export class EntraIdService {
     if (!approved.ok) return c.html(enterCodePage(approved.message), 400);
     // The sign-in itself succeeded; the device's next poll is refused with 53003.
     if (this.#blockedByConditionalAccess(user.userPrincipalName)) return c.html(blockedPage(user.userPrincipalName, BLOCKED_BY_CONDITIONAL_ACCESS.code));
+    if (this.#deviceCodeBlocked(user.userPrincipalName)) return c.html(blockedPage(user.userPrincipalName, BLOCKED_BY_CONDITIONAL_ACCESS.code, true));
     return c.html(donePage(`${user.userPrincipalName} is signed in to the application on your device. You may now close this window.`));
   }
 
@@ -904,7 +1118,7 @@ export class EntraIdService {
     }
   }
 
-  #json(c: Context, status: 200 | 400 | 503, body: object): Response {
+  #json(c: Context, status: 200 | 400 | 401 | 503, body: object): Response {
     for (const [name, value] of Object.entries(ENTRA_HEADERS)) c.header(name, value);
     c.header('Content-Type', 'application/json; charset=utf-8');
     return c.body(JSON.stringify(body), status);
@@ -915,8 +1129,9 @@ export class EntraIdService {
     const traceId = uuid(this.#traceRandom);
     const correlationId = c.req.header('client-request-id') ?? uuid(this.#traceRandom);
     const timestamp = isoSeconds(this.#nowMs());
-    // A.14: HTTP 400 for every error, invalid_client included (503 only in an outage).
-    return this.#json(c, status, {
+    // A.14: HTTP 400 for every error (503 only in an outage); the app-only and authorization-code
+    // grants answer invalid_client with the status the spec carries (ENTRA_INVALID_CLIENT_STATUS).
+    return this.#json(c, status === 503 ? 503 : (spec.status ?? status), {
       error: spec.error,
       error_description: `AADSTS${spec.code}: ${spec.text}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
       error_codes: [spec.code],
@@ -962,6 +1177,57 @@ function appNotFound(clientId: string, tenant: string): EntraErrorSpec {
   };
 }
 
+/** AADSTS700022 (D): one token is for one resource. */
+const MULTIPLE_RESOURCES: EntraErrorSpec = {
+  error: 'invalid_scope',
+  code: 700022,
+  text: 'The provided value for the input parameter scope is not valid because it contains more than one resource. Scopes must all be from a single resource.',
+};
+
+function noResourceScope(scopes: readonly string[]): EntraErrorSpec {
+  return { error: 'invalid_scope', code: 70011, text: `The provided value for the input parameter 'scope' is not valid. The scope '${scopes.join(' ')}' does not contain a resource scope.` };
+}
+
+/** The resource a scope is for (`https://graph.microsoft.com/Mail.Send` → its origin; a bare `Mail.Send` is Graph's); undefined for OpenID scopes. */
+function resourceOf(scope: string): string | undefined {
+  if (OIDC_SCOPES.has(scope.toLowerCase())) return undefined;
+  const m = /^(https?:\/\/[^/]+)\//i.exec(scope);
+  return m ? m[1]!.toLowerCase() : 'https://graph.microsoft.com';
+}
+
+/** The distinct resources of `scopes`, in order of first appearance. */
+function resourcesOf(scopes: readonly string[]): string[] {
+  return [...new Set(scopes.map(resourceOf).filter((r): r is string => r !== undefined))];
+}
+
+/** The resource scopes of the first resource named. */
+function firstResourceScopes(scopes: readonly string[]): string[] {
+  const first = resourcesOf(scopes)[0];
+  return scopes.filter((s) => first !== undefined && resourceOf(s) === first);
+}
+
+/** Whether the request presents a client credential (form or HTTP Basic). */
+function presentedCredential(c: Context, form: URLSearchParams): boolean {
+  return presentsCredential({ clientSecret: form.get('client_secret') ?? undefined, assertion: form.get('client_assertion') ?? undefined }) || basicCredentials(c.req.header('authorization')) !== undefined;
+}
+
+/** `Authorization: Basic` client credentials (RFC 6749 §2.3.1: each part form-urlencoded). */
+function basicCredentials(header: string | undefined): { clientId: string; clientSecret: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) return undefined;
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      return part;
+    }
+  };
+  return { clientId: decode(text.slice(0, colon)), clientSecret: decode(text.slice(colon + 1)) };
+}
+
 function missingParameter(name: string): EntraErrorSpec {
   return { error: 'invalid_request', code: 900144, text: `The request body must contain the following parameter: '${name}'.` };
 }
@@ -1002,3 +1268,38 @@ function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 
+
+/** A Conditional Access policy's users: every user but the excluded, or the listed users (lower case). */
+class UserPolicy {
+  #allUsers = false;
+  readonly #users = new Set<string>();
+  readonly #excluded = new Set<string>();
+
+  applies(user: string): boolean {
+    const upn = user.toLowerCase();
+    return this.#allUsers ? !this.#excluded.has(upn) : this.#users.has(upn);
+  }
+
+  set(user: string, enabled: boolean): void {
+    const upn = user.toLowerCase();
+    if (enabled) {
+      this.#excluded.delete(upn);
+      if (!this.#allUsers) this.#users.add(upn);
+    } else {
+      this.#users.delete(upn);
+      if (this.#allUsers) this.#excluded.add(upn);
+    }
+  }
+
+  view(): ConditionalAccessView {
+    return { allUsers: this.#allUsers, users: [...this.#users].sort(), excluded: [...this.#excluded].sort() };
+  }
+
+  restore(view: ConditionalAccessView): void {
+    this.#allUsers = view.allUsers;
+    this.#users.clear();
+    this.#excluded.clear();
+    for (const u of view.users) this.#users.add(u.toLowerCase());
+    for (const u of view.excluded) this.#excluded.add(u.toLowerCase());
+  }
+}

@@ -48,6 +48,7 @@ export const IDENTITY_ENDPOINTS = {
   'entra-devicecode': { host: 'login.microsoftonline.com', requests: 'POST /{tenant}/oauth2/v2.0/devicecode' },
   'entra-token': { host: 'login.microsoftonline.com', requests: 'POST /{tenant}/oauth2/v2.0/token' },
   'entra-device-login': { host: 'login.microsoftonline.com', requests: 'GET, POST /device (the device-login page)' },
+  'entra-authorize': { host: 'login.microsoftonline.com', requests: 'GET, POST /{tenant}/oauth2/v2.0/authorize (the authorization-code sign-in)' },
   'google-consent': { host: 'accounts.google.com', requests: 'GET, POST /o/oauth2/v2/auth (the consent page)' },
   'google-token': { host: 'oauth2.googleapis.com', requests: 'POST /token' },
 } as const satisfies Record<IdentityEndpoint, { readonly host: string; readonly requests: string }>;

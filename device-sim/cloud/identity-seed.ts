@@ -27,6 +27,9 @@ export interface EntraAppSeed {
   readonly homeTenantId: string;
   readonly publicClientFlows: boolean;
   readonly builtIn?: boolean;
+  /** "Mobile and desktop" (public) or "Web"; default none. */
+  readonly platform?: 'public' | 'web';
+  readonly redirectUris?: readonly string[];
 }
 
 export interface EntraUserSeed {
@@ -46,6 +49,9 @@ export interface GoogleUserSeed {
   readonly displayName: string;
 }
 
+/** The device's own app is a "Mobile and desktop" registration with the loopback redirect (the authorization-code path). */
+export const BUILTIN_APP_PLATFORM = { platform: 'public', redirectUris: ['http://localhost'] } as const;
+
 const CONTOSO_TENANT_ID = '4a0c7e1b-3f5d-4b8e-9c21-6d7e8f90a1b2';
 const FABRIKAM_TENANT_ID = '7b1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
 
@@ -55,7 +61,7 @@ export const DEFAULT_ENTRA_DIRECTORY: EntraDirectorySeed = {
     { id: FABRIKAM_TENANT_ID, displayName: 'Fabrikam', domains: ['fabrikam.com', 'fabrikam.onmicrosoft.com'] },
     { id: PERSONAL_ACCOUNTS_TENANT_ID, displayName: 'Microsoft accounts (personal)', domains: ['outlook.com', 'hotmail.com'] },
   ],
-  apps: [{ clientId: ENTRA_BUILTIN_CLIENT_ID, displayName: 'MFP-Send (device app)', homeTenantId: CONTOSO_TENANT_ID, publicClientFlows: true, builtIn: true }],
+  apps: [{ clientId: ENTRA_BUILTIN_CLIENT_ID, displayName: 'MFP-Send (device app)', homeTenantId: CONTOSO_TENANT_ID, publicClientFlows: true, builtIn: true, ...BUILTIN_APP_PLATFORM }],
   users: [
     { userPrincipalName: 'scanner@contoso.com', displayName: 'Scanner (3rd floor)' },
     { userPrincipalName: 'alice@contoso.com', displayName: 'Alice Wilber' },

@@ -28,6 +28,36 @@ export interface EntraAppView {
   readonly publicClientFlows: boolean;
   /** The device's own app (firmware ENTRA_BUILTIN_CLIENT_ID), registered at start. */
   readonly builtIn: boolean;
+  /** "Mobile and desktop" (public) or "Web" (confidential); null: no platform (client credentials only). */
+  readonly platform: 'public' | 'web' | null;
+  readonly redirectUris: readonly string[];
+  readonly certificates: readonly EntraCertificateView[];
+  /** Client secrets (Graph's name for them): never the value (shown once, when made). */
+  readonly passwordCredentials: readonly EntraSecretView[];
+  /** Application permissions an admin consented to (Mail.Send, Mail.ReadWrite, SMTP.SendAsApp). */
+  readonly appRoles: readonly string[];
+  /** The mailboxes app-only tokens of this app may reach; null: every mailbox. */
+  readonly mailboxes: readonly string[] | null;
+}
+
+/** A certificate of an app registration, as "Certificates & secrets" lists it. */
+export interface EntraCertificateView {
+  readonly keyId: string;
+  readonly displayName: string;
+  /** Upper-case hex. */
+  readonly thumbprintSha1: string;
+  readonly thumbprintSha256: string;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+export interface EntraSecretView {
+  readonly keyId: string;
+  readonly displayName: string;
+  /** The value's first three characters. */
+  readonly hint: string;
+  readonly startMs: number;
+  readonly endMs: number;
 }
 
 export interface EntraUserView {
@@ -108,7 +138,7 @@ export type LeverResult<T> =
 export type IdentityProvider = 'entra' | 'google';
 
 /** The HTTP endpoints of the identity services that the device (or the admin's browser) uses. */
-export type IdentityEndpoint = 'entra-devicecode' | 'entra-token' | 'entra-device-login' | 'google-consent' | 'google-token';
+export type IdentityEndpoint = 'entra-devicecode' | 'entra-token' | 'entra-device-login' | 'entra-authorize' | 'google-consent' | 'google-token';
 
 /**
  * What an endpoint in an outage does: answer an HTTP 5xx (with the body that service really
@@ -210,6 +240,12 @@ export interface ConditionalAccessView {
   readonly users: readonly string[];
   /** The users it leaves out when it applies to all (lower case). */
   readonly excluded: readonly string[];
+}
+
+/** Conditional Access "Authentication flows" blocking the device-code flow (same shape), and protocol tracking. */
+export interface DeviceCodeBlockView extends ConditionalAccessView {
+  /** Refresh tokens born of a device-code sign-in are refused too while it holds. */
+  readonly protocolTracking: boolean;
 }
 
 /** Every identity fault in force (`GET /sim/api/state`); `active` says each in a sentence. */

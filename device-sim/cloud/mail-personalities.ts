@@ -25,7 +25,7 @@
  *   mail-servers.ts lets a tester put other words in its place (`setIdleTimeoutReply`).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { GMAIL_SIZE_OCTETS, GMAIL_SMTP_SCOPE, OFFICE365_SIZE_OCTETS, OFFICE365_SMTP_SCOPE } from './cloud-defaults.ts';
+import { GMAIL_SIZE_OCTETS, GMAIL_SMTP_SCOPE, OFFICE365_APP_ONLY_ROLE, OFFICE365_APP_ONLY_SCOPE, OFFICE365_SIZE_OCTETS, OFFICE365_SMTP_SCOPE } from './cloud-defaults.ts';
 
 export type MailProviderKind = 'office365' | 'gmail';
 
@@ -99,6 +99,12 @@ export interface MailPersonality {
   readonly heloFormat: string;
   /** Scopes any one of which makes a bearer token good for SMTP. */
   readonly acceptedScopes: readonly string[];
+  /**
+   * App-only (client-credential) tokens: the scope (audience) and application permission they
+   * need, with XOAUTH2's `user=` a mailbox the app may reach (O365, graph-exchange.md E). Absent:
+   * app-only tokens are refused.
+   */
+  readonly appOnly?: { readonly scope: string; readonly role: string };
   readonly defaultSizeOctets: number;
   /** Mechanisms offered after TLS, in the order advertised. */
   readonly authMechanisms: readonly string[];
@@ -142,6 +148,7 @@ export function office365Personality(): MailPersonality {
     serverName,
     heloFormat: '%s Hello %s',
     acceptedScopes: [OFFICE365_SMTP_SCOPE, 'https://outlook.office365.com/SMTP.Send'],
+    appOnly: { scope: OFFICE365_APP_ONLY_SCOPE, role: OFFICE365_APP_ONLY_ROLE },
     defaultSizeOctets: OFFICE365_SIZE_OCTETS,
     authMechanisms: ['LOGIN', 'XOAUTH2'],
     basicAuth: 'retired',

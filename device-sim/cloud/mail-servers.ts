@@ -758,10 +758,19 @@ export class EmulatedMailService {
       }
       if (!verdict.ok) return fail(verdict.reason === 'expired' ? 'expired-token' : 'invalid-token');
       if (verdict.expiresAtMs <= this.#options.nowMs()) return fail('expired-token');
-      // O365 shared mailboxes (user= the shared address with a delegate's token) are not emulated.
-      if (username !== '' && !sameUser(verdict.user, username)) return fail('user-mismatch');
-      if (!verdict.scopes.some((s) => this.personality.acceptedScopes.includes(s))) return fail('wrong-scope');
-      user = verdict.user;
+      if (verdict.app) {
+        // App-only (client credentials, graph-exchange.md E): the Outlook audience, SMTP.SendAsApp,
+        // and user= a mailbox the app may reach; anything else is Exchange's 535 5.7.3.
+        const appOnly = this.personality.appOnly;
+        if (!appOnly || !verdict.scopes.includes(appOnly.scope) || !verdict.app.roles.includes(appOnly.role)) return fail('wrong-scope');
+        if (username === '' || !(this.#options.tokens.appMayReach?.(verdict.app.clientId, username) ?? true)) return fail('user-mismatch');
+        user = username;
+      } else {
+        // O365 shared mailboxes (user= the shared address with a delegate's token) are not emulated.
+        if (username !== '' && !sameUser(verdict.user, username)) return fail('user-mismatch');
+        if (!verdict.scopes.some((s) => this.personality.acceptedScopes.includes(s))) return fail('wrong-scope');
+        user = verdict.user;
+      }
     } else {
       const retired = this.#exchange?.behaviours.basicAuthRetired;
       if (retired) return fail(retired.wording === 'not-supported-for-client-submission' ? 'basic-auth-unsupported' : 'basic-auth-disabled');

@@ -22,6 +22,13 @@
  * device holds works after a restart until it expires; the levers' expiry and suspension are
  * faults and are not kept.
  *
+ * An app-only token (client credentials, entra-id.ts) carries its app: the client id and the
+ * application permissions (`roles`) consented when it was issued; its scope names its audience
+ * (`https://graph.microsoft.com/.default`, `https://outlook.office365.com/.default`). Which
+ * mailboxes an app may reach is asked at use (`appMayReach`), since an admin's scoping applies to
+ * tokens already issued (the EntraIdService answers it from its directory; without one, every
+ * mailbox).
+ *
  * Deliberately not done: token introspection over HTTP, audience checks beyond the scope list,
  * rate limits.
  */
@@ -36,12 +43,20 @@ export interface TokenTableOptions {
 
 export type TokenRejection = 'unknown' | 'expired' | 'revoked' | (string & {});
 
+/** The app of an app-only token: its client id and the application permissions it was issued with. */
+export interface TokenApp {
+  readonly clientId: string;
+  readonly roles: readonly string[];
+}
+
 export type TokenVerdict =
-  | { readonly ok: true; readonly user: string; readonly scopes: readonly string[]; readonly expiresAtMs: number }
+  | { readonly ok: true; readonly user: string; readonly scopes: readonly string[]; readonly expiresAtMs: number; readonly app?: TokenApp }
   | { readonly ok: false; readonly reason: TokenRejection };
 
 export interface TokenVerifier {
   verify(accessToken: string): TokenVerdict | Promise<TokenVerdict>;
+  /** Whether the app `clientId` may reach `mailbox` now (Exchange's application access scoping); absent: every mailbox. */
+  appMayReach?(clientId: string, mailbox: string): boolean;
 }
 
 export interface IssueTokenOptions {
@@ -51,6 +66,8 @@ export interface IssueTokenOptions {
   readonly issuer?: string;
   /** The grant it was issued from, for `suspendGrant`. */
   readonly grant?: string;
+  /** An app-only token's app (client credentials). */
+  readonly app?: TokenApp;
 }
 
 interface TokenEntry {
@@ -61,6 +78,7 @@ interface TokenEntry {
   readonly serial: number;
   readonly issuer: string | undefined;
   readonly grant: string | undefined;
+  readonly app: TokenApp | undefined;
   revoked: boolean;
 }
 
@@ -75,6 +93,7 @@ export class TokenTable implements TokenVerifier {
   readonly #suspendedGrants = new Set<string>();
   readonly #random: RandomStream;
   #onChange: () => void = () => undefined;
+  #appMayReach: ((clientId: string, mailbox: string) => boolean) | undefined;
 
   constructor(
     private readonly nowMs: () => number,
@@ -86,6 +105,15 @@ export class TokenTable implements TokenVerifier {
   /** `listener` is told after every change of what `toStored` returns (one listener: the cloud's state file). */
   setChangeListener(listener: () => void): void {
     this.#onChange = listener;
+  }
+
+  /** Who answers `appMayReach` (the emulated Entra ID's directory). */
+  setAppMailboxScope(mayReach: (clientId: string, mailbox: string) => boolean): void {
+    this.#appMayReach = mayReach;
+  }
+
+  appMayReach(clientId: string, mailbox: string): boolean {
+    return this.#appMayReach?.(clientId, mailbox) ?? true;
   }
 
   /** The tokens as the cloud's state file keeps them. */
@@ -102,6 +130,7 @@ export class TokenTable implements TokenVerifier {
         issuer: e.issuer ?? null,
         grant: e.grant ?? null,
         revoked: e.revoked,
+        ...(e.app ? { app: { clientId: e.app.clientId, roles: [...e.app.roles] } } : {}),
       })),
     };
   }
@@ -109,7 +138,7 @@ export class TokenTable implements TokenVerifier {
   /** Puts back the tokens the cloud kept (at start, before any is issued). */
   restore(stored: StoredAccessTokens): void {
     this.#serial = Math.max(this.#serial, stored.serial);
-    for (const { digest, issuer, grant, ...e } of stored.tokens) this.#tokens.setDigest(digest, { ...e, issuer: issuer ?? undefined, grant: grant ?? undefined });
+    for (const { digest, issuer, grant, app, ...e } of stored.tokens) this.#tokens.setDigest(digest, { ...e, issuer: issuer ?? undefined, grant: grant ?? undefined, app });
   }
 
   /**
@@ -129,6 +158,7 @@ export class TokenTable implements TokenVerifier {
       serial: ++this.#serial,
       issuer: options.issuer,
       grant: options.grant,
+      app: options.app ? { clientId: options.app.clientId, roles: [...options.app.roles] } : undefined,
       revoked: false,
     });
     this.#onChange();
@@ -211,7 +241,7 @@ export class TokenTable implements TokenVerifier {
     if (!entry) return { ok: false, reason: 'unknown' };
     const rejection = this.#rejection(entry);
     if (rejection) return { ok: false, reason: rejection };
-    return { ok: true, user: entry.user, scopes: entry.scopes, expiresAtMs: entry.expiresAtMs };
+    return { ok: true, user: entry.user, scopes: entry.scopes, expiresAtMs: entry.expiresAtMs, ...(entry.app ? { app: entry.app } : {}) };
   }
 
   #rejection(entry: TokenEntry): TokenRejection | undefined {

@@ -9,6 +9,7 @@
  * fault is `{target, fault, afterBytes…}`, not `{target, spec: {kind…}}`), so forms and command
  * lines can be made from the schema alone; the library checks its own shape again behind it.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ENTRA_BUILTIN_CLIENT_ID, RTC_DRIFT_MAX_PPM } from '../../firmware/defaults.ts';
 import type { EmulatedMailService } from '../cloud/mail-servers.ts';
@@ -33,6 +34,9 @@ import {
 } from '../cloud/identity-faults.ts';
 import type { RunningIdentityServices } from '../cloud/identity-server.ts';
 import { newGoogleDesktopClient } from '../cloud/default-google-client.ts';
+import { ENTRA_APP_PERMISSION_NAMES, parseCertificate, redirectUriProblem } from '../cloud/entra-app-registration.ts';
+import { ENTRA_CLIENT_SECRET_DEFAULT_LIFETIME_DAYS } from '../cloud/cloud-defaults.ts';
+import type { EntraIdService } from '../cloud/entra-id.ts';
 import type { LeverResult } from '../cloud/identity-views.ts';
 import { MAX_AFTER_BYTES, MAX_BANDWIDTH_BYTES_PER_S, MAX_FAULT_CONNECTIONS, MAX_LATENCY_MS, type NetFaultSpec } from '../hal/net-faults.ts';
 import { UnknownHostError } from '../hal/sim-network.ts';
@@ -60,9 +64,40 @@ const hostName = z
 const netTarget = z.string().trim().min(1, 'a host name, an address or name:port such as smtp.office365.com:587').max(300);
 const email = z.string().trim().toLowerCase().max(254).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address such as scanner@contoso.com');
 const YEAR_MS = 366 * 86_400_000;
+/** An Entra client id (application id): a GUID. */
+const entraClientId = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a client id (GUID) such as 4a0c7e1b-3f5d-4b8e-9c21-6d7e8f90a1b2');
+const entraRedirectUri = z
+  .string()
+  .trim()
+  .superRefine((uri, ctx) => {
+    const problem = redirectUriProblem(uri);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 function mailService(bench: Bench, server: MailServerName): EmulatedMailService {
   return bench.cloud.servers[server];
+}
+
+/** The app registration a lever names, or a 404 naming clientId. */
+function entraAppOf(bench: Bench, clientId: string): { entra: EntraIdService; app: NonNullable<ReturnType<EntraIdService['directory']['app']>> } {
+  const entra = identityOf(bench).entra;
+  const app = entra.directory.app(clientId);
+  if (!app) throw new LeverError('not-found', `There is no app registration ${clientId} in the emulated Entra ID: register it with entra.app first.`, 'clientId');
+  return { entra, app };
+}
+
+/** A certificate file as the lever takes it: PEM as it is, DER as base64. */
+function certificateText(path: string): string {
+  const bytes = readFileSync(path);
+  return bytes.includes('-----BEGIN') ? bytes.toString('utf8') : bytes.toString('base64');
+}
+
+function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
 }
 
 function identityOf(bench: Bench): RunningIdentityServices {
@@ -615,6 +650,198 @@ export const LEVERS = {
         sentence: now.allUsers || now.users.length > 0 ? `A Conditional Access policy blocks token issuance for ${who} (AADSTS53003).` : 'No Conditional Access policy blocks token issuance.',
         detail: () => entra.conditionalAccessView(),
         undo: () => entra.restoreConditionalAccess(before),
+      };
+    },
+  }),
+
+  'entra.app': lever({
+    group: 'identity',
+    summary: 'Register an Entra ID app (or change one): "Mobile and desktop" (public, no secret) or "Web" (confidential), its redirect URIs; kept with the cloud state',
+    makes: 'action',
+    args: z.strictObject({
+      clientId: entraClientId.optional().describe('default: a new client id; an existing one is changed'),
+      platform: z.enum(['public', 'web']).describe('public: "Mobile and desktop"; web: confidential (a secret or certificate)'),
+      redirectUris: z.array(entraRedirectUri).max(256).optional().describe('default: http://localhost for public, none for web'),
+      displayName: z.string().trim().min(1, 'enter a name').max(256).optional().describe('default: Scanner app'),
+      homeTenant: z.string().trim().min(1, 'a tenant id or domain').max(256).optional().describe('default: contoso.com'),
+      publicClientFlows: z.boolean().optional().describe('"Allow public client flows" (device code); default off for a new app'),
+    }),
+    example: { clientId: '0b8e2c4a-1d3f-4e5a-9b6c-7d8e9f0a1b2c', platform: 'web', redirectUris: ['http://localhost'] },
+    cli: { words: ['entra', 'app'], positional: ['platform'] },
+    apply(bench, a) {
+      const entra = identityOf(bench).entra;
+      const redirectUris = a.redirectUris ?? (a.platform === 'public' ? ['http://localhost'] : []);
+      const existing = a.clientId === undefined ? undefined : entra.directory.app(a.clientId);
+      const made = existing
+        ? leverValue(entra.directory.updateApp(existing.clientId, { platform: a.platform, redirectUris, displayName: a.displayName, publicClientFlows: a.publicClientFlows }))
+        : leverValue(
+            entra.directory.addApp({ clientId: a.clientId, displayName: a.displayName ?? 'Scanner app', homeTenant: a.homeTenant ?? 'contoso.com', publicClientFlows: a.publicClientFlows, platform: a.platform, redirectUris }),
+          );
+      const kind = a.platform === 'public' ? 'a "Mobile and desktop" (public)' : 'a "Web" (confidential)';
+      return {
+        kind: 'action',
+        sentence: `${made.displayName} (${made.clientId}) is ${existing ? 'now ' : ''}${kind} app with ${redirectUris.length > 0 ? `redirect URIs ${redirectUris.join(', ')}` : 'no redirect URI'}.`,
+        result: made,
+      };
+    },
+  }),
+
+  'entra.app-remove': lever({
+    group: 'identity',
+    summary: "Delete an Entra ID app registration (its client id then gets AADSTS700016); the device's built-in app stays",
+    makes: 'action',
+    args: z.strictObject({ clientId: entraClientId }),
+    example: { clientId: '0b8e2c4a-1d3f-4e5a-9b6c-7d8e9f0a1b2c' },
+    apply(bench, a) {
+      const { entra, app } = entraAppOf(bench, a.clientId);
+      if (app.builtIn) throw new LeverError('conflict', "The device's built-in app cannot be removed (turn its public client flows off instead).", 'clientId');
+      leverValue(entra.directory.removeApp(app.clientId));
+      return { kind: 'action', sentence: `The app ${app.displayName} (${app.clientId}) was deleted.` };
+    },
+  }),
+
+  'entra.app-certificate': lever({
+    group: 'identity',
+    summary: 'Upload a certificate to an Entra ID app (Certificates & secrets): the PEM or base64 DER the printer lets you download; client assertions signed with its key are then accepted',
+    makes: 'action',
+    args: z.strictObject({
+      clientId: entraClientId,
+      certificatePem: z.string().min(1, 'the certificate: -----BEGIN CERTIFICATE----- …').max(20_000).describe('PEM (-----BEGIN CERTIFICATE-----) or base64 DER'),
+    }),
+    example: { clientId: '0b8e2c4a-1d3f-4e5a-9b6c-7d8e9f0a1b2c', certificatePem: 'MIIDazCCAlOgAwIBAgIUb3…' },
+    cli: {
+      words: ['entra', 'app-certificate'],
+      positional: ['clientId'],
+      flags: { 'certificate-file': { help: 'read the certificate (PEM or DER) from FILE', type: 'string', set: (a, v) => Object.assign(a, { certificatePem: certificateText(String(v)) }) } },
+    },
+    apply(bench, a) {
+      const { entra, app } = entraAppOf(bench, a.clientId);
+      const parsed = parseCertificate(a.certificatePem);
+      if (!parsed.ok) throw new LeverError('invalid', `certificatePem: ${parsed.message}.`, 'certificatePem');
+      const { rsa, ...cert } = parsed.value;
+      const added = leverValue(entra.directory.addCertificate(app.clientId, cert));
+      return {
+        kind: 'action',
+        sentence: `The app ${app.displayName} has the certificate ${added.displayName} (thumbprint ${added.thumbprintSha1}, valid until ${isoDate(added.endMs)})${rsa ? '' : ': not an RSA key, so Entra refuses assertions signed with it'}.`,
+        result: added,
+      };
+    },
+  }),
+
+  'entra.app-certificate-remove': lever({
+    group: 'identity',
+    summary: 'Delete a certificate from an Entra ID app, by its thumbprint (SHA-1 or SHA-256 hex) or key id',
+    makes: 'action',
+    args: z.strictObject({ clientId: entraClientId, thumbprint: z.string().trim().min(1, 'a thumbprint (hex) or key id').max(128) }),
+    example: { clientId: '0b8e2c4a-1d3f-4e5a-9b6c-7d8e9f0a1b2c', thumbprint: 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678' },
+    apply(bench, a) {
+      const { entra, app } = entraAppOf(bench, a.clientId);
+      const gone = leverValue(entra.directory.removeCertificate(app.clientId, a.thumbprint));
+      return { kind: 'action', sentence: `The app ${app.displayName} no longer has the certificate ${gone.thumbprintSha1}.`, result: gone };
+    },
+  }),
+
+  'entra.app-secret': lever({
+    group: 'identity',
+    summary: 'Add a client secret to an Entra ID app with an end date; the value is shown once, in the result (or give it)',
+    makes: 'action',
+    args: z
+      .strictObject({
+        clientId: entraClientId,
+        expiresInDays: z.number().int().min(-3650).max(3650).optional().describe(`days from now on the world clock (negative: already expired); default ${ENTRA_CLIENT_SECRET_DEFAULT_LIFETIME_DAYS}`),
+        expiresAt: z.iso.datetime({ offset: true }).optional().describe('an ISO date-time instead of expiresInDays'),
+        description: z.string().trim().min(1).max(256).optional(),
+        value: z.string().regex(/^[!-~]{8,256}$/, '8 to 256 printable characters, no spaces').optional().describe('default: a new value in the portal\'s shape'),
+      })
+      .refine((x) => x.expiresInDays === undefined || x.expiresAt === undefined, { message: 'expiresInDays or expiresAt, not both', path: ['expiresAt'] }),
+    example: { clientId: '0b8e2c4a-1d3f-4e5a-9b6c-7d8e9f0a1b2c', expiresInDays: 180 },
+    apply(bench, a) {
+      const { entra, app } = entraAppOf(bench, a.clientId);
+      const endMs = a.expiresAt !== undefined ? Date.parse(a.expiresAt) : bench.world.nowMs() + (a.expiresInDays ?? ENTRA_CLIENT_SECRET_DEFAULT_LIFETIME_DAYS) * 86_400_000;
+      const secret = leverValue(entra.addClientSecret(app.clientId, { endMs, displayName: a.description, value: a.value }));
+      return {
+        kind: 'action',
+        sentence: `The app ${app.displayName} has a new client secret ${secret.hint}… (id ${secret.keyId}) ending ${new Date(secret.endMs).toISOString()}: copy its value from the result now.`,
+        result: secret,
+      };
+    },
+  }),
+
+  'entra.app-secret-remove': lever({
+    group: 'identity',
+    summary: 'Delete a client secret of an Entra ID app, by its secret id',
+    makes: 'action',
+    args: z.strictObject({ clientId: entraClientId, secretId: z.string().trim().min(1, 'the secret id (a GUID)').max(64) }),
+    example: { clientId: '0b8e2c4a-1d3f-4e5a-9b6c-7d8e9f0a1b2c', secretId: '5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b' },
+    apply(bench, a) {
+      const { entra, app } = entraAppOf(bench, a.clientId);
+      const gone = leverValue(entra.directory.removeSecret(app.clientId, a.secretId));
+      return { kind: 'action', sentence: `The app ${app.displayName} no longer has the client secret ${gone.hint}… (id ${gone.keyId}).`, result: gone };
+    },
+  }),
+
+  'entra.app-consent': lever({
+    group: 'identity',
+    summary: 'An admin grants (or revokes) consent to an application permission of an Entra ID app: Graph Mail.Send / Mail.ReadWrite, Office 365 Exchange Online SMTP.SendAsApp',
+    makes: 'action',
+    args: z.strictObject({
+      clientId: entraClientId,
+      permission: z.enum(ENTRA_APP_PERMISSION_NAMES),
+      granted: z.boolean().optional().describe('default true; false revokes it'),
+    }),
+    example: { clientId: '0b8e2c4a-1d3f-4e5a-9b6c-7d8e9f0a1b2c', permission: 'Mail.Send' },
+    cli: { words: ['entra', 'app-consent'], positional: ['clientId', 'permission'] },
+    apply(bench, a) {
+      const { entra, app } = entraAppOf(bench, a.clientId);
+      const granted = a.granted ?? true;
+      const now = leverValue(entra.directory.setAppRole(app.clientId, a.permission, granted));
+      return {
+        kind: 'action',
+        sentence: `${a.permission} (application) is ${granted ? 'consented' : 'no longer consented'} for ${app.displayName}; its app-only tokens from now on carry ${now.appRoles.join(', ') || 'no permission'}.`,
+        result: now,
+      };
+    },
+  }),
+
+  'entra.app-mailboxes': lever({
+    group: 'identity',
+    summary: "The mailboxes an Entra ID app's app-only tokens may reach in Exchange and Graph (ApplicationAccessPolicy / RBAC for Applications); none given: every mailbox",
+    makes: 'action',
+    args: z.strictObject({ clientId: entraClientId, mailboxes: z.array(email).max(1000).optional().describe('default: every mailbox') }),
+    example: { clientId: '0b8e2c4a-1d3f-4e5a-9b6c-7d8e9f0a1b2c', mailboxes: ['scanner@contoso.com'] },
+    apply(bench, a) {
+      const { entra, app } = entraAppOf(bench, a.clientId);
+      const now = leverValue(entra.directory.setAppMailboxes(app.clientId, a.mailboxes ?? null));
+      const which = now.mailboxes === null ? 'every mailbox' : now.mailboxes.length === 0 ? 'no mailbox' : now.mailboxes.join(', ');
+      return { kind: 'action', sentence: `App-only tokens of ${app.displayName} may reach ${which}.`, result: now };
+    },
+  }),
+
+  'entra.block-device-code': lever({
+    group: 'identity',
+    summary: 'Conditional Access "Authentication flows" blocks the device-code flow (AADSTS53003 after the sign-in), for every user or one; the authorization code and client credentials still work; enabled false takes the user out or ends it',
+    makes: 'fault',
+    args: z.strictObject({
+      enabled: z.boolean().optional().describe('default true'),
+      user: accountSchema.optional().describe('default: every user'),
+      protocolTracking: z.boolean().optional().describe('refresh tokens born of a device-code sign-in are refused too (default true)'),
+    }),
+    example: { enabled: true },
+    cli: { words: ['entra', 'block-device-code'] },
+    apply(bench, a) {
+      const entra = identityOf(bench).entra;
+      const before = entra.deviceCodeBlockView();
+      const now = leverValue(entra.setDeviceCodeBlock({ enabled: a.enabled ?? true, user: a.user, protocolTracking: a.protocolTracking }));
+      const who = now.allUsers ? `every user${now.excluded.length > 0 ? ` but ${now.excluded.join(', ')}` : ''}` : now.users.join(', ');
+      const on = now.allUsers || now.users.length > 0;
+      return {
+        kind: 'fault',
+        target: `login.microsoftonline.com device code${a.user === undefined ? '' : ` ${a.user}`}`,
+        sentence: on
+          ? `A Conditional Access policy blocks the device-code flow for ${who} (AADSTS53003)${now.protocolTracking ? ', refresh tokens born of it included' : ''}.`
+          : 'No Conditional Access policy blocks the device-code flow.',
+        detail: () => entra.deviceCodeBlockView(),
+        undo: () => entra.restoreDeviceCodeBlock(before),
       };
     },
   }),

@@ -117,8 +117,9 @@ export class FileSpool implements Spool {
     });
   }
 
-  async *read(name: string, chunkBytes: number): AsyncIterable<Uint8Array> {
+  async *read(name: string, chunkBytes: number, startByte = 0): AsyncIterable<Uint8Array> {
     if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) throw new Error(`chunk size must be a positive whole number, got ${chunkBytes}`);
+    if (!Number.isSafeInteger(startByte) || startByte < 0) throw new Error(`start must be a whole number of bytes, got ${startByte}`);
     let handle: FileHandle;
     try {
       handle = await open(this.pathOf(name), 'r');
@@ -128,10 +129,12 @@ export class FileSpool implements Spool {
     }
     // One buffer for the whole file: each chunk is lent until the next is asked for (the port's contract).
     const buffer = new Uint8Array(chunkBytes);
+    let position = startByte;
     try {
       for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, chunkBytes, null);
+        const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
         if (bytesRead === 0) return;
+        position += bytesRead;
         yield buffer.subarray(0, bytesRead);
       }
     } finally {

@@ -1,6 +1,6 @@
 /**
  * NodeHttp: the Http port (firmware/hal/http.ts) on node:http, over a socket opened through the
- * SimNetwork (see node-net.ts).
+ * device's routes (see node-net.ts: the SimNetwork, or the host resolver on a host network).
  *
  * One request per connection, HTTP/1.1, `Connection: close`. For https:// the TLS handshake is
  * done first (SNI = the URL's host name), then the firmware's `verifyPeer(tls, host)` decides;
@@ -26,16 +26,15 @@ import type { Socket } from 'node:net';
 import type { Http, HttpRequest, HttpResult, PeerVerdict } from '../../firmware/hal/http.ts';
 import type { NetError, TlsInfo } from '../../firmware/hal/net.ts';
 import { NetDeadline } from './net-deadline.ts';
-import { errorText, netFail, openSocket, toNetError } from './node-net.ts';
-import type { SimNetwork } from './sim-network.ts';
+import { errorText, netFail, openSocket, toNetError, type NetRoutes } from './node-net.ts';
 
 /** TLS 1.2 is the floor for the cloud endpoints (Entra ID and Google refuse older versions). */
 const HTTPS_MIN_VERSION = 'TLSv1.2';
 
 export class NodeHttp implements Http {
-  readonly #network: SimNetwork;
+  readonly #network: NetRoutes;
 
-  constructor(network: SimNetwork) {
+  constructor(network: NetRoutes) {
     this.#network = network;
   }
 

@@ -1,6 +1,8 @@
 /**
  * NodeNet: the Net port (firmware/hal/net.ts) on node:net and node:tls, with names resolved only
- * through the simulator's SimNetwork (never the host's DNS).
+ * through the routes it is given (NetRoutes): the simulator's SimNetwork (never the host's DNS),
+ * or on a host network (NETWORK=host) a real resolver that asks the DNS servers of the device's
+ * own Network settings (host-resolver.ts). Everything after the name is resolved is the same.
  *
  * - TLS: the platform does the handshake with `rejectUnauthorized: false`, because the FIRMWARE
  *   decides trust (DESIGN.md rule 4). Every TLS step returns the peer chain as DER, leaf first;
@@ -52,7 +54,7 @@ import type {
 import { NetDeadline } from './net-deadline.ts';
 import { setupDelayMs, startRelay, type RelayListener, type RelayPlan } from './net-relay.ts';
 import { sleep, type RelayTimers } from './net-toxics.ts';
-import type { SimNetwork, SimTarget } from './sim-network.ts';
+import type { SimRoute, SimTarget } from './sim-network.ts';
 
 /** Bytes a socket keeps for handlers that are not set yet; a peer that sends more is cut off. */
 const MAX_UNDELIVERED_BYTES = 1024 * 1024;
@@ -77,10 +79,21 @@ function clientContext(minVersion: TlsOptions['minVersion']): SecureContext {
   return context;
 }
 
-export class NodeNet implements Net {
-  readonly #network: SimNetwork;
+/**
+ * Where the device's connections go: a name and port in, a loopback or real address and port out
+ * (or why not, as the SimNetwork says it). The SimNetwork answers at once; a real resolver
+ * (host-resolver.ts) answers later, within the connection's deadline.
+ */
+export interface NetRoutes {
+  /** The timers the deadlines of the connections wait on (SimNetwork.timers). */
+  readonly timers: RelayTimers;
+  resolve(nameOrAddress: string, port: number): SimRoute | Promise<SimRoute>;
+}
 
-  constructor(network: SimNetwork) {
+export class NodeNet implements Net {
+  readonly #network: NetRoutes;
+
+  constructor(network: NetRoutes) {
     this.#network = network;
   }
 
@@ -98,17 +111,24 @@ export interface OpenedSocket {
 }
 
 /**
- * Resolve through the SimNetwork, connect TCP, and (for implicit TLS) finish the handshake, all
- * within `options.timeoutMs` on the network's timers (see the file header). Shared with
- * NodeHttp, which needs the raw Node socket.
+ * Resolve through the routes, connect TCP, and (for implicit TLS) finish the handshake, all
+ * within `options.timeoutMs` on the network's timers (see the file header); a resolver that
+ * answers later (a real DNS server) counts against the same deadline. Shared with NodeHttp,
+ * which needs the raw Node socket.
  */
-export async function openSocket(network: SimNetwork, options: ConnectOptions): Promise<NetResult<OpenedSocket>> {
+export async function openSocket(network: NetRoutes, options: ConnectOptions): Promise<NetResult<OpenedSocket>> {
   const where = `${options.host}:${options.port}`;
-  const route = network.resolve(options.host, options.port);
+  const deadline = new NetDeadline(network.timers, options.timeoutMs);
+  const resolving = network.resolve(options.host, options.port);
+  const route = resolving instanceof Promise ? await deadline.race(resolving) : resolving;
+  if (route === undefined) {
+    deadline.clear();
+    return netFail('dns', `looking up ${options.host} timed out after ${options.timeoutMs} ms`);
+  }
   if (!route.ok && route.error.kind !== 'blackhole') {
+    deadline.clear();
     return netFail(route.error.kind === 'unreachable' ? 'other' : route.error.kind, route.error.detail);
   }
-  const deadline = new NetDeadline(network.timers, options.timeoutMs);
   try {
     if (!route.ok) {
       // Nothing answers the SYN: the only way out is the caller's timeout.

@@ -8,9 +8,11 @@
 import type { NetError, TlsInfo } from './net.ts';
 
 export interface HttpRequest {
-  readonly method: 'GET' | 'POST';
+  /** PUT and DELETE: Microsoft Graph's upload sessions (ranged chunks, cancel) and drafts. */
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Sent with its Content-Length (an empty one too: `new Uint8Array(0)` sends `Content-Length: 0`). */
   readonly body?: Uint8Array | string;
   readonly timeoutMs: number;
   /** Largest response body accepted, bytes; a longer body fails the request. */

@@ -23,8 +23,9 @@ export interface Spool {
   /**
    * The file's bytes in order, in chunks of at most `chunkBytes`, each LENT until the next is
    * asked for (one buffer is reused: memory does not grow with the file). Throws if it is absent.
+   * `startByte` (default 0): begin there instead (a resumed upload); at or past the end, nothing.
    */
-  read(name: string, chunkBytes: number): AsyncIterable<Uint8Array>;
+  read(name: string, chunkBytes: number, startByte?: number): AsyncIterable<Uint8Array>;
   /** Size in bytes of a committed file, or undefined. */
   size(name: string): Promise<number | undefined>;
   remove(name: string): Promise<void>;

@@ -6,25 +6,27 @@
  * Entra quirks kept: `verification_url` (ADAL v1) accepted beside `verification_uri`; denial is
  * `authorization_declined` (RFC 8628 says `access_denied`: both accepted); no
  * `verification_uri_complete`; a refresh answer rotates the refresh token.
- * Deliberately not done: client secrets or assertions (the device is a public client).
+ * A client may be confidential: `auth` (a client secret or an RFC 7523 assertion, made by the
+ * caller) goes with every token request; never with the device authorization request.
  */
 import * as z from 'zod/mini';
 import { OAUTH_DEVICE_CODE_MAX_LIFETIME_S, OAUTH_DEVICE_POLL_DEFAULT_S, OAUTH_DEVICE_POLL_MAX_S } from '../defaults.ts';
+import { entraAuthority, resourceScope, type EntraCloud } from './entra-endpoints.ts';
 import { oauthErrorBody, parseJson, toOAuthError, type OAuthError } from './oauth-error.ts';
 
-export type EntraCloud = 'global' | 'usgov';
-
-/** Authority host and SMTP scope per cloud (protocols.md A.10). */
-export const ENTRA_CLOUDS: Readonly<Record<EntraCloud, { readonly host: string; readonly smtpScope: string }>> = {
-  global: { host: 'login.microsoftonline.com', smtpScope: 'https://outlook.office.com/SMTP.Send' },
-  usgov: { host: 'login.microsoftonline.us', smtpScope: 'https://outlook.office365.us/SMTP.Send' },
-};
+export { ENTRA_CLOUDS, type EntraCloud } from './entra-endpoints.ts';
 
 export interface EntraClient {
   readonly cloud: EntraCloud;
   /** common, organizations, consumers, a tenant GUID or a verified domain. */
   readonly tenant: string;
   readonly clientId: string;
+  /** With cloud 'custom': the authority's base address. */
+  readonly authorityUrl?: string;
+  /** Scopes of ONE resource (entra-endpoints.ts resourceScope); default: SMTP.Send and offline_access. */
+  readonly scope?: string;
+  /** Client authentication for the token endpoint: `client_secret`, or `client_assertion_type` + `client_assertion`. */
+  readonly auth?: Readonly<Record<string, string>>;
 }
 
 export interface FormRequest {
@@ -34,12 +36,16 @@ export interface FormRequest {
 }
 
 function authority(client: EntraClient): string {
-  return `https://${ENTRA_CLOUDS[client.cloud].host}/${encodeURIComponent(client.tenant)}/oauth2/v2.0`;
+  return entraAuthority(client);
 }
 
 /** SMTP.Send plus offline_access, so that a refresh token is issued (A.6, A.8). */
 export function entraSmtpScope(cloud: EntraCloud): string {
-  return `${ENTRA_CLOUDS[cloud].smtpScope} offline_access`;
+  return resourceScope(cloud, 'smtp', 'delegated');
+}
+
+function scopeOf(client: EntraClient): string {
+  return client.scope ?? entraSmtpScope(client.cloud);
 }
 
 function form(url: string, fields: Record<string, string>): FormRequest {
@@ -53,7 +59,7 @@ function form(url: string, fields: Record<string, string>): FormRequest {
 // --- Device authorization --------------------------------------------------------------------
 
 export function buildDeviceCodeRequest(client: EntraClient): FormRequest {
-  return form(`${authority(client)}/devicecode`, { client_id: client.clientId, scope: entraSmtpScope(client.cloud) });
+  return form(`${authority(client)}/devicecode`, { client_id: client.clientId, scope: scopeOf(client) });
 }
 
 const deviceCodeBody = z.object({
@@ -115,6 +121,7 @@ export function buildDeviceTokenRequest(client: EntraClient, deviceCode: string)
     grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
     client_id: client.clientId,
     device_code: deviceCode,
+    ...client.auth,
   });
 }
 
@@ -123,7 +130,8 @@ export function buildRefreshRequest(client: EntraClient, refreshToken: string): 
     grant_type: 'refresh_token',
     client_id: client.clientId,
     refresh_token: refreshToken,
-    scope: entraSmtpScope(client.cloud),
+    scope: scopeOf(client),
+    ...client.auth,
   });
 }
 

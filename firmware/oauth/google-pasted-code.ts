@@ -12,11 +12,13 @@
  * Deliberately not done: the deprecated OOB redirect (blocked by Google since 2023-01-31).
  */
 import * as z from 'zod/mini';
-import { GOOGLE_CODE_MAX_LENGTH, GOOGLE_LOOPBACK_REDIRECT_PORT, PKCE_VERIFIER_LENGTH } from '../defaults.ts';
+import { GOOGLE_CODE_MAX_LENGTH, GOOGLE_LOOPBACK_REDIRECT_PORT } from '../defaults.ts';
 import type { Random } from '../hal/random.ts';
-import { toBase64Url } from '../encoding.ts';
 import type { FormRequest, TokenSet } from './entra-device-code.ts';
 import { oauthErrorBody, parseJson, toOAuthError, type OAuthError } from './oauth-error.ts';
+import { buildPastedCodeAuthorization, readPastedCode, type PasteProblem, type PendingAuthorization } from './pasted-code.ts';
+
+export type { PendingAuthorization } from './pasted-code.ts';
 
 export const GOOGLE_AUTHORIZE_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
@@ -29,43 +31,17 @@ export interface GoogleClient {
   readonly clientSecret: string;
 }
 
-/** What the device keeps between "Register" and the paste: never shown, never logged. */
-export interface PendingAuthorization {
-  readonly state: string;
-  readonly codeVerifier: string;
-  readonly redirectUri: string;
-  readonly authorizationUrl: string;
+export function buildAuthorizationRequest(client: GoogleClient, random: Random): Promise<PendingAuthorization> {
+  return buildPastedCodeAuthorization(
+    GOOGLE_AUTHORIZE_URL,
+    GOOGLE_REDIRECT_URI,
+    { client_id: client.clientId, redirect_uri: GOOGLE_REDIRECT_URI, response_type: 'code', scope: GOOGLE_MAIL_SCOPE, access_type: 'offline', prompt: 'consent' },
+    random,
+  );
 }
 
-const VERIFIER_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~';
-
-function randomVerifier(random: Random): string {
-  // 66 characters: 256 - 256 % 66 = 198 keeps the choice uniform (rejection sampling).
-  let out = '';
-  while (out.length < PKCE_VERIFIER_LENGTH) for (const b of random.bytes(PKCE_VERIFIER_LENGTH)) if (b < 198 && out.length < PKCE_VERIFIER_LENGTH) out += VERIFIER_CHARS[b % 66];
-  return out;
-}
-
-export async function buildAuthorizationRequest(client: GoogleClient, random: Random): Promise<PendingAuthorization> {
-  const codeVerifier = randomVerifier(random);
-  const challenge = toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(codeVerifier))));
-  const state = toBase64Url(random.bytes(16));
-  const params = new URLSearchParams({
-    client_id: client.clientId,
-    redirect_uri: GOOGLE_REDIRECT_URI,
-    response_type: 'code',
-    scope: GOOGLE_MAIL_SCOPE,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    state,
-    access_type: 'offline',
-    prompt: 'consent',
-  });
-  return { state, codeVerifier, redirectUri: GOOGLE_REDIRECT_URI, authorizationUrl: `${GOOGLE_AUTHORIZE_URL}?${params.toString()}` };
-}
-
-/** Why pasted text cannot be used. */
-export type GooglePasteProblem = 'empty' | 'access-denied' | 'state-mismatch' | 'no-code' | 'google-error' | 'malformed';
+/** Why pasted text cannot be used (pasted-code.ts's problems, a provider's error named as Google's). */
+export type GooglePasteProblem = Exclude<PasteProblem, 'provider-error'> | 'google-error';
 
 export type PastedCode =
   | { readonly ok: true; readonly code: string }
@@ -73,41 +49,13 @@ export type PastedCode =
 
 /**
  * Read what the admin pasted: the bare code (`4/0A…`, possibly still percent-encoded) or the whole
- * address of the page the browser could not open. A whole address must carry this device's
- * `state` (query or fragment: Google's text says fragment, observed is the query; both read).
+ * address of the page the browser could not open (pasted-code.ts). Google's text says the state
+ * comes back in the fragment, observed is the query; both read.
  */
 export function processPastedCode(pasted: string, pending: PendingAuthorization): PastedCode {
-  const text = pasted.trim();
-  if (text === '') return { ok: false, problem: 'empty' };
-  if (!/^https?:\/\//i.test(text)) {
-    const code = safeDecode(text);
-    if (code === undefined || !/^[\x21-\x7e]+$/.test(code) || code.length > GOOGLE_CODE_MAX_LENGTH) return { ok: false, problem: 'malformed' };
-    return { ok: true, code };
-  }
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return { ok: false, problem: 'malformed' };
-  }
-  const params = new URLSearchParams(url.search);
-  for (const [k, v] of new URLSearchParams(url.hash.replace(/^#/, ''))) if (!params.has(k)) params.set(k, v);
-  if (params.get('state') !== pending.state) return { ok: false, problem: 'state-mismatch' };
-  const error = params.get('error');
-  if (error === 'access_denied') return { ok: false, problem: 'access-denied' };
-  if (error) return { ok: false, problem: 'google-error', detail: error };
-  const code = params.get('code');
-  if (!code) return { ok: false, problem: 'no-code' };
-  if (!/^[\x21-\x7e]+$/.test(code) || code.length > GOOGLE_CODE_MAX_LENGTH) return { ok: false, problem: 'malformed' };
-  return { ok: true, code };
-}
-
-function safeDecode(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined;
-  }
+  const read = readPastedCode(pasted, pending, GOOGLE_CODE_MAX_LENGTH);
+  if (read.ok) return read;
+  return { ...read, problem: read.problem === 'provider-error' ? 'google-error' : read.problem };
 }
 
 /** The code exchange, with the identical redirect_uri and the PKCE verifier (B.5). */

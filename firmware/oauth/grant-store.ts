@@ -2,6 +2,7 @@
  * OAuth grants in NVRAM: one record per provider, the tokens sealed with the device key
  * (SecretBox), the rest (times, status) in the clear. A record that cannot be read or opened is a
  * grant that is not there: the status says "not configured" and the admin registers again.
+ * Fields added by later firmware are optional, so records of older firmware read as they were.
  */
 import * as z from 'zod/mini';
 import type { SecretBox } from '../nvram/secret-box.ts';
@@ -19,6 +20,10 @@ const storedGrant = z.object({
   obtainedMonoMs: z.number(),
   bootEpoch: z.string(),
   accessLifetimeMs: z.number(),
+  /** What the access token is for; absent in records written before tokens were per resource: SMTP. */
+  resource: z.optional(z.enum(['smtp', 'graph'])),
+  /** A client-credentials grant (no refresh token, none needed); absent: a user's grant. */
+  appOnly: z.optional(z.boolean()),
   /** The status when saved: only 'active' or a voided one are persisted. */
   voided: z.optional(z.object({ reason: z.string(), fromWallMs: z.number(), toWallMs: z.number(), atMonoMs: z.number() })),
 });
@@ -56,6 +61,8 @@ export class GrantStore {
       obtainedMonoMs: stored.obtainedMonoMs,
       bootEpoch: stored.bootEpoch,
       accessLifetimeMs: stored.accessLifetimeMs,
+      ...(stored.resource ? { resource: stored.resource } : {}),
+      ...(stored.appOnly ? { appOnly: true } : {}),
     };
     return stored.voided ? { grant, voided: stored.voided } : { grant };
   }
@@ -75,6 +82,8 @@ export class GrantStore {
         obtainedMonoMs: grant.obtainedMonoMs,
         bootEpoch: grant.bootEpoch,
         accessLifetimeMs: grant.accessLifetimeMs,
+        ...(grant.resource ? { resource: grant.resource } : {}),
+        ...(grant.appOnly ? { appOnly: true } : {}),
         ...(voided ? { voided } : {}),
       }),
     );

@@ -41,20 +41,48 @@ export function parseJson(text: string): unknown {
  * the description, is the contract there.
  */
 const ENTRA_REMEDIES: ReadonlyMap<number, string> = new Map([
-  [7000218, 'Allow public client flows in the app registration (Authentication → Advanced settings).'],
+  [
+    7000218,
+    'The app registration expects a credential, or does not allow public client flows: for Device Code or a "Mobile and desktop" app, allow public client flows (Authentication → Advanced settings); for a "Web" app, set Credential to Client Secret or Certificate.',
+  ],
   [700016, 'The Client ID is not an application in this tenant: check the Client ID and the Tenant (a single-tenant app must be used with its own tenant).'],
   [90002, 'The tenant does not exist: check the Tenant (the directory ID, a verified domain, or organizations).'],
-  [65001, 'The app has no consent for SMTP.Send: an administrator must grant consent in the app registration (API permissions), then press Register.'],
+  [65001, 'The app has no consent for the permission the device asks for: an administrator must grant consent in the app registration (API permissions), then press Register.'],
   [53003, 'A Conditional Access policy blocked the sign-in: ask the Entra administrator to allow it, then press Register.'],
   [50173, 'The grant ended because the user’s password was changed or reset: press Register and sign in again.'],
   [700082, 'The grant expired after 90 days without use: press Register and sign in again.'],
   [70043, 'A sign-in frequency policy ended the grant: press Register and sign in again.'],
+  [7000215, 'The client secret is wrong: enter the secret’s Value (not its Secret ID) from Certificates & secrets, and save.'],
+  [7000222, 'The client secret has expired: add a new client secret in the app registration (Certificates & secrets), enter its value and expiry date, and save.'],
+  [
+    700027,
+    'Entra does not know the device certificate: download it from this page and upload it to the app registration (Certificates & secrets → Certificates). After New Key Pair, upload the new one. If it is uploaded, try the other Assertion Format.',
+  ],
+  [700024, 'The client assertion is outside its valid time: the device clock is wrong. Correct the date and time, then try again.'],
+  [50048, 'The client assertion names another app: check the Client ID.'],
+  [700025, 'The app registration is a public client ("Mobile and desktop"): set Credential to None, or register the redirect URI under the "Web" platform to use a secret or certificate.'],
+  [90023, 'The app registration is a public client ("Mobile and desktop"): set Credential to None.'],
+  [501481, 'The code does not belong to this sign-in (the PKCE check failed): press Register and use the new link.'],
+  [54005, 'The code was used already: open the sign-in link again (or press Register) and paste the new address.'],
+  [70008, 'The code expired: open the sign-in link again (or press Register) and paste the new address within 10 minutes.'],
+  [50011, 'Add http://localhost as a redirect URI of the app registration (Authentication → Add a platform → "Mobile and desktop applications", or "Web" for a confidential app), then press Register.'],
+  [700022, 'The request named permissions of two resources: report this to the device’s vendor.'],
 ]);
 
-/** The admin's remedy for the first AADSTS number that has one. */
-export function entraRemedy(codes: readonly number[]): string | undefined {
+/** Remedies that depend on the flow the error came from, ahead of the table above. */
+const FLOW_REMEDIES: Readonly<Record<'device-code', ReadonlyMap<number, string>>> = {
+  'device-code': new Map([
+    [
+      53003,
+      'Conditional Access blocks the device code flow on this tenant (Microsoft recommends blocking it): set Grant Type to "Authorization Code" on this page, save, and press Register; you sign in in your browser and paste the address back. If the policy blocks this account’s sign-in altogether, ask the Entra administrator to allow it.',
+    ],
+  ]),
+};
+
+/** The admin's remedy for the first AADSTS number that has one; with `flow`, that flow's own first. */
+export function entraRemedy(codes: readonly number[], flow?: keyof typeof FLOW_REMEDIES): string | undefined {
   for (const code of codes) {
-    const remedy = ENTRA_REMEDIES.get(code);
+    const remedy = (flow ? FLOW_REMEDIES[flow].get(code) : undefined) ?? ENTRA_REMEDIES.get(code);
     if (remedy) return remedy;
   }
   return undefined;

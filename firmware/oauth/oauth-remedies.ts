@@ -4,19 +4,9 @@
  * AADSTS numbers, oauth-error.ts) and the grant's age allow.
  */
 import { GOOGLE_TESTING_AGE_SLACK_MS, GOOGLE_TESTING_REFRESH_TOKEN_LIFETIME_MS, DAY_MS } from '../defaults.ts';
-import type { GooglePasteProblem } from './google-pasted-code.ts';
+import { permissionFor, type GrantKind } from './entra-endpoints.ts';
 import { entraRemedy, type OAuthError } from './oauth-error.ts';
-import type { OAuthProvider } from './provider.ts';
-
-/** The field message for pasted text that cannot be used. */
-export const PASTE_MESSAGES: Readonly<Record<GooglePasteProblem, string>> = {
-  empty: 'Paste the code or the whole address from the browser.',
-  'access-denied': 'Access was denied on the Google consent page: register again and choose Allow.',
-  'state-mismatch': 'This address belongs to another registration attempt: press Register again and use the new link.',
-  'no-code': 'The address has no code=… part: copy the whole address of the error page.',
-  'google-error': 'Google refused the request',
-  malformed: 'That is not an authorization code or a Google redirect address.',
-};
+import type { OAuthProvider, TokenResource } from './provider.ts';
 
 /** What to do about a refused Google token request, by the problem processGoogleTokenResponse found. */
 export function googleRemedy(problem: string): string | undefined {
@@ -50,4 +40,18 @@ export function refusedRefreshRemedy(provider: OAuthProvider, error: OAuthError,
     );
   }
   return 'Google refused the refresh token: access was revoked, the account’s password changed, or it was unused for 6 months. Press Register and sign in again.';
+}
+
+/** Entra's answers that say the app may not have a token for the resource asked for (no permission, no consent, a scope it does not know). */
+const RESOURCE_REFUSALS: ReadonlySet<number> = new Set([65001, 70011, 700022, 650057, 500011]);
+
+/**
+ * What to do when Entra refused the resource itself: which permission the app registration lacks
+ * for sending with `resource`, or undefined when the refusal is about something else.
+ */
+export function resourceRemedy(error: OAuthError, resource: TokenResource, kind: GrantKind): string | undefined {
+  const aboutScope = error.error === 'consent_required' || error.error === 'invalid_scope' || error.codes.some((c) => RESOURCE_REFUSALS.has(c));
+  if (!aboutScope) return undefined;
+  const via = resource === 'graph' ? 'Microsoft Graph (Communication Type: API)' : 'SMTP';
+  return `To send with ${via}, the app registration needs ${permissionFor(resource, kind)}: add it (API permissions) and grant consent, then press ${kind === 'app-only' ? 'Check Connection' : 'Register'}.`;
 }

@@ -13,8 +13,15 @@
  * never waits for it. Google's revocation ends the user's whole consent to the project, so a new
  * Register (or paste) first waits for revocations still out, lest one land on the new grant.
  * Entra ID offers a client no revocation endpoint (see #revokeAbandoned).
+ *
+ * Microsoft: an access token is for one resource (Graph or SMTP, entra-endpoints.ts): the device
+ * registers for the resource of the E-mail page's Communication Type, and one refresh token mints
+ * a token per resource, one refresh at a time (each rotates the refresh token). The grant type is
+ * the settings': device code, authorization code pasted back (as Google's), or app-only (client
+ * credentials with the device certificate or a client secret: no refresh token, a new token from
+ * the credential when one is due; entra-requests.ts builds those requests).
  */
-import { ENTRA_BUILTIN_CLIENT_ID, OAUTH_CHECK_RETRY_FIRST_MS, OAUTH_CHECK_RETRY_MAX_MS, OAUTH_REVOKE_TIMEOUT_MS } from '../defaults.ts';
+import { OAUTH_CHECK_RETRY_FIRST_MS, OAUTH_CHECK_RETRY_MAX_MS, OAUTH_REVOKE_TIMEOUT_MS } from '../defaults.ts';
 import { codeEntry, DEVICE_CODES, remedyOnPage, type DeviceCode } from '../device-codes.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle, WallChangeEvent } from '../hal/clock.ts';
@@ -24,15 +31,17 @@ import type { Random } from '../hal/random.ts';
 import type { CaStore } from '../pki/ca-store.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { SendFailure } from '../send/send-outcome.ts';
-import { buildRefreshRequest, processTokenResponse, type EntraClient, type TokenSet } from './entra-device-code.ts';
+import { buildRefreshRequest, processTokenResponse, type FormRequest, type TokenSet } from './entra-device-code.ts';
+import { EntraRequests, errorOf } from './entra-requests.ts';
+import type { AppCredential } from '../pki/app-credential.ts';
 import { buildGoogleRefreshRequest, buildGoogleRevokeRequest, processGoogleRevokeResponse, processGoogleTokenResponse, type GoogleClient } from './google-pasted-code.ts';
 import { DriftWatch } from './drift-watch.ts';
 import type { GrantStore } from './grant-store.ts';
 import { IdentityClient } from './identity-client.ts';
-import { googleRemedy, refusedRefreshRemedy } from './oauth-remedies.ts';
+import { googleRemedy, refusedRefreshRemedy, resourceRemedy } from './oauth-remedies.ts';
 import type { OAuthError } from './oauth-error.ts';
 import type { OAuthProblem, OAuthState, TokenStatusName } from './oauth-state.ts';
-import { providerPage, type OAuthProvider, type TokenResource } from './provider.ts';
+import { PROVIDER_NAMES, providerPage, type OAuthProvider, type TokenResource } from './provider.ts';
 import { refused, Registration, unavailable } from './registration.ts';
 import { TokenLifecycle, type ClockChangeImpact } from './token-lifecycle.ts';
 
@@ -46,6 +55,8 @@ export interface OAuthServiceDeps {
   readonly grants: GrantStore;
   readonly events: DeviceEvents;
   readonly bootEpoch: string;
+  /** Microsoft: the device's app credential (its RSA key and certificate), made on first use. */
+  readonly appCredential?: { get(): Promise<AppCredential>; existing(): Promise<AppCredential | undefined>; regenerate(): Promise<AppCredential> };
 }
 
 export type AccessTokenResult = { readonly ok: true; readonly accessToken: string } | { readonly ok: false; readonly failure: SendFailure };
@@ -58,6 +69,12 @@ export class OAuthService {
   readonly #identity: IdentityClient;
   readonly #signIn: Registration;
   #refreshing: Promise<RefreshResult> | undefined;
+  /** The resource #refreshing gets a token for. */
+  #refreshingFor: TokenResource = 'smtp';
+  /** Microsoft's requests as the settings make them. */
+  readonly #entra: EntraRequests;
+  /** The resource the registration in progress asks for. */
+  #registeringFor: TokenResource = 'smtp';
   /** The refresh ahead of expiry, on the monotonic clock. */
   #checkTimer: TimerHandle | undefined;
   /** When #checkTimer fires (monotonic ms), for the page. */
@@ -74,6 +91,12 @@ export class OAuthService {
   private constructor(deps: OAuthServiceDeps) {
     this.#d = deps;
     this.#life = new TokenLifecycle(() => this.#section().afterClockChange);
+    this.#entra = new EntraRequests({
+      settings: () => deps.settings.get('oauthMicrosoft'),
+      clock: deps.clock,
+      random: deps.random,
+      ...(deps.appCredential ? { appCredential: deps.appCredential.get.bind(deps.appCredential) } : {}),
+    });
     this.#identity = new IdentityClient({
       provider: deps.provider,
       http: deps.http,
@@ -111,6 +134,15 @@ export class OAuthService {
         service.#background('applying the clock rule', service.#afterClockRule());
       },
     );
+    // A switch of Communication Type (SMTP ↔ Graph) asks for a token for the other resource now, so
+    // that a registration without that permission shows on this page before the next scan.
+    let resource = service.#resourceNow();
+    deps.settings.onChange((section) => {
+      const now = service.#resourceNow();
+      if (section !== 'email' || now === resource) return;
+      resource = now;
+      service.#background('a token for the new Communication Type', service.#renewNow(now));
+    });
     // After a power-on the access token's age is unknown and the grant may have ended while the
     // device was off: check it now (checkDueAtMonoMs is "now" for a grant of another boot).
     service.#scheduleCheck();
@@ -142,9 +174,11 @@ export class OAuthService {
     }
     const due = this.#checkAtMonoMs;
     const skew = this.#identity.skew;
+    const mode = this.#mode();
     return {
       provider: this.#d.provider,
       tokenStatus,
+      ...(mode ? { mode } : {}),
       ...(problem ? { problem } : {}),
       serverConnection: this.#identity.connection,
       ...(pending ? { pending } : {}),
@@ -169,7 +203,7 @@ export class OAuthService {
    * reachable and trusted by the page's certificate checks; none says why (identity-client.ts).
    */
   async checkConnection(): Promise<void> {
-    const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entraClient(), '') : buildGoogleRefreshRequest(this.#googleClient(), '');
+    const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entra.client(this.#resourceNow(), 'delegated'), '') : buildGoogleRefreshRequest(this.#googleClient(), '');
     const body = new URLSearchParams(request.body);
     body.delete('client_secret');
     await this.#identity.post({ ...request, body: body.toString() });
@@ -190,6 +224,12 @@ export class OAuthService {
       const g = this.#d.settings.get('oauthGoogle');
       if (!g.clientId) return 'Enter and save the Client ID from the Google Cloud project first.';
       if (!g.clientSecret) return 'Enter and save the Client Secret first: Google requires it for Desktop app clients.';
+    } else {
+      const m = this.#d.settings.get('oauthMicrosoft');
+      if (m.grantType !== 'device-code' && !m.clientId) return "Enter and save the Client ID of your app registration first: the device's built-in application does device code only.";
+      const credentialUsed = m.grantType === 'app-only' || m.grantType === 'authorization-code';
+      if (credentialUsed && m.credential === 'secret' && !m.clientSecret) return 'Enter and save the Client Secret (its Value) first.';
+      if (m.grantType === 'app-only' && m.credential === 'none') return 'Choose the device certificate or a client secret as Credential and save first.';
     }
     return undefined;
   }
@@ -198,19 +238,57 @@ export class OAuthService {
   async register(): Promise<void> {
     await this.#revoking;
     this.#lastError = undefined;
-    if (this.#d.provider === 'microsoft') await this.#signIn.startDeviceCode(this.#entraClient());
-    else await this.#signIn.startGoogle(this.#googleClient());
+    if (this.#d.provider === 'google') return this.#signIn.startGoogle(this.#googleClient());
+    const resource = this.#resourceNow();
+    this.#registeringFor = resource;
+    const grantType = this.#d.settings.get('oauthMicrosoft').grantType;
+    if (grantType === 'device-code') return this.#signIn.startDeviceCode(this.#entra.client(resource, 'delegated'));
+    if (grantType === 'authorization-code') return this.#signIn.startPasted(await this.#entra.authorization(resource));
+    return this.#registerAppOnly(resource);
   }
 
-  /** The admin pasted Google's code (or the whole address). Returns a field message when it is not usable. */
-  async submitGoogleCode(pasted: string): Promise<string | undefined> {
+  /**
+   * App-only: no one signs in; the first token from the app's credential is the registration. A
+   * failure leaves no grant, and Token Status says why.
+   */
+  async #registerAppOnly(resource: TokenResource): Promise<void> {
+    this.#signIn.cancel();
+    const built = await this.#entra.renewal(undefined, resource, true);
+    if (!built.ok) return this.#failed(built.problem);
+    const answer = await this.#identity.post(built.request);
+    if (!answer.ok) return this.#failed(answer.problem);
+    if (answer.status >= 500) return this.#failed(unavailable(new URL(built.request.url).host, answer.status, answer.bodyText, this.#remedy(DEVICE_CODES.identityUnreachable.code)));
+    const outcome = processTokenResponse(answer.status, answer.bodyText);
+    if (outcome.kind !== 'tokens') return this.#failed(this.#entra.problem(errorOf(outcome, answer.status), resource, 'app-only', 'The token request failed'));
+    await this.#install(outcome.tokens, true);
+  }
+
+  /** The admin pasted the code (or the whole address) from the provider's sign-in. Returns a field message when it is not usable. */
+  async submitPastedCode(pasted: string): Promise<string | undefined> {
     const life = this.#life.status.name;
     // A paste after the code was exchanged (twice in a row, or late): say so, and spend nothing.
     if (!this.#signIn.pending() && (life === 'active' || life === 'revalidating')) {
-      return 'OAuth 2.0 (Google) is registered already: Token Status is Active. To register again, press Deregister first.';
+      return `OAuth 2.0 (${PROVIDER_NAMES[this.#d.provider].replace(' Entra ID', '')}) is registered already: Token Status is Active. To register again, press Deregister first.`;
     }
     await this.#revoking;
     return this.#signIn.submitPasted(pasted);
+  }
+
+  /** Microsoft: the device's app certificate for the app registration, made now if `make` and there is none yet. */
+  appCertificate(make: boolean): Promise<AppCredential | undefined> {
+    const store = this.#d.appCredential;
+    if (!store) return Promise.resolve(undefined);
+    return make ? store.get() : store.existing();
+  }
+
+  /**
+   * Microsoft: a new key pair and certificate for app-only sign-in. The certificate registered in
+   * the app stops working at once: the next token request needs the new one uploaded.
+   */
+  async newAppKeyPair(actor: string): Promise<AppCredential | undefined> {
+    const made = await this.#d.appCredential?.regenerate();
+    if (made) this.#d.events.record('oauth-app-key-replaced', 'warn', `OAuth 2.0 (microsoft): a new key pair and certificate for app-only sign-in were made by ${actor}; upload the new certificate to the app registration`, { provider: this.#d.provider, actor });
+    return made;
   }
 
   /**
@@ -233,15 +311,26 @@ export class OAuthService {
     await this.#d.grants.remove(this.#d.provider);
   }
 
-  // --- Tokens for the SMTP client -------------------------------------------------------------
+  // --- Tokens for the SMTP client and Graph --------------------------------------------------
 
-  /** A usable access token, refreshing first when due. Concurrent callers share one refresh. */
-  accessToken(_resource: TokenResource = 'smtp'): Promise<AccessTokenResult> {
-    const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
-    if (decision.kind === 'use') return Promise.resolve({ ok: true, accessToken: decision.accessToken });
-    if (decision.kind === 'unusable') return Promise.resolve(this.#unusable());
-    this.#refreshing ??= this.#refresh(decision.refreshToken).finally(() => (this.#refreshing = undefined));
-    return this.#refreshing;
+  /**
+   * A usable access token for `resource`, refreshing first when due. Concurrent callers share one
+   * refresh; one for the other resource is waited for first (each refresh rotates the refresh
+   * token, so two at once would spend the same one twice).
+   */
+  async accessToken(resource: TokenResource = 'smtp'): Promise<AccessTokenResult> {
+    const r = this.#resourceFor(resource);
+    for (;;) {
+      const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch, r);
+      if (decision.kind === 'use') return { ok: true, accessToken: decision.accessToken };
+      if (decision.kind === 'unusable') return this.#unusable();
+      const running = this.#refreshing;
+      if (running && this.#refreshingFor !== r) {
+        await running;
+        continue;
+      }
+      return this.#renewShared(r);
+    }
   }
 
   get provider(): OAuthProvider {
@@ -252,24 +341,38 @@ export class OAuthService {
    * A new access token now, from the identity server ("Check connection": it proves the refresh
    * token works). When there is nothing to refresh, accessToken()'s answer says why.
    */
-  async freshAccessToken(_resource: TokenResource = 'smtp'): Promise<AccessTokenResult> {
-    const refreshing = this.#refreshNow();
-    if (!refreshing) return this.accessToken();
+  async freshAccessToken(resource: TokenResource = 'smtp'): Promise<AccessTokenResult> {
+    const r = this.#resourceFor(resource);
+    const refreshing = this.#renewNow(r);
+    if (!refreshing) return this.accessToken(r);
     const result = await refreshing;
     // A refresh that failed while the old access token is still good proves nothing: say why it failed.
     return result.ok && !result.refreshed ? this.#unusable(this.#lastError) : result;
   }
 
-  #refreshNow(): Promise<RefreshResult> | undefined {
-    const refreshToken = this.#life.grant?.refreshToken;
-    if (this.#life.status.name !== 'active' || !refreshToken) return undefined;
-    this.#refreshing ??= this.#refresh(refreshToken).finally(() => (this.#refreshing = undefined));
-    return this.#refreshing;
+  /** A new access token for `r` now (Active only): the refresh token's, or app-only the credential's. */
+  #renewNow(r: TokenResource): Promise<RefreshResult> | undefined {
+    const g = this.#life.grant;
+    if (this.#life.status.name !== 'active' || !g || (!g.refreshToken && !g.appOnly)) return undefined;
+    const running = this.#refreshing;
+    if (running && this.#refreshingFor !== r) return running.then(() => this.#renewShared(r));
+    return this.#renewShared(r);
   }
 
-  /** The mail server rejected the token (XOAUTH2): the next accessToken() refreshes first. */
-  onAccessTokenRejected(): void {
-    this.#life.onAccessTokenRejected();
+  /** The one renewal in flight for `r`, started if none is. */
+  #renewShared(r: TokenResource): Promise<RefreshResult> {
+    if (this.#refreshing && this.#refreshingFor === r) return this.#refreshing;
+    this.#refreshingFor = r;
+    const renewal = this.#refresh(r).finally(() => {
+      if (this.#refreshing === renewal) this.#refreshing = undefined;
+    });
+    this.#refreshing = renewal;
+    return renewal;
+  }
+
+  /** A server rejected the token (XOAUTH2, Graph's 401): the next accessToken() for it refreshes first. */
+  onAccessTokenRejected(resource?: TokenResource): void {
+    this.#life.onAccessTokenRejected(resource === undefined ? undefined : this.#resourceFor(resource));
   }
 
   /** A mail server's time compared with the device clock (its greeting), for this provider's page. */
@@ -277,8 +380,20 @@ export class OAuthService {
     this.#identity.noteServerTime(source, skewMs);
   }
 
-  async #refresh(refreshToken: string): Promise<RefreshResult> {
-    const request = this.#d.provider === 'microsoft' ? buildRefreshRequest(this.#entraClient(), refreshToken) : buildGoogleRefreshRequest(this.#googleClient(), refreshToken);
+  async #refresh(resource: TokenResource): Promise<RefreshResult> {
+    const grant = this.#life.grant;
+    const refreshToken = grant?.refreshToken;
+    const appOnly = grant?.appOnly === true;
+    let request: FormRequest;
+    if (this.#d.provider === 'google') request = buildGoogleRefreshRequest(this.#googleClient(), refreshToken ?? '');
+    else {
+      const built = await this.#entra.renewal(refreshToken, resource, appOnly);
+      if (!built.ok) {
+        this.#lastError = built.problem;
+        return { ...this.#unusable(), refreshed: false };
+      }
+      request = built.request;
+    }
     const revalidating = this.#life.status.name === 'revalidating';
     const answer = await this.#identity.post(request);
     // This attempt's outcome is the one the page shows: an older attempt's error is over.
@@ -296,10 +411,15 @@ export class OAuthService {
       this.#failed(unavailable(new URL(request.url).host, answer.status, answer.bodyText, this.#remedy(DEVICE_CODES.identityUnreachable.code)));
     } else if (this.#d.provider === 'microsoft') {
       const outcome = processTokenResponse(answer.status, answer.bodyText);
-      if (outcome.kind === 'tokens') this.#life.onRefreshed(outcome.tokens, at);
+      const error = outcome.kind === 'tokens' ? undefined : errorOf(outcome, answer.status);
+      const kind = appOnly ? 'app-only' : 'delegated';
+      if (outcome.kind === 'tokens') this.#life.onRefreshed(outcome.tokens, at, resource);
+      // A refusal of the resource (no permission or consent for it) leaves the grant as it is for
+      // the other one: the page says which permission the app registration lacks.
+      else if (error && (appOnly || resourceRemedy(error, resource, kind))) this.#failed(this.#entra.problem(error, resource, kind, 'The token request failed'));
       // interaction_required (Conditional Access, MFA newly required): only a new sign-in helps.
-      else if (outcome.kind === 'failed' && (outcome.error.error === 'invalid_grant' || outcome.error.error === 'interaction_required')) this.#life.onRefreshRefused(outcome.error);
-      else this.#failed(refused(outcome.kind === 'failed' || outcome.kind === 'declined' || outcome.kind === 'expired' ? outcome.error : { error: outcome.kind, codes: [], httpStatus: answer.status }, 'The token refresh failed'));
+      else if (error && (error.error === 'invalid_grant' || error.error === 'interaction_required')) this.#life.onRefreshRefused(error);
+      else if (error) this.#failed(this.#entra.problem(error, resource, kind, 'The token refresh failed'));
       refreshed = outcome.kind === 'tokens';
     } else {
       const outcome = processGoogleTokenResponse(answer.status, answer.bodyText);
@@ -315,7 +435,7 @@ export class OAuthService {
       this.#d.events.record('oauth-voided', 'warn', `OAuth 2.0 (${this.#d.provider}) tokens are void: re-validation against server time failed (${after.detail ?? 'no detail'})`, { provider: this.#d.provider });
     }
     await this.#persist();
-    const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch);
+    const decision = this.#life.accessFor(this.#d.clock.monoNowMs(), this.#d.bootEpoch, resource);
     if (decision.kind === 'use') {
       if (refreshed) this.#d.events.record('oauth-refreshed', 'info', `OAuth 2.0 (${this.#d.provider}) access token refreshed`, { provider: this.#d.provider });
       return { ok: true, accessToken: decision.accessToken, refreshed };
@@ -346,9 +466,24 @@ export class OAuthService {
     return this.#d.provider === 'microsoft' ? this.#d.settings.get('oauthMicrosoft') : this.#d.settings.get('oauthGoogle');
   }
 
-  #entraClient(): EntraClient {
+  /** The resource the device sends with now: Graph when the E-mail page's Communication Type says so (Microsoft only). */
+  #resourceNow(): TokenResource {
+    return this.#d.provider === 'microsoft' && this.#d.settings.get('email').communicationType === 'graph' ? 'graph' : 'smtp';
+  }
+
+  /** Google's tokens are for its mail server only. */
+  #resourceFor(resource: TokenResource): TokenResource {
+    return this.#d.provider === 'microsoft' ? resource : 'smtp';
+  }
+
+  /** How the device signs in with Microsoft and what for, for Token Status. */
+  #mode(): OAuthState['mode'] {
+    if (this.#d.provider !== 'microsoft') return undefined;
     const s = this.#d.settings.get('oauthMicrosoft');
-    return { cloud: s.cloud, tenant: s.tenant, clientId: s.clientId || ENTRA_BUILTIN_CLIENT_ID };
+    const grant = this.#life.grant;
+    const grantType = grant ? (grant.appOnly ? 'app-only' : s.grantType === 'app-only' ? 'device-code' : s.grantType) : s.grantType;
+    const credential = grantType === 'device-code' ? 'none' : s.credential;
+    return { grantType, credential, resource: this.#resourceNow() };
   }
 
   #googleClient(): GoogleClient {
@@ -371,9 +506,9 @@ export class OAuthService {
     });
   }
 
-  async #install(tokens: TokenSet): Promise<void> {
+  async #install(tokens: TokenSet, appOnly = false): Promise<void> {
     this.#drift?.anchor();
-    this.#life.install(tokens, { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch });
+    this.#life.install(tokens, { wallMs: this.#d.clock.wallNowMs(), monoMs: this.#d.clock.monoNowMs(), bootEpoch: this.#d.bootEpoch }, this.#registeringFor, appOnly);
     this.#lastError = undefined;
     this.#failedTries = 0;
     await this.#persist();
@@ -398,7 +533,7 @@ export class OAuthService {
     this.#checkTimer = this.#d.clock.schedule(waitMs, () => {
       this.#checkTimer = undefined;
       this.#checkAtMonoMs = undefined;
-      this.#background('the check of the grant', this.#refreshNow());
+      this.#background('the check of the grant', this.#renewNow(this.#resourceNow()));
     });
   }
 
@@ -425,11 +560,7 @@ export class OAuthService {
       // "Re-validate against server time": try the refresh token once, now, so the status
       // settles by itself instead of at the next send.
       await this.#persist();
-      const refreshToken = this.#life.grant?.refreshToken;
-      if (refreshToken) {
-        this.#refreshing ??= this.#refresh(refreshToken).finally(() => (this.#refreshing = undefined));
-        await this.#refreshing;
-      }
+      if (this.#life.grant?.refreshToken) await this.#renewShared(this.#resourceNow());
       return;
     }
     const status = this.#life.status;

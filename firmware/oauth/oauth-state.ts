@@ -5,7 +5,7 @@
  */
 import type { SkewView } from '../clock/server-time.ts';
 import type { DeviceCode } from '../device-codes.ts';
-import type { OAuthProvider } from './provider.ts';
+import type { OAuthProvider, TokenResource } from './provider.ts';
 
 export type TokenStatusName =
   | 'not-configured'
@@ -53,4 +53,10 @@ export interface OAuthState {
   readonly nextCheckInS?: number;
   /** The device clock against the latest server time seen, when beyond tolerance. */
   readonly skew?: SkewView;
+  /** Microsoft: how the device signs in (the grant's type, the app's credential) and the resource it sends with now. */
+  readonly mode?: {
+    readonly grantType: 'device-code' | 'authorization-code' | 'app-only';
+    readonly credential: 'none' | 'certificate' | 'secret';
+    readonly resource: TokenResource;
+  };
 }

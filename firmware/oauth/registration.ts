@@ -1,9 +1,10 @@
 /**
  * One registration in progress: Microsoft's device code (RFC 8628: the device shows a user code
- * and polls on the monotonic clock, DeviceFlow owning the interval and slow_down) or Google's
- * pasted code (authorization code with PKCE and state; the admin pastes the code or the whole
- * loopback address back). It ends with new tokens or a failure, handed to the OAuth service; it
- * never touches a working grant.
+ * and polls on the monotonic clock, DeviceFlow owning the interval and slow_down) or a pasted code
+ * (authorization code with PKCE and state, pasted-code.ts; the admin pastes the code or the whole
+ * loopback address back), Google's or Microsoft's: one implementation, each provider adding its
+ * token request and the reading of its answer (PastedCodeExchange). It ends with new tokens or a
+ * failure, handed to the OAuth service; it never touches a working grant.
  *
  * A pasted code is claimed before it is exchanged: a second paste while the first exchange is
  * out is refused instead of spending the code twice (RFC 6749 §4.1.2: a server denies a second use
@@ -18,10 +19,13 @@ import type { Clock, TimerHandle } from '../hal/clock.ts';
 import type { Random } from '../hal/random.ts';
 import { DeviceFlow, type DeviceFlowAction } from './device-flow.ts';
 import { buildDeviceCodeRequest, buildDeviceTokenRequest, processDeviceCodeResponse, processTokenResponse, type EntraClient, type TokenSet } from './entra-device-code.ts';
-import { buildAuthorizationRequest, buildCodeExchangeRequest, processGoogleTokenResponse, processPastedCode, type GoogleClient, type GoogleTokenProblem, type PendingAuthorization } from './google-pasted-code.ts';
+import { buildAuthorizationRequest, buildCodeExchangeRequest, processGoogleTokenResponse, type GoogleClient, type GoogleTokenProblem } from './google-pasted-code.ts';
+import type { FormRequest } from './entra-device-code.ts';
 import type { IdentityClient } from './identity-client.ts';
-import { googleRemedy, PASTE_MESSAGES } from './oauth-remedies.ts';
+import { googleRemedy } from './oauth-remedies.ts';
 import { entraRemedy, type OAuthError } from './oauth-error.ts';
+import { pasteMessage, readPastedCode, type PastedCodeRead, type PendingAuthorization } from './pasted-code.ts';
+import { GOOGLE_CODE_MAX_LENGTH } from '../defaults.ts';
 import type { OAuthProblem, PendingSignIn } from './oauth-state.ts';
 import { DEVICE_CODES } from '../device-codes.ts';
 
@@ -42,9 +46,25 @@ export interface RegistrationDeps {
   readonly background: (what: string, work: Promise<unknown>) => void;
 }
 
+/** One provider's part in a pasted-code sign-in. */
+export interface PastedCodeExchange {
+  /** The provider as messages name it: "Google", "Microsoft". */
+  readonly who: string;
+  readonly pending: PendingAuthorization;
+  /** Read the pasted text against this attempt (state, the code's shape and length). */
+  readonly read: (pasted: string) => PastedCodeRead;
+  /** The token request for a code (a client assertion is signed anew for each). */
+  readonly request: (code: string) => Promise<FormRequest>;
+  /**
+   * The token endpoint's answer: the tokens, or the problem, and whether the client is wrong (its
+   * ID, secret or type), so that no code will do until the settings are corrected.
+   */
+  readonly outcome: (httpStatus: number, bodyText: string) => { readonly ok: true; readonly tokens: TokenSet } | { readonly ok: false; readonly problem: OAuthProblem; readonly clientProblem: boolean };
+}
+
 type Attempt =
   | { readonly kind: 'device-code'; readonly client: EntraClient; readonly flow: DeviceFlow; readonly deviceCode: string; timer: TimerHandle | undefined }
-  | { readonly kind: 'google'; readonly client: GoogleClient; readonly pending: PendingAuthorization; exchanging: boolean };
+  | { readonly kind: 'pasted'; readonly exchange: PastedCodeExchange; exchanging: boolean };
 
 export class Registration {
   readonly #d: RegistrationDeps;
@@ -67,7 +87,7 @@ export class Registration {
         userCodeExpiresInS: a.flow.remainingS(this.#d.clock.monoNowMs()),
       };
     }
-    if (a?.kind === 'google') return { kind: 'pasted-code', authorizationUrl: a.pending.authorizationUrl };
+    if (a?.kind === 'pasted') return { kind: 'pasted-code', authorizationUrl: a.exchange.pending.authorizationUrl };
     return undefined;
   }
 
@@ -92,35 +112,49 @@ export class Registration {
 
   /** Make the Google consent link (PKCE verifier and state kept until the code comes back). */
   async startGoogle(client: GoogleClient): Promise<void> {
+    const pending = await buildAuthorizationRequest(client, this.#d.random);
+    this.startPasted({
+      who: 'Google',
+      pending,
+      read: (pasted) => readPastedCode(pasted, pending, GOOGLE_CODE_MAX_LENGTH),
+      request: (code) => Promise.resolve(buildCodeExchangeRequest(client, code, pending)),
+      outcome: (status, bodyText) => {
+        const outcome = processGoogleTokenResponse(status, bodyText);
+        return outcome.ok ? outcome : { ok: false, problem: refused(outcome.error, googleRemedy(outcome.problem)), clientProblem: CLIENT_PROBLEMS.has(outcome.problem) };
+      },
+    });
+  }
+
+  /** A pasted-code sign-in: the link is `exchange.pending`'s, kept until the code comes back. */
+  startPasted(exchange: PastedCodeExchange): void {
     this.cancel();
-    this.#attempt = { kind: 'google', client, pending: await buildAuthorizationRequest(client, this.#d.random), exchanging: false };
+    this.#attempt = { kind: 'pasted', exchange, exchanging: false };
   }
 
   /** The admin pasted the code (or the whole address). Returns a field message when it is not usable. */
   async submitPasted(pasted: string): Promise<string | undefined> {
     const a = this.#attempt;
-    if (a?.kind !== 'google') return 'Press Register first, then open the link and paste what the browser shows.';
+    if (a?.kind !== 'pasted') return 'Press Register first, then open the link and paste what the browser shows.';
     if (a.exchanging) return 'The code is being exchanged already: wait for Token Status.';
-    const read = processPastedCode(pasted, a.pending);
-    if (!read.ok) return read.problem === 'google-error' ? `${PASTE_MESSAGES[read.problem]}: ${read.detail}` : PASTE_MESSAGES[read.problem];
+    const read = a.exchange.read(pasted);
+    if (!read.ok) return pasteMessage(read.problem, a.exchange.who, read.detail);
     a.exchanging = true;
     try {
-      const answer = await this.#d.identity.post(buildCodeExchangeRequest(a.client, read.code, a.pending));
+      const answer = await this.#d.identity.post(await a.exchange.request(read.code));
       if (!answer.ok) {
         this.#d.onFailed(answer.problem);
         return answer.problem.detail;
       }
-      const outcome = processGoogleTokenResponse(answer.status, answer.bodyText);
+      const outcome = a.exchange.outcome(answer.status, answer.bodyText);
       if (!outcome.ok) {
-        const problem = refused(outcome.error, googleRemedy(outcome.problem));
-        this.#d.onFailed(problem);
+        this.#d.onFailed(outcome.problem);
         // The pasted code was fine but the client is not (its ID, secret or type): no code will
         // do until the settings are corrected, so the sign-in ends and Token Status says why.
-        if (CLIENT_PROBLEMS.has(outcome.problem)) {
+        if (outcome.clientProblem) {
           if (this.#attempt === a) this.#attempt = undefined;
           return undefined;
         }
-        return problem.detail;
+        return outcome.problem.detail;
       }
       if (this.#attempt !== a) {
         this.#d.onAbandoned(outcome.tokens);
@@ -160,6 +194,7 @@ export class Registration {
           refused(
             action.error ?? { error: action.reason, codes: [], httpStatus: 0 },
             action.reason === 'declined' ? 'The sign-in was declined: press Register to try again.' : action.reason === 'expired' ? 'The user code expired: press Register for a new one.' : undefined,
+            entraRemedy(action.error?.codes ?? [], 'device-code'),
           ),
         );
     }
@@ -172,11 +207,14 @@ export function unavailable(host: string, status: number, bodyText: string, reme
   return { code: DEVICE_CODES.identityUnreachable.code, detail: `${host} answered ${status}${error ? ` (${error})` : ''}: the service is not available now.`, remedy };
 }
 
-/** The identity server said no: #848, its words as the detail, the remedy for Entra's AADSTS number or else the caller's. */
-export function refused(error: OAuthError, remedy?: string): OAuthProblem {
+/**
+ * The identity server said no: #848, its words as the detail, and the remedy: `preferred` (one
+ * that knows the flow or the resource), else the one for Entra's AADSTS number, else `remedy`.
+ */
+export function refused(error: OAuthError, remedy?: string, preferred?: string): OAuthProblem {
   // Entra's description starts with its AADSTS number already; name it once.
   const named = error.codes.length > 0 && error.description?.startsWith(`AADSTS${error.codes[0]}`);
   const aadsts = error.codes.length > 0 && !named ? ` (AADSTS${error.codes[0]})` : '';
-  const advice = entraRemedy(error.codes) ?? remedy;
+  const advice = preferred ?? entraRemedy(error.codes) ?? remedy;
   return { code: DEVICE_CODES.oauthRefused.code, detail: `${error.error}${aadsts}${error.description ? `: ${error.description}` : ''}`, ...(advice ? { remedy: advice } : {}) };
 }

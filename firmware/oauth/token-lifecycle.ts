@@ -16,6 +16,12 @@
  *   voided by the clock rule, a failed re-validation) is handed out once by `takeAbandoned()`, so
  *   the service can revoke it where the provider offers that (RFC 7009). One the server refused, or
  *   one replaced by rotation, is not: it is dead or, per Entra, meant to be discarded.
+ * - An access token is for one resource (Graph or the mail server's SMTP): one refresh token mints
+ *   one for each, and the grant keeps the latest of each (the other one in RAM only: after a
+ *   restart every access token is refreshed anyway).
+ * - An app-only grant (client credentials) has no refresh token: a new access token comes from the
+ *   app's credential when one is due, and a change of the clock only drops the access tokens
+ *   (nothing the admin signed in to is at stake).
  */
 import { isClockStep } from '../clock/clock-step.ts';
 import { formatDuration } from '../clock/duration.ts';
@@ -24,6 +30,7 @@ import { OAUTH_CHECK_INTERVAL_MS, OAUTH_REFRESH_MARGIN_MS, OAUTH_REFRESH_MARGIN_
 import type { WallChangeEvent } from '../hal/clock.ts';
 import type { TokenSet } from './entra-device-code.ts';
 import type { OAuthError } from './oauth-error.ts';
+import type { TokenResource } from './provider.ts';
 
 export type AfterClockChange = 'register-again' | 'revalidate';
 
@@ -35,6 +42,19 @@ export interface Grant {
   readonly obtainedWallMs: number;
   readonly obtainedMonoMs: number;
   /** Which power-on `obtainedMonoMs` belongs to. */
+  readonly bootEpoch: string;
+  readonly accessLifetimeMs: number;
+  /** What `accessToken` is for; absent in records of older firmware, which knew SMTP only. */
+  readonly resource?: TokenResource;
+  /** Client credentials: no refresh token; a new access token comes from the app's credential. */
+  readonly appOnly?: boolean;
+}
+
+/** The access token of the other resource, kept in RAM beside the grant's. */
+interface SpareAccess {
+  readonly resource: TokenResource;
+  readonly accessToken: string;
+  readonly obtainedMonoMs: number;
   readonly bootEpoch: string;
   readonly accessLifetimeMs: number;
 }
@@ -52,6 +72,8 @@ export type ClockChangeImpact = 'void' | 'revalidate';
 export type AccessDecision =
   | { readonly kind: 'use'; readonly accessToken: string }
   | { readonly kind: 'refresh'; readonly refreshToken: string }
+  /** App-only: get a new access token with the app's credential. */
+  | { readonly kind: 'acquire' }
   | { readonly kind: 'unusable'; readonly status: GrantStatus };
 
 export class TokenLifecycle {
@@ -59,6 +81,7 @@ export class TokenLifecycle {
   #status: GrantStatus = { name: 'not-configured' };
   /** Refresh tokens dropped while the server may still honour them, not yet taken. */
   #abandoned: string[] = [];
+  #spare: SpareAccess | undefined;
 
   /** `policy` is read at each clock change, so a change of the setting applies at once. */
   constructor(private readonly policy: AfterClockChange | (() => AfterClockChange)) {}
@@ -72,8 +95,9 @@ export class TokenLifecycle {
   }
 
   /** New tokens from a registration: the grant starts over (a failed registration never calls this). */
-  install(tokens: TokenSet, at: { wallMs: number; monoMs: number; bootEpoch: string }): void {
-    this.#grant = grantOf(tokens, tokens.refreshToken, at.wallMs, at);
+  install(tokens: TokenSet, at: { wallMs: number; monoMs: number; bootEpoch: string }, resource: TokenResource = 'smtp', appOnly = false): void {
+    this.#grant = { ...grantOf(tokens, appOnly ? undefined : tokens.refreshToken, at.wallMs, at, resource), ...(appOnly ? { appOnly } : {}) };
+    this.#spare = undefined;
     this.#status = { name: 'active' };
   }
 
@@ -81,6 +105,7 @@ export class TokenLifecycle {
   clear(): void {
     this.#abandon(this.#grant?.refreshToken);
     this.#grant = undefined;
+    this.#spare = undefined;
     this.#status = { name: 'not-configured' };
   }
 
@@ -98,7 +123,7 @@ export class TokenLifecycle {
    */
   clockChangeImpact(change: { readonly fromWallMs: number; readonly toWallMs: number }): ClockChangeImpact | undefined {
     const name = this.#status.name;
-    if (!this.#grant || (name !== 'active' && name !== 'revalidating') || !isClockStep(change)) return undefined;
+    if (!this.#grant || this.#grant.appOnly || (name !== 'active' && name !== 'revalidating') || !isClockStep(change)) return undefined;
     return this.#policyNow() === 'revalidate' && this.#grant.refreshToken ? 'revalidate' : 'void';
   }
 
@@ -122,19 +147,29 @@ export class TokenLifecycle {
     return g.bootEpoch === bootEpoch ? g.obtainedMonoMs + OAUTH_CHECK_INTERVAL_MS : 0;
   }
 
-  /** What a sender should do now to get an access token. */
-  accessFor(nowMonoMs: number, bootEpoch: string): AccessDecision {
+  /** What a sender should do now to get an access token for `resource`. */
+  accessFor(nowMonoMs: number, bootEpoch: string, resource: TokenResource = 'smtp'): AccessDecision {
     const g = this.#grant;
     const status = this.#status;
     if (!g || (status.name !== 'active' && status.name !== 'revalidating')) return { kind: 'unusable', status };
-    const due = this.refreshDueAtMonoMs(bootEpoch);
-    if (status.name === 'active' && g.accessToken && due !== undefined && nowMonoMs < due) return { kind: 'use', accessToken: g.accessToken };
+    if (status.name === 'active') {
+      const due = this.refreshDueAtMonoMs(bootEpoch);
+      if (g.accessToken && (g.resource ?? 'smtp') === resource && due !== undefined && nowMonoMs < due) return { kind: 'use', accessToken: g.accessToken };
+      const spare = this.#spare;
+      if (spare?.resource === resource && spare.bootEpoch === bootEpoch && nowMonoMs < spare.obtainedMonoMs + spare.accessLifetimeMs - refreshMarginMs(spare.accessLifetimeMs)) {
+        return { kind: 'use', accessToken: spare.accessToken };
+      }
+    }
+    if (g.appOnly) return { kind: 'acquire' };
     if (g.refreshToken) return { kind: 'refresh', refreshToken: g.refreshToken };
     return { kind: 'unusable', status: { name: 'reauthorization-needed', error: { error: 'no_refresh_token', codes: [], httpStatus: 0 } } };
   }
 
-  /** The server refreshed the grant. `serverDateMs` is its Date header, for the re-validation rule. */
-  onRefreshed(tokens: TokenSet, at: { wallMs: number; monoMs: number; bootEpoch: string; serverDateMs?: number }): void {
+  /**
+   * The server refreshed the grant (or, app-only, issued a new token) for `resource`. `serverDateMs`
+   * is its Date header, for the re-validation rule.
+   */
+  onRefreshed(tokens: TokenSet, at: { wallMs: number; monoMs: number; bootEpoch: string; serverDateMs?: number }, resource: TokenResource = 'smtp'): void {
     const g = this.#grant;
     if (!g) return;
     const status = this.#status;
@@ -157,8 +192,14 @@ export class TokenLifecycle {
       if (tokens.refreshToken !== g.refreshToken) this.#abandon(tokens.refreshToken);
       return;
     }
+    // The other resource's token stays usable beside the new one.
+    const was = g.resource ?? 'smtp';
+    if (was !== resource && g.accessToken && g.bootEpoch === at.bootEpoch) {
+      this.#spare = { resource: was, accessToken: g.accessToken, obtainedMonoMs: g.obtainedMonoMs, bootEpoch: g.bootEpoch, accessLifetimeMs: g.accessLifetimeMs };
+    } else if (this.#spare?.resource === resource) this.#spare = undefined;
     // Entra rotates the refresh token (use the new one); Google does not (keep the original).
-    this.#grant = grantOf(tokens, tokens.refreshToken ?? g.refreshToken, g.registeredWallMs, at);
+    const refreshToken = g.appOnly ? undefined : (tokens.refreshToken ?? g.refreshToken);
+    this.#grant = { ...grantOf(tokens, refreshToken, g.registeredWallMs, at, resource), ...(g.appOnly ? { appOnly: true } : {}) };
     this.#status = { name: 'active' };
   }
 
@@ -172,9 +213,11 @@ export class TokenLifecycle {
     if (status.name === 'active') this.#status = { name: 'reauthorization-needed', error };
   }
 
-  /** The mail server rejected the access token (XOAUTH2): force one refresh before giving up. */
-  onAccessTokenRejected(): void {
-    if (this.#grant) this.#grant = { ...this.#grant, accessToken: undefined };
+  /** A server rejected the access token (of `resource`; of both when not said): force one refresh before giving up. */
+  onAccessTokenRejected(resource?: TokenResource): void {
+    const g = this.#grant;
+    if (g && (resource === undefined || (g.resource ?? 'smtp') === resource)) this.#grant = { ...g, accessToken: undefined };
+    if (resource === undefined || this.#spare?.resource === resource) this.#spare = undefined;
   }
 
   /** The RTC drifted beyond tolerance since registration (OAuthService measures it): as a change of the clock. */
@@ -193,7 +236,13 @@ export class TokenLifecycle {
 
   #applyChange(change: WallChangeEvent, detail: string | undefined): void {
     const g = this.#grant;
+    this.#spare = undefined;
     if (!g || this.#status.name === 'not-configured') return;
+    if (g.appOnly) {
+      // Nothing signed in to is at stake: the next token comes with a new assertion at the new time.
+      this.#grant = { ...g, accessToken: undefined };
+      return;
+    }
     const policy = this.#policyNow();
     if (policy === 'revalidate' && g.refreshToken && (this.#status.name === 'active' || this.#status.name === 'revalidating')) {
       this.#grant = { ...g, accessToken: undefined };
@@ -218,8 +267,17 @@ export class TokenLifecycle {
 }
 
 /** The grant that `tokens` make, obtained at `at`. */
-function grantOf(tokens: TokenSet, refreshToken: string | undefined, registeredWallMs: number, at: { wallMs: number; monoMs: number; bootEpoch: string }): Grant {
-  return { accessToken: tokens.accessToken, refreshToken, registeredWallMs, obtainedWallMs: at.wallMs, obtainedMonoMs: at.monoMs, bootEpoch: at.bootEpoch, accessLifetimeMs: tokens.expiresInS * 1000 };
+function grantOf(tokens: TokenSet, refreshToken: string | undefined, registeredWallMs: number, at: { wallMs: number; monoMs: number; bootEpoch: string }, resource: TokenResource): Grant {
+  return {
+    accessToken: tokens.accessToken,
+    refreshToken,
+    registeredWallMs,
+    obtainedWallMs: at.wallMs,
+    obtainedMonoMs: at.monoMs,
+    bootEpoch: at.bootEpoch,
+    accessLifetimeMs: tokens.expiresInS * 1000,
+    resource,
+  };
 }
 
 /** How long before its end an access token of this lifetime is refreshed: 5 min, or a tenth of a shorter lifetime. */

@@ -2,17 +2,19 @@
  * E-mail transport: turns the E-mail settings into an SMTP send through the raw client
  * (firmware/smtp), with the device's own trust decision (firmware/pki) on the server, and turns
  * the outcome into a device code, the course of a "Check connection" and a stored transcript.
+ * With Communication Type Microsoft Graph the same three actions go through GraphTransport.
  */
 import { SMTP_CLIENT_NAME, FIRMWARE_VERSION, SMTP_INTERACTIVE_DEADLINE_MS, SMTP_INTERACTIVE_RETRY_MIN_MS } from '../defaults.ts';
 import { clockSkewMs, parseGreetingDate, SkewTracker, skewSentence, type SkewView } from '../clock/server-time.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock } from '../hal/clock.ts';
+import type { Http } from '../hal/http.ts';
 import type { Net, TlsInfo } from '../hal/net.ts';
 import type { Random } from '../hal/random.ts';
 import type { CaStore } from '../pki/ca-store.ts';
 import { describeProblem, explainProblems } from '../pki/cert-problems.ts';
 import { verifyChain, type ChainVerdict } from '../pki/verify-chain.ts';
-import { composeMessage, type ComposedMessage } from '../mime/compose.ts';
+import { composeMessage, type MessageSpec } from '../mime/compose.ts';
 import type { EmailSettings } from '../settings/schemas.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import { sendMail } from '../smtp/driver.ts';
@@ -25,6 +27,7 @@ import type { Transcript } from '../smtp/transcript.ts';
 import { deviceError, notConfiguredError, RECIPIENT_POLICY_WITHOUT_AUTH_REMEDY, TLS_13_ONLY_REMEDY, type DeviceCode, type DeviceCodeName } from '../device-codes.ts';
 import type { TranscriptLog } from './transcript-log.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
+import { GraphTransport, type GraphSendHooks, type OutgoingMessage } from './graph-transport.ts';
 import { failureWords, unverifiedCertificateWarning, type ConnectionCheck, type SendFailure, type SendOutcome, type SmtpRung } from './send-outcome.ts';
 
 /** A second session after an XOAUTH2 refusal: the first one's deadline (monotonic), if it had one. */
@@ -46,10 +49,12 @@ export interface EmailTransportDeps {
   readonly oauth?: { readonly microsoft: OAuthService; readonly google: OAuthService };
   /** Where a clock skew measured against a mail server's greeting is logged. */
   readonly events?: DeviceEvents;
+  /** HTTPS for Communication Type Microsoft Graph; without it only SMTP can send. */
+  readonly http?: Http;
 }
 
-/** What a send job hooks into a send (firmware/send/job-queue.ts). */
-export interface SendHooks {
+/** What a send job hooks into a send (firmware/send/job-queue.ts); the draft hooks are Graph's. */
+export interface SendHooks extends GraphSendHooks {
   readonly onDataProgress?: (wireBytes: number) => void;
   readonly beforeTerminator?: () => Promise<void>;
 }
@@ -58,7 +63,12 @@ export interface SendHooks {
  * A send's outcome, with whether trying again later may work (for the job queue's retries) and,
  * when the server refused the size, its SIZE limit (for divided sending).
  */
-export type TransportResult = SendOutcome & { readonly transient: boolean; readonly serverSizeLimit?: number };
+export type TransportResult = SendOutcome & {
+  readonly transient: boolean;
+  readonly serverSizeLimit?: number;
+  /** The server asked to wait this long before trying again (Graph's Retry-After), ms. */
+  readonly retryAfterMs?: number;
+};
 
 type Prepared = { ok: true; auth: SmtpAuth } | { ok: false; failure: SendFailure };
 
@@ -82,7 +92,11 @@ export class EmailTransport {
   /** The device clock against the time in mail servers' greetings (Office 365 sends one). */
   readonly #skew = new SkewTracker();
 
-  constructor(private readonly deps: EmailTransportDeps) {}
+  readonly #graph: GraphTransport | undefined;
+
+  constructor(private readonly deps: EmailTransportDeps) {
+    this.#graph = deps.http ? new GraphTransport({ http: deps.http, clock: deps.clock, settings: deps.settings, caStore: deps.caStore, transcripts: deps.transcripts, ...(deps.oauth ? { oauth: deps.oauth } : {}) }) : undefined;
+  }
 
   /** The latest skew against a mail server's greeting, when beyond tolerance. */
   get clockSkew(): SkewView | undefined {
@@ -91,6 +105,7 @@ export class EmailTransport {
 
   /** "Check connection": DNS → TCP → TLS → certificate → EHLO → AUTH → MAIL → RCPT, no DATA. */
   async check(settings: EmailSettings, to?: string): Promise<ConnectionCheck> {
+    if (settings.communicationType === 'graph') return this.#graph ? this.#graph.check(settings) : { settings, notStarted: deviceError('internal'), transcriptId: '' };
     // Empty settings are named before anything is asked of a server (the token rung included).
     const missing = missingSettings(settings);
     if (missing) return { settings, notStarted: missing, transcriptId: '' };
@@ -132,28 +147,34 @@ export class EmailTransport {
   /** Send a short test message to `to` with these settings. */
   async sendTest(settings: EmailSettings, to: string): Promise<SendOutcome> {
     const device = this.deps.settings.get('device');
-    const message = composeMessage(
-      {
-        from: { address: settings.fromAddress, displayName: device.name },
-        to: [{ address: to }],
-        subject: `Test e-mail from ${device.name}`,
-        text: [
-          `This is a test message from the device "${device.name}"${device.location ? ` (${device.location})` : ''}.`,
-          `Server: ${settings.smtpHost}:${settings.smtpPort}, security: ${settings.security}, authentication: ${settings.authMethod}.`,
-          'If you can read this, scan-to-email can reach this mailbox.',
-        ].join('\n'),
-        attachments: [],
-        dateWallMs: this.deps.clock.wallNowMs(),
-        timeZone: this.deps.settings.get('datetime').timeZone,
-        extraHeaders: { 'X-Mailer': `MFP Send Module ${FIRMWARE_VERSION}` },
-      },
-      this.deps.random,
-    );
+    const graph = settings.communicationType === 'graph';
+    const spec: MessageSpec = {
+      from: { address: settings.fromAddress, displayName: device.name },
+      to: [{ address: to }],
+      subject: `Test e-mail from ${device.name}`,
+      text: [
+        `This is a test message from the device "${device.name}"${device.location ? ` (${device.location})` : ''}.`,
+        graph ? 'Sent through Microsoft Graph (sendMail).' : `Server: ${settings.smtpHost}:${settings.smtpPort}, security: ${settings.security}, authentication: ${settings.authMethod}.`,
+        'If you can read this, scan-to-email can reach this mailbox.',
+      ].join('\n'),
+      attachments: [],
+      dateWallMs: this.deps.clock.wallNowMs(),
+      timeZone: this.deps.settings.get('datetime').timeZone,
+      extraHeaders: { 'X-Mailer': `MFP Send Module ${FIRMWARE_VERSION}` },
+    };
+    const message: OutgoingMessage = Object.assign(composeMessage(spec, this.deps.random), { graph: { spec, bcc: [] } });
     return this.send(settings, message, [to], 'test');
   }
 
   /** Send a composed message. Never throws. */
-  async send(settings: EmailSettings, message: ComposedMessage, recipients: readonly string[], kind: 'test' | 'send', hooks: SendHooks = {}, retry?: RetryAfterRefusedToken): Promise<TransportResult> {
+  async send(settings: EmailSettings, message: OutgoingMessage, recipients: readonly string[], kind: 'test' | 'send', hooks: SendHooks = {}, retry?: RetryAfterRefusedToken): Promise<TransportResult> {
+    if (settings.communicationType === 'graph') {
+      if (!this.#graph) return { ok: false, ...failureWords(deviceError('internal')), transcriptId: '', transient: false };
+      const r = await this.#graph.send(settings, message, recipients, kind, hooks);
+      const warning = r.certificateWarning ? { certificateWarning: r.certificateWarning } : {};
+      if (r.ok) return { ok: true, message: r.message, transcriptId: r.transcriptId, messageId: message.messageId, ...warning, transient: false };
+      return { ok: false, ...failureWords(r.failure!), transcriptId: r.transcriptId, ...warning, transient: r.failure!.transient, ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}) };
+    }
     // An action an administrator waits for has one deadline for all of it: the token, the
     // session, and the one more session after a refused token.
     const deadlineAtMonoMs = retry ? retry.deadlineAtMonoMs : kind === 'test' ? this.deps.clock.monoNowMs() + SMTP_INTERACTIVE_DEADLINE_MS : undefined;

@@ -13,24 +13,26 @@
  *   was lost with the power); it is sent again and flagged `possibleDuplicate` in the job log.
  *   All attempts carry the same Message-ID, so recipients' clients can tell. docs/send-jobs.md.
  * - Transient failures (4xx, network, identity service unreachable) are retried with doubling
- *   waits on the monotonic clock, SEND_JOB_MAX_ATTEMPTS in all; permanent ones (5xx,
+ *   waits on the monotonic clock, SEND_JOB_MAX_ATTEMPTS in all (a server's Retry-After, as
+ *   Microsoft Graph sends with 429 and 503, replaces the wait, up to GRAPH_RETRY_AFTER_MAX_MS); permanent ones (5xx,
  *   certificates, a void OAuth grant, configuration) fail at once with their device code.
  * - A finished job's spool files are removed; the record stays for the job log (the newest
  *   SEND_JOB_LOG_MAX). Spool files that no unfinished job names are swept at power-on.
  */
-import { SEND_JOB_LOG_MAX, SEND_JOB_MAX_ATTEMPTS, SEND_JOB_RETRY_FIRST_MS, SEND_JOB_RETRY_MAX_MS, SPOOL_READ_CHUNK_BYTES } from '../defaults.ts';
+import { GRAPH_MESSAGE_MAX_BYTES, GRAPH_MIME_PART_MAX_BYTES, GRAPH_RETRY_AFTER_MAX_MS, SEND_JOB_LOG_MAX, SEND_JOB_MAX_ATTEMPTS, SEND_JOB_RETRY_FIRST_MS, SEND_JOB_RETRY_MAX_MS, SPOOL_READ_CHUNK_BYTES } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Clock, TimerHandle } from '../hal/clock.ts';
 import { backoffMs } from '../hal/backoff.ts';
 import type { Random } from '../hal/random.ts';
 import type { Spool } from '../hal/spool.ts';
 import type { Storage } from '../hal/storage.ts';
-import { composeMessage, type ComposedMessage } from '../mime/compose.ts';
+import { composeMessage, type ComposedMessage, type MessageSpec } from '../mime/compose.ts';
 import { newPartialId, PARTIAL_HEADER_ALLOWANCE_BYTES, partialPart, planCuts } from '../mime/partial.ts';
 import { deviceError } from '../device-codes.ts';
 import { decodeRecord, encodeRecord, type RecordSpec } from '../nvram/nvram.ts';
 import type { SettingsStore } from '../settings/settings-store.ts';
 import type { EmailTransport, TransportResult } from './email-transport.ts';
+import type { GraphAttachmentSource, OutgoingMessage } from './graph-transport.ts';
 import { JOB_RECORD_PREFIX, JOB_RECORD_VERSION, jobRecordSchema, type JobRecord } from './job-record.ts';
 
 export interface JobQueueDeps {
@@ -153,6 +155,7 @@ export class JobQueue {
       if (job.state === 'sending') {
         // The power went while this job was being sent.
         const inWindow = job.terminatorAttempt !== undefined && job.terminatorAttempt === job.attempts;
+        if (job.graphDraftId !== undefined) job = this.#with(job, { note: `the Graph draft of attempt ${job.attempts} is left in the mailbox: the next attempt deletes it` });
         job = this.#with(job, {
           state: 'queued',
           ...(inWindow ? { possibleDuplicate: true } : {}),
@@ -233,9 +236,17 @@ export class JobQueue {
       const email = this.#d.settings.get('email');
       const maxBytes = email.maxMessageMb * 1_000_000;
       const recipients = [...job.to, ...job.cc, ...job.bcc];
+      const graph = email.communicationType === 'graph';
       /** Send one message (the whole, or a part); `done` = wire bytes of the earlier parts, for the progress bar. */
-      const sendOne = (m: ComposedMessage, done: number): Promise<TransportResult> =>
+      const sendOne = (m: OutgoingMessage, done: number): Promise<TransportResult> =>
         this.#d.transport.send(email, m, recipients, 'send', {
+          ...(job.graphDraftId !== undefined ? { staleDraftId: job.graphDraftId } : {}),
+          onDraft: async (draftId) => {
+            if (job.graphDraftId === draftId) return;
+            job = { ...job, ...(draftId === undefined ? {} : { graphDraftId: draftId }) };
+            if (draftId === undefined) delete (job as { graphDraftId?: string }).graphDraftId;
+            await this.#save(job);
+          },
           onDataProgress: (sentBytes) => this.#progress.set(job.id, { phase: 'sending', sentBytes: Math.min(job.sizeBytes, done + sentBytes), totalBytes: job.sizeBytes }),
           beforeTerminator: async () => {
             this.#progress.set(job.id, { phase: 'finishing', sentBytes: Math.min(job.sizeBytes, done + m.sizeBytes), totalBytes: job.sizeBytes });
@@ -246,8 +257,11 @@ export class JobQueue {
       if (maxBytes > 0 && message.sizeBytes > maxBytes && !email.dividedSending) {
         const e = deviceError('overMaxSize');
         outcome = { ok: false, code: e.code, message: `${e.message} (${(message.sizeBytes / 1_000_000).toFixed(1)} MB, limit ${email.maxMessageMb} MB)`, remedy: e.remedy, transcriptId: '', transient: false };
-      } else if (maxBytes > 0 && message.sizeBytes > maxBytes) {
-        outcome = await this.#sendDivided(job, message, maxBytes, (m, done) => sendOne(m, done), (updated) => (job = updated));
+      } else if ((maxBytes > 0 && message.sizeBytes > maxBytes) || (graph && email.dividedSending && message.sizeBytes > GRAPH_MESSAGE_MAX_BYTES)) {
+        // Graph takes a part as MIME sendMail, one request of at most 4 MB: parts are cut to fit that too.
+        const partBytes = graph ? Math.min(maxBytes > 0 ? maxBytes : Infinity, GRAPH_MIME_PART_MAX_BYTES) : maxBytes;
+        const bcc = graph ? { graph: { bcc: job.bcc } } : {};
+        outcome = await this.#sendDivided(job, message, partBytes, (m, done) => sendOne(Object.assign(m, bcc), done), (updated) => (job = updated));
       } else {
         outcome = await sendOne(message, 0);
         // Over the server's SIZE (RFC 1870), refused before any data: divide to fit it, if allowed.
@@ -314,7 +328,16 @@ export class JobQueue {
     return { ...last!, message: `Sent in ${total} parts. ${last!.message}` };
   }
 
-  #compose(job: JobRecord): ComposedMessage {
+  /**
+   * The job's message: composed for SMTP (and for its size), with its fields and Bcc for Graph,
+   * whose files can be read again from any offset (a resumed upload).
+   */
+  #compose(job: JobRecord): OutgoingMessage {
+    const spec = this.#spec(job);
+    return Object.assign(composeMessage(spec, this.#d.random), { graph: { spec, bcc: job.bcc } });
+  }
+
+  #spec(job: JobRecord): MessageSpec & { readonly attachments: readonly GraphAttachmentSource[] } {
     const email = this.#d.settings.get('email');
     const device = this.#d.settings.get('device');
     const spool = this.#d.spool;
@@ -324,21 +347,24 @@ export class JobQueue {
         : email.replyToPolicy === 'fixed' && email.replyToAddress
           ? { replyTo: { address: email.replyToAddress } }
           : {};
-    return composeMessage(
-      {
-        from: this.#from(job, email, device),
-        to: job.to.map((address) => ({ address })),
-        cc: job.cc.map((address) => ({ address })),
-        ...replyTo,
-        subject: job.subject,
-        text: job.body,
-        attachments: job.files.map((f) => ({ fileName: f.fileName, contentType: f.contentType, sizeBytes: f.sizeBytes, chunks: () => spool.read(f.spoolName, SPOOL_READ_CHUNK_BYTES) })),
-        dateWallMs: job.createdWallMs,
-        timeZone: this.#d.settings.get('datetime').timeZone,
-        messageId: job.messageId,
-      },
-      this.#d.random,
-    );
+    return {
+      from: this.#from(job, email, device),
+      to: job.to.map((address) => ({ address })),
+      cc: job.cc.map((address) => ({ address })),
+      ...replyTo,
+      subject: job.subject,
+      text: job.body,
+      attachments: job.files.map((f) => ({
+        fileName: f.fileName,
+        contentType: f.contentType,
+        sizeBytes: f.sizeBytes,
+        chunks: () => spool.read(f.spoolName, SPOOL_READ_CHUNK_BYTES),
+        readFrom: (startByte: number, chunkBytes: number) => spool.read(f.spoolName, chunkBytes, startByte),
+      })),
+      dateWallMs: job.createdWallMs,
+      timeZone: this.#d.settings.get('datetime').timeZone,
+      messageId: job.messageId,
+    };
   }
 
   /** From: the service mailbox, named after the operator or the device (E-mail settings' display name policy). */
@@ -357,7 +383,11 @@ export class JobQueue {
       return;
     }
     if (outcome.transient && job.attempts < SEND_JOB_MAX_ATTEMPTS) {
-      const waitMs = backoffMs(job.attempts, { firstMs: SEND_JOB_RETRY_FIRST_MS, maxMs: SEND_JOB_RETRY_MAX_MS }, this.#d.random);
+      // The server said how long to wait (Retry-After): that, bounded, instead of the usual steps.
+      const waitMs =
+        outcome.retryAfterMs !== undefined
+          ? Math.min(Math.max(0, outcome.retryAfterMs), GRAPH_RETRY_AFTER_MAX_MS)
+          : backoffMs(job.attempts, { firstMs: SEND_JOB_RETRY_FIRST_MS, maxMs: SEND_JOB_RETRY_MAX_MS }, this.#d.random);
       this.#retryAtMono.set(job.id, this.#d.clock.monoNowMs() + waitMs);
       const next = this.#d.clock.wallNowMs() + waitMs;
       await this.#save(this.#with(base, { state: 'retrying', nextAttemptWallMs: next, note: `${outcome.code ?? ''} ${outcome.message}: retry in ${Math.round(waitMs / 1000)} s`.trim() }));

@@ -60,6 +60,11 @@ export const jobRecordSchema = z.object({
   partialId: z.optional(z.string()),
   partsTotal: z.optional(z.int()),
   partsSent: z.optional(z.int()),
+  /**
+   * Microsoft Graph: the draft the current attempt created (large scans), until it is sent or
+   * deleted. Found at power-on, the next attempt deletes it before it makes a new one.
+   */
+  graphDraftId: z.optional(z.string().check(z.maxLength(1024))),
   finishedWallMs: z.optional(z.number()),
   result: z.optional(jobResult),
   recipients: z.optional(z.array(recipientResult)),

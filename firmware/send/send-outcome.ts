@@ -17,7 +17,13 @@ export const CHECK_STEPS = ['dns', 'tcp', 'tls', 'certificate', 'ehlo', 'auth', 
  * so that the check proves the refresh token works, not only that a cached access token is there.
  */
 export const CHECK_STEPS_OAUTH = ['token', ...CHECK_STEPS] as const;
-export type CheckStep = (typeof CHECK_STEPS_OAUTH)[number];
+/**
+ * With Microsoft Graph: the connection to Graph's host, then a token for Graph, then the mailbox
+ * answers (its Drafts folder), then a draft can be created and deleted (what a large scan needs).
+ */
+export const CHECK_STEPS_GRAPH = ['dns', 'tcp', 'tls', 'certificate', 'token', 'mailbox', 'draft'] as const;
+export type CheckStep = (typeof CHECK_STEPS_OAUTH)[number] | (typeof CHECK_STEPS_GRAPH)[number];
+export type GraphRung = (typeof CHECK_STEPS_GRAPH)[number];
 /** A rung of the SMTP part of the ladder (the token's comes before them). */
 export type SmtpRung = (typeof CHECK_STEPS)[number];
 
@@ -83,6 +89,16 @@ export interface ConnectionCheck {
     readonly failedRung?: SmtpRung;
     readonly verdict?: ChainVerdict;
   };
+  /** Communication Type Microsoft Graph: every rung as it went (the SMTP fields are then absent). */
+  readonly graph?: { readonly rungs: readonly GraphRungOutcome[] };
   readonly transcriptId: string;
   readonly clockSkew?: SkewView;
+}
+
+/** One rung of the Graph ladder. */
+export interface GraphRungOutcome {
+  readonly step: GraphRung;
+  readonly status: 'ok' | 'warning' | 'failed' | 'skipped';
+  readonly message: string;
+  readonly failure?: SendFailure;
 }

@@ -43,6 +43,30 @@ export const hostName = z.string().check(
 /** Empty, or a host name. */
 export const optionalHostName = z.union([z.literal(''), hostName]);
 
+/**
+ * Whether `text` is a DNS server's address as the Network page takes it: an IPv4 literal or an
+ * IPv6 literal, with `:port` after it when the server is not on 53 (`192.0.2.53:5353`,
+ * `[2001:db8::53]:5353`; an IPv6 address with a port goes in brackets). The URL parser checks the
+ * IPv6 form strictly, in the browser and on the device alike.
+ */
+export function isDnsServerAddress(text: string): boolean {
+  // Anything that is not IPv4 or bracketed (with or without a port) is taken as a bare IPv6 literal.
+  const [, v4, v6 = text, port = '53'] = /^(?:([\d.]+)|\[(.+)\])(?::(\d+))?$/.exec(text) ?? [];
+  if (+port < 1 || +port > 65535) return false;
+  if (v4 !== undefined) return IPV4.test(v4);
+  try {
+    return new URL(`http://[${v6}]`).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+/** Empty, or a DNS server's address (isDnsServerAddress). */
+export const optionalDnsServer = z.string().check(
+  z.refine((v) => v === '' || isDnsServerAddress(v), 'Enter an IPv4 or IPv6 address.'),
+);
+/** Empty, or a DNS domain name (not an address), e.g. contoso.com. */
+export const optionalDnsDomain = z.string().check(z.refine((v) => v === '' || (HOST_NAME.test(v) && !IPV4.test(v)), 'Enter a domain name such as contoso.com.'));
+
 /** The DNS names in a list written with spaces or commas between them. */
 export function hostNamesIn(list: string): string[] {
   return list.split(/[\s,]+/).filter((name) => name !== '');

@@ -21,7 +21,8 @@ import {
   PASSWORD_REFUSE_USER_NAME_DEFAULT,
   SESSION_IDLE_MIN_DEFAULT,
 } from '../defaults.ts';
-import { hostNameList, oneLine, optionalEmailAddress, optionalHostName, tcpPort, timeZone } from './fields.ts';
+import { hostNameList, oneLine, optionalDnsDomain, optionalDnsServer, optionalEmailAddress, optionalHostName, tcpPort, timeZone } from './fields.ts';
+import { httpsEndpointProblem } from './https-endpoint.ts';
 
 const tlsVersion = z.enum(['TLSv1.2', 'TLSv1.3']);
 /** What happens to OAuth tokens after the wall clock is changed: Canon's rule is "register again". */
@@ -77,17 +78,55 @@ export const emailSettings = z.object({
   dividedSending: z._default(z.boolean(), false),
 });
 
-export const oauthMicrosoftSettings = z.object({
+/**
+ * The OAuth 2.0 (Microsoft) fields, each checked alone: the Remote UI's form validates with these
+ * (SECTION_SCHEMAS). The checks of the endpoint addresses and those that span fields are the
+ * device's (`oauthMicrosoftSettings`): the form shows their answer under the field on Save, and
+ * the UI's bundle in flash does not carry them.
+ */
+const oauthMicrosoftFields = z.object({
   enabled: z.boolean(),
   verifyServerCertificate: z.boolean(),
   addCnToVerification: z.boolean(),
-  cloud: z.enum(['global', 'usgov']),
+  /** 'custom': the authority at `authorityUrl` (a sovereign cloud, a test server). */
+  cloud: z.enum(['global', 'usgov', 'custom']),
   /** common, organizations, consumers, a tenant GUID or a verified domain. */
   tenant: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$/, 'Enter common, organizations, consumers, a tenant ID or a domain.')),
-  /** Empty = the device's built-in application. */
+  /** Empty = the device's built-in application (public, device code only). */
   clientId: z.union([z.literal(''), z.string().check(z.regex(/^[0-9a-fA-F-]{36}$/, 'A client ID is a GUID.'))]),
   afterClockChange,
+  /*
+   * Added in a later firmware (app-only sending, authorization code, custom endpoints): older
+   * records read the defaults, which are what that firmware did.
+   */
+  /** How the device gets its tokens: device code (RFC 8628), authorization code + PKCE pasted back, or client credentials (no user). */
+  grantType: z._default(z.enum(['device-code', 'authorization-code', 'app-only']), 'device-code'),
+  /** What the device proves the app with: nothing (a public client), the app's client secret, or the device's own certificate (RFC 7523 assertion). */
+  credential: z._default(z.enum(['none', 'certificate', 'secret']), 'none'),
+  /** Secret: never returned by the API. */
+  clientSecret: z._default(z.string().check(z.maxLength(256, 'At most 256 characters.')), ''),
+  /** The client secret's expiry date as the Entra portal shows it (YYYY-MM-DD), or '' when not entered. */
+  clientSecretExpires: z._default(z.union([z.literal(''), z.string().check(z.regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'A date as YYYY-MM-DD, e.g. 2027-06-30.'))]), ''),
+  /** The client assertion's header: RS256 with x5t (SHA-1 thumbprint) or PS256 with x5t#S256; Microsoft's documents name both. */
+  assertionFormat: z._default(z.enum(['rs256-x5t', 'ps256-x5t-s256']), 'rs256-x5t'),
+  /** With cloud 'custom': the authority's base address; the device appends /{tenant}/oauth2/v2.0/…. */
+  authorityUrl: z._default(z.string(), ''),
+  /** Microsoft Graph's base URL; '' = the cloud's own (https://graph.microsoft.com/v1.0, …). */
+  graphUrl: z._default(z.string(), ''),
 });
+
+// Pure: the Remote UI's bundle, which validates with the fields alone, drops it.
+export const oauthMicrosoftSettings = /* @__PURE__ */ oauthMicrosoftFields.check(
+  z.superRefine((s, ctx) => {
+    for (const path of ['authorityUrl', 'graphUrl'] as const) {
+      const problem = httpsEndpointProblem(s[path]);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [path], input: s[path] });
+    }
+  }),
+  z.refine((s) => s.cloud !== 'custom' || s.authorityUrl !== '', { message: 'Enter the authority URL for a custom cloud, e.g. https://login.microsoftonline.com.', path: ['authorityUrl'] }),
+  z.refine((s) => s.grantType === 'device-code' || s.clientId !== '', { message: "Enter the Client ID of your app registration: the device's built-in application does device code only.", path: ['clientId'] }),
+  z.refine((s) => s.grantType !== 'app-only' || s.credential !== 'none', { message: 'App-only sign-in needs a credential: the device certificate or a client secret.', path: ['credential'] }),
+);
 
 export const oauthGoogleSettings = z.object({
   enabled: z.boolean(),
@@ -143,6 +182,21 @@ export const securitySettings = z.object({
   panelAutoLogoutMin: z._default(z.int().check(z.minimum(1, 'Between 1 and 9 minutes.'), z.maximum(PANEL_AUTO_LOGOUT_MIN_MAX, 'Between 1 and 9 minutes.')), PANEL_AUTO_LOGOUT_MIN_DEFAULT),
 });
 
+/**
+ * Network (DNS) settings, as printers show them under TCP/IP: where the device's resolver sends
+ * its queries and the domain it completes single-label names with. Only what this device's
+ * platform honours: on the simulated network the simulator's own DNS answers every name and these
+ * are not used; on a host network (NETWORK=host) and on a device they are the resolver's.
+ * Added in a later firmware: older devices have no such record and read the factory values.
+ */
+export const networkSettings = z.object({
+  /** Both empty: the servers the network hands out (DHCP; on a host network, the host's own). */
+  primaryDnsServer: optionalDnsServer,
+  secondaryDnsServer: optionalDnsServer,
+  /** Appended to a name without a dot (`mail` → `mail.contoso.com`), as a resolver's search domain. */
+  dnsDomainName: optionalDnsDomain,
+});
+
 export type DeviceSettings = z.infer<typeof deviceSettings>;
 export type DateTimeSettings = z.infer<typeof dateTimeSettings>;
 export type EmailSettings = z.infer<typeof emailSettings>;
@@ -150,6 +204,7 @@ export type OauthMicrosoftSettings = z.infer<typeof oauthMicrosoftSettings>;
 export type OauthGoogleSettings = z.infer<typeof oauthGoogleSettings>;
 export type CertificateSettings = z.infer<typeof certificateSettings>;
 export type SecuritySettings = z.infer<typeof securitySettings>;
+export type NetworkSettings = z.infer<typeof networkSettings>;
 
 /**
  * Each section's schema alone, for a bundle that validates but has no use for the factory values
@@ -159,10 +214,11 @@ export const SECTION_SCHEMAS = {
   device: deviceSettings,
   datetime: dateTimeSettings,
   email: emailSettings,
-  oauthMicrosoft: oauthMicrosoftSettings,
+  oauthMicrosoft: oauthMicrosoftFields,
   oauthGoogle: oauthGoogleSettings,
   certificates: certificateSettings,
   security: securitySettings,
+  network: networkSettings,
 } as const;
 
 /** The sections, their schemas, factory values and secret fields: one table, read everywhere. */
@@ -201,7 +257,7 @@ export const SECTIONS = {
   },
   oauthMicrosoft: {
     schema: oauthMicrosoftSettings,
-    secrets: [],
+    secrets: ['clientSecret'],
     factory: (): OauthMicrosoftSettings => ({
       enabled: false,
       verifyServerCertificate: true,
@@ -210,6 +266,13 @@ export const SECTIONS = {
       tenant: 'organizations',
       clientId: '',
       afterClockChange: 'register-again',
+      grantType: 'device-code',
+      credential: 'none',
+      clientSecret: '',
+      clientSecretExpires: '',
+      assertionFormat: 'rs256-x5t',
+      authorityUrl: '',
+      graphUrl: '',
     }),
   },
   oauthGoogle: {
@@ -244,6 +307,11 @@ export const SECTIONS = {
       passwordRefuseCommon: PASSWORD_REFUSE_COMMON_DEFAULT,
       panelAutoLogoutMin: PANEL_AUTO_LOGOUT_MIN_DEFAULT,
     }),
+  },
+  network: {
+    schema: networkSettings,
+    secrets: [],
+    factory: (): NetworkSettings => ({ primaryDnsServer: '', secondaryDnsServer: '', dnsDomainName: '' }),
   },
 } as const;
 

@@ -20,9 +20,10 @@ const SEALED_SECRET_MAX = 4096;
  */
 export function settingsRecord<S extends SectionName>(section: S): RecordSpec<SectionValue<S>> {
   const entry = SECTIONS[section];
-  const sealed = Object.fromEntries((entry.secrets as readonly string[]).map((f) => [f, z.string().check(z.maxLength(SEALED_SECRET_MAX))]));
+  // A secret added to a section in a later firmware is absent from older records: it reads as none.
+  const sealed = Object.fromEntries((entry.secrets as readonly string[]).map((f) => [f, z._default(z.string().check(z.maxLength(SEALED_SECRET_MAX)), '')]));
   // The same fields and types as the section: only the secrets' length limit differs.
-  const schema: z.ZodMiniType = z.extend(entry.schema as z.ZodMiniObject, sealed);
+  const schema: z.ZodMiniType = z.safeExtend(entry.schema as z.ZodMiniObject, sealed);
   return {
     name: `settings/${section.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
     version: SETTINGS_RECORD_VERSION,

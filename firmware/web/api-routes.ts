@@ -144,7 +144,10 @@ export interface RemoteUiRoutes {
   'DELETE /api/oauth/:provider': { params: { provider: OAuthProvider }; response: OAuthStatusView };
   'POST /api/oauth/:provider/register': { params: { provider: OAuthProvider }; body: EmptyBody; response: OAuthStatusView };
   'POST /api/oauth/:provider/check': { params: { provider: OAuthProvider }; body: EmptyBody; response: OAuthStatusView };
-  'POST /api/oauth/google/code': { body: z.infer<typeof googlePastedCodeRequest>; response: OAuthStatusView };
+  'POST /api/oauth/:provider/code': { params: { provider: OAuthProvider }; body: z.infer<typeof googlePastedCodeRequest>; response: OAuthStatusView };
+  /** The device's app certificate, PEM, a download. */
+  'GET /api/oauth/microsoft/certificate': { response: string };
+  'POST /api/oauth/microsoft/certificate/regenerate': { body: EmptyBody; response: OAuthStatusView };
 
   // Job log (job-log-routes.ts)
   'GET /api/jobs': { query?: { result?: JobLogFilter }; response: JobLogEntry[] };

@@ -132,7 +132,18 @@ export interface DeviceStatus {
 
 /** One thing to act on: a certificate that expires soon or has, an OAuth grant that needs the admin, a fault of the device's own. */
 export interface DeviceNotice {
-  readonly code: 'ca-expired' | 'ca-expiring' | 'device-certificate-expired' | 'device-certificate-expiring' | 'oauth-microsoft' | 'oauth-google' | 'device-fault' | 'server-certificate-unverified' | 'email-not-set-up';
+  readonly code:
+    | 'ca-expired'
+    | 'ca-expiring'
+    | 'device-certificate-expired'
+    | 'device-certificate-expiring'
+    | 'oauth-microsoft'
+    | 'oauth-google'
+    | 'oauth-client-secret-expiring'
+    | 'oauth-client-secret-expired'
+    | 'device-fault'
+    | 'server-certificate-unverified'
+    | 'email-not-set-up';
   readonly level: 'error' | 'warning';
   readonly message: string;
   /** The Remote UI page where it is fixed (a settings section) or looked into (the event log). */
@@ -170,7 +181,7 @@ export { addressBookEntryRequest, addressBookQuery, type AddressBookEntry, type 
 
 // --- E-mail: check connection, test e-mail, transcripts ---------------------------------------
 
-export { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckStep } from '../send/send-outcome.ts';
+export { CHECK_STEPS, CHECK_STEPS_GRAPH, CHECK_STEPS_OAUTH, type CheckStep } from '../send/send-outcome.ts';
 /** One recipient's answer to RCPT TO. */
 export type RecipientView = RecipientOutcome;
 /** `POST /api/settings/email/test` and `…/validate`: how the send went. */
@@ -266,6 +277,23 @@ export interface OAuthStatusView {
   /** The device clock against the identity server's Date, when it is off by more than the tolerance. */
   /** The device clock against the latest server time seen (token endpoint Date, Office 365 greeting), when beyond tolerance. */
   readonly skew?: SkewView;
+  /** Microsoft: how the device signs in and what for, e.g. "App-only (client credentials), device certificate · Microsoft Graph". */
+  readonly mode?: string;
+  /** Microsoft with Credential "Certificate": the device's certificate to upload to the app registration (download: `GET /api/oauth/microsoft/certificate`). */
+  readonly appCertificate?: AppCertificateView;
+}
+
+/** The device's certificate for app-only sign-in, as the Entra portal lists it after the upload. */
+export interface AppCertificateView {
+  readonly subject: string;
+  /** SHA-1 thumbprint, upper-case hex without separators: the Entra portal's "Thumbprint" column. */
+  readonly thumbprint: string;
+  /** SHA-256 of the certificate, upper-case hex (the x5t#S256 of a PS256 assertion). */
+  readonly sha256: string;
+  readonly notAfterMs: number;
+  readonly expired: boolean;
+  /** Days left when within the warning period. */
+  readonly expiresInDays?: number;
 }
 
 export const googlePastedCodeRequest = z.object({

@@ -360,7 +360,14 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     return session;
   };
   registerEmailRoutes(app, { transport: deps.emailTransport, transcripts: deps.transcripts, settings, requireEmail: requireSection('email') });
-  registerOAuthRoutes(app, { ...deps.oauth, ...(deps.adminLink ? { adminLink: deps.adminLink } : {}), requireMicrosoft: requireSection('oauthMicrosoft'), requireGoogle: requireSection('oauthGoogle') });
+  registerOAuthRoutes(app, {
+    ...deps.oauth,
+    ...(deps.adminLink ? { adminLink: deps.adminLink } : {}),
+    requireMicrosoft: requireSection('oauthMicrosoft'),
+    requireGoogle: requireSection('oauthGoogle'),
+    clock,
+    settings: deps.settings,
+  });
   registerJobLogRoutes(app, { jobs: deps.jobs, transcripts: deps.transcripts, requireJobLog: (c) => requireCapability(c, 'readJobLog') });
   const addressBookDoor = {
     book: deps.addressBook,

@@ -1,13 +1,16 @@
 /**
  * What an administrator should act on soon, shown on the portal (`GET /api/status`): certificates
  * that end within CERT_EXPIRY_WARNING_MS or have ended (the CA store and the device's own), and
- * OAuth grants that need the admin (void after a clock change, re-authorization, an error), and
+ * OAuth grants that need the admin (void after a clock change, re-authorization, an error), the
+ * Microsoft app's client secret near or past the expiry date entered for it, and
  * faults of the device's own since power-on (an NVRAM write refused, background work that failed).
  * Printers tell nobody until sending fails; admins ask for a warning before (devices.md). Worked
  * out at each call from the device clock: nothing is stored.
  */
 import { presentOAuthStatus } from './presenters/oauth-status.ts';
-import { CERT_EXPIRY_WARNING_MS, DAY_MS } from '../defaults.ts';
+import { CERT_EXPIRY_WARNING_MS, CLIENT_SECRET_EXPIRY_WARNING_MS, DAY_MS } from '../defaults.ts';
+import { DEVICE_CODES } from '../device-codes.ts';
+import { clientSecretExpiry } from '../oauth/entra-requests.ts';
 import { formatLocal } from '../clock/local-time.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { OAuthService } from '../oauth/oauth-service.ts';
@@ -63,6 +66,15 @@ export async function deviceNotices(deps: NoticeDeps, nowMs: number): Promise<De
     if (!OAUTH_NEEDS_ADMIN.has(status.tokenStatus)) continue;
     const remedy = status.remedy ? ` ${status.remedy}` : '';
     notices.push({ code: `oauth-${provider}`, level: 'error', page: section, message: `OAuth 2.0 (${name}): ${status.statusMessage}${status.code ? ` (${status.code})` : ''}${remedy}` });
+  }
+
+  // The Microsoft app's client secret, by the expiry date the admin entered: Entra sends no warning to the device.
+  const ms = deps.settings.get('oauthMicrosoft');
+  const secret = ms.enabled && ms.grantType !== 'device-code' ? clientSecretExpiry(ms, nowMs) : undefined;
+  if (secret?.expired) {
+    notices.push({ code: 'oauth-client-secret-expired', level: 'error', page: 'oauthMicrosoft', message: `OAuth 2.0 (Microsoft): the client secret expired on ${ms.clientSecretExpires} (${DEVICE_CODES.clientSecretExpired.code}). ${DEVICE_CODES.clientSecretExpired.remedy}` });
+  } else if (secret && secret.daysLeft * DAY_MS <= CLIENT_SECRET_EXPIRY_WARNING_MS) {
+    notices.push({ code: 'oauth-client-secret-expiring', level: 'warning', page: 'oauthMicrosoft', message: `OAuth 2.0 (Microsoft): the client secret expires ${inDays(secret.daysLeft)} (${ms.clientSecretExpires}): add a new secret in the app registration and enter it before then.` });
   }
 
   // A device out of the box says Ready: say too that it cannot send e-mail until the server and the sender are entered.

@@ -18,6 +18,8 @@ export const SECTION_ROLES: Readonly<Record<SectionName, readonly Role[]>> = {
   oauthGoogle: ['Administrator'],
   certificates: ['Administrator', 'NetworkAdmin'],
   security: ['Administrator'],
+  // Canon's NetworkAdmin role is for exactly these (TCP/IP settings).
+  network: ['Administrator', 'NetworkAdmin'],
 };
 
 /** Other capabilities that are not a settings section. */

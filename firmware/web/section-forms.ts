@@ -61,6 +61,15 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
       },
     ],
   },
+  network: {
+    title: 'DNS Settings',
+    note: 'The device looks up the names of its servers (SMTP, OAuth 2.0, Graph) with these DNS servers; changes apply to the next connection. With both left empty it uses the servers the network hands out (DHCP). On the simulator\'s simulated network its own DNS answers instead and these are not used.',
+    fields: [
+      { key: 'primaryDnsServer', label: 'Primary DNS Server', kind: 'text', hint: 'IPv4 or IPv6 address, e.g. 192.0.2.53; a port other than 53 after it: 192.0.2.53:5353 or [2001:db8::53]:5353.' },
+      { key: 'secondaryDnsServer', label: 'Secondary DNS Server', kind: 'text', hint: 'Asked when the primary does not answer.' },
+      { key: 'dnsDomainName', label: 'Domain Name', kind: 'text', hint: 'Completes a server name without a dot: mail → mail.contoso.com.' },
+    ],
+  },
   datetime: {
     title: 'Time Zone and Synchronization',
     fields: [
@@ -158,7 +167,7 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
   },
   oauthMicrosoft: {
     title: 'OAuth 2.0 (Microsoft) Settings',
-    note: 'Save the settings first (the page then checks the connection) and check the device date and time. Press Register below, open the address shown and enter the User Code before it expires; Token Status becomes "Active" by itself. To register again, press Deregister first.',
+    note: 'Save the settings first (the page then checks the connection) and check the device date and time, then press Register below. Device Code: open the address shown and enter the User Code before it expires. Authorization Code: open the sign-in link, sign in, and paste the address of the page that fails to load (http://localhost/…). App-only: upload the device certificate (or enter a client secret) first; Register gets a token at once. Token Status becomes "Active"; to register again, press Deregister first. If your tenant blocks the device code flow (Conditional Access, AADSTS53003), choose Authorization Code.',
     fields: [
       { key: 'enabled', label: 'Use OAuth 2.0 (Microsoft)', kind: 'check' },
       ...verifyFields,
@@ -169,10 +178,53 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
         options: [
           ['global', 'Global (login.microsoftonline.com)'],
           ['usgov', 'US Government (login.microsoftonline.us)'],
+          ['custom', 'Custom authority (below)'],
         ],
       },
-      { key: 'tenant', label: 'Tenant', kind: 'text', hint: 'common, organizations, consumers, a tenant ID or a verified domain.' },
-      { key: 'clientId', label: 'Client ID', kind: 'text', wide: true, hint: "Leave empty to use the device's built-in application." },
+      {
+        key: 'authorityUrl',
+        label: 'Authority URL',
+        kind: 'text',
+        wide: true,
+        hint: 'With a custom cloud: the authorization server, e.g. https://login.partner.microsoftonline.cn; the device adds /{tenant}/oauth2/v2.0/…. https only. Tokens are asked for the global cloud’s resources.',
+      },
+      { key: 'tenant', label: 'Tenant', kind: 'text', hint: 'common, organizations, consumers, a tenant ID or a verified domain (app-only: the tenant ID or domain, not common).' },
+      {
+        key: 'grantType',
+        label: 'Grant Type',
+        kind: 'select',
+        options: [
+          ['device-code', 'Device Code (enter a code at microsoft.com/devicelogin)'],
+          ['authorization-code', 'Authorization Code (sign in, paste the address back)'],
+          ['app-only', 'App-only (no user: the app sends as the mailbox)'],
+        ],
+        hint: 'App-only needs the application permission Mail.Send (Graph) or SMTP.SendAsApp (SMTP) with admin consent; the E-mail page’s User Name is the mailbox it sends as.',
+      },
+      { key: 'clientId', label: 'Client ID', kind: 'text', wide: true, hint: "The app registration's Application (client) ID. Leave empty only for Device Code, to use the device's built-in application." },
+      {
+        key: 'credential',
+        label: 'Credential',
+        kind: 'select',
+        options: [
+          ['none', 'None (public client: "Mobile and desktop applications")'],
+          ['certificate', 'Device certificate (upload it to the app registration)'],
+          ['secret', 'Client secret'],
+        ],
+        hint: 'For Authorization Code with a "Web" platform app, and for App-only. Not used with Device Code.',
+      },
+      { key: 'clientSecret', label: 'Client Secret', kind: 'secret', hint: 'The secret’s Value (not its Secret ID), from Certificates & secrets.' },
+      { key: 'clientSecretExpires', label: 'Client Secret Expires', kind: 'text', hint: 'YYYY-MM-DD, as the Entra portal shows it: the portal warns before it lapses.' },
+      {
+        key: 'assertionFormat',
+        label: 'Assertion Format',
+        kind: 'select',
+        options: [
+          ['rs256-x5t', 'RS256 with x5t (SHA-1 thumbprint)'],
+          ['ps256-x5t-s256', 'PS256 with x5t#S256 (SHA-256)'],
+        ],
+        hint: 'How the device certificate’s signature is sent. Microsoft documents both; change it only if Entra refuses the assertion (AADSTS700027) although the certificate is uploaded.',
+      },
+      { key: 'graphUrl', label: 'Microsoft Graph URL', kind: 'text', wide: true, hint: 'Empty: the cloud’s own (https://graph.microsoft.com/v1.0). https only.' },
       afterClockChange,
     ],
   },

@@ -11,7 +11,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import type * as z from 'zod/mini';
 import { SMTP_INTERACTIVE_DEADLINE_MS } from '../../firmware/defaults.ts';
 import { emailAddress } from '../../firmware/settings/fields.ts';
-import { CHECK_STEPS, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStep, type CheckStepResult, type emailActionRequest, type SendResultView } from '../../firmware/web/api-types.ts';
+import { CHECK_STEPS, CHECK_STEPS_GRAPH, CHECK_STEPS_OAUTH, type CheckConnectionResult, type CheckStep, type CheckStepResult, type emailActionRequest, type SendResultView } from '../../firmware/web/api-types.ts';
 import { api } from './api.ts';
 import type { EmailTranscripts } from './email-transcripts.ts';
 import { formMessage, input, row, validate } from './form-fields.ts';
@@ -40,6 +40,8 @@ const STEP_LABELS: Readonly<Record<CheckStep, string>> = {
   auth: 'Authentication',
   mail: 'MAIL FROM',
   rcpt: 'RCPT TO',
+  mailbox: 'Mailbox',
+  draft: 'Draft',
 };
 
 const BUSY_TEXT: Readonly<Record<Action, string>> = {
@@ -186,7 +188,7 @@ export class EmailPage extends LitElement {
 
   private renderLadder(result: CheckConnectionResult): TemplateResult {
     const byStep = new Map(result.steps.map((s) => [s.step, s]));
-    const rungs = byStep.has('token') ? CHECK_STEPS_OAUTH : CHECK_STEPS;
+    const rungs = byStep.has('mailbox') ? CHECK_STEPS_GRAPH : byStep.has('token') ? CHECK_STEPS_OAUTH : CHECK_STEPS;
     const steps: CheckStepResult[] = rungs.map((step) => byStep.get(step) ?? { step, status: 'skipped', message: 'Not reached.' });
     const failed = steps.find((s) => s.status === 'failed');
     return html`<div class=${`msg result ${result.ok ? 'ok' : 'error'}`} role=${result.ok ? 'status' : 'alert'} data-test="check-summary" data-ok=${result.ok ? 'true' : 'false'}>

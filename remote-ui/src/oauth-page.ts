@@ -1,13 +1,15 @@
 /**
  * OAuth 2.0 (Microsoft) and OAuth 2.0 (Google): the settings form, then the registration status
  * (`GET /api/oauth/:provider`, polled every 2 s in the background) with Register and Deregister.
- * Microsoft uses the device code flow: the page shows the user code, the message and the
- * verification address, with a countdown ticking locally between polls. Google uses the
- * authorization code flow: the page links to the consent page and takes the pasted code (or the
- * whole address of the error page the browser shows for 127.0.0.1). See docs/api.md, "OAuth 2.0".
+ * Microsoft's device code flow: the page shows the user code, the message and the verification
+ * address, with a countdown ticking locally between polls. The authorization code flow (Google's,
+ * and Microsoft's when its Grant Type says so): the page links to the sign-in page and takes the
+ * pasted code (or the whole address of the error page the browser shows for the loopback
+ * address). Microsoft app-only with the device certificate: its thumbprint, a download and a new
+ * key pair. See docs/api.md, "OAuth 2.0".
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { googlePastedCodeRequest, type OAuthProvider, type OAuthStatusView, type TokenStatusName } from '../../firmware/web/api-types.ts';
+import { googlePastedCodeRequest, type AppCertificateView, type OAuthProvider, type OAuthStatusView, type TokenStatusName } from '../../firmware/web/api-types.ts';
 import { api } from './api.ts';
 import { confirmStrip, errorsFrom, formMessage, invalid, row, validate } from './form-fields.ts';
 import { action, ApiTask, pending } from './kit/api-task.ts';
@@ -38,6 +40,9 @@ const HAS_GRANT: readonly TokenStatusName[] = ['active', 'refreshing', 'revalida
 /** Statuses in which the tokens are working: Register stays off until Deregister. */
 const IN_USE: readonly TokenStatusName[] = ['active', 'refreshing', 'revalidating'];
 
+/** One labelled row of the status panel. */
+const row2 = (label: string, value: unknown) => html`<div class="row"><span class="label">${label}</span><div class="cell">${value}</div></div>`;
+
 /** "Invalid: the date…" next to the badge "Invalid" reads twice: drop the repeated word. */
 function withoutPrefix(message: string, badge: string): string {
   return message.startsWith(`${badge}: `) ? message.charAt(badge.length + 2).toUpperCase() + message.slice(badge.length + 3) : message;
@@ -47,6 +52,7 @@ export class OAuthPage extends LitElement {
   static override properties = {
     provider: { attribute: false },
     confirming: { state: true },
+    confirmingKey: { state: true },
     message: { state: true },
     pasted: { state: true },
     pastedError: { state: true },
@@ -55,6 +61,8 @@ export class OAuthPage extends LitElement {
   declare provider: OAuthProvider;
   /** The Deregister confirmation strip is open. */
   declare confirming: boolean;
+  /** The New Key Pair confirmation strip is open. */
+  declare confirmingKey: boolean;
   declare message: { ok: boolean; text: string } | undefined;
   declare pasted: string;
   declare pastedError: string | undefined;
@@ -87,6 +95,7 @@ export class OAuthPage extends LitElement {
   constructor() {
     super();
     this.confirming = false;
+    this.confirmingKey = false;
     this.pasted = '';
     new TickController(this);
   }
@@ -116,7 +125,13 @@ export class OAuthPage extends LitElement {
     const checked = validate(googlePastedCodeRequest, { pasted: this.pasted.trim() });
     this.pastedError = checked.errors?.['pasted'];
     const body = checked.data;
-    if (body) void this.act.run([() => api('POST /api/oauth/google/code', { body }), 'Code accepted.', () => (this.pasted = '')]);
+    if (body) void this.act.run([() => api('POST /api/oauth/:provider/code', { params: { provider: this.provider }, body }), 'Code accepted.', () => (this.pasted = '')]);
+  }
+
+  /** A new app key pair: the certificate registered in Entra stops working until the new one is uploaded. */
+  private newKey(): void {
+    this.confirmingKey = false;
+    void this.act.run([() => api('POST /api/oauth/microsoft/certificate/regenerate', { body: {} }), 'A new key pair was made: download the certificate and upload it to the app registration.']);
   }
 
   private copy(event: Event): void {
@@ -184,8 +199,9 @@ export class OAuthPage extends LitElement {
               <div class="cell" data-test="next-check" title="The device refreshes the token when a send needs it, and checks the grant by itself at least once a day.">In <span class="mono">${formatDuration(Math.max(0, Math.floor(this.left(v.nextCheckInS))))}</span></div>
             </div>`
           : nothing}
-        ${waiting && this.provider === 'microsoft' ? this.renderDeviceCode(v) : nothing}
-        ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderConsentLink(v.authorizationLink ?? v.authorizationUrl, v.authorizationLink !== undefined) : nothing}
+        ${v.mode ? row2('Sign-in Mode', html`<span data-test="oauth-mode">${v.mode}</span>`) : nothing}
+        ${waiting && v.userCode ? this.renderDeviceCode(v) : nothing}
+        ${waiting && v.authorizationUrl ? this.renderConsentLink(v.authorizationLink ?? v.authorizationUrl, v.authorizationLink !== undefined) : nothing}
       </div>
       ${v.skew
         ? html`<p class="warning" role="alert" data-test="clock-skew">
@@ -218,7 +234,7 @@ export class OAuthPage extends LitElement {
           ? html`<button type="button" class="danger" ?disabled=${pending(this.act) || this.confirming} @click=${() => (this.confirming = true)}>Deregister</button>`
           : nothing}
       </div>
-      ${waiting && this.provider === 'google' && v.authorizationUrl ? this.renderCodeForm() : nothing}`;
+      ${waiting && v.authorizationUrl ? this.renderCodeForm() : nothing} ${v.appCertificate ? this.renderAppCertificate(v.appCertificate) : nothing}`;
   }
 
   private renderDeviceCode(v: OAuthStatusView): TemplateResult {
@@ -254,16 +270,42 @@ export class OAuthPage extends LitElement {
   }
 
   private renderConsentLink(url: string, simulated: boolean): TemplateResult {
+    const google = this.provider === 'google';
+    const who = google ? 'Google' : 'Microsoft';
     return html`<div class="row">
-      <span class="label">URL for Google Authorization Server</span>
+      <span class="label">URL for ${who} Authorization Server</span>
       <div class="cell">
-        <a class="consent" href=${url} target="_blank" rel="noopener noreferrer" data-test="authorization-url">Open the Google consent page</a>
-        ${simulated ? html`<span class="hint">(the simulator's copy of accounts.google.com)</span>` : nothing}
+        <a class="consent" href=${url} target="_blank" rel="noopener noreferrer" data-test="authorization-url">Open the ${who} ${google ? 'consent' : 'sign-in'} page</a>
+        ${simulated ? html`<span class="hint">(the simulator's copy of ${google ? 'accounts.google.com' : 'login.microsoftonline.com'})</span>` : nothing}
         <div class="hint">
-          After you allow access, the browser shows an error page for 127.0.0.1: copy the whole address (or the code=… part) and paste it below.
+          After you allow access, the browser shows an error page for ${google ? '127.0.0.1' : 'localhost'}: copy the whole address (or the code=… part) and paste it below.
         </div>
       </div>
     </div>`;
+  }
+
+  private renderAppCertificate(c: AppCertificateView): TemplateResult {
+    return html`<h2>Device Certificate for the App Registration</h2>
+      <div class="panel" data-test="app-certificate">
+        ${row2('Subject', c.subject)} ${row2('Thumbprint (SHA-1)', html`<span class="mono" data-test="app-thumbprint">${c.thumbprint}</span>`)}
+        ${row2('SHA-256', html`<span class="mono small-text">${c.sha256}</span>`)}
+        ${row2('Expires', html`${new Date(c.notAfterMs).toISOString().slice(0, 10)} ${c.expired ? html`<b class="bad">expired: make a new key pair</b>` : c.expiresInDays !== undefined ? html`<b class="bad">in ${c.expiresInDays} days</b>` : nothing}`)}
+      </div>
+      ${this.confirmingKey
+        ? confirmStrip({
+            label: 'New Key Pair',
+            test: 'confirm-new-key',
+            text: 'Make a new key pair? The certificate uploaded to the app registration stops working: sending fails until you upload the new one.',
+            yes: 'Yes, New Key Pair',
+            busy: pending(this.act),
+            onCancel: () => (this.confirmingKey = false),
+            onYes: () => this.newKey(),
+          })
+        : nothing}
+      <div class="actions start">
+        <a class="button" href="/api/oauth/microsoft/certificate" download data-test="download-app-certificate">Download Certificate (PEM)</a>
+        <button type="button" class="danger" ?disabled=${pending(this.act) || this.confirmingKey} @click=${() => (this.confirmingKey = true)}>New Key Pair</button>
+      </div>`;
   }
 
   private renderCodeForm(): TemplateResult {
@@ -339,6 +381,10 @@ export class OAuthPage extends LitElement {
       }
       .consent {
         font-weight: 600;
+      }
+      .small-text {
+        font-size: 11px;
+        word-break: break-all;
       }
     `,
   ];

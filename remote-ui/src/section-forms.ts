@@ -38,6 +38,7 @@ const verifyAdvice: SectionForm = {
 export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
   device: {},
   datetime: {},
+  network: {},
   email: {
     ...verifyAdvice,
     // RFC 8314 §7.3: port 465 speaks TLS from the first byte; 587 is submission with STARTTLS.
@@ -53,6 +54,8 @@ export const SECTION_FORMS: Readonly<Record<SectionName, SectionForm>> = {
             text: `Mail and passwords will cross the network unencrypted.${v['authMethod'] === 'plain' || v['authMethod'] === 'login' ? ' The device will not send a password this way (#845): choose STARTTLS or SSL/TLS, or no authentication.' : ''}`,
           }
         : undefined,
+    communicationType: (v) =>
+      v['communicationType'] === 'graph' && v['authMethod'] !== 'oauth-microsoft' ? { level: 'warning', text: 'Graph needs Authentication = OAuth 2.0 (Microsoft).' } : undefined,
     authMethod: (v) =>
       v['authMethod'] === 'oauth-microsoft' || v['authMethod'] === 'oauth-google'
         ? { level: 'note', text: 'Register the device on the OAuth 2.0 page of the same name: mail is sent only while its Token Status is "Active".' }

@@ -9,7 +9,8 @@
  * - remote_ui_js_gzip_kb: all JavaScript of the built admin UI, gzip -9, summed. Goal <= 40.
  * - oauth_*: see oauth-bench.ts; scan_*: see scan-bench.ts; scan_unit_*: see scan-unit-bench.ts;
  *   smtp_*: see smtp-bench.ts; virtual_day_wall_ms: see virtual-day-bench.ts; lever_apply_ms: see
- *   lever-bench.ts; scenario_*: see scenario-bench.ts; fleet_*: see fleet-bench.ts.
+ *   lever-bench.ts; scenario_*: see scenario-bench.ts; fleet_*: see fleet-bench.ts; graph_*: see
+ *   graph-bench.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -26,6 +27,7 @@ import { virtualDayFigures } from './virtual-day-bench.ts';
 import { leverFigures } from './lever-bench.ts';
 import { scenarioFigures } from './scenario-bench.ts';
 import { fleetFigures } from './fleet-bench.ts';
+import { graphFigures } from './graph-bench.ts';
 import { benchLine } from './bench-line.ts';
 import useTemporaryKeyStore from '../support/temporary-key-store.ts';
 
@@ -122,6 +124,7 @@ try {
   await leverFigures();
   await scenarioFigures();
   await fleetFigures();
+  await graphFigures();
 } finally {
   await removeKeyStore();
 }

@@ -15,12 +15,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { GOOGLE_LOOPBACK_REDIRECT_PORT } from '../../firmware/defaults.ts';
 import { expectTestEmailDelivered, firstLogin, sendTestEmailWithOAuth, setDateOneDayOn, type OAuthMailServer } from '../support/admin-journeys.ts';
-import { launchBrowser, newPage, shot } from '../support/browser.ts';
+import { addressBar, launchBrowser, newPage, shot } from '../support/browser.ts';
 
 let sim: RunningSimulator;
 let browser: Browser;
@@ -42,21 +42,6 @@ afterAll(async () => {
 });
 
 const tokenStatus = (page: Page) => page.locator('[data-test=token-status]');
-
-/**
- * What the browser's address bar shows. After a failed navigation `page.url()` is Chromium's
- * error page (chrome-error://chromewebdata/), while the address bar keeps the address that failed:
- * that is what the admin copies. The tab's navigation history holds it.
- */
-async function addressBar(context: BrowserContext, page: Page): Promise<string> {
-  const cdp = await context.newCDPSession(page);
-  try {
-    const { currentIndex, entries } = await cdp.send('Page.getNavigationHistory');
-    return entries[currentIndex]?.url ?? '';
-  } finally {
-    await cdp.detach();
-  }
-}
 
 describe('OAuth 2.0 (Google) page', () => {
   it('registers with the pasted loopback address, sends a test e-mail with XOAUTH2, and a date change voids the tokens', async () => {

@@ -261,6 +261,32 @@ describe('NodeHttp over http (loopback tests)', () => {
     expect(asked).toBe(0);
   });
 
+  it('PUT sends its bytes with Content-Length and Content-Range; DELETE and an empty POST say their length', async () => {
+    const seen: { method: string; headers: IncomingMessage['headers']; bytes: number }[] = [];
+    const server = createHttpServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (d: Buffer) => (bytes += d.length));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', headers: req.headers, bytes });
+        res.writeHead(req.method === 'DELETE' ? 204 : 200);
+        res.end();
+      });
+    });
+    const port = await listen(server);
+    const http = new NodeHttp(new SimNetwork());
+    const chunk = new Uint8Array(327_680).fill(7);
+    const put = await http.request(request({ method: 'PUT', url: `http://127.0.0.1:${port}/up`, headers: { 'Content-Range': 'bytes 0-327679/700000' }, body: chunk }), trustAll);
+    const del = await http.request(request({ method: 'DELETE', url: `http://127.0.0.1:${port}/up` }), trustAll);
+    const post = await http.request(request({ method: 'POST', url: `http://127.0.0.1:${port}/send`, body: new Uint8Array(0) }), trustAll);
+    expect([put, del, post].map((r) => (r.ok ? r.response.status : r.kind))).toEqual([200, 204, 200]);
+    expect(seen.map((s) => [s.method, s.bytes, s.headers['content-length']])).toEqual([
+      ['PUT', 327_680, '327680'],
+      ['DELETE', 0, undefined],
+      ['POST', 0, '0'],
+    ]);
+    expect(seen[0]!.headers['content-range']).toBe('bytes 0-327679/700000');
+  });
+
   it('a closed port is a net refused error', async () => {
     const sim = new SimNetwork();
     sim.addHost('oauth2.googleapis.com', '203.0.113.30');

@@ -92,7 +92,7 @@ function countingSpool(spool: Spool): { spool: Spool; written: () => number } {
         abort: () => writer.abort(),
       };
     },
-    read: (name, chunkBytes) => spool.read(name, chunkBytes),
+    read: (name, chunkBytes, startByte) => spool.read(name, chunkBytes, startByte),
     size: (name) => spool.size(name),
     remove: (name) => spool.remove(name),
     list: () => spool.list(),

@@ -37,3 +37,18 @@ export async function shot(page: Page, group: string, name: string): Promise<voi
   await mkdir(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
+
+/**
+ * What the browser's address bar shows. After a failed navigation `page.url()` is Chromium's
+ * error page (chrome-error://chromewebdata/), while the address bar keeps the address that failed:
+ * that is what the admin copies. The tab's navigation history holds it.
+ */
+export async function addressBar(context: BrowserContext, page: Page): Promise<string> {
+  const cdp = await context.newCDPSession(page);
+  try {
+    const { currentIndex, entries } = await cdp.send('Page.getNavigationHistory');
+    return entries[currentIndex]?.url ?? '';
+  } finally {
+    await cdp.detach();
+  }
+}

@@ -35,10 +35,10 @@ export class MemorySpool implements Spool {
     };
   }
 
-  async *read(name: string, chunkBytes: number): AsyncIterable<Uint8Array> {
+  async *read(name: string, chunkBytes: number, startByte = 0): AsyncIterable<Uint8Array> {
     const file = this.files.get(name);
     if (!file) throw new Error(`no spool file ${name}`);
-    for (let at = 0; at < file.length; at += chunkBytes) yield file.subarray(at, Math.min(file.length, at + chunkBytes));
+    for (let at = startByte; at < file.length; at += chunkBytes) yield file.subarray(at, Math.min(file.length, at + chunkBytes));
   }
 
   async size(name: string): Promise<number | undefined> {

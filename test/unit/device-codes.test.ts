@@ -122,6 +122,17 @@ describe('device codes', () => {
       oauthReauthorize: '#847',
       oauthRefused: '#848',
       identityUnreachable: '#849',
+      clientSecretExpired: '#836',
+      graphNeedsOAuth: '#870',
+      graphAccessDenied: '#871',
+      graphMailboxNotEnabled: '#872',
+      graphMailboxSizeLimit: '#873',
+      graphMessageTooLarge: '#874',
+      graphSendAsDenied: '#875',
+      graphWrongAudience: '#876',
+      graphNoPermissions: '#877',
+      graphRequestTooLarge: '#878',
+      graphThrottled: '#879',
       internal: '#899',
     });
   });

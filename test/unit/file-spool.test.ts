@@ -82,6 +82,20 @@ describe('FileSpool', () => {
     expect(total).toBe(data.length);
   });
 
+  it('reads from a byte offset (a resumed upload), and nothing from the end on', async () => {
+    const spool = await FileSpool.open(await freshDir());
+    const data = pattern(MiB + 5);
+    await writeAll(spool, 'job-9.pdf', data, 64 * KiB);
+    const from = async (start: number) => {
+      const parts: Buffer[] = [];
+      for await (const chunk of spool.read('job-9.pdf', 100_000, start)) parts.push(Buffer.from(chunk));
+      return Buffer.concat(parts);
+    };
+    expect(Buffer.compare(await from(700_001), data.subarray(700_001))).toBe(0);
+    expect((await from(data.length)).length).toBe(0);
+    await expect(from(-1)).rejects.toThrow(/start must be a whole number/);
+  });
+
   it('refuses a write and a new file that would go past the capacity, with a SpoolFullError', async () => {
     const dir = await freshDir();
     const spool = await FileSpool.open(dir, { capacityBytes: 100 * KiB });

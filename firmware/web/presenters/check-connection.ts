@@ -7,11 +7,12 @@ import { skewSentence } from '../../clock/server-time.ts';
 import { describeProblem } from '../../pki/cert-problems.ts';
 import type { ChainVerdict } from '../../pki/verify-chain.ts';
 import { PROVIDER_NAMES } from '../../oauth/provider.ts';
-import { CHECK_STEPS, CHECK_STEPS_OAUTH, failureWords, UNVERIFIED_CERTIFICATE_RISK, type ConnectionCheck, type SmtpRung } from '../../send/send-outcome.ts';
+import { CHECK_STEPS, CHECK_STEPS_GRAPH, CHECK_STEPS_OAUTH, failureWords, type GraphRungOutcome, UNVERIFIED_CERTIFICATE_RISK, type ConnectionCheck, type SmtpRung } from '../../send/send-outcome.ts';
 import type { EmailSettings } from '../../settings/schemas.ts';
 import type { CheckConnectionResult, CheckStepResult } from '../api-types.ts';
 
 export function presentCheck(check: ConnectionCheck): CheckConnectionResult {
+  if (check.graph) return presentGraphCheck(check, check.graph.rungs);
   const { settings, token, smtp } = check;
   const tokenStep: CheckStepResult | undefined = token
     ? token.failure
@@ -50,6 +51,18 @@ export function presentCheck(check: ConnectionCheck): CheckConnectionResult {
 }
 
 const NOT_REACHED = 'Not reached.';
+
+/** Communication Type Microsoft Graph: the rungs as the transport found them, the ones after a failure not reached. */
+function presentGraphCheck(check: ConnectionCheck, rungs: readonly GraphRungOutcome[]): CheckConnectionResult {
+  const byStep = new Map(rungs.map((r) => [r.step, r]));
+  const steps = CHECK_STEPS_GRAPH.map((step): CheckStepResult => {
+    const r = byStep.get(step);
+    if (!r) return { step, status: 'skipped', message: NOT_REACHED };
+    if (r.failure) return { step, status: 'failed', ...failureWords(r.failure) };
+    return { step, status: r.status, message: r.message };
+  });
+  return { ok: steps.every((s) => s.status === 'ok' || s.status === 'warning'), steps, transcriptId: check.transcriptId };
+}
 
 /** The certificate rung with Verify Server Certificate off: what verification would have said, and the risk. */
 function unverifiedMessage(verdict: ChainVerdict): string {

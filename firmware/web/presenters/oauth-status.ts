@@ -14,9 +14,18 @@ const STATUS_WORDS: Readonly<Record<TokenStatusName, (s: OAuthState) => string>>
   revalidating: () => 'Re-validating against server time after a date/time change.',
   'invalid-clock-changed': (s) => `Invalid: the date/time was changed after registration${s.problem?.detail ? ` (${s.problem.detail})` : ''}: register again.`,
   'reauthorization-needed': (s) => `Re-authorization needed: ${s.problem?.detail ?? 'the identity service refused the refresh token'}.`,
-  'waiting-for-user': (s) => (s.pending?.kind === 'pasted-code' ? 'Waiting for the authorization code from the Google consent page.' : 'Waiting for the user to enter the code.'),
+  'waiting-for-user': (s) =>
+    s.pending?.kind === 'pasted-code' ? `Waiting for the authorization code from the ${s.provider === 'google' ? 'Google consent' : 'Microsoft sign-in'} page.` : 'Waiting for the user to enter the code.',
   error: (s) => `Error: ${s.problem?.detail ?? 'the last attempt failed'}`,
 };
+
+const GRANT_WORDS = { 'device-code': 'Device code', 'authorization-code': 'Authorization code', 'app-only': 'App-only (client credentials)' } as const;
+const CREDENTIAL_WORDS = { none: '', certificate: ', device certificate', secret: ', client secret' } as const;
+
+/** Microsoft's sign-in mode in a few words: "App-only (client credentials), device certificate · Microsoft Graph". */
+function modeWords(mode: NonNullable<OAuthState['mode']>): string {
+  return `${GRANT_WORDS[mode.grantType]}${CREDENTIAL_WORDS[mode.credential]} · ${mode.resource === 'graph' ? 'Microsoft Graph' : 'SMTP'}`;
+}
 
 /** `text` ending in one full stop. */
 function sentence(text: string): string {
@@ -54,5 +63,6 @@ export function presentOAuthStatus(state: OAuthState, adminLink?: (url: string) 
     ...(pending?.kind === 'pasted-code' ? { authorizationUrl: pending.authorizationUrl, ...(authorizationLink ? { authorizationLink } : {}) } : {}),
     ...(state.nextCheckInS !== undefined ? { nextCheckInS: state.nextCheckInS } : {}),
     ...(state.skew ? { skew: state.skew } : {}),
+    ...(state.mode ? { mode: modeWords(state.mode) } : {}),
   };
 }
