@@ -93,6 +93,12 @@ export const LOGIN_BUSY_RETRY_MS = 1000;
 
 /** Largest request body the Remote UI API accepts, bytes. Settings fit in a few kB. */
 export const HTTP_BODY_MAX_BYTES = 64 * 1024;
+/**
+ * Largest configuration file imported (`POST /api/configuration`), bytes: it carries the whole CA
+ * store, up to PKI_CA_STORE_MAX_ENTRIES certificates in base64 (a host network device's ~150
+ * public roots alone are ~280 kB), beside the settings, address book and accounts.
+ */
+export const CONFIGURATION_BODY_MAX_BYTES = 1024 * 1024;
 /** Session cookie name. */
 export const SESSION_COOKIE = 'rui_session';
 /** Header that carries the CSRF token on state-changing requests. */

@@ -9,7 +9,7 @@ import { Hono, type Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { isWallPlausible, type WallClockWatch } from '../clock/wall-clock-watch.ts';
 import { formatLocal, parseLocal } from '../clock/local-time.ts';
-import { BACKGROUND_HEADER, CSRF_HEADER, FIRMWARE_VERSION, HTTP_BODY_MAX_BYTES, SESSION_COOKIE } from '../defaults.ts';
+import { BACKGROUND_HEADER, CONFIGURATION_BODY_MAX_BYTES, CSRF_HEADER, FIRMWARE_VERSION, HTTP_BODY_MAX_BYTES, SESSION_COOKIE } from '../defaults.ts';
 import type { DeviceEvents } from '../events.ts';
 import type { Assets } from '../hal/assets.ts';
 import type { Clock } from '../hal/clock.ts';
@@ -122,7 +122,9 @@ export function buildWebApp(deps: WebDeps): Hono<Env> {
     }
     return next();
   });
-  app.use('/api/*', limitBody(HTTP_BODY_MAX_BYTES));
+  const bodyLimit = limitBody(HTTP_BODY_MAX_BYTES);
+  const configurationLimit = limitBody(CONFIGURATION_BODY_MAX_BYTES);
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/api/configuration' ? configurationLimit : bodyLimit)(c, next));
   app.use('/api/*', async (c, next) => {
     const id = getCookie(c, SESSION_COOKIE);
     const userActivity = c.req.header(BACKGROUND_HEADER) !== '1';

@@ -5,7 +5,9 @@
  * device cannot take is refused naming the part and the field, and nothing changes (all or
  * nothing across parts). A file of the first format (sections only) still imports.
  */
+import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import { HTTP_BODY_MAX_BYTES } from '../../firmware/defaults.ts';
 import { bootDevice } from '../../firmware/device.ts';
 import { createRootCa } from '../../device-sim/cloud/test-pki.ts';
 import { ApiClient } from '../support/api-client.ts';
@@ -109,5 +111,26 @@ describe('Import/Export of CA certificates, the address book and accounts', () =
     const imported = await second.admin.call('POST', '/api/configuration', { file: { ...file, version: 1 }, sections: ['security'] });
     expect(imported.status, JSON.stringify(imported.json)).toBe(200);
     expect(imported.json).toEqual({ imported: ['security'], parts: [], initialPasswords: [] });
+  });
+
+  it('round-trips a store of public roots as large as a host network device has (the file is larger than other API bodies)', async () => {
+    const roots = tls.rootCertificates.map((pem) => new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64')));
+    const boot = async () => {
+      const dev = await bootDevice(memoryHal({ passwordHashIterations: 1000, factoryCaDer: roots }).hal);
+      const admin = new ApiClient(dev.handleHttp);
+      await admin.loginAndChange('Administrator', dev.label.factoryPassword, ADMIN_PW);
+      return { dev, admin };
+    };
+    const first = await boot();
+    const ca = createRootCa({ commonName: 'Example Corp Mail Root', notBeforeMs: Date.now() - DAY_MS, notAfterMs: Date.now() + 3650 * DAY_MS });
+    expect((await first.admin.call('POST', '/api/certificates/ca', { pem: ca.certPem })).status).toBe(201);
+    const exported = await first.admin.call('GET', '/api/configuration');
+    const body = JSON.stringify({ file: exported.json, sections: [], parts: ['caCertificates'] });
+    expect(body.length).toBeGreaterThan(HTTP_BODY_MAX_BYTES);
+    const second = await boot();
+    const imported = await second.admin.call('POST', '/api/configuration', { file: exported.json, sections: [], parts: ['caCertificates'] });
+    expect(imported.status, JSON.stringify(imported.json)).toBe(200);
+    expect(await caSubjects(second.admin)).toEqual(await caSubjects(first.admin));
+    expect((await caSubjects(second.admin)).some((s) => s.includes('Example Corp Mail Root'))).toBe(true);
   });
 });
