@@ -292,6 +292,8 @@ export class EntraIdService {
   /** Conditional Access "Authentication flows": the device-code flow blocked. */
   readonly #dcb = new UserPolicy();
   #dcbProtocolTracking = true;
+  /** A token endpoint that hands out delegated tokens for the other mail resource than asked (Graph ↔ Outlook). */
+  #wrongAudience = false;
   /** The authorization endpoint and its codes. */
   readonly #authorization: EntraAuthorization;
   #grants = 0;
@@ -586,6 +588,20 @@ export class EntraIdService {
   restoreDeviceCodeBlock(view: DeviceCodeBlockView): void {
     this.#dcb.restore(view);
     this.#dcbProtocolTracking = view.protocolTracking;
+  }
+
+  /**
+   * Delegated access tokens for the other mail resource than the one asked for: Outlook's
+   * SMTP.Send when Graph was asked, Graph's Mail.Send when Outlook was (what a client gets from a
+   * refresh whose first scope names the other resource, graph-exchange.md D, or from a proxy in
+   * front of the authority that rewrites the scope). The answer's `scope` says so, as Entra's does.
+   */
+  setWrongAudience(enabled: boolean): void {
+    this.#wrongAudience = enabled;
+  }
+
+  get wrongAudience(): boolean {
+    return this.#wrongAudience;
   }
 
   /** Whether the device-code block applies to `user`. */
@@ -955,7 +971,7 @@ export class EntraIdService {
   #issue(c: Context, user: EntraUserRef, clientId: string, scopes: readonly string[], grantId: string, firstIssuedMs?: number, birth: GrantBirth = DEVICE_CODE_BIRTH): Response {
     // An authorization-code grant's access token is for the first resource of the scopes (D).
     const resource = birth.flow === 'authorization_code' ? firstResourceScopes(scopes) : resourceScopes(scopes);
-    const scope = resource.join(' ');
+    const scope = this.#wrongAudience ? otherMailResource(resource) : resource.join(' ');
     const lifetimeS = this.#accessTokenLifetimeS;
     const accessToken = this.#tokens.issue(user.userPrincipalName, scope, lifetimeS * 1000, { prefix: 'EwBYA8l6BAAUbDba3x2OMJElkF7gJ4z', issuer: 'entra', grant: grantId });
     const body: Record<string, string | number> = {
@@ -1302,4 +1318,9 @@ class UserPolicy {
     for (const u of view.users) this.#users.add(u.toLowerCase());
     for (const u of view.excluded) this.#excluded.add(u.toLowerCase());
   }
+}
+
+/** The scope of a token for the other mail resource: Graph's Mail.Send for Outlook's, Outlook's SMTP.Send for anything else. */
+function otherMailResource(scopes: readonly string[]): string {
+  return scopes.some((s) => /^https:\/\/outlook\.office(365)?\.com\//i.test(s)) ? 'https://graph.microsoft.com/Mail.Send' : 'https://outlook.office.com/SMTP.Send';
 }

@@ -846,6 +846,27 @@ export const LEVERS = {
     },
   }),
 
+  'entra.wrong-audience': lever({
+    group: 'identity',
+    summary: "Entra ID's token endpoint hands out user tokens for the other mail resource than asked: Outlook's SMTP.Send for Graph, Graph's Mail.Send for SMTP (Graph then answers 401 Invalid audience, Exchange 535 5.7.3)",
+    makes: 'fault',
+    args: z.strictObject({ enabled: z.boolean().optional().describe('default true') }),
+    example: { enabled: true },
+    cli: { words: ['entra', 'wrong-audience'] },
+    apply(bench, a) {
+      const entra = identityOf(bench).entra;
+      const before = entra.wrongAudience;
+      const on = a.enabled ?? true;
+      entra.setWrongAudience(on);
+      return {
+        kind: 'fault',
+        target: 'login.microsoftonline.com token audience',
+        sentence: on ? 'Entra ID issues user tokens for the other mail resource than asked (Graph ↔ Outlook).' : 'Entra ID issues user tokens for the resource asked.',
+        undo: () => entra.setWrongAudience(before),
+      };
+    },
+  }),
+
   'identity.google-testing': lever({
     group: 'identity',
     summary: 'Google OAuth client in "Testing" publishing status (refresh tokens issued from then on end after 7 days) or published; default the emulated project\'s Desktop client',

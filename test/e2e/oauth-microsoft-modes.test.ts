@@ -3,6 +3,7 @@
  * - app-only with the device certificate: the page shows its SHA-1 thumbprint, SHA-256 and expiry,
  *   the certificate downloads as PEM, registered on the emulated app (the tester's lever, as the
  *   admin uploads it in the Entra portal) it makes Register Active at once; New Key Pair asks first;
+ *   a test e-mail goes through Office 365 with the app-only token (XOAUTH2, the mailbox as user=);
  * - the device code flow blocked by Conditional Access (AADSTS53003): the page says so and points
  *   to Authorization Code; with it, the sign-in link and the paste box (the same as Google's), the
  *   address of the page that fails to load (http://localhost/…) pasted back, Active;
@@ -16,13 +17,15 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
-import { firstLogin } from '../support/admin-journeys.ts';
+import { expectTestEmailDelivered, firstLogin, type OAuthMailServer } from '../support/admin-journeys.ts';
 import { addressBar, launchBrowser, newPage, shot } from '../support/browser.ts';
 
 const ADMIN_PW = 'Admin-e2e-modes-1';
 const APP_ONLY = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
 const PUBLIC_APP = '6f7a8b9c-0d1e-4f2a-9b3c-4d5e6f7a8b9c';
 const ACCOUNT = 'scanner@contoso.com';
+const RECIPIENT = 'boss@contoso.com';
+const OFFICE365: OAuthMailServer = { host: 'smtp.office365.com', port: 587, security: 'starttls', authMethod: 'oauth-microsoft', serverKind: /office365/i };
 
 let sim: RunningSimulator;
 let browser: Browser;
@@ -93,6 +96,19 @@ describe('OAuth 2.0 (Microsoft) page, newer modes', () => {
     await shot(page, 'oauth', 'microsoft-modes-03-new-key-pair-confirm');
     await page.locator('[data-test=confirm-new-key]').getByRole('button', { name: 'Cancel' }).click();
     expect(await page.locator('[data-test=app-thumbprint]').textContent()).toBe(thumbprint);
+    // A test e-mail with the app-only token: XOAUTH2 with the mailbox as user=, in the mailbox.
+    await page.getByRole('link', { name: 'E-mail', exact: true }).click();
+    await page.getByLabel('Authentication').selectOption('oauth-microsoft');
+    await page.getByLabel('User Name').fill(ACCOUNT);
+    await page.getByLabel('E-mail Address (From)').fill(ACCOUNT);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => page.locator('[data-test=form-message]').textContent()).toContain('The settings were saved.');
+    await page.getByLabel('Test Recipient').fill(RECIPIENT);
+    await page.getByRole('button', { name: 'Send Test E-mail' }).click();
+    await expect.poll(() => page.locator('[data-test=test-result]').getAttribute('data-ok'), { timeout: 45_000 }).toBe('true');
+    await shot(page, 'oauth', 'microsoft-modes-03b-app-only-test-email');
+    await expectTestEmailDelivered(sim, OFFICE365, ACCOUNT, RECIPIENT);
+    await page.getByRole('link', { name: 'OAuth 2.0 (Microsoft)' }).click();
     page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Deregister' }).click();
     await page.getByRole('button', { name: 'Yes, Deregister' }).click();
