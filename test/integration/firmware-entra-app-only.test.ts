@@ -124,6 +124,42 @@ describe('app-only with a client secret', () => {
   });
 });
 
+describe('app-only through Microsoft Graph', () => {
+  it('sends as the mailbox with Mail.Send; without the permission, or outside the app\'s mailbox scope, Graph refuses with #871', async () => {
+    const GRAPH_APP = '8e2f4d3a-9c5b-4e7f-8ab1-2c3d4e5f6071';
+    await lever('entra.app', { clientId: GRAPH_APP, platform: 'web', displayName: 'Scanner (Graph app-only)', homeTenant: 'contoso.com' });
+    await lever('entra.app-secret', { clientId: GRAPH_APP, expiresInDays: 90, value: 'Graph~secret.value-0003' });
+    const email = { ...SECTIONS.email.factory(), communicationType: 'graph', authMethod: 'oauth-microsoft', userName: MAILBOX, fromAddress: MAILBOX };
+    expect((await admin.call('PUT', '/api/settings/email', email)).status).toBe(200);
+    expect((await admin.call('PUT', '/api/settings/oauthMicrosoft', appOnly({ clientId: GRAPH_APP, credential: 'secret', clientSecret: 'Graph~secret.value-0003' }))).status).toBe(200);
+    try {
+      // No application permission consented yet: a token without roles, which Graph refuses.
+      const registered = (await admin.call('POST', '/api/oauth/microsoft/register', {})).json as OAuthStatusView;
+      expect(registered, JSON.stringify(registered)).toMatchObject({ tokenStatus: 'active', mode: 'App-only (client credentials), client secret · Microsoft Graph' });
+      const refused = (await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json as { ok: boolean; code?: string };
+      expect(refused).toMatchObject({ ok: false });
+      expect(['#871', '#877']).toContain(refused.code);
+
+      await lever('entra.app-consent', { clientId: GRAPH_APP, permission: 'Mail.Send' });
+      await admin.call('DELETE', '/api/oauth/microsoft');
+      expect(((await admin.call('POST', '/api/oauth/microsoft/register', {})).json as OAuthStatusView).tokenStatus).toBe('active');
+      const sent = (await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json as { ok: boolean; code?: string; message: string };
+      expect(sent, JSON.stringify(sent)).toMatchObject({ ok: true });
+      const arrived = await sim.cloud.mailbox.waitFor((m) => m.envelope.rcptTo.includes('boss@example.com') && m.delivery.server.kind === 'graph', 20_000);
+      expect(arrived.envelope.mailFrom).toBe(MAILBOX);
+
+      // The app limited to another mailbox (Exchange's application access policy): Access denied.
+      await lever('entra.app-mailboxes', { clientId: GRAPH_APP, mailboxes: ['alice@contoso.com'] });
+      const scoped = (await admin.call('POST', '/api/email/test', { to: 'boss@example.com' })).json as { ok: boolean; code?: string; message: string };
+      expect(scoped, JSON.stringify(scoped)).toMatchObject({ ok: false, code: '#871' });
+      expect(scoped.message).toMatch(/Access to OData is disabled/);
+    } finally {
+      await admin.call('DELETE', '/api/oauth/microsoft');
+      await useOAuthEmail(admin, OFFICE365, MAILBOX);
+    }
+  });
+});
+
 /** A GET through the admin's session, as text. */
 async function fetchText(path: string): Promise<string> {
   const answer = await admin.call('GET', path);
