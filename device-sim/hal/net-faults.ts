@@ -18,7 +18,8 @@
  * seeded stream: the same seed and the same sequence of connections give the same pattern.
  *
  * Deliberately not done: changing faults does not touch connections already made (a relayed
- * connection keeps the faults it started with until it closes); no packet loss or reordering
+ * connection keeps the faults it started with until it closes; NodeHttp does not reuse a kept
+ * connection after a change, so the next request gets a new one and the new faults); no packet loss or reordering
  * (TCP hides both from the device; latency, stall and reset are what it can observe).
  */
 import type { RandomStream } from '../sim-random.ts';

@@ -88,6 +88,11 @@ export interface NetRoutes {
   /** The timers the deadlines of the connections wait on (SimNetwork.timers). */
   readonly timers: RelayTimers;
   resolve(nameOrAddress: string, port: number): SimRoute | Promise<SimRoute>;
+  /**
+   * Moves when routes or faults change (SimNetwork.generation); absent: they never do. A kept-open
+   * connection of an older generation is not reused (node-http.ts).
+   */
+  readonly generation?: number;
 }
 
 export class NodeNet implements Net {

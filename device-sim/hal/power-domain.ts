@@ -230,8 +230,10 @@ class PoweredSocket implements NetSocket {
   }
 }
 
-export function poweredHttp(domain: PowerDomain, http: Http): Http {
+/** `close()`, when the client has it (NodeHttp), runs at the cut: its connections, kept idle or in use, go with the power. */
+export function poweredHttp(domain: PowerDomain, http: Http & { close?(): void }): Http {
   const off: HttpResult = { ok: false, kind: 'net', error: { kind: 'other', detail: POWERED_OFF } };
+  domain.atCut(() => http.close?.());
   return {
     async request(request, verifyPeer) {
       if (!domain.on) return off;

@@ -122,6 +122,7 @@ export class SimNetwork {
   /** Seeds each relayed connection's own stream, apart from the probability draws. */
   readonly #jitterSeeds: RandomStream;
   #timers: RelayTimers;
+  #generation = 0;
 
   constructor(options: SimNetworkOptions = {}) {
     const random = options.random ?? new SimRandom(DEFAULT_NETWORK_SEED).stream('network');
@@ -139,6 +140,16 @@ export class SimNetwork {
   /** Wait on other timers from now on (connections already relayed keep theirs); the simulator hands over its world's. */
   setTimers(timers: RelayTimers): void {
     this.#timers = timers;
+    this.#generation++;
+  }
+
+  /**
+   * Counts the edits that can change what a new connection gets (DNS, exposures, faults, timers).
+   * A client that keeps connections open for reuse (node-http.ts) opens a new one once this has
+   * moved, so that a fault or a route set after a connection was made applies to the next request.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   /**
@@ -155,10 +166,12 @@ export class SimNetwork {
     }
     this.#hosts.set(key, addr);
     this.#addresses.add(addr);
+    this.#generation++;
   }
 
   /** Take a name out of the DNS; false if it was not there. Its faults stay (the name may come back). */
   removeHost(name: string): boolean {
+    this.#generation++;
     return this.#hosts.delete(normalizeName(name));
   }
 
@@ -182,10 +195,12 @@ export class SimNetwork {
     checkPort(target.port, 'expose target');
     this.#addresses.add(address);
     this.#exposures.set(exposureKey(address, port), { address, port, target: { host: target.host, port: target.port } });
+    this.#generation++;
   }
 
   unexpose(nameOrAddress: string, port: number): void {
     this.#exposures.delete(exposureKey(this.#addressFor(nameOrAddress, 'unexpose'), port));
+    this.#generation++;
   }
 
   /**
@@ -195,16 +210,20 @@ export class SimNetwork {
    */
   addFault(target: string, spec: NetFaultSpec, options: NetFaultOptions = {}): NetFaultView {
     const { host, port } = this.#faultTarget(target, 'addFault');
-    return this.#faults.add(host, port, spec, options);
+    const view = this.#faults.add(host, port, spec, options);
+    this.#generation++;
+    return view;
   }
 
   /** False when no fault has that id (already removed, or never was). */
   removeFault(id: string): boolean {
+    this.#generation++;
     return this.#faults.remove(id);
   }
 
   clearFaults(): void {
     this.#faults.clear();
+    this.#generation++;
   }
 
   /** Every fault added and not removed, in the order added, with its counters. */
@@ -223,6 +242,7 @@ export class SimNetwork {
    */
   setFault(nameOrAddress: string, fault: SimFault | undefined): void {
     const key = formatTarget(normalizeName(nameOrAddress), undefined);
+    this.#generation++;
     for (const view of this.#faults.views()) {
       if (view.target === key && isRoutingFault(view.spec)) this.#faults.remove(view.id);
     }

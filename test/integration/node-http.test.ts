@@ -10,7 +10,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpRequest, PeerVerdict } from '../../firmware/hal/http.ts';
 import type { TlsInfo } from '../../firmware/hal/net.ts';
 import { createRootCa, issueCertificate, pemChain, type TestCertificate } from '../../device-sim/cloud/test-pki.ts';
-import { NodeHttp } from '../../device-sim/hal/node-http.ts';
+import { HTTP_KEEP_IDLE_PER_ORIGIN, NodeHttp } from '../../device-sim/hal/node-http.ts';
+import { PowerDomain, poweredHttp } from '../../device-sim/hal/power-domain.ts';
 import { SimNetwork } from '../../device-sim/hal/sim-network.ts';
 import { deferred, delay, LoopbackServers } from '../support/loopback-servers.ts';
 
@@ -292,5 +293,197 @@ describe('NodeHttp over http (loopback tests)', () => {
     sim.addHost('oauth2.googleapis.com', '203.0.113.30');
     const result = await new NodeHttp(sim).request(request({ url: 'http://oauth2.googleapis.com/token' }), trustAll);
     expect(result.ok ? 'ok' : result.kind === 'net' ? result.error.kind : result.kind).toBe('refused');
+  });
+});
+
+/**
+ * The emulated upload host for the kept-connection tests: an https server that numbers its TCP
+ * connections and the requests on each, and lets the test decide per request (answer, answer with
+ * `Connection: close`, or cut the connection without a byte of answer).
+ */
+async function startCountingCloud(decide: (seen: { method: string; url: string; connection: number; nth: number }) => 'answer' | 'answer-close' | 'cut' = () => 'answer') {
+  const seen: { method: string; url: string; connection: number; nth: number; body: string }[] = [];
+  const closed: Promise<void>[] = [];
+  const sockets: TLSSocket[] = [];
+  let connections = 0;
+  let tcpConnections = 0;
+  const server = createHttpsServer({ cert: pemChain(leaf, intermediate), key: leaf.keyPem }, (req, res) => {
+    const socket = req.socket as Socket & { connectionNo?: number; requestsSoFar?: number };
+    const entry = { method: req.method ?? '', url: req.url ?? '', connection: socket.connectionNo ?? -1, nth: (socket.requestsSoFar = (socket.requestsSoFar ?? 0) + 1), body: '' };
+    req.on('data', (d: Buffer) => (entry.body += d.toString('utf8')));
+    req.on('end', () => {
+      seen.push(entry);
+      const what = decide(entry);
+      if (what === 'cut') {
+        socket.destroy(); // as a server that had just closed the idle connection: no answer at all
+        return;
+      }
+      res.writeHead(200, what === 'answer-close' ? { Connection: 'close' } : {});
+      res.end(`${entry.method} ${entry.url}`);
+    });
+  });
+  server.on('secureConnection', (s: TLSSocket) => {
+    (s as TLSSocket & { connectionNo?: number }).connectionNo = connections++;
+    sockets.push(s);
+    const gone = deferred();
+    closed.push(gone.promise);
+    s.on('close', () => gone.resolve());
+  });
+  // TCP connections, counted as they are accepted (the TLS server finishes its side of a handshake after the client).
+  server.on('connection', () => tcpConnections++);
+  const port = await listen(server);
+  const sim = new SimNetwork();
+  sim.addHost(HOST, '203.0.113.20');
+  sim.expose(HOST, 443, { host: '127.0.0.1', port });
+  return { sim, http: new NodeHttp(sim), seen, closed, sockets, connections: () => tcpConnections };
+}
+
+const statusOrKind = (r: Awaited<ReturnType<NodeHttp['request']>>): number | string => (r.ok ? r.response.status : r.kind === 'net' ? r.error.kind : r.kind);
+
+describe('NodeHttp keeps connections (RFC 9112 §9.3)', () => {
+  it('two requests to one origin go over one connection, and verifyPeer decides for each', async () => {
+    const cloud = await startCountingCloud();
+    const verified: { host: string; chain: string[]; connections: number }[] = [];
+    const verifyPeer = async (tls: TlsInfo, host: string): Promise<PeerVerdict> => {
+      verified.push({ host, chain: hex(tls.peerChainDer), connections: cloud.connections() });
+      return { trusted: true };
+    };
+    const get = await cloud.http.request(request({ url: `https://${HOST}/upload/status` }), verifyPeer);
+    expect(cloud.http.idleConnections).toBe(1);
+    const put = await cloud.http.request(request({ method: 'PUT', url: `https://${HOST}/upload/chunk`, headers: { 'Content-Range': 'bytes 0-4/10' }, body: 'abcde' }), verifyPeer);
+    expect([get, put].map(statusOrKind)).toEqual([200, 200]);
+    expect(cloud.connections()).toBe(1);
+    expect(cloud.seen.map((s) => [s.method, s.connection, s.nth, s.body])).toEqual([
+      ['GET', 0, 1, ''],
+      ['PUT', 0, 2, 'abcde'],
+    ]);
+    expect(verified).toEqual([
+      { host: HOST, chain: EXPECTED_CHAIN(), connections: 1 },
+      { host: HOST, chain: EXPECTED_CHAIN(), connections: 1 },
+    ]);
+  });
+
+  it('regression: an untrusted verdict on a kept connection sends nothing and drops the connection', async () => {
+    // Attack: the device's trust changed between two requests (a CA removed, the clock moved past
+    // the certificate's end); a kept connection must not carry the next request past the check.
+    const cloud = await startCountingCloud();
+    await cloud.http.request(request({ url: `https://${HOST}/first` }), trustAll);
+    let asked = 0;
+    const refused = await cloud.http.request(request({ method: 'PUT', url: `https://${HOST}/secret`, body: 'client_secret=s3cret' }), async (tls) => {
+      asked++;
+      return { trusted: false, reason: { chainLength: tls.peerChainDer.length, connections: cloud.connections() } };
+    });
+    if (refused.ok || refused.kind !== 'untrusted') throw new Error(`expected untrusted, got ${JSON.stringify(refused)}`);
+    expect(refused.reason).toEqual({ chainLength: 2, connections: 1 }); // asked on the kept connection
+    expect(asked).toBe(1);
+    await cloud.closed[0]; // the kept connection was dropped; anything sent on it would have arrived
+    expect(cloud.seen.map((s) => s.url)).toEqual(['/first']);
+    expect(cloud.http.idleConnections).toBe(0);
+  });
+
+  it('a server that closed the idle connection: the next PUT goes on a new connection', async () => {
+    const cloud = await startCountingCloud();
+    await cloud.http.request(request({ url: `https://${HOST}/status` }), trustAll);
+    cloud.sockets[0]!.end(); // the server's keep-alive time is up
+    await cloud.closed[0];
+    const put = await cloud.http.request(request({ method: 'PUT', url: `https://${HOST}/chunk`, body: 'chunk' }), trustAll);
+    expect(statusOrKind(put)).toBe(200);
+    expect(cloud.connections()).toBe(2);
+    expect(cloud.seen.map((s) => [s.method, s.connection])).toEqual([
+      ['GET', 0],
+      ['PUT', 1],
+    ]);
+  });
+
+  it('a kept connection that dies under a PUT before any answer: the PUT goes once more on a new connection', async () => {
+    // The race RFC 9112 §9.3.1 allows for: the server closes the idle connection as the request goes out.
+    const cloud = await startCountingCloud((s) => (s.nth > 1 ? 'cut' : 'answer'));
+    await cloud.http.request(request({ url: `https://${HOST}/status` }), trustAll);
+    let asked = 0;
+    const put = await cloud.http.request(request({ method: 'PUT', url: `https://${HOST}/chunk`, body: 'chunk' }), async () => {
+      asked++;
+      return { trusted: true };
+    });
+    expect(statusOrKind(put)).toBe(200);
+    expect(asked).toBe(2); // the new connection was verified too
+    expect(cloud.seen.map((s) => [s.method, s.connection, s.body])).toEqual([
+      ['GET', 0, ''],
+      ['PUT', 0, 'chunk'],
+      ['PUT', 1, 'chunk'],
+    ]);
+  });
+
+  it('a PUT is sent once more at most: a new connection that dies too fails the request', async () => {
+    const cloud = await startCountingCloud((s) => (s.method === 'PUT' ? 'cut' : 'answer'));
+    await cloud.http.request(request({ url: `https://${HOST}/status` }), trustAll);
+    const put = await cloud.http.request(request({ method: 'PUT', url: `https://${HOST}/chunk`, body: 'chunk' }), trustAll);
+    expect(statusOrKind(put)).toBe('reset');
+    expect(cloud.seen.filter((s) => s.method === 'PUT').map((s) => s.connection)).toEqual([0, 1]);
+  });
+
+  it('regression: a POST never goes on a kept connection, so a connection that dies is never a silent second POST', async () => {
+    // A POST (a token request, sendMail, send) repeated behind the firmware's back could send a
+    // mail twice (RFC 9110 §9.2.2). It gets a new connection; when that one dies, the POST fails.
+    const cloud = await startCountingCloud((s) => (s.nth > 1 || s.url === '/die' ? 'cut' : 'answer'));
+    await cloud.http.request(request({ url: `https://${HOST}/status` }), trustAll);
+    expect(cloud.http.idleConnections).toBe(1);
+    const post = await cloud.http.request(request({ method: 'POST', url: `https://${HOST}/send`, body: '{}' }), trustAll);
+    expect(statusOrKind(post)).toBe(200);
+    const dying = await cloud.http.request(request({ method: 'POST', url: `https://${HOST}/die`, body: '{}' }), trustAll);
+    expect(statusOrKind(dying)).toBe('reset');
+    expect(cloud.seen.map((s) => [s.method, s.url, s.connection, s.nth])).toEqual([
+      ['GET', '/status', 0, 1],
+      ['POST', '/send', 1, 1],
+      ['POST', '/die', 2, 1],
+    ]);
+  });
+
+  it('`Connection: close` from the server is honoured: the next request opens a new connection', async () => {
+    const cloud = await startCountingCloud(() => 'answer-close');
+    const first = await cloud.http.request(request({ url: `https://${HOST}/a` }), trustAll);
+    expect(cloud.http.idleConnections).toBe(0);
+    const second = await cloud.http.request(request({ url: `https://${HOST}/b` }), trustAll);
+    expect([first, second].map(statusOrKind)).toEqual([200, 200]);
+    expect(cloud.seen.map((s) => [s.url, s.connection, s.nth])).toEqual([
+      ['/a', 0, 1],
+      ['/b', 1, 1],
+    ]);
+  });
+
+  it(`keeps at most ${HTTP_KEEP_IDLE_PER_ORIGIN} idle connections per origin`, async () => {
+    const cloud = await startCountingCloud();
+    const results = await Promise.all([1, 2, 3].map((i) => cloud.http.request(request({ url: `https://${HOST}/${i}` }), trustAll)));
+    expect(results.map(statusOrKind)).toEqual([200, 200, 200]);
+    expect(cloud.connections()).toBe(3);
+    expect(cloud.http.idleConnections).toBe(HTTP_KEEP_IDLE_PER_ORIGIN);
+    await cloud.closed[0]; // the oldest was let go
+  });
+
+  it('a fault set after a connection was kept applies to the next request, which opens a new connection', async () => {
+    // Faults take a connection when it is made (net-faults.ts); a kept one made before the fault
+    // must not carry the next request around it.
+    const cloud = await startCountingCloud();
+    await cloud.http.request(request({ url: `https://${HOST}/a` }), trustAll);
+    cloud.sim.setFault(HOST, 'refuse');
+    expect(statusOrKind(await cloud.http.request(request({ url: `https://${HOST}/b` }), trustAll))).toBe('refused');
+    cloud.sim.setFault(HOST, undefined);
+    expect(statusOrKind(await cloud.http.request(request({ url: `https://${HOST}/c` }), trustAll))).toBe(200);
+    expect(cloud.seen.map((s) => [s.url, s.connection])).toEqual([
+      ['/a', 0],
+      ['/c', 1],
+    ]);
+  });
+
+  it('a power cut closes kept connections, and the client keeps none afterwards', async () => {
+    const cloud = await startCountingCloud();
+    const domain = new PowerDomain();
+    const http = poweredHttp(domain, cloud.http);
+    expect(statusOrKind(await http.request(request({ url: `https://${HOST}/a` }), trustAll))).toBe(200);
+    expect(cloud.http.idleConnections).toBe(1);
+    domain.cut();
+    expect(cloud.http.idleConnections).toBe(0); // at the cut, not when the idle time is up
+    await cloud.closed[0];
+    expect(statusOrKind(await cloud.http.request(request({ url: `https://${HOST}/b` }), trustAll))).toBe('other');
+    expect(cloud.seen.map((s) => s.url)).toEqual(['/a']);
   });
 });
