@@ -17,10 +17,12 @@
  * or sent without the issuing CA.
  *
  * RSA key generation costs ~150 ms a key and no test looks at the key itself, so RSA keys are made
- * once per process and role (root, issuing CA, leaf, untrusted root; `rsaKeyFor`): every start of a
- * simulator in one process (a scenario library run boots dozens) reuses them, and all RSA leaves
- * share the leaf key. The roles never share a key, so a certificate from the untrusted root can
- * never verify against the simulator's own. ECDSA keys are cheap, so each ECDSA certificate has its own.
+ * once per role (root, issuing CA, leaf, untrusted root; `rsaKeyFor`) and kept in a cache across
+ * processes (sim-key-cache.ts, which checks a cached key before using it): every start of a
+ * simulator in one process (a scenario library run boots dozens) reuses them, every new process
+ * reads them, and all RSA leaves share the leaf key. The roles never share a key, so a
+ * certificate from the untrusted root can never verify against the simulator's own. ECDSA keys are
+ * cheap (a few milliseconds, measured here), so each ECDSA certificate has its own and none is cached.
  *
  * Deliberately not done: CRLs, OCSP stapling, certificate transparency SCTs, P-384 roots.
  */
@@ -38,7 +40,8 @@ import {
   type EmulatedHostName,
 } from './cloud-defaults.ts';
 import { createEcdsaRootCa, createEcdsaSelfSignedLeaf, ecdsaCaFromPem, issueEcdsaCertificate, type EcdsaCertificate } from './ecdsa-test-pki.ts';
-import { caFromPem, createRootCa, createSelfSignedLeaf, generateKeyPairAsync, issueCertificate, type TestCertificate } from './test-pki.ts';
+import { cachedRsaKeyPem, defaultKeyCacheDir } from './sim-key-cache.ts';
+import { caFromPem, createRootCa, createSelfSignedLeaf, issueCertificate, rsaKeyPairFromPem, type TestCertificate } from './test-pki.ts';
 import type forge from 'node-forge';
 
 export type KeyAlgorithm = 'rsa' | 'ecdsa';
@@ -194,14 +197,26 @@ export async function createSimPki(options: SimPkiOptions): Promise<SimPki> {
 type RsaRole = 'root' | 'issuer' | 'leaf' | 'untrusted-root';
 const rsaKeys = new Map<RsaRole, Promise<forge.pki.rsa.KeyPair>>();
 
+/** The moduli of the roles' keys this process holds, to keep the roles apart. */
+const rsaModuli = new Map<RsaRole, string>();
+
 /**
- * The process's RSA key for one role of the PKI, made on first use (see the file header) on
- * libuv's thread pool, so the roles' keys are made side by side.
+ * The process's RSA key for one role of the PKI, read from the key cache or made on first use
+ * (see the file header) on libuv's thread pool, so the roles' keys are made side by side. A cached
+ * key that is already another role's (a cache file copied over another) is not used: that role
+ * gets a key of its own, made for this process.
  */
 function rsaKeyFor(role: RsaRole): Promise<forge.pki.rsa.KeyPair> {
   let key = rsaKeys.get(role);
   if (!key) {
-    key = generateKeyPairAsync();
+    key = (async () => {
+      let pair = rsaKeyPairFromPem(await cachedRsaKeyPem(defaultKeyCacheDir(), role));
+      if ([...rsaModuli].some(([other, modulus]) => other !== role && modulus === pair.publicKey.n.toString(16))) {
+        pair = rsaKeyPairFromPem(await cachedRsaKeyPem(undefined, role));
+      }
+      rsaModuli.set(role, pair.publicKey.n.toString(16));
+      return pair;
+    })();
     rsaKeys.set(role, key);
     // A failed generation is not kept: the next start tries again.
     key.catch(() => rsaKeys.delete(role));

@@ -20,8 +20,7 @@
  *
  * Deliberately not done: ECDSA (forge cannot), CRLs and OCSP, name constraints.
  */
-import { createPrivateKey, generateKeyPair as generateKeyPairCallback, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 
 export interface TestCertificate {
@@ -68,11 +67,10 @@ export function generateKeyPair(): forge.pki.rsa.KeyPair {
   return forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
 }
 
-/** The same, made on libuv's thread pool (several side by side take the host's cores). */
-export async function generateKeyPairAsync(): Promise<forge.pki.rsa.KeyPair> {
-  const { privateKey } = await generateKeyPairNative('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
-  const forgeKey = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey;
-  return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
+/** An RSA private key in PEM (PKCS#1 or PKCS#8) as the key pair the functions here take. */
+export function rsaKeyPairFromPem(pem: string): forge.pki.rsa.KeyPair {
+  const privateKey = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  return { privateKey, publicKey: forge.pki.setRsaPublicKey(privateKey.n, privateKey.e) };
 }
 
 /** A self-signed root CA. */
@@ -126,12 +124,10 @@ export function createSelfSignedLeaf(options: Omit<IssueOptions, 'isCa' | 'pathL
 /** Load a CA (for example one kept in the simulator's state directory) to issue more certificates. */
 export function caFromPem(certPem: string, keyPem: string): TestCertificate {
   const cert = forge.pki.certificateFromPem(certPem);
-  const privateKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
   const cn = cert.subject.getField('CN') as { value?: string } | null;
   const bc = cert.getExtension('basicConstraints') as { cA?: boolean } | undefined;
   if (bc?.cA !== true) throw new Error('caFromPem: the certificate is not a CA (basicConstraints cA is not set)');
-  return wrap(cn?.value ?? '', cert, { publicKey, privateKey }, true);
+  return wrap(cn?.value ?? '', cert, rsaKeyPairFromPem(keyPem), true);
 }
 
 /** PEM bundle of several certificates, in the given order (for a server's `cert` option: leaf first). */
@@ -156,8 +152,6 @@ function newCertificate(
   cert.setIssuer(issuer);
   return cert;
 }
-
-const generateKeyPairNative = promisify(generateKeyPairCallback);
 
 /** Node's key objects for forge's private keys, made once per key. */
 const nativeKeys = new WeakMap<forge.pki.rsa.PrivateKey, KeyObject>();

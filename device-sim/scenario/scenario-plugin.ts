@@ -9,12 +9,14 @@ import type { Plugin } from 'vite';
 export const SCENARIO_SUFFIX = '.scenario.yaml';
 
 export function scenarioFiles(): Plugin {
-  const entry = new URL('./scenario-test.ts', import.meta.url).pathname;
   return {
     name: 'scenario-files',
     enforce: 'pre',
-    transform(_code, id) {
+    async transform(_code, id) {
       if (!id.endsWith(SCENARIO_SUFFIX)) return undefined;
+      // scenario-test.ts as one JavaScript file (scenario-bundle.ts), loaded only when a scenario is.
+      const { scenarioTestBundle } = await import('./scenario-bundle.ts');
+      const entry = await scenarioTestBundle();
       return { code: `import { scenarioTest } from ${JSON.stringify(entry)};\nawait scenarioTest(${JSON.stringify(id)});\n`, map: null };
     },
   };
