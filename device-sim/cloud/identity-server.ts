@@ -23,7 +23,8 @@
  *   entra|google.setPassword(user, password | undefined)           the sign-in pages ask for it
  *   faults(), clearFaults()
  *   setTlsIdentities(host, identities), setTlsVersions(host, bounds)  the certificate and TLS
- *     versions a host presents from the next handshake on (tls-levers.ts; not a fault here)
+ *     versions a host presents from the next handshake on (tls-levers.ts; not a fault here);
+ *     its idle keep-alive connections are closed, so that the next request makes that handshake
  *
  * The services issue access tokens into the same TokenTable the SMTP servers verify against,
  * so a token got through the device-code or loopback flow works for XOAUTH2 end to end.
@@ -128,6 +129,9 @@ export async function startIdentityServices(options: IdentityServicesOptions): P
   const setTls = (hostName: IdentityHostName, identities: readonly TlsIdentity[], versions: TlsVersionBounds) => {
     const entry = tlsFor(hostName);
     entry.server.setSecureContext({ ...tlsServerOptions(identities), ...tlsVersionOptions(versions) });
+    // As a front end reloading its certificate closes its idle keep-alive connections: a client's
+    // next request makes a new handshake and meets what the host presents now.
+    entry.server.closeIdleConnections();
     entry.identities = [...identities];
     entry.versions = { minVersion: versions.minVersion, maxVersion: versions.maxVersion };
   };
