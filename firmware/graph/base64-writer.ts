@@ -3,8 +3,7 @@
  * input that arrives in chunks of any length: the JSON of a Graph request carries an
  * attachment's `contentBytes` this way, without a string of the whole file.
  */
-const ALPHABET = new TextEncoder().encode('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
-const PAD = 0x3d;
+import { encodeBase64 } from '../mime/base64-lines.ts';
 
 /** Characters of the base64 form of `n` bytes. */
 export function base64Length(n: number): number {
@@ -12,8 +11,8 @@ export function base64Length(n: number): number {
 }
 
 export class Base64Writer {
-  /** Up to two bytes left over from the last chunk (a group needs three). */
-  readonly #carry = new Uint8Array(2);
+  /** Bytes left over from the last chunk (a group needs three): at most two between pushes. */
+  readonly #carry = new Uint8Array(3);
   #carried = 0;
   #at: number;
 
@@ -31,51 +30,21 @@ export class Base64Writer {
 
   push(bytes: Uint8Array): void {
     let i = 0;
-    while (this.#carried > 0 && this.#carried < 3 && i < bytes.length) {
-      if (this.#carried === 2) {
-        this.#group(this.#carry[0]!, this.#carry[1]!, bytes[i++]!);
-        this.#carried = 0;
-        break;
-      }
+    while (this.#carried > 0 && i < bytes.length) {
       this.#carry[this.#carried++] = bytes[i++]!;
+      if (this.#carried === 3) {
+        this.#at = encodeBase64(this.#carry, 0, 3, this.out, this.#at);
+        this.#carried = 0;
+      }
     }
-    const end = i + Math.floor((bytes.length - i) / 3) * 3;
-    const out = this.out;
-    let at = this.#at;
-    for (; i < end; i += 3) {
-      const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-      out[at] = ALPHABET[n >>> 18]!;
-      out[at + 1] = ALPHABET[(n >>> 12) & 63]!;
-      out[at + 2] = ALPHABET[(n >>> 6) & 63]!;
-      out[at + 3] = ALPHABET[n & 63]!;
-      at += 4;
-    }
-    this.#at = at;
-    for (; i < bytes.length; i++) this.#carry[this.#carried++] = bytes[i]!;
+    const whole = Math.floor((bytes.length - i) / 3) * 3;
+    this.#at = encodeBase64(bytes, i, whole, this.out, this.#at);
+    for (i += whole; i < bytes.length; i++) this.#carry[this.#carried++] = bytes[i]!;
   }
 
   /** The last group, padded. */
   end(): void {
-    if (this.#carried === 0) return;
-    const a = this.#carry[0]!;
-    const b = this.#carried === 2 ? this.#carry[1]! : 0;
-    const n = (a << 16) | (b << 8);
-    const out = this.out;
-    out[this.#at] = ALPHABET[n >>> 18]!;
-    out[this.#at + 1] = ALPHABET[(n >>> 12) & 63]!;
-    out[this.#at + 2] = this.#carried === 2 ? ALPHABET[(n >>> 6) & 63]! : PAD;
-    out[this.#at + 3] = PAD;
-    this.#at += 4;
+    this.#at = encodeBase64(this.#carry, 0, this.#carried, this.out, this.#at);
     this.#carried = 0;
-  }
-
-  #group(a: number, b: number, c: number): void {
-    const n = (a << 16) | (b << 8) | c;
-    const out = this.out;
-    out[this.#at] = ALPHABET[n >>> 18]!;
-    out[this.#at + 1] = ALPHABET[(n >>> 12) & 63]!;
-    out[this.#at + 2] = ALPHABET[(n >>> 6) & 63]!;
-    out[this.#at + 3] = ALPHABET[n & 63]!;
-    this.#at += 4;
   }
 }

@@ -105,6 +105,14 @@ function encodeFullLine(src: DataView, i: number, dst: DataView, o: number): num
 
 /** Encode `length` bytes of `src` from `start` as one line + CRLF into `dst` at `o`; returns the new offset. */
 function encodeLine(src: Uint8Array, start: number, length: number, dst: Uint8Array, o: number): number {
+  o = encodeBase64(src, start, length, dst, o);
+  dst[o++] = CR;
+  dst[o++] = LF;
+  return o;
+}
+
+/** Base64 of `length` bytes of `src` from `start`, padded, no line break, into `dst` at `o`; returns the new offset. */
+export function encodeBase64(src: Uint8Array, start: number, length: number, dst: Uint8Array, o: number): number {
   const end = start + length;
   let i = start;
   for (; i + 3 <= end; i += 3) {
@@ -122,7 +130,5 @@ function encodeLine(src: Uint8Array, start: number, length: number, dst: Uint8Ar
     dst[o++] = left === 2 ? ALPHABET[(n >>> 6) & 63]! : PAD;
     dst[o++] = PAD;
   }
-  dst[o++] = CR;
-  dst[o++] = LF;
   return o;
 }
