@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { firstLogin } from '../support/admin-journeys.ts';
 import { launchBrowser, newPage, shot } from '../support/browser.ts';
+import { pullLever } from '../support/sim-levers.ts';
 
 const ADMIN_PW = 'Admin-e2e-graph-journey-1';
 const ACCOUNT = 'scanner@contoso.com';
@@ -27,10 +28,7 @@ const GRAPH = 'https://canary.graph.microsoft.com/v1.0';
 let sim: RunningSimulator;
 let browser: Browser;
 
-async function lever(name: string, args: unknown): Promise<void> {
-  const r = await fetch(new URL(`/sim/api/levers/${name}`, sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) });
-  expect(r.status, `${name}: ${await r.clone().text()}`).toBeLessThan(300);
-}
+const lever = (name: string, args: unknown) => pullLever(sim, name, args);
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, simPort: 0, stateDir: await mkdtemp(join(tmpdir(), 'e2e-graph-journey-')), virtualTime: false, logLevel: 'silent' });

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../device-sim/simulator.ts';
 import { expectTestEmailDelivered, firstLogin, type OAuthMailServer } from '../support/admin-journeys.ts';
 import { addressBar, launchBrowser, newPage, shot } from '../support/browser.ts';
+import { pullLever } from '../support/sim-levers.ts';
 
 const ADMIN_PW = 'Admin-e2e-modes-1';
 const APP_ONLY = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
@@ -30,10 +31,7 @@ const OFFICE365: OAuthMailServer = { host: 'smtp.office365.com', port: 587, secu
 let sim: RunningSimulator;
 let browser: Browser;
 
-async function lever(name: string, args: unknown): Promise<void> {
-  const r = await fetch(new URL(`/sim/api/levers/${name}`, sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) });
-  expect(r.status, `${name}: ${await r.clone().text()}`).toBeLessThan(300);
-}
+const lever = (name: string, args: unknown) => pullLever(sim, name, args);
 
 const tokenStatus = (page: Page) => page.locator('[data-test=token-status]');
 

@@ -15,6 +15,7 @@ import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import type { CheckConnectionResult, OAuthStatusView } from '../../firmware/web/api-types.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { useOAuthEmail } from '../support/oauth-api.ts';
+import { pullLever } from '../support/sim-levers.ts';
 
 const APP = '6c0d2b1e-7a3f-4c5d-8e9f-0a1b2c3d4e5f';
 const SECRET_APP = '7d1e3c2f-8b4a-4d6e-9fa0-1b2c3d4e5f60';
@@ -25,12 +26,7 @@ const OFFICE365 = { host: 'smtp.office365.com', port: 587, security: 'starttls',
 let sim: RunningSimulator;
 let admin: ApiClient;
 
-async function lever(name: string, args: unknown): Promise<any> {
-  const r = await fetch(new URL(`/sim/api/levers/${name}`, sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) });
-  const json = await r.json();
-  expect(r.status, `${name}: ${JSON.stringify(json)}`).toBeLessThan(300);
-  return json;
-}
+const lever = (name: string, args: unknown) => pullLever(sim, name, args);
 
 const status = async (): Promise<OAuthStatusView> => (await admin.call('GET', '/api/oauth/microsoft')).json;
 const appOnly = (extra: Record<string, unknown>) => ({ ...SECTIONS.oauthMicrosoft.factory(), enabled: true, tenant: 'contoso.com', grantType: 'app-only', ...extra });

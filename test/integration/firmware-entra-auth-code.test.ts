@@ -16,6 +16,7 @@ import { SECTIONS } from '../../firmware/settings/schemas.ts';
 import type { OAuthStatusView } from '../../firmware/web/api-types.ts';
 import { ApiClient } from '../support/api-client.ts';
 import { oauthStatusUntil, useOAuthEmail } from '../support/oauth-api.ts';
+import { pullLever } from '../support/sim-levers.ts';
 
 const PUBLIC_APP = '3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d';
 const WEB_APP = '4b5c6d7e-8f9a-4b1c-8d2e-3f4a5b6c7d8e';
@@ -25,12 +26,7 @@ const OFFICE365 = { host: 'smtp.office365.com', port: 587, security: 'starttls',
 let sim: RunningSimulator;
 let admin: ApiClient;
 
-async function lever(name: string, args: unknown): Promise<unknown> {
-  const r = await fetch(new URL(`/sim/api/levers/${name}`, sim.controlUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) });
-  const json: unknown = await r.json();
-  expect(r.status, `${name}: ${JSON.stringify(json)}`).toBeLessThan(300);
-  return json;
-}
+const lever = (name: string, args: unknown) => pullLever(sim, name, args);
 
 const microsoft = (extra: Record<string, unknown>) => ({ ...SECTIONS.oauthMicrosoft.factory(), enabled: true, tenant: 'contoso.com', ...extra });
 
